@@ -1,0 +1,1 @@
+//! SDMD: self-hosted Docker management. The `sdmd` binary is a thin shim over this library.
