@@ -54,21 +54,42 @@ pub fn app(state: AppState) -> Router {
         "/api/v1/openapi.json",
         get(move || {
             let body = doc_json.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
         }),
     );
     Router::new()
         .merge(protected)
         .merge(public)
-        .route("/api/docs", get(|| async { Html(include_str!("api/docs.html")) }))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.") })
+        .route(
+            "/api/docs",
+            get(|| async { Html(include_str!("api/docs.html")) }),
+        )
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
+        })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This route does not accept that method.")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This route does not accept that method.",
+            )
         })
         .with_state(state)
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "An internal error occurred.").into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "An internal error occurred.",
+                )
+                .into_response()
+            },
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))

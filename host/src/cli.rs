@@ -22,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientOpts {
     /// Base URL of a running sdmd.
-    #[arg(long, env = "SDMD_URL", default_value = "http://127.0.0.1:8443", global = true)]
+    #[arg(
+        long,
+        env = "SDMD_URL",
+        default_value = "http://127.0.0.1:8443",
+        global = true
+    )]
     url: String,
     /// API token or user JWT.
     #[arg(long, env = "SDMD_TOKEN", hide_env_values = true, global = true)]
@@ -127,8 +132,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Services { command: ServicesCommand::Ls { json }, client } => {
-            let v = Client::new(&client)?.send(reqwest::Method::GET, "/api/v1/services", None).await?;
+        Command::Services {
+            command: ServicesCommand::Ls { json },
+            client,
+        } => {
+            let v = Client::new(&client)?
+                .send(reqwest::Method::GET, "/api/v1/services", None)
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -136,8 +146,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Apply { file, no_deploy, client } => apply(&Client::new(&client)?, &file, !no_deploy).await,
-        Command::Logs { name, tail, follow, client } => logs(&Client::new(&client)?, &name, tail, follow).await,
+        Command::Apply {
+            file,
+            no_deploy,
+            client,
+        } => apply(&Client::new(&client)?, &file, !no_deploy).await,
+        Command::Logs {
+            name,
+            tail,
+            follow,
+            client,
+        } => logs(&Client::new(&client)?, &name, tail, follow).await,
         Command::Deploy(t) => action(&t, "deploy").await,
         Command::Start(t) => action(&t, "start").await,
         Command::Stop(t) => action(&t, "stop").await,
@@ -156,7 +175,9 @@ struct Client {
 impl Client {
     fn new(o: &ClientOpts) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().build().context("building the HTTP client")?,
+            http: reqwest::Client::builder()
+                .build()
+                .context("building the HTTP client")?,
             base: o.url.trim_end_matches('/').to_owned(),
             token: o.token.clone(),
         })
@@ -170,15 +191,27 @@ impl Client {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<(&str, Vec<u8>)>) -> anyhow::Result<Value> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<Value> {
         let mut r = self.request(method, path);
         if let Some((ct, bytes)) = body {
             r = r.header(reqwest::header::CONTENT_TYPE, ct).body(bytes);
         }
-        let resp = r.send().await.with_context(|| format!("cannot reach sdmd at {}", self.base))?;
+        let resp = r
+            .send()
+            .await
+            .with_context(|| format!("cannot reach sdmd at {}", self.base))?;
         let status = resp.status();
         let text = resp.text().await?;
-        let v: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let v: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         if !status.is_success() {
             bail!("{}", describe_error(status.as_u16(), &v));
         }
@@ -188,7 +221,10 @@ impl Client {
 
 fn describe_error(status: u16, v: &Value) -> String {
     let code = v.get("code").and_then(Value::as_str).unwrap_or("error");
-    let message = v.get("message").and_then(Value::as_str).unwrap_or("request failed");
+    let message = v
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("request failed");
     let mut s = format!("{message} ({code}, HTTP {status})");
     match v.get("details") {
         Some(Value::Array(problems)) => {
@@ -205,10 +241,21 @@ fn describe_error(status: u16, v: &Value) -> String {
 }
 
 fn print_services(v: &Value) {
-    println!("{:<28} {:<11} {:<10} {:>4}  CONTAINERS", "NAME", "KIND", "STATUS", "REV");
-    for s in v.get("services").and_then(Value::as_array).into_iter().flatten() {
+    println!(
+        "{:<28} {:<11} {:<10} {:>4}  CONTAINERS",
+        "NAME", "KIND", "STATUS", "REV"
+    );
+    for s in v
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let get = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
-        let rev = s.get("revision").and_then(Value::as_i64).map_or("-".into(), |r| r.to_string());
+        let rev = s
+            .get("revision")
+            .and_then(Value::as_i64)
+            .map_or("-".into(), |r| r.to_string());
         let containers: Vec<String> = s
             .get("containers")
             .and_then(Value::as_array)
@@ -220,7 +267,14 @@ fn print_services(v: &Value) {
                 format!("{name}:{state}")
             })
             .collect();
-        println!("{:<28} {:<11} {:<10} {:>4}  {}", get("name"), get("kind"), get("status"), rev, containers.join(" "));
+        println!(
+            "{:<28} {:<11} {:<10} {:>4}  {}",
+            get("name"),
+            get("kind"),
+            get("status"),
+            rev,
+            containers.join(" ")
+        );
     }
 }
 
@@ -233,22 +287,61 @@ async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<
         std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
     };
     let is_json = file.extension().is_some_and(|e| e == "json");
-    let ct = if is_json { "application/json" } else { "application/yaml" };
-    let doc: Value = if is_json { serde_json::from_slice(&bytes)? } else { serde_norway::from_slice(&bytes)? };
-    let name = doc.get("name").and_then(Value::as_str).context("the document has no `name`")?.to_owned();
-    let exists = match client.send(reqwest::Method::GET, &format!("/api/v1/services/{name}"), None).await {
+    let ct = if is_json {
+        "application/json"
+    } else {
+        "application/yaml"
+    };
+    let doc: Value = if is_json {
+        serde_json::from_slice(&bytes)?
+    } else {
+        serde_norway::from_slice(&bytes)?
+    };
+    let name = doc
+        .get("name")
+        .and_then(Value::as_str)
+        .context("the document has no `name`")?
+        .to_owned();
+    let exists = match client
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{name}"),
+            None,
+        )
+        .await
+    {
         Ok(v) => v.get("kind").and_then(Value::as_str) == Some("managed"),
         Err(_) => false,
     };
     let v = if exists {
-        client.send(reqwest::Method::PUT, &format!("/api/v1/services/{name}"), Some((ct, bytes))).await?
+        client
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/services/{name}"),
+                Some((ct, bytes)),
+            )
+            .await?
     } else {
-        client.send(reqwest::Method::POST, "/api/v1/services", Some((ct, bytes))).await?
+        client
+            .send(reqwest::Method::POST, "/api/v1/services", Some((ct, bytes)))
+            .await?
     };
-    let rev = v.get("revision").and_then(Value::as_i64).unwrap_or_default();
-    println!("{} {name} (revision {rev})", if exists { "updated" } else { "created" });
+    let rev = v
+        .get("revision")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    println!(
+        "{} {name} (revision {rev})",
+        if exists { "updated" } else { "created" }
+    );
     if deploy {
-        let r = client.send(reqwest::Method::POST, &format!("/api/v1/services/{name}/deploy"), None).await?;
+        let r = client
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/services/{name}/deploy"),
+                None,
+            )
+            .await?;
         println!("deployed: {}", summarize_report(&r));
     }
     Ok(())
@@ -256,25 +349,53 @@ async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<
 
 fn summarize_report(r: &Value) -> String {
     let mut parts = Vec::new();
-    for key in ["created", "recreated", "started", "stopped", "unchanged", "removed"] {
-        if let Some(list) = r.get(key).and_then(Value::as_array).filter(|l| !l.is_empty()) {
+    for key in [
+        "created",
+        "recreated",
+        "started",
+        "stopped",
+        "unchanged",
+        "removed",
+    ] {
+        if let Some(list) = r
+            .get(key)
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+        {
             let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
             parts.push(format!("{key}: {}", names.join(", ")));
         }
     }
-    if parts.is_empty() { "nothing to do".into() } else { parts.join("; ") }
+    if parts.is_empty() {
+        "nothing to do".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 async fn action(t: &Target, verb: &str) -> anyhow::Result<()> {
     let client = Client::new(&t.client)?;
-    let r = client.send(reqwest::Method::POST, &format!("/api/v1/services/{}/{verb}", t.name), None).await?;
+    let r = client
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/services/{}/{verb}", t.name),
+            None,
+        )
+        .await?;
     match verb {
         "pull" | "update" => {
             let images = r.get("images").or_else(|| r.pointer("/pull/images"));
             for i in images.and_then(Value::as_array).into_iter().flatten() {
                 let image = i.get("image").and_then(Value::as_str).unwrap_or("?");
                 let changed = i.get("changed").and_then(Value::as_bool).unwrap_or(false);
-                println!("{image}: {}", if changed { "new image pulled" } else { "up to date" });
+                println!(
+                    "{image}: {}",
+                    if changed {
+                        "new image pulled"
+                    } else {
+                        "up to date"
+                    }
+                );
             }
             if let Some(m) = r.get("members") {
                 println!("{}: {}", t.name, summarize_report(m));
@@ -287,10 +408,26 @@ async fn action(t: &Target, verb: &str) -> anyhow::Result<()> {
 
 async fn logs(client: &Client, name: &str, tail: u32, follow: bool) -> anyhow::Result<()> {
     if !follow {
-        let v = client.send(reqwest::Method::GET, &format!("/api/v1/services/{name}/logs?tail={tail}"), None).await?;
-        for c in v.get("containers").and_then(Value::as_array).into_iter().flatten() {
+        let v = client
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/services/{name}/logs?tail={tail}"),
+                None,
+            )
+            .await?;
+        for c in v
+            .get("containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let cname = c.get("container").and_then(Value::as_str).unwrap_or("?");
-            for l in c.get("lines").and_then(Value::as_array).into_iter().flatten() {
+            for l in c
+                .get("lines")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let line = l.get("line").and_then(Value::as_str).unwrap_or_default();
                 let ts = l.get("ts").and_then(Value::as_str).unwrap_or_default();
                 println!("{cname} | {ts} {line}");
@@ -299,7 +436,10 @@ async fn logs(client: &Client, name: &str, tail: u32, follow: bool) -> anyhow::R
         return Ok(());
     }
     let resp = client
-        .request(reqwest::Method::GET, &format!("/api/v1/services/{name}/logs?tail={tail}&follow=true"))
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{name}/logs?tail={tail}&follow=true"),
+        )
         .send()
         .await
         .with_context(|| format!("cannot reach sdmd at {}", client.base))?;

@@ -42,7 +42,12 @@ impl AppState {
 
     /// Starts the Docker events watcher for this state; it stops with `shutdown`.
     pub fn spawn_watcher(&self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(crate::live::watch(self.docker.clone(), self.live.clone(), self.bus.clone(), self.shutdown.clone()))
+        tokio::spawn(crate::live::watch(
+            self.docker.clone(),
+            self.live.clone(),
+            self.bus.clone(),
+            self.shutdown.clone(),
+        ))
     }
 }
 

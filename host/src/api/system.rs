@@ -22,7 +22,9 @@ use crate::state::AppState;
 
 /// Routes that need authentication.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(events)).routes(routes!(list_audit))
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(list_audit))
 }
 
 /// Public routes.
@@ -60,11 +62,26 @@ pub struct Component {
 async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
     let db = crate::db::ping(&state.db).await;
     let docker_ok = state.live.connected();
-    let docker_err = if docker_ok { None } else { state.live.last_error().await.or(Some("connecting".into())) };
+    let docker_err = if docker_ok {
+        None
+    } else {
+        state.live.last_error().await.or(Some("connecting".into()))
+    };
     axum::Json(Health {
-        status: if docker_ok && db.is_ok() { "ok" } else { "degraded" }.into(),
-        docker: Component { ok: docker_ok, error: docker_err },
-        database: Component { ok: db.is_ok(), error: db.err().map(|e| e.to_string()) },
+        status: if docker_ok && db.is_ok() {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .into(),
+        docker: Component {
+            ok: docker_ok,
+            error: docker_err,
+        },
+        database: Component {
+            ok: db.is_ok(),
+            error: db.err().map(|e| e.to_string()),
+        },
         version: env!("CARGO_PKG_VERSION").into(),
     })
 }
@@ -77,11 +94,13 @@ async fn events(State(state): State<AppState>) -> Response {
     let stream = BroadcastStream::new(state.bus.subscribe())
         .map(|item| {
             let ev = match item {
-                Ok(e) => SseEvent::default().event(e.kind()).data(serde_json::to_string(&e).unwrap_or_default()),
+                Ok(e) => SseEvent::default()
+                    .event(e.kind())
+                    .data(serde_json::to_string(&e).unwrap_or_default()),
                 // The client fell behind: say so, so a dashboard can resync with a fresh list.
-                Err(BroadcastStreamRecvError::Lagged(n)) => {
-                    SseEvent::default().event("lagged").data(format!("{{\"type\":\"lagged\",\"missed\":{n}}}"))
-                }
+                Err(BroadcastStreamRecvError::Lagged(n)) => SseEvent::default()
+                    .event("lagged")
+                    .data(format!("{{\"type\":\"lagged\",\"missed\":{n}}}")),
             };
             Ok::<_, Infallible>(ev)
         })
@@ -120,10 +139,17 @@ pub struct AuditPage {
 /// The audit log, newest first, with filters and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody)))]
-async fn list_audit(State(state): State<AppState>, Query(p): Query<AuditParams>) -> Result<axum::Json<AuditPage>, ApiError> {
+async fn list_audit(
+    State(state): State<AppState>,
+    Query(p): Query<AuditParams>,
+) -> Result<axum::Json<AuditPage>, ApiError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "limit must be between 1 and 500."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 500.",
+        ));
     }
     let entries = audit::list(
         &state.db,
@@ -138,6 +164,11 @@ async fn list_audit(State(state): State<AppState>, Query(p): Query<AuditParams>)
         },
     )
     .await?;
-    let next_before = (entries.len() as i64 == limit).then(|| entries.last().map(|e| e.id)).flatten();
-    Ok(axum::Json(AuditPage { entries, next_before }))
+    let next_before = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(axum::Json(AuditPage {
+        entries,
+        next_before,
+    }))
 }

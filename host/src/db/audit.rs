@@ -20,7 +20,10 @@ pub struct AuditContext {
 impl AuditContext {
     /// Actions SDMD takes on its own.
     pub fn system() -> Self {
-        Self { actor: "system".into(), ..Self::default() }
+        Self {
+            actor: "system".into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -61,7 +64,11 @@ pub struct Entry {
 }
 
 /// Appends one row (call it inside the transaction of the change it records).
-pub async fn record(conn: &mut PgConnection, ctx: &AuditContext, e: &NewEntry<'_>) -> Result<Entry, sqlx::Error> {
+pub async fn record(
+    conn: &mut PgConnection,
+    ctx: &AuditContext,
+    e: &NewEntry<'_>,
+) -> Result<Entry, sqlx::Error> {
     sqlx::query_as::<_, Entry>(
         "insert into audit_log (actor, action, target, result, request_id, client_ip, details)
          values ($1, $2, $3, $4, $5, $6, $7)
