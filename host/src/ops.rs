@@ -148,7 +148,6 @@ fn error_code(e: &Error) -> &'static str {
         Error::Unmanaged(_) => "unmanaged_service",
         Error::AlreadyManaged(_) => "already_managed",
         Error::DependencyNotReady { .. } => "dependency_not_ready",
-        Error::Busy(_) => "service_busy",
         Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
         Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
         Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
