@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod services;
+pub mod updates;
 
 use std::time::Duration;
 

@@ -11,6 +11,8 @@ pub mod events;
 pub mod live;
 pub mod ops;
 pub mod pg;
+pub mod registry;
 pub mod server;
 pub mod spec;
 pub mod state;
+pub mod updates;

@@ -25,6 +25,10 @@ pub struct AppState {
     pub locks: ServiceLocks,
     /// Cancelled when the server shuts down: long-lived streams end with it.
     pub shutdown: CancellationToken,
+    /// Registry client with the shared check cache.
+    pub registry: Arc<crate::registry::Registry>,
+    /// Health-gate settings of updates.
+    pub gate: crate::updates::GateSettings,
 }
 
 impl AppState {
@@ -37,6 +41,10 @@ impl AppState {
             bus: EventBus::default(),
             locks: ServiceLocks::default(),
             shutdown: CancellationToken::new(),
+            registry: Arc::new(crate::registry::Registry::new(
+                std::time::Duration::from_secs(6 * 3600),
+            )),
+            gate: crate::updates::GateSettings::default(),
         }
     }
 
