@@ -12,6 +12,7 @@ pub mod live;
 pub mod ops;
 pub mod pg;
 pub mod registry;
+pub mod schedule;
 pub mod server;
 pub mod spec;
 pub mod state;
