@@ -9,6 +9,7 @@ pub mod docker;
 pub mod error;
 pub mod events;
 pub mod live;
+pub mod metrics;
 pub mod ops;
 pub mod pg;
 pub mod registry;
