@@ -22,11 +22,23 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientOpts {
     /// Base URL of a running sdmd.
-    #[arg(long, env = "SDMD_URL", default_value = "http://127.0.0.1:8443", global = true)]
+    #[arg(
+        long,
+        env = "SDMD_URL",
+        default_value = "https://127.0.0.1:8443",
+        global = true
+    )]
     url: String,
     /// API token or user JWT.
     #[arg(long, env = "SDMD_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    /// Trust this PEM certificate (e.g. the server's self-signed `<data dir>/tls/cert.pem`). When
+    /// unset, `$SDMD_DATA_DIR/tls/cert.pem` (default `./data/tls/cert.pem`) is trusted if it exists.
+    #[arg(long, env = "SDMD_CACERT", global = true)]
+    cacert: Option<PathBuf>,
+    /// Skip certificate verification (testing only: anyone on the path can read your token).
+    #[arg(long, env = "SDMD_INSECURE", global = true)]
+    insecure: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,6 +90,53 @@ enum Command {
     Pull(Target),
     /// Pull and recreate what changed.
     Update(Target),
+    /// Manage built-in users (talks to the database directly; passwords are read from stdin).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+        #[command(flatten)]
+        db: ServeConfig,
+    },
+    /// Audit log maintenance (talks to the database directly, as its owner).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        db: ServeConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (first line).
+    Add {
+        /// Email (the login name).
+        email: String,
+    },
+    /// List users.
+    List,
+    /// Remove a user and end their sessions.
+    Remove {
+        /// Email.
+        email: String,
+    },
+    /// Set a user's password (read from standard input) and end their sessions.
+    Passwd {
+        /// Email.
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; names the first row whose link does not hold.
+    Verify,
+    /// Delete rows older than the given age (at least 90 days).
+    Prune {
+        /// Age such as `120d` (days; a bare number means days too).
+        #[arg(long)]
+        older_than: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,8 +186,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Services { command: ServicesCommand::Ls { json }, client } => {
-            let v = Client::new(&client)?.send(reqwest::Method::GET, "/api/v1/services", None).await?;
+        Command::Services {
+            command: ServicesCommand::Ls { json },
+            client,
+        } => {
+            let v = Client::new(&client)?
+                .send(reqwest::Method::GET, "/api/v1/services", None)
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -136,14 +200,159 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Apply { file, no_deploy, client } => apply(&Client::new(&client)?, &file, !no_deploy).await,
-        Command::Logs { name, tail, follow, client } => logs(&Client::new(&client)?, &name, tail, follow).await,
+        Command::Apply {
+            file,
+            no_deploy,
+            client,
+        } => apply(&Client::new(&client)?, &file, !no_deploy).await,
+        Command::Logs {
+            name,
+            tail,
+            follow,
+            client,
+        } => logs(&Client::new(&client)?, &name, tail, follow).await,
         Command::Deploy(t) => action(&t, "deploy").await,
         Command::Start(t) => action(&t, "start").await,
         Command::Stop(t) => action(&t, "stop").await,
         Command::Restart(t) => action(&t, "restart").await,
         Command::Pull(t) => action(&t, "pull").await,
         Command::Update(t) => action(&t, "update").await,
+        Command::User { command, db } => {
+            with_database(&db, |pool| user_command(pool, command)).await
+        }
+        Command::Audit { command, db } => {
+            with_database(&db, |pool| audit_command(pool, command)).await
+        }
+    }
+}
+
+/// Runs `f` against the configured database (starting the embedded cluster if needed).
+async fn with_database<F, Fut>(cfg: &ServeConfig, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let (pool, embedded) = crate::server::open_database(cfg).await?;
+    let result = f(pool.clone()).await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    result
+}
+
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("password (input is echoed; prefer piping it in): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+    if pw.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(pw)
+}
+
+fn cli_actor() -> crate::db::audit::AuditContext {
+    let who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    crate::db::audit::AuditContext {
+        actor: format!("cli:{who}"),
+        request_id: None,
+        client_ip: None,
+    }
+}
+
+/// `sdmd user …`.
+async fn user_command(pool: sqlx::PgPool, command: UserCommand) -> anyhow::Result<()> {
+    use crate::auth::builtin;
+    let ctx = cli_actor();
+    let fail = |e: crate::auth::AuthError| anyhow::anyhow!("{e}");
+    match command {
+        UserCommand::Add { email } => {
+            let pw = read_password()?;
+            let u = builtin::add_user(&pool, &ctx, &email, &pw)
+                .await
+                .map_err(fail)?;
+            println!("added {} ({})", u.email, u.id);
+        }
+        UserCommand::List => {
+            println!(
+                "{:<36}  {:<32}  {:<25}  LAST SIGN-IN",
+                "ID", "EMAIL", "CREATED"
+            );
+            for u in crate::db::auth::list_users(&pool).await? {
+                let last = u.last_sign_in_at.map_or("-".into(), |t| t.to_rfc3339());
+                println!(
+                    "{:<36}  {:<32}  {:<25}  {last}",
+                    u.id,
+                    u.email,
+                    u.created_at.to_rfc3339()
+                );
+            }
+        }
+        UserCommand::Remove { email } => {
+            builtin::remove_user(&pool, &ctx, &email)
+                .await
+                .map_err(fail)?;
+            println!("removed {email}");
+        }
+        UserCommand::Passwd { email } => {
+            let pw = read_password()?;
+            builtin::set_password(&pool, &ctx, &email, &pw)
+                .await
+                .map_err(fail)?;
+            println!("password changed for {email}; their sessions were ended");
+        }
+    }
+    Ok(())
+}
+
+/// The retention floor of the audit log (PRD: kept at least 90 days; the database enforces it too).
+pub const AUDIT_MIN_RETENTION_DAYS: u32 = 90;
+
+/// Parses `120d` / `120` into days, refusing less than the retention floor.
+pub fn parse_retention(s: &str) -> anyhow::Result<u32> {
+    let digits = s.trim().strip_suffix('d').unwrap_or(s.trim());
+    let days: u32 = digits
+        .parse()
+        .with_context(|| format!("`{s}` is not a number of days such as 120d"))?;
+    if days < AUDIT_MIN_RETENTION_DAYS {
+        bail!(
+            "refusing to prune entries younger than {AUDIT_MIN_RETENTION_DAYS} days (asked for {days})"
+        );
+    }
+    Ok(days)
+}
+
+/// `sdmd audit …`.
+async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Result<()> {
+    use crate::db::audit::{self, Verification};
+    match command {
+        AuditCommand::Verify => match audit::verify(&pool).await? {
+            Verification::Intact { rows, first, last } => {
+                let range = match (first, last) {
+                    (Some(f), Some(l)) => format!(" (ids {f}..={l})"),
+                    _ => String::new(),
+                };
+                println!("audit chain intact: {rows} rows{range}");
+                Ok(())
+            }
+            Verification::Broken { id, reason } => {
+                bail!("audit chain broken at row {id}: {reason}")
+            }
+        },
+        AuditCommand::Prune { older_than } => {
+            let days = parse_retention(&older_than)?;
+            let n = audit::prune(&pool, days).await?;
+            println!("pruned {n} audit rows older than {days} days");
+            Ok(())
+        }
     }
 }
 
@@ -155,8 +364,28 @@ struct Client {
 
 impl Client {
     fn new(o: &ClientOpts) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder();
+        if o.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        } else {
+            let default_cert =
+                PathBuf::from(std::env::var("SDMD_DATA_DIR").unwrap_or_else(|_| "./data".into()))
+                    .join(crate::tls::AUTO_DIR)
+                    .join(crate::tls::CERT_FILE);
+            let cert = o
+                .cacert
+                .clone()
+                .or_else(|| default_cert.exists().then_some(default_cert));
+            if let Some(path) = cert {
+                let pem =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let cert = reqwest::Certificate::from_pem(&pem)
+                    .with_context(|| format!("parsing {}", path.display()))?;
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         Ok(Self {
-            http: reqwest::Client::builder().build().context("building the HTTP client")?,
+            http: builder.build().context("building the HTTP client")?,
             base: o.url.trim_end_matches('/').to_owned(),
             token: o.token.clone(),
         })
@@ -170,15 +399,27 @@ impl Client {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<(&str, Vec<u8>)>) -> anyhow::Result<Value> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<Value> {
         let mut r = self.request(method, path);
         if let Some((ct, bytes)) = body {
             r = r.header(reqwest::header::CONTENT_TYPE, ct).body(bytes);
         }
-        let resp = r.send().await.with_context(|| format!("cannot reach sdmd at {}", self.base))?;
+        let resp = r
+            .send()
+            .await
+            .with_context(|| format!("cannot reach sdmd at {}", self.base))?;
         let status = resp.status();
         let text = resp.text().await?;
-        let v: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let v: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         if !status.is_success() {
             bail!("{}", describe_error(status.as_u16(), &v));
         }
@@ -188,7 +429,10 @@ impl Client {
 
 fn describe_error(status: u16, v: &Value) -> String {
     let code = v.get("code").and_then(Value::as_str).unwrap_or("error");
-    let message = v.get("message").and_then(Value::as_str).unwrap_or("request failed");
+    let message = v
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("request failed");
     let mut s = format!("{message} ({code}, HTTP {status})");
     match v.get("details") {
         Some(Value::Array(problems)) => {
@@ -205,10 +449,21 @@ fn describe_error(status: u16, v: &Value) -> String {
 }
 
 fn print_services(v: &Value) {
-    println!("{:<28} {:<11} {:<10} {:>4}  CONTAINERS", "NAME", "KIND", "STATUS", "REV");
-    for s in v.get("services").and_then(Value::as_array).into_iter().flatten() {
+    println!(
+        "{:<28} {:<11} {:<10} {:>4}  CONTAINERS",
+        "NAME", "KIND", "STATUS", "REV"
+    );
+    for s in v
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let get = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
-        let rev = s.get("revision").and_then(Value::as_i64).map_or("-".into(), |r| r.to_string());
+        let rev = s
+            .get("revision")
+            .and_then(Value::as_i64)
+            .map_or("-".into(), |r| r.to_string());
         let containers: Vec<String> = s
             .get("containers")
             .and_then(Value::as_array)
@@ -220,7 +475,14 @@ fn print_services(v: &Value) {
                 format!("{name}:{state}")
             })
             .collect();
-        println!("{:<28} {:<11} {:<10} {:>4}  {}", get("name"), get("kind"), get("status"), rev, containers.join(" "));
+        println!(
+            "{:<28} {:<11} {:<10} {:>4}  {}",
+            get("name"),
+            get("kind"),
+            get("status"),
+            rev,
+            containers.join(" ")
+        );
     }
 }
 
@@ -233,22 +495,61 @@ async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<
         std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
     };
     let is_json = file.extension().is_some_and(|e| e == "json");
-    let ct = if is_json { "application/json" } else { "application/yaml" };
-    let doc: Value = if is_json { serde_json::from_slice(&bytes)? } else { serde_norway::from_slice(&bytes)? };
-    let name = doc.get("name").and_then(Value::as_str).context("the document has no `name`")?.to_owned();
-    let exists = match client.send(reqwest::Method::GET, &format!("/api/v1/services/{name}"), None).await {
+    let ct = if is_json {
+        "application/json"
+    } else {
+        "application/yaml"
+    };
+    let doc: Value = if is_json {
+        serde_json::from_slice(&bytes)?
+    } else {
+        serde_norway::from_slice(&bytes)?
+    };
+    let name = doc
+        .get("name")
+        .and_then(Value::as_str)
+        .context("the document has no `name`")?
+        .to_owned();
+    let exists = match client
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{name}"),
+            None,
+        )
+        .await
+    {
         Ok(v) => v.get("kind").and_then(Value::as_str) == Some("managed"),
         Err(_) => false,
     };
     let v = if exists {
-        client.send(reqwest::Method::PUT, &format!("/api/v1/services/{name}"), Some((ct, bytes))).await?
+        client
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/services/{name}"),
+                Some((ct, bytes)),
+            )
+            .await?
     } else {
-        client.send(reqwest::Method::POST, "/api/v1/services", Some((ct, bytes))).await?
+        client
+            .send(reqwest::Method::POST, "/api/v1/services", Some((ct, bytes)))
+            .await?
     };
-    let rev = v.get("revision").and_then(Value::as_i64).unwrap_or_default();
-    println!("{} {name} (revision {rev})", if exists { "updated" } else { "created" });
+    let rev = v
+        .get("revision")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    println!(
+        "{} {name} (revision {rev})",
+        if exists { "updated" } else { "created" }
+    );
     if deploy {
-        let r = client.send(reqwest::Method::POST, &format!("/api/v1/services/{name}/deploy"), None).await?;
+        let r = client
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/services/{name}/deploy"),
+                None,
+            )
+            .await?;
         println!("deployed: {}", summarize_report(&r));
     }
     Ok(())
@@ -256,25 +557,53 @@ async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<
 
 fn summarize_report(r: &Value) -> String {
     let mut parts = Vec::new();
-    for key in ["created", "recreated", "started", "stopped", "unchanged", "removed"] {
-        if let Some(list) = r.get(key).and_then(Value::as_array).filter(|l| !l.is_empty()) {
+    for key in [
+        "created",
+        "recreated",
+        "started",
+        "stopped",
+        "unchanged",
+        "removed",
+    ] {
+        if let Some(list) = r
+            .get(key)
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+        {
             let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
             parts.push(format!("{key}: {}", names.join(", ")));
         }
     }
-    if parts.is_empty() { "nothing to do".into() } else { parts.join("; ") }
+    if parts.is_empty() {
+        "nothing to do".into()
+    } else {
+        parts.join("; ")
+    }
 }
 
 async fn action(t: &Target, verb: &str) -> anyhow::Result<()> {
     let client = Client::new(&t.client)?;
-    let r = client.send(reqwest::Method::POST, &format!("/api/v1/services/{}/{verb}", t.name), None).await?;
+    let r = client
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/services/{}/{verb}", t.name),
+            None,
+        )
+        .await?;
     match verb {
         "pull" | "update" => {
             let images = r.get("images").or_else(|| r.pointer("/pull/images"));
             for i in images.and_then(Value::as_array).into_iter().flatten() {
                 let image = i.get("image").and_then(Value::as_str).unwrap_or("?");
                 let changed = i.get("changed").and_then(Value::as_bool).unwrap_or(false);
-                println!("{image}: {}", if changed { "new image pulled" } else { "up to date" });
+                println!(
+                    "{image}: {}",
+                    if changed {
+                        "new image pulled"
+                    } else {
+                        "up to date"
+                    }
+                );
             }
             if let Some(m) = r.get("members") {
                 println!("{}: {}", t.name, summarize_report(m));
@@ -287,10 +616,26 @@ async fn action(t: &Target, verb: &str) -> anyhow::Result<()> {
 
 async fn logs(client: &Client, name: &str, tail: u32, follow: bool) -> anyhow::Result<()> {
     if !follow {
-        let v = client.send(reqwest::Method::GET, &format!("/api/v1/services/{name}/logs?tail={tail}"), None).await?;
-        for c in v.get("containers").and_then(Value::as_array).into_iter().flatten() {
+        let v = client
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/services/{name}/logs?tail={tail}"),
+                None,
+            )
+            .await?;
+        for c in v
+            .get("containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let cname = c.get("container").and_then(Value::as_str).unwrap_or("?");
-            for l in c.get("lines").and_then(Value::as_array).into_iter().flatten() {
+            for l in c
+                .get("lines")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let line = l.get("line").and_then(Value::as_str).unwrap_or_default();
                 let ts = l.get("ts").and_then(Value::as_str).unwrap_or_default();
                 println!("{cname} | {ts} {line}");
@@ -299,7 +644,10 @@ async fn logs(client: &Client, name: &str, tail: u32, follow: bool) -> anyhow::R
         return Ok(());
     }
     let resp = client
-        .request(reqwest::Method::GET, &format!("/api/v1/services/{name}/logs?tail={tail}&follow=true"))
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{name}/logs?tail={tail}&follow=true"),
+        )
         .send()
         .await
         .with_context(|| format!("cannot reach sdmd at {}", client.base))?;

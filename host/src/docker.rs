@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::query_parameters::{
-    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RenameContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
@@ -58,16 +58,24 @@ impl From<bollard::errors::Error> for DockerError {
     fn from(e: bollard::errors::Error) -> Self {
         use bollard::errors::Error as E;
         match e {
-            E::DockerResponseServerError { status_code: 404, message } => Self::NotFound(message),
-            E::DockerResponseServerError { status_code: 409, message } => Self::Conflict(message),
+            E::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => Self::NotFound(message),
+            E::DockerResponseServerError {
+                status_code: 409,
+                message,
+            } => Self::Conflict(message),
             E::DockerResponseServerError { message, .. }
-                if message.contains("port is already allocated") || message.contains("address already in use") =>
+                if message.contains("port is already allocated")
+                    || message.contains("address already in use") =>
             {
                 Self::Conflict(message)
             }
-            E::DockerResponseServerError { status_code, message } => {
-                Self::Other(format!("Docker answered {status_code}: {message}"))
-            }
+            E::DockerResponseServerError {
+                status_code,
+                message,
+            } => Self::Other(format!("Docker answered {status_code}: {message}")),
             e @ (E::IOError { .. }
             | E::HyperResponseError { .. }
             | E::HyperLegacyError { .. }
@@ -219,7 +227,10 @@ pub struct Docker {
 impl Docker {
     /// A handle for `DOCKER_HOST`-style `host`, or the local unix socket when `None`.
     pub fn new(host: Option<String>) -> Self {
-        Self { host, client: Arc::new(RwLock::new(None)) }
+        Self {
+            host,
+            client: Arc::new(RwLock::new(None)),
+        }
     }
 
     async fn client(&self) -> Result<bollard::Docker, DockerError> {
@@ -265,7 +276,10 @@ impl Docker {
     }
 
     /// Containers (running or not) matching `filter`.
-    pub async fn list_containers(&self, filter: Filter<'_>) -> Result<Vec<ContainerInfo>, DockerError> {
+    pub async fn list_containers(
+        &self,
+        filter: Filter<'_>,
+    ) -> Result<Vec<ContainerInfo>, DockerError> {
         let mut filters: HashMap<&str, Vec<String>> = HashMap::new();
         match filter {
             Filter::All => {}
@@ -276,8 +290,13 @@ impl Docker {
                 filters.insert("label", vec![format!("{k}={v}")]);
             }
         }
-        let opts = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let list = self.call(|c| async move { c.list_containers(Some(opts)).await }).await?;
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .call(|c| async move { c.list_containers(Some(opts)).await })
+            .await?;
         Ok(list.into_iter().map(convert_summary).collect())
     }
 
@@ -293,7 +312,10 @@ impl Docker {
             match ev {
                 Ok(m) => {
                     let id = m.actor.and_then(|a| a.id)?;
-                    Some(Ok(ContainerEvent { id, action: m.action.unwrap_or_default() }))
+                    Some(Ok(ContainerEvent {
+                        id,
+                        action: m.action.unwrap_or_default(),
+                    }))
                 }
                 Err(e) => Some(Err(DockerError::from(e))),
             }
@@ -301,9 +323,16 @@ impl Docker {
     }
 
     /// Creates a bridge network if none of that name exists.
-    pub async fn ensure_network(&self, name: &str, labels: HashMap<String, String>) -> Result<(), DockerError> {
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), DockerError> {
         let n = name.to_owned();
-        match self.call(|c| async move { c.inspect_network(&n, None).await }).await {
+        match self
+            .call(|c| async move { c.inspect_network(&n, None).await })
+            .await
+        {
             Ok(_) => return Ok(()),
             Err(DockerError::NotFound(_)) => {}
             Err(e) => return Err(e),
@@ -314,7 +343,10 @@ impl Docker {
             labels: Some(labels),
             ..Default::default()
         };
-        match self.call(|c| async move { c.create_network(req).await }).await {
+        match self
+            .call(|c| async move { c.create_network(req).await })
+            .await
+        {
             // Another replica (or a concurrent deploy) created it first.
             Ok(_) | Err(DockerError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
@@ -324,7 +356,10 @@ impl Docker {
     /// Removes a network; absent is fine.
     pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
         let n = name.to_owned();
-        match self.call(|c| async move { c.remove_network(&n).await }).await {
+        match self
+            .call(|c| async move { c.remove_network(&n).await })
+            .await
+        {
             Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
@@ -343,33 +378,54 @@ impl Docker {
             labels: Some(labels),
             ..Default::default()
         };
-        self.call(|c| async move { c.create_volume(req).await }).await.map(|_| ())
+        self.call(|c| async move { c.create_volume(req).await })
+            .await
+            .map(|_| ())
     }
 
     /// Removes a named volume; absent is fine.
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
         let n = name.to_owned();
         let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
-        match self.call(|c| async move { c.remove_volume(&n, Some(opts)).await }).await {
+        match self
+            .call(|c| async move { c.remove_volume(&n, Some(opts)).await })
+            .await
+        {
             Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     /// Names of volumes carrying a label `key=value`.
-    pub async fn volumes_labelled(&self, key: &str, value: &str) -> Result<Vec<String>, DockerError> {
+    pub async fn volumes_labelled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, DockerError> {
         let filter = format!("{key}={value}");
         let mut filters: HashMap<&str, Vec<&str>> = HashMap::new();
         filters.insert("label", vec![filter.as_str()]);
-        let opts = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
-        let resp = self.call(|c| async move { c.list_volumes(Some(opts)).await }).await?;
-        Ok(resp.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
+        let opts = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let resp = self
+            .call(|c| async move { c.list_volumes(Some(opts)).await })
+            .await?;
+        Ok(resp
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
     }
 
     /// The local image a reference points at, if present.
     pub async fn image(&self, reference: &str) -> Result<Option<ImageInfo>, DockerError> {
         let r = reference.to_owned();
-        match self.call(|c| async move { c.inspect_image(&r).await }).await {
+        match self
+            .call(|c| async move { c.inspect_image(&r).await })
+            .await
+        {
             Ok(i) => Ok(Some(ImageInfo {
                 id: i.id.unwrap_or_default(),
                 repo_digests: i.repo_digests.unwrap_or_default(),
@@ -380,14 +436,22 @@ impl Docker {
     }
 
     /// Pulls an image, reporting each progress line.
-    pub async fn pull(&self, reference: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
+    pub async fn pull(
+        &self,
+        reference: &str,
+        mut progress: impl FnMut(PullProgress),
+    ) -> Result<(), DockerError> {
         let c = self.client().await?;
-        let opts = CreateImageOptionsBuilder::default().from_image(reference).build();
+        let opts = CreateImageOptionsBuilder::default()
+            .from_image(reference)
+            .build();
         let mut stream = c.create_image(Some(opts), None, None);
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| match DockerError::from(e) {
                 // The engine answers 404/500 for unknown images or unreachable registries.
-                DockerError::Other(m) | DockerError::NotFound(m) => DockerError::Other(format!("pull {reference}: {m}")),
+                DockerError::Other(m) | DockerError::NotFound(m) => {
+                    DockerError::Other(format!("pull {reference}: {m}"))
+                }
                 other => other,
             })?;
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
@@ -410,29 +474,41 @@ impl Docker {
         name: &str,
         body: bollard::models::ContainerCreateBody,
     ) -> Result<String, DockerError> {
-        let opts = bollard::query_parameters::CreateContainerOptionsBuilder::default().name(name).build();
-        let r = self.call(|c| async move { c.create_container(Some(opts), body).await }).await?;
+        let opts = bollard::query_parameters::CreateContainerOptionsBuilder::default()
+            .name(name)
+            .build();
+        let r = self
+            .call(|c| async move { c.create_container(Some(opts), body).await })
+            .await?;
         Ok(r.id)
     }
 
     /// Starts a container; already running is fine.
     pub async fn start(&self, id: &str) -> Result<(), DockerError> {
         let i = id.to_owned();
-        self.call(|c| async move { c.start_container(&i, None).await }).await
+        self.call(|c| async move { c.start_container(&i, None).await })
+            .await
     }
 
     /// Stops a container (SIGTERM, then SIGKILL after `timeout_s`); already stopped is fine.
     pub async fn stop(&self, id: &str, timeout_s: i32) -> Result<(), DockerError> {
         let i = id.to_owned();
         let opts = StopContainerOptionsBuilder::default().t(timeout_s).build();
-        self.call(|c| async move { c.stop_container(&i, Some(opts)).await }).await
+        self.call(|c| async move { c.stop_container(&i, Some(opts)).await })
+            .await
     }
 
     /// Force-removes a container (and its anonymous volumes); absent is fine.
     pub async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
         let i = id.to_owned();
-        let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        match self.call(|c| async move { c.remove_container(&i, Some(opts)).await }).await {
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self
+            .call(|c| async move { c.remove_container(&i, Some(opts)).await })
+            .await
+        {
             Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
         }
@@ -441,14 +517,22 @@ impl Docker {
     /// Renames a container.
     pub async fn rename(&self, id: &str, new_name: &str) -> Result<(), DockerError> {
         let i = id.to_owned();
-        let opts = RenameContainerOptionsBuilder::default().name(new_name).build();
-        self.call(|c| async move { c.rename_container(&i, opts).await }).await
+        let opts = RenameContainerOptionsBuilder::default()
+            .name(new_name)
+            .build();
+        self.call(|c| async move { c.rename_container(&i, opts).await })
+            .await
     }
 
     /// The current health and state of one container.
-    pub async fn container_status(&self, id: &str) -> Result<(ContainerState, Health), DockerError> {
+    pub async fn container_status(
+        &self,
+        id: &str,
+    ) -> Result<(ContainerState, Health), DockerError> {
         let i = id.to_owned();
-        let r = self.call(|c| async move { c.inspect_container(&i, None).await }).await?;
+        let r = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await?;
         let state = r.state.unwrap_or_default();
         let cs = match state.status {
             Some(s) => convert_state(s.as_ref()),
@@ -519,10 +603,19 @@ impl Docker {
     /// Reads a container and its image back into a member definition (for `adopt`).
     pub async fn adopt_member(&self, id: &str) -> Result<adopt::Adopted, DockerError> {
         let i = id.to_owned();
-        let inspect = self.call(|c| async move { c.inspect_container(&i, None).await }).await?;
-        let image_ref = inspect.config.as_ref().and_then(|c| c.image.clone()).unwrap_or_default();
+        let inspect = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await?;
+        let image_ref = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default();
         let image = match inspect.image.clone() {
-            Some(img_id) => self.call(|c| async move { c.inspect_image(&img_id).await }).await.ok(),
+            Some(img_id) => self
+                .call(|c| async move { c.inspect_image(&img_id).await })
+                .await
+                .ok(),
             None => None,
         };
         Ok(adopt::from_inspect(&image_ref, inspect, image))
@@ -533,10 +626,16 @@ pub use adopt::Adopted;
 
 fn parse_log_line(raw: &str, stream: LogStream) -> LogLine {
     match raw.split_once(' ') {
-        Some((ts, line)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' => {
-            LogLine { ts: ts.to_owned(), stream, line: line.to_owned() }
-        }
-        _ => LogLine { ts: String::new(), stream, line: raw.to_owned() },
+        Some((ts, line)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' => LogLine {
+            ts: ts.to_owned(),
+            stream,
+            line: line.to_owned(),
+        },
+        _ => LogLine {
+            ts: String::new(),
+            stream,
+            line: raw.to_owned(),
+        },
     }
 }
 
@@ -597,7 +696,10 @@ fn convert_summary(c: bollard::models::ContainerSummary) -> ContainerInfo {
         name,
         image: c.image.unwrap_or_default(),
         image_id: c.image_id.unwrap_or_default(),
-        state: c.state.map(|s| convert_state(s.as_ref())).unwrap_or(ContainerState::Created),
+        state: c
+            .state
+            .map(|s| convert_state(s.as_ref()))
+            .unwrap_or(ContainerState::Created),
         health,
         status_text,
         labels: c.labels.unwrap_or_default(),
@@ -612,7 +714,10 @@ mod tests {
 
     #[test]
     fn log_lines_keep_timestamp_and_text() {
-        let l = parse_log_line("2026-11-26T11:00:00.123456789Z hello world", LogStream::Stdout);
+        let l = parse_log_line(
+            "2026-11-26T11:00:00.123456789Z hello world",
+            LogStream::Stdout,
+        );
         assert_eq!(l.ts, "2026-11-26T11:00:00.123456789Z");
         assert_eq!(l.line, "hello world");
         let l = parse_log_line("no timestamp", LogStream::Stderr);

@@ -2,6 +2,7 @@
 //! [`api::app`] builds the whole HTTP application from an [`state::AppState`].
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -14,3 +15,4 @@ pub mod pg;
 pub mod server;
 pub mod spec;
 pub mod state;
+pub mod tls;

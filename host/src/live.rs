@@ -43,7 +43,8 @@ impl Live {
 
     async fn replace_all(&self, list: Vec<ContainerInfo>, bus: &EventBus) {
         let mut map = self.containers.write().await;
-        let fresh: HashMap<String, ContainerInfo> = list.into_iter().map(|c| (c.id.clone(), c)).collect();
+        let fresh: HashMap<String, ContainerInfo> =
+            list.into_iter().map(|c| (c.id.clone(), c)).collect();
         for (id, old) in map.iter() {
             match fresh.get(id) {
                 Some(new) if new.state == old.state && new.health == old.health => {}
@@ -61,7 +62,9 @@ impl Live {
 
     async fn upsert(&self, c: ContainerInfo, bus: &EventBus) {
         let mut map = self.containers.write().await;
-        let changed = map.get(&c.id).is_none_or(|old| old.state != c.state || old.health != c.health);
+        let changed = map
+            .get(&c.id)
+            .is_none_or(|old| old.state != c.state || old.health != c.health);
         if changed {
             bus.publish(status_event(&c));
         }
@@ -75,8 +78,18 @@ impl Live {
     }
 
     /// Refreshes one container now (after SDMD changed it), without waiting for its event.
-    pub async fn refresh(&self, docker: &Docker, id: &str, bus: &EventBus) -> Result<(), DockerError> {
-        match docker.list_containers(Filter::Id(id)).await?.into_iter().next() {
+    pub async fn refresh(
+        &self,
+        docker: &Docker,
+        id: &str,
+        bus: &EventBus,
+    ) -> Result<(), DockerError> {
+        match docker
+            .list_containers(Filter::Id(id))
+            .await?
+            .into_iter()
+            .next()
+        {
             Some(c) => self.upsert(c, bus).await,
             None => self.remove(id, bus).await,
         }
@@ -115,7 +128,18 @@ fn removed_event(c: &ContainerInfo) -> Event {
 fn relevant(action: &str) -> bool {
     matches!(
         action,
-        "create" | "start" | "restart" | "die" | "stop" | "kill" | "pause" | "unpause" | "rename" | "destroy" | "oom" | "update"
+        "create"
+            | "start"
+            | "restart"
+            | "die"
+            | "stop"
+            | "kill"
+            | "pause"
+            | "unpause"
+            | "rename"
+            | "destroy"
+            | "oom"
+            | "update"
     ) || action.starts_with("health_status")
 }
 
@@ -196,8 +220,14 @@ pub enum Status {
 
 /// Computes the service status from its containers.
 pub fn status_of(containers: &[ContainerInfo]) -> Status {
-    let running = containers.iter().filter(|c| c.state == ContainerState::Running).count();
-    if containers.iter().any(|c| c.state == ContainerState::Running && c.health == Health::Unhealthy) {
+    let running = containers
+        .iter()
+        .filter(|c| c.state == ContainerState::Running)
+        .count();
+    if containers
+        .iter()
+        .any(|c| c.state == ContainerState::Running && c.health == Health::Unhealthy)
+    {
         Status::Unhealthy
     } else if running == 0 {
         Status::Stopped
@@ -224,9 +254,17 @@ pub struct Group {
 pub fn group(containers: Vec<ContainerInfo>, stored: &[StoredService]) -> Vec<Group> {
     let mut groups: Vec<Group> = stored
         .iter()
-        .map(|s| Group { name: s.name.clone(), kind: Kind::Managed, containers: Vec::new() })
+        .map(|s| Group {
+            name: s.name.clone(),
+            kind: Kind::Managed,
+            containers: Vec::new(),
+        })
         .collect();
-    let managed_index: HashMap<&str, usize> = stored.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let managed_index: HashMap<&str, usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
     let adopted: HashMap<&str, usize> = stored
         .iter()
         .enumerate()
@@ -242,7 +280,10 @@ pub fn group(containers: Vec<ContainerInfo>, stored: &[StoredService]) -> Vec<Gr
         match managed {
             Some(i) => groups[i].containers.push(c),
             None => {
-                let key = match c.label(labels::COMPOSE_PROJECT).or(c.label(labels::SERVICE)) {
+                let key = match c
+                    .label(labels::COMPOSE_PROJECT)
+                    .or(c.label(labels::SERVICE))
+                {
                     Some(p) => (Kind::Compose, p.to_owned()),
                     None => (Kind::Standalone, c.name.clone()),
                 };
@@ -250,11 +291,23 @@ pub fn group(containers: Vec<ContainerInfo>, stored: &[StoredService]) -> Vec<Gr
             }
         }
     }
-    groups.extend(unmanaged.into_iter().map(|((kind, name), containers)| Group { name, kind, containers }));
+    groups.extend(
+        unmanaged
+            .into_iter()
+            .map(|((kind, name), containers)| Group {
+                name,
+                kind,
+                containers,
+            }),
+    );
     for g in &mut groups {
         g.containers.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    groups.sort_by(|a, b| a.name.cmp(&b.name).then((a.kind as u8).cmp(&(b.kind as u8))));
+    groups.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then((a.kind as u8).cmp(&(b.kind as u8)))
+    });
     groups
 }
 
@@ -262,7 +315,12 @@ pub fn group(containers: Vec<ContainerInfo>, stored: &[StoredService]) -> Vec<Gr
 mod tests {
     use super::*;
 
-    fn c(name: &str, state: ContainerState, health: Health, labels: &[(&str, &str)]) -> ContainerInfo {
+    fn c(
+        name: &str,
+        state: ContainerState,
+        health: Health,
+        labels: &[(&str, &str)],
+    ) -> ContainerInfo {
         ContainerInfo {
             id: format!("id-{name}"),
             name: name.into(),
@@ -271,7 +329,10 @@ mod tests {
             state,
             health,
             status_text: String::new(),
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ports: Vec::new(),
             created: 0,
         }
@@ -283,9 +344,18 @@ mod tests {
         let check = |cs: Vec<ContainerInfo>, expected: Status| assert_eq!(status_of(&cs), expected);
         check(vec![], Status::Stopped);
         check(vec![c("a", Running, Health::None, &[])], Status::Running);
-        check(vec![c("a", Running, Health::Healthy, &[]), c("b", Exited, Health::None, &[])], Status::Partial);
+        check(
+            vec![
+                c("a", Running, Health::Healthy, &[]),
+                c("b", Exited, Health::None, &[]),
+            ],
+            Status::Partial,
+        );
         check(vec![c("a", Exited, Health::None, &[])], Status::Stopped);
-        check(vec![c("a", Running, Health::Unhealthy, &[])], Status::Unhealthy);
+        check(
+            vec![c("a", Running, Health::Unhealthy, &[])],
+            Status::Unhealthy,
+        );
         check(vec![c("a", Restarting, Health::None, &[])], Status::Stopped);
     }
 
@@ -293,13 +363,29 @@ mod tests {
     fn groups_by_label_project_and_name() {
         use ContainerState::*;
         let cs = vec![
-            c("p-web-1", Running, Health::None, &[(labels::COMPOSE_PROJECT, "p")]),
-            c("p-db-1", Exited, Health::None, &[(labels::COMPOSE_PROJECT, "p")]),
+            c(
+                "p-web-1",
+                Running,
+                Health::None,
+                &[(labels::COMPOSE_PROJECT, "p")],
+            ),
+            c(
+                "p-db-1",
+                Exited,
+                Health::None,
+                &[(labels::COMPOSE_PROJECT, "p")],
+            ),
             c("lonely", Running, Health::None, &[]),
         ];
         let g = group(cs, &[]);
         assert_eq!(g.len(), 2);
-        assert_eq!((g[0].name.as_str(), g[0].kind, g[0].containers.len()), ("lonely", Kind::Standalone, 1));
-        assert_eq!((g[1].name.as_str(), g[1].kind, g[1].containers.len()), ("p", Kind::Compose, 2));
+        assert_eq!(
+            (g[0].name.as_str(), g[0].kind, g[0].containers.len()),
+            ("lonely", Kind::Standalone, 1)
+        );
+        assert_eq!(
+            (g[1].name.as_str(), g[1].kind, g[1].containers.len()),
+            ("p", Kind::Compose, 2)
+        );
     }
 }

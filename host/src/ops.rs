@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 
 use crate::db::audit::{self, AuditContext, NewEntry};
 use crate::db::{self, services::StoredService};
-use crate::docker::{ContainerInfo, ContainerState, DockerError, Filter, Health, LogLine, container_body, labels};
+use crate::docker::{
+    ContainerInfo, ContainerState, DockerError, Filter, Health, LogLine, container_body, labels,
+};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::live::{self, Kind, Status};
@@ -54,7 +56,9 @@ fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -
         name: g.name,
         kind: g.kind,
         revision: stored.map(|s| s.revision),
-        definition: stored.filter(|_| with_definition).map(|s| s.definition.clone()),
+        definition: stored
+            .filter(|_| with_definition)
+            .map(|s| s.definition.clone()),
         created_at: stored.map(|s| s.created_at),
         updated_at: stored.map(|s| s.updated_at),
         containers: g.containers,
@@ -65,7 +69,9 @@ fn ensure_docker(state: &AppState) -> Result<()> {
     if state.live.connected() {
         Ok(())
     } else {
-        Err(Error::Docker(DockerError::Unavailable("the Docker events stream is not connected".into())))
+        Err(Error::Docker(DockerError::Unavailable(
+            "the Docker events stream is not connected".into(),
+        )))
     }
 }
 
@@ -73,12 +79,15 @@ fn ensure_docker(state: &AppState) -> Result<()> {
 pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
     ensure_docker(state)?;
     let stored = db::services::list(&state.db).await?;
-    let by_name: HashMap<&str, &StoredService> = stored.iter().map(|s| (s.name.as_str(), s)).collect();
+    let by_name: HashMap<&str, &StoredService> =
+        stored.iter().map(|s| (s.name.as_str(), s)).collect();
     let groups = live::group(state.live.containers().await, &stored);
     Ok(groups
         .into_iter()
         .map(|g| {
-            let s = (g.kind == Kind::Managed).then(|| by_name.get(g.name.as_str()).copied()).flatten();
+            let s = (g.kind == Kind::Managed)
+                .then(|| by_name.get(g.name.as_str()).copied())
+                .flatten();
             view(g, s, false)
         })
         .collect())
@@ -87,11 +96,19 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
 /// One service with its definition (managed) and containers.
 pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
     let stored = db::services::list(&state.db).await?;
-    let containers = if state.live.connected() { state.live.containers().await } else { Vec::new() };
-    let found = live::group(containers, &stored).into_iter().find(|g| g.name == name);
+    let containers = if state.live.connected() {
+        state.live.containers().await
+    } else {
+        Vec::new()
+    };
+    let found = live::group(containers, &stored)
+        .into_iter()
+        .find(|g| g.name == name);
     match found {
         Some(g) => {
-            let s = stored.iter().find(|s| s.name == name && g.kind == Kind::Managed);
+            let s = stored
+                .iter()
+                .find(|s| s.name == name && g.kind == Kind::Managed);
             if s.is_none() {
                 ensure_docker(state)?;
             }
@@ -111,8 +128,14 @@ async fn load(state: &AppState, name: &str) -> Result<StoredService> {
         None => {
             // Distinguish "exists but unmanaged" from "does not exist at all".
             let unmanaged = state.live.connected()
-                && live::group(state.live.containers().await, &[]).iter().any(|g| g.name == name);
-            Err(if unmanaged { Error::Unmanaged(name.to_owned()) } else { Error::ServiceNotFound(name.to_owned()) })
+                && live::group(state.live.containers().await, &[])
+                    .iter()
+                    .any(|g| g.name == name);
+            Err(if unmanaged {
+                Error::Unmanaged(name.to_owned())
+            } else {
+                Error::ServiceNotFound(name.to_owned())
+            })
         }
     }
 }
@@ -140,8 +163,20 @@ pub fn code_of(e: &Error) -> &'static str {
 }
 
 /// Appends an audit row outside any other change and publishes it.
-async fn audit_alone(state: &AppState, ctx: &AuditContext, action: &str, target: &str, result: &str, details: serde_json::Value) {
-    let entry = NewEntry { action, target: Some(target), result, details };
+async fn audit_alone(
+    state: &AppState,
+    ctx: &AuditContext,
+    action: &str,
+    target: &str,
+    result: &str,
+    details: serde_json::Value,
+) {
+    let entry = NewEntry {
+        action,
+        target: Some(target),
+        result,
+        details,
+    };
     let written = async {
         let mut conn = state.db.acquire().await?;
         audit::record(&mut conn, ctx, &entry).await
@@ -170,21 +205,41 @@ async fn audited<T: Serialize>(
     });
     let r = op.await;
     let (result, details, phase, message) = match &r {
-        Ok(v) => ("ok", serde_json::to_value(v).unwrap_or_default(), "finished", String::new()),
-        Err(e) => (error_code(e), json!({ "error": e.to_string() }), "failed", e.to_string()),
+        Ok(v) => (
+            "ok",
+            serde_json::to_value(v).unwrap_or_default(),
+            "finished",
+            String::new(),
+        ),
+        Err(e) => (
+            error_code(e),
+            json!({ "error": e.to_string() }),
+            "failed",
+            e.to_string(),
+        ),
     };
     audit_alone(state, ctx, action, target, result, details).await;
-    state.bus.publish(Event::Operation { service: target.into(), action: action.into(), phase: phase.into(), message });
+    state.bus.publish(Event::Operation {
+        service: target.into(),
+        action: action.into(),
+        phase: phase.into(),
+        message,
+    });
     r
 }
 
 fn problem(field: &str, message: impl Into<String>) -> Error {
-    Error::Invalid(vec![Problem { field: field.into(), message: message.into() }])
+    Error::Invalid(vec![Problem {
+        field: field.into(),
+        message: message.into(),
+    }])
 }
 
 fn name_taken(e: sqlx::Error, name: &str) -> Error {
     match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("services_name_key") => Error::NameTaken(name.to_owned()),
+        sqlx::Error::Database(d) if d.constraint() == Some("services_name_key") => {
+            Error::NameTaken(name.to_owned())
+        }
         _ => Error::Database(e),
     }
 }
@@ -192,11 +247,18 @@ fn name_taken(e: sqlx::Error, name: &str) -> Error {
 /// Stores a new service (revision 1).
 pub async fn create(state: &AppState, ctx: &AuditContext, def: Definition) -> Result<ServiceView> {
     let mut tx = state.db.begin().await?;
-    db::services::insert(&mut tx, &def, &ctx.actor, &[]).await.map_err(|e| name_taken(e, &def.name))?;
+    db::services::insert(&mut tx, &def, &ctx.actor, &[])
+        .await
+        .map_err(|e| name_taken(e, &def.name))?;
     let entry = audit::record(
         &mut tx,
         ctx,
-        &NewEntry { action: "service.create", target: Some(&def.name), result: "ok", details: json!({"revision": 1}) },
+        &NewEntry {
+            action: "service.create",
+            target: Some(&def.name),
+            result: "ok",
+            details: json!({"revision": 1}),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -205,12 +267,22 @@ pub async fn create(state: &AppState, ctx: &AuditContext, def: Definition) -> Re
 }
 
 /// Stores a new revision of an existing service's definition.
-pub async fn replace(state: &AppState, ctx: &AuditContext, name: &str, def: Definition) -> Result<ServiceView> {
+pub async fn replace(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    def: Definition,
+) -> Result<ServiceView> {
     if def.name != name {
-        return Err(problem("name", format!("must be `{name}` (renaming a service is not supported)")));
+        return Err(problem(
+            "name",
+            format!("must be `{name}` (renaming a service is not supported)"),
+        ));
     }
     let mut tx = state.db.begin().await?;
-    let old = db::services::get(&mut tx, name).await?.ok_or_else(|| Error::ServiceNotFound(name.into()))?;
+    let old = db::services::get(&mut tx, name)
+        .await?
+        .ok_or_else(|| Error::ServiceNotFound(name.into()))?;
     if old.definition == def {
         // Nothing changed: no new revision, no audit row.
         drop(tx);
@@ -245,7 +317,10 @@ pub async fn replace(state: &AppState, ctx: &AuditContext, name: &str, def: Defi
 
 /// Containers SDMD created for a service (asked from Docker, not the cache).
 async fn managed_containers(state: &AppState, name: &str) -> Result<Vec<ContainerInfo>> {
-    Ok(state.docker.list_containers(Filter::Label(labels::SERVICE, name)).await?)
+    Ok(state
+        .docker
+        .list_containers(Filter::Label(labels::SERVICE, name))
+        .await?)
 }
 
 /// What a removal did.
@@ -258,22 +333,41 @@ pub struct RemoveReport {
 }
 
 /// Removes a service's containers, network (and volumes when asked), then its definition.
-pub async fn delete(state: &AppState, ctx: &AuditContext, name: &str, volumes: bool) -> Result<RemoveReport> {
+pub async fn delete(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    volumes: bool,
+) -> Result<RemoveReport> {
     let _guard = state.locks.lock(name).await;
     let stored = load(state, name).await?;
     let docker_part = async {
-        let mut report = RemoveReport { containers: Vec::new(), volumes: Vec::new() };
+        let mut report = RemoveReport {
+            containers: Vec::new(),
+            volumes: Vec::new(),
+        };
         let mut containers = managed_containers(state, name).await?;
         containers.sort_by_key(|c| std::cmp::Reverse(order_index(&stored.definition, c)));
         for c in containers {
-            state.docker.stop(&c.id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+            state
+                .docker
+                .stop(&c.id, STOP_TIMEOUT_S)
+                .await
+                .or_else(ignore_gone)?;
             state.docker.remove_container(&c.id).await?;
             report.containers.push(c.name);
         }
-        state.docker.remove_network(&stored.definition.network_name()).await?;
+        state
+            .docker
+            .remove_network(&stored.definition.network_name())
+            .await?;
         if volumes {
-            let mut names: Vec<String> =
-                stored.definition.volumes.keys().map(|v| stored.definition.volume_name(v)).collect();
+            let mut names: Vec<String> = stored
+                .definition
+                .volumes
+                .keys()
+                .map(|v| stored.definition.volume_name(v))
+                .collect();
             for v in state.docker.volumes_labelled(labels::SERVICE, name).await? {
                 if !names.contains(&v) {
                     names.push(v);
@@ -290,7 +384,15 @@ pub async fn delete(state: &AppState, ctx: &AuditContext, name: &str, volumes: b
     let report = match docker_part {
         Ok(r) => r,
         Err(e) => {
-            audit_alone(state, ctx, "service.delete", name, error_code(&e), json!({"error": e.to_string()})).await;
+            audit_alone(
+                state,
+                ctx,
+                "service.delete",
+                name,
+                error_code(&e),
+                json!({"error": e.to_string()}),
+            )
+            .await;
             return Err(e);
         }
     };
@@ -325,7 +427,9 @@ fn ignore_gone(e: DockerError) -> Result<(), DockerError> {
 
 fn order_index(def: &Definition, c: &ContainerInfo) -> usize {
     let order = def.start_order();
-    c.label(labels::MEMBER).and_then(|m| order.iter().position(|o| o == m)).unwrap_or(usize::MAX)
+    c.label(labels::MEMBER)
+        .and_then(|m| order.iter().position(|o| o == m))
+        .unwrap_or(usize::MAX)
 }
 
 /// What a deploy (or start/stop/restart/update) did per member.
@@ -346,7 +450,12 @@ pub struct ActionReport {
 }
 
 fn publish_step(state: &AppState, service: &str, action: &str, message: String) {
-    state.bus.publish(Event::Operation { service: service.into(), action: action.into(), phase: "step".into(), message });
+    state.bus.publish(Event::Operation {
+        service: service.into(),
+        action: action.into(),
+        phase: "step".into(),
+        message,
+    });
 }
 
 async fn ensure_image(state: &AppState, service: &str, image: &str) -> Result<()> {
@@ -363,7 +472,11 @@ async fn pull_one(state: &AppState, service: &str, image: &str) -> Result<()> {
     state
         .docker
         .pull(image, move |progress| {
-            bus.publish(Event::PullProgress { service: svc.clone(), image: img.clone(), progress });
+            bus.publish(Event::PullProgress {
+                service: svc.clone(),
+                image: img.clone(),
+                progress,
+            });
         })
         .await?;
     Ok(())
@@ -376,7 +489,9 @@ async fn wait_dependencies(
     member: &str,
     ids: &HashMap<String, String>,
 ) -> Result<()> {
-    let Some(m) = def.services.get(member) else { return Ok(()) };
+    let Some(m) = def.services.get(member) else {
+        return Ok(());
+    };
     for (dep, d) in &m.depends_on {
         let not_ready = |reason: String| Error::DependencyNotReady {
             member: member.into(),
@@ -393,17 +508,27 @@ async fn wait_dependencies(
                 (_, ContainerState::Exited | ContainerState::Dead, _) => {
                     return Err(not_ready(format!("its container is {}", state_word(st))));
                 }
-                (Condition::ServiceStarted, ContainerState::Running | ContainerState::Restarting, _) => break,
+                (
+                    Condition::ServiceStarted,
+                    ContainerState::Running | ContainerState::Restarting,
+                    _,
+                ) => break,
                 (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => break,
                 (Condition::ServiceHealthy, ContainerState::Running, Health::None) => {
-                    return Err(not_ready("it has no health check, so it can never be healthy".into()));
+                    return Err(not_ready(
+                        "it has no health check, so it can never be healthy".into(),
+                    ));
                 }
                 _ => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(not_ready(format!(
                     "not {} after {} s (state {}, health {:?})",
-                    if d.condition == Condition::ServiceHealthy { "healthy" } else { "running" },
+                    if d.condition == Condition::ServiceHealthy {
+                        "healthy"
+                    } else {
+                        "running"
+                    },
                     HEALTHY_TIMEOUT.as_secs(),
                     state_word(st),
                     health
@@ -416,16 +541,28 @@ async fn wait_dependencies(
 }
 
 fn state_word(s: ContainerState) -> String {
-    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Creates and starts a member's container, removing it again if it cannot start (a port
 /// conflict, say) so that a retry starts clean.
-async fn create_member(state: &AppState, def: &Definition, revision: i32, member: &str) -> Result<String> {
+async fn create_member(
+    state: &AppState,
+    def: &Definition,
+    revision: i32,
+    member: &str,
+) -> Result<String> {
     let m = &def.services[member];
     ensure_image(state, &def.name, &m.image).await?;
-    let body = container_body(def, member, revision).ok_or_else(|| Error::ServiceNotFound(member.into()))?;
-    let id = state.docker.create_container(&def.container_name(member), body).await?;
+    let body = container_body(def, member, revision)
+        .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
+    let id = state
+        .docker
+        .create_container(&def.container_name(member), body)
+        .await?;
     if let Err(e) = state.docker.start(&id).await {
         if let Err(cleanup) = state.docker.remove_container(&id).await {
             tracing::warn!(error = %cleanup, container = %id, "could not remove a container that failed to start");
@@ -446,22 +583,39 @@ async fn refresh_live(state: &AppState, id: &str) {
 pub async fn deploy(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let stored = load(state, name).await?;
-    audited(state, ctx, "service.deploy", name, deploy_locked(state, &stored)).await
+    audited(
+        state,
+        ctx,
+        "service.deploy",
+        name,
+        deploy_locked(state, &stored),
+    )
+    .await
 }
 
 async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<ActionReport> {
     let def = &stored.definition;
     let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
-    state.docker.ensure_network(&def.network_name(), service_label.clone()).await?;
+    state
+        .docker
+        .ensure_network(&def.network_name(), service_label.clone())
+        .await?;
     for (v, decl) in &def.volumes {
         let mut l = service_label.clone();
         l.extend(decl.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        state.docker.ensure_volume(&def.volume_name(v), decl.driver.clone(), l).await?;
+        state
+            .docker
+            .ensure_volume(&def.volume_name(v), decl.driver.clone(), l)
+            .await?;
     }
     let mut report = ActionReport::default();
     // Adopted containers are replaced by SDMD's own on the first deploy.
     for id in &stored.adopted_from {
-        state.docker.stop(id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+        state
+            .docker
+            .stop(id, STOP_TIMEOUT_S)
+            .await
+            .or_else(ignore_gone)?;
         state.docker.remove_container(id).await?;
         report.removed.push(id.chars().take(12).collect());
     }
@@ -470,13 +624,20 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
     }
     let mut existing: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
     for c in managed_containers(state, &def.name).await? {
-        existing.entry(c.label(labels::MEMBER).unwrap_or_default().to_owned()).or_default().push(c);
+        existing
+            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
+            .or_default()
+            .push(c);
     }
     // Members no longer defined go first (they may hold a port or name the new ones need).
     for (member, cs) in &existing {
         if !def.services.contains_key(member) {
             for c in cs {
-                state.docker.stop(&c.id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
                 state.docker.remove_container(&c.id).await?;
                 report.removed.push(c.name.clone());
             }
@@ -488,10 +649,16 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
         let mut current = existing.remove(&member).unwrap_or_default();
         // Keep the newest matching container; anything else of this member is stale.
         current.sort_by_key(|c| std::cmp::Reverse(c.created));
-        let keep = current.iter().position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()));
+        let keep = current
+            .iter()
+            .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()));
         for (i, c) in current.iter().enumerate() {
             if Some(i) != keep {
-                state.docker.stop(&c.id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
                 state.docker.remove_container(&c.id).await?;
             }
         }
@@ -556,8 +723,15 @@ pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Ac
     audited(state, ctx, "service.stop", name, async {
         let mut report = ActionReport::default();
         for (member, c) in target.ordered.iter().rev() {
-            if matches!(c.state, ContainerState::Running | ContainerState::Restarting | ContainerState::Paused) {
-                state.docker.stop(&c.id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+            if matches!(
+                c.state,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            ) {
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
                 report.stopped.push(member.clone());
             } else {
                 report.unchanged.push(member.clone());
@@ -576,7 +750,11 @@ pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result
     audited(state, ctx, "service.restart", name, async {
         let mut report = ActionReport::default();
         for (member, c) in target.ordered.iter().rev() {
-            state.docker.stop(&c.id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+            state
+                .docker
+                .stop(&c.id, STOP_TIMEOUT_S)
+                .await
+                .or_else(ignore_gone)?;
             report.stopped.push(member.clone());
         }
         let mut ids = HashMap::new();
@@ -620,11 +798,20 @@ async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
         }
         // Containers adopted but not yet replaced still belong to the service.
         for id in &stored.adopted_from {
-            if let Some(c) = state.docker.list_containers(Filter::Id(id)).await?.into_iter().next() {
+            if let Some(c) = state
+                .docker
+                .list_containers(Filter::Id(id))
+                .await?
+                .into_iter()
+                .next()
+            {
                 ordered.push((c.name.clone(), c));
             }
         }
-        return Ok(Resolved { definition: Some(stored.definition), ordered });
+        return Ok(Resolved {
+            definition: Some(stored.definition),
+            ordered,
+        });
     }
     drop(conn);
     ensure_docker(state)?;
@@ -637,7 +824,14 @@ async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
         ordered: group
             .containers
             .into_iter()
-            .map(|c| (c.label(labels::COMPOSE_SERVICE).unwrap_or(&c.name).to_owned(), c))
+            .map(|c| {
+                (
+                    c.label(labels::COMPOSE_SERVICE)
+                        .unwrap_or(&c.name)
+                        .to_owned(),
+                    c,
+                )
+            })
             .collect(),
     })
 }
@@ -668,7 +862,10 @@ pub struct PullReport {
 
 fn repo_digest(image: &str, info: Option<&crate::docker::ImageInfo>) -> Option<String> {
     let (repo, _) = split_image_ref(image);
-    info?.repo_digests.iter().find_map(|d| d.strip_prefix(&format!("{repo}@")).map(str::to_owned))
+    info?
+        .repo_digests
+        .iter()
+        .find_map(|d| d.strip_prefix(&format!("{repo}@")).map(str::to_owned))
 }
 
 async fn pull_images(state: &AppState, def: &Definition) -> Result<PullReport> {
@@ -699,7 +896,14 @@ async fn pull_images(state: &AppState, def: &Definition) -> Result<PullReport> {
 pub async fn pull(state: &AppState, ctx: &AuditContext, name: &str) -> Result<PullReport> {
     let _guard = state.locks.lock(name).await;
     let stored = load(state, name).await?;
-    audited(state, ctx, "service.pull", name, pull_images(state, &stored.definition)).await
+    audited(
+        state,
+        ctx,
+        "service.pull",
+        name,
+        pull_images(state, &stored.definition),
+    )
+    .await
 }
 
 /// The result of an update.
@@ -738,16 +942,27 @@ pub async fn update(state: &AppState, ctx: &AuditContext, name: &str) -> Result<
         let order = def.start_order();
         let mut affected = changed.clone();
         for member in &order {
-            if def.services[member].depends_on.keys().any(|d| affected.contains(d)) {
+            if def.services[member]
+                .depends_on
+                .keys()
+                .any(|d| affected.contains(d))
+            {
                 affected.insert(member.clone());
             }
         }
         for member in order.iter().rev().filter(|m| affected.contains(*m)) {
             if let Some(c) = by_member.get(member) {
-                state.docker.stop(&c.id, STOP_TIMEOUT_S).await.or_else(ignore_gone)?;
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
             }
         }
-        let mut ids: HashMap<String, String> = by_member.iter().map(|(m, c)| (m.clone(), c.id.clone())).collect();
+        let mut ids: HashMap<String, String> = by_member
+            .iter()
+            .map(|(m, c)| (m.clone(), c.id.clone()))
+            .collect();
         for member in order.iter().filter(|m| affected.contains(*m)) {
             wait_dependencies(state, def, member, &ids).await?;
             if changed.contains(member) {
@@ -768,7 +983,10 @@ pub async fn update(state: &AppState, ctx: &AuditContext, name: &str) -> Result<
                 refresh_live(state, &c.id).await;
             }
         }
-        members.unchanged = order.into_iter().filter(|m| !affected.contains(m)).collect();
+        members.unchanged = order
+            .into_iter()
+            .filter(|m| !affected.contains(m))
+            .collect();
         Ok(UpdateReport { pull, members })
     })
     .await
@@ -797,7 +1015,12 @@ pub async fn logs(state: &AppState, name: &str, tail: u32) -> Result<Vec<Contain
     let mut out = Vec::new();
     for (member, c) in log_targets(state, name).await? {
         let lines = state.docker.logs_tail(&c.id, tail).await?;
-        out.push(ContainerLogs { container: c.name, member, state: c.state, lines });
+        out.push(ContainerLogs {
+            container: c.name,
+            member,
+            state: c.state,
+            lines,
+        });
     }
     Ok(out)
 }
@@ -832,11 +1055,18 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         services.insert(member, a.spec);
         ids.push(c.id.clone());
     }
-    let def = Definition { name: service_name.to_string(), services, volumes };
+    let def = Definition {
+        name: service_name.to_string(),
+        services,
+        volumes,
+    };
     // What inspect produced must pass the same validation as user input.
-    let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default()).map_err(Error::Invalid)?;
+    let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
+        .map_err(Error::Invalid)?;
     let mut tx = state.db.begin().await?;
-    db::services::insert(&mut tx, &def, &ctx.actor, &ids).await.map_err(|e| name_taken(e, name))?;
+    db::services::insert(&mut tx, &def, &ctx.actor, &ids)
+        .await
+        .map_err(|e| name_taken(e, name))?;
     let entry = audit::record(
         &mut tx,
         ctx,

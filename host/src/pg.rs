@@ -65,7 +65,8 @@ impl EmbeddedPostgres {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             set_mode(dir, 0o700)?;
             if let Some((uid, gid)) = run_as {
-                std::os::unix::fs::chown(dir, Some(uid), Some(gid)).with_context(|| format!("chown {}", dir.display()))?;
+                std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+                    .with_context(|| format!("chown {}", dir.display()))?;
             }
         }
         if run_as.is_some() {
@@ -76,7 +77,13 @@ impl EmbeddedPostgres {
                 set_mode(data_dir, mode.mode() | 0o711)?;
             }
         }
-        let mut pg = Self { bin, data, socket_dir, run_as, started_here: false };
+        let mut pg = Self {
+            bin,
+            data,
+            socket_dir,
+            run_as,
+            started_here: false,
+        };
         let me = pg.clone();
         pg.started_here = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
             if !me.data.join("PG_VERSION").exists() {
@@ -94,22 +101,37 @@ impl EmbeddedPostgres {
         })
         .await
         .context("starting the embedded PostgreSQL")??;
-        let url = format!("postgres://postgres@localhost/postgres?host={}&port={PORT}", pg.socket_dir.display());
+        let url = format!(
+            "postgres://postgres@localhost/postgres?host={}&port={PORT}",
+            pg.socket_dir.display()
+        );
         // Our own database inside the cluster, so `postgres` stays the maintenance database.
-        let admin = crate::db::connect(&url).await.context("connecting to the embedded PostgreSQL")?;
+        let admin = crate::db::connect(&url)
+            .await
+            .context("connecting to the embedded PostgreSQL")?;
         let exists: Option<(i32,)> =
-            sqlx::query_as("select 1 from pg_database where datname = 'sdmd'").fetch_optional(&admin).await?;
+            sqlx::query_as("select 1 from pg_database where datname = 'sdmd'")
+                .fetch_optional(&admin)
+                .await?;
         if exists.is_none() {
-            sqlx::query("create database sdmd").execute(&admin).await.context("creating database sdmd")?;
+            sqlx::query("create database sdmd")
+                .execute(&admin)
+                .await
+                .context("creating database sdmd")?;
         }
         admin.close().await;
-        let url = format!("postgres://postgres@localhost/sdmd?host={}&port={PORT}", pg.socket_dir.display());
+        let url = format!(
+            "postgres://postgres@localhost/sdmd?host={}&port={PORT}",
+            pg.socket_dir.display()
+        );
         Ok((pg, url))
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {
         let mut cmd = Command::new(self.bin.join(tool));
-        cmd.args(args).env("LC_ALL", "C.UTF-8").stdin(std::process::Stdio::null());
+        cmd.args(args)
+            .env("LC_ALL", "C.UTF-8")
+            .stdin(std::process::Stdio::null());
         if let Some((uid, gid)) = self.run_as {
             use std::os::unix::process::CommandExt;
             cmd.uid(uid).gid(gid).env("HOME", &self.data);
@@ -132,7 +154,10 @@ impl EmbeddedPostgres {
             return Ok(());
         }
         tokio::task::spawn_blocking(move || {
-            self.run("pg_ctl", &["-D", path_str(&self.data)?, "-m", "fast", "-w", "stop"])
+            self.run(
+                "pg_ctl",
+                &["-D", path_str(&self.data)?, "-m", "fast", "-w", "stop"],
+            )
         })
         .await
         .context("stopping the embedded PostgreSQL")?
@@ -140,10 +165,12 @@ impl EmbeddedPostgres {
 }
 
 fn path_str(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().with_context(|| format!("{} is not valid UTF-8", p.display()))
+    p.to_str()
+        .with_context(|| format!("{} is not valid UTF-8", p.display()))
 }
 
 fn set_mode(p: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).with_context(|| format!("chmod {}", p.display()))
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", p.display()))
 }

@@ -51,7 +51,8 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -194,9 +195,17 @@ impl Restart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mount {
     /// A named volume declared at the top level.
-    Named { volume: String, target: String, read_only: bool },
+    Named {
+        volume: String,
+        target: String,
+        read_only: bool,
+    },
     /// A host path.
-    Bind { source: String, target: String, mode: Option<String> },
+    Bind {
+        source: String,
+        target: String,
+        mode: Option<String>,
+    },
     /// An anonymous volume at a path.
     Anonymous { target: String },
 }
@@ -213,9 +222,21 @@ impl Mount {
             }
         };
         let check_mode = |m: &str| -> Result<(), String> {
-            let ok = m
-                .split(',')
-                .all(|o| matches!(o, "ro" | "rw" | "z" | "Z" | "nocopy" | "shared" | "slave" | "private" | "rshared" | "rslave" | "rprivate"));
+            let ok = m.split(',').all(|o| {
+                matches!(
+                    o,
+                    "ro" | "rw"
+                        | "z"
+                        | "Z"
+                        | "nocopy"
+                        | "shared"
+                        | "slave"
+                        | "private"
+                        | "rshared"
+                        | "rslave"
+                        | "rprivate"
+                )
+            });
             if ok && !m.is_empty() {
                 Ok(())
             } else {
@@ -223,7 +244,9 @@ impl Mount {
             }
         };
         match parts.as_slice() {
-            [target] => Ok(Self::Anonymous { target: check_target(target)? }),
+            [target] => Ok(Self::Anonymous {
+                target: check_target(target)?,
+            }),
             [source, target] | [source, target, _] => {
                 let target = check_target(target)?;
                 let mode = parts.get(2).map(|m| m.to_string());
@@ -231,19 +254,33 @@ impl Mount {
                     check_mode(m)?;
                 }
                 if source.starts_with('/') {
-                    Ok(Self::Bind { source: source.to_string(), target, mode })
+                    Ok(Self::Bind {
+                        source: source.to_string(),
+                        target,
+                        mode,
+                    })
                 } else if source.starts_with('.') || source.starts_with('~') {
                     Err(format!(
                         "`{source}` is a relative host path: SDMD has no project directory, use an absolute path"
                     ))
                 } else if is_volume_name(source) {
-                    let read_only = mode.as_deref().is_some_and(|m| m.split(',').any(|o| o == "ro"));
-                    Ok(Self::Named { volume: source.to_string(), target, read_only })
+                    let read_only = mode
+                        .as_deref()
+                        .is_some_and(|m| m.split(',').any(|o| o == "ro"));
+                    Ok(Self::Named {
+                        volume: source.to_string(),
+                        target,
+                        read_only,
+                    })
                 } else {
-                    Err(format!("`{source}` is neither an absolute host path nor a volume name"))
+                    Err(format!(
+                        "`{source}` is neither an absolute host path nor a volume name"
+                    ))
                 }
             }
-            _ => Err(format!("`{s}` has too many `:`-separated parts: use source:target[:mode]")),
+            _ => Err(format!(
+                "`{s}` has too many `:`-separated parts: use source:target[:mode]"
+            )),
         }
     }
 }
@@ -252,7 +289,8 @@ fn is_volume_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// Parses a compose duration (`1m30s`, `500ms`, `10s`, `2h`) into nanoseconds.
@@ -270,7 +308,9 @@ pub fn parse_duration_ns(s: &str) -> Result<i64, String> {
         }
         let n: i64 = rest[..digits].parse().map_err(|_| err())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let mult: i64 = match &rest[..unit_len] {
             "ns" => 1,
             "us" => 1_000,
@@ -280,7 +320,10 @@ pub fn parse_duration_ns(s: &str) -> Result<i64, String> {
             "h" => 3_600_000_000_000,
             _ => return Err(err()),
         };
-        total = n.checked_mul(mult).and_then(|v| total.checked_add(v)).ok_or_else(err)?;
+        total = n
+            .checked_mul(mult)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(err)?;
         rest = &rest[unit_len..];
     }
     Ok(total)
@@ -311,9 +354,15 @@ pub fn split_image_ref(image: &str) -> (String, Option<String>) {
     match without_digest[last_slash..].rfind(':') {
         Some(i) => {
             let at = last_slash + i;
-            (without_digest[..at].to_owned(), (!pinned).then(|| without_digest[at + 1..].to_owned()))
+            (
+                without_digest[..at].to_owned(),
+                (!pinned).then(|| without_digest[at + 1..].to_owned()),
+            )
         }
-        None => (without_digest.to_owned(), (!pinned).then(|| "latest".to_owned())),
+        None => (
+            without_digest.to_owned(),
+            (!pinned).then(|| "latest".to_owned()),
+        ),
     }
 }
 
@@ -400,15 +449,29 @@ mod tests {
         ] {
             assert!(is_valid_image_ref(ok), "{ok} should be valid");
         }
-        for bad in ["", "UPPER/case", "app:", "app:bad tag", ":latest", "a//b", "app@sha256:xyz"] {
+        for bad in [
+            "",
+            "UPPER/case",
+            "app:",
+            "app:bad tag",
+            ":latest",
+            "a//b",
+            "app@sha256:xyz",
+        ] {
             assert!(!is_valid_image_ref(bad), "{bad} should be invalid");
         }
     }
 
     #[test]
     fn splits_references() {
-        assert_eq!(split_image_ref("127.0.0.1:5000/demo/app"), ("127.0.0.1:5000/demo/app".into(), Some("latest".into())));
-        assert_eq!(split_image_ref("127.0.0.1:5000/demo/app:v2"), ("127.0.0.1:5000/demo/app".into(), Some("v2".into())));
+        assert_eq!(
+            split_image_ref("127.0.0.1:5000/demo/app"),
+            ("127.0.0.1:5000/demo/app".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_image_ref("127.0.0.1:5000/demo/app:v2"),
+            ("127.0.0.1:5000/demo/app".into(), Some("v2".into()))
+        );
         assert_eq!(split_image_ref("app@sha256:abc"), ("app".into(), None));
     }
 
@@ -425,13 +488,26 @@ mod tests {
     fn mounts() {
         assert_eq!(
             Mount::parse("data:/data"),
-            Ok(Mount::Named { volume: "data".into(), target: "/data".into(), read_only: false })
+            Ok(Mount::Named {
+                volume: "data".into(),
+                target: "/data".into(),
+                read_only: false
+            })
         );
         assert_eq!(
             Mount::parse("/srv/x:/srv:ro"),
-            Ok(Mount::Bind { source: "/srv/x".into(), target: "/srv".into(), mode: Some("ro".into()) })
+            Ok(Mount::Bind {
+                source: "/srv/x".into(),
+                target: "/srv".into(),
+                mode: Some("ro".into())
+            })
         );
-        assert_eq!(Mount::parse("/cache"), Ok(Mount::Anonymous { target: "/cache".into() }));
+        assert_eq!(
+            Mount::parse("/cache"),
+            Ok(Mount::Anonymous {
+                target: "/cache".into()
+            })
+        );
         assert!(Mount::parse("./rel:/x").is_err());
         assert!(Mount::parse("data:rel").is_err());
         assert!(Mount::parse("data:/x:bogus").is_err());

@@ -33,7 +33,14 @@ pub struct ApiError {
 impl ApiError {
     /// An error with an explicit status and code.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { code: code.into(), message: message.into(), details: None } }
+        Self {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                details: None,
+            },
+        }
     }
 
     /// Adds technical details.
@@ -44,8 +51,12 @@ impl ApiError {
 
     /// 400 for a body that is not valid JSON/YAML.
     pub fn malformed(details: impl ToString) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_body", "The request body could not be parsed.")
-            .with_details(serde_json::Value::String(details.to_string()))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "The request body could not be parsed.",
+        )
+        .with_details(serde_json::Value::String(details.to_string()))
     }
 }
 
@@ -60,16 +71,25 @@ impl From<Error> for ApiError {
             Error::NameTaken(_) | Error::AlreadyManaged(_) | Error::Busy(_) => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
-            Error::Unmanaged(_) | Error::DependencyNotReady { .. } => Self::new(StatusCode::CONFLICT, code, message),
-            Error::Docker(DockerError::Unavailable(d)) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "Docker is unavailable; retry shortly.")
-                    .with_details(d.into())
+            Error::Unmanaged(_) | Error::DependencyNotReady { .. } => {
+                Self::new(StatusCode::CONFLICT, code, message)
             }
-            Error::Docker(DockerError::NotFound(d)) => {
-                Self::new(StatusCode::NOT_FOUND, code, "Docker does not know that object.").with_details(d.into())
-            }
+            Error::Docker(DockerError::Unavailable(d)) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                "Docker is unavailable; retry shortly.",
+            )
+            .with_details(d.into()),
+            Error::Docker(DockerError::NotFound(d)) => Self::new(
+                StatusCode::NOT_FOUND,
+                code,
+                "Docker does not know that object.",
+            )
+            .with_details(d.into()),
             Error::Docker(DockerError::Conflict(d)) => {
-                let message = if d.contains("port is already allocated") || d.contains("address already in use") {
+                let message = if d.contains("port is already allocated")
+                    || d.contains("address already in use")
+                {
                     "A host port of this service is already in use."
                 } else if d.contains("is already in use by container") {
                     "A container name of this service is already in use."
@@ -79,18 +99,25 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message).with_details(d.into())
             }
             Error::Docker(DockerError::Other(d)) => {
-                Self::new(StatusCode::BAD_GATEWAY, code, "Docker reported an error.").with_details(d.into())
+                Self::new(StatusCode::BAD_GATEWAY, code, "Docker reported an error.")
+                    .with_details(d.into())
             }
             Error::Database(db) => match db {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
-                    "The database is unavailable; retry shortly.",
-                ),
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "database_unavailable",
+                        "The database is unavailable; retry shortly.",
+                    )
+                }
                 other => {
                     // Logged in full here; the client gets the kind, not the SQL.
                     tracing::error!(error = %other, "database error");
-                    Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "An internal error occurred.")
+                    Self::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "An internal error occurred.",
+                    )
                 }
             },
         }

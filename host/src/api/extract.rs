@@ -14,8 +14,12 @@ use crate::spec::Definition;
 /// The principal of a request, inserted into request extensions by the auth layer.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// How the audit log names them (email, token name).
+    /// How the audit log names them (email, `token:<name>`).
     pub name: String,
+    /// The user (JWT `sub`); none for API tokens.
+    pub user_id: Option<uuid::Uuid>,
+    /// The built-in session; none for API tokens and Supabase tokens without one.
+    pub session_id: Option<uuid::Uuid>,
 }
 
 /// Who is acting, from where, under which request id.
@@ -25,10 +29,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Audit {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let actor = parts.extensions.get::<Principal>().map_or_else(|| "system".to_owned(), |p| p.name.clone());
-        let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(Self(AuditContext { actor, request_id, client_ip }))
+        let actor = parts
+            .extensions
+            .get::<Principal>()
+            .map_or_else(|| "system".to_owned(), |p| p.name.clone());
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self(AuditContext {
+            actor,
+            request_id,
+            client_ip,
+        }))
     }
 }
 
@@ -38,7 +56,12 @@ pub struct DefinitionBody(pub Definition);
 
 /// Decodes a JSON or YAML body into an untyped document.
 pub fn decode_document(content_type: &str, bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let ct = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     match ct.as_str() {
         "application/json" | "" => serde_json::from_slice(bytes).map_err(ApiError::malformed),
         "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => {
@@ -62,11 +85,20 @@ impl<S: Send + Sync> FromRequest<S> for DefinitionBody {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), "body_unreadable", "The request body could not be read.").with_details(e.body_text().into())
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    e.status(),
+                    "body_unreadable",
+                    "The request body could not be read.",
+                )
+                .with_details(e.body_text().into())
+            })?;
         let doc = decode_document(&ct, &bytes)?;
-        crate::spec::parse(&doc).map(Self).map_err(|p| crate::error::Error::Invalid(p).into())
+        crate::spec::parse(&doc)
+            .map(Self)
+            .map_err(|p| crate::error::Error::Invalid(p).into())
     }
 }
 
@@ -77,9 +109,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Self(q.0)).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "The query string is invalid.").with_details(e.body_text().into())
-        })
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Self(q.0))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "The query string is invalid.",
+                )
+                .with_details(e.body_text().into())
+            })
     }
 }
 
@@ -90,20 +130,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state).await.map(|j| Self(j.0)).map_err(|e| match e {
-            axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Send the body as application/json.",
-            ),
-            axum::extract::rejection::JsonRejection::JsonDataError(d) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "The body does not have the expected shape.",
-            )
-            .with_details(d.body_text().into()),
-            other => ApiError::malformed(other.body_text()),
-        })
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|j| Self(j.0))
+            .map_err(|e| match e {
+                axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => {
+                    ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "Send the body as application/json.",
+                    )
+                }
+                axum::extract::rejection::JsonRejection::JsonDataError(d) => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "The body does not have the expected shape.",
+                )
+                .with_details(d.body_text().into()),
+                other => ApiError::malformed(other.body_text()),
+            })
     }
 }
 
@@ -114,8 +159,16 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Self(p.0)).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", "The URL path is invalid.").with_details(e.body_text().into())
-        })
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    "The URL path is invalid.",
+                )
+                .with_details(e.body_text().into())
+            })
     }
 }

@@ -15,7 +15,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, DefinitionBody, Path, Query};
-use crate::ops::{self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView, UpdateReport};
+use crate::ops::{
+    self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView, UpdateReport,
+};
 use crate::spec::Definition;
 use crate::state::AppState;
 
@@ -47,7 +49,9 @@ pub struct ServiceList {
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, body = ServiceList), (status = 503, body = ErrorBody)))]
 async fn list_services(State(state): State<AppState>) -> Result<axum::Json<ServiceList>, ApiError> {
-    Ok(axum::Json(ServiceList { services: ops::list(&state).await? }))
+    Ok(axum::Json(ServiceList {
+        services: ops::list(&state).await?,
+    }))
 }
 
 /// Store a new service definition (JSON, or a compose YAML document with `name`).
@@ -63,14 +67,20 @@ async fn create_service(
     Audit(ctx): Audit,
     DefinitionBody(def): DefinitionBody,
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(ops::create(&state, &ctx, def).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ops::create(&state, &ctx, def).await?),
+    ))
 }
 
 /// A service: definition, revision, containers and status.
 #[utoipa::path(get, path = "/api/v1/services/{name}", tag = "services",
     params(("name" = String, Path, description = "Service name")),
     responses((status = 200, body = ServiceView), (status = 404, body = ErrorBody)))]
-async fn get_service(State(state): State<AppState>, Path(name): Path<String>) -> Result<axum::Json<ServiceView>, ApiError> {
+async fn get_service(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<ServiceView>, ApiError> {
     Ok(axum::Json(ops::get(&state, &name).await?))
 }
 
@@ -109,7 +119,9 @@ async fn delete_service(
     Path(name): Path<String>,
     Query(p): Query<DeleteParams>,
 ) -> Result<axum::Json<RemoveReport>, ApiError> {
-    Ok(axum::Json(ops::delete(&state, &ctx, &name, p.volumes).await?))
+    Ok(axum::Json(
+        ops::delete(&state, &ctx, &name, p.volumes).await?,
+    ))
 }
 
 /// Apply the current revision to Docker: recreates only members whose configuration changed.
@@ -224,22 +236,35 @@ async fn service_logs(
 ) -> Result<Response, ApiError> {
     let tail = p.tail.unwrap_or(100);
     if tail > 10_000 {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "tail must be at most 10000."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "tail must be at most 10000.",
+        ));
     }
     if !p.follow {
-        return Ok(axum::Json(LogsResponse { containers: ops::logs(&state, &name, tail).await? }).into_response());
+        return Ok(axum::Json(LogsResponse {
+            containers: ops::logs(&state, &name, tail).await?,
+        })
+        .into_response());
     }
     let mut streams = Vec::new();
     for (_, c) in ops::log_targets(&state, &name).await? {
         let container = c.name.clone();
-        let s = state.docker.logs(&c.id, tail, true).await.map_err(crate::error::Error::from)?;
+        let s = state
+            .docker
+            .logs(&c.id, tail, true)
+            .await
+            .map_err(crate::error::Error::from)?;
         streams.push(s.map(move |l| (container.clone(), l)).boxed());
     }
     let merged = futures_util::stream::select_all(streams)
         .filter_map(|(container, line)| async move {
             let line = line.ok()?;
             let data = serde_json::to_string(&FollowLine { container, line }).ok()?;
-            Some(Ok::<_, Infallible>(SseEvent::default().event("log").data(data)))
+            Some(Ok::<_, Infallible>(
+                SseEvent::default().event("log").data(data),
+            ))
         })
         .take_until(state.shutdown.clone().cancelled_owned());
     Ok(sse(merged).into_response())
@@ -257,9 +282,14 @@ where
 #[utoipa::path(get, path = "/api/v1/services/{name}/compose", tag = "services",
     params(("name" = String, Path, description = "Service name")),
     responses((status = 200, content_type = "application/yaml", body = String), (status = 404, body = ErrorBody)))]
-async fn export_compose(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+async fn export_compose(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
     let view = ops::get(&state, &name).await?;
-    let def = view.definition.ok_or(crate::error::Error::Unmanaged(name))?;
+    let def = view
+        .definition
+        .ok_or(crate::error::Error::Unmanaged(name))?;
     Ok(([(header::CONTENT_TYPE, "application/yaml")], def.to_yaml()).into_response())
 }
 
@@ -272,7 +302,10 @@ async fn adopt_service(
     Audit(ctx): Audit,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
-    Ok((StatusCode::CREATED, axum::Json(ops::adopt(&state, &ctx, &name).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ops::adopt(&state, &ctx, &name).await?),
+    ))
 }
 
 /// One stored revision.

@@ -22,7 +22,10 @@ use crate::state::AppState;
 
 /// Routes that need authentication.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(events)).routes(routes!(list_audit))
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(list_audit))
+        .routes(routes!(audit_csv))
 }
 
 /// Public routes.
@@ -60,11 +63,26 @@ pub struct Component {
 async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
     let db = crate::db::ping(&state.db).await;
     let docker_ok = state.live.connected();
-    let docker_err = if docker_ok { None } else { state.live.last_error().await.or(Some("connecting".into())) };
+    let docker_err = if docker_ok {
+        None
+    } else {
+        state.live.last_error().await.or(Some("connecting".into()))
+    };
     axum::Json(Health {
-        status: if docker_ok && db.is_ok() { "ok" } else { "degraded" }.into(),
-        docker: Component { ok: docker_ok, error: docker_err },
-        database: Component { ok: db.is_ok(), error: db.err().map(|e| e.to_string()) },
+        status: if docker_ok && db.is_ok() {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .into(),
+        docker: Component {
+            ok: docker_ok,
+            error: docker_err,
+        },
+        database: Component {
+            ok: db.is_ok(),
+            error: db.err().map(|e| e.to_string()),
+        },
         version: env!("CARGO_PKG_VERSION").into(),
     })
 }
@@ -77,11 +95,13 @@ async fn events(State(state): State<AppState>) -> Response {
     let stream = BroadcastStream::new(state.bus.subscribe())
         .map(|item| {
             let ev = match item {
-                Ok(e) => SseEvent::default().event(e.kind()).data(serde_json::to_string(&e).unwrap_or_default()),
+                Ok(e) => SseEvent::default()
+                    .event(e.kind())
+                    .data(serde_json::to_string(&e).unwrap_or_default()),
                 // The client fell behind: say so, so a dashboard can resync with a fresh list.
-                Err(BroadcastStreamRecvError::Lagged(n)) => {
-                    SseEvent::default().event("lagged").data(format!("{{\"type\":\"lagged\",\"missed\":{n}}}"))
-                }
+                Err(BroadcastStreamRecvError::Lagged(n)) => SseEvent::default()
+                    .event("lagged")
+                    .data(format!("{{\"type\":\"lagged\",\"missed\":{n}}}")),
             };
             Ok::<_, Infallible>(ev)
         })
@@ -120,10 +140,17 @@ pub struct AuditPage {
 /// The audit log, newest first, with filters and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody)))]
-async fn list_audit(State(state): State<AppState>, Query(p): Query<AuditParams>) -> Result<axum::Json<AuditPage>, ApiError> {
+async fn list_audit(
+    State(state): State<AppState>,
+    Query(p): Query<AuditParams>,
+) -> Result<axum::Json<AuditPage>, ApiError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "limit must be between 1 and 500."));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 500.",
+        ));
     }
     let entries = audit::list(
         &state.db,
@@ -138,6 +165,106 @@ async fn list_audit(State(state): State<AppState>, Query(p): Query<AuditParams>)
         },
     )
     .await?;
-    let next_before = (entries.len() as i64 == limit).then(|| entries.last().map(|e| e.id)).flatten();
-    Ok(axum::Json(AuditPage { entries, next_before }))
+    let next_before = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(axum::Json(AuditPage {
+        entries,
+        next_before,
+    }))
+}
+
+/// CSV export filters (as the JSON listing; `limit` defaults to 10000, at most 100000).
+#[derive(Deserialize, IntoParams)]
+struct AuditCsvParams {
+    /// At most this many rows (the newest matching ones), default 10000.
+    limit: Option<i64>,
+    /// Cursor: only entries with a smaller id.
+    before: Option<i64>,
+    /// Exact actor.
+    actor: Option<String>,
+    /// Action, exact or a prefix ending in `*`.
+    action: Option<String>,
+    /// Exact target.
+    target: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Entries before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+}
+
+/// The audit log as CSV (oldest first), with the same filters as `/api/v1/audit`.
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(AuditCsvParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+async fn audit_csv(
+    State(state): State<AppState>,
+    Query(p): Query<AuditCsvParams>,
+) -> Result<Response, ApiError> {
+    let limit = p.limit.unwrap_or(10_000);
+    if !(1..=100_000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 100000.",
+        ));
+    }
+    let filter = audit::Filter {
+        before: p.before,
+        actor: p.actor,
+        action: p.action,
+        target: p.target,
+        since: p.since,
+        until: p.until,
+        limit,
+    };
+    let rows = audit::list_all(&state.db, &filter).await?;
+    let mut out =
+        String::from("id,at,actor,action,target,result,request_id,client_ip,details,hash\r\n");
+    for e in &rows {
+        let details = e
+            .details
+            .as_ref()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let fields = [
+            e.id.to_string(),
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone().unwrap_or_default(),
+            e.result.clone(),
+            e.request_id.clone().unwrap_or_default(),
+            e.client_ip.clone().unwrap_or_default(),
+            details,
+            e.hash.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sdmd-audit.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// RFC 4180 quoting, and a leading `'` on cells a spreadsheet would run as a formula.
+fn csv_field(f: &str) -> String {
+    let guarded = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{f}")
+    } else {
+        f.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
 }

@@ -45,19 +45,28 @@ impl From<Row> for StoredService {
     }
 }
 
-const SELECT: &str = "select s.name, s.revision, r.definition, s.adopted_from, s.created_at, s.updated_at
+const SELECT: &str =
+    "select s.name, s.revision, r.definition, s.adopted_from, s.created_at, s.updated_at
     from services s join service_revisions r on r.service_id = s.id and r.revision = s.revision";
 
 /// All stored services, by name.
 pub async fn list(pool: &PgPool) -> Result<Vec<StoredService>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} order by s.name"))).fetch_all(pool).await?;
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} order by s.name")))
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// One stored service.
-pub async fn get(conn: &mut PgConnection, name: &str) -> Result<Option<StoredService>, sqlx::Error> {
+pub async fn get(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<StoredService>, sqlx::Error> {
     let row: Option<Row> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where s.name = $1"))).bind(name).fetch_optional(conn).await?;
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where s.name = $1")))
+            .bind(name)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.map(Into::into))
 }
 
@@ -68,12 +77,13 @@ pub async fn insert(
     actor: &str,
     adopted_from: &[String],
 ) -> Result<(), sqlx::Error> {
-    let (id,): (uuid::Uuid,) =
-        sqlx::query_as("insert into services (name, revision, adopted_from) values ($1, 1, $2) returning id")
-            .bind(&def.name)
-            .bind(adopted_from)
-            .fetch_one(&mut *conn)
-            .await?;
+    let (id,): (uuid::Uuid,) = sqlx::query_as(
+        "insert into services (name, revision, adopted_from) values ($1, 1, $2) returning id",
+    )
+    .bind(&def.name)
+    .bind(adopted_from)
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query("insert into service_revisions (service_id, revision, definition, created_by) values ($1, 1, $2, $3)")
         .bind(id)
         .bind(sqlx::types::Json(def))
@@ -84,14 +94,20 @@ pub async fn insert(
 }
 
 /// Stores a new revision; returns its number, or `None` when the service does not exist.
-pub async fn new_revision(conn: &mut PgConnection, def: &Definition, actor: &str) -> Result<Option<i32>, sqlx::Error> {
+pub async fn new_revision(
+    conn: &mut PgConnection,
+    def: &Definition,
+    actor: &str,
+) -> Result<Option<i32>, sqlx::Error> {
     let row: Option<(uuid::Uuid, i32)> = sqlx::query_as(
         "update services set revision = revision + 1, updated_at = now() where name = $1 returning id, revision",
     )
     .bind(&def.name)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, revision)) = row else { return Ok(None) };
+    let Some((id, revision)) = row else {
+        return Ok(None);
+    };
     sqlx::query("insert into service_revisions (service_id, revision, definition, created_by) values ($1, $2, $3, $4)")
         .bind(id)
         .bind(revision)
@@ -104,12 +120,19 @@ pub async fn new_revision(conn: &mut PgConnection, def: &Definition, actor: &str
 
 /// Forgets the containers a service was adopted from (they have been replaced).
 pub async fn clear_adopted(pool: &PgPool, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update services set adopted_from = '{}' where name = $1").bind(name).execute(pool).await.map(|_| ())
+    sqlx::query("update services set adopted_from = '{}' where name = $1")
+        .bind(name)
+        .execute(pool)
+        .await
+        .map(|_| ())
 }
 
 /// Deletes a service and its revisions; returns whether it existed.
 pub async fn delete(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query("delete from services where name = $1").bind(name).execute(conn).await?;
+    let r = sqlx::query("delete from services where name = $1")
+        .bind(name)
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected() > 0)
 }
 

@@ -22,7 +22,11 @@ pub struct Adopted {
 
 fn ns_to_duration(ns: Option<i64>) -> Option<String> {
     let ns = ns.filter(|n| *n > 0)?;
-    Some(if ns % 1_000_000_000 == 0 { format!("{}s", ns / 1_000_000_000) } else { format!("{}ms", ns / 1_000_000) })
+    Some(if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else {
+        format!("{}ms", ns / 1_000_000)
+    })
 }
 
 fn member_name_from(name: &str) -> String {
@@ -36,11 +40,19 @@ fn member_name_from(name: &str) -> String {
     if s.is_empty() { "app".into() } else { s }
 }
 
-pub(super) fn from_inspect(image_ref: &str, c: ContainerInspectResponse, image: Option<ImageInspect>) -> Adopted {
+pub(super) fn from_inspect(
+    image_ref: &str,
+    c: ContainerInspectResponse,
+    image: Option<ImageInspect>,
+) -> Adopted {
     let config = c.config.unwrap_or_default();
     let host = c.host_config.unwrap_or_default();
     let img = image.and_then(|i| i.config).unwrap_or_default();
-    let container_name = c.name.unwrap_or_default().trim_start_matches('/').to_owned();
+    let container_name = c
+        .name
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_owned();
     let labels_in = config.labels.unwrap_or_default();
     let project = labels_in.get(super::labels::COMPOSE_PROJECT).cloned();
     let member = labels_in
@@ -54,7 +66,10 @@ pub(super) fn from_inspect(image_ref: &str, c: ContainerInspectResponse, image: 
         .unwrap_or_default()
         .into_iter()
         .filter(|kv| !image_env.contains(kv))
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
         .collect();
 
     let image_labels = img.labels.unwrap_or_default();
@@ -65,8 +80,12 @@ pub(super) fn from_inspect(image_ref: &str, c: ContainerInspectResponse, image: 
         .collect();
     labels.sort_keys();
 
-    let command = config.cmd.filter(|c| Some(c) != img.cmd.as_ref() && !c.is_empty());
-    let entrypoint = config.entrypoint.filter(|e| Some(e) != img.entrypoint.as_ref() && !e.is_empty());
+    let command = config
+        .cmd
+        .filter(|c| Some(c) != img.cmd.as_ref() && !c.is_empty());
+    let entrypoint = config
+        .entrypoint
+        .filter(|e| Some(e) != img.entrypoint.as_ref() && !e.is_empty());
     let healthcheck = config
         .healthcheck
         .filter(|h| Some(h) != img.healthcheck.as_ref())
@@ -80,7 +99,10 @@ pub(super) fn from_inspect(image_ref: &str, c: ContainerInspectResponse, image: 
                 test: if disable { Vec::new() } else { test },
                 interval: ns_to_duration(h.interval),
                 timeout: ns_to_duration(h.timeout),
-                retries: h.retries.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0),
+                retries: h
+                    .retries
+                    .and_then(|r| u32::try_from(r).ok())
+                    .filter(|r| *r > 0),
                 start_period: ns_to_duration(h.start_period),
                 disable,
             })
@@ -117,12 +139,20 @@ pub(super) fn from_inspect(image_ref: &str, c: ContainerInspectResponse, image: 
     bindings.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, binds) in bindings {
         let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-        let suffix = if proto == "tcp" { String::new() } else { format!("/{proto}") };
+        let suffix = if proto == "tcp" {
+            String::new()
+        } else {
+            format!("/{proto}")
+        };
         for b in binds.unwrap_or_default() {
             let hp = b.host_port.unwrap_or_default();
             ports.push(match b.host_ip.as_deref() {
                 Some(ip) if !ip.is_empty() && ip != "0.0.0.0" => {
-                    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_owned() };
+                    let ip = if ip.contains(':') {
+                        format!("[{ip}]")
+                    } else {
+                        ip.to_owned()
+                    };
                     format!("{ip}:{hp}:{port}{suffix}")
                 }
                 _ if hp.is_empty() => format!("{port}{suffix}"),
@@ -176,7 +206,13 @@ mod tests {
             config: Some(ContainerConfig {
                 env: Some(vec!["PATH=/bin".into(), "GREETING=hi".into()]),
                 cmd: Some(vec!["httpd".into()]),
-                labels: Some([("maintainer".to_string(), "x".to_string()), ("tier".into(), "web".into())].into()),
+                labels: Some(
+                    [
+                        ("maintainer".to_string(), "x".to_string()),
+                        ("tier".into(), "web".into()),
+                    ]
+                    .into(),
+                ),
                 ..Default::default()
             }),
             ..Default::default()

@@ -64,10 +64,15 @@ pub fn parse_port(spec: &str) -> Result<Vec<PortMapping>, String> {
         (None, [h, c]) => (None, Some(*h), *c),
         (None, [ip, h, c]) => (Some(ip.to_string()), (!h.is_empty()).then_some(*h), *c),
         (Some(ip), [h, c]) => (Some(ip), (!h.is_empty()).then_some(*h), *c),
-        _ => return Err(format!("`{spec}` is not a port mapping: use [ip:][host:]container[/proto]")),
+        _ => {
+            return Err(format!(
+                "`{spec}` is not a port mapping: use [ip:][host:]container[/proto]"
+            ));
+        }
     };
     if let Some(ip) = &host_ip {
-        ip.parse::<IpAddr>().map_err(|_| format!("`{ip}` is not an IP address"))?;
+        ip.parse::<IpAddr>()
+            .map_err(|_| format!("`{ip}` is not an IP address"))?;
     }
     let (c_lo, c_hi) = parse_range(container)?;
     let host_range = host.map(parse_range).transpose()?;
@@ -75,10 +80,14 @@ pub fn parse_port(spec: &str) -> Result<Vec<PortMapping>, String> {
         let (hn, cn) = (h_hi - h_lo, c_hi - c_lo);
         // A host range for a single container port lets the engine pick one; otherwise sizes must match.
         if hn != cn && cn != 0 {
-            return Err(format!("`{spec}`: host and container ranges differ in size"));
+            return Err(format!(
+                "`{spec}`: host and container ranges differ in size"
+            ));
         }
         if cn == 0 && hn != 0 {
-            return Err(format!("`{spec}`: a host port range needs a container port range of the same size"));
+            return Err(format!(
+                "`{spec}`: a host port range needs a container port range of the same size"
+            ));
         }
     }
     Ok((c_lo..=c_hi)
@@ -97,24 +106,57 @@ mod tests {
     use super::*;
 
     fn pm(c: u16, proto: &str, ip: Option<&str>, h: Option<u16>) -> PortMapping {
-        PortMapping { container_port: c, protocol: proto.into(), host_ip: ip.map(Into::into), host_port: h }
+        PortMapping {
+            container_port: c,
+            protocol: proto.into(),
+            host_ip: ip.map(Into::into),
+            host_port: h,
+        }
     }
 
     #[test]
     fn short_syntax() {
-        let check = |input: &str, expected: Vec<PortMapping>| assert_eq!(parse_port(input), Ok(expected), "{input}");
+        let check = |input: &str, expected: Vec<PortMapping>| {
+            assert_eq!(parse_port(input), Ok(expected), "{input}")
+        };
         check("80", vec![pm(80, "tcp", None, None)]);
         check("8080:80", vec![pm(80, "tcp", None, Some(8080))]);
-        check("127.0.0.1:8080:80", vec![pm(80, "tcp", Some("127.0.0.1"), Some(8080))]);
-        check("127.0.0.1::80", vec![pm(80, "tcp", Some("127.0.0.1"), None)]);
+        check(
+            "127.0.0.1:8080:80",
+            vec![pm(80, "tcp", Some("127.0.0.1"), Some(8080))],
+        );
+        check(
+            "127.0.0.1::80",
+            vec![pm(80, "tcp", Some("127.0.0.1"), None)],
+        );
         check("53:53/udp", vec![pm(53, "udp", None, Some(53))]);
-        check("[::1]:8080:80", vec![pm(80, "tcp", Some("::1"), Some(8080))]);
-        check("8000-8001:80-81", vec![pm(80, "tcp", None, Some(8000)), pm(81, "tcp", None, Some(8001))]);
+        check(
+            "[::1]:8080:80",
+            vec![pm(80, "tcp", Some("::1"), Some(8080))],
+        );
+        check(
+            "8000-8001:80-81",
+            vec![
+                pm(80, "tcp", None, Some(8000)),
+                pm(81, "tcp", None, Some(8001)),
+            ],
+        );
     }
 
     #[test]
     fn rejects() {
-        for bad in ["", "0", "70000", "80/icmp", "a:80", "1.2.3:80:80", "8000-8002:80-81", "90-80", "1:2:3:4", "8000-8001:80"] {
+        for bad in [
+            "",
+            "0",
+            "70000",
+            "80/icmp",
+            "a:80",
+            "1.2.3:80:80",
+            "8000-8002:80-81",
+            "90-80",
+            "1:2:3:4",
+            "8000-8001:80",
+        ] {
             assert!(parse_port(bad).is_err(), "{bad} should be rejected");
         }
     }

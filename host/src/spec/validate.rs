@@ -6,8 +6,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{
-    Condition, Definition, DependsOn, Healthcheck, Member, Mount, Restart, VolumeDecl, is_dns_label,
-    is_valid_image_ref, parse_duration_ns, parse_port,
+    Condition, Definition, DependsOn, Healthcheck, Member, Mount, Restart, VolumeDecl,
+    is_dns_label, is_valid_image_ref, parse_duration_ns, parse_port,
 };
 
 /// One validation problem: where, and what is wrong.
@@ -25,7 +25,10 @@ struct Walker {
 
 impl Walker {
     fn err(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { field: field.into(), message: message.into() });
+        self.problems.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     fn string(&mut self, path: &str, v: &Value) -> Option<String> {
@@ -103,7 +106,12 @@ impl Walker {
                     None
                 }
             },
-            Value::Array(_) => Some(self.string_list(path, v).into_iter().map(|(_, s)| s).collect()),
+            Value::Array(_) => Some(
+                self.string_list(path, v)
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect(),
+            ),
             Value::Null => None,
             _ => {
                 self.err(path, "must be a string or a list of strings");
@@ -129,7 +137,10 @@ impl Walker {
             return None;
         };
         for k in map.keys() {
-            if !matches!(k.as_str(), "test" | "interval" | "timeout" | "retries" | "start_period" | "disable") {
+            if !matches!(
+                k.as_str(),
+                "test" | "interval" | "timeout" | "retries" | "start_period" | "disable"
+            ) {
                 self.err(format!("{path}.{k}"), "unknown healthcheck field");
             }
         }
@@ -145,11 +156,17 @@ impl Walker {
             None => Vec::new(),
             Some(Value::String(s)) => vec!["CMD-SHELL".to_owned(), s.clone()],
             Some(t @ Value::Array(_)) => {
-                let list: Vec<String> =
-                    self.string_list(&format!("{path}.test"), t).into_iter().map(|(_, s)| s).collect();
+                let list: Vec<String> = self
+                    .string_list(&format!("{path}.test"), t)
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect();
                 match list.first().map(String::as_str) {
                     Some("CMD" | "CMD-SHELL" | "NONE") => {}
-                    _ => self.err(format!("{path}.test"), "a list must start with CMD, CMD-SHELL or NONE"),
+                    _ => self.err(
+                        format!("{path}.test"),
+                        "a list must start with CMD, CMD-SHELL or NONE",
+                    ),
                 }
                 list
             }
@@ -163,7 +180,9 @@ impl Walker {
         }
         let retries = match map.get("retries") {
             None => None,
-            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= u32::MAX as u64) => n.as_u64().map(|n| n as u32),
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= u32::MAX as u64) => {
+                n.as_u64().map(|n| n as u32)
+            }
             Some(_) => {
                 self.err(format!("{path}.retries"), "must be a non-negative integer");
                 None
@@ -184,7 +203,12 @@ impl Walker {
         match v {
             Value::Array(_) => {
                 for (_, name) in self.string_list(path, v) {
-                    out.insert(name, DependsOn { condition: Condition::ServiceStarted });
+                    out.insert(
+                        name,
+                        DependsOn {
+                            condition: Condition::ServiceStarted,
+                        },
+                    );
                 }
             }
             Value::Object(map) => {
@@ -213,7 +237,10 @@ impl Walker {
                     }
                 }
             }
-            _ => self.err(path, "must be a list of member names or a map with conditions"),
+            _ => self.err(
+                path,
+                "must be a list of member names or a map with conditions",
+            ),
         }
         out
     }
@@ -224,12 +251,25 @@ impl Walker {
             return None;
         };
         const KNOWN: &[&str] = &[
-            "image", "container_name", "environment", "volumes", "ports", "restart", "depends_on", "command",
-            "entrypoint", "labels", "healthcheck", "init",
+            "image",
+            "container_name",
+            "environment",
+            "volumes",
+            "ports",
+            "restart",
+            "depends_on",
+            "command",
+            "entrypoint",
+            "labels",
+            "healthcheck",
+            "init",
         ];
         for k in map.keys() {
             if !KNOWN.contains(&k.as_str()) {
-                self.err(format!("{path}.{k}"), format!("unsupported field; supported: {}", KNOWN.join(", ")));
+                self.err(
+                    format!("{path}.{k}"),
+                    format!("unsupported field; supported: {}", KNOWN.join(", ")),
+                );
             }
         }
         let image = match map.get("image") {
@@ -240,7 +280,10 @@ impl Walker {
             Some(i) => {
                 let s = self.string(&format!("{path}.image"), i).unwrap_or_default();
                 if !s.is_empty() && !is_valid_image_ref(&s) {
-                    self.err(format!("{path}.image"), format!("`{s}` is not a valid image reference"));
+                    self.err(
+                        format!("{path}.image"),
+                        format!("`{s}` is not a valid image reference"),
+                    );
                 }
                 s
             }
@@ -251,17 +294,30 @@ impl Walker {
             let b = s.as_bytes();
             let ok = b.len() >= 2
                 && b[0].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
             if !ok {
-                self.err(p, format!("`{s}` is not a valid container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"));
+                self.err(
+                    p,
+                    format!("`{s}` is not a valid container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
+                );
             }
             Some(s)
         });
-        let environment = map.get("environment").map(|e| self.key_values(&format!("{path}.environment"), e)).unwrap_or_default();
-        let labels = map.get("labels").map(|e| self.key_values(&format!("{path}.labels"), e)).unwrap_or_default();
+        let environment = map
+            .get("environment")
+            .map(|e| self.key_values(&format!("{path}.environment"), e))
+            .unwrap_or_default();
+        let labels = map
+            .get("labels")
+            .map(|e| self.key_values(&format!("{path}.labels"), e))
+            .unwrap_or_default();
         for k in labels.keys() {
             if k.starts_with("io.sdmd.") {
-                self.err(format!("{path}.labels.{k}"), "labels under io.sdmd. are reserved for SDMD");
+                self.err(
+                    format!("{path}.labels.{k}"),
+                    "labels under io.sdmd. are reserved for SDMD",
+                );
             }
         }
         let mut volumes = Vec::new();
@@ -293,10 +349,19 @@ impl Walker {
                 }
             }
         });
-        let depends_on = map.get("depends_on").map(|d| self.depends_on(&format!("{path}.depends_on"), d)).unwrap_or_default();
-        let command = map.get("command").and_then(|c| self.command(&format!("{path}.command"), c));
-        let entrypoint = map.get("entrypoint").and_then(|c| self.command(&format!("{path}.entrypoint"), c));
-        let healthcheck = map.get("healthcheck").and_then(|h| self.healthcheck(&format!("{path}.healthcheck"), h));
+        let depends_on = map
+            .get("depends_on")
+            .map(|d| self.depends_on(&format!("{path}.depends_on"), d))
+            .unwrap_or_default();
+        let command = map
+            .get("command")
+            .and_then(|c| self.command(&format!("{path}.command"), c));
+        let entrypoint = map
+            .get("entrypoint")
+            .and_then(|c| self.command(&format!("{path}.entrypoint"), c));
+        let healthcheck = map
+            .get("healthcheck")
+            .and_then(|h| self.healthcheck(&format!("{path}.healthcheck"), h));
         let init = match map.get("init") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -325,14 +390,22 @@ impl Walker {
 /// Validates a compose-style document (already decoded from JSON or YAML) and returns the
 /// canonical definition, or every problem found.
 pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
-    let mut w = Walker { problems: Vec::new() };
+    let mut w = Walker {
+        problems: Vec::new(),
+    };
     let Value::Object(root) = doc else {
-        return Err(vec![Problem { field: "".into(), message: "the document must be a map".into() }]);
+        return Err(vec![Problem {
+            field: "".into(),
+            message: "the document must be a map".into(),
+        }]);
     };
     for k in root.keys() {
         // `version` is obsolete in compose but common in the wild: accepted and ignored.
         if !matches!(k.as_str(), "name" | "services" | "volumes" | "version") {
-            w.err(k.clone(), "unsupported top-level field; supported: name, services, volumes");
+            w.err(
+                k.clone(),
+                "unsupported top-level field; supported: name, services, volumes",
+            );
         }
     }
     let name = match root.get("name") {
@@ -367,11 +440,19 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
                     Value::Object(o) => {
                         for k in o.keys() {
                             if !matches!(k.as_str(), "driver" | "labels") {
-                                w.err(format!("{p}.{k}"), "unsupported volume field; supported: driver, labels");
+                                w.err(
+                                    format!("{p}.{k}"),
+                                    "unsupported volume field; supported: driver, labels",
+                                );
                             }
                         }
-                        let driver = o.get("driver").and_then(|d| w.string(&format!("{p}.driver"), d));
-                        let labels = o.get("labels").map(|l| w.key_values(&format!("{p}.labels"), l)).unwrap_or_default();
+                        let driver = o
+                            .get("driver")
+                            .and_then(|d| w.string(&format!("{p}.driver"), d));
+                        let labels = o
+                            .get("labels")
+                            .map(|l| w.key_values(&format!("{p}.labels"), l))
+                            .unwrap_or_default();
                         volumes.insert(vname.clone(), VolumeDecl { driver, labels });
                     }
                     _ => w.err(&p, "must be a map or empty"),
@@ -402,9 +483,15 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
     for (mname, m) in &services {
         for dep in m.depends_on.keys() {
             if dep == mname {
-                w.err(format!("services.{mname}.depends_on.{dep}"), "a member cannot depend on itself");
+                w.err(
+                    format!("services.{mname}.depends_on.{dep}"),
+                    "a member cannot depend on itself",
+                );
             } else if !services.contains_key(dep) {
-                w.err(format!("services.{mname}.depends_on.{dep}"), format!("unknown member `{dep}`"));
+                w.err(
+                    format!("services.{mname}.depends_on.{dep}"),
+                    format!("unknown member `{dep}`"),
+                );
             }
         }
         for (i, v) in m.volumes.iter().enumerate() {
@@ -417,7 +504,10 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
                 );
             }
         }
-        let cname = m.container_name.clone().unwrap_or_else(|| format!("{name}-{mname}"));
+        let cname = m
+            .container_name
+            .clone()
+            .unwrap_or_else(|| format!("{name}-{mname}"));
         if let Some(other) = container_names.insert(cname.clone(), mname.clone()) {
             w.err(
                 format!("services.{mname}.container_name"),
@@ -432,7 +522,11 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         );
     }
     if w.problems.is_empty() {
-        Ok(Definition { name, services, volumes })
+        Ok(Definition {
+            name,
+            services,
+            volumes,
+        })
     } else {
         Err(w.problems)
     }
@@ -500,10 +594,19 @@ mod tests {
         }))
         .expect("valid");
         let web = &def.services["web"];
-        assert_eq!(web.environment.get("GREETING").map(String::as_str), Some("hi"));
+        assert_eq!(
+            web.environment.get("GREETING").map(String::as_str),
+            Some("hi")
+        );
         assert_eq!(web.depends_on["db"].condition, Condition::ServiceStarted);
-        assert_eq!(web.command.as_deref(), Some(&["httpd".to_string(), "-f".into(), "-p".into(), "80".into()][..]));
-        assert_eq!(web.healthcheck.as_ref().map(|h| h.test[0].as_str()), Some("CMD-SHELL"));
+        assert_eq!(
+            web.command.as_deref(),
+            Some(&["httpd".to_string(), "-f".into(), "-p".into(), "80".into()][..])
+        );
+        assert_eq!(
+            web.healthcheck.as_ref().map(|h| h.test[0].as_str()),
+            Some("CMD-SHELL")
+        );
         assert_eq!(def.services["db"].environment["PORT"], "5432");
         assert_eq!(def.start_order(), vec!["db".to_string(), "web".into()]);
     }
@@ -519,6 +622,10 @@ mod tests {
             }
         }))
         .expect_err("cycle");
-        assert!(err.iter().any(|p| p.message.contains("dependency cycle: a -> b -> c -> a")), "{err:?}");
+        assert!(
+            err.iter()
+                .any(|p| p.message.contains("dependency cycle: a -> b -> c -> a")),
+            "{err:?}"
+        );
     }
 }
