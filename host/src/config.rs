@@ -86,6 +86,10 @@ pub struct AuthConfig {
     /// Required `iss` in supabase mode (checked only when set).
     #[arg(long, env = "SUPABASE_JWT_ISSUER")]
     pub supabase_jwt_issuer: Option<String>,
+    /// Minimum seconds between two fetches of the Supabase JWKS (a token with an unknown `kid`
+    /// triggers a refetch at most this often).
+    #[arg(long, env = "SDMD_JWKS_MIN_REFETCH_SECS", default_value_t = 30)]
+    pub jwks_min_refetch_secs: u64,
     /// Lifetime of built-in access tokens, in seconds.
     #[arg(long, env = "SDMD_JWT_EXPIRY", default_value_t = 3600)]
     pub jwt_expiry: u32,
@@ -109,6 +113,7 @@ impl Default for AuthConfig {
             supabase_anon_key: None,
             jwt_algorithms: None,
             supabase_jwt_issuer: None,
+            jwks_min_refetch_secs: 30,
             jwt_expiry: 3600,
             admin_email: None,
             admin_password: None,

@@ -1,6 +1,7 @@
 //! Supabase mode: the project's public keys from `<SUPABASE_URL>/auth/v1/.well-known/jwks.json`,
 //! cached for [`MAX_AGE`], refetched when a token names an unknown `kid` — at most once per
-//! [`MIN_REFETCH`], so a flood of forged `kid`s cannot turn SDMD into a request amplifier.
+//! `SDMD_JWKS_MIN_REFETCH_SECS` (default 30 s), so a flood of forged `kid`s cannot turn SDMD into
+//! a request amplifier.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,8 +13,6 @@ use super::AuthError;
 
 /// How long fetched keys are trusted without refetching.
 pub const MAX_AGE: Duration = Duration::from_secs(10 * 60);
-/// Minimum time between two fetches.
-pub const MIN_REFETCH: Duration = Duration::from_secs(30);
 
 struct Cached {
     keys: HashMap<String, (DecodingKey, Option<Algorithm>)>,
@@ -24,19 +23,21 @@ struct Cached {
 /// The JWKS of one Supabase project.
 pub struct JwksCache {
     url: String,
+    min_refetch: Duration,
     http: reqwest::Client,
     state: tokio::sync::Mutex<Cached>,
 }
 
 impl JwksCache {
     /// A cache for the JWKS at `url` (nothing is fetched until a token needs it).
-    pub fn new(url: String) -> Self {
+    pub fn new(url: String, min_refetch: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
         Self {
             url,
+            min_refetch,
             http,
             state: tokio::sync::Mutex::new(Cached {
                 keys: HashMap::new(),
@@ -51,7 +52,7 @@ impl JwksCache {
         let mut st = self.state.lock().await;
         let fresh = st.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE);
         if !fresh || !st.keys.contains_key(kid) {
-            let may_fetch = st.attempted_at.is_none_or(|t| t.elapsed() >= MIN_REFETCH) || !fresh;
+            let may_fetch = st.attempted_at.is_none_or(|t| t.elapsed() >= self.min_refetch);
             if may_fetch {
                 st.attempted_at = Some(Instant::now());
                 match self.fetch().await {
