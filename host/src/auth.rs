@@ -139,7 +139,10 @@ impl Auth {
     pub fn new(config: AuthConfig) -> Arc<Self> {
         let jwks = match (&config.mode, &config.supabase_url) {
             (AuthMode::Supabase, Some(url)) => Some(jwks::JwksCache::new(
-                format!("{}/auth/v1/.well-known/jwks.json", url.trim_end_matches('/')),
+                format!(
+                    "{}/auth/v1/.well-known/jwks.json",
+                    url.trim_end_matches('/')
+                ),
                 std::time::Duration::from_secs(config.jwks_min_refetch_secs),
             )),
             _ => None,

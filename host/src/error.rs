@@ -35,9 +35,6 @@ pub enum Error {
         /// Why it is not ready.
         reason: String,
     },
-    /// Another operation on the same service is running.
-    #[error("another operation on `{0}` is in progress")]
-    Busy(String),
     /// The Docker engine failed or refused.
     #[error(transparent)]
     Docker(#[from] DockerError),

@@ -158,14 +158,17 @@ pub async fn watch(docker: Docker, live: Arc<Live>, bus: EventBus, shutdown: Can
             *live.last_error.write().await = None;
             tracing::info!("docker events stream connected; state resynced");
             while let Some(ev) = events.next().await {
-                let ev = ev?;
+                let ev =
+                    ev.inspect_err(|e| tracing::debug!(error = %e, "the events stream failed"))?;
                 if !relevant(&ev.action) {
                     continue;
                 }
                 if ev.action == "destroy" {
                     live.remove(&ev.id, &bus).await;
                 } else {
-                    live.refresh(&docker, &ev.id, &bus).await?;
+                    live.refresh(&docker, &ev.id, &bus).await.inspect_err(|e| {
+                        tracing::debug!(error = %e, container = %ev.id, action = %ev.action, "refresh after an event failed");
+                    })?;
                 }
             }
             Err::<(), DockerError>(DockerError::Unavailable("the events stream ended".into()))

@@ -148,7 +148,6 @@ fn error_code(e: &Error) -> &'static str {
         Error::Unmanaged(_) => "unmanaged_service",
         Error::AlreadyManaged(_) => "already_managed",
         Error::DependencyNotReady { .. } => "dependency_not_ready",
-        Error::Busy(_) => "service_busy",
         Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
         Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
         Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
@@ -303,7 +302,7 @@ pub async fn replace(
         &mut tx,
         ctx,
         &NewEntry {
-            action: "service.update",
+            action: "service.edit",
             target: Some(name),
             result: "ok",
             details: json!({"revision": {"from": old.revision, "to": revision}, "members_changed": changed}),
@@ -514,6 +513,9 @@ async fn wait_dependencies(
                     _,
                 ) => break,
                 (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => break,
+                (Condition::ServiceHealthy, _, Health::Unhealthy) => {
+                    return Err(not_ready("its health check reports unhealthy".into()));
+                }
                 (Condition::ServiceHealthy, ContainerState::Running, Health::None) => {
                     return Err(not_ready(
                         "it has no health check, so it can never be healthy".into(),

@@ -29,7 +29,10 @@ struct Key {
 
 impl Key {
     fn new(kid: &str) -> Self {
-        Self { kid: kid.into(), pair: rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap() }
+        Self {
+            kid: kid.into(),
+            pair: rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
+        }
     }
     fn jwk(&self) -> Value {
         let raw = self.pair.public_key_raw();
@@ -40,7 +43,12 @@ impl Key {
     fn sign(&self, claims: &Value) -> String {
         let mut h = Header::new(Algorithm::ES256);
         h.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&h, claims, &EncodingKey::from_ec_pem(self.pair.serialize_pem().as_bytes()).unwrap()).unwrap()
+        jsonwebtoken::encode(
+            &h,
+            claims,
+            &EncodingKey::from_ec_pem(self.pair.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
     }
 }
 
@@ -69,7 +77,12 @@ fn user_claims(email: &str) -> Value {
 }
 
 fn hs256(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 fn config(url: &str) -> AuthConfig {
@@ -84,7 +97,16 @@ fn config(url: &str) -> AuthConfig {
 }
 
 async fn status(router: &axum::Router, token: &str) -> StatusCode {
-    call(router, Method::GET, "/api/v1/tokens", Some(token), &[], None).await.status
+    call(
+        router,
+        Method::GET,
+        "/api/v1/tokens",
+        Some(token),
+        &[],
+        None,
+    )
+    .await
+    .status
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -98,16 +120,42 @@ async fn verifies_hs256_and_jwks_tokens(pool: PgPool) {
 
     // HS256 with the raw secret bytes; the audit log names the user by email.
     let hs = hs256(&user_claims("alice@example.com"), SECRET);
-    let created = call(&router, Method::POST, "/api/v1/tokens", Some(&hs), &[], Some(json!({"name": "from-supabase"}))).await;
+    let created = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&hs),
+        &[],
+        Some(json!({"name": "from-supabase"})),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert_eq!(security::audit_rows(&pool, "token.create").await[0].0, "alice@example.com");
+    assert_eq!(
+        security::audit_rows(&pool, "token.create").await[0].0,
+        "alice@example.com"
+    );
 
     // Project keys and malformed user tokens are not users.
     let now = Utc::now().timestamp();
     let refused = [
-        ("anon key", hs256(&json!({"role": "anon", "iss": "supabase", "exp": now + 600}), SECRET)),
-        ("anon key with aud", hs256(&json!({"role": "anon", "aud": "authenticated", "exp": now + 600}), SECRET)),
-        ("service_role key", hs256(&json!({"role": "service_role", "exp": now + 600}), SECRET)),
+        (
+            "anon key",
+            hs256(
+                &json!({"role": "anon", "iss": "supabase", "exp": now + 600}),
+                SECRET,
+            ),
+        ),
+        (
+            "anon key with aud",
+            hs256(
+                &json!({"role": "anon", "aud": "authenticated", "exp": now + 600}),
+                SECRET,
+            ),
+        ),
+        (
+            "service_role key",
+            hs256(&json!({"role": "service_role", "exp": now + 600}), SECRET),
+        ),
         ("service_role with a sub", {
             let mut c = user_claims("x@example.com");
             c["role"] = json!("service_role");
@@ -123,36 +171,67 @@ async fn verifies_hs256_and_jwks_tokens(pool: PgPool) {
             c["exp"] = json!(now - 3600);
             hs256(&c, SECRET)
         }),
-        ("wrong secret", hs256(&user_claims("x@example.com"), "another-secret-another-secret-another-secret")),
+        (
+            "wrong secret",
+            hs256(
+                &user_claims("x@example.com"),
+                "another-secret-another-secret-another-secret",
+            ),
+        ),
         ("unknown kid", b.sign(&user_claims("x@example.com"))),
     ];
     for (what, token) in &refused {
-        assert_eq!(status(&router, token).await, StatusCode::UNAUTHORIZED, "{what} accepted");
+        assert_eq!(
+            status(&router, token).await,
+            StatusCode::UNAUTHORIZED,
+            "{what} accepted"
+        );
     }
 
     // ES256 from the JWKS.
-    assert_eq!(status(&router, &a.sign(&user_claims("bob@example.com"))).await, StatusCode::OK);
+    assert_eq!(
+        status(&router, &a.sign(&user_claims("bob@example.com"))).await,
+        StatusCode::OK
+    );
     let after_first = fetches.load(Ordering::SeqCst);
     assert!(after_first >= 1);
     // A flood of unknown kids within the refetch interval costs at most one more fetch.
     for _ in 0..20 {
-        assert_eq!(status(&router, &b.sign(&user_claims("x@example.com"))).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            status(&router, &b.sign(&user_claims("x@example.com"))).await,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    assert!(fetches.load(Ordering::SeqCst) <= after_first + 1, "JWKS fetched {} times", fetches.load(Ordering::SeqCst));
+    assert!(
+        fetches.load(Ordering::SeqCst) <= after_first + 1,
+        "JWKS fetched {} times",
+        fetches.load(Ordering::SeqCst)
+    );
     // Key rotation: once published, the new kid is picked up by a refetch.
     keys.lock().unwrap().push(b.jwk());
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(status(&router, &b.sign(&user_claims("carol@example.com"))).await, StatusCode::OK);
+    assert_eq!(
+        status(&router, &b.sign(&user_claims("carol@example.com"))).await,
+        StatusCode::OK
+    );
     // Known kids are served from the cache.
     let before = fetches.load(Ordering::SeqCst);
     for _ in 0..5 {
-        assert_eq!(status(&router, &a.sign(&user_claims("bob@example.com"))).await, StatusCode::OK);
+        assert_eq!(
+            status(&router, &a.sign(&user_claims("bob@example.com"))).await,
+            StatusCode::OK
+        );
     }
     assert_eq!(fetches.load(Ordering::SeqCst), before);
 
     // The dashboard learns where to sign in; the built-in routes are off.
-    let cfg = call(&router, Method::GET, "/config.json", None, &[], None).await.body;
-    assert_eq!(cfg, json!({"auth_mode": "supabase", "supabase_url": url, "anon_key": "anon-key-for-the-dashboard"}));
+    let cfg = call(&router, Method::GET, "/config.json", None, &[], None)
+        .await
+        .body;
+    assert_eq!(
+        cfg,
+        json!({"auth_mode": "supabase", "supabase_url": url, "anon_key": "anon-key-for-the-dashboard"})
+    );
     let login = security::sign_in(&router, "alice@example.com", "whatever").await;
     assert_eq!(login.status, StatusCode::NOT_FOUND);
     assert_eq!(login.body["code"], "builtin_auth_disabled");
@@ -161,26 +240,64 @@ async fn verifies_hs256_and_jwks_tokens(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn algorithms_and_issuer_are_pinned_by_configuration(pool: PgPool) {
     let a = Key::new("key-a");
-    let url = serve_jwks(Arc::new(Mutex::new(vec![a.jwk()])), Arc::new(AtomicUsize::new(0))).await;
+    let url = serve_jwks(
+        Arc::new(Mutex::new(vec![a.jwk()])),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
     // Only ES256 allowed: a correctly signed HS256 token is refused.
-    let es_only = AuthConfig { jwt_algorithms: Some("ES256".into()), ..config(&url) };
+    let es_only = AuthConfig {
+        jwt_algorithms: Some("ES256".into()),
+        ..config(&url)
+    };
     let (_, router) = app_with(pool.clone(), Auth::new(es_only));
-    assert_eq!(status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(&router, &a.sign(&user_claims("a@example.com"))).await, StatusCode::OK);
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(&router, &a.sign(&user_claims("a@example.com"))).await,
+        StatusCode::OK
+    );
 
     // HS256 only: an ES256 token from the JWKS is refused, and so is an HS256 token keyed with
     // the public JWK (algorithm confusion).
-    let hs_only = AuthConfig { jwt_algorithms: Some("HS256".into()), ..config(&url) };
+    let hs_only = AuthConfig {
+        jwt_algorithms: Some("HS256".into()),
+        ..config(&url)
+    };
     let (_, router) = app_with(pool.clone(), Auth::new(hs_only));
-    assert_eq!(status(&router, &a.sign(&user_claims("a@example.com"))).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(&router, &hs256(&user_claims("a@example.com"), &a.jwk().to_string())).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await, StatusCode::OK);
+    assert_eq!(
+        status(&router, &a.sign(&user_claims("a@example.com"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(
+            &router,
+            &hs256(&user_claims("a@example.com"), &a.jwk().to_string())
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::OK
+    );
 
     // `iss` is checked only when configured, and then strictly.
-    let with_iss = AuthConfig { supabase_jwt_issuer: Some("http://supabase.test/auth/v1".into()), ..config(&url) };
+    let with_iss = AuthConfig {
+        supabase_jwt_issuer: Some("http://supabase.test/auth/v1".into()),
+        ..config(&url)
+    };
     let (_, router) = app_with(pool, Auth::new(with_iss));
-    assert_eq!(status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await, StatusCode::OK);
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::OK
+    );
     let mut other = user_claims("a@example.com");
     other["iss"] = json!("http://evil.test/auth/v1");
-    assert_eq!(status(&router, &hs256(&other, SECRET)).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(&router, &hs256(&other, SECRET)).await,
+        StatusCode::UNAUTHORIZED
+    );
 }

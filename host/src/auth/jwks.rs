@@ -52,7 +52,9 @@ impl JwksCache {
         let mut st = self.state.lock().await;
         let fresh = st.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE);
         if !fresh || !st.keys.contains_key(kid) {
-            let may_fetch = st.attempted_at.is_none_or(|t| t.elapsed() >= self.min_refetch);
+            let may_fetch = st
+                .attempted_at
+                .is_none_or(|t| t.elapsed() >= self.min_refetch);
             if may_fetch {
                 st.attempted_at = Some(Instant::now());
                 match self.fetch().await {

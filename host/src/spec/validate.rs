@@ -323,19 +323,21 @@ impl Walker {
         let mut volumes = Vec::new();
         if let Some(v) = map.get("volumes") {
             for (p, s) in self.string_list(&format!("{path}.volumes"), v) {
-                match Mount::parse(&s) {
-                    Ok(_) => volumes.push(s),
-                    Err(e) => self.err(p, e),
+                // Invalid entries are kept too (the definition is rejected anyway) so that later
+                // checks report the entry's original index.
+                if let Err(e) = Mount::parse(&s) {
+                    self.err(p, e);
                 }
+                volumes.push(s);
             }
         }
         let mut ports = Vec::new();
         if let Some(v) = map.get("ports") {
             for (p, s) in self.string_list(&format!("{path}.ports"), v) {
-                match parse_port(&s) {
-                    Ok(_) => ports.push(s),
-                    Err(e) => self.err(p, e),
+                if let Err(e) = parse_port(&s) {
+                    self.err(p, e);
                 }
+                ports.push(s);
             }
         }
         let restart = map.get("restart").and_then(|r| {
