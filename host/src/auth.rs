@@ -137,6 +137,7 @@ pub struct Auth {
 impl Auth {
     /// An auth service for `config`.
     pub fn new(config: AuthConfig) -> Arc<Self> {
+        let config = config.normalized();
         let jwks = match (&config.mode, &config.supabase_url) {
             (AuthMode::Supabase, Some(url)) => Some(jwks::JwksCache::new(
                 format!(

@@ -123,6 +123,63 @@ impl Default for AuthConfig {
 }
 
 impl AuthConfig {
+    /// Treats empty values (`SUPABASE_JWT_SECRET=` in an env file) as unset: an empty HS256
+    /// secret must never become a key anyone can sign with.
+    pub fn normalized(mut self) -> Self {
+        for v in [
+            &mut self.supabase_url,
+            &mut self.supabase_jwt_secret,
+            &mut self.supabase_anon_key,
+            &mut self.jwt_algorithms,
+            &mut self.supabase_jwt_issuer,
+            &mut self.admin_email,
+            &mut self.admin_password,
+        ] {
+            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *v = None;
+            }
+        }
+        self
+    }
+
+    /// Refuses configurations that cannot work or would be unsafe.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.mode != AuthMode::Supabase {
+            return Ok(());
+        }
+        if self.supabase_url.is_none() && self.supabase_jwt_secret.is_none() {
+            return Err("SDMD_AUTH_MODE=supabase needs SUPABASE_URL (JWKS) and/or SUPABASE_JWT_SECRET (HS256)".into());
+        }
+        if let Some(secret) = &self.supabase_jwt_secret
+            && secret.len() < 32
+        {
+            return Err(
+                "SUPABASE_JWT_SECRET must be at least 32 characters (as Supabase requires)".into(),
+            );
+        }
+        if let Some(list) = &self.jwt_algorithms {
+            for a in list.split(',') {
+                let a = a.trim().to_ascii_uppercase();
+                if !["HS256", "ES256", "RS256"].contains(&a.as_str()) {
+                    return Err(format!(
+                        "SDMD_JWT_ALGORITHMS: `{a}` is not one of HS256, ES256, RS256"
+                    ));
+                }
+                if a == "HS256" && self.supabase_jwt_secret.is_none() {
+                    return Err(
+                        "SDMD_JWT_ALGORITHMS allows HS256 but SUPABASE_JWT_SECRET is unset".into(),
+                    );
+                }
+                if a != "HS256" && self.supabase_url.is_none() {
+                    return Err(format!(
+                        "SDMD_JWT_ALGORITHMS allows {a} but SUPABASE_URL (for the JWKS) is unset"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The `iss` of built-in tokens.
     pub fn issuer(&self) -> String {
         "sdmd".into()
@@ -141,5 +198,52 @@ impl AuthConfig {
             )),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn supabase(secret: Option<&str>, url: Option<&str>, algs: Option<&str>) -> AuthConfig {
+        AuthConfig {
+            mode: AuthMode::Supabase,
+            supabase_jwt_secret: secret.map(Into::into),
+            supabase_url: url.map(Into::into),
+            jwt_algorithms: algs.map(Into::into),
+            ..AuthConfig::default()
+        }
+        .normalized()
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_unsafe_settings_refused() {
+        let long = "x".repeat(32);
+        // An empty secret from an env file is no secret at all.
+        assert!(supabase(Some(""), None, None).supabase_jwt_secret.is_none());
+        assert!(supabase(Some(""), None, None).validate().is_err());
+        assert!(supabase(Some("short"), None, None).validate().is_err());
+        assert!(supabase(Some(&long), None, None).validate().is_ok());
+        assert!(
+            supabase(None, Some("https://sb.example"), None)
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            supabase(None, Some("https://sb.example"), Some("HS256"))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            supabase(Some(&long), None, Some("ES256"))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            supabase(Some(&long), None, Some("none"))
+                .validate()
+                .is_err()
+        );
+        assert!(AuthConfig::default().validate().is_ok());
     }
 }

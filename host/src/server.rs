@@ -107,6 +107,11 @@ pub async fn app_pool(admin: &sqlx::PgPool, admin_url: &str) -> anyhow::Result<s
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     crate::tls::install_crypto_provider();
+    cfg.auth
+        .clone()
+        .normalized()
+        .validate()
+        .map_err(anyhow::Error::msg)?;
     let tls_files = crate::tls::material(&cfg)?;
     let (admin, url, embedded) = open_database_with_url(&cfg).await?;
     let pool = app_pool(&admin, &url).await?;
