@@ -301,3 +301,37 @@ async fn algorithms_and_issuer_are_pinned_by_configuration(pool: PgPool) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A throwaway RSA key (test fixture only) and its modulus, base64url.
+const RSA_PEM: &str = include_str!("fixtures/rsa-test-key.pem");
+const RSA_N: &str = include_str!("fixtures/rsa-test-key.n.txt");
+
+#[sqlx::test(migrations = "../migrations")]
+async fn verifies_rs256_tokens_from_the_jwks(pool: PgPool) {
+    let jwk = json!({"kty": "RSA", "n": RSA_N.trim(), "e": "AQAB", "kid": "rsa-1", "alg": "RS256", "use": "sig"});
+    let url = serve_jwks(
+        Arc::new(Mutex::new(vec![jwk])),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let cfg = AuthConfig {
+        supabase_jwt_secret: None,
+        ..config(&url)
+    };
+    let (_, router) = app_with(pool, Auth::new(cfg));
+    let key = EncodingKey::from_rsa_pem(RSA_PEM.as_bytes()).unwrap();
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("rsa-1".into());
+    let token = jsonwebtoken::encode(&h, &user_claims("rsa@example.com"), &key).unwrap();
+    assert_eq!(status(&router, &token).await, StatusCode::OK);
+    // The same key id with another algorithm than the key declares is refused.
+    let mut h = Header::new(Algorithm::RS384);
+    h.kid = Some("rsa-1".into());
+    let token = jsonwebtoken::encode(&h, &user_claims("rsa@example.com"), &key).unwrap();
+    assert_eq!(status(&router, &token).await, StatusCode::UNAUTHORIZED);
+    // Without a secret configured, HS256 is not accepted at all.
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -346,15 +346,21 @@ pub async fn revoke_api_token(
         .await
 }
 
-/// The name of the active, unexpired token with this secret hash, marking it used.
+/// The name of the active, unexpired token with this secret hash. `last_used_at` is refreshed
+/// at most once a minute, so automation hammering the API does not turn every read into a write.
 pub async fn use_api_token(
     pool: &PgPool,
     secret_hash: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "update api_tokens set last_used_at = now()
-         where secret_hash = $1 and revoked_at is null and (expires_at is null or expires_at > now())
-         returning name",
+        "with t as (
+             select id, name from api_tokens
+             where secret_hash = $1 and revoked_at is null and (expires_at is null or expires_at > now())
+         ), touched as (
+             update api_tokens set last_used_at = now()
+             where id in (select id from t) and (last_used_at is null or last_used_at < now() - interval '1 minute')
+         )
+         select name from t",
     )
     .bind(secret_hash)
     .fetch_optional(pool)
