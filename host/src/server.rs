@@ -70,12 +70,25 @@ async fn open_database_with_url(
 /// or TRUNCATE on `audit_log` — and connects as it. Its password is derived from the admin URL,
 /// so every replica configured with the same URL derives the same one. Otherwise the configured
 /// role is used as is (grant it the same rights; docs/security.md).
-pub async fn app_pool(admin: &sqlx::PgPool, admin_url: &str) -> anyhow::Result<sqlx::PgPool> {
+///
+/// Returns `None` when the configured role is not a superuser: keep using that pool.
+pub async fn app_pool(
+    admin: &sqlx::PgPool,
+    admin_url: &str,
+) -> anyhow::Result<Option<sqlx::PgPool>> {
     if !crate::db::auth::is_superuser(admin)
         .await
         .context("checking the database role")?
     {
-        return Ok(admin.clone());
+        if crate::db::auth::may_rewrite_audit(admin)
+            .await
+            .context("checking audit privileges")?
+        {
+            tracing::warn!(
+                "the database role may UPDATE or DELETE audit_log rows: revoke update, delete, truncate on audit_log from it (docs/security.md)"
+            );
+        }
+        return Ok(None);
     }
     let password = hex::encode(sha2::Sha256::digest(
         format!("sdmd_app\0{admin_url}").as_bytes(),
@@ -101,7 +114,7 @@ pub async fn app_pool(admin: &sqlx::PgPool, admin_url: &str) -> anyhow::Result<s
         .await
         .context("connecting as sdmd_app")?;
     tracing::info!("connected to PostgreSQL as the least-privileged role sdmd_app");
-    Ok(pool)
+    Ok(Some(pool))
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -114,8 +127,13 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let tls_files = crate::tls::material(&cfg)?;
     let (admin, url, embedded) = open_database_with_url(&cfg).await?;
-    let pool = app_pool(&admin, &url).await?;
-    admin.close().await;
+    let pool = match app_pool(&admin, &url).await? {
+        Some(pool) => {
+            admin.close().await;
+            pool
+        }
+        None => admin,
+    };
     let admin_password = cfg
         .auth
         .admin_password()

@@ -145,7 +145,10 @@ async fn the_application_role_cannot_rewrite_history(pool: PgPool) {
         .unwrap();
     let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test-env.sh)");
     let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
-    let app = sdmd::server::app_pool(&pool, &url).await.unwrap();
+    let app = sdmd::server::app_pool(&pool, &url)
+        .await
+        .unwrap()
+        .expect("a superuser connection gets a dedicated application pool");
     let me: String = sqlx::query_scalar("select current_user::text")
         .fetch_one(&app)
         .await

@@ -268,3 +268,23 @@ fn csv_field(f: &str) -> String {
         guarded
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formula_safe() {
+        for (input, expected) in [
+            ("plain", "plain"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("=cmd()", "'=cmd()"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("line\nbreak", "\"line\nbreak\""),
+        ] {
+            assert_eq!(csv_field(input), expected, "{input}");
+        }
+    }
+}

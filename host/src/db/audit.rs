@@ -404,3 +404,82 @@ pub async fn list(pool: &sqlx::PgPool, f: &Filter) -> Result<Vec<Entry>, sqlx::E
     .fetch_all(pool)
     .await
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn canon(v: serde_json::Value) -> String {
+        let mut s = String::new();
+        canonical_json(&v, &mut s);
+        s
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let a = serde_json::json!({"b": 1, "a": {"z": [1, {"y": null, "x": "é"}], "c": true}});
+        assert_eq!(
+            canon(a),
+            r#"{"a":{"c":true,"z":[1,{"x":"é","y":null}]},"b":1}"#
+        );
+        // Insertion order does not matter (jsonb returns keys in its own order).
+        let mut m = serde_json::Map::new();
+        m.insert("k2".into(), 2.into());
+        m.insert("k1".into(), 1.into());
+        assert_eq!(canon(serde_json::Value::Object(m)), r#"{"k1":1,"k2":2}"#);
+    }
+
+    #[test]
+    fn each_field_changes_the_link() {
+        let at = DateTime::parse_from_rfc3339("2026-11-26T12:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let d = serde_json::json!({"x": 1});
+        let base = CanonicalRow {
+            id: 7,
+            at,
+            actor: "a",
+            action: "b",
+            target: Some("c"),
+            result: "ok",
+            request_id: None,
+            client_ip: Some("127.0.0.1"),
+            details: Some(&d),
+        };
+        let h = chain_hash(&[0; 32], &base);
+        assert_ne!(h, chain_hash(&[1; 32], &base), "prev hash");
+        assert_ne!(
+            h,
+            chain_hash(&[0; 32], &CanonicalRow { id: 8, ..base }),
+            "id"
+        );
+        assert_ne!(
+            h,
+            chain_hash(
+                &[0; 32],
+                &CanonicalRow {
+                    target: None,
+                    ..base
+                }
+            ),
+            "target"
+        );
+        assert_ne!(
+            h,
+            chain_hash(
+                &[0; 32],
+                &CanonicalRow {
+                    request_id: Some(""),
+                    ..base
+                }
+            ),
+            "null vs empty"
+        );
+        assert_eq!(
+            h,
+            chain_hash(&[0; 32], &CanonicalRow { ..base }),
+            "deterministic"
+        );
+    }
+}

@@ -411,6 +411,17 @@ pub async fn is_superuser(pool: &PgPool) -> Result<bool, sqlx::Error> {
         .await
 }
 
+/// Whether the connected role could change or remove audit rows (privileges, not the trigger).
+pub async fn may_rewrite_audit(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select has_table_privilege(current_user, 'audit_log', 'UPDATE')
+             or has_table_privilege(current_user, 'audit_log', 'DELETE')
+             or has_table_privilege(current_user, 'audit_log', 'TRUNCATE')",
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// Creates (or updates) the non-superuser application role with `password` (hex only) and grants
 /// it what the server needs: everything on the tables except UPDATE/DELETE/TRUNCATE on
 /// `audit_log`, which it may only read and append to.
