@@ -31,6 +31,7 @@ use error::ApiError;
     tags(
         (name = "services", description = "Service definitions, status and logs"),
         (name = "lifecycle", description = "Deploy, start, stop, restart, pull and update"),
+        (name = "updates", description = "Registry checks, safe updates with rollback, history"),
         (name = "audit", description = "The append-only audit log"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),

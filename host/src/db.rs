@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod services;
+pub mod updates;
 
 use std::time::Duration;
 

@@ -30,6 +30,10 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Whether the server speaks TLS itself (adds HSTS to responses).
     pub tls: bool,
+    /// Registry client with the shared check cache.
+    pub registry: Arc<crate::registry::Registry>,
+    /// Health-gate settings of updates.
+    pub gate: crate::updates::GateSettings,
 }
 
 impl AppState {
@@ -44,6 +48,10 @@ impl AppState {
             shutdown: CancellationToken::new(),
             auth: Auth::builtin(),
             tls: false,
+            registry: Arc::new(crate::registry::Registry::new(
+                std::time::Duration::from_secs(6 * 3600),
+            )),
+            gate: crate::updates::GateSettings::default(),
         }
     }
 
