@@ -7,27 +7,35 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+for tool in node npm curl; do
+  command -v "$tool" >/dev/null || { echo "supabase-js test: $tool is missing (Node 20+ with npm, curl)" >&2; exit 1; }
+done
+
 cargo build -q -p sdmd
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/sdmd
 
 WORK=$(mktemp -d /tmp/sdmd-supabase-js.XXXXXX)
 chmod 755 "$WORK"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 EMAIL=admin@example.com
 PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
 SERVER_PID=
+ADMIN_URL=${DATABASE_URL:-}
+DB=
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID"
     wait "$SERVER_PID" || true
   fi
+  if [ -n "$DB" ]; then psql "$ADMIN_URL" -qc "drop database if exists $DB" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 if [ -n "${DATABASE_URL:-}" ]; then
   DB="sdmd_js_$(date +%s)_$$"
+  command -v psql >/dev/null || { echo "supabase-js test: psql is missing (postgresql-client)" >&2; exit 1; }
   psql "$DATABASE_URL" -qc "create database $DB" >/dev/null
   DB_ENV=(DATABASE_URL="${DATABASE_URL%/*}/$DB")
 else

@@ -33,6 +33,23 @@ fn fresh_database() -> String {
     format!("{}/{name}", base.rsplit_once('/').unwrap().0)
 }
 
+/// Drops a database made by [`fresh_database`] (after its server stopped).
+fn drop_database(url: &str) {
+    let base = std::env::var("DATABASE_URL").unwrap();
+    let name = url.rsplit_once('/').unwrap().1.to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::PgPool::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database if exists {name} with (force)"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+}
+
 fn start(data: &Path, port: u16, db: &str, extra: &[(&str, &str)]) -> Child {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sdmd"));
     c.arg("serve")
@@ -132,7 +149,8 @@ fn cli(data_dir: &Path, url: &str, token: &str, args: &[&str]) -> (bool, String)
 fn default_settings_serve_https_only() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = start(data.path(), port, &fresh_database(), &[]);
+    let db = fresh_database();
+    let mut server = start(data.path(), port, &db, &[]);
     let cert = data.path().join("tls/cert.pem");
     let r = wait_https(&mut server, data.path(), &cert, port);
     assert_eq!(r.status(), 200);
@@ -201,13 +219,15 @@ fn default_settings_serve_https_only() {
     let (ok, out) = cli(data.path(), &url, "", &["services", "ls"]);
     assert!(!ok && out.contains("unauthorized"), "{out}");
 
-    // A restart keeps the certificate (clients pinned it).
+    // A restart keeps the certificate (clients pinned it) and the signing key (sessions survive).
     stop(server);
-    let db = fresh_database();
     let mut server = start(data.path(), port, &db, &[]);
     wait_https(&mut server, data.path(), &cert, port);
     assert_eq!(sdmd::tls::fingerprint(&cert).unwrap(), fp);
+    let (ok, out) = cli(data.path(), &url, token, &["services", "ls"]);
+    assert!(ok, "the access token did not survive a restart: {out}");
     stop(server);
+    drop_database(&db);
 }
 
 #[test]
@@ -223,10 +243,11 @@ fn files_mode_reloads_on_sighup() {
     std::fs::copy(&first_cert, &live_cert).unwrap();
     std::fs::copy(&first_key, &live_key).unwrap();
     let port = free_port();
+    let db = fresh_database();
     let mut server = start(
         data.path(),
         port,
-        &fresh_database(),
+        &db,
         &[
             ("SDMD_TLS", "files"),
             ("SDMD_TLS_CERT", live_cert.to_str().unwrap()),
@@ -260,4 +281,5 @@ fn files_mode_reloads_on_sighup() {
         "the old certificate is still served"
     );
     stop(server);
+    drop_database(&db);
 }
