@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod schedules;
+pub mod auth;
 pub mod services;
 pub mod updates;
 
@@ -19,6 +20,15 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(5))
         .connect(url)
+        .await
+}
+
+/// Connects a pool with explicit options.
+pub async fn connect_with(opts: sqlx::postgres::PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
         .await
 }
 
