@@ -1,8 +1,8 @@
 //! PostgreSQL access. **Architecture Invariant:** this is the only module holding SQL text.
 
 pub mod audit;
-pub mod schedules;
 pub mod auth;
+pub mod schedules;
 pub mod services;
 pub mod updates;
 
