@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod services;
 pub mod system;
+pub mod ui;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -99,9 +100,7 @@ pub fn app(state: AppState) -> Router {
             "/api/docs",
             get(|| async { Html(include_str!("api/docs.html")) }),
         )
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
-        })
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -25,6 +25,10 @@ pub struct ServeConfig {
     /// Embedded PostgreSQL, TLS material and caches live here.
     #[arg(long, env = "SDMD_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The dashboard's static export to serve; default: `frontend/out` of the workspace the
+    /// binary was built in, when it holds a build.
+    #[arg(long, env = "SDMD_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
     /// External PostgreSQL; unset runs the embedded cluster in the data dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

@@ -148,6 +148,15 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut state = AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone()))
         .with_auth(Auth::new(cfg.auth.clone()));
     state.tls = tls_files.is_some();
+    state.ui_dir = cfg
+        .ui_dir
+        .clone()
+        .or_else(crate::api::ui::default_dir)
+        .map(std::sync::Arc::new);
+    match &state.ui_dir {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the dashboard"),
+        None => tracing::info!("no dashboard build found: `/` explains how to build it"),
+    }
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
     let listener = std::net::TcpListener::bind(cfg.listen)

@@ -36,6 +36,8 @@ pub struct AppState {
     pub gate: crate::updates::GateSettings,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The dashboard's static export, when one is served.
+    pub ui_dir: Option<Arc<std::path::PathBuf>>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             )),
             gate: crate::updates::GateSettings::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            ui_dir: None,
         }
     }
 
