@@ -133,3 +133,105 @@ async fn audit_verify_names_the_broken_row_and_prune_keeps_ninety_days(pool: PgP
         "{out}"
     );
 }
+
+/// `sdmd user add` next to a running server on the embedded cluster: the CLI reuses the cluster
+/// and leaves it running; the new user can sign in right away.
+#[test]
+fn user_add_next_to_a_running_embedded_server() {
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bin = env!("CARGO_BIN_EXE_sdmd");
+    let mut server = Command::new(bin)
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env_remove("SDMD_TLS")
+        .env("SDMD_DATA_DIR", data.path())
+        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cert = data.path().join("tls/cert.pem");
+    let client = |cert: &std::path::Path| {
+        reqwest::blocking::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap(),
+            )
+            .timeout(std::time::Duration::from_secs(3))
+            .build()
+            .unwrap()
+    };
+    let health = |c: &reqwest::blocking::Client| -> Option<serde_json::Value> {
+        c.get(format!("https://127.0.0.1:{port}/healthz"))
+            .send()
+            .ok()?
+            .json()
+            .ok()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(cert.exists() && health(&client(&cert)).is_some_and(|h| h["database"]["ok"] == true)) {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "sdmd serve exited early"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sdmd did not become ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let mut add = Command::new(bin)
+        .args(["user", "add", "late@example.com"])
+        .env_remove("DATABASE_URL")
+        .env("SDMD_DATA_DIR", data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"late-password-1\n")
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let c = client(&cert);
+    assert_eq!(
+        health(&c).unwrap()["database"]["ok"],
+        true,
+        "the CLI stopped the server's database"
+    );
+    let session: serde_json::Value = c
+        .post(format!(
+            "https://127.0.0.1:{port}/auth/v1/token?grant_type=password"
+        ))
+        .json(&serde_json::json!({"email": "late@example.com", "password": "late-password-1"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(session["access_token"].is_string(), "{session}");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        !data.path().join("postgres/postmaster.pid").exists(),
+        "the server stops the cluster it started"
+    );
+}
