@@ -98,6 +98,56 @@ async fn user_commands_read_passwords_from_stdin_and_are_audited(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn token_commands_print_the_secret_once(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_sdmd"))
+        .args(["token", "create", "ci", "--expires-in-days", "30"])
+        .env("DATABASE_URL", &url)
+        .env("USER", "tester")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        secret.starts_with("sdmd_"),
+        "stdout carries only the secret: {secret}"
+    );
+    let id = sdmd::auth::tokens::authenticate(&pool, &secret)
+        .await
+        .unwrap();
+    assert_eq!(id.actor, "token:ci");
+    let (ok, out) = sdmd(&url, &["token", "list"], "");
+    assert!(ok && out.contains("ci") && !out.contains(&secret), "{out}");
+    let token_id: uuid::Uuid = sqlx::query_scalar("select id from api_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (ok, out) = sdmd(&url, &["token", "revoke", &token_id.to_string()], "");
+    assert!(ok, "{out}");
+    assert!(
+        sdmd::auth::tokens::authenticate(&pool, &secret)
+            .await
+            .is_err()
+    );
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("select actor, action from audit_log order by id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        [
+            ("cli:tester".to_owned(), "token.create".to_owned()),
+            ("cli:tester".to_owned(), "token.revoke".to_owned())
+        ]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn audit_verify_names_the_broken_row_and_prune_keeps_ninety_days(pool: PgPool) {
     let url = url_of(&pool).await;
     for email in ["a@example.com", "b@example.com", "c@example.com"] {
