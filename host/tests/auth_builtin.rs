@@ -414,3 +414,45 @@ async fn audit_csv_export(pool: PgPool) {
     let row = lines.next().expect("the login row");
     assert!(row.contains("auth.login") && row.contains(ADMIN), "{row}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn old_revoked_sessions_are_forgotten_on_sign_in(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    let access = s["access_token"].as_str().unwrap();
+    assert_eq!(
+        call(
+            &router,
+            Method::POST,
+            "/auth/v1/logout",
+            Some(access),
+            &[],
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    sqlx::query("update auth_sessions set revoked_at = now() - interval '40 days'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from auth_sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    sign_in(&router, ADMIN, PASSWORD).await;
+    assert_eq!(
+        count().await,
+        1,
+        "the old session is gone, the new one exists"
+    );
+    let tokens: i64 = sqlx::query_scalar("select count(*) from refresh_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 1);
+}
