@@ -51,6 +51,9 @@ pub struct ServiceView {
     pub update_available: bool,
     /// When the service was last updated successfully.
     pub last_updated: Option<DateTime<Utc>>,
+    /// Its update schedule, when one is stored (managed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -> ServiceView {
@@ -67,6 +70,7 @@ fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -
         updated_at: stored.map(|s| s.updated_at),
         update_available: false,
         last_updated: None,
+        schedule: None,
         containers: g.containers,
     }
 }
@@ -88,6 +92,11 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
     let by_name: HashMap<&str, &StoredService> =
         stored.iter().map(|s| (s.name.as_str(), s)).collect();
     let updates = db::updates::summaries(&state.db).await?;
+    let schedules: HashMap<String, crate::schedule::Schedule> = db::schedules::all(&state.db)
+        .await?
+        .iter()
+        .map(|r| (r.service.clone(), crate::schedule::Schedule::from_row(r)))
+        .collect();
     let groups = live::group(state.live.containers().await, &stored);
     Ok(groups
         .into_iter()
@@ -100,6 +109,7 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
                 v.update_available = *available;
                 v.last_updated = *last;
             }
+            v.schedule = s.and_then(|s| schedules.get(&s.name).cloned());
             v
         })
         .collect())

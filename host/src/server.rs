@@ -149,6 +149,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .with_auth(Auth::new(cfg.auth.clone()));
     state.tls = tls_files.is_some();
     let watcher = state.spawn_watcher();
+    let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
     listener.set_nonblocking(true)?;
@@ -203,6 +204,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the docker watcher did not stop in time");
+    }
+    if tokio::time::timeout(Duration::from_secs(5), scheduler)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the scheduler did not stop in time");
     }
     pool.close().await;
     if let Some(pg) = embedded {

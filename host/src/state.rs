@@ -34,6 +34,8 @@ pub struct AppState {
     pub registry: Arc<crate::registry::Registry>,
     /// Health-gate settings of updates.
     pub gate: crate::updates::GateSettings,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 std::time::Duration::from_secs(6 * 3600),
             )),
             gate: crate::updates::GateSettings::default(),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         }
     }
 

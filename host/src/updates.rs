@@ -193,6 +193,10 @@ pub async fn check(
 ) -> Result<CheckReport> {
     let stored = ops::load(state, name).await?;
     let run_id = db::updates::start(&state.db, name, "check", trigger, &ctx.actor).await?;
+    state
+        .metrics
+        .checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let images = check_images(state, &stored, trigger).await;
     let (result, images) = match images {
         Ok(i) => (
@@ -204,6 +208,10 @@ pub async fn check(
             i,
         ),
         Err(e) => {
+            state
+                .metrics
+                .failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             finish(
                 state,
                 run_id,
@@ -340,7 +348,12 @@ pub async fn update(
                 service: name.to_owned(),
                 steps: Vec::new(),
             };
+            let started = std::time::Instant::now();
             let outcome = pipeline(&mut run, &stored, trigger).await;
+            let result_word = outcome.as_ref().map_or("failed", |p| p.result.as_str());
+            state
+                .metrics
+                .update_finished(result_word, started.elapsed());
             let (report, audit_result, details) = match outcome {
                 Ok(p) => {
                     let images = serde_json::to_value(&p.pull.images).unwrap_or_default();

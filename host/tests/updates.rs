@@ -248,6 +248,27 @@ fn check_update_and_rollback_on_a_real_registry() {
             .map(|e| e["result"].as_str().unwrap())
             .collect();
         assert_eq!(audit_results, ["rolled_back", "ok", "ok"]);
+        let (s, metrics) = app.get("/metrics").await;
+        assert_eq!(s, StatusCode::OK);
+        let metrics = metrics.as_str().unwrap();
+        for line in [
+            "sdmd_updates_total{result=\"updated\"} 1",
+            "sdmd_updates_total{result=\"rolled_back\"} 1",
+            "sdmd_updates_total{result=\"up_to_date\"} 1",
+            "sdmd_rollbacks_total 1",
+            "sdmd_docker_up 1",
+        ] {
+            assert!(
+                metrics.lines().any(|l| l == line),
+                "missing `{line}` in:\n{metrics}"
+            );
+        }
+        let hits: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("sdmd_registry_cache_hits_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        assert!(hits >= 1, "{metrics}");
         app.cleanup(&name).await;
     });
 }

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Audit, DefinitionBody, Path, Query};
+use super::extract::{Audit, DefinitionBody, Json, Path, Query};
 use crate::ops::{self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView};
 use crate::spec::Definition;
 use crate::state::AppState;
@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_service))
         .routes(routes!(check_service))
         .routes(routes!(update_history))
+        .routes(routes!(get_schedule, put_schedule))
         .routes(routes!(service_logs))
         .routes(routes!(export_compose))
         .routes(routes!(adopt_service))
@@ -212,6 +213,34 @@ async fn check_service(
 ) -> Result<axum::Json<CheckReport>, ApiError> {
     Ok(axum::Json(
         crate::updates::check(&state, &ctx, &name, "manual").await?,
+    ))
+}
+
+/// The service's update schedule (a disabled default when none is stored).
+#[utoipa::path(get, path = "/api/v1/services/{name}/schedule", tag = "updates",
+    params(("name" = String, Path, description = "Service name")),
+    responses((status = 200, body = crate::schedule::Schedule), (status = 404, body = ErrorBody)))]
+async fn get_schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
+    Ok(axum::Json(crate::schedule::get(&state, &name).await?))
+}
+
+/// Set the service's daily or weekly update schedule (time of day in a time zone, DST-correct).
+#[utoipa::path(put, path = "/api/v1/services/{name}/schedule", tag = "updates",
+    params(("name" = String, Path, description = "Service name")),
+    request_body = crate::schedule::Schedule,
+    responses((status = 200, body = crate::schedule::Schedule), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn put_schedule(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path(name): Path<String>,
+    Json(s): Json<crate::schedule::Schedule>,
+) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
+    Ok(axum::Json(
+        crate::schedule::put(&state, &ctx, &name, s).await?,
     ))
 }
 

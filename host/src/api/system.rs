@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events))
         .routes(routes!(list_audit))
         .routes(routes!(audit_csv))
+        .routes(routes!(metrics))
 }
 
 /// Public routes.
@@ -267,6 +268,28 @@ fn csv_field(f: &str) -> String {
     } else {
         guarded
     }
+}
+
+/// Prometheus metrics of this replica: checks, updates by result, rollbacks, failures, update
+/// durations, registry requests by kind, cache hits.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let containers = state.live.containers().await.len();
+    let body = crate::metrics::render(
+        &state.metrics,
+        &state.registry.counters,
+        containers,
+        state.live.connected(),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -191,7 +191,11 @@ impl TestApp {
         let token = sdmd::auth::tokens::create(
             &state.db,
             &sdmd::db::audit::AuditContext::system(),
-            "test-harness",
+            // Unique: several apps (replicas) may share one database.
+            &format!(
+                "test-harness-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
             None,
         )
         .await
