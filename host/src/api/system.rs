@@ -25,8 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(events))
         .routes(routes!(list_audit))
-        .routes(routes!(audit_csv))
         .routes(routes!(metrics))
+        .routes(routes!(audit_csv))
 }
 
 /// Public routes.
@@ -175,6 +175,28 @@ async fn list_audit(
     }))
 }
 
+/// Prometheus metrics of this replica: checks, updates by result, rollbacks, failures, update
+/// durations, registry requests by kind, cache hits.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let containers = state.live.containers().await.len();
+    let body = crate::metrics::render(
+        &state.metrics,
+        &state.registry.counters,
+        containers,
+        state.live.connected(),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
+}
+
 /// CSV export filters (as the JSON listing; `limit` defaults to 10000, at most 100000).
 #[derive(Deserialize, IntoParams)]
 struct AuditCsvParams {
@@ -268,28 +290,6 @@ fn csv_field(f: &str) -> String {
     } else {
         guarded
     }
-}
-
-/// Prometheus metrics of this replica: checks, updates by result, rollbacks, failures, update
-/// durations, registry requests by kind, cache hits.
-#[utoipa::path(get, path = "/metrics", tag = "system",
-    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
-async fn metrics(State(state): State<AppState>) -> Response {
-    let containers = state.live.containers().await.len();
-    let body = crate::metrics::render(
-        &state.metrics,
-        &state.registry.counters,
-        containers,
-        state.live.connected(),
-    );
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        body,
-    )
-        .into_response()
 }
 
 #[cfg(test)]
