@@ -145,8 +145,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
-    let mut state = AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone()))
-        .with_auth(Auth::new(cfg.auth.clone()));
+    let auth = Auth::new(cfg.auth.clone());
+    auth.warm_up(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("preparing authentication: {e}"))?;
+    let mut state =
+        AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
