@@ -152,6 +152,11 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut state =
         AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
+    if let Some(list) = &cfg.trusted_proxies {
+        let nets = crate::api::client_ip::parse_list(list)
+            .map_err(|e| anyhow::anyhow!("SDMD_TRUSTED_PROXIES: {e}"))?;
+        state.trusted_proxies = std::sync::Arc::new(nets);
+    }
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
     let listener = std::net::TcpListener::bind(cfg.listen)
