@@ -2,6 +2,7 @@
 //! codes and JSON shapes; handlers extract, call one domain function and map the result.
 
 pub mod auth;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod services;
@@ -108,6 +109,10 @@ pub fn app(state: AppState) -> Router {
                 "This route does not accept that method.",
             )
         })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::resolve,
+        ))
         .with_state(state);
     with_security_headers(router, supabase_url.as_deref(), tls)
         .layer(SetResponseHeaderLayer::overriding(

@@ -45,6 +45,10 @@ pub struct ServeConfig {
     /// PEM private key for `SDMD_TLS=files`.
     #[arg(long, env = "SDMD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Reverse proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` header names
+    /// the client, for audit rows and login throttling. Unset: the TCP peer is the client.
+    #[arg(long, env = "SDMD_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
     /// Authentication settings.
     #[command(flatten)]
     pub auth: AuthConfig,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Whether the server speaks TLS itself (adds HSTS to responses).
     pub tls: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`SDMD_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<Vec<crate::api::client_ip::Net>>,
     /// Registry client with the shared check cache.
     pub registry: Arc<crate::registry::Registry>,
     /// Health-gate settings of updates.
@@ -52,6 +54,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             auth: Auth::builtin(),
             tls: false,
+            trusted_proxies: Arc::new(Vec::new()),
             registry: Arc::new(crate::registry::Registry::new(
                 std::time::Duration::from_secs(6 * 3600),
             )),
