@@ -1,1 +1,2 @@
 //! SDMD: self-hosted Docker management. The `sdmd` binary is a thin shim over this library.
+pub mod plugins;
