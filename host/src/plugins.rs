@@ -309,7 +309,8 @@ pub struct CallState {
     http: Option<(HttpGrant, HttpLimits)>,
     registry: Option<Arc<dyn Registry>>,
     deadline: Instant,
-    rt: tokio::runtime::Handle,
+    /// The async runtime the `http` capability blocks on; `None` outside one (then http fails cleanly).
+    rt: Option<tokio::runtime::Handle>,
 }
 
 impl WasiView for CallState {
@@ -328,8 +329,11 @@ impl CallState {
                 "the http capability is not granted".into(),
             ));
         };
+        let Some(rt) = &self.rt else {
+            return Err(http::HttpError::Transport("no async runtime to send requests on".into()));
+        };
         // We are on a blocking-pool thread (never a runtime worker), so blocking on the runtime is fine.
-        self.rt.block_on(http::send(&grant, limits, req))
+        rt.block_on(http::send(&grant, limits, req))
     }
 }
 
@@ -719,7 +723,7 @@ impl Runtime {
         let this = self.clone();
         let p = plugin.clone();
         let rt = tokio::runtime::Handle::current();
-        let task = tokio::task::spawn_blocking(move || this.call_blocking(&p, kind, rt, f));
+        let task = tokio::task::spawn_blocking(move || this.call_blocking(&p, kind, Some(rt), f));
         match tokio::time::timeout(deadline + OUTER_GRACE, task).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => Outcome {
@@ -742,11 +746,51 @@ impl Runtime {
         }
     }
 
+    /// Run a strategy on the current thread, for callers that already are on a blocking thread (the CLI,
+    /// benchmarks). The epoch deadline and memory limit apply; there is no outer timeout. Never call it
+    /// on an async worker thread.
+    pub fn decide_blocking(&self, plugin: &Plugin, input: &types::StrategyInput) -> Outcome<types::Decision> {
+        let rt = tokio::runtime::Handle::try_current().ok();
+        self.call_blocking(plugin, Kind::UpdateStrategy, rt, |p, s| p.decide(s, input))
+    }
+
+    /// [`Runtime::check_health`] on the current thread (see [`Runtime::decide_blocking`]).
+    pub fn check_health_blocking(&self, plugin: &Plugin, input: &types::HealthInput) -> Outcome<types::Health> {
+        let rt = tokio::runtime::Handle::try_current().ok();
+        self.call_blocking(plugin, Kind::HealthCheck, rt, |p, s| p.check(s, input))
+    }
+
+    /// [`Runtime::notify`] on the current thread (see [`Runtime::decide_blocking`]).
+    pub fn notify_blocking(&self, plugin: &Plugin, event: &types::Event) -> Outcome<()> {
+        let rt = tokio::runtime::Handle::try_current().ok();
+        self.call_blocking(plugin, Kind::Notifier, rt, |p, s| p.deliver(s, event))
+    }
+
+    /// Benchmark hook: instantiate once, then call the plugin's first kind `n` times on that instance
+    /// with `input` (JSON as for [`Runtime::invoke_json`]), returning each call's duration. Production
+    /// code never reuses an instance (a trap leaves it poisoned); this exists to measure call cost alone.
+    #[doc(hidden)]
+    pub fn bench_call_only(
+        &self,
+        plugin: &Plugin,
+        input: &serde_json::Value,
+        n: usize,
+    ) -> Result<Vec<Duration>, PluginError> {
+        let kind = plugin.inner.inspection.manifest.kinds.iter().next().copied().unwrap_or(Kind::Notifier);
+        let rt = tokio::runtime::Handle::try_current().ok();
+        let outcome = self.call_blocking(plugin, kind, rt, |p, store| {
+            // The deadline covers all n calls here: make it generous.
+            store.set_epoch_deadline(u64::MAX / 2);
+            Some(p.repeat(store, kind, input, n))
+        });
+        outcome.result
+    }
+
     fn call_blocking<T, F>(
         &self,
         plugin: &Plugin,
         kind: Kind,
-        rt: tokio::runtime::Handle,
+        rt: Option<tokio::runtime::Handle>,
         f: F,
     ) -> Outcome<T>
     where

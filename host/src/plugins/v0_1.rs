@@ -169,6 +169,52 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// Instantiate once and call `n` times (benchmarks only); returns each call's duration.
+    pub fn repeat(
+        &self,
+        store: &mut Store<CallState>,
+        kind: Kind,
+        input: &serde_json::Value,
+        n: usize,
+    ) -> wasmtime::Result<Result<Vec<std::time::Duration>, String>> {
+        let bad = |e: serde_json::Error| wasmtime::Error::msg(format!("bench input: {e}"));
+        let mut out = Vec::with_capacity(n);
+        macro_rules! time_calls {
+            ($call:expr) => {
+                for _ in 0..n {
+                    let t0 = std::time::Instant::now();
+                    if let Err(e) = $call? {
+                        return Ok(Err(e));
+                    }
+                    out.push(t0.elapsed());
+                }
+            };
+        }
+        match kind {
+            Kind::UpdateStrategy => {
+                let pre = self.strategy.as_ref().ok_or_else(|| wasmtime::Error::msg("not a strategy"))?;
+                let input = strategy_input(&serde_json::from_value(input.clone()).map_err(bad)?);
+                let inst = pre.instantiate(&mut *store)?;
+                time_calls!(inst.sdmd_plugin_strategy().call_decide(&mut *store, &input).map(|r| r.map(drop)));
+            }
+            Kind::HealthCheck => {
+                let pre = self.health.as_ref().ok_or_else(|| wasmtime::Error::msg("not a health check"))?;
+                let input = health_input(&serde_json::from_value(input.clone()).map_err(bad)?);
+                let inst = pre.instantiate(&mut *store)?;
+                time_calls!(inst.sdmd_plugin_checker().call_check(&mut *store, &input).map(|r| r.map(drop)));
+            }
+            Kind::Notifier => {
+                let pre = self.notifier.as_ref().ok_or_else(|| wasmtime::Error::msg("not a notifier"))?;
+                let event = event_to_wit(&serde_json::from_value(input.clone()).map_err(bad)?);
+                let inst = pre.instantiate(&mut *store)?;
+                time_calls!(inst.sdmd_plugin_notify().call_deliver(&mut *store, &event));
+            }
+        }
+        Ok(Ok(out))
+    }
+}
+
 fn service(s: &t::Service) -> w::Service {
     w::Service {
         name: s.name.clone(),
