@@ -12,6 +12,7 @@ command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v docker-registry >/dev/null || need_pkgs+=(docker-registry)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql-15)
+command -v socat >/dev/null || need_pkgs+=(socat)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "missing packages: ${need_pkgs[*]} (run as root to install)" >&2; exit 1; fi
   apt-get update -qq
@@ -20,11 +21,7 @@ fi
 DOCKER=/usr/bin/docker   # Debian's CLI: has the classic builder that works offline
 
 # --- dockerd ---------------------------------------------------------------------------------
-if ! $DOCKER info >/dev/null 2>&1; then
-  nohup dockerd >"$STATE/dockerd.log" 2>&1 &
-  for _ in $(seq 1 100); do $DOCKER info >/dev/null 2>&1 && break; sleep 0.1; done
-  $DOCKER info >/dev/null 2>&1 || { echo "dockerd did not start; see $STATE/dockerd.log" >&2; exit 1; }
-fi
+bash scripts/start-dockerd.sh
 
 # --- local registry --------------------------------------------------------------------------
 if ! curl -fsS http://127.0.0.1:5000/v2/ >/dev/null 2>&1; then

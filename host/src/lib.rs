@@ -1,2 +1,17 @@
-//! SDMD: self-hosted Docker management. The `sdmd` binary is a thin shim over this library.
+//! SDMD: self-hosted Docker management. The `sdmd` binary is a thin shim over this library;
+//! [`api::app`] builds the whole HTTP application from an [`state::AppState`].
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod docker;
+pub mod error;
+pub mod events;
+pub mod live;
+pub mod ops;
+pub mod pg;
 pub mod plugins;
+pub mod server;
+pub mod spec;
+pub mod state;

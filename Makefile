@@ -1,0 +1,43 @@
+# SDMD: the two commands a fresh Debian machine needs.
+#   make run   — build and run sdmd on its embedded default (PostgreSQL in ./data, Docker on the local socket)
+#   make test  — install/start everything the suite needs, then run every gate
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export NEXT_TELEMETRY_DISABLED := 1
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:55432/postgres
+
+.PHONY: help run test deps test-env lint rust-test plugins bench build
+
+help:
+	@echo "make run    build and run sdmd (embedded PostgreSQL in ./data, http://127.0.0.1:8443)"
+	@echo "make test   set up Docker, the registry and PostgreSQL, then run all gates"
+	@echo "make bench  benchmarks (see docs/benchmarks.md)"
+
+deps:
+	@bash scripts/deps.sh
+
+test-env: deps
+	@bash scripts/test-env.sh
+
+build: deps
+	cargo build --release -p sdmd
+
+run: build
+	@bash scripts/start-dockerd.sh
+	SDMD_TLS=$${SDMD_TLS:-off} ./target/release/sdmd serve
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+plugins:
+	@if [ -x plugins/build.sh ]; then bash plugins/build.sh; fi
+
+rust-test:
+	DATABASE_URL=$(TEST_DATABASE_URL) cargo test --workspace
+
+test: test-env lint plugins rust-test
+	@echo "make test: all gates passed"
+
+bench: test-env
+	bash scripts/bench-services.sh

@@ -1,0 +1,127 @@
+//! Benchmark: `GET /api/v1/services` against the raw Engine call `GET /containers/json?all=1`
+//! with 200 containers on the host, plus sdmd's resident memory. Run with `make bench` (which
+//! builds the release binary and sets `SDMD_BIN` and `DATABASE_URL`). Prints figures; asserts
+//! nothing about time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CONTAINERS: usize = 200;
+const ROUNDS: usize = 400;
+const DOCKER: &str = "/usr/bin/docker";
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new(DOCKER).args(args).output().expect("docker CLI");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One HTTP/1.1 GET on a fresh connection, read to the end: the same work for both sides.
+fn get<S: Read + Write>(mut s: S, path: &str) -> usize {
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = Vec::with_capacity(256 * 1024);
+    s.read_to_end(&mut buf).unwrap();
+    assert!(buf.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..buf.len().min(200)]));
+    buf.len()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let bin = std::env::var("SDMD_BIN").expect("SDMD_BIN: path to a release sdmd (make bench sets it)");
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: the test PostgreSQL (make bench sets it)");
+    // A fresh database for this run.
+    let db = format!("sdmd_bench_{}", std::process::id());
+    let psql = |sql: &str| {
+        let ok = Command::new("psql").args([url.as_str(), "-qc", sql]).status().unwrap().success();
+        assert!(ok, "psql {sql}");
+    };
+    psql(&format!("create database {db}"));
+    let db_url = match url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => panic!("DATABASE_URL has no database part"),
+    };
+
+    // 200 containers (created, not running: the list includes them all the same).
+    for id in docker(&["ps", "-aq", "--filter", "label=sdmd.bench"]).lines() {
+        docker(&["rm", "-f", id]);
+    }
+    let t = Instant::now();
+    for i in 0..CONTAINERS {
+        docker(&["create", "--label", "sdmd.bench=1", "--name", &format!("sdmd-bench-{i}"), "local/busybox:1", "sleep", "1"]);
+    }
+    let total: usize = docker(&["ps", "-aq"]).lines().count();
+    println!("created {CONTAINERS} containers in {:?} ({total} on the host)", t.elapsed());
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(&bin)
+        .arg("serve")
+        .env("DATABASE_URL", &db_url)
+        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SDMD_TLS", "off")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(s) = std::net::TcpStream::connect(&addr) {
+            let mut s = s;
+            write!(s, "GET /api/v1/services HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut b = Vec::new();
+            s.read_to_end(&mut b).unwrap();
+            if b.starts_with(b"HTTP/1.1 200") {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "sdmd did not serve the list within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let raw = || get(std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap(), "/containers/json?all=1");
+    let sdmd = || get(std::net::TcpStream::connect(&addr).unwrap(), "/api/v1/services");
+    for _ in 0..20 {
+        raw();
+        sdmd();
+    }
+    let (mut raw_t, mut sdmd_t) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    let (mut raw_bytes, mut sdmd_bytes) = (0, 0);
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        raw_bytes = raw();
+        raw_t.push(t.elapsed());
+        let t = Instant::now();
+        sdmd_bytes = sdmd();
+        sdmd_t.push(t.elapsed());
+    }
+    raw_t.sort();
+    sdmd_t.sort();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap();
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?").to_owned();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or("VmHWM: ?").to_owned();
+
+    let (r50, r99, s50, s99) =
+        (percentile(&raw_t, 0.5), percentile(&raw_t, 0.99), percentile(&sdmd_t, 0.5), percentile(&sdmd_t, 0.99));
+    println!("{ROUNDS} rounds, fresh connection per request, {total} containers on the host");
+    println!("{:<34} {:>10} {:>10} {:>9}", "", "p50", "p99", "bytes");
+    println!("{:<34} {:>10.2?} {:>10.2?} {:>9}", "docker GET /containers/json?all=1", r50, r99, raw_bytes);
+    println!("{:<34} {:>10.2?} {:>10.2?} {:>9}", "sdmd   GET /api/v1/services", s50, s99, sdmd_bytes);
+    println!(
+        "ratio sdmd/docker: p50 {:.3}, p99 {:.3}   (target <= 0.5)",
+        s50.as_secs_f64() / r50.as_secs_f64(),
+        s99.as_secs_f64() / r99.as_secs_f64()
+    );
+    println!("sdmd memory: {rss} (peak {hwm})   (target < 60 MB)");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    server.wait().unwrap();
+    for id in docker(&["ps", "-aq", "--filter", "label=sdmd.bench"]).lines() {
+        docker(&["rm", "-f", id]);
+    }
+    psql(&format!("drop database {db} with (force)"));
+}

@@ -1,0 +1,144 @@
+//! `ApiError`: every failure answers `{"code", "message", "details"}` with the right status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::docker::DockerError;
+use crate::error::Error;
+
+/// The error body of every route.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable snake_case code to branch on.
+    pub code: String,
+    /// For humans.
+    pub message: String,
+    /// Technical details (validation problems, the engine's message, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body.
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error with an explicit status and code.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                details: None,
+            },
+        }
+    }
+
+    /// Adds technical details.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.body.details = Some(details);
+        self
+    }
+
+    /// 400 for a body that is not valid JSON/YAML.
+    pub fn malformed(details: impl ToString) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "The request body could not be parsed.",
+        )
+        .with_details(serde_json::Value::String(details.to_string()))
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let code = crate::ops::code_of(&e);
+        let message = e.to_string();
+        match e {
+            Error::ServiceNotFound(_) => Self::new(StatusCode::NOT_FOUND, code, message),
+            Error::Invalid(problems) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                .with_details(serde_json::to_value(problems).unwrap_or_default()),
+            Error::NameTaken(_) | Error::AlreadyManaged(_) => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            Error::Unmanaged(_) | Error::DependencyNotReady { .. } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            Error::Docker(DockerError::Unavailable(d)) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code,
+                "Docker is unavailable; retry shortly.",
+            )
+            .with_details(d.into()),
+            Error::Docker(DockerError::NotFound(d)) => Self::new(
+                StatusCode::NOT_FOUND,
+                code,
+                "Docker does not know that object.",
+            )
+            .with_details(d.into()),
+            Error::Docker(DockerError::Conflict(d)) => {
+                let message = if d.contains("port is already allocated")
+                    || d.contains("address already in use")
+                {
+                    "A host port of this service is already in use."
+                } else if d.contains("is already in use by container") {
+                    "A container name of this service is already in use."
+                } else {
+                    "Docker refused because of a conflict."
+                };
+                Self::new(StatusCode::CONFLICT, code, message).with_details(d.into())
+            }
+            Error::Docker(DockerError::Other(d)) => {
+                Self::new(StatusCode::BAD_GATEWAY, code, "Docker reported an error.")
+                    .with_details(d.into())
+            }
+            Error::Database(db) => match db {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "database_unavailable",
+                        "The database is unavailable; retry shortly.",
+                    )
+                }
+                other => {
+                    // Logged in full here; the client gets the kind, not the SQL.
+                    tracing::error!(error = %other, "database error");
+                    Self::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "An internal error occurred.",
+                    )
+                }
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Database(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, Json(self.body)).into_response();
+        // Let the logging middleware see 5xx causes without the body being logged twice.
+        resp.extensions_mut().insert(ErrorLogged);
+        resp
+    }
+}
+
+/// Marker on responses produced from an [`ApiError`].
+#[derive(Clone, Copy)]
+pub struct ErrorLogged;

@@ -1,0 +1,174 @@
+//! Health, the event stream and the audit log.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::Event as SseEvent;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::Query;
+use crate::db::audit::{self, Entry};
+use crate::state::AppState;
+
+/// Routes that need authentication.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(list_audit))
+}
+
+/// Public routes.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz))
+}
+
+/// Reachability of what SDMD depends on.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when Docker and the database answer, else `degraded`.
+    pub status: String,
+    /// Docker reachability (from the events stream).
+    pub docker: Component,
+    /// Database reachability.
+    pub database: Component,
+    /// SDMD's version.
+    pub version: String,
+}
+
+/// One dependency's reachability.
+#[derive(Serialize, ToSchema)]
+pub struct Component {
+    /// Whether it answers.
+    pub ok: bool,
+    /// Why not, when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Liveness plus Docker and database reachability. Always 200 while the process serves, so an
+/// orchestrator does not restart SDMD because Docker is down; read `status` for readiness.
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
+    responses((status = 200, body = Health)))]
+async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
+    let db = crate::db::ping(&state.db).await;
+    let docker_ok = state.live.connected();
+    let docker_err = if docker_ok {
+        None
+    } else {
+        state.live.last_error().await.or(Some("connecting".into()))
+    };
+    axum::Json(Health {
+        status: if docker_ok && db.is_ok() {
+            "ok"
+        } else {
+            "degraded"
+        }
+        .into(),
+        docker: Component {
+            ok: docker_ok,
+            error: docker_err,
+        },
+        database: Component {
+            ok: db.is_ok(),
+            error: db.err().map(|e| e.to_string()),
+        },
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// Server-sent events: `container_status`, `pull_progress`, `operation` and `audit`, each with a
+/// JSON payload whose `type` repeats the event name.
+#[utoipa::path(get, path = "/api/v1/events", tag = "system",
+    responses((status = 200, content_type = "text/event-stream", body = crate::events::Event)))]
+async fn events(State(state): State<AppState>) -> Response {
+    let stream = BroadcastStream::new(state.bus.subscribe())
+        .map(|item| {
+            let ev = match item {
+                Ok(e) => SseEvent::default()
+                    .event(e.kind())
+                    .data(serde_json::to_string(&e).unwrap_or_default()),
+                // The client fell behind: say so, so a dashboard can resync with a fresh list.
+                Err(BroadcastStreamRecvError::Lagged(n)) => SseEvent::default()
+                    .event("lagged")
+                    .data(format!("{{\"type\":\"lagged\",\"missed\":{n}}}")),
+            };
+            Ok::<_, Infallible>(ev)
+        })
+        .take_until(state.shutdown.clone().cancelled_owned());
+    super::services::sse(stream).into_response()
+}
+
+/// Audit log filters.
+#[derive(Deserialize, IntoParams)]
+struct AuditParams {
+    /// Page size (default 50, at most 500).
+    limit: Option<i64>,
+    /// Cursor: only entries with a smaller id (pass the last id of the previous page).
+    before: Option<i64>,
+    /// Exact actor.
+    actor: Option<String>,
+    /// Action, exact or a prefix ending in `*` (e.g. `service.*`).
+    action: Option<String>,
+    /// Exact target.
+    target: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Entries before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+}
+
+/// A page of audit entries.
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    /// Newest first.
+    pub entries: Vec<Entry>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// The audit log, newest first, with filters and cursor pagination.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody)))]
+async fn list_audit(
+    State(state): State<AppState>,
+    Query(p): Query<AuditParams>,
+) -> Result<axum::Json<AuditPage>, ApiError> {
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 500.",
+        ));
+    }
+    let entries = audit::list(
+        &state.db,
+        &audit::Filter {
+            before: p.before,
+            actor: p.actor,
+            action: p.action,
+            target: p.target,
+            since: p.since,
+            until: p.until,
+            limit,
+        },
+    )
+    .await?;
+    let next_before = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(axum::Json(AuditPage {
+        entries,
+        next_before,
+    }))
+}

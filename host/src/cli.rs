@@ -1,0 +1,466 @@
+//! The `sdmd` command line: the server, maintenance commands, and a small client of the v1 API.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::config::ServeConfig;
+
+/// Self-hosted Docker management.
+#[derive(Debug, Parser)]
+#[command(name = "sdmd", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the client commands find the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientOpts {
+    /// Base URL of a running sdmd.
+    #[arg(
+        long,
+        env = "SDMD_URL",
+        default_value = "http://127.0.0.1:8443",
+        global = true
+    )]
+    url: String,
+    /// API token or user JWT.
+    #[arg(long, env = "SDMD_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeConfig),
+    /// Apply database migrations and exit.
+    Migrate(ServeConfig),
+    /// Service commands.
+    Services {
+        #[command(subcommand)]
+        command: ServicesCommand,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Create or update a service from a compose-style YAML (or JSON) file, then deploy it.
+    Apply {
+        /// The definition file (`-` for standard input).
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// Store the definition without deploying.
+        #[arg(long)]
+        no_deploy: bool,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Print the last lines of a service's logs.
+    Logs {
+        /// Service name.
+        name: String,
+        /// Lines per container.
+        #[arg(long, default_value_t = 100)]
+        tail: u32,
+        /// Keep printing new lines.
+        #[arg(short, long)]
+        follow: bool,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Apply the current definition to Docker.
+    Deploy(Target),
+    /// Start a service.
+    Start(Target),
+    /// Stop a service.
+    Stop(Target),
+    /// Restart a service.
+    Restart(Target),
+    /// Pull a service's images.
+    Pull(Target),
+    /// Pull and recreate what changed.
+    Update(Target),
+}
+
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// Service name.
+    name: String,
+    #[command(flatten)]
+    client: ClientOpts,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServicesCommand {
+    /// List services with status.
+    Ls {
+        /// Print the raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Command::Serve(c) | Command::Migrate(c) => c.log_format.clone(),
+        _ => "text".into(),
+    };
+    crate::server::init_tracing(&log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(cfg) => crate::server::serve(cfg).await,
+        Command::Migrate(cfg) => {
+            let (pool, embedded) = crate::server::open_database(&cfg).await?;
+            pool.close().await;
+            if let Some(pg) = embedded {
+                pg.stop().await?;
+            }
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Services {
+            command: ServicesCommand::Ls { json },
+            client,
+        } => {
+            let v = Client::new(&client)?
+                .send(reqwest::Method::GET, "/api/v1/services", None)
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print_services(&v);
+            }
+            Ok(())
+        }
+        Command::Apply {
+            file,
+            no_deploy,
+            client,
+        } => apply(&Client::new(&client)?, &file, !no_deploy).await,
+        Command::Logs {
+            name,
+            tail,
+            follow,
+            client,
+        } => logs(&Client::new(&client)?, &name, tail, follow).await,
+        Command::Deploy(t) => action(&t, "deploy").await,
+        Command::Start(t) => action(&t, "start").await,
+        Command::Stop(t) => action(&t, "stop").await,
+        Command::Restart(t) => action(&t, "restart").await,
+        Command::Pull(t) => action(&t, "pull").await,
+        Command::Update(t) => action(&t, "update").await,
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    fn new(o: &ClientOpts) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .build()
+                .context("building the HTTP client")?,
+            base: o.url.trim_end_matches('/').to_owned(),
+            token: o.token.clone(),
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<Value> {
+        let mut r = self.request(method, path);
+        if let Some((ct, bytes)) = body {
+            r = r.header(reqwest::header::CONTENT_TYPE, ct).body(bytes);
+        }
+        let resp = r
+            .send()
+            .await
+            .with_context(|| format!("cannot reach sdmd at {}", self.base))?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        let v: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if !status.is_success() {
+            bail!("{}", describe_error(status.as_u16(), &v));
+        }
+        Ok(v)
+    }
+}
+
+fn describe_error(status: u16, v: &Value) -> String {
+    let code = v.get("code").and_then(Value::as_str).unwrap_or("error");
+    let message = v
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("request failed");
+    let mut s = format!("{message} ({code}, HTTP {status})");
+    match v.get("details") {
+        Some(Value::Array(problems)) => {
+            for p in problems {
+                let field = p.get("field").and_then(Value::as_str).unwrap_or_default();
+                let msg = p.get("message").and_then(Value::as_str).unwrap_or_default();
+                s.push_str(&format!("\n  {field}: {msg}"));
+            }
+        }
+        Some(Value::String(d)) => s.push_str(&format!("\n  {d}")),
+        _ => {}
+    }
+    s
+}
+
+fn print_services(v: &Value) {
+    println!(
+        "{:<28} {:<11} {:<10} {:>4}  CONTAINERS",
+        "NAME", "KIND", "STATUS", "REV"
+    );
+    for s in v
+        .get("services")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let get = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
+        let rev = s
+            .get("revision")
+            .and_then(Value::as_i64)
+            .map_or("-".into(), |r| r.to_string());
+        let containers: Vec<String> = s
+            .get("containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let name = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                let state = c.get("state").and_then(Value::as_str).unwrap_or("?");
+                format!("{name}:{state}")
+            })
+            .collect();
+        println!(
+            "{:<28} {:<11} {:<10} {:>4}  {}",
+            get("name"),
+            get("kind"),
+            get("status"),
+            rev,
+            containers.join(" ")
+        );
+    }
+}
+
+async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<()> {
+    let bytes = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        buf
+    } else {
+        std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let is_json = file.extension().is_some_and(|e| e == "json");
+    let ct = if is_json {
+        "application/json"
+    } else {
+        "application/yaml"
+    };
+    let doc: Value = if is_json {
+        serde_json::from_slice(&bytes)?
+    } else {
+        serde_norway::from_slice(&bytes)?
+    };
+    let name = doc
+        .get("name")
+        .and_then(Value::as_str)
+        .context("the document has no `name`")?
+        .to_owned();
+    let exists = match client
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{name}"),
+            None,
+        )
+        .await
+    {
+        Ok(v) => v.get("kind").and_then(Value::as_str) == Some("managed"),
+        Err(_) => false,
+    };
+    let v = if exists {
+        client
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/services/{name}"),
+                Some((ct, bytes)),
+            )
+            .await?
+    } else {
+        client
+            .send(reqwest::Method::POST, "/api/v1/services", Some((ct, bytes)))
+            .await?
+    };
+    let rev = v
+        .get("revision")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    println!(
+        "{} {name} (revision {rev})",
+        if exists { "updated" } else { "created" }
+    );
+    if deploy {
+        let r = client
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/services/{name}/deploy"),
+                None,
+            )
+            .await?;
+        println!("deployed: {}", summarize_report(&r));
+    }
+    Ok(())
+}
+
+fn summarize_report(r: &Value) -> String {
+    let mut parts = Vec::new();
+    for key in [
+        "created",
+        "recreated",
+        "started",
+        "stopped",
+        "unchanged",
+        "removed",
+    ] {
+        if let Some(list) = r
+            .get(key)
+            .and_then(Value::as_array)
+            .filter(|l| !l.is_empty())
+        {
+            let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+            parts.push(format!("{key}: {}", names.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        "nothing to do".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+async fn action(t: &Target, verb: &str) -> anyhow::Result<()> {
+    let client = Client::new(&t.client)?;
+    let r = client
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/services/{}/{verb}", t.name),
+            None,
+        )
+        .await?;
+    match verb {
+        "pull" | "update" => {
+            let images = r.get("images").or_else(|| r.pointer("/pull/images"));
+            for i in images.and_then(Value::as_array).into_iter().flatten() {
+                let image = i.get("image").and_then(Value::as_str).unwrap_or("?");
+                let changed = i.get("changed").and_then(Value::as_bool).unwrap_or(false);
+                println!(
+                    "{image}: {}",
+                    if changed {
+                        "new image pulled"
+                    } else {
+                        "up to date"
+                    }
+                );
+            }
+            if let Some(m) = r.get("members") {
+                println!("{}: {}", t.name, summarize_report(m));
+            }
+        }
+        _ => println!("{verb} {}: {}", t.name, summarize_report(&r)),
+    }
+    Ok(())
+}
+
+async fn logs(client: &Client, name: &str, tail: u32, follow: bool) -> anyhow::Result<()> {
+    if !follow {
+        let v = client
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/services/{name}/logs?tail={tail}"),
+                None,
+            )
+            .await?;
+        for c in v
+            .get("containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let cname = c.get("container").and_then(Value::as_str).unwrap_or("?");
+            for l in c
+                .get("lines")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let line = l.get("line").and_then(Value::as_str).unwrap_or_default();
+                let ts = l.get("ts").and_then(Value::as_str).unwrap_or_default();
+                println!("{cname} | {ts} {line}");
+            }
+        }
+        return Ok(());
+    }
+    let resp = client
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/services/{name}/logs?tail={tail}&follow=true"),
+        )
+        .send()
+        .await
+        .with_context(|| format!("cannot reach sdmd at {}", client.base))?;
+    if !resp.status().is_success() {
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        bail!("{}", describe_error(status, &v));
+    }
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    while let Some(chunk) = stream.next().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk?));
+        while let Some(pos) = buf.find('\n') {
+            let line: String = buf.drain(..=pos).collect();
+            if let Some(data) = line.trim_end().strip_prefix("data:") {
+                let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                let cname = v.get("container").and_then(Value::as_str).unwrap_or("?");
+                let text = v.get("line").and_then(Value::as_str).unwrap_or_default();
+                println!("{cname} | {text}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Stored service definitions and their revisions.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::spec::Definition;
+
+/// A service as stored: its current revision's definition.
+#[derive(Debug, Clone)]
+pub struct StoredService {
+    /// Service name.
+    pub name: String,
+    /// Current revision number.
+    pub revision: i32,
+    /// The definition at that revision.
+    pub definition: Definition,
+    /// Containers of an unmanaged service this one was adopted from.
+    pub adopted_from: Vec<String>,
+    /// When the service was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When the last revision was stored.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    name: String,
+    revision: i32,
+    definition: sqlx::types::Json<Definition>,
+    adopted_from: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Row> for StoredService {
+    fn from(r: Row) -> Self {
+        Self {
+            name: r.name,
+            revision: r.revision,
+            definition: r.definition.0,
+            adopted_from: r.adopted_from,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const SELECT: &str =
+    "select s.name, s.revision, r.definition, s.adopted_from, s.created_at, s.updated_at
+    from services s join service_revisions r on r.service_id = s.id and r.revision = s.revision";
+
+/// All stored services, by name.
+pub async fn list(pool: &PgPool) -> Result<Vec<StoredService>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} order by s.name")))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// One stored service.
+pub async fn get(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<StoredService>, sqlx::Error> {
+    let row: Option<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where s.name = $1")))
+            .bind(name)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Inserts a new service at revision 1. Fails with the `services_name_key` constraint when taken.
+pub async fn insert(
+    conn: &mut PgConnection,
+    def: &Definition,
+    actor: &str,
+    adopted_from: &[String],
+) -> Result<(), sqlx::Error> {
+    let (id,): (uuid::Uuid,) = sqlx::query_as(
+        "insert into services (name, revision, adopted_from) values ($1, 1, $2) returning id",
+    )
+    .bind(&def.name)
+    .bind(adopted_from)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("insert into service_revisions (service_id, revision, definition, created_by) values ($1, 1, $2, $3)")
+        .bind(id)
+        .bind(sqlx::types::Json(def))
+        .bind(actor)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new revision; returns its number, or `None` when the service does not exist.
+pub async fn new_revision(
+    conn: &mut PgConnection,
+    def: &Definition,
+    actor: &str,
+) -> Result<Option<i32>, sqlx::Error> {
+    let row: Option<(uuid::Uuid, i32)> = sqlx::query_as(
+        "update services set revision = revision + 1, updated_at = now() where name = $1 returning id, revision",
+    )
+    .bind(&def.name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((id, revision)) = row else {
+        return Ok(None);
+    };
+    sqlx::query("insert into service_revisions (service_id, revision, definition, created_by) values ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(revision)
+        .bind(sqlx::types::Json(def))
+        .bind(actor)
+        .execute(conn)
+        .await?;
+    Ok(Some(revision))
+}
+
+/// Forgets the containers a service was adopted from (they have been replaced).
+pub async fn clear_adopted(pool: &PgPool, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update services set adopted_from = '{}' where name = $1")
+        .bind(name)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes a service and its revisions; returns whether it existed.
+pub async fn delete(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query("delete from services where name = $1")
+        .bind(name)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// One revision of a service, with who stored it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Revision {
+    /// Revision number.
+    pub revision: i32,
+    /// Who stored it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// The definition.
+    pub definition: sqlx::types::Json<Definition>,
+}
+
+/// All revisions of a service, newest first.
+pub async fn revisions(pool: &PgPool, name: &str) -> Result<Vec<Revision>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.revision, r.created_by, r.created_at, r.definition
+         from service_revisions r join services s on s.id = r.service_id
+         where s.name = $1 order by r.revision desc",
+    )
+    .bind(name)
+    .fetch_all(pool)
+    .await
+}

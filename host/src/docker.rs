@@ -1,0 +1,727 @@
+//! The Docker Engine, spoken through bollard. **Architecture Invariant:** this is the only module
+//! that imports `bollard`; everything else sees our own domain types ([`ContainerInfo`],
+//! [`DockerError`], …).
+
+mod adopt;
+mod create;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use tokio::sync::RwLock;
+use utoipa::ToSchema;
+
+pub use create::container_body;
+
+/// Label keys SDMD puts on what it creates.
+pub mod labels {
+    /// The service a container, network or volume belongs to.
+    pub const SERVICE: &str = "io.sdmd.service";
+    /// The member (compose service) a container runs.
+    pub const MEMBER: &str = "io.sdmd.member";
+    /// The definition revision the container was created from.
+    pub const REVISION: &str = "io.sdmd.revision";
+    /// Hash of the member's configuration; a change means recreate.
+    pub const CONFIG_HASH: &str = "io.sdmd.config-hash";
+    /// Compose's project label, used to group unmanaged containers.
+    pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+    /// Compose's service label.
+    pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+}
+
+/// What can go wrong talking to Docker, in the terms callers branch on.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// The engine cannot be reached (socket missing, connection refused, timeout).
+    #[error("Docker is unavailable: {0}")]
+    Unavailable(String),
+    /// The container, image, network or volume does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The engine refused because of a conflict (name in use, port allocated, …).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Anything else the engine reported.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<bollard::errors::Error> for DockerError {
+    fn from(e: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as E;
+        match e {
+            E::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => Self::NotFound(message),
+            E::DockerResponseServerError {
+                status_code: 409,
+                message,
+            } => Self::Conflict(message),
+            E::DockerResponseServerError { message, .. }
+                if message.contains("port is already allocated")
+                    || message.contains("address already in use") =>
+            {
+                Self::Conflict(message)
+            }
+            E::DockerResponseServerError {
+                status_code,
+                message,
+            } => Self::Other(format!("Docker answered {status_code}: {message}")),
+            e @ (E::IOError { .. }
+            | E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::SocketNotFoundError(_)
+            | E::RequestTimeoutError) => Self::Unavailable(e.to_string()),
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+/// Container lifecycle state as Docker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+/// Docker's health verdict for a container (`none` when it has no health check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// A port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PublishedPort {
+    /// Host address (empty = all).
+    pub host_ip: String,
+    /// Host port.
+    pub host_port: u16,
+    /// Container port.
+    pub container_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+}
+
+/// One container as SDMD tracks it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ContainerInfo {
+    /// Full container id.
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// Image reference the container was created from.
+    pub image: String,
+    /// Local image id (`sha256:…`).
+    pub image_id: String,
+    /// Lifecycle state.
+    pub state: ContainerState,
+    /// Health verdict.
+    pub health: Health,
+    /// Docker's human status text (`Up 3 minutes`).
+    pub status_text: String,
+    /// Container labels.
+    pub labels: HashMap<String, String>,
+    /// Published ports.
+    pub ports: Vec<PublishedPort>,
+    /// Creation time (Unix seconds).
+    pub created: i64,
+}
+
+impl ContainerInfo {
+    /// The value of a label, if set.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+}
+
+/// Which containers to list.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// Every container on the host.
+    All,
+    /// The container with this id.
+    Id(&'a str),
+    /// Containers carrying label `key=value`.
+    Label(&'a str, &'a str),
+}
+
+/// What a local image looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Image id (`sha256:…` of the config).
+    pub id: String,
+    /// `repo@sha256:…` digests the image is known by in registries.
+    pub repo_digests: Vec<String>,
+}
+
+/// A container event worth reacting to.
+#[derive(Debug, Clone)]
+pub struct ContainerEvent {
+    /// Container id.
+    pub id: String,
+    /// Docker's action (`start`, `die`, `destroy`, `health_status: healthy`, …).
+    pub action: String,
+}
+
+/// Progress of an image pull, one line of Docker's stream.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PullProgress {
+    /// Layer id, when the line is about one layer.
+    pub layer: Option<String>,
+    /// Docker's status text (`Downloading`, `Pull complete`, …).
+    pub status: String,
+    /// Bytes done, when known.
+    pub current: Option<i64>,
+    /// Bytes in all, when known.
+    pub total: Option<i64>,
+}
+
+/// Which output stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// One log line with Docker's timestamp.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LogLine {
+    /// RFC 3339 timestamp from the engine.
+    pub ts: String,
+    /// stdout or stderr.
+    pub stream: LogStream,
+    /// The line without its trailing newline.
+    pub line: String,
+}
+
+/// A handle on the Docker engine. The bollard client is created and its API version negotiated
+/// lazily, and dropped after a connection failure so that a restarted (or upgraded) engine is
+/// negotiated afresh.
+#[derive(Clone)]
+pub struct Docker {
+    host: Option<String>,
+    client: Arc<RwLock<Option<bollard::Docker>>>,
+}
+
+impl Docker {
+    /// A handle for `DOCKER_HOST`-style `host`, or the local unix socket when `None`.
+    pub fn new(host: Option<String>) -> Self {
+        Self {
+            host,
+            client: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    async fn client(&self) -> Result<bollard::Docker, DockerError> {
+        if let Some(c) = self.client.read().await.as_ref() {
+            return Ok(c.clone());
+        }
+        let mut slot = self.client.write().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let raw = match &self.host {
+            Some(h) => bollard::Docker::connect_with_host(h),
+            None => bollard::Docker::connect_with_local_defaults(),
+        }
+        .map_err(|e| DockerError::Unavailable(e.to_string()))?;
+        // Negotiate, never pin: this machine's engine speaks 1.41, Docker 29 requires >= 1.44.
+        let negotiated = tokio::time::timeout(Duration::from_secs(5), raw.negotiate_version())
+            .await
+            .map_err(|_| DockerError::Unavailable("timed out negotiating the API version".into()))?
+            .map_err(|e| DockerError::Unavailable(e.to_string()))?;
+        *slot = Some(negotiated.clone());
+        Ok(negotiated)
+    }
+
+    /// Runs a call and forgets the client if the engine turned out to be unreachable.
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T, DockerError>
+    where
+        F: FnOnce(bollard::Docker) -> Fut,
+        Fut: Future<Output = Result<T, bollard::errors::Error>>,
+    {
+        let c = self.client().await?;
+        let r = f(c).await.map_err(DockerError::from);
+        if let Err(DockerError::Unavailable(_)) = &r {
+            *self.client.write().await = None;
+        }
+        r
+    }
+
+    /// Checks the engine answers; returns its API version.
+    pub async fn ping(&self) -> Result<String, DockerError> {
+        let v = self.call(|c| async move { c.version().await }).await?;
+        Ok(v.api_version.unwrap_or_default())
+    }
+
+    /// Containers (running or not) matching `filter`.
+    pub async fn list_containers(
+        &self,
+        filter: Filter<'_>,
+    ) -> Result<Vec<ContainerInfo>, DockerError> {
+        let mut filters: HashMap<&str, Vec<String>> = HashMap::new();
+        match filter {
+            Filter::All => {}
+            Filter::Id(id) => {
+                filters.insert("id", vec![id.to_owned()]);
+            }
+            Filter::Label(k, v) => {
+                filters.insert("label", vec![format!("{k}={v}")]);
+            }
+        }
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .call(|c| async move { c.list_containers(Some(opts)).await })
+            .await?;
+        Ok(list.into_iter().map(convert_summary).collect())
+    }
+
+    /// Streams container events until the connection drops.
+    pub async fn container_events(
+        &self,
+    ) -> Result<impl Stream<Item = Result<ContainerEvent, DockerError>> + use<>, DockerError> {
+        let c = self.client().await?;
+        let mut filters: HashMap<&str, Vec<&str>> = HashMap::new();
+        filters.insert("type", vec!["container"]);
+        let opts = EventsOptionsBuilder::default().filters(&filters).build();
+        Ok(c.events(Some(opts)).filter_map(|ev| async move {
+            match ev {
+                Ok(m) => {
+                    let id = m.actor.and_then(|a| a.id)?;
+                    Some(Ok(ContainerEvent {
+                        id,
+                        action: m.action.unwrap_or_default(),
+                    }))
+                }
+                Err(e) => Some(Err(DockerError::from(e))),
+            }
+        }))
+    }
+
+    /// Creates a bridge network if none of that name exists.
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), DockerError> {
+        let n = name.to_owned();
+        match self
+            .call(|c| async move { c.inspect_network(&n, None).await })
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(DockerError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let req = bollard::models::NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        match self
+            .call(|c| async move { c.create_network(req).await })
+            .await
+        {
+            // Another replica (or a concurrent deploy) created it first.
+            Ok(_) | Err(DockerError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes a network; absent is fine.
+    pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
+        let n = name.to_owned();
+        match self
+            .call(|c| async move { c.remove_network(&n).await })
+            .await
+        {
+            Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a named volume (idempotent in Docker).
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        driver: Option<String>,
+        labels: HashMap<String, String>,
+    ) -> Result<(), DockerError> {
+        let req = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_owned()),
+            driver,
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.call(|c| async move { c.create_volume(req).await })
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes a named volume; absent is fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
+        let n = name.to_owned();
+        let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
+        match self
+            .call(|c| async move { c.remove_volume(&n, Some(opts)).await })
+            .await
+        {
+            Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Names of volumes carrying a label `key=value`.
+    pub async fn volumes_labelled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<String>, DockerError> {
+        let filter = format!("{key}={value}");
+        let mut filters: HashMap<&str, Vec<&str>> = HashMap::new();
+        filters.insert("label", vec![filter.as_str()]);
+        let opts = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let resp = self
+            .call(|c| async move { c.list_volumes(Some(opts)).await })
+            .await?;
+        Ok(resp
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    /// The local image a reference points at, if present.
+    pub async fn image(&self, reference: &str) -> Result<Option<ImageInfo>, DockerError> {
+        let r = reference.to_owned();
+        match self
+            .call(|c| async move { c.inspect_image(&r).await })
+            .await
+        {
+            Ok(i) => Ok(Some(ImageInfo {
+                id: i.id.unwrap_or_default(),
+                repo_digests: i.repo_digests.unwrap_or_default(),
+            })),
+            Err(DockerError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pulls an image, reporting each progress line.
+    pub async fn pull(
+        &self,
+        reference: &str,
+        mut progress: impl FnMut(PullProgress),
+    ) -> Result<(), DockerError> {
+        let c = self.client().await?;
+        let opts = CreateImageOptionsBuilder::default()
+            .from_image(reference)
+            .build();
+        let mut stream = c.create_image(Some(opts), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match DockerError::from(e) {
+                // The engine answers 404/500 for unknown images or unreachable registries.
+                DockerError::Other(m) | DockerError::NotFound(m) => {
+                    DockerError::Other(format!("pull {reference}: {m}"))
+                }
+                other => other,
+            })?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(DockerError::Other(format!("pull {reference}: {err}")));
+            }
+            let detail = info.progress_detail.unwrap_or_default();
+            progress(PullProgress {
+                layer: info.id,
+                status: info.status.unwrap_or_default(),
+                current: detail.current,
+                total: detail.total,
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates a container and returns its id.
+    pub async fn create_container(
+        &self,
+        name: &str,
+        body: bollard::models::ContainerCreateBody,
+    ) -> Result<String, DockerError> {
+        let opts = bollard::query_parameters::CreateContainerOptionsBuilder::default()
+            .name(name)
+            .build();
+        let r = self
+            .call(|c| async move { c.create_container(Some(opts), body).await })
+            .await?;
+        Ok(r.id)
+    }
+
+    /// Starts a container; already running is fine.
+    pub async fn start(&self, id: &str) -> Result<(), DockerError> {
+        let i = id.to_owned();
+        self.call(|c| async move { c.start_container(&i, None).await })
+            .await
+    }
+
+    /// Stops a container (SIGTERM, then SIGKILL after `timeout_s`); already stopped is fine.
+    pub async fn stop(&self, id: &str, timeout_s: i32) -> Result<(), DockerError> {
+        let i = id.to_owned();
+        let opts = StopContainerOptionsBuilder::default().t(timeout_s).build();
+        self.call(|c| async move { c.stop_container(&i, Some(opts)).await })
+            .await
+    }
+
+    /// Force-removes a container (and its anonymous volumes); absent is fine.
+    pub async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
+        let i = id.to_owned();
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self
+            .call(|c| async move { c.remove_container(&i, Some(opts)).await })
+            .await
+        {
+            Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Renames a container.
+    pub async fn rename(&self, id: &str, new_name: &str) -> Result<(), DockerError> {
+        let i = id.to_owned();
+        let opts = RenameContainerOptionsBuilder::default()
+            .name(new_name)
+            .build();
+        self.call(|c| async move { c.rename_container(&i, opts).await })
+            .await
+    }
+
+    /// The current health and state of one container.
+    pub async fn container_status(
+        &self,
+        id: &str,
+    ) -> Result<(ContainerState, Health), DockerError> {
+        let i = id.to_owned();
+        let r = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await?;
+        let state = r.state.unwrap_or_default();
+        let cs = match state.status {
+            Some(s) => convert_state(s.as_ref()),
+            None => ContainerState::Created,
+        };
+        let health = match state.health.and_then(|h| h.status) {
+            Some(h) => convert_health(h.as_ref()),
+            None => Health::None,
+        };
+        Ok((cs, health))
+    }
+
+    /// The last `tail` lines of a container's output (running or stopped).
+    pub async fn logs_tail(&self, id: &str, tail: u32) -> Result<Vec<LogLine>, DockerError> {
+        let stream = self.logs(id, tail, false).await?;
+        futures_util::pin_mut!(stream);
+        let mut out = Vec::new();
+        while let Some(line) = stream.next().await {
+            out.push(line?);
+        }
+        Ok(out)
+    }
+
+    /// A container's log as a stream of lines; with `follow` it stays open for new lines.
+    pub async fn logs(
+        &self,
+        id: &str,
+        tail: u32,
+        follow: bool,
+    ) -> Result<impl Stream<Item = Result<LogLine, DockerError>> + use<>, DockerError> {
+        let c = self.client().await?;
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .follow(follow)
+            .tail(&tail.to_string())
+            .build();
+        let stream = c.logs(id, Some(opts));
+        // Docker frames may hold several lines, and one line may span frames; split per stream.
+        Ok(async_stream::try_stream! {
+            futures_util::pin_mut!(stream);
+            let mut partial: [String; 2] = [String::new(), String::new()];
+            while let Some(frame) = stream.next().await {
+                let frame = frame.map_err(DockerError::from)?;
+                let (kind, bytes) = match frame {
+                    bollard::container::LogOutput::StdErr { message } => (LogStream::Stderr, message),
+                    bollard::container::LogOutput::StdOut { message }
+                    | bollard::container::LogOutput::Console { message } => (LogStream::Stdout, message),
+                    bollard::container::LogOutput::StdIn { .. } => continue,
+                };
+                let buf = &mut partial[kind as usize];
+                buf.push_str(&String::from_utf8_lossy(&bytes));
+                while let Some(pos) = buf.find('\n') {
+                    let raw: String = buf.drain(..=pos).collect();
+                    yield parse_log_line(raw.trim_end_matches(['\n', '\r']), kind);
+                }
+            }
+            for (i, rest) in partial.iter().enumerate() {
+                if !rest.is_empty() {
+                    let kind = if i == 0 { LogStream::Stdout } else { LogStream::Stderr };
+                    yield parse_log_line(rest, kind);
+                }
+            }
+        })
+    }
+
+    /// Reads a container and its image back into a member definition (for `adopt`).
+    pub async fn adopt_member(&self, id: &str) -> Result<adopt::Adopted, DockerError> {
+        let i = id.to_owned();
+        let inspect = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await?;
+        let image_ref = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default();
+        let image = match inspect.image.clone() {
+            Some(img_id) => self
+                .call(|c| async move { c.inspect_image(&img_id).await })
+                .await
+                .ok(),
+            None => None,
+        };
+        Ok(adopt::from_inspect(&image_ref, inspect, image))
+    }
+}
+
+pub use adopt::Adopted;
+
+fn parse_log_line(raw: &str, stream: LogStream) -> LogLine {
+    match raw.split_once(' ') {
+        Some((ts, line)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' => LogLine {
+            ts: ts.to_owned(),
+            stream,
+            line: line.to_owned(),
+        },
+        _ => LogLine {
+            ts: String::new(),
+            stream,
+            line: raw.to_owned(),
+        },
+    }
+}
+
+fn convert_state(s: &str) -> ContainerState {
+    match s {
+        "running" => ContainerState::Running,
+        "paused" => ContainerState::Paused,
+        "restarting" => ContainerState::Restarting,
+        "removing" => ContainerState::Removing,
+        "exited" => ContainerState::Exited,
+        "dead" => ContainerState::Dead,
+        _ => ContainerState::Created,
+    }
+}
+
+fn convert_health(s: &str) -> Health {
+    match s {
+        "starting" => Health::Starting,
+        "healthy" => Health::Healthy,
+        "unhealthy" => Health::Unhealthy,
+        _ => Health::None,
+    }
+}
+
+fn convert_summary(c: bollard::models::ContainerSummary) -> ContainerInfo {
+    let name = c
+        .names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .unwrap_or_default();
+    let mut ports: Vec<PublishedPort> = c
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            Some(PublishedPort {
+                host_ip: p.ip.unwrap_or_default(),
+                host_port: p.public_port?,
+                container_port: p.private_port,
+                protocol: p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+            })
+        })
+        .collect();
+    ports.sort_by(|a, b| (a.container_port, &a.host_ip).cmp(&(b.container_port, &b.host_ip)));
+    ports.dedup();
+    // The list endpoint carries health only from API 1.52; older engines put it in the status text.
+    let status_text = c.status.unwrap_or_default();
+    let health = match c.health.and_then(|h| h.status) {
+        Some(h) if !matches!(h.as_ref(), "" | "none") => convert_health(h.as_ref()),
+        _ if status_text.contains("(healthy)") => Health::Healthy,
+        _ if status_text.contains("(unhealthy)") => Health::Unhealthy,
+        _ if status_text.contains("(health: starting)") => Health::Starting,
+        _ => Health::None,
+    };
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name,
+        image: c.image.unwrap_or_default(),
+        image_id: c.image_id.unwrap_or_default(),
+        state: c
+            .state
+            .map(|s| convert_state(s.as_ref()))
+            .unwrap_or(ContainerState::Created),
+        health,
+        status_text,
+        labels: c.labels.unwrap_or_default(),
+        ports,
+        created: c.created.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_keep_timestamp_and_text() {
+        let l = parse_log_line(
+            "2026-11-26T11:00:00.123456789Z hello world",
+            LogStream::Stdout,
+        );
+        assert_eq!(l.ts, "2026-11-26T11:00:00.123456789Z");
+        assert_eq!(l.line, "hello world");
+        let l = parse_log_line("no timestamp", LogStream::Stderr);
+        assert_eq!(l.line, "no timestamp");
+        assert_eq!(l.stream, LogStream::Stderr);
+    }
+}

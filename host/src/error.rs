@@ -1,0 +1,44 @@
+//! The domain error: what went wrong, in terms callers branch on. The `api` module maps it to
+//! HTTP statuses and the `{code, message, details}` shape.
+
+use crate::docker::DockerError;
+use crate::spec::Problem;
+
+/// Result with the domain [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a domain operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No service (managed or unmanaged) of that name.
+    #[error("service `{0}` not found")]
+    ServiceNotFound(String),
+    /// The definition (or another input) failed validation; every problem is listed.
+    #[error("the definition is invalid ({} problem(s))", .0.len())]
+    Invalid(Vec<Problem>),
+    /// A service of that name already exists.
+    #[error("a service named `{0}` already exists")]
+    NameTaken(String),
+    /// The operation needs a service SDMD manages.
+    #[error("`{0}` is not managed by SDMD: adopt it first")]
+    Unmanaged(String),
+    /// The service is already managed (e.g. adopt of a managed service).
+    #[error("`{0}` is already managed by SDMD")]
+    AlreadyManaged(String),
+    /// A member's dependency did not become ready.
+    #[error("member `{member}` waits for `{dependency}`: {reason}")]
+    DependencyNotReady {
+        /// The member that could not start.
+        member: String,
+        /// The dependency it waited for.
+        dependency: String,
+        /// Why it is not ready.
+        reason: String,
+    },
+    /// The Docker engine failed or refused.
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    /// PostgreSQL failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}

@@ -1,0 +1,394 @@
+//! Live container state, kept current from the Docker events stream so that listing services
+//! never asks Docker. On (re)connection the whole list is resynced; afterwards each container
+//! event refreshes just that container.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+use crate::db::services::StoredService;
+use crate::docker::{ContainerInfo, ContainerState, Docker, DockerError, Filter, Health, labels};
+use crate::events::{Event, EventBus};
+
+/// The cache of every container on the host.
+#[derive(Default)]
+pub struct Live {
+    containers: RwLock<HashMap<String, ContainerInfo>>,
+    connected: AtomicBool,
+    last_error: RwLock<Option<String>>,
+}
+
+impl Live {
+    /// Whether the events stream is up and the cache current.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Why Docker is unreachable, when it is.
+    pub async fn last_error(&self) -> Option<String> {
+        self.last_error.read().await.clone()
+    }
+
+    /// A snapshot of all containers.
+    pub async fn containers(&self) -> Vec<ContainerInfo> {
+        self.containers.read().await.values().cloned().collect()
+    }
+
+    async fn replace_all(&self, list: Vec<ContainerInfo>, bus: &EventBus) {
+        let mut map = self.containers.write().await;
+        let fresh: HashMap<String, ContainerInfo> =
+            list.into_iter().map(|c| (c.id.clone(), c)).collect();
+        for (id, old) in map.iter() {
+            match fresh.get(id) {
+                Some(new) if new.state == old.state && new.health == old.health => {}
+                Some(new) => bus.publish(status_event(new)),
+                None => bus.publish(removed_event(old)),
+            }
+        }
+        for (id, new) in &fresh {
+            if !map.contains_key(id) {
+                bus.publish(status_event(new));
+            }
+        }
+        *map = fresh;
+    }
+
+    async fn upsert(&self, c: ContainerInfo, bus: &EventBus) {
+        let mut map = self.containers.write().await;
+        let changed = map
+            .get(&c.id)
+            .is_none_or(|old| old.state != c.state || old.health != c.health);
+        if changed {
+            bus.publish(status_event(&c));
+        }
+        map.insert(c.id.clone(), c);
+    }
+
+    async fn remove(&self, id: &str, bus: &EventBus) {
+        if let Some(old) = self.containers.write().await.remove(id) {
+            bus.publish(removed_event(&old));
+        }
+    }
+
+    /// Refreshes one container now (after SDMD changed it), without waiting for its event.
+    pub async fn refresh(
+        &self,
+        docker: &Docker,
+        id: &str,
+        bus: &EventBus,
+    ) -> Result<(), DockerError> {
+        match docker
+            .list_containers(Filter::Id(id))
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(c) => self.upsert(c, bus).await,
+            None => self.remove(id, bus).await,
+        }
+        Ok(())
+    }
+}
+
+fn service_of(c: &ContainerInfo) -> String {
+    c.label(labels::SERVICE)
+        .or_else(|| c.label(labels::COMPOSE_PROJECT))
+        .unwrap_or(&c.name)
+        .to_owned()
+}
+
+fn status_event(c: &ContainerInfo) -> Event {
+    Event::ContainerStatus {
+        service: service_of(c),
+        container_id: c.id.clone(),
+        container: c.name.clone(),
+        state: Some(c.state),
+        health: Some(c.health),
+    }
+}
+
+fn removed_event(c: &ContainerInfo) -> Event {
+    Event::ContainerStatus {
+        service: service_of(c),
+        container_id: c.id.clone(),
+        container: c.name.clone(),
+        state: None,
+        health: None,
+    }
+}
+
+/// Actions that change what we show; exec_* (health probes), attach, resize etc. do not.
+fn relevant(action: &str) -> bool {
+    matches!(
+        action,
+        "create"
+            | "start"
+            | "restart"
+            | "die"
+            | "stop"
+            | "kill"
+            | "pause"
+            | "unpause"
+            | "rename"
+            | "destroy"
+            | "oom"
+            | "update"
+    ) || action.starts_with("health_status")
+}
+
+/// Follows Docker events until `shutdown`, reconnecting with backoff whenever the engine goes
+/// away and resyncing the whole list when it comes back.
+pub async fn watch(docker: Docker, live: Arc<Live>, bus: EventBus, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let session = async {
+            // Subscribe before listing so no change between the two is lost.
+            let events = docker.container_events().await?;
+            futures_util::pin_mut!(events);
+            let list = docker.list_containers(Filter::All).await?;
+            live.replace_all(list, &bus).await;
+            live.connected.store(true, Ordering::Release);
+            *live.last_error.write().await = None;
+            tracing::info!("docker events stream connected; state resynced");
+            while let Some(ev) = events.next().await {
+                let ev =
+                    ev.inspect_err(|e| tracing::debug!(error = %e, "the events stream failed"))?;
+                if !relevant(&ev.action) {
+                    continue;
+                }
+                if ev.action == "destroy" {
+                    live.remove(&ev.id, &bus).await;
+                } else {
+                    live.refresh(&docker, &ev.id, &bus).await.inspect_err(|e| {
+                        tracing::debug!(error = %e, container = %ev.id, action = %ev.action, "refresh after an event failed");
+                    })?;
+                }
+            }
+            Err::<(), DockerError>(DockerError::Unavailable("the events stream ended".into()))
+        };
+        let result = tokio::select! {
+            r = session => r,
+            () = shutdown.cancelled() => return,
+        };
+        let was_connected = live.connected.swap(false, Ordering::AcqRel);
+        if let Err(e) = result {
+            if was_connected {
+                tracing::warn!(error = %e, "lost the docker events stream; reconnecting");
+                backoff = Duration::from_millis(250);
+            } else {
+                tracing::debug!(error = %e, "docker still unavailable");
+            }
+            *live.last_error.write().await = Some(e.to_string());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// How a service is managed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Defined in SDMD.
+    Managed,
+    /// Containers of a compose project not managed by SDMD.
+    Compose,
+    /// A lone container not managed by SDMD.
+    Standalone,
+}
+
+/// Overall status of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every container runs (and none is unhealthy).
+    Running,
+    /// No container runs (or none exists).
+    Stopped,
+    /// Some containers run, some do not.
+    Partial,
+    /// A running container reports unhealthy.
+    Unhealthy,
+}
+
+/// Computes the service status from its containers.
+pub fn status_of(containers: &[ContainerInfo]) -> Status {
+    let running = containers
+        .iter()
+        .filter(|c| c.state == ContainerState::Running)
+        .count();
+    if containers
+        .iter()
+        .any(|c| c.state == ContainerState::Running && c.health == Health::Unhealthy)
+    {
+        Status::Unhealthy
+    } else if running == 0 {
+        Status::Stopped
+    } else if running == containers.len() {
+        Status::Running
+    } else {
+        Status::Partial
+    }
+}
+
+/// Containers grouped into one service.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Service name.
+    pub name: String,
+    /// How it is managed.
+    pub kind: Kind,
+    /// Its containers, by name.
+    pub containers: Vec<ContainerInfo>,
+}
+
+/// Groups containers into services: SDMD's own by label (or adoption), then compose projects,
+/// then lone containers. Every stored service appears, with or without containers.
+pub fn group(containers: Vec<ContainerInfo>, stored: &[StoredService]) -> Vec<Group> {
+    let mut groups: Vec<Group> = stored
+        .iter()
+        .map(|s| Group {
+            name: s.name.clone(),
+            kind: Kind::Managed,
+            containers: Vec::new(),
+        })
+        .collect();
+    let managed_index: HashMap<&str, usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let adopted: HashMap<&str, usize> = stored
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.adopted_from.iter().map(move |id| (id.as_str(), i)))
+        .collect();
+    let mut unmanaged: HashMap<(Kind, String), Vec<ContainerInfo>> = HashMap::new();
+    for c in containers {
+        let managed = c
+            .label(labels::SERVICE)
+            .and_then(|s| managed_index.get(s))
+            .or_else(|| adopted.get(c.id.as_str()))
+            .copied();
+        match managed {
+            Some(i) => groups[i].containers.push(c),
+            None => {
+                let key = match c
+                    .label(labels::COMPOSE_PROJECT)
+                    .or(c.label(labels::SERVICE))
+                {
+                    Some(p) => (Kind::Compose, p.to_owned()),
+                    None => (Kind::Standalone, c.name.clone()),
+                };
+                unmanaged.entry(key).or_default().push(c);
+            }
+        }
+    }
+    groups.extend(
+        unmanaged
+            .into_iter()
+            .map(|((kind, name), containers)| Group {
+                name,
+                kind,
+                containers,
+            }),
+    );
+    for g in &mut groups {
+        g.containers.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    groups.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then((a.kind as u8).cmp(&(b.kind as u8)))
+    });
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(
+        name: &str,
+        state: ContainerState,
+        health: Health,
+        labels: &[(&str, &str)],
+    ) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("id-{name}"),
+            name: name.into(),
+            image: "img".into(),
+            image_id: "sha256:1".into(),
+            state,
+            health,
+            status_text: String::new(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ports: Vec::new(),
+            created: 0,
+        }
+    }
+
+    #[test]
+    fn status_rules() {
+        use ContainerState::*;
+        let check = |cs: Vec<ContainerInfo>, expected: Status| assert_eq!(status_of(&cs), expected);
+        check(vec![], Status::Stopped);
+        check(vec![c("a", Running, Health::None, &[])], Status::Running);
+        check(
+            vec![
+                c("a", Running, Health::Healthy, &[]),
+                c("b", Exited, Health::None, &[]),
+            ],
+            Status::Partial,
+        );
+        check(vec![c("a", Exited, Health::None, &[])], Status::Stopped);
+        check(
+            vec![c("a", Running, Health::Unhealthy, &[])],
+            Status::Unhealthy,
+        );
+        check(vec![c("a", Restarting, Health::None, &[])], Status::Stopped);
+    }
+
+    #[test]
+    fn groups_by_label_project_and_name() {
+        use ContainerState::*;
+        let cs = vec![
+            c(
+                "p-web-1",
+                Running,
+                Health::None,
+                &[(labels::COMPOSE_PROJECT, "p")],
+            ),
+            c(
+                "p-db-1",
+                Exited,
+                Health::None,
+                &[(labels::COMPOSE_PROJECT, "p")],
+            ),
+            c("lonely", Running, Health::None, &[]),
+        ];
+        let g = group(cs, &[]);
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            (g[0].name.as_str(), g[0].kind, g[0].containers.len()),
+            ("lonely", Kind::Standalone, 1)
+        );
+        assert_eq!(
+            (g[1].name.as_str(), g[1].kind, g[1].containers.len()),
+            ("p", Kind::Compose, 2)
+        );
+    }
+}

@@ -1,0 +1,1086 @@
+//! Service operations: the domain functions handlers and the CLI call. Each mutation writes
+//! exactly one audit row; definition changes write it in the same transaction as the change.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::db::{self, services::StoredService};
+use crate::docker::{
+    ContainerInfo, ContainerState, DockerError, Filter, Health, LogLine, container_body, labels,
+};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::live::{self, Kind, Status};
+use crate::spec::{Condition, Definition, Problem, split_image_ref};
+use crate::state::AppState;
+
+/// How long a member waits for a `service_healthy` dependency.
+const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Stop timeout before SIGKILL.
+const STOP_TIMEOUT_S: i32 = 10;
+
+/// A service as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServiceView {
+    /// Service name.
+    pub name: String,
+    /// managed, compose or standalone.
+    pub kind: Kind,
+    /// Overall status.
+    pub status: Status,
+    /// Current revision (managed only).
+    pub revision: Option<i32>,
+    /// Whether any container exists.
+    pub deployed: bool,
+    /// Its containers.
+    pub containers: Vec<ContainerInfo>,
+    /// The stored definition (managed only; omitted in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Definition>,
+    /// When the definition was first stored.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the last revision was stored.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -> ServiceView {
+    ServiceView {
+        status: live::status_of(&g.containers),
+        deployed: !g.containers.is_empty(),
+        name: g.name,
+        kind: g.kind,
+        revision: stored.map(|s| s.revision),
+        definition: stored
+            .filter(|_| with_definition)
+            .map(|s| s.definition.clone()),
+        created_at: stored.map(|s| s.created_at),
+        updated_at: stored.map(|s| s.updated_at),
+        containers: g.containers,
+    }
+}
+
+fn ensure_docker(state: &AppState) -> Result<()> {
+    if state.live.connected() {
+        Ok(())
+    } else {
+        Err(Error::Docker(DockerError::Unavailable(
+            "the Docker events stream is not connected".into(),
+        )))
+    }
+}
+
+/// Every service, managed and unmanaged, from the live cache (no Docker call).
+pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
+    ensure_docker(state)?;
+    let stored = db::services::list(&state.db).await?;
+    let by_name: HashMap<&str, &StoredService> =
+        stored.iter().map(|s| (s.name.as_str(), s)).collect();
+    let groups = live::group(state.live.containers().await, &stored);
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let s = (g.kind == Kind::Managed)
+                .then(|| by_name.get(g.name.as_str()).copied())
+                .flatten();
+            view(g, s, false)
+        })
+        .collect())
+}
+
+/// One service with its definition (managed) and containers.
+pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
+    let stored = db::services::list(&state.db).await?;
+    let containers = if state.live.connected() {
+        state.live.containers().await
+    } else {
+        Vec::new()
+    };
+    let found = live::group(containers, &stored)
+        .into_iter()
+        .find(|g| g.name == name);
+    match found {
+        Some(g) => {
+            let s = stored
+                .iter()
+                .find(|s| s.name == name && g.kind == Kind::Managed);
+            if s.is_none() {
+                ensure_docker(state)?;
+            }
+            Ok(view(g, s, true))
+        }
+        None => {
+            ensure_docker(state)?;
+            Err(Error::ServiceNotFound(name.to_owned()))
+        }
+    }
+}
+
+async fn load(state: &AppState, name: &str) -> Result<StoredService> {
+    let mut conn = state.db.acquire().await?;
+    match db::services::get(&mut conn, name).await? {
+        Some(s) => Ok(s),
+        None => {
+            // Distinguish "exists but unmanaged" from "does not exist at all".
+            let unmanaged = state.live.connected()
+                && live::group(state.live.containers().await, &[])
+                    .iter()
+                    .any(|g| g.name == name);
+            Err(if unmanaged {
+                Error::Unmanaged(name.to_owned())
+            } else {
+                Error::ServiceNotFound(name.to_owned())
+            })
+        }
+    }
+}
+
+fn error_code(e: &Error) -> &'static str {
+    match e {
+        Error::ServiceNotFound(_) => "service_not_found",
+        Error::Invalid(_) => "validation_failed",
+        Error::NameTaken(_) => "name_taken",
+        Error::Unmanaged(_) => "unmanaged_service",
+        Error::AlreadyManaged(_) => "already_managed",
+        Error::DependencyNotReady { .. } => "dependency_not_ready",
+        Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
+        Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
+        Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
+        Error::Docker(DockerError::Other(_)) => "docker_error",
+        Error::Database(_) => "database_error",
+    }
+}
+
+/// The stable error code of an error (shared with the API).
+pub fn code_of(e: &Error) -> &'static str {
+    error_code(e)
+}
+
+/// Appends an audit row outside any other change and publishes it.
+async fn audit_alone(
+    state: &AppState,
+    ctx: &AuditContext,
+    action: &str,
+    target: &str,
+    result: &str,
+    details: serde_json::Value,
+) {
+    let entry = NewEntry {
+        action,
+        target: Some(target),
+        result,
+        details,
+    };
+    let written = async {
+        let mut conn = state.db.acquire().await?;
+        audit::record(&mut conn, ctx, &entry).await
+    }
+    .await;
+    match written {
+        Ok(e) => state.bus.publish(Event::Audit { entry: e }),
+        // The operation itself already happened; losing its audit row must be loud.
+        Err(e) => tracing::error!(error = %e, action, target, "failed to write audit row"),
+    }
+}
+
+/// Runs a Docker operation and records its outcome (ok or the error code) in the audit log.
+async fn audited<T: Serialize>(
+    state: &AppState,
+    ctx: &AuditContext,
+    action: &str,
+    target: &str,
+    op: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    state.bus.publish(Event::Operation {
+        service: target.into(),
+        action: action.into(),
+        phase: "started".into(),
+        message: String::new(),
+    });
+    let r = op.await;
+    let (result, details, phase, message) = match &r {
+        Ok(v) => (
+            "ok",
+            serde_json::to_value(v).unwrap_or_default(),
+            "finished",
+            String::new(),
+        ),
+        Err(e) => (
+            error_code(e),
+            json!({ "error": e.to_string() }),
+            "failed",
+            e.to_string(),
+        ),
+    };
+    audit_alone(state, ctx, action, target, result, details).await;
+    state.bus.publish(Event::Operation {
+        service: target.into(),
+        action: action.into(),
+        phase: phase.into(),
+        message,
+    });
+    r
+}
+
+fn problem(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid(vec![Problem {
+        field: field.into(),
+        message: message.into(),
+    }])
+}
+
+fn name_taken(e: sqlx::Error, name: &str) -> Error {
+    match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("services_name_key") => {
+            Error::NameTaken(name.to_owned())
+        }
+        _ => Error::Database(e),
+    }
+}
+
+/// Stores a new service (revision 1).
+pub async fn create(state: &AppState, ctx: &AuditContext, def: Definition) -> Result<ServiceView> {
+    let mut tx = state.db.begin().await?;
+    db::services::insert(&mut tx, &def, &ctx.actor, &[])
+        .await
+        .map_err(|e| name_taken(e, &def.name))?;
+    let entry = audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "service.create",
+            target: Some(&def.name),
+            result: "ok",
+            details: json!({"revision": 1}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    get(state, &def.name).await
+}
+
+/// Stores a new revision of an existing service's definition.
+pub async fn replace(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    def: Definition,
+) -> Result<ServiceView> {
+    if def.name != name {
+        return Err(problem(
+            "name",
+            format!("must be `{name}` (renaming a service is not supported)"),
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let old = db::services::get(&mut tx, name)
+        .await?
+        .ok_or_else(|| Error::ServiceNotFound(name.into()))?;
+    if old.definition == def {
+        // Nothing changed: no new revision, no audit row.
+        drop(tx);
+        return get(state, name).await;
+    }
+    let revision = db::services::new_revision(&mut tx, &def, &ctx.actor)
+        .await?
+        .ok_or_else(|| Error::ServiceNotFound(name.into()))?;
+    let changed: Vec<&String> = def
+        .services
+        .keys()
+        .chain(old.definition.services.keys())
+        .filter(|m| def.services.get(*m) != old.definition.services.get(*m))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let entry = audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "service.edit",
+            target: Some(name),
+            result: "ok",
+            details: json!({"revision": {"from": old.revision, "to": revision}, "members_changed": changed}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    get(state, name).await
+}
+
+/// Containers SDMD created for a service (asked from Docker, not the cache).
+async fn managed_containers(state: &AppState, name: &str) -> Result<Vec<ContainerInfo>> {
+    Ok(state
+        .docker
+        .list_containers(Filter::Label(labels::SERVICE, name))
+        .await?)
+}
+
+/// What a removal did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RemoveReport {
+    /// Containers removed.
+    pub containers: Vec<String>,
+    /// Volumes removed.
+    pub volumes: Vec<String>,
+}
+
+/// Removes a service's containers, network (and volumes when asked), then its definition.
+pub async fn delete(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    volumes: bool,
+) -> Result<RemoveReport> {
+    let _guard = state.locks.lock(name).await;
+    let stored = load(state, name).await?;
+    let docker_part = async {
+        let mut report = RemoveReport {
+            containers: Vec::new(),
+            volumes: Vec::new(),
+        };
+        let mut containers = managed_containers(state, name).await?;
+        containers.sort_by_key(|c| std::cmp::Reverse(order_index(&stored.definition, c)));
+        for c in containers {
+            state
+                .docker
+                .stop(&c.id, STOP_TIMEOUT_S)
+                .await
+                .or_else(ignore_gone)?;
+            state.docker.remove_container(&c.id).await?;
+            report.containers.push(c.name);
+        }
+        state
+            .docker
+            .remove_network(&stored.definition.network_name())
+            .await?;
+        if volumes {
+            let mut names: Vec<String> = stored
+                .definition
+                .volumes
+                .keys()
+                .map(|v| stored.definition.volume_name(v))
+                .collect();
+            for v in state.docker.volumes_labelled(labels::SERVICE, name).await? {
+                if !names.contains(&v) {
+                    names.push(v);
+                }
+            }
+            for v in names {
+                state.docker.remove_volume(&v).await?;
+                report.volumes.push(v);
+            }
+        }
+        Ok::<_, Error>(report)
+    }
+    .await;
+    let report = match docker_part {
+        Ok(r) => r,
+        Err(e) => {
+            audit_alone(
+                state,
+                ctx,
+                "service.delete",
+                name,
+                error_code(&e),
+                json!({"error": e.to_string()}),
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    if !db::services::delete(&mut tx, name).await? {
+        return Err(Error::ServiceNotFound(name.into()));
+    }
+    let entry = audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "service.delete",
+            target: Some(name),
+            result: "ok",
+            details: json!({"revision": stored.revision, "containers": report.containers, "volumes": report.volumes}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    Ok(report)
+}
+
+fn ignore_gone(e: DockerError) -> Result<(), DockerError> {
+    match e {
+        DockerError::NotFound(_) => Ok(()),
+        // 304 "already stopped" arrives as success; a conflict here means it is being removed.
+        DockerError::Conflict(_) => Ok(()),
+        e => Err(e),
+    }
+}
+
+fn order_index(def: &Definition, c: &ContainerInfo) -> usize {
+    let order = def.start_order();
+    c.label(labels::MEMBER)
+        .and_then(|m| order.iter().position(|o| o == m))
+        .unwrap_or(usize::MAX)
+}
+
+/// What a deploy (or start/stop/restart/update) did per member.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ActionReport {
+    /// Members created for the first time.
+    pub created: Vec<String>,
+    /// Members recreated because their configuration or image changed.
+    pub recreated: Vec<String>,
+    /// Members started.
+    pub started: Vec<String>,
+    /// Members stopped.
+    pub stopped: Vec<String>,
+    /// Members left as they were.
+    pub unchanged: Vec<String>,
+    /// Containers removed (members no longer defined, replaced adopted containers).
+    pub removed: Vec<String>,
+}
+
+fn publish_step(state: &AppState, service: &str, action: &str, message: String) {
+    state.bus.publish(Event::Operation {
+        service: service.into(),
+        action: action.into(),
+        phase: "step".into(),
+        message,
+    });
+}
+
+async fn ensure_image(state: &AppState, service: &str, image: &str) -> Result<()> {
+    if state.docker.image(image).await?.is_none() {
+        publish_step(state, service, "deploy", format!("pulling {image}"));
+        pull_one(state, service, image).await?;
+    }
+    Ok(())
+}
+
+async fn pull_one(state: &AppState, service: &str, image: &str) -> Result<()> {
+    let bus = state.bus.clone();
+    let (svc, img) = (service.to_owned(), image.to_owned());
+    state
+        .docker
+        .pull(image, move |progress| {
+            bus.publish(Event::PullProgress {
+                service: svc.clone(),
+                image: img.clone(),
+                progress,
+            });
+        })
+        .await?;
+    Ok(())
+}
+
+/// Waits until `member`'s dependencies meet their conditions.
+async fn wait_dependencies(
+    state: &AppState,
+    def: &Definition,
+    member: &str,
+    ids: &HashMap<String, String>,
+) -> Result<()> {
+    let Some(m) = def.services.get(member) else {
+        return Ok(());
+    };
+    for (dep, d) in &m.depends_on {
+        let not_ready = |reason: String| Error::DependencyNotReady {
+            member: member.into(),
+            dependency: dep.clone(),
+            reason,
+        };
+        let Some(id) = ids.get(dep) else {
+            return Err(not_ready("it has no container".into()));
+        };
+        let deadline = tokio::time::Instant::now() + HEALTHY_TIMEOUT;
+        loop {
+            let (st, health) = state.docker.container_status(id).await?;
+            match (d.condition, st, health) {
+                (_, ContainerState::Exited | ContainerState::Dead, _) => {
+                    return Err(not_ready(format!("its container is {}", state_word(st))));
+                }
+                (
+                    Condition::ServiceStarted,
+                    ContainerState::Running | ContainerState::Restarting,
+                    _,
+                ) => break,
+                (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => break,
+                (Condition::ServiceHealthy, _, Health::Unhealthy) => {
+                    return Err(not_ready("its health check reports unhealthy".into()));
+                }
+                (Condition::ServiceHealthy, ContainerState::Running, Health::None) => {
+                    return Err(not_ready(
+                        "it has no health check, so it can never be healthy".into(),
+                    ));
+                }
+                _ => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(not_ready(format!(
+                    "not {} after {} s (state {}, health {:?})",
+                    if d.condition == Condition::ServiceHealthy {
+                        "healthy"
+                    } else {
+                        "running"
+                    },
+                    HEALTHY_TIMEOUT.as_secs(),
+                    state_word(st),
+                    health
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    Ok(())
+}
+
+fn state_word(s: ContainerState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Creates and starts a member's container, removing it again if it cannot start (a port
+/// conflict, say) so that a retry starts clean.
+async fn create_member(
+    state: &AppState,
+    def: &Definition,
+    revision: i32,
+    member: &str,
+) -> Result<String> {
+    let m = &def.services[member];
+    ensure_image(state, &def.name, &m.image).await?;
+    let body = container_body(def, member, revision)
+        .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
+    let id = state
+        .docker
+        .create_container(&def.container_name(member), body)
+        .await?;
+    if let Err(e) = state.docker.start(&id).await {
+        if let Err(cleanup) = state.docker.remove_container(&id).await {
+            tracing::warn!(error = %cleanup, container = %id, "could not remove a container that failed to start");
+        }
+        return Err(e.into());
+    }
+    Ok(id)
+}
+
+async fn refresh_live(state: &AppState, id: &str) {
+    if let Err(e) = state.live.refresh(&state.docker, id, &state.bus).await {
+        tracing::debug!(error = %e, "live refresh after an operation failed; the events stream will catch up");
+    }
+}
+
+/// Applies the current revision: network, volumes, then members in dependency order. Members
+/// whose configuration hash is unchanged are left alone (started if stopped).
+pub async fn deploy(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
+    let _guard = state.locks.lock(name).await;
+    let stored = load(state, name).await?;
+    audited(
+        state,
+        ctx,
+        "service.deploy",
+        name,
+        deploy_locked(state, &stored),
+    )
+    .await
+}
+
+async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<ActionReport> {
+    let def = &stored.definition;
+    let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
+    state
+        .docker
+        .ensure_network(&def.network_name(), service_label.clone())
+        .await?;
+    for (v, decl) in &def.volumes {
+        let mut l = service_label.clone();
+        l.extend(decl.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        state
+            .docker
+            .ensure_volume(&def.volume_name(v), decl.driver.clone(), l)
+            .await?;
+    }
+    let mut report = ActionReport::default();
+    // Adopted containers are replaced by SDMD's own on the first deploy.
+    for id in &stored.adopted_from {
+        state
+            .docker
+            .stop(id, STOP_TIMEOUT_S)
+            .await
+            .or_else(ignore_gone)?;
+        state.docker.remove_container(id).await?;
+        report.removed.push(id.chars().take(12).collect());
+    }
+    if !stored.adopted_from.is_empty() {
+        db::services::clear_adopted(&state.db, &def.name).await?;
+    }
+    let mut existing: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
+    for c in managed_containers(state, &def.name).await? {
+        existing
+            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
+            .or_default()
+            .push(c);
+    }
+    // Members no longer defined go first (they may hold a port or name the new ones need).
+    for (member, cs) in &existing {
+        if !def.services.contains_key(member) {
+            for c in cs {
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
+                state.docker.remove_container(&c.id).await?;
+                report.removed.push(c.name.clone());
+            }
+        }
+    }
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for member in def.start_order() {
+        let hash = def.config_hash(&member);
+        let mut current = existing.remove(&member).unwrap_or_default();
+        // Keep the newest matching container; anything else of this member is stale.
+        current.sort_by_key(|c| std::cmp::Reverse(c.created));
+        let keep = current
+            .iter()
+            .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()));
+        for (i, c) in current.iter().enumerate() {
+            if Some(i) != keep {
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
+                state.docker.remove_container(&c.id).await?;
+            }
+        }
+        match keep.map(|i| &current[i]) {
+            Some(c) => {
+                if c.state == ContainerState::Running {
+                    report.unchanged.push(member.clone());
+                } else {
+                    wait_dependencies(state, def, &member, &ids).await?;
+                    state.docker.start(&c.id).await?;
+                    report.started.push(member.clone());
+                }
+                ids.insert(member.clone(), c.id.clone());
+                refresh_live(state, &c.id).await;
+            }
+            None => {
+                wait_dependencies(state, def, &member, &ids).await?;
+                publish_step(state, &def.name, "deploy", format!("creating {member}"));
+                let id = create_member(state, def, stored.revision, &member).await?;
+                if current.is_empty() {
+                    report.created.push(member.clone());
+                } else {
+                    report.recreated.push(member.clone());
+                }
+                refresh_live(state, &id).await;
+                ids.insert(member, id);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Starts every member in dependency order (managed), or every container (unmanaged).
+pub async fn start(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
+    let _guard = state.locks.lock(name).await;
+    let target = resolve(state, name).await?;
+    audited(state, ctx, "service.start", name, async {
+        let mut report = ActionReport::default();
+        let mut ids = HashMap::new();
+        for (member, c) in &target.ordered {
+            if let Some(def) = &target.definition {
+                wait_dependencies(state, def, member, &ids).await?;
+            }
+            if c.state == ContainerState::Running {
+                report.unchanged.push(member.clone());
+            } else {
+                state.docker.start(&c.id).await?;
+                report.started.push(member.clone());
+            }
+            ids.insert(member.clone(), c.id.clone());
+            refresh_live(state, &c.id).await;
+        }
+        Ok(report)
+    })
+    .await
+}
+
+/// Stops every member in reverse dependency order.
+pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
+    let _guard = state.locks.lock(name).await;
+    let target = resolve(state, name).await?;
+    audited(state, ctx, "service.stop", name, async {
+        let mut report = ActionReport::default();
+        for (member, c) in target.ordered.iter().rev() {
+            if matches!(
+                c.state,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            ) {
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
+                report.stopped.push(member.clone());
+            } else {
+                report.unchanged.push(member.clone());
+            }
+            refresh_live(state, &c.id).await;
+        }
+        Ok(report)
+    })
+    .await
+}
+
+/// Stops in reverse order, then starts in dependency order.
+pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
+    let _guard = state.locks.lock(name).await;
+    let target = resolve(state, name).await?;
+    audited(state, ctx, "service.restart", name, async {
+        let mut report = ActionReport::default();
+        for (member, c) in target.ordered.iter().rev() {
+            state
+                .docker
+                .stop(&c.id, STOP_TIMEOUT_S)
+                .await
+                .or_else(ignore_gone)?;
+            report.stopped.push(member.clone());
+        }
+        let mut ids = HashMap::new();
+        for (member, c) in &target.ordered {
+            if let Some(def) = &target.definition {
+                wait_dependencies(state, def, member, &ids).await?;
+            }
+            state.docker.start(&c.id).await?;
+            report.started.push(member.clone());
+            ids.insert(member.clone(), c.id.clone());
+            refresh_live(state, &c.id).await;
+        }
+        Ok(report)
+    })
+    .await
+}
+
+/// A service's containers in start order, keyed by member.
+struct Resolved {
+    definition: Option<Definition>,
+    ordered: Vec<(String, ContainerInfo)>,
+}
+
+async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
+    let mut conn = state.db.acquire().await?;
+    if let Some(stored) = db::services::get(&mut conn, name).await? {
+        drop(conn);
+        let mut by_member: HashMap<String, ContainerInfo> = HashMap::new();
+        for c in managed_containers(state, name).await? {
+            let m = c.label(labels::MEMBER).unwrap_or_default().to_owned();
+            // Several containers of one member only exist mid-deploy; prefer the newest.
+            if by_member.get(&m).is_none_or(|old| old.created < c.created) {
+                by_member.insert(m, c);
+            }
+        }
+        let mut ordered = Vec::new();
+        for member in stored.definition.start_order() {
+            if let Some(c) = by_member.remove(&member) {
+                ordered.push((member, c));
+            }
+        }
+        // Containers adopted but not yet replaced still belong to the service.
+        for id in &stored.adopted_from {
+            if let Some(c) = state
+                .docker
+                .list_containers(Filter::Id(id))
+                .await?
+                .into_iter()
+                .next()
+            {
+                ordered.push((c.name.clone(), c));
+            }
+        }
+        return Ok(Resolved {
+            definition: Some(stored.definition),
+            ordered,
+        });
+    }
+    drop(conn);
+    ensure_docker(state)?;
+    let group = live::group(state.live.containers().await, &[])
+        .into_iter()
+        .find(|g| g.name == name)
+        .ok_or_else(|| Error::ServiceNotFound(name.to_owned()))?;
+    Ok(Resolved {
+        definition: None,
+        ordered: group
+            .containers
+            .into_iter()
+            .map(|c| {
+                (
+                    c.label(labels::COMPOSE_SERVICE)
+                        .unwrap_or(&c.name)
+                        .to_owned(),
+                    c,
+                )
+            })
+            .collect(),
+    })
+}
+
+/// The outcome of pulling one image.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImageChange {
+    /// The image reference.
+    pub image: String,
+    /// Local image id before the pull.
+    pub old_id: Option<String>,
+    /// Local image id after the pull.
+    pub new_id: Option<String>,
+    /// Registry digest before.
+    pub old_digest: Option<String>,
+    /// Registry digest after.
+    pub new_digest: Option<String>,
+    /// Whether the tag now points at a different image.
+    pub changed: bool,
+}
+
+/// What a pull did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PullReport {
+    /// One entry per distinct image of the service.
+    pub images: Vec<ImageChange>,
+}
+
+fn repo_digest(image: &str, info: Option<&crate::docker::ImageInfo>) -> Option<String> {
+    let (repo, _) = split_image_ref(image);
+    info?
+        .repo_digests
+        .iter()
+        .find_map(|d| d.strip_prefix(&format!("{repo}@")).map(str::to_owned))
+}
+
+async fn pull_images(state: &AppState, def: &Definition) -> Result<PullReport> {
+    let mut images: Vec<String> = Vec::new();
+    for m in def.services.values() {
+        if !images.contains(&m.image) {
+            images.push(m.image.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for image in images {
+        let before = state.docker.image(&image).await?;
+        pull_one(state, &def.name, &image).await?;
+        let after = state.docker.image(&image).await?;
+        out.push(ImageChange {
+            old_digest: repo_digest(&image, before.as_ref()),
+            new_digest: repo_digest(&image, after.as_ref()),
+            changed: before.as_ref().map(|b| &b.id) != after.as_ref().map(|a| &a.id),
+            old_id: before.map(|b| b.id),
+            new_id: after.map(|a| a.id),
+            image,
+        });
+    }
+    Ok(PullReport { images: out })
+}
+
+/// Pulls every image of a managed service; progress goes to the event bus.
+pub async fn pull(state: &AppState, ctx: &AuditContext, name: &str) -> Result<PullReport> {
+    let _guard = state.locks.lock(name).await;
+    let stored = load(state, name).await?;
+    audited(
+        state,
+        ctx,
+        "service.pull",
+        name,
+        pull_images(state, &stored.definition),
+    )
+    .await
+}
+
+/// The result of an update.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpdateReport {
+    /// What the pull changed.
+    pub pull: PullReport,
+    /// What happened to the members.
+    pub members: ActionReport,
+}
+
+/// Pulls, then recreates members whose image changed (from the stored definition) and restarts
+/// their dependents, all in dependency order.
+pub async fn update(state: &AppState, ctx: &AuditContext, name: &str) -> Result<UpdateReport> {
+    let _guard = state.locks.lock(name).await;
+    let stored = load(state, name).await?;
+    audited(state, ctx, "service.update", name, async {
+        let def = &stored.definition;
+        let pull = pull_images(state, def).await?;
+        let mut members = ActionReport::default();
+        let mut by_member: HashMap<String, ContainerInfo> = HashMap::new();
+        for c in managed_containers(state, name).await? {
+            by_member.insert(c.label(labels::MEMBER).unwrap_or_default().to_owned(), c);
+        }
+        let mut changed: HashSet<String> = HashSet::new();
+        for (member, m) in &def.services {
+            let local = state.docker.image(&m.image).await?.map(|i| i.id);
+            match by_member.get(member) {
+                Some(c) if Some(&c.image_id) == local.as_ref() => {}
+                _ => {
+                    changed.insert(member.clone());
+                }
+            }
+        }
+        // Dependents of a recreated member restart after it, transitively.
+        let order = def.start_order();
+        let mut affected = changed.clone();
+        for member in &order {
+            if def.services[member]
+                .depends_on
+                .keys()
+                .any(|d| affected.contains(d))
+            {
+                affected.insert(member.clone());
+            }
+        }
+        for member in order.iter().rev().filter(|m| affected.contains(*m)) {
+            if let Some(c) = by_member.get(member) {
+                state
+                    .docker
+                    .stop(&c.id, STOP_TIMEOUT_S)
+                    .await
+                    .or_else(ignore_gone)?;
+            }
+        }
+        let mut ids: HashMap<String, String> = by_member
+            .iter()
+            .map(|(m, c)| (m.clone(), c.id.clone()))
+            .collect();
+        for member in order.iter().filter(|m| affected.contains(*m)) {
+            wait_dependencies(state, def, member, &ids).await?;
+            if changed.contains(member) {
+                if let Some(c) = by_member.get(member) {
+                    state.docker.remove_container(&c.id).await?;
+                }
+                let id = create_member(state, def, stored.revision, member).await?;
+                if by_member.contains_key(member) {
+                    members.recreated.push(member.clone());
+                } else {
+                    members.created.push(member.clone());
+                }
+                refresh_live(state, &id).await;
+                ids.insert(member.clone(), id);
+            } else if let Some(c) = by_member.get(member) {
+                state.docker.start(&c.id).await?;
+                members.started.push(member.clone());
+                refresh_live(state, &c.id).await;
+            }
+        }
+        members.unchanged = order
+            .into_iter()
+            .filter(|m| !affected.contains(m))
+            .collect();
+        Ok(UpdateReport { pull, members })
+    })
+    .await
+}
+
+/// The log lines of one container.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContainerLogs {
+    /// Container name.
+    pub container: String,
+    /// Member name.
+    pub member: String,
+    /// Container state when read.
+    pub state: ContainerState,
+    /// The lines, oldest first.
+    pub lines: Vec<LogLine>,
+}
+
+/// The containers whose logs a service shows: (member, container).
+pub async fn log_targets(state: &AppState, name: &str) -> Result<Vec<(String, ContainerInfo)>> {
+    Ok(resolve(state, name).await?.ordered)
+}
+
+/// The last `tail` lines of every container of a service.
+pub async fn logs(state: &AppState, name: &str, tail: u32) -> Result<Vec<ContainerLogs>> {
+    let mut out = Vec::new();
+    for (member, c) in log_targets(state, name).await? {
+        let lines = state.docker.logs_tail(&c.id, tail).await?;
+        out.push(ContainerLogs {
+            container: c.name,
+            member,
+            state: c.state,
+            lines,
+        });
+    }
+    Ok(out)
+}
+
+/// Imports an unmanaged service's definition from its containers (minus image defaults). The
+/// containers keep running; the first deploy replaces them with SDMD's own.
+pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ServiceView> {
+    let _guard = state.locks.lock(name).await;
+    let mut conn = state.db.acquire().await?;
+    if db::services::get(&mut conn, name).await?.is_some() {
+        return Err(Error::AlreadyManaged(name.into()));
+    }
+    drop(conn);
+    ensure_docker(state)?;
+    let group = live::group(state.live.containers().await, &[])
+        .into_iter()
+        .find(|g| g.name == name)
+        .ok_or_else(|| Error::ServiceNotFound(name.to_owned()))?;
+    let service_name = crate::spec::ServiceName::parse(name).map_err(|m| problem("name", m))?;
+    let mut services = indexmap::IndexMap::new();
+    let mut volumes = indexmap::IndexMap::new();
+    let mut ids = Vec::new();
+    for c in &group.containers {
+        let a = state.docker.adopt_member(&c.id).await?;
+        for v in a.volumes {
+            volumes.insert(v, crate::spec::VolumeDecl::default());
+        }
+        let mut member = a.member;
+        while services.contains_key(&member) {
+            member.push('x');
+        }
+        services.insert(member, a.spec);
+        ids.push(c.id.clone());
+    }
+    let def = Definition {
+        name: service_name.to_string(),
+        services,
+        volumes,
+    };
+    // What inspect produced must pass the same validation as user input.
+    let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
+        .map_err(Error::Invalid)?;
+    let mut tx = state.db.begin().await?;
+    db::services::insert(&mut tx, &def, &ctx.actor, &ids)
+        .await
+        .map_err(|e| name_taken(e, name))?;
+    let entry = audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "service.adopt",
+            target: Some(name),
+            result: "ok",
+            details: json!({"containers": group.containers.iter().map(|c| &c.name).collect::<Vec<_>>()}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    get(state, name).await
+}

@@ -1,0 +1,524 @@
+//! The service definition: a compose-style document with a `name`, validated and normalised.
+//!
+//! Input arrives as JSON or YAML and is first read into a `serde_json::Value`; [`parse`] walks it
+//! by hand so that *every* problem is reported with its field path (`services.web.ports[1]`)
+//! instead of stopping at the first serde error. The result, [`Definition`], is itself a valid
+//! compose document in canonical shapes (environment as a map, depends_on as a map with
+//! conditions, command as a list), which is what we store and export.
+
+mod ports;
+mod validate;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+pub use ports::{PortMapping, parse_port};
+pub use validate::{Problem, parse};
+
+/// A validated, DNS-safe service or member name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct ServiceName(String);
+
+impl ServiceName {
+    /// Checks the DNS label rule: lowercase letters, digits and `-`, 1–63 characters, no leading or
+    /// trailing `-`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if is_dns_label(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(format!(
+                "`{s}` is not a DNS-safe name: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+            ))
+        }
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub(crate) fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A whole service: one or more members deployed and managed as one unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Definition {
+    /// Unique, DNS-safe; the service's address in the API.
+    pub name: String,
+    /// Members (compose "services"), in document order.
+    pub services: IndexMap<String, Member>,
+    /// Named volumes, created as `<service>_<volume>`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub volumes: IndexMap<String, VolumeDecl>,
+}
+
+/// A top-level named volume declaration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VolumeDecl {
+    /// Volume driver (default `local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// Labels set on the volume.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+}
+
+/// One container of a service, in canonical compose shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    /// Image reference, e.g. `127.0.0.1:5000/demo/app:latest`.
+    pub image: String,
+    /// Fixed container name; default `<service>-<member>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// Environment variables.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub environment: IndexMap<String, String>,
+    /// Mounts in short syntax: `name:/path[:ro]`, `/host:/path[:ro]` or an anonymous `/path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
+    /// Published ports in short syntax: `[ip:][host:]container[/proto]`, ranges allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    /// `no`, `always`, `on-failure[:N]` or `unless-stopped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// Members this one starts after, with the condition to wait for.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub depends_on: IndexMap<String, DependsOn>,
+    /// Overrides the image's CMD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Overrides the image's ENTRYPOINT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Container labels (keys under `io.sdmd.` are reserved).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// Health check; overrides the image's HEALTHCHECK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    /// Run an init process (tini) as PID 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+}
+
+/// A dependency edge of `depends_on`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DependsOn {
+    /// What the dependency must reach before this member starts.
+    pub condition: Condition,
+}
+
+/// When a dependency counts as ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The dependency's container is running.
+    ServiceStarted,
+    /// The dependency's health check reports healthy.
+    ServiceHealthy,
+}
+
+/// A container health check (durations as compose strings such as `10s` or `1m30s`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Healthcheck {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test: Vec<String>,
+    /// Time between checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// Time one check may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Consecutive failures before unhealthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    /// Grace period after start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<String>,
+    /// Disable the image's health check.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable: bool,
+}
+
+/// The restart policy in the engine's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// Never restart.
+    No,
+    /// Always restart.
+    Always,
+    /// Restart unless stopped by the user.
+    UnlessStopped,
+    /// Restart on non-zero exit, at most N times (0 = unlimited).
+    OnFailure(u32),
+}
+
+impl Restart {
+    /// Parses the compose spelling.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "no" => Ok(Self::No),
+            "always" => Ok(Self::Always),
+            "unless-stopped" => Ok(Self::UnlessStopped),
+            "on-failure" => Ok(Self::OnFailure(0)),
+            _ => match s.strip_prefix("on-failure:").map(str::parse::<u32>) {
+                Some(Ok(n)) => Ok(Self::OnFailure(n)),
+                _ => Err(format!(
+                    "`{s}` is not a restart policy: use no, always, on-failure[:N] or unless-stopped"
+                )),
+            },
+        }
+    }
+}
+
+/// One parsed `volumes` entry of a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// A named volume declared at the top level.
+    Named {
+        volume: String,
+        target: String,
+        read_only: bool,
+    },
+    /// A host path.
+    Bind {
+        source: String,
+        target: String,
+        mode: Option<String>,
+    },
+    /// An anonymous volume at a path.
+    Anonymous { target: String },
+}
+
+impl Mount {
+    /// Parses the short syntax; `Err` carries a human explanation.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let check_target = |t: &str| -> Result<String, String> {
+            if t.starts_with('/') && t.len() > 1 {
+                Ok(t.to_owned())
+            } else {
+                Err(format!("`{t}` is not an absolute container path"))
+            }
+        };
+        let check_mode = |m: &str| -> Result<(), String> {
+            let ok = m.split(',').all(|o| {
+                matches!(
+                    o,
+                    "ro" | "rw"
+                        | "z"
+                        | "Z"
+                        | "nocopy"
+                        | "shared"
+                        | "slave"
+                        | "private"
+                        | "rshared"
+                        | "rslave"
+                        | "rprivate"
+                )
+            });
+            if ok && !m.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("`{m}` is not a mount mode: use ro, rw, z or Z"))
+            }
+        };
+        match parts.as_slice() {
+            [target] => Ok(Self::Anonymous {
+                target: check_target(target)?,
+            }),
+            [source, target] | [source, target, _] => {
+                let target = check_target(target)?;
+                let mode = parts.get(2).map(|m| m.to_string());
+                if let Some(m) = &mode {
+                    check_mode(m)?;
+                }
+                if source.starts_with('/') {
+                    Ok(Self::Bind {
+                        source: source.to_string(),
+                        target,
+                        mode,
+                    })
+                } else if source.starts_with('.') || source.starts_with('~') {
+                    Err(format!(
+                        "`{source}` is a relative host path: SDMD has no project directory, use an absolute path"
+                    ))
+                } else if is_volume_name(source) {
+                    let read_only = mode
+                        .as_deref()
+                        .is_some_and(|m| m.split(',').any(|o| o == "ro"));
+                    Ok(Self::Named {
+                        volume: source.to_string(),
+                        target,
+                        read_only,
+                    })
+                } else {
+                    Err(format!(
+                        "`{source}` is neither an absolute host path nor a volume name"
+                    ))
+                }
+            }
+            _ => Err(format!(
+                "`{s}` has too many `:`-separated parts: use source:target[:mode]"
+            )),
+        }
+    }
+}
+
+fn is_volume_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// Parses a compose duration (`1m30s`, `500ms`, `10s`, `2h`) into nanoseconds.
+pub fn parse_duration_ns(s: &str) -> Result<i64, String> {
+    let err = || format!("`{s}` is not a duration: use forms like 30s, 1m30s or 500ms");
+    let mut total: i64 = 0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(err());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
+        if digits == 0 {
+            return Err(err());
+        }
+        let n: i64 = rest[..digits].parse().map_err(|_| err())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let mult: i64 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return Err(err()),
+        };
+        total = n
+            .checked_mul(mult)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(err)?;
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+/// Checks an image reference against the distribution reference grammar
+/// (`[registry[:port]/]path[:tag][@digest]`, lowercase path components).
+pub fn is_valid_image_ref(s: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        // Domain (optional, with port) / path components / tag / digest, per distribution/reference.
+        let component = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+        let domain = r"(?:(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)+|\[[0-9a-fA-F:]+\])(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+)";
+        let pattern = format!(
+            r"^(?:{domain}/)?{component}(?:/{component})*(?::[\w][\w.-]{{0,127}})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{{32,}})?$"
+        );
+        regex::Regex::new(&pattern).expect("static image reference pattern compiles")
+    });
+    s.len() <= 255 && re.is_match(s)
+}
+
+/// Splits an image reference into (repository with registry, tag); the tag defaults to `latest`
+/// and is `None` for a digest-pinned reference.
+pub fn split_image_ref(image: &str) -> (String, Option<String>) {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let pinned = image.contains('@');
+    let last_slash = without_digest.rfind('/').map_or(0, |i| i + 1);
+    match without_digest[last_slash..].rfind(':') {
+        Some(i) => {
+            let at = last_slash + i;
+            (
+                without_digest[..at].to_owned(),
+                (!pinned).then(|| without_digest[at + 1..].to_owned()),
+            )
+        }
+        None => (
+            without_digest.to_owned(),
+            (!pinned).then(|| "latest".to_owned()),
+        ),
+    }
+}
+
+impl Definition {
+    /// Members in dependency order (dependencies first). The definition was validated to be
+    /// acyclic; any leftover is appended in document order rather than dropped.
+    pub fn start_order(&self) -> Vec<String> {
+        let mut done: Vec<String> = Vec::new();
+        while done.len() < self.services.len() {
+            let before = done.len();
+            for (name, m) in &self.services {
+                if !done.contains(name) && m.depends_on.keys().all(|d| done.contains(d)) {
+                    done.push(name.clone());
+                }
+            }
+            if done.len() == before {
+                for name in self.services.keys() {
+                    if !done.contains(name) {
+                        done.push(name.clone());
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// The container name of a member.
+    pub fn container_name(&self, member: &str) -> String {
+        self.services
+            .get(member)
+            .and_then(|m| m.container_name.clone())
+            .unwrap_or_else(|| format!("{}-{}", self.name, member))
+    }
+
+    /// The Docker network all members join.
+    pub fn network_name(&self) -> String {
+        format!("sdmd_{}", self.name)
+    }
+
+    /// The Docker volume name of a top-level volume.
+    pub fn volume_name(&self, volume: &str) -> String {
+        format!("{}_{}", self.name, volume)
+    }
+
+    /// Hash of everything that shapes a member's container: a change means it must be recreated.
+    pub fn config_hash(&self, member: &str) -> String {
+        let mut h = Sha256::new();
+        if let Some(m) = self.services.get(member) {
+            // serde_json with preserve_order is deterministic for our canonical struct.
+            h.update(serde_json::to_vec(m).unwrap_or_default());
+            for v in &m.volumes {
+                if let Ok(Mount::Named { volume, .. }) = Mount::parse(v) {
+                    h.update(volume.as_bytes());
+                    if let Some(decl) = self.volumes.get(&volume) {
+                        h.update(serde_json::to_vec(decl).unwrap_or_default());
+                    }
+                }
+            }
+        }
+        h.update(self.network_name().as_bytes());
+        hex::encode(h.finalize())
+    }
+
+    /// Renders the definition as a compose YAML document.
+    pub fn to_yaml(&self) -> String {
+        serde_norway::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "busybox",
+            "library/busybox:1.36",
+            "127.0.0.1:5000/demo/app:latest",
+            "localhost/app",
+            "ghcr.io/org/app:v1.2.3-rc.1",
+            "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "registry.example.com:443/a/b/c:tag_1",
+        ] {
+            assert!(is_valid_image_ref(ok), "{ok} should be valid");
+        }
+        for bad in [
+            "",
+            "UPPER/case",
+            "app:",
+            "app:bad tag",
+            ":latest",
+            "a//b",
+            "app@sha256:xyz",
+        ] {
+            assert!(!is_valid_image_ref(bad), "{bad} should be invalid");
+        }
+    }
+
+    #[test]
+    fn splits_references() {
+        assert_eq!(
+            split_image_ref("127.0.0.1:5000/demo/app"),
+            ("127.0.0.1:5000/demo/app".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_image_ref("127.0.0.1:5000/demo/app:v2"),
+            ("127.0.0.1:5000/demo/app".into(), Some("v2".into()))
+        );
+        assert_eq!(split_image_ref("app@sha256:abc"), ("app".into(), None));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ns("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration_ns("500ms"), Ok(500_000_000));
+        assert!(parse_duration_ns("10").is_err());
+        assert!(parse_duration_ns("s").is_err());
+        assert!(parse_duration_ns("1d").is_err());
+    }
+
+    #[test]
+    fn mounts() {
+        assert_eq!(
+            Mount::parse("data:/data"),
+            Ok(Mount::Named {
+                volume: "data".into(),
+                target: "/data".into(),
+                read_only: false
+            })
+        );
+        assert_eq!(
+            Mount::parse("/srv/x:/srv:ro"),
+            Ok(Mount::Bind {
+                source: "/srv/x".into(),
+                target: "/srv".into(),
+                mode: Some("ro".into())
+            })
+        );
+        assert_eq!(
+            Mount::parse("/cache"),
+            Ok(Mount::Anonymous {
+                target: "/cache".into()
+            })
+        );
+        assert!(Mount::parse("./rel:/x").is_err());
+        assert!(Mount::parse("data:rel").is_err());
+        assert!(Mount::parse("data:/x:bogus").is_err());
+        assert!(Mount::parse("a:/b:ro:x").is_err());
+    }
+
+    #[test]
+    fn restart_policies() {
+        assert_eq!(Restart::parse("on-failure:3"), Ok(Restart::OnFailure(3)));
+        assert_eq!(Restart::parse("unless-stopped"), Ok(Restart::UnlessStopped));
+        assert!(Restart::parse("sometimes").is_err());
+        assert!(Restart::parse("on-failure:x").is_err());
+    }
+}

@@ -1,0 +1,633 @@
+//! Walks an untyped document and builds a [`Definition`], collecting every problem with its path.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{
+    Condition, Definition, DependsOn, Healthcheck, Member, Mount, Restart, VolumeDecl,
+    is_dns_label, is_valid_image_ref, parse_duration_ns, parse_port,
+};
+
+/// One validation problem: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// Field path, e.g. `services.web.ports[1]`.
+    pub field: String,
+    /// What is wrong, for humans.
+    pub message: String,
+}
+
+struct Walker {
+    problems: Vec<Problem>,
+}
+
+impl Walker {
+    fn err(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn string(&mut self, path: &str, v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            // YAML writes `PORT: 8080` or `DEBUG: true`; compose accepts scalars as strings.
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => {
+                self.err(path, "must be a string");
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, path: &str, v: &Value) -> Vec<(String, String)> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let p = format!("{path}[{i}]");
+                    self.string(&p, item).map(|s| (p, s))
+                })
+                .collect(),
+            _ => {
+                self.err(path, "must be a list");
+                Vec::new()
+            }
+        }
+    }
+
+    /// A map of strings, or a list of `KEY=VALUE` (environment, labels).
+    fn key_values(&mut self, path: &str, v: &Value) -> IndexMap<String, String> {
+        let mut out = IndexMap::new();
+        match v {
+            Value::Object(map) => {
+                for (k, val) in map {
+                    let p = format!("{path}.{k}");
+                    if k.is_empty() || k.contains('=') {
+                        self.err(&p, "key must be non-empty and must not contain '='");
+                        continue;
+                    }
+                    let s = match val {
+                        Value::Null => Some(String::new()),
+                        other => self.string(&p, other),
+                    };
+                    if let Some(s) = s {
+                        out.insert(k.clone(), s);
+                    }
+                }
+            }
+            Value::Array(_) => {
+                for (p, item) in self.string_list(path, v) {
+                    match item.split_once('=') {
+                        Some((k, val)) if !k.is_empty() => {
+                            out.insert(k.to_owned(), val.to_owned());
+                        }
+                        _ => self.err(p, format!("`{item}` must have the form KEY=VALUE")),
+                    }
+                }
+            }
+            _ => self.err(path, "must be a map or a list of KEY=VALUE"),
+        }
+        out
+    }
+
+    /// A command or entrypoint: a list, or a string split like a shell would.
+    fn command(&mut self, path: &str, v: &Value) -> Option<Vec<String>> {
+        match v {
+            Value::String(s) => match shell_words::split(s) {
+                Ok(words) => Some(words),
+                Err(e) => {
+                    self.err(path, format!("cannot split `{s}` into words: {e}"));
+                    None
+                }
+            },
+            Value::Array(_) => Some(
+                self.string_list(path, v)
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect(),
+            ),
+            Value::Null => None,
+            _ => {
+                self.err(path, "must be a string or a list of strings");
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, path: &str, v: Option<&Value>) -> Option<String> {
+        let s = self.string(path, v?)?;
+        match parse_duration_ns(&s) {
+            Ok(_) => Some(s),
+            Err(e) => {
+                self.err(path, e);
+                None
+            }
+        }
+    }
+
+    fn healthcheck(&mut self, path: &str, v: &Value) -> Option<Healthcheck> {
+        let Value::Object(map) = v else {
+            self.err(path, "must be a map");
+            return None;
+        };
+        for k in map.keys() {
+            if !matches!(
+                k.as_str(),
+                "test" | "interval" | "timeout" | "retries" | "start_period" | "disable"
+            ) {
+                self.err(format!("{path}.{k}"), "unknown healthcheck field");
+            }
+        }
+        let disable = match map.get("disable") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.err(format!("{path}.disable"), "must be true or false");
+                false
+            }
+        };
+        let test = match map.get("test") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec!["CMD-SHELL".to_owned(), s.clone()],
+            Some(t @ Value::Array(_)) => {
+                let list: Vec<String> = self
+                    .string_list(&format!("{path}.test"), t)
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect();
+                match list.first().map(String::as_str) {
+                    Some("CMD" | "CMD-SHELL" | "NONE") => {}
+                    _ => self.err(
+                        format!("{path}.test"),
+                        "a list must start with CMD, CMD-SHELL or NONE",
+                    ),
+                }
+                list
+            }
+            Some(_) => {
+                self.err(format!("{path}.test"), "must be a string or a list");
+                Vec::new()
+            }
+        };
+        if test.is_empty() && !disable {
+            self.err(format!("{path}.test"), "is required unless disable: true");
+        }
+        let retries = match map.get("retries") {
+            None => None,
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n <= u32::MAX as u64) => {
+                n.as_u64().map(|n| n as u32)
+            }
+            Some(_) => {
+                self.err(format!("{path}.retries"), "must be a non-negative integer");
+                None
+            }
+        };
+        Some(Healthcheck {
+            test,
+            interval: self.duration(&format!("{path}.interval"), map.get("interval")),
+            timeout: self.duration(&format!("{path}.timeout"), map.get("timeout")),
+            retries,
+            start_period: self.duration(&format!("{path}.start_period"), map.get("start_period")),
+            disable,
+        })
+    }
+
+    fn depends_on(&mut self, path: &str, v: &Value) -> IndexMap<String, DependsOn> {
+        let mut out = IndexMap::new();
+        match v {
+            Value::Array(_) => {
+                for (_, name) in self.string_list(path, v) {
+                    out.insert(
+                        name,
+                        DependsOn {
+                            condition: Condition::ServiceStarted,
+                        },
+                    );
+                }
+            }
+            Value::Object(map) => {
+                for (name, spec) in map {
+                    let p = format!("{path}.{name}");
+                    let condition = match spec {
+                        Value::Null => Some(Condition::ServiceStarted),
+                        Value::Object(o) => match o.get("condition").and_then(Value::as_str) {
+                            None | Some("service_started") => Some(Condition::ServiceStarted),
+                            Some("service_healthy") => Some(Condition::ServiceHealthy),
+                            Some(other) => {
+                                self.err(
+                                    format!("{p}.condition"),
+                                    format!("`{other}` is not supported: use service_started or service_healthy"),
+                                );
+                                None
+                            }
+                        },
+                        _ => {
+                            self.err(&p, "must be a map with a condition");
+                            None
+                        }
+                    };
+                    if let Some(condition) = condition {
+                        out.insert(name.clone(), DependsOn { condition });
+                    }
+                }
+            }
+            _ => self.err(
+                path,
+                "must be a list of member names or a map with conditions",
+            ),
+        }
+        out
+    }
+
+    fn member(&mut self, path: &str, v: &Value) -> Option<Member> {
+        let Value::Object(map) = v else {
+            self.err(path, "must be a map");
+            return None;
+        };
+        const KNOWN: &[&str] = &[
+            "image",
+            "container_name",
+            "environment",
+            "volumes",
+            "ports",
+            "restart",
+            "depends_on",
+            "command",
+            "entrypoint",
+            "labels",
+            "healthcheck",
+            "init",
+        ];
+        for k in map.keys() {
+            if !KNOWN.contains(&k.as_str()) {
+                self.err(
+                    format!("{path}.{k}"),
+                    format!("unsupported field; supported: {}", KNOWN.join(", ")),
+                );
+            }
+        }
+        let image = match map.get("image") {
+            None => {
+                self.err(format!("{path}.image"), "is required");
+                String::new()
+            }
+            Some(i) => {
+                let s = self.string(&format!("{path}.image"), i).unwrap_or_default();
+                if !s.is_empty() && !is_valid_image_ref(&s) {
+                    self.err(
+                        format!("{path}.image"),
+                        format!("`{s}` is not a valid image reference"),
+                    );
+                }
+                s
+            }
+        };
+        let container_name = map.get("container_name").and_then(|c| {
+            let p = format!("{path}.container_name");
+            let s = self.string(&p, c)?;
+            let b = s.as_bytes();
+            let ok = b.len() >= 2
+                && b[0].is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+            if !ok {
+                self.err(
+                    p,
+                    format!("`{s}` is not a valid container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
+                );
+            }
+            Some(s)
+        });
+        let environment = map
+            .get("environment")
+            .map(|e| self.key_values(&format!("{path}.environment"), e))
+            .unwrap_or_default();
+        let labels = map
+            .get("labels")
+            .map(|e| self.key_values(&format!("{path}.labels"), e))
+            .unwrap_or_default();
+        for k in labels.keys() {
+            if k.starts_with("io.sdmd.") {
+                self.err(
+                    format!("{path}.labels.{k}"),
+                    "labels under io.sdmd. are reserved for SDMD",
+                );
+            }
+        }
+        let mut volumes = Vec::new();
+        if let Some(v) = map.get("volumes") {
+            for (p, s) in self.string_list(&format!("{path}.volumes"), v) {
+                // Invalid entries are kept too (the definition is rejected anyway) so that later
+                // checks report the entry's original index.
+                if let Err(e) = Mount::parse(&s) {
+                    self.err(p, e);
+                }
+                volumes.push(s);
+            }
+        }
+        let mut ports = Vec::new();
+        if let Some(v) = map.get("ports") {
+            for (p, s) in self.string_list(&format!("{path}.ports"), v) {
+                if let Err(e) = parse_port(&s) {
+                    self.err(p, e);
+                }
+                ports.push(s);
+            }
+        }
+        let restart = map.get("restart").and_then(|r| {
+            let p = format!("{path}.restart");
+            let s = self.string(&p, r)?;
+            match Restart::parse(&s) {
+                Ok(_) => Some(s),
+                Err(e) => {
+                    self.err(p, e);
+                    None
+                }
+            }
+        });
+        let depends_on = map
+            .get("depends_on")
+            .map(|d| self.depends_on(&format!("{path}.depends_on"), d))
+            .unwrap_or_default();
+        let command = map
+            .get("command")
+            .and_then(|c| self.command(&format!("{path}.command"), c));
+        let entrypoint = map
+            .get("entrypoint")
+            .and_then(|c| self.command(&format!("{path}.entrypoint"), c));
+        let healthcheck = map
+            .get("healthcheck")
+            .and_then(|h| self.healthcheck(&format!("{path}.healthcheck"), h));
+        let init = match map.get("init") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                self.err(format!("{path}.init"), "must be true or false");
+                None
+            }
+        };
+        Some(Member {
+            image,
+            container_name,
+            environment,
+            volumes,
+            ports,
+            restart,
+            depends_on,
+            command,
+            entrypoint,
+            labels,
+            healthcheck,
+            init,
+        })
+    }
+}
+
+/// Validates a compose-style document (already decoded from JSON or YAML) and returns the
+/// canonical definition, or every problem found.
+pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
+    let mut w = Walker {
+        problems: Vec::new(),
+    };
+    let Value::Object(root) = doc else {
+        return Err(vec![Problem {
+            field: "".into(),
+            message: "the document must be a map".into(),
+        }]);
+    };
+    for k in root.keys() {
+        // `version` is obsolete in compose but common in the wild: accepted and ignored.
+        if !matches!(k.as_str(), "name" | "services" | "volumes" | "version") {
+            w.err(
+                k.clone(),
+                "unsupported top-level field; supported: name, services, volumes",
+            );
+        }
+    }
+    let name = match root.get("name") {
+        Some(Value::String(s)) => {
+            if !is_dns_label(s) {
+                w.err("name", format!("`{s}` is not DNS-safe: 1-63 lowercase letters, digits and '-', not starting or ending with '-'"));
+            }
+            s.clone()
+        }
+        Some(_) => {
+            w.err("name", "must be a string");
+            String::new()
+        }
+        None => {
+            w.err("name", "is required");
+            String::new()
+        }
+    };
+    let mut volumes = IndexMap::new();
+    match root.get("volumes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (vname, decl) in map {
+                let p = format!("volumes.{vname}");
+                if !super::is_volume_name(vname) {
+                    w.err(&p, format!("`{vname}` is not a valid volume name"));
+                }
+                match decl {
+                    Value::Null => {
+                        volumes.insert(vname.clone(), VolumeDecl::default());
+                    }
+                    Value::Object(o) => {
+                        for k in o.keys() {
+                            if !matches!(k.as_str(), "driver" | "labels") {
+                                w.err(
+                                    format!("{p}.{k}"),
+                                    "unsupported volume field; supported: driver, labels",
+                                );
+                            }
+                        }
+                        let driver = o
+                            .get("driver")
+                            .and_then(|d| w.string(&format!("{p}.driver"), d));
+                        let labels = o
+                            .get("labels")
+                            .map(|l| w.key_values(&format!("{p}.labels"), l))
+                            .unwrap_or_default();
+                        volumes.insert(vname.clone(), VolumeDecl { driver, labels });
+                    }
+                    _ => w.err(&p, "must be a map or empty"),
+                }
+            }
+        }
+        Some(_) => w.err("volumes", "must be a map of volume names"),
+    }
+    let mut services = IndexMap::new();
+    match root.get("services") {
+        Some(Value::Object(map)) if !map.is_empty() => {
+            for (mname, spec) in map {
+                let p = format!("services.{mname}");
+                if !is_dns_label(mname) {
+                    w.err(&p, format!("member name `{mname}` is not DNS-safe"));
+                }
+                if let Some(m) = w.member(&p, spec) {
+                    services.insert(mname.clone(), m);
+                }
+            }
+        }
+        Some(Value::Object(_)) => w.err("services", "must have at least one member"),
+        Some(_) => w.err("services", "must be a map of members"),
+        None => w.err("services", "is required"),
+    }
+    // Cross-member rules: references, uniqueness, cycles.
+    let mut container_names: IndexMap<String, String> = IndexMap::new();
+    for (mname, m) in &services {
+        for dep in m.depends_on.keys() {
+            if dep == mname {
+                w.err(
+                    format!("services.{mname}.depends_on.{dep}"),
+                    "a member cannot depend on itself",
+                );
+            } else if !services.contains_key(dep) {
+                w.err(
+                    format!("services.{mname}.depends_on.{dep}"),
+                    format!("unknown member `{dep}`"),
+                );
+            }
+        }
+        for (i, v) in m.volumes.iter().enumerate() {
+            if let Ok(Mount::Named { volume, .. }) = Mount::parse(v)
+                && !volumes.contains_key(&volume)
+            {
+                w.err(
+                    format!("services.{mname}.volumes[{i}]"),
+                    format!("volume `{volume}` is not declared under the top-level volumes"),
+                );
+            }
+        }
+        let cname = m
+            .container_name
+            .clone()
+            .unwrap_or_else(|| format!("{name}-{mname}"));
+        if let Some(other) = container_names.insert(cname.clone(), mname.clone()) {
+            w.err(
+                format!("services.{mname}.container_name"),
+                format!("container name `{cname}` is also used by member `{other}`"),
+            );
+        }
+    }
+    if let Some(cycle) = find_cycle(&services) {
+        w.err(
+            format!("services.{}.depends_on", cycle[0]),
+            format!("dependency cycle: {}", cycle.join(" -> ")),
+        );
+    }
+    if w.problems.is_empty() {
+        Ok(Definition {
+            name,
+            services,
+            volumes,
+        })
+    } else {
+        Err(w.problems)
+    }
+}
+
+/// Finds one dependency cycle (as a closed path) among known members, if any.
+fn find_cycle(services: &IndexMap<String, Member>) -> Option<Vec<String>> {
+    fn visit<'a>(
+        n: &'a str,
+        services: &'a IndexMap<String, Member>,
+        stack: &mut Vec<&'a str>,
+        done: &mut Vec<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(pos) = stack.iter().position(|s| *s == n) {
+            let mut cycle: Vec<String> = stack[pos..].iter().map(|s| s.to_string()).collect();
+            cycle.push(n.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(&n) {
+            return None;
+        }
+        stack.push(n);
+        if let Some(m) = services.get(n) {
+            for dep in m.depends_on.keys() {
+                if dep != n
+                    && services.contains_key(dep)
+                    && let Some(c) = visit(dep, services, stack, done)
+                {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        done.push(n);
+        None
+    }
+    let mut done = Vec::new();
+    for n in services.keys() {
+        if let Some(c) = visit(n, services, &mut Vec::new(), &mut done) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn normalises_compose_shapes() {
+        let def = parse(&json!({
+            "name": "whoami",
+            "services": {
+                "web": {
+                    "image": "127.0.0.1:5000/demo/app:latest",
+                    "environment": ["GREETING=hi", "EMPTY="],
+                    "depends_on": ["db"],
+                    "command": "httpd -f -p 80",
+                    "healthcheck": {"test": "wget -q -T 2 -O- http://localhost/", "interval": "5s"}
+                },
+                "db": {"image": "127.0.0.1:5000/demo/db:1", "environment": {"PORT": 5432, "DEBUG": true}}
+            }
+        }))
+        .expect("valid");
+        let web = &def.services["web"];
+        assert_eq!(
+            web.environment.get("GREETING").map(String::as_str),
+            Some("hi")
+        );
+        assert_eq!(web.depends_on["db"].condition, Condition::ServiceStarted);
+        assert_eq!(
+            web.command.as_deref(),
+            Some(&["httpd".to_string(), "-f".into(), "-p".into(), "80".into()][..])
+        );
+        assert_eq!(
+            web.healthcheck.as_ref().map(|h| h.test[0].as_str()),
+            Some("CMD-SHELL")
+        );
+        assert_eq!(def.services["db"].environment["PORT"], "5432");
+        assert_eq!(def.start_order(), vec!["db".to_string(), "web".into()]);
+    }
+
+    #[test]
+    fn finds_cycles() {
+        let err = parse(&json!({
+            "name": "loop",
+            "services": {
+                "a": {"image": "x", "depends_on": ["b"]},
+                "b": {"image": "x", "depends_on": ["c"]},
+                "c": {"image": "x", "depends_on": ["a"]}
+            }
+        }))
+        .expect_err("cycle");
+        assert!(
+            err.iter()
+                .any(|p| p.message.contains("dependency cycle: a -> b -> c -> a")),
+            "{err:?}"
+        );
+    }
+}

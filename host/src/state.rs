@@ -1,0 +1,70 @@
+//! The explicit application state handed to handlers and background jobs (no global singletons).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::docker::Docker;
+use crate::events::EventBus;
+use crate::live::Live;
+
+/// Everything a request or job needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// PostgreSQL pool.
+    pub db: PgPool,
+    /// The Docker engine.
+    pub docker: Docker,
+    /// Live container state from the events stream.
+    pub live: Arc<Live>,
+    /// Event fan-out for SSE.
+    pub bus: EventBus,
+    /// One operation at a time per service within this process.
+    pub locks: ServiceLocks,
+    /// Cancelled when the server shuts down: long-lived streams end with it.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// State over a pool and a Docker handle, with fresh live state and bus.
+    pub fn new(db: PgPool, docker: Docker) -> Self {
+        Self {
+            db,
+            docker,
+            live: Arc::new(Live::default()),
+            bus: EventBus::default(),
+            locks: ServiceLocks::default(),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// Starts the Docker events watcher for this state; it stops with `shutdown`.
+    pub fn spawn_watcher(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::live::watch(
+            self.docker.clone(),
+            self.live.clone(),
+            self.bus.clone(),
+            self.shutdown.clone(),
+        ))
+    }
+}
+
+/// Per-service async locks so that two operations never interleave on one service.
+#[derive(Clone, Default)]
+pub struct ServiceLocks {
+    inner: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl ServiceLocks {
+    /// Waits for and holds the lock of `service` until the guard drops.
+    pub async fn lock(&self, service: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = {
+            // A poisoned map only means a panic elsewhere while inserting; the map is still usable.
+            let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(service.to_owned()).or_default().clone()
+        };
+        m.lock_owned().await
+    }
+}

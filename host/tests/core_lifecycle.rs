@@ -1,0 +1,619 @@
+//! The core against the real engine, PostgreSQL and the local registry: a two-member service from
+//! YAML through deploy, logs, edit, update and delete.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::*;
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+fn two_member_yaml(name: &str, repo: &str, port: u16, bind_dir: &str, greeting: &str) -> String {
+    format!(
+        r#"
+name: {name}
+services:
+  web:
+    image: {REGISTRY}/{repo}/web:latest
+    environment:
+      GREETING: {greeting}
+      MODE: test
+    volumes: ["data:/data", "{bind_dir}:/srv:ro"]
+    ports: ["127.0.0.1:{port}:80"]
+    restart: unless-stopped
+    init: true
+    labels: {{tier: frontend}}
+    depends_on:
+      db: {{condition: service_healthy}}
+  db:
+    image: {REGISTRY}/{repo}/db:1
+    init: true
+    healthcheck:
+      # busybox-static's wget crashes on name lookups (static glibc); nc does not.
+      test: ["CMD-SHELL", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80 | grep -q db"]
+      interval: 1s
+      timeout: 2s
+      retries: 5
+volumes:
+  data: {{labels: {{sdmd.test: "1"}}}}
+"#
+    )
+}
+
+fn container_id(name: &str) -> String {
+    docker(&["inspect", "-f", "{{.Id}}", name])
+        .trim()
+        .to_owned()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn two_member_service_from_yaml_to_delete(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let name = unique("shop");
+    let repo = format!("sdmdtest/{name}");
+    build_http_image(&format!("{REGISTRY}/{repo}/web:latest"), "web v1", "");
+    build_http_image(&format!("{REGISTRY}/{repo}/db:1"), "db", "");
+    let port = free_port();
+    let bind = tempfile::tempdir().unwrap();
+    std::fs::write(bind.path().join("hello.txt"), "from the host").unwrap();
+    let bind_dir = bind.path().to_str().unwrap().to_owned();
+
+    // Create from YAML.
+    let (s, v) = app
+        .post_yaml(
+            "/api/v1/services",
+            &two_member_yaml(&name, &repo, port, &bind_dir, "hi"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["revision"], 1);
+    assert_eq!(v["kind"], "managed");
+    assert_eq!(
+        v["definition"]["services"]["web"]["depends_on"]["db"]["condition"],
+        "service_healthy"
+    );
+
+    // Deploy: db first (healthy), then web.
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(v["created"], serde_json::json!(["db", "web"]), "{v}");
+
+    // docker inspect shows every field of the definition.
+    let web = inspect(&format!("{name}-web"));
+    let env: Vec<&str> = web["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"GREETING=hi") && env.contains(&"MODE=test"),
+        "{env:?}"
+    );
+    let labels = &web["Config"]["Labels"];
+    assert_eq!(labels["io.sdmd.service"], name.as_str());
+    assert_eq!(labels["io.sdmd.member"], "web");
+    assert_eq!(labels["io.sdmd.revision"], "1");
+    assert_eq!(labels["io.sdmd.config-hash"].as_str().unwrap().len(), 64);
+    assert_eq!(labels["tier"], "frontend");
+    let hc = &web["HostConfig"];
+    assert_eq!(hc["RestartPolicy"]["Name"], "unless-stopped");
+    assert_eq!(hc["Init"], true);
+    assert_eq!(hc["PortBindings"]["80/tcp"][0]["HostIp"], "127.0.0.1");
+    assert_eq!(
+        hc["PortBindings"]["80/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+    let mounts = web["Mounts"].as_array().unwrap();
+    let data = mounts
+        .iter()
+        .find(|m| m["Destination"] == "/data")
+        .expect("named volume mounted");
+    assert_eq!(
+        (
+            data["Type"].as_str(),
+            data["Name"].as_str(),
+            data["RW"].as_bool()
+        ),
+        (
+            Some("volume"),
+            Some(format!("{name}_data").as_str()),
+            Some(true)
+        )
+    );
+    let srv = mounts
+        .iter()
+        .find(|m| m["Destination"] == "/srv")
+        .expect("bind mounted");
+    assert_eq!(
+        (srv["Type"].as_str(), srv["RW"].as_bool()),
+        (Some("bind"), Some(false))
+    );
+    let net = &web["NetworkSettings"]["Networks"][format!("sdmd_{name}")];
+    assert!(
+        net["Aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "web"),
+        "{net}"
+    );
+    let db = inspect(&format!("{name}-db"));
+    assert_eq!(
+        db["State"]["Health"]["Status"], "healthy",
+        "db was healthy before web started"
+    );
+
+    // The page answers; members reach each other by member name; the bind mount is read-only.
+    let body = eventually(Duration::from_secs(10), "the web page", || http_get(port)).await;
+    assert_eq!(body.trim(), "web v1");
+    let via_name = docker(&[
+        "exec",
+        &format!("{name}-web"),
+        "sh",
+        "-c",
+        "printf 'GET / HTTP/1.0\r\n\r\n' | nc db 80 | tail -n 1",
+    ]);
+    assert_eq!(
+        via_name.trim(),
+        "db",
+        "members reach each other by member name"
+    );
+    assert_eq!(
+        docker(&["exec", &format!("{name}-web"), "cat", "/srv/hello.txt"]).trim(),
+        "from the host"
+    );
+    assert!(
+        !docker_ok(&[
+            "exec",
+            &format!("{name}-web"),
+            "sh",
+            "-c",
+            "echo x > /srv/new"
+        ]),
+        "bind is read-only"
+    );
+    docker(&[
+        "exec",
+        &format!("{name}-web"),
+        "sh",
+        "-c",
+        "echo kept > /data/state",
+    ]);
+
+    // Logs of a running member and of a stopped one.
+    docker(&["stop", "-t", "1", &format!("{name}-web")]);
+    eventually(Duration::from_secs(2), "web shown stopped", || async {
+        let v = app.get(&format!("/api/v1/services/{name}")).await.1;
+        let web = v["containers"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == format!("{name}-web"))?
+            .clone();
+        (web["state"] == "exited" && v["status"] == "partial").then_some(())
+    })
+    .await;
+    let (s, logs) = app
+        .get(&format!("/api/v1/services/{name}/logs?tail=100"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{logs}");
+    let by_container = |c: &str| -> Value {
+        logs["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["container"] == c)
+            .cloned()
+            .unwrap()
+    };
+    let web_logs = by_container(&format!("{name}-web"));
+    assert_eq!(web_logs["state"], "exited");
+    assert!(
+        web_logs["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["line"] == "started web v1" && l["stream"] == "stdout")
+    );
+    assert!(
+        web_logs["lines"][0]["ts"]
+            .as_str()
+            .unwrap()
+            .starts_with("20")
+    );
+    let db_logs = by_container(&format!("{name}-db"));
+    assert_eq!(db_logs["state"], "running");
+    assert!(
+        db_logs["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["line"] == "started db")
+    );
+    let (s, v) = app
+        .get(&format!("/api/v1/services/{name}/logs?tail=10001"))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_query"))
+    );
+
+    // Start brings web back; deploying again is a no-op.
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/start"))
+        .await;
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(v["unchanged"], serde_json::json!(["db", "web"]), "{v}");
+
+    // Edit one member's environment: only that member is recreated.
+    let (web_before, db_before) = (
+        container_id(&format!("{name}-web")),
+        container_id(&format!("{name}-db")),
+    );
+    let (s, v) = app
+        .put_yaml(
+            &format!("/api/v1/services/{name}"),
+            &two_member_yaml(&name, &repo, port, &bind_dir, "hello"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["revision"], 2);
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(
+        (v["recreated"].clone(), v["unchanged"].clone()),
+        (serde_json::json!(["web"]), serde_json::json!(["db"])),
+        "{v}"
+    );
+    assert_ne!(container_id(&format!("{name}-web")), web_before);
+    assert_eq!(container_id(&format!("{name}-db")), db_before);
+    let web = inspect(&format!("{name}-web"));
+    assert!(
+        web["Config"]["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "GREETING=hello")
+    );
+    assert_eq!(web["Config"]["Labels"]["io.sdmd.revision"], "2");
+
+    // Push a new image under the same tag: update recreates web on the new digest; pull progress
+    // streams on /api/v1/events meanwhile.
+    let events = app
+        .raw(
+            Request::builder()
+                .uri("/api/v1/events")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let collector = tokio::spawn(async move {
+        let mut body = events.into_body();
+        let mut seen = String::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !seen.contains("event: pull_progress")
+            || !seen.contains("\"action\":\"service.update\"")
+        {
+            let frame = tokio::time::timeout_at(deadline, body.frame()).await;
+            match frame {
+                Ok(Some(Ok(f))) => {
+                    if let Some(d) = f.data_ref() {
+                        seen.push_str(&String::from_utf8_lossy(d));
+                    }
+                }
+                _ => break,
+            }
+        }
+        seen
+    });
+    let old_image = web["Image"].as_str().unwrap().to_owned();
+    build_http_image(&format!("{REGISTRY}/{repo}/web:latest"), "web v2", "");
+    // Forget the local copy of v2 so the update really pulls it from the registry.
+    docker_ok(&["rmi", &format!("{REGISTRY}/{repo}/web:latest")]);
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
+        .await;
+    let images = v["pull"]["images"].as_array().unwrap();
+    let web_img = images
+        .iter()
+        .find(|i| i["image"] == format!("{REGISTRY}/{repo}/web:latest"))
+        .unwrap();
+    assert_eq!(web_img["changed"], true, "{v}");
+    assert!(
+        web_img["new_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"),
+        "{v}"
+    );
+    let db_img = images
+        .iter()
+        .find(|i| i["image"] == format!("{REGISTRY}/{repo}/db:1"))
+        .unwrap();
+    assert_eq!(db_img["changed"], false);
+    assert_eq!(v["members"]["recreated"], serde_json::json!(["web"]), "{v}");
+    assert_eq!(v["members"]["unchanged"], serde_json::json!(["db"]), "{v}");
+    let web = inspect(&format!("{name}-web"));
+    assert_ne!(web["Image"].as_str().unwrap(), old_image);
+    assert!(
+        web["Config"]["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "GREETING=hello"),
+        "same config"
+    );
+    let body = eventually(Duration::from_secs(10), "the v2 page", || async {
+        http_get(port).await.filter(|b| b.trim() == "web v2")
+    })
+    .await;
+    assert_eq!(body.trim(), "web v2");
+    assert_eq!(
+        docker(&["exec", &format!("{name}-web"), "cat", "/data/state"]).trim(),
+        "kept",
+        "volume data survives"
+    );
+    let seen = collector.await.unwrap();
+    assert!(
+        seen.contains("event: pull_progress"),
+        "no pull progress on the events stream: {seen}"
+    );
+
+    // Compose export round-trips.
+    let (s, yaml) = app.get(&format!("/api/v1/services/{name}/compose")).await;
+    assert_eq!(s, StatusCode::OK);
+    let doc: Value = serde_norway::from_str(yaml.as_str().unwrap()).unwrap();
+    assert_eq!(doc["services"]["web"]["environment"]["GREETING"], "hello");
+
+    // Audit: one row per mutation, in order.
+    let (_, audit) = app
+        .get(&format!("/api/v1/audit?target={name}&limit=100"))
+        .await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "service.create",
+            "service.deploy",
+            "service.start",
+            "service.deploy",
+            "service.edit",
+            "service.deploy",
+            "service.update"
+        ],
+    );
+
+    // Delete with volumes: nothing left.
+    let (s, v) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/services/{name}?volumes=true"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.sdmd.service={name}")
+        ])
+        .trim()
+        .is_empty()
+    );
+    assert!(
+        !docker_ok(&["network", "inspect", &format!("sdmd_{name}")]),
+        "network removed"
+    );
+    assert!(
+        !docker_ok(&["volume", "inspect", &format!("{name}_data")]),
+        "volume removed"
+    );
+    let (s, v) = app.get(&format!("/api/v1/services/{name}")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("service_not_found"))
+    );
+    let (_, audit) = app
+        .get(&format!("/api/v1/audit?target={name}&limit=1"))
+        .await;
+    assert_eq!(audit["entries"][0]["action"], "service.delete");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn follow_logs_streams_new_lines(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("ticker");
+    let yaml = format!(
+        r#"
+name: {name}
+services:
+  tick:
+    image: local/busybox:1
+    init: true
+    command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+    labels: {{sdmd.test: "1"}}
+"#
+    );
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml).await.0,
+        StatusCode::CREATED
+    );
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    let resp = app
+        .raw(
+            Request::builder()
+                .uri(format!("/api/v1/services/{name}/logs?tail=1&follow=true"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen.matches("event: log").count() < 3 {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(f))) => seen.push_str(&String::from_utf8_lossy(
+                f.data_ref().map(|d| d.as_ref()).unwrap_or_default(),
+            )),
+            other => panic!("log stream ended early ({other:?}): {seen}"),
+        }
+    }
+    assert!(
+        seen.contains(&format!("\"container\":\"{name}-tick\"")),
+        "{seen}"
+    );
+    assert!(seen.contains("\"line\":\"tick "), "{seen}");
+    drop(body);
+    app.cleanup(&name).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn conflicts_answer_409_with_dockers_message(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let port = free_port();
+    let (a, b) = (unique("porta"), unique("portb"));
+    let yaml = |name: &str, extra: &str| {
+        format!(
+            "name: {name}\nservices:\n  web:\n    image: local/busybox:1\n    init: true\n    command: [\"httpd\", \"-f\", \"-p\", \"80\"]\n    ports: [\"127.0.0.1:{port}:80\"]\n    labels: {{sdmd.test: \"1\"}}\n{extra}"
+        )
+    };
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml(&a, "")).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml(&b, "")).await.0,
+        StatusCode::CREATED
+    );
+    app.ok(Method::POST, &format!("/api/v1/services/{a}/deploy"))
+        .await;
+    let (s, v) = app.post(&format!("/api/v1/services/{b}/deploy")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("docker_conflict")),
+        "{v}"
+    );
+    assert!(
+        v["details"]
+            .as_str()
+            .unwrap()
+            .contains("port is already allocated"),
+        "{v}"
+    );
+    assert!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.sdmd.service={b}")
+        ])
+        .trim()
+        .is_empty(),
+        "the failed container was removed"
+    );
+
+    // A container name taken by a container SDMD does not manage.
+    let c = unique("squatter");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &format!("{c}-web"),
+        "--label",
+        "sdmd.test=1",
+        "local/busybox:1",
+        "sleep",
+        "60",
+    ]);
+    let yaml_c = format!(
+        "name: {c}\nservices:\n  web:\n    image: local/busybox:1\n    command: [\"sleep\", \"60\"]\n    labels: {{sdmd.test: \"1\"}}\n"
+    );
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml_c).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = app.post(&format!("/api/v1/services/{c}/deploy")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("docker_conflict")),
+        "{v}"
+    );
+    assert!(
+        v["details"].as_str().unwrap().contains("already in use"),
+        "{v}"
+    );
+    docker_ok(&["rm", "-f", &format!("{c}-web")]);
+    for n in [&a, &b, &c] {
+        app.cleanup(n).await;
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn unhealthy_dependency_stops_the_deploy_with_a_clear_error(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("sick");
+    let yaml = format!(
+        r#"
+name: {name}
+services:
+  app:
+    image: local/busybox:1
+    command: ["sleep", "60"]
+    init: true
+    labels: {{sdmd.test: "1"}}
+    depends_on: {{db: {{condition: service_healthy}}}}
+  db:
+    image: local/busybox:1
+    command: ["sleep", "60"]
+    init: true
+    labels: {{sdmd.test: "1"}}
+    healthcheck: {{test: ["CMD", "false"], interval: 1s, retries: 1}}
+"#
+    );
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("dependency_not_ready")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("`app` waits for `db`"),
+        "{v}"
+    );
+    assert!(
+        !docker_ok(&["inspect", &format!("{name}-app")]),
+        "app was never created"
+    );
+    let (_, audit) = app
+        .get(&format!(
+            "/api/v1/audit?target={name}&action=service.deploy"
+        ))
+        .await;
+    assert_eq!(audit["entries"][0]["result"], "dependency_not_ready");
+    app.cleanup(&name).await;
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# GET /api/v1/services vs the raw Engine list with 200 containers, and sdmd's memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p sdmd
+SDMD_BIN="$(pwd)/target/release/sdmd" DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:55432/postgres}" \
+  cargo bench -p sdmd --bench services_list
