@@ -6,17 +6,24 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sdmd::plugins::types::{Candidate, Container, Event, EventKind, HealthInput, Image, Service, StrategyInput};
+use sdmd::plugins::types::{
+    Candidate, Container, Event, EventKind, HealthInput, Image, Service, StrategyInput,
+};
 use sdmd::plugins::{Capability, Grants, HttpGrant, Limits, Runtime, RuntimeConfig};
 use serde_json::{Value, json};
 
 const N: usize = 5000;
 
 fn wasm(name: &str) -> Arc<[u8]> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist").join(format!("{name}.wasm"));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/dist")
+        .join(format!("{name}.wasm"));
     match std::fs::read(&path) {
         Ok(b) => b.into(),
-        Err(e) => panic!("{}: {e}. Build the guest plugins first: plugins/build.sh", path.display()),
+        Err(e) => panic!(
+            "{}: {e}. Build the guest plugins first: plugins/build.sh",
+            path.display()
+        ),
     }
 }
 
@@ -43,38 +50,74 @@ struct Case {
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio");
     let _enter = tokio.enter();
     let addr = tokio.block_on(async {
         let app = axum::Router::new()
             .route("/ok", axum::routing::get(|| async { "ok" }))
-            .route("/hook", axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }));
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            .route(
+                "/hook",
+                axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }),
+            );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = l.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(l, app).await.expect("serve") });
         addr
     });
     let http = Grants {
         capabilities: [Capability::Http].into(),
-        http: HttpGrant { allow: vec![format!("http://127.0.0.1:{}", addr.port()).parse().expect("pattern")] },
+        http: HttpGrant {
+            allow: vec![
+                format!("http://127.0.0.1:{}", addr.port())
+                    .parse()
+                    .expect("pattern"),
+            ],
+        },
     };
     let tags: Vec<Candidate> = (0..100)
-        .map(|i| Candidate { tag: format!("1.{}.{}", i / 10, i % 10), digest: None })
+        .map(|i| Candidate {
+            tag: format!("1.{}.{}", i / 10, i % 10),
+            digest: None,
+        })
         .collect();
     let strategy = StrategyInput {
-        service: Service { name: "bench".into(), ..Default::default() },
+        service: Service {
+            name: "bench".into(),
+            ..Default::default()
+        },
         member: "web".into(),
-        current: Image { reference: "r/app:1.2.3".into(), repository: "r/app".into(), tag: Some("1.2.3".into()), digest: None },
+        current: Image {
+            reference: "r/app:1.2.3".into(),
+            repository: "r/app".into(),
+            tag: Some("1.2.3".into()),
+            digest: None,
+        },
         candidates: tags,
     };
     let health = HealthInput {
-        service: Service { name: "bench".into(), ..Default::default() },
-        containers: vec![Container { name: "c".into(), state: "running".into(), ..Default::default() }],
+        service: Service {
+            name: "bench".into(),
+            ..Default::default()
+        },
+        containers: vec![Container {
+            name: "c".into(),
+            state: "running".into(),
+            ..Default::default()
+        }],
         attempt: 0,
     };
     let event = Event {
         kind: EventKind::Updated,
-        service: Service { name: "bench".into(), ..Default::default() },
+        service: Service {
+            name: "bench".into(),
+            ..Default::default()
+        },
         summary: "bench updated".into(),
         from_image: None,
         to_image: None,
@@ -84,7 +127,10 @@ fn main() {
     let cases = [
         Case {
             name: "semver-strategy",
-            grants: Grants { capabilities: [Capability::Registry].into(), ..Default::default() },
+            grants: Grants {
+                capabilities: [Capability::Registry].into(),
+                ..Default::default()
+            },
             config: json!({}),
             input: serde_json::to_value(&strategy).expect("json"),
             iterations: N,
@@ -112,28 +158,52 @@ fn main() {
         },
     ];
 
-    println!("sdmd plugin benchmark: {N} iterations (fewer for HTTP and JS plugins), fresh Store per call");
+    println!(
+        "sdmd plugin benchmark: {N} iterations (fewer for HTTP and JS plugins), fresh Store per call"
+    );
     println!(
         "{:<18} {:>9} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "plugin", "size", "compile", "cold", "inst+call50", "inst+call99", "call-only50", "call-only99", "async-api50"
+        "plugin",
+        "size",
+        "compile",
+        "cold",
+        "inst+call50",
+        "inst+call99",
+        "call-only50",
+        "call-only99",
+        "async-api50"
     );
     for case in cases {
         let bytes = wasm(case.name);
         let cache = tempfile::tempdir().expect("tempdir");
-        let cfg = RuntimeConfig { cache_dir: Some(cache.path().to_path_buf()), ..Default::default() };
-        let limits = Limits { deadline_ms: 10_000, ..Limits::default() };
+        let cfg = RuntimeConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..Default::default()
+        };
+        let limits = Limits {
+            deadline_ms: 10_000,
+            ..Limits::default()
+        };
 
         // Compile: a fresh runtime with an empty cache.
         let rt = Runtime::new(cfg.clone()).expect("runtime");
         let t = Instant::now();
-        tokio.block_on(rt.inspect(bytes.clone(), None)).expect("inspect");
+        tokio
+            .block_on(rt.inspect(bytes.clone(), None))
+            .expect("inspect");
         let compile = t.elapsed();
 
         // Cold start: another runtime (a replica restart) with the artefact on disk.
         let rt = Runtime::new(cfg).expect("runtime");
         let t = Instant::now();
         let plugin = tokio
-            .block_on(rt.load(bytes.clone(), None, case.grants.clone(), case.config.clone(), limits))
+            .block_on(rt.load(
+                bytes.clone(),
+                None,
+                case.grants.clone(),
+                case.config.clone(),
+                limits,
+            ))
             .expect("load");
         let cold_out = run(&rt, &plugin, &case.input);
         let cold = t.elapsed();
@@ -149,7 +219,9 @@ fn main() {
             run(&rt, &plugin, &case.input);
             fresh.push(t.elapsed());
         }
-        let call_only = rt.bench_call_only(&plugin, &case.input, case.iterations).expect("call-only");
+        let call_only = rt
+            .bench_call_only(&plugin, &case.input, case.iterations)
+            .expect("call-only");
 
         // The async API as the server uses it (spawn_blocking + timeout).
         let mut api = Vec::with_capacity(case.iterations / 5);

@@ -13,17 +13,32 @@ const ROUNDS: usize = 400;
 const DOCKER: &str = "/usr/bin/docker";
 
 fn docker(args: &[&str]) -> String {
-    let out = Command::new(DOCKER).args(args).output().expect("docker CLI");
-    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(DOCKER)
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One HTTP/1.1 GET on a fresh connection, read to the end: the same work for both sides.
 fn get<S: Read + Write>(mut s: S, path: &str) -> usize {
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut buf = Vec::with_capacity(256 * 1024);
     s.read_to_end(&mut buf).unwrap();
-    assert!(buf.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..buf.len().min(200)]));
+    assert!(
+        buf.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..buf.len().min(200)])
+    );
     buf.len()
 }
 
@@ -32,12 +47,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let bin = std::env::var("SDMD_BIN").expect("SDMD_BIN: path to a release sdmd (make bench sets it)");
-    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL: the test PostgreSQL (make bench sets it)");
+    let bin =
+        std::env::var("SDMD_BIN").expect("SDMD_BIN: path to a release sdmd (make bench sets it)");
+    let url = std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL: the test PostgreSQL (make bench sets it)");
     // A fresh database for this run.
     let db = format!("sdmd_bench_{}", std::process::id());
     let psql = |sql: &str| {
-        let ok = Command::new("psql").args([url.as_str(), "-qc", sql]).status().unwrap().success();
+        let ok = Command::new("psql")
+            .args([url.as_str(), "-qc", sql])
+            .status()
+            .unwrap()
+            .success();
         assert!(ok, "psql {sql}");
     };
     psql(&format!("create database {db}"));
@@ -52,12 +73,28 @@ fn main() {
     }
     let t = Instant::now();
     for i in 0..CONTAINERS {
-        docker(&["create", "--label", "sdmd.bench=1", "--name", &format!("sdmd-bench-{i}"), "local/busybox:1", "sleep", "1"]);
+        docker(&[
+            "create",
+            "--label",
+            "sdmd.bench=1",
+            "--name",
+            &format!("sdmd-bench-{i}"),
+            "local/busybox:1",
+            "sleep",
+            "1",
+        ]);
     }
     let total: usize = docker(&["ps", "-aq"]).lines().count();
-    println!("created {CONTAINERS} containers in {:?} ({total} on the host)", t.elapsed());
+    println!(
+        "created {CONTAINERS} containers in {:?} ({total} on the host)",
+        t.elapsed()
+    );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut server = Command::new(&bin)
         .arg("serve")
         .env("DATABASE_URL", &db_url)
@@ -72,19 +109,36 @@ fn main() {
     loop {
         if let Ok(s) = std::net::TcpStream::connect(&addr) {
             let mut s = s;
-            write!(s, "GET /api/v1/services HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            write!(
+                s,
+                "GET /api/v1/services HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
             let mut b = Vec::new();
             s.read_to_end(&mut b).unwrap();
             if b.starts_with(b"HTTP/1.1 200") {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "sdmd did not serve the list within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "sdmd did not serve the list within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let raw = || get(std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap(), "/containers/json?all=1");
-    let sdmd = || get(std::net::TcpStream::connect(&addr).unwrap(), "/api/v1/services");
+    let raw = || {
+        get(
+            std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap(),
+            "/containers/json?all=1",
+        )
+    };
+    let sdmd = || {
+        get(
+            std::net::TcpStream::connect(&addr).unwrap(),
+            "/api/v1/services",
+        )
+    };
     for _ in 0..20 {
         raw();
         sdmd();
@@ -102,15 +156,33 @@ fn main() {
     raw_t.sort();
     sdmd_t.sort();
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap();
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?").to_owned();
-    let hwm = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or("VmHWM: ?").to_owned();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: ?")
+        .to_owned();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: ?")
+        .to_owned();
 
-    let (r50, r99, s50, s99) =
-        (percentile(&raw_t, 0.5), percentile(&raw_t, 0.99), percentile(&sdmd_t, 0.5), percentile(&sdmd_t, 0.99));
+    let (r50, r99, s50, s99) = (
+        percentile(&raw_t, 0.5),
+        percentile(&raw_t, 0.99),
+        percentile(&sdmd_t, 0.5),
+        percentile(&sdmd_t, 0.99),
+    );
     println!("{ROUNDS} rounds, fresh connection per request, {total} containers on the host");
     println!("{:<34} {:>10} {:>10} {:>9}", "", "p50", "p99", "bytes");
-    println!("{:<34} {:>10.2?} {:>10.2?} {:>9}", "docker GET /containers/json?all=1", r50, r99, raw_bytes);
-    println!("{:<34} {:>10.2?} {:>10.2?} {:>9}", "sdmd   GET /api/v1/services", s50, s99, sdmd_bytes);
+    println!(
+        "{:<34} {:>10.2?} {:>10.2?} {:>9}",
+        "docker GET /containers/json?all=1", r50, r99, raw_bytes
+    );
+    println!(
+        "{:<34} {:>10.2?} {:>10.2?} {:>9}",
+        "sdmd   GET /api/v1/services", s50, s99, sdmd_bytes
+    );
     println!(
         "ratio sdmd/docker: p50 {:.3}, p99 {:.3}   (target <= 0.5)",
         s50.as_secs_f64() / r50.as_secs_f64(),
@@ -118,7 +190,11 @@ fn main() {
     );
     println!("sdmd memory: {rss} (peak {hwm})   (target < 60 MB)");
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     server.wait().unwrap();
     for id in docker(&["ps", "-aq", "--filter", "label=sdmd.bench"]).lines() {
         docker(&["rm", "-f", id]);

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod plugins;
 pub mod services;
 pub mod system;
 
@@ -27,6 +28,7 @@ use error::ApiError;
         (name = "services", description = "Service definitions, status and logs"),
         (name = "lifecycle", description = "Deploy, start, stop, restart, pull and update"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
         (name = "system", description = "Health and events"),
     )
 )]
@@ -37,6 +39,7 @@ struct ApiDoc;
 pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (protected, doc_a) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(services::router())
+        .merge(plugins::router())
         .merge(system::router())
         .split_for_parts();
     let (public, doc_b) = system::public_router().split_for_parts();

@@ -1,6 +1,7 @@
 //! PostgreSQL access. **Architecture Invariant:** this is the only module holding SQL text.
 
 pub mod audit;
+pub mod plugins;
 pub mod services;
 
 use std::time::Duration;

@@ -13,6 +13,7 @@
 pub mod http;
 pub mod manifest;
 mod sandbox;
+pub mod store;
 pub mod types;
 mod v0_1;
 
@@ -330,7 +331,9 @@ impl CallState {
             ));
         };
         let Some(rt) = &self.rt else {
-            return Err(http::HttpError::Transport("no async runtime to send requests on".into()));
+            return Err(http::HttpError::Transport(
+                "no async runtime to send requests on".into(),
+            ));
         };
         // We are on a blocking-pool thread (never a runtime worker), so blocking on the runtime is fine.
         rt.block_on(http::send(&grant, limits, req))
@@ -749,13 +752,21 @@ impl Runtime {
     /// Run a strategy on the current thread, for callers that already are on a blocking thread (the CLI,
     /// benchmarks). The epoch deadline and memory limit apply; there is no outer timeout. Never call it
     /// on an async worker thread.
-    pub fn decide_blocking(&self, plugin: &Plugin, input: &types::StrategyInput) -> Outcome<types::Decision> {
+    pub fn decide_blocking(
+        &self,
+        plugin: &Plugin,
+        input: &types::StrategyInput,
+    ) -> Outcome<types::Decision> {
         let rt = tokio::runtime::Handle::try_current().ok();
         self.call_blocking(plugin, Kind::UpdateStrategy, rt, |p, s| p.decide(s, input))
     }
 
     /// [`Runtime::check_health`] on the current thread (see [`Runtime::decide_blocking`]).
-    pub fn check_health_blocking(&self, plugin: &Plugin, input: &types::HealthInput) -> Outcome<types::Health> {
+    pub fn check_health_blocking(
+        &self,
+        plugin: &Plugin,
+        input: &types::HealthInput,
+    ) -> Outcome<types::Health> {
         let rt = tokio::runtime::Handle::try_current().ok();
         self.call_blocking(plugin, Kind::HealthCheck, rt, |p, s| p.check(s, input))
     }
@@ -776,7 +787,15 @@ impl Runtime {
         input: &serde_json::Value,
         n: usize,
     ) -> Result<Vec<Duration>, PluginError> {
-        let kind = plugin.inner.inspection.manifest.kinds.iter().next().copied().unwrap_or(Kind::Notifier);
+        let kind = plugin
+            .inner
+            .inspection
+            .manifest
+            .kinds
+            .iter()
+            .next()
+            .copied()
+            .unwrap_or(Kind::Notifier);
         let rt = tokio::runtime::Handle::try_current().ok();
         let outcome = self.call_blocking(plugin, kind, rt, |p, store| {
             // The deadline covers all n calls here: make it generous.

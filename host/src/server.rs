@@ -61,6 +61,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     }
     let (pool, embedded) = open_database(&cfg).await?;
     let state = AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone()));
+    state
+        .plugins
+        .set_cache_dir(cfg.data_dir.join("plugin-cache"));
     let watcher = state.spawn_watcher();
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

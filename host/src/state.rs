@@ -25,6 +25,8 @@ pub struct AppState {
     pub locks: ServiceLocks,
     /// Cancelled when the server shuts down: long-lived streams end with it.
     pub shutdown: CancellationToken,
+    /// The WebAssembly plugin runtime of this replica.
+    pub plugins: crate::plugins::store::PluginHost,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             bus: EventBus::default(),
             locks: ServiceLocks::default(),
             shutdown: CancellationToken::new(),
+            plugins: crate::plugins::store::PluginHost::default(),
         }
     }
 

@@ -193,19 +193,36 @@ impl Prepared {
         }
         match kind {
             Kind::UpdateStrategy => {
-                let pre = self.strategy.as_ref().ok_or_else(|| wasmtime::Error::msg("not a strategy"))?;
+                let pre = self
+                    .strategy
+                    .as_ref()
+                    .ok_or_else(|| wasmtime::Error::msg("not a strategy"))?;
                 let input = strategy_input(&serde_json::from_value(input.clone()).map_err(bad)?);
                 let inst = pre.instantiate(&mut *store)?;
-                time_calls!(inst.sdmd_plugin_strategy().call_decide(&mut *store, &input).map(|r| r.map(drop)));
+                time_calls!(
+                    inst.sdmd_plugin_strategy()
+                        .call_decide(&mut *store, &input)
+                        .map(|r| r.map(drop))
+                );
             }
             Kind::HealthCheck => {
-                let pre = self.health.as_ref().ok_or_else(|| wasmtime::Error::msg("not a health check"))?;
+                let pre = self
+                    .health
+                    .as_ref()
+                    .ok_or_else(|| wasmtime::Error::msg("not a health check"))?;
                 let input = health_input(&serde_json::from_value(input.clone()).map_err(bad)?);
                 let inst = pre.instantiate(&mut *store)?;
-                time_calls!(inst.sdmd_plugin_checker().call_check(&mut *store, &input).map(|r| r.map(drop)));
+                time_calls!(
+                    inst.sdmd_plugin_checker()
+                        .call_check(&mut *store, &input)
+                        .map(|r| r.map(drop))
+                );
             }
             Kind::Notifier => {
-                let pre = self.notifier.as_ref().ok_or_else(|| wasmtime::Error::msg("not a notifier"))?;
+                let pre = self
+                    .notifier
+                    .as_ref()
+                    .ok_or_else(|| wasmtime::Error::msg("not a notifier"))?;
                 let event = event_to_wit(&serde_json::from_value(input.clone()).map_err(bad)?);
                 let inst = pre.instantiate(&mut *store)?;
                 time_calls!(inst.sdmd_plugin_notify().call_deliver(&mut *store, &event));
