@@ -1,7 +1,8 @@
 //! Plugin runtime benchmark (not a test): for each example plugin, the .wasm size, compile time, cold
 //! start (load the cached artefact + instantiate + call), instantiate+call p50/p99 on a fresh Store each
 //! time (what production does), call-only on one reused instance, and the async API end to end.
-//! Run: `plugins/build.sh && cargo bench -p sdmd --bench plugins`.
+//! Run: `plugins/build.sh && cargo bench -p sdmd --bench plugins` (`SDMD_BENCH_ONLY=<plugin>` for one row;
+//! the `hostile` row is the fixture in its harmless `ok` mode: the runtime's fixed cost per call).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,6 +126,17 @@ fn main() {
         timestamp: "2026-11-26T12:00:00Z".into(),
     };
     let cases = [
+        // Baseline: the smallest useful call (one config read), i.e. the runtime's fixed cost.
+        Case {
+            name: "hostile",
+            grants: Grants {
+                capabilities: [Capability::Http].into(),
+                ..Default::default()
+            },
+            config: json!({"attack": "ok"}),
+            input: serde_json::to_value(&event).expect("json"),
+            iterations: N,
+        },
         Case {
             name: "semver-strategy",
             grants: Grants {
@@ -173,7 +185,11 @@ fn main() {
         "call-only99",
         "async-api50"
     );
+    let only = std::env::var("SDMD_BENCH_ONLY").ok();
     for case in cases {
+        if only.as_deref().is_some_and(|o| o != case.name) {
+            continue;
+        }
         let bytes = wasm(case.name);
         let cache = tempfile::tempdir().expect("tempdir");
         let cfg = RuntimeConfig {
@@ -205,18 +221,19 @@ fn main() {
                 limits,
             ))
             .expect("load");
-        let cold_out = run(&rt, &plugin, &case.input);
+        let input = decode(&plugin, &case.input);
+        let cold_out = run(&rt, &plugin, &input);
         let cold = t.elapsed();
         assert!(cold_out, "{}: first call failed", case.name);
 
         // Warm-up, then instantiate+call on a fresh Store each time.
         for _ in 0..50 {
-            run(&rt, &plugin, &case.input);
+            run(&rt, &plugin, &input);
         }
         let mut fresh = Vec::with_capacity(case.iterations);
         for _ in 0..case.iterations {
             let t = Instant::now();
-            run(&rt, &plugin, &case.input);
+            run(&rt, &plugin, &input);
             fresh.push(t.elapsed());
         }
         let call_only = rt
@@ -249,23 +266,31 @@ fn main() {
     }
 }
 
-/// One instantiate+call through the blocking API; true on success.
-fn run(rt: &Runtime, plugin: &sdmd::plugins::Plugin, input: &Value) -> bool {
+/// A decoded input, so the timed loop measures the plugin call and not JSON decoding.
+enum Input {
+    Strategy(StrategyInput),
+    Health(HealthInput),
+    Event(Event),
+}
+
+fn decode(plugin: &sdmd::plugins::Plugin, input: &Value) -> Input {
     use sdmd::plugins::Kind;
-    let kind = plugin.inspection().manifest.kinds.iter().next().copied();
-    match kind {
+    match plugin.inspection().manifest.kinds.iter().next().copied() {
         Some(Kind::UpdateStrategy) => {
-            let i: StrategyInput = serde_json::from_value(input.clone()).expect("input");
-            rt.decide_blocking(plugin, &i).result.is_ok()
+            Input::Strategy(serde_json::from_value(input.clone()).expect("input"))
         }
         Some(Kind::HealthCheck) => {
-            let i: HealthInput = serde_json::from_value(input.clone()).expect("input");
-            rt.check_health_blocking(plugin, &i).result.is_ok()
+            Input::Health(serde_json::from_value(input.clone()).expect("input"))
         }
-        Some(Kind::Notifier) => {
-            let e: Event = serde_json::from_value(input.clone()).expect("input");
-            rt.notify_blocking(plugin, &e).result.is_ok()
-        }
-        None => false,
+        _ => Input::Event(serde_json::from_value(input.clone()).expect("input")),
+    }
+}
+
+/// One instantiate+call through the blocking API; true on success.
+fn run(rt: &Runtime, plugin: &sdmd::plugins::Plugin, input: &Input) -> bool {
+    match input {
+        Input::Strategy(i) => rt.decide_blocking(plugin, i).result.is_ok(),
+        Input::Health(i) => rt.check_health_blocking(plugin, i).result.is_ok(),
+        Input::Event(e) => rt.notify_blocking(plugin, e).result.is_ok(),
     }
 }
