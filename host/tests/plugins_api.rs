@@ -24,6 +24,7 @@ fn wasm(name: &str) -> Vec<u8> {
 struct Api {
     app: axum::Router,
     pool: sqlx::PgPool,
+    state: sdmd::state::AppState,
 }
 
 impl Api {
@@ -32,8 +33,9 @@ impl Api {
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
         state.plugins.set_cache_dir(cache);
         Api {
-            app: sdmd::api::app(state),
+            app: sdmd::api::app(state.clone()),
             pool,
+            state,
         }
     }
 
@@ -310,4 +312,25 @@ async fn service_bindings_check_kinds_and_block_deletes(pool: sqlx::PgPool) {
         .json("GET", "/api/v1/services/nope/plugins", json!(null))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // What the update pipeline gets: only enabled plugins.
+    let resolved = sdmd::plugins::store::resolve(&api.state, "plugdemo")
+        .await
+        .expect("resolve");
+    assert!(
+        resolved.strategy.is_none()
+            && resolved.health_checks.is_empty()
+            && resolved.notifiers.is_empty()
+    );
+    let patch = json!({"grants": {"capabilities": ["http"], "http": {"allow": ["http://127.0.0.1:9"]}},
+                       "config": {"url": "http://127.0.0.1:9/"}, "enabled": true});
+    let (s, v) = api
+        .json("PATCH", "/api/v1/plugins/http-health", patch)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let resolved = sdmd::plugins::store::resolve(&api.state, "plugdemo")
+        .await
+        .expect("resolve");
+    let ids: Vec<&str> = resolved.health_checks.iter().map(|p| p.id()).collect();
+    assert_eq!(ids, ["http-health"]);
 }
