@@ -27,6 +27,7 @@ use error::ApiError;
     tags(
         (name = "services", description = "Service definitions, status and logs"),
         (name = "lifecycle", description = "Deploy, start, stop, restart, pull and update"),
+        (name = "updates", description = "Registry checks, safe updates with rollback, history"),
         (name = "audit", description = "The append-only audit log"),
         (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
         (name = "system", description = "Health and events"),

@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod plugins;
+pub mod schedules;
 pub mod services;
+pub mod updates;
 
 use std::time::Duration;
 

@@ -47,6 +47,13 @@ pub struct ServiceView {
     pub created_at: Option<DateTime<Utc>>,
     /// When the last revision was stored.
     pub updated_at: Option<DateTime<Utc>>,
+    /// Whether the latest registry check found a newer image (managed only).
+    pub update_available: bool,
+    /// When the service was last updated successfully.
+    pub last_updated: Option<DateTime<Utc>>,
+    /// Its update schedule, when one is stored (managed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -> ServiceView {
@@ -61,6 +68,9 @@ fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -
             .map(|s| s.definition.clone()),
         created_at: stored.map(|s| s.created_at),
         updated_at: stored.map(|s| s.updated_at),
+        update_available: false,
+        last_updated: None,
+        schedule: None,
         containers: g.containers,
     }
 }
@@ -81,6 +91,12 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
     let stored = db::services::list(&state.db).await?;
     let by_name: HashMap<&str, &StoredService> =
         stored.iter().map(|s| (s.name.as_str(), s)).collect();
+    let updates = db::updates::summaries(&state.db).await?;
+    let schedules: HashMap<String, crate::schedule::Schedule> = db::schedules::all(&state.db)
+        .await?
+        .iter()
+        .map(|r| (r.service.clone(), crate::schedule::Schedule::from_row(r)))
+        .collect();
     let groups = live::group(state.live.containers().await, &stored);
     Ok(groups
         .into_iter()
@@ -88,7 +104,13 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
             let s = (g.kind == Kind::Managed)
                 .then(|| by_name.get(g.name.as_str()).copied())
                 .flatten();
-            view(g, s, false)
+            let mut v = view(g, s, false);
+            if let Some((available, last)) = s.and_then(|s| updates.get(&s.name)) {
+                v.update_available = *available;
+                v.last_updated = *last;
+            }
+            v.schedule = s.and_then(|s| schedules.get(&s.name).cloned());
+            v
         })
         .collect())
 }
@@ -121,7 +143,7 @@ pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
     }
 }
 
-async fn load(state: &AppState, name: &str) -> Result<StoredService> {
+pub(crate) async fn load(state: &AppState, name: &str) -> Result<StoredService> {
     let mut conn = state.db.acquire().await?;
     match db::services::get(&mut conn, name).await? {
         Some(s) => Ok(s),
@@ -162,7 +184,7 @@ pub fn code_of(e: &Error) -> &'static str {
 }
 
 /// Appends an audit row outside any other change and publishes it.
-async fn audit_alone(
+pub(crate) async fn audit_alone(
     state: &AppState,
     ctx: &AuditContext,
     action: &str,
@@ -415,7 +437,7 @@ pub async fn delete(
     Ok(report)
 }
 
-fn ignore_gone(e: DockerError) -> Result<(), DockerError> {
+pub(crate) fn ignore_gone(e: DockerError) -> Result<(), DockerError> {
     match e {
         DockerError::NotFound(_) => Ok(()),
         // 304 "already stopped" arrives as success; a conflict here means it is being removed.
@@ -465,7 +487,7 @@ async fn ensure_image(state: &AppState, service: &str, image: &str) -> Result<()
     Ok(())
 }
 
-async fn pull_one(state: &AppState, service: &str, image: &str) -> Result<()> {
+pub(crate) async fn pull_one(state: &AppState, service: &str, image: &str) -> Result<()> {
     let bus = state.bus.clone();
     let (svc, img) = (service.to_owned(), image.to_owned());
     state
@@ -482,7 +504,7 @@ async fn pull_one(state: &AppState, service: &str, image: &str) -> Result<()> {
 }
 
 /// Waits until `member`'s dependencies meet their conditions.
-async fn wait_dependencies(
+pub(crate) async fn wait_dependencies(
     state: &AppState,
     def: &Definition,
     member: &str,
@@ -551,7 +573,7 @@ fn state_word(s: ContainerState) -> String {
 
 /// Creates and starts a member's container, removing it again if it cannot start (a port
 /// conflict, say) so that a retry starts clean.
-async fn create_member(
+pub(crate) async fn create_member(
     state: &AppState,
     def: &Definition,
     revision: i32,
@@ -574,7 +596,7 @@ async fn create_member(
     Ok(id)
 }
 
-async fn refresh_live(state: &AppState, id: &str) {
+pub(crate) async fn refresh_live(state: &AppState, id: &str) {
     if let Err(e) = state.live.refresh(&state.docker, id, &state.bus).await {
         tracing::debug!(error = %e, "live refresh after an operation failed; the events stream will catch up");
     }
@@ -870,6 +892,22 @@ fn repo_digest(image: &str, info: Option<&crate::docker::ImageInfo>) -> Option<S
         .find_map(|d| d.strip_prefix(&format!("{repo}@")).map(str::to_owned))
 }
 
+/// Describes what a pull did to one image.
+pub(crate) fn image_change(
+    image: &str,
+    before: Option<&crate::docker::ImageInfo>,
+    after: Option<&crate::docker::ImageInfo>,
+) -> ImageChange {
+    ImageChange {
+        image: image.to_owned(),
+        old_digest: repo_digest(image, before),
+        new_digest: repo_digest(image, after),
+        changed: before.map(|b| &b.id) != after.map(|a| &a.id),
+        old_id: before.map(|b| b.id.clone()),
+        new_id: after.map(|a| a.id.clone()),
+    }
+}
+
 async fn pull_images(state: &AppState, def: &Definition) -> Result<PullReport> {
     let mut images: Vec<String> = Vec::new();
     for m in def.services.values() {
@@ -882,14 +920,7 @@ async fn pull_images(state: &AppState, def: &Definition) -> Result<PullReport> {
         let before = state.docker.image(&image).await?;
         pull_one(state, &def.name, &image).await?;
         let after = state.docker.image(&image).await?;
-        out.push(ImageChange {
-            old_digest: repo_digest(&image, before.as_ref()),
-            new_digest: repo_digest(&image, after.as_ref()),
-            changed: before.as_ref().map(|b| &b.id) != after.as_ref().map(|a| &a.id),
-            old_id: before.map(|b| b.id),
-            new_id: after.map(|a| a.id),
-            image,
-        });
+        out.push(image_change(&image, before.as_ref(), after.as_ref()));
     }
     Ok(PullReport { images: out })
 }
@@ -905,92 +936,6 @@ pub async fn pull(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Pu
         name,
         pull_images(state, &stored.definition),
     )
-    .await
-}
-
-/// The result of an update.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UpdateReport {
-    /// What the pull changed.
-    pub pull: PullReport,
-    /// What happened to the members.
-    pub members: ActionReport,
-}
-
-/// Pulls, then recreates members whose image changed (from the stored definition) and restarts
-/// their dependents, all in dependency order.
-pub async fn update(state: &AppState, ctx: &AuditContext, name: &str) -> Result<UpdateReport> {
-    let _guard = state.locks.lock(name).await;
-    let stored = load(state, name).await?;
-    audited(state, ctx, "service.update", name, async {
-        let def = &stored.definition;
-        let pull = pull_images(state, def).await?;
-        let mut members = ActionReport::default();
-        let mut by_member: HashMap<String, ContainerInfo> = HashMap::new();
-        for c in managed_containers(state, name).await? {
-            by_member.insert(c.label(labels::MEMBER).unwrap_or_default().to_owned(), c);
-        }
-        let mut changed: HashSet<String> = HashSet::new();
-        for (member, m) in &def.services {
-            let local = state.docker.image(&m.image).await?.map(|i| i.id);
-            match by_member.get(member) {
-                Some(c) if Some(&c.image_id) == local.as_ref() => {}
-                _ => {
-                    changed.insert(member.clone());
-                }
-            }
-        }
-        // Dependents of a recreated member restart after it, transitively.
-        let order = def.start_order();
-        let mut affected = changed.clone();
-        for member in &order {
-            if def.services[member]
-                .depends_on
-                .keys()
-                .any(|d| affected.contains(d))
-            {
-                affected.insert(member.clone());
-            }
-        }
-        for member in order.iter().rev().filter(|m| affected.contains(*m)) {
-            if let Some(c) = by_member.get(member) {
-                state
-                    .docker
-                    .stop(&c.id, STOP_TIMEOUT_S)
-                    .await
-                    .or_else(ignore_gone)?;
-            }
-        }
-        let mut ids: HashMap<String, String> = by_member
-            .iter()
-            .map(|(m, c)| (m.clone(), c.id.clone()))
-            .collect();
-        for member in order.iter().filter(|m| affected.contains(*m)) {
-            wait_dependencies(state, def, member, &ids).await?;
-            if changed.contains(member) {
-                if let Some(c) = by_member.get(member) {
-                    state.docker.remove_container(&c.id).await?;
-                }
-                let id = create_member(state, def, stored.revision, member).await?;
-                if by_member.contains_key(member) {
-                    members.recreated.push(member.clone());
-                } else {
-                    members.created.push(member.clone());
-                }
-                refresh_live(state, &id).await;
-                ids.insert(member.clone(), id);
-            } else if let Some(c) = by_member.get(member) {
-                state.docker.start(&c.id).await?;
-                members.started.push(member.clone());
-                refresh_live(state, &c.id).await;
-            }
-        }
-        members.unchanged = order
-            .into_iter()
-            .filter(|m| !affected.contains(m))
-            .collect();
-        Ok(UpdateReport { pull, members })
-    })
     .await
 }
 

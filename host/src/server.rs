@@ -65,6 +65,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .plugins
         .set_cache_dir(cfg.data_dir.join("plugin-cache"));
     let watcher = state.spawn_watcher();
+    let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -91,6 +92,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the docker watcher did not stop in time");
+    }
+    if tokio::time::timeout(Duration::from_secs(5), scheduler)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the scheduler did not stop in time");
     }
     pool.close().await;
     if let Some(pg) = embedded {

@@ -25,6 +25,12 @@ pub struct AppState {
     pub locks: ServiceLocks,
     /// Cancelled when the server shuts down: long-lived streams end with it.
     pub shutdown: CancellationToken,
+    /// Registry client with the shared check cache.
+    pub registry: Arc<crate::registry::Registry>,
+    /// Health-gate settings of updates.
+    pub gate: crate::updates::GateSettings,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The WebAssembly plugin runtime of this replica.
     pub plugins: crate::plugins::store::PluginHost,
 }
@@ -39,6 +45,11 @@ impl AppState {
             bus: EventBus::default(),
             locks: ServiceLocks::default(),
             shutdown: CancellationToken::new(),
+            registry: Arc::new(crate::registry::Registry::new(
+                std::time::Duration::from_secs(6 * 3600),
+            )),
+            gate: crate::updates::GateSettings::default(),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
             plugins: crate::plugins::store::PluginHost::default(),
         }
     }

@@ -14,12 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Audit, DefinitionBody, Path, Query};
-use crate::ops::{
-    self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView, UpdateReport,
-};
+use super::extract::{Audit, DefinitionBody, Json, Path, Query};
+use crate::ops::{self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView};
 use crate::spec::Definition;
 use crate::state::AppState;
+use crate::updates::{CheckReport, UpdateReport};
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,6 +31,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(restart_service))
         .routes(routes!(pull_service))
         .routes(routes!(update_service))
+        .routes(routes!(check_service))
+        .routes(routes!(update_history))
+        .routes(routes!(get_schedule, put_schedule))
         .routes(routes!(service_logs))
         .routes(routes!(export_compose))
         .routes(routes!(adopt_service))
@@ -185,8 +187,9 @@ async fn pull_service(
     Ok(axum::Json(ops::pull(&state, &ctx, &name).await?))
 }
 
-/// Pull, then recreate members whose image changed and restart their dependents in order.
-#[utoipa::path(post, path = "/api/v1/services/{name}/update", tag = "lifecycle",
+/// Check the registry (HEAD, cached), pull what changed, swap containers keeping the old ones
+/// aside, gate on health and roll back on failure. `result` says which happened.
+#[utoipa::path(post, path = "/api/v1/services/{name}/update", tag = "updates",
     params(("name" = String, Path, description = "Service name")),
     responses((status = 200, body = UpdateReport), (status = 404, body = ErrorBody)))]
 async fn update_service(
@@ -194,7 +197,80 @@ async fn update_service(
     Audit(ctx): Audit,
     Path(name): Path<String>,
 ) -> Result<axum::Json<UpdateReport>, ApiError> {
-    Ok(axum::Json(ops::update(&state, &ctx, &name).await?))
+    Ok(axum::Json(
+        crate::updates::update(&state, &ctx, &name, "manual").await?,
+    ))
+}
+
+/// Ask the registry whether the service's images have newer digests, without pulling.
+#[utoipa::path(post, path = "/api/v1/services/{name}/check", tag = "updates",
+    params(("name" = String, Path, description = "Service name")),
+    responses((status = 200, body = CheckReport), (status = 404, body = ErrorBody)))]
+async fn check_service(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path(name): Path<String>,
+) -> Result<axum::Json<CheckReport>, ApiError> {
+    Ok(axum::Json(
+        crate::updates::check(&state, &ctx, &name, "manual").await?,
+    ))
+}
+
+/// The service's update schedule (a disabled default when none is stored).
+#[utoipa::path(get, path = "/api/v1/services/{name}/schedule", tag = "updates",
+    params(("name" = String, Path, description = "Service name")),
+    responses((status = 200, body = crate::schedule::Schedule), (status = 404, body = ErrorBody)))]
+async fn get_schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
+    Ok(axum::Json(crate::schedule::get(&state, &name).await?))
+}
+
+/// Set the service's daily or weekly update schedule (time of day in a time zone, DST-correct).
+#[utoipa::path(put, path = "/api/v1/services/{name}/schedule", tag = "updates",
+    params(("name" = String, Path, description = "Service name")),
+    request_body = crate::schedule::Schedule,
+    responses((status = 200, body = crate::schedule::Schedule), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn put_schedule(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path(name): Path<String>,
+    Json(s): Json<crate::schedule::Schedule>,
+) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
+    Ok(axum::Json(
+        crate::schedule::put(&state, &ctx, &name, s).await?,
+    ))
+}
+
+/// History paging.
+#[derive(Deserialize, IntoParams)]
+struct HistoryParams {
+    /// At most this many runs (default 50, at most 500).
+    limit: Option<i64>,
+}
+
+/// Update history: every check and update with its steps, digests, result and rollback reason.
+#[utoipa::path(get, path = "/api/v1/services/{name}/updates", tag = "updates",
+    params(("name" = String, Path, description = "Service name"), HistoryParams),
+    responses((status = 200, body = Vec<crate::db::updates::Run>), (status = 400, body = ErrorBody)))]
+async fn update_history(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(p): Query<HistoryParams>,
+) -> Result<axum::Json<Vec<crate::db::updates::Run>>, ApiError> {
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 500.",
+        ));
+    }
+    Ok(axum::Json(
+        crate::db::updates::list(&state.db, &name, limit).await?,
+    ))
 }
 
 /// Options of a log read.

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(events))
         .routes(routes!(list_audit))
+        .routes(routes!(metrics))
 }
 
 /// Public routes.
@@ -171,4 +172,26 @@ async fn list_audit(
         entries,
         next_before,
     }))
+}
+
+/// Prometheus metrics of this replica: checks, updates by result, rollbacks, failures, update
+/// durations, registry requests by kind, cache hits.
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let containers = state.live.containers().await.len();
+    let body = crate::metrics::render(
+        &state.metrics,
+        &state.registry.counters,
+        containers,
+        state.live.connected(),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+        .into_response()
 }

@@ -129,13 +129,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Builds an image from `local/busybox:1` that serves `body` over HTTP on port 80 and prints
-/// `started <body>` on start, then pushes it to the local registry under `reference`.
-pub fn build_http_image(reference: &str, body: &str, extra_dockerfile: &str) {
+/// Builds an image from `dockerfile` (its context is empty) and pushes it to the local registry.
+pub fn build_image(reference: &str, dockerfile: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let dockerfile = format!(
-        "FROM local/busybox:1\nRUN mkdir -p /www && echo '{body}' > /www/index.html\n{extra_dockerfile}\nLABEL sdmd.test=1\nCMD [\"sh\", \"-c\", \"echo started {body}; exec httpd -f -p 80 -h /www\"]\n"
-    );
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
     let out = Command::new(DOCKER)
         .env("DOCKER_BUILDKIT", "0")
@@ -151,6 +147,17 @@ pub fn build_http_image(reference: &str, body: &str, extra_dockerfile: &str) {
     docker(&["push", "-q", reference]);
 }
 
+/// Builds an image from `local/busybox:1` that serves `body` over HTTP on port 80 and prints
+/// `started <body>` on start, then pushes it to the local registry under `reference`.
+pub fn build_http_image(reference: &str, body: &str, extra_dockerfile: &str) {
+    build_image(
+        reference,
+        &format!(
+            "FROM local/busybox:1\nRUN mkdir -p /www && echo '{body}' > /www/index.html\n{extra_dockerfile}\nLABEL sdmd.test=1\nCMD [\"sh\", \"-c\", \"echo started {body}; exec httpd -f -p 80 -h /www\"]\n"
+        ),
+    );
+}
+
 impl TestApp {
     /// The app on `pool` against the real engine, with its watcher connected.
     pub async fn new(pool: PgPool) -> Self {
@@ -161,7 +168,12 @@ impl TestApp {
     pub async fn with_docker(pool: PgPool, docker: Docker, wait_connected: bool) -> Self {
         sdmd::server::init_tracing("text");
         sweep_leftovers();
-        let state = AppState::new(pool, docker);
+        let mut state = AppState::new(pool, docker);
+        // Short health gates keep the suite fast; the logic is the same as with the defaults.
+        state.gate = sdmd::updates::GateSettings {
+            health_timeout: Duration::from_secs(60),
+            stable_for: Duration::from_secs(2),
+        };
         state.spawn_watcher();
         if wait_connected {
             let deadline = Instant::now() + Duration::from_secs(10);

@@ -1,0 +1,170 @@
+//! Update history and the latest registry check per image.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+/// One check or update run.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Run {
+    /// Run id.
+    pub id: i64,
+    /// Service name.
+    pub service: String,
+    /// `check` or `update`.
+    pub kind: String,
+    /// `manual` or `schedule`.
+    pub trigger: String,
+    /// Who started it.
+    pub actor: String,
+    /// Start time.
+    pub started_at: DateTime<Utc>,
+    /// End time (absent while running).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `up_to_date`, `update_available`, `updated`, `rolled_back`, `failed`.
+    pub result: Option<String>,
+    /// Steps with times: `[{step, at, ok, message}]`.
+    pub steps: serde_json::Value,
+    /// Per image: `[{image, old_digest, new_digest, ...}]`.
+    pub images: serde_json::Value,
+    /// Why it failed or rolled back.
+    pub reason: Option<String>,
+    /// Last log lines of a container that failed its health gate.
+    pub log_excerpt: Option<String>,
+}
+
+/// Opens a run; returns its id.
+pub async fn start(
+    pool: &PgPool,
+    service: &str,
+    kind: &str,
+    trigger: &str,
+    actor: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("insert into update_runs (service, kind, trigger, actor) values ($1, $2, $3, $4) returning id")
+        .bind(service)
+        .bind(kind)
+        .bind(trigger)
+        .bind(actor)
+        .fetch_one(pool)
+        .await
+}
+
+/// The final state of a run.
+#[derive(Debug, Clone)]
+pub struct Finish<'a> {
+    /// Outcome.
+    pub result: &'a str,
+    /// Steps.
+    pub steps: serde_json::Value,
+    /// Images.
+    pub images: serde_json::Value,
+    /// Reason.
+    pub reason: Option<String>,
+    /// Log excerpt.
+    pub log_excerpt: Option<String>,
+}
+
+/// Closes a run.
+pub async fn finish(pool: &PgPool, id: i64, f: &Finish<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update update_runs set finished_at = now(), result = $2, steps = $3, images = $4, reason = $5, log_excerpt = $6
+         where id = $1",
+    )
+    .bind(id)
+    .bind(f.result)
+    .bind(&f.steps)
+    .bind(&f.images)
+    .bind(&f.reason)
+    .bind(&f.log_excerpt)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// Runs of a service, newest first.
+pub async fn list(pool: &PgPool, service: &str, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, service, kind, trigger, actor, started_at, finished_at, result, steps, images, reason, log_excerpt
+         from update_runs where service = $1 order by id desc limit $2",
+    )
+    .bind(service)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Records the latest check of one image of a service.
+pub async fn record_check(
+    pool: &PgPool,
+    service: &str,
+    image: &str,
+    local: Option<&str>,
+    remote: Option<&str>,
+    available: bool,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into image_checks (service, image, local_digest, remote_digest, update_available, error)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (service, image) do update set checked_at = now(), local_digest = excluded.local_digest,
+           remote_digest = excluded.remote_digest, update_available = excluded.update_available, error = excluded.error",
+    )
+    .bind(service)
+    .bind(image)
+    .bind(local)
+    .bind(remote)
+    .bind(available)
+    .bind(error)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+/// Per service: whether its latest checks found an update, and when it was last updated.
+pub async fn summaries(
+    pool: &PgPool,
+) -> Result<HashMap<String, (bool, Option<DateTime<Utc>>)>, sqlx::Error> {
+    let rows: Vec<(String, bool, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select s.name,
+                coalesce((select bool_or(c.update_available) from image_checks c where c.service = s.name), false),
+                (select max(r.finished_at) from update_runs r where r.service = s.name and r.result = 'updated')
+         from services s",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(n, a, u)| (n, (a, u))).collect())
+}
+
+/// Forgets the checks of a service (after it was deleted or updated).
+pub async fn clear_checks(pool: &PgPool, service: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from image_checks where service = $1")
+        .bind(service)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Takes the cross-replica update lock of a service on this connection (waits for it).
+pub async fn lock_service(conn: &mut sqlx::PgConnection, service: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_lock(hashtextextended('sdmd.update:' || $1, 0))")
+        .bind(service)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Releases the lock taken by [`lock_service`].
+pub async fn unlock_service(
+    conn: &mut sqlx::PgConnection,
+    service: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_unlock(hashtextextended('sdmd.update:' || $1, 0))")
+        .bind(service)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,450 @@
+//! Registry checks without pulling: `HEAD /v2/<repo>/manifests/<tag>` with the Accept headers of
+//! every manifest kind, bearer-token auth from the `WWW-Authenticate` challenge, a shared cache
+//! per (registry, repository, tag), at most two requests in flight per registry, and `429`
+//! answered by waiting as long as `Retry-After` says.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Mutex, Semaphore};
+use utoipa::ToSchema;
+
+/// Accept header naming every manifest kind; without it registries answer a converted schema1
+/// manifest whose digest never matches the local image.
+const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+
+/// Requests allowed in flight per registry.
+const PER_REGISTRY: usize = 2;
+
+/// An image reference split into the parts a registry needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImageRef {
+    /// Registry host (with port), e.g. `127.0.0.1:5000` or `registry-1.docker.io`.
+    pub registry: String,
+    /// Repository path inside the registry, e.g. `library/nginx`.
+    pub repository: String,
+    /// Tag.
+    pub tag: String,
+    /// The repository as Docker names it in `RepoDigests` (`nginx`, `127.0.0.1:5000/demo/app`).
+    pub docker_name: String,
+}
+
+impl ImageRef {
+    /// Parses a tag reference; `None` for a digest-pinned one (nothing to check).
+    pub fn parse(image: &str) -> Option<Self> {
+        if image.contains('@') {
+            return None;
+        }
+        let (name, tag) = crate::spec::split_image_ref(image);
+        let tag = tag?;
+        let (registry, path) = match name.split_once('/') {
+            Some((first, rest))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_owned(), rest.to_owned())
+            }
+            _ => ("docker.io".to_owned(), name.clone()),
+        };
+        let (registry, repository) = if registry == "docker.io" {
+            let repo = if path.contains('/') {
+                path
+            } else {
+                format!("library/{path}")
+            };
+            ("registry-1.docker.io".to_owned(), repo)
+        } else {
+            (registry, path)
+        };
+        Some(Self {
+            registry,
+            repository,
+            tag,
+            docker_name: name,
+        })
+    }
+
+    fn base_url(&self) -> String {
+        // Like the engine, plain HTTP only for loopback registries.
+        let host = self.registry.split(':').next().unwrap_or_default();
+        let local = host == "localhost" || host.starts_with("127.") || host == "[::1]";
+        format!(
+            "{}://{}",
+            if local { "http" } else { "https" },
+            self.registry
+        )
+    }
+}
+
+/// What a registry said about a tag.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RemoteDigest {
+    /// `Docker-Content-Digest` of the tag (an index for multi-arch images).
+    pub digest: String,
+    /// Whether this answer came from the cache.
+    pub cached: bool,
+}
+
+/// Why a check failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RegistryError {
+    /// The registry asked us to slow down.
+    #[error("rate limited by {registry}; retry after {retry_after_s} s")]
+    RateLimited {
+        /// The registry.
+        registry: String,
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
+    /// The tag or repository does not exist.
+    #[error("{0} not found in the registry")]
+    NotFound(String),
+    /// Authentication failed.
+    #[error("the registry refused our credentials for {0}")]
+    Unauthorized(String),
+    /// Network or protocol failure.
+    #[error("registry request failed: {0}")]
+    Failed(String),
+}
+
+/// Counters for `/metrics` and benchmarks.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Manifest HEAD requests sent.
+    pub head: AtomicU64,
+    /// Manifest GET requests sent.
+    pub get: AtomicU64,
+    /// Token requests sent.
+    pub token: AtomicU64,
+    /// Answers served from the cache.
+    pub cache_hits: AtomicU64,
+}
+
+/// Credentials for one registry.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// User name.
+    pub username: String,
+    /// Password or token.
+    pub password: String,
+}
+
+/// The shared registry client of one replica.
+pub struct Registry {
+    http: reqwest::Client,
+    ttl: Duration,
+    cache: Mutex<HashMap<ImageRef, (Instant, String)>>,
+    limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    not_before: Mutex<HashMap<String, Instant>>,
+    tokens: Mutex<HashMap<(String, String), String>>,
+    /// Request counters.
+    pub counters: Counters,
+}
+
+impl Registry {
+    /// How long answers are kept.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A client whose cache keeps answers for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+            limits: Mutex::new(HashMap::new()),
+            not_before: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Forgets cached answers (after a pull, the local image changed anyway).
+    pub async fn invalidate(&self, image: &ImageRef) {
+        self.cache.lock().await.remove(image);
+    }
+
+    /// The tag's current digest: from the cache when the answer is younger than `max_age` (and
+    /// the TTL), else by one HEAD. Scheduled checks pass the TTL; a user's "check now" passes a
+    /// short age so it sees a push made minutes ago while a batch still shares one answer.
+    pub async fn digest(
+        &self,
+        image: &ImageRef,
+        creds: Option<&Credentials>,
+        max_age: Duration,
+    ) -> Result<RemoteDigest, RegistryError> {
+        let max_age = max_age.min(self.ttl);
+        if let Some((at, d)) = self.cache.lock().await.get(image)
+            && at.elapsed() < max_age
+        {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(RemoteDigest {
+                digest: d.clone(),
+                cached: true,
+            });
+        }
+        let sem = {
+            let mut l = self.limits.lock().await;
+            l.entry(image.registry.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(PER_REGISTRY)))
+                .clone()
+        };
+        let _permit = sem
+            .acquire_owned()
+            .await
+            .map_err(|e| RegistryError::Failed(e.to_string()))?;
+        // Another task may have filled the cache while we waited for a slot.
+        if let Some((at, d)) = self.cache.lock().await.get(image)
+            && at.elapsed() < max_age
+        {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(RemoteDigest {
+                digest: d.clone(),
+                cached: true,
+            });
+        }
+        if let Some(until) = self.not_before.lock().await.get(&image.registry)
+            && *until > Instant::now()
+        {
+            return Err(RegistryError::RateLimited {
+                registry: image.registry.clone(),
+                retry_after_s: (*until - Instant::now()).as_secs().max(1),
+            });
+        }
+        let digest = self.head(image, creds).await?;
+        self.cache
+            .lock()
+            .await
+            .insert(image.clone(), (Instant::now(), digest.clone()));
+        Ok(RemoteDigest {
+            digest,
+            cached: false,
+        })
+    }
+
+    async fn head(
+        &self,
+        image: &ImageRef,
+        creds: Option<&Credentials>,
+    ) -> Result<String, RegistryError> {
+        let url = format!(
+            "{}/v2/{}/manifests/{}",
+            image.base_url(),
+            image.repository,
+            image.tag
+        );
+        let scope = format!("repository:{}:pull", image.repository);
+        let mut token = self
+            .tokens
+            .lock()
+            .await
+            .get(&(image.registry.clone(), scope.clone()))
+            .cloned();
+        for attempt in 0..2 {
+            let mut req = self.http.head(&url).header(reqwest::header::ACCEPT, ACCEPT);
+            if let Some(t) = &token {
+                req = req.bearer_auth(t);
+            } else if let Some(c) = creds {
+                req = req.basic_auth(&c.username, Some(&c.password));
+            }
+            self.counters.head.fetch_add(1, Ordering::Relaxed);
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| RegistryError::Failed(e.to_string()))?;
+            match resp.status().as_u16() {
+                200 => {
+                    return resp
+                        .headers()
+                        .get("docker-content-digest")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                        .ok_or_else(|| {
+                            RegistryError::Failed(
+                                "the registry sent no Docker-Content-Digest".into(),
+                            )
+                        });
+                }
+                401 if attempt == 0 => {
+                    let challenge = resp
+                        .headers()
+                        .get(reqwest::header::WWW_AUTHENTICATE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let t = self.fetch_token(&challenge, &scope, creds).await?;
+                    self.tokens
+                        .lock()
+                        .await
+                        .insert((image.registry.clone(), scope.clone()), t.clone());
+                    token = Some(t);
+                }
+                401 | 403 => return Err(RegistryError::Unauthorized(image.docker_name.clone())),
+                404 => {
+                    return Err(RegistryError::NotFound(format!(
+                        "{}:{}",
+                        image.docker_name, image.tag
+                    )));
+                }
+                429 => {
+                    let secs = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .unwrap_or(60);
+                    self.not_before.lock().await.insert(
+                        image.registry.clone(),
+                        Instant::now() + Duration::from_secs(secs),
+                    );
+                    return Err(RegistryError::RateLimited {
+                        registry: image.registry.clone(),
+                        retry_after_s: secs,
+                    });
+                }
+                other => {
+                    return Err(RegistryError::Failed(format!(
+                        "HEAD {url} answered {other}"
+                    )));
+                }
+            }
+        }
+        Err(RegistryError::Unauthorized(image.docker_name.clone()))
+    }
+
+    /// Answers a `Bearer realm=…,service=…` challenge with a token for `scope`.
+    async fn fetch_token(
+        &self,
+        challenge: &str,
+        scope: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<String, RegistryError> {
+        let params = parse_challenge(challenge).ok_or_else(|| {
+            RegistryError::Failed(format!("unsupported auth challenge `{challenge}`"))
+        })?;
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| RegistryError::Failed("challenge without realm".into()))?;
+        let mut req = self.http.get(realm).query(&[("scope", scope)]);
+        if let Some(service) = params.get("service") {
+            req = req.query(&[("service", service)]);
+        }
+        if let Some(c) = creds {
+            req = req.basic_auth(&c.username, Some(&c.password));
+        }
+        self.counters.token.fetch_add(1, Ordering::Relaxed);
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| RegistryError::Failed(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(RegistryError::Unauthorized(realm.clone()));
+        }
+        let v: serde_json::Value = resp
+            .json()
+            .await
+            .map_err(|e| RegistryError::Failed(e.to_string()))?;
+        v.get("token")
+            .or_else(|| v.get("access_token"))
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| RegistryError::Failed("the token endpoint sent no token".into()))
+    }
+}
+
+/// Parses `Bearer realm="…",service="…",scope="…"`.
+fn parse_challenge(h: &str) -> Option<HashMap<String, String>> {
+    let rest = h.trim().strip_prefix("Bearer ")?;
+    let mut out = HashMap::new();
+    let mut s = rest;
+    while !s.is_empty() {
+        let (key, after) = s.split_once('=')?;
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, tail) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"')?;
+            (q[..end].to_owned(), &q[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].to_owned(), &after[end..])
+        };
+        out.insert(key, value);
+        s = tail.trim_start_matches(',').trim_start();
+    }
+    Some(out)
+}
+
+/// Whether a local image's `RepoDigests` already contain `digest` for this repository.
+pub fn is_current(image: &ImageRef, repo_digests: &[String], digest: &str) -> bool {
+    repo_digests.iter().any(|rd| match rd.split_once('@') {
+        Some((name, d)) => d == digest && same_repo(name, &image.docker_name),
+        None => false,
+    })
+}
+
+fn same_repo(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.strip_prefix("docker.io/").unwrap_or(s);
+        s.strip_prefix("library/").unwrap_or(s).to_owned()
+    };
+    norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_references() {
+        let r = ImageRef::parse("nginx").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_str()),
+            ("registry-1.docker.io", "library/nginx", "latest")
+        );
+        let r = ImageRef::parse("127.0.0.1:5000/demo/app:v2").unwrap();
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_str()),
+            ("127.0.0.1:5000", "demo/app", "v2")
+        );
+        assert_eq!(r.base_url(), "http://127.0.0.1:5000");
+        let r = ImageRef::parse("ghcr.io/org/app:1").unwrap();
+        assert_eq!(r.base_url(), "https://ghcr.io");
+        assert!(ImageRef::parse("app@sha256:abc").is_none());
+    }
+
+    #[test]
+    fn parses_challenges() {
+        let c = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull""#)
+            .unwrap();
+        assert_eq!(c["realm"], "https://auth.docker.io/token");
+        assert_eq!(c["service"], "registry.docker.io");
+        assert!(parse_challenge("Basic realm=x").is_none());
+    }
+
+    #[test]
+    fn matches_repo_digests() {
+        let r = ImageRef::parse("nginx:1").unwrap();
+        assert!(is_current(&r, &["nginx@sha256:aa".into()], "sha256:aa"));
+        assert!(is_current(
+            &r,
+            &["docker.io/library/nginx@sha256:aa".into()],
+            "sha256:aa"
+        ));
+        assert!(!is_current(&r, &["other@sha256:aa".into()], "sha256:aa"));
+        assert!(!is_current(&r, &["nginx@sha256:bb".into()], "sha256:aa"));
+    }
+}

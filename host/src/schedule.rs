@@ -1,0 +1,518 @@
+//! Per-service update schedules: daily or weekly at a time of day in a time zone, DST-correct,
+//! with optional jitter. Each replica ticks; a claim row keyed by (service, due time) makes a due
+//! run happen exactly once across replicas. Only the most recent due time is considered, so a run
+//! missed while SDMD was down happens once at start (within the grace window), never as a burst.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::db::{self, schedules::Row};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::spec::Problem;
+use crate::state::AppState;
+
+/// How late a missed run may still start.
+pub const GRACE: Duration = Duration::from_secs(3600);
+
+/// A service's schedule as the API shows and accepts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// `daily` or `weekly`.
+    pub frequency: String,
+    /// `mon`..`sun`; required for weekly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<String>,
+    /// Time of day, `HH:MM` (24 h).
+    pub time: String,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: String,
+    /// `update` (check, then update when something changed) or `check` (report only).
+    pub mode: String,
+    /// Start up to this many seconds after the due time (spreads load across services).
+    #[serde(default)]
+    pub jitter_seconds: u32,
+    /// The next time it will run (read-only).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<DateTime<Utc>>,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            frequency: "daily".into(),
+            weekday: None,
+            time: "03:00".into(),
+            timezone: "UTC".into(),
+            mode: "update".into(),
+            jitter_seconds: 0,
+            next_run: None,
+        }
+    }
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// A validated schedule, ready for date arithmetic.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    weekly: Option<Weekday>,
+    time: NaiveTime,
+    tz: Tz,
+    jitter: u32,
+    key: String,
+}
+
+impl Schedule {
+    /// Validates every field; all problems at once, with field paths.
+    pub fn validate(&self, service: &str) -> std::result::Result<Plan, Vec<Problem>> {
+        let mut p = Vec::new();
+        let mut err = |field: &str, message: String| {
+            p.push(Problem {
+                field: field.into(),
+                message,
+            })
+        };
+        let weekly = match self.frequency.as_str() {
+            "daily" => None,
+            "weekly" => match self.weekday.as_deref().map(weekday) {
+                Some(Some(d)) => Some(d),
+                Some(None) => {
+                    err("weekday", "use mon, tue, wed, thu, fri, sat or sun".into());
+                    None
+                }
+                None => {
+                    err("weekday", "is required for a weekly schedule".into());
+                    None
+                }
+            },
+            other => {
+                err(
+                    "frequency",
+                    format!("`{other}` is not a frequency: use daily or weekly"),
+                );
+                None
+            }
+        };
+        if self.frequency == "daily"
+            && self
+                .weekday
+                .as_deref()
+                .is_some_and(|w| weekday(w).is_none())
+        {
+            err("weekday", "use mon, tue, wed, thu, fri, sat or sun".into());
+        }
+        let time = match (
+            self.time.len(),
+            NaiveTime::parse_from_str(&self.time, "%H:%M"),
+        ) {
+            (5, Ok(t)) => Some(t),
+            _ => {
+                err(
+                    "time",
+                    format!(
+                        "`{}` is not a time of day: use HH:MM (00:00-23:59)",
+                        self.time
+                    ),
+                );
+                None
+            }
+        };
+        let tz = match self.timezone.parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                err(
+                    "timezone",
+                    format!(
+                        "`{}` is not an IANA time zone (e.g. Europe/Berlin)",
+                        self.timezone
+                    ),
+                );
+                None
+            }
+        };
+        if !matches!(self.mode.as_str(), "update" | "check") {
+            err(
+                "mode",
+                format!("`{}` is not a mode: use update or check", self.mode),
+            );
+        }
+        if self.jitter_seconds > 3600 {
+            err("jitter_seconds", "must be at most 3600".into());
+        }
+        match (time, tz) {
+            (Some(time), Some(tz)) if p.is_empty() => Ok(Plan {
+                weekly,
+                time,
+                tz,
+                jitter: self.jitter_seconds,
+                key: service.to_owned(),
+            }),
+            _ => Err(p),
+        }
+    }
+
+    /// The API shape of a stored row.
+    pub fn from_row(r: &Row) -> Self {
+        Self {
+            enabled: r.enabled,
+            frequency: r.frequency.clone(),
+            weekday: r.weekday.clone(),
+            time: r.time_of_day.clone(),
+            timezone: r.timezone.clone(),
+            mode: r.mode.clone(),
+            jitter_seconds: u32::try_from(r.jitter_seconds).unwrap_or(0),
+            next_run: None,
+        }
+    }
+}
+
+impl Plan {
+    /// The instant the schedule is due on a local date, DST-correct: a time that does not exist
+    /// (spring forward) runs at the first instant after the gap; a time that exists twice (fall
+    /// back) runs at the first of the two.
+    fn due_on(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
+        if self.weekly.is_some_and(|w| date.weekday() != w) {
+            return None;
+        }
+        let local = date.and_time(self.time);
+        let at = match self.tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => t,
+            LocalResult::Ambiguous(first, _) => first,
+            LocalResult::None => {
+                // Walk forward minute by minute to the end of the gap (gaps are at most a few hours).
+                (1..=180).find_map(|m| {
+                    self.tz
+                        .from_local_datetime(&(local + chrono::Duration::minutes(m)))
+                        .earliest()
+                })?
+            }
+        };
+        Some(at.with_timezone(&Utc) + chrono::Duration::seconds(i64::from(self.jitter_for(date))))
+    }
+
+    /// A stable pseudo-random offset per service and day, so replicas agree on it.
+    fn jitter_for(&self, date: NaiveDate) -> u32 {
+        if self.jitter == 0 {
+            return 0;
+        }
+        let h = Sha256::digest(format!("{}:{date}", self.key).as_bytes());
+        u32::from_be_bytes([h[0], h[1], h[2], h[3]]) % (self.jitter + 1)
+    }
+
+    /// The most recent due instant at or before `now`.
+    pub fn last_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = now.with_timezone(&self.tz).date_naive();
+        (0..9)
+            .filter_map(|back| today.checked_sub_days(chrono::Days::new(back)))
+            .filter_map(|d| self.due_on(d))
+            .find(|t| *t <= now)
+    }
+
+    /// The first due instant after `now`.
+    pub fn next_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let today = now.with_timezone(&self.tz).date_naive();
+        (0..9)
+            .filter_map(|fwd| today.checked_add_days(chrono::Days::new(fwd)))
+            .filter_map(|d| self.due_on(d))
+            .find(|t| *t > now)
+    }
+}
+
+fn invalid(problems: Vec<Problem>) -> Error {
+    Error::Invalid(problems)
+}
+
+/// The schedule of a managed service (a disabled default when none is stored).
+pub async fn get(state: &AppState, name: &str) -> Result<Schedule> {
+    crate::ops::load(state, name).await?;
+    let mut s = db::schedules::get(&state.db, name)
+        .await?
+        .map(|r| Schedule::from_row(&r))
+        .unwrap_or_default();
+    if s.enabled
+        && let Ok(plan) = s.validate(name)
+    {
+        s.next_run = plan.next_due(Utc::now());
+    }
+    Ok(s)
+}
+
+/// Stores a service's schedule (validated; audited in the same transaction).
+pub async fn put(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    s: Schedule,
+) -> Result<Schedule> {
+    let plan = s.validate(name).map_err(invalid)?;
+    crate::ops::load(state, name).await?;
+    let row = Row {
+        service: name.to_owned(),
+        enabled: s.enabled,
+        frequency: s.frequency.clone(),
+        weekday: if s.frequency == "weekly" {
+            s.weekday.clone()
+        } else {
+            None
+        },
+        time_of_day: s.time.clone(),
+        timezone: s.timezone.clone(),
+        mode: s.mode.clone(),
+        jitter_seconds: i32::try_from(s.jitter_seconds).unwrap_or(0),
+        updated_at: Utc::now(),
+    };
+    let mut tx = state.db.begin().await?;
+    let stored = db::schedules::put(&mut tx, &row).await?;
+    let entry = audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "service.schedule",
+            target: Some(name),
+            result: "ok",
+            details: serde_json::to_value(Schedule::from_row(&stored)).unwrap_or_default(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    let mut out = Schedule::from_row(&stored);
+    if out.enabled {
+        out.next_run = plan.next_due(Utc::now());
+    }
+    Ok(out)
+}
+
+/// What one tick decided for one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// Service name.
+    pub service: String,
+    /// The due instant claimed.
+    pub due: DateTime<Utc>,
+    /// `update` or `check`.
+    pub mode: String,
+}
+
+/// One scheduler pass at `now` (injectable for tests): claims every due run this replica wins and
+/// returns them. Running them is the caller's business ([`run_due`]).
+pub async fn tick(state: &AppState, replica: &str, now: DateTime<Utc>) -> Result<Vec<Due>> {
+    let mut won = Vec::new();
+    for row in db::schedules::all(&state.db).await? {
+        if !row.enabled {
+            continue;
+        }
+        let s = Schedule::from_row(&row);
+        let Ok(plan) = s.validate(&row.service) else {
+            continue;
+        };
+        let Some(due) = plan.last_due(now) else {
+            continue;
+        };
+        // Due times before the schedule was (re)stored never run; nor do ones past the grace window.
+        let late = now - due;
+        if due <= row.updated_at || late > chrono::Duration::from_std(GRACE).unwrap_or_default() {
+            continue;
+        }
+        if db::schedules::claim(&state.db, &row.service, due, replica).await? {
+            won.push(Due {
+                service: row.service.clone(),
+                due,
+                mode: row.mode.clone(),
+            });
+        }
+    }
+    Ok(won)
+}
+
+/// Runs one claimed schedule as the `scheduler` actor.
+pub async fn run_due(state: &AppState, due: &Due) {
+    let ctx = AuditContext {
+        actor: "scheduler".into(),
+        ..AuditContext::default()
+    };
+    let result = match due.mode.as_str() {
+        "check" => crate::updates::check(state, &ctx, &due.service, "schedule")
+            .await
+            .map(|_| ()),
+        _ => crate::updates::update(state, &ctx, &due.service, "schedule")
+            .await
+            .map(|_| ()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(service = %due.service, error = %e, "scheduled run failed");
+    }
+}
+
+/// Ticks every `every` until shutdown, running what this replica claims.
+pub async fn run(state: AppState, every: Duration) {
+    let replica = format!("{}-{}", hostname(), std::process::id());
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        match tick(&state, &replica, Utc::now()).await {
+            Ok(due) => {
+                for d in due {
+                    let st = state.clone();
+                    tokio::spawn(async move { run_due(&st, &d).await });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "sdmd".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(freq: &str, weekday: Option<&str>, time: &str, tz: &str) -> Plan {
+        Schedule {
+            enabled: true,
+            frequency: freq.into(),
+            weekday: weekday.map(Into::into),
+            time: time.into(),
+            timezone: tz.into(),
+            mode: "update".into(),
+            jitter_seconds: 0,
+            next_run: None,
+        }
+        .validate("svc")
+        .expect("valid")
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("rfc3339")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn daily_in_a_time_zone() {
+        let p = plan("daily", None, "03:00", "Europe/Berlin");
+        // Winter: UTC+1.
+        assert_eq!(
+            p.last_due(utc("2026-01-15T12:00:00Z")),
+            Some(utc("2026-01-15T02:00:00Z"))
+        );
+        assert_eq!(
+            p.next_due(utc("2026-01-15T12:00:00Z")),
+            Some(utc("2026-01-16T02:00:00Z"))
+        );
+        // Summer: UTC+2.
+        assert_eq!(
+            p.last_due(utc("2026-07-15T12:00:00Z")),
+            Some(utc("2026-07-15T01:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn dst_gaps_and_overlaps() {
+        // 2026-03-29 02:30 does not exist in Berlin: it runs when the clock jumps (03:00 CEST).
+        let p = plan("daily", None, "02:30", "Europe/Berlin");
+        assert_eq!(
+            p.next_due(utc("2026-03-28T12:00:00Z")),
+            Some(utc("2026-03-29T01:00:00Z"))
+        );
+        // 2026-10-25 02:30 exists twice: the first one (CEST, UTC+2) runs.
+        assert_eq!(
+            p.next_due(utc("2026-10-24T12:00:00Z")),
+            Some(utc("2026-10-25T00:30:00Z"))
+        );
+        assert_eq!(
+            p.next_due(utc("2026-10-25T00:31:00Z")),
+            Some(utc("2026-10-26T01:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn weekly() {
+        let p = plan("weekly", Some("mon"), "04:15", "UTC");
+        // 2026-11-26 is a Thursday.
+        assert_eq!(
+            p.last_due(utc("2026-11-26T10:00:00Z")),
+            Some(utc("2026-11-23T04:15:00Z"))
+        );
+        assert_eq!(
+            p.next_due(utc("2026-11-26T10:00:00Z")),
+            Some(utc("2026-11-30T04:15:00Z"))
+        );
+    }
+
+    #[test]
+    fn validation_names_every_field() {
+        let s = Schedule {
+            enabled: true,
+            frequency: "weekly".into(),
+            weekday: Some("funday".into()),
+            time: "25:00".into(),
+            timezone: "Mars/Olympus".into(),
+            mode: "yolo".into(),
+            jitter_seconds: 5000,
+            next_run: None,
+        };
+        let fields: Vec<String> = s
+            .validate("x")
+            .expect_err("invalid")
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["weekday", "time", "timezone", "mode", "jitter_seconds"]
+        );
+        let ok = Schedule {
+            time: "7:00".into(),
+            ..Schedule::default()
+        };
+        assert!(ok.validate("x").is_err(), "HH:MM needs two digits");
+    }
+
+    #[test]
+    fn jitter_is_stable_and_bounded() {
+        let mut s = Schedule {
+            enabled: true,
+            jitter_seconds: 600,
+            ..Schedule::default()
+        };
+        s.timezone = "UTC".into();
+        let p = s.validate("svc").expect("valid");
+        let a = p.next_due(utc("2026-11-26T10:00:00Z")).expect("due");
+        let b = p.next_due(utc("2026-11-26T10:00:00Z")).expect("due");
+        assert_eq!(a, b);
+        let base = utc("2026-11-27T03:00:00Z");
+        assert!(a >= base && a <= base + chrono::Duration::seconds(600));
+    }
+}

@@ -1,0 +1,739 @@
+//! Safe updates: check the registry without pulling, pull only what changed, swap containers with
+//! the old ones kept aside, gate on health, and roll back in strict order when the gate fails.
+//! Every check and update is a row in the history.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::db::audit::AuditContext;
+use crate::db::{self, services::StoredService, updates::Finish};
+use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::ops::{self, ActionReport, PullReport};
+use crate::registry::{ImageRef, is_current};
+use crate::state::AppState;
+
+/// Health-gate settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GateSettings {
+    /// How long a container with a health check may take to become healthy.
+    pub health_timeout: Duration,
+    /// How long a container without one must run without restarting.
+    pub stable_for: Duration,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        Self {
+            health_timeout: Duration::from_secs(300),
+            stable_for: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The registry's view of one image of a service.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImageCheck {
+    /// The image reference.
+    pub image: String,
+    /// Digest of the local image for this repository, if any.
+    pub local_digest: Option<String>,
+    /// The tag's digest in the registry.
+    pub remote_digest: Option<String>,
+    /// Whether the registry has something newer than what runs.
+    pub update_available: bool,
+    /// `digest` (the tag moved); tag changes come with strategy plugins.
+    pub kind: Option<String>,
+    /// Whether the answer came from the shared cache.
+    pub cached: bool,
+    /// Why the image could not be checked (local-only image, registry down, …).
+    pub error: Option<String>,
+}
+
+/// The answer of a check.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckReport {
+    /// History id.
+    pub run_id: i64,
+    /// Whether any image has an update.
+    pub update_available: bool,
+    /// Per image.
+    pub images: Vec<ImageCheck>,
+}
+
+fn distinct_images(def: &crate::spec::Definition) -> Vec<String> {
+    let mut images: Vec<String> = Vec::new();
+    for m in def.services.values() {
+        if !images.contains(&m.image) {
+            images.push(m.image.clone());
+        }
+    }
+    images
+}
+
+/// Image id each image reference of the service runs as. What runs matters, not what the tag
+/// points at locally: a `docker build` or pull outside SDMD may have moved the local tag already.
+async fn running_images(
+    state: &AppState,
+    stored: &StoredService,
+) -> Result<HashMap<String, String>> {
+    let mut running: HashMap<String, String> = HashMap::new();
+    for c in state
+        .docker
+        .list_containers(Filter::Label(labels::SERVICE, &stored.name))
+        .await?
+    {
+        if let Some(m) = c
+            .label(labels::MEMBER)
+            .and_then(|m| stored.definition.services.get(m))
+        {
+            running.entry(m.image.clone()).or_insert(c.image_id.clone());
+        }
+    }
+    Ok(running)
+}
+
+/// How old a cached registry answer may be for a check someone asked for right now.
+const MANUAL_MAX_AGE: Duration = Duration::from_secs(60);
+
+fn max_age(state: &AppState, trigger: &str) -> Duration {
+    if trigger == "schedule" {
+        state.registry.ttl()
+    } else {
+        MANUAL_MAX_AGE
+    }
+}
+
+async fn check_images(
+    state: &AppState,
+    stored: &StoredService,
+    trigger: &str,
+) -> Result<Vec<ImageCheck>> {
+    let running = running_images(state, stored).await?;
+    let mut out = Vec::new();
+    for image in distinct_images(&stored.definition) {
+        let local = match running.get(&image) {
+            Some(id) => state.docker.image(id).await?,
+            None => state.docker.image(&image).await?,
+        };
+        let Some(r) = ImageRef::parse(&image) else {
+            out.push(ImageCheck {
+                image,
+                local_digest: None,
+                remote_digest: None,
+                update_available: false,
+                kind: None,
+                cached: false,
+                error: Some("pinned by digest: nothing to check".into()),
+            });
+            continue;
+        };
+        let local_digest = local.as_ref().and_then(|l| {
+            l.repo_digests.iter().find_map(|d| {
+                d.split_once('@')
+                    .filter(|(n, _)| *n == r.docker_name)
+                    .map(|(_, d)| d.to_owned())
+            })
+        });
+        let check = match state
+            .registry
+            .digest(&r, None, max_age(state, trigger))
+            .await
+        {
+            Ok(remote) => {
+                let current = local
+                    .as_ref()
+                    .is_some_and(|l| is_current(&r, &l.repo_digests, &remote.digest));
+                ImageCheck {
+                    image: image.clone(),
+                    local_digest: local_digest.clone(),
+                    remote_digest: Some(remote.digest),
+                    update_available: !current,
+                    kind: (!current).then(|| "digest".to_owned()),
+                    cached: remote.cached,
+                    error: None,
+                }
+            }
+            Err(e) => ImageCheck {
+                image: image.clone(),
+                local_digest: local_digest.clone(),
+                remote_digest: None,
+                update_available: false,
+                kind: None,
+                cached: false,
+                error: Some(e.to_string()),
+            },
+        };
+        db::updates::record_check(
+            &state.db,
+            &stored.name,
+            &check.image,
+            check.local_digest.as_deref(),
+            check.remote_digest.as_deref(),
+            check.update_available,
+            check.error.as_deref(),
+        )
+        .await?;
+        out.push(check);
+    }
+    Ok(out)
+}
+
+/// Checks every image of a managed service against its registry (HEAD only, cached).
+pub async fn check(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    trigger: &str,
+) -> Result<CheckReport> {
+    let stored = ops::load(state, name).await?;
+    let run_id = db::updates::start(&state.db, name, "check", trigger, &ctx.actor).await?;
+    state
+        .metrics
+        .checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let images = check_images(state, &stored, trigger).await;
+    let (result, images) = match images {
+        Ok(i) => (
+            if i.iter().any(|c| c.update_available) {
+                "update_available"
+            } else {
+                "up_to_date"
+            },
+            i,
+        ),
+        Err(e) => {
+            state
+                .metrics
+                .failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            finish(
+                state,
+                run_id,
+                "failed",
+                Vec::new(),
+                json!([]),
+                Some(e.to_string()),
+                None,
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    let update_available = images.iter().any(|c| c.update_available);
+    finish(
+        state,
+        run_id,
+        result,
+        Vec::new(),
+        serde_json::to_value(&images).unwrap_or_default(),
+        None,
+        None,
+    )
+    .await;
+    ops::audit_alone(
+        state,
+        ctx,
+        "service.check",
+        name,
+        "ok",
+        json!({"update_available": update_available}),
+    )
+    .await;
+    Ok(CheckReport {
+        run_id,
+        update_available,
+        images,
+    })
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Step {
+    /// `check`, `pull`, `stop_old`, `start_new`, `health_gate`, `rollback`, `cleanup`.
+    pub step: String,
+    /// When it ended.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// What happened.
+    pub message: String,
+}
+
+/// The result of an update.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpdateReport {
+    /// History id.
+    pub run_id: i64,
+    /// `up_to_date`, `updated` or `rolled_back`.
+    pub result: String,
+    /// What the pull changed.
+    pub pull: PullReport,
+    /// What happened to the members.
+    pub members: ActionReport,
+    /// Why it rolled back.
+    pub reason: Option<String>,
+    /// The steps with times.
+    pub steps: Vec<Step>,
+}
+
+async fn finish(
+    state: &AppState,
+    id: i64,
+    result: &str,
+    steps: Vec<Step>,
+    images: serde_json::Value,
+    reason: Option<String>,
+    log_excerpt: Option<String>,
+) {
+    let f = Finish {
+        result,
+        steps: serde_json::to_value(steps).unwrap_or_default(),
+        images,
+        reason,
+        log_excerpt,
+    };
+    if let Err(e) = db::updates::finish(&state.db, id, &f).await {
+        tracing::error!(error = %e, run = id, "could not record the end of an update run");
+    }
+}
+
+struct Run<'a> {
+    state: &'a AppState,
+    service: String,
+    steps: Vec<Step>,
+}
+
+impl Run<'_> {
+    fn step(&mut self, step: &str, ok: bool, message: impl Into<String>) {
+        let message = message.into();
+        self.state.bus.publish(Event::Operation {
+            service: self.service.clone(),
+            action: "update".into(),
+            phase: "step".into(),
+            message: format!("{step}: {message}"),
+        });
+        self.steps.push(Step {
+            step: step.into(),
+            at: chrono::Utc::now(),
+            ok,
+            message,
+        });
+    }
+}
+
+/// Pulls what changed, swaps containers with the old ones kept aside, gates on health and rolls
+/// back on failure. One update at a time per service, across replicas.
+pub async fn update(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    trigger: &str,
+) -> Result<UpdateReport> {
+    let _local = state.locks.lock(name).await;
+    // Across replicas: a session-level advisory lock held on one connection for the whole run.
+    let mut lock_conn = state.db.acquire().await?;
+    db::updates::lock_service(&mut lock_conn, name).await?;
+    let stored = ops::load(state, name).await;
+    let result = match stored {
+        Ok(stored) => {
+            let run_id = db::updates::start(&state.db, name, "update", trigger, &ctx.actor).await?;
+            let mut run = Run {
+                state,
+                service: name.to_owned(),
+                steps: Vec::new(),
+            };
+            let started = std::time::Instant::now();
+            let outcome = pipeline(&mut run, &stored, trigger).await;
+            let result_word = outcome.as_ref().map_or("failed", |p| p.result.as_str());
+            state
+                .metrics
+                .update_finished(result_word, started.elapsed());
+            let (report, audit_result, details) = match outcome {
+                Ok(p) => {
+                    let images = serde_json::to_value(&p.pull.images).unwrap_or_default();
+                    finish(
+                        state,
+                        run_id,
+                        &p.result,
+                        run.steps.clone(),
+                        images.clone(),
+                        p.reason.clone(),
+                        p.log_excerpt.clone(),
+                    )
+                    .await;
+                    let details = json!({"run_id": run_id, "result": p.result, "images": images,
+                        "members": p.members, "reason": p.reason});
+                    let audit_result = if p.result == "rolled_back" {
+                        "rolled_back"
+                    } else {
+                        "ok"
+                    };
+                    (
+                        Ok(UpdateReport {
+                            run_id,
+                            result: p.result,
+                            pull: p.pull,
+                            members: p.members,
+                            reason: p.reason,
+                            steps: run.steps,
+                        }),
+                        audit_result,
+                        details,
+                    )
+                }
+                Err(e) => {
+                    run.step("failed", false, e.to_string());
+                    finish(
+                        state,
+                        run_id,
+                        "failed",
+                        run.steps.clone(),
+                        json!([]),
+                        Some(e.to_string()),
+                        None,
+                    )
+                    .await;
+                    let code = ops::code_of(&e);
+                    (
+                        Err(e),
+                        code,
+                        json!({"run_id": run_id, "error": run.steps.last().map(|s| s.message.clone())}),
+                    )
+                }
+            };
+            ops::audit_alone(state, ctx, "service.update", name, audit_result, details).await;
+            report
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = db::updates::unlock_service(&mut lock_conn, name).await {
+        // Closing the connection releases the lock too.
+        tracing::warn!(error = %e, "releasing the update lock failed; closing its connection");
+        lock_conn.close_on_drop();
+    }
+    result
+}
+
+struct PipelineOutcome {
+    result: String,
+    pull: PullReport,
+    members: ActionReport,
+    reason: Option<String>,
+    log_excerpt: Option<String>,
+}
+
+async fn pipeline(
+    run: &mut Run<'_>,
+    stored: &StoredService,
+    trigger: &str,
+) -> Result<PipelineOutcome> {
+    let state = run.state;
+    let def = &stored.definition;
+    // 1. Check: HEAD only; images whose registry cannot be asked are pulled to find out.
+    let checks = check_images(state, stored, trigger).await?;
+    let to_pull: Vec<&ImageCheck> = checks
+        .iter()
+        .filter(|c| c.update_available || c.error.is_some())
+        .collect();
+    run.step(
+        "check",
+        true,
+        format!("{} of {} image(s) to pull", to_pull.len(), checks.len()),
+    );
+    // 2. Pull (a failed pull changes nothing).
+    let running = running_images(state, stored).await?;
+    let mut images = Vec::new();
+    for c in &checks {
+        let before = match running.get(&c.image) {
+            Some(id) => state.docker.image(id).await?,
+            None => state.docker.image(&c.image).await?,
+        };
+        if to_pull.iter().any(|p| p.image == c.image) {
+            ops::pull_one(state, &stored.name, &c.image)
+                .await
+                .inspect_err(|e| {
+                    run.step("pull", false, format!("{}: {e}", c.image));
+                })?;
+            if let Some(r) = ImageRef::parse(&c.image) {
+                state.registry.invalidate(&r).await;
+            }
+        }
+        let after = state.docker.image(&c.image).await?;
+        images.push(ops::image_change(&c.image, before.as_ref(), after.as_ref()));
+    }
+    run.step(
+        "pull",
+        true,
+        format!(
+            "{} image(s) changed",
+            images.iter().filter(|i| i.changed).count()
+        ),
+    );
+    let pull = PullReport { images };
+
+    // 3. Which members change: those whose container does not run the current local image.
+    let mut current: HashMap<String, ContainerInfo> = HashMap::new();
+    for c in state
+        .docker
+        .list_containers(Filter::Label(labels::SERVICE, &stored.name))
+        .await?
+    {
+        current.insert(c.label(labels::MEMBER).unwrap_or_default().to_owned(), c);
+    }
+    let mut changed: HashSet<String> = HashSet::new();
+    for (member, m) in &def.services {
+        let local = state.docker.image(&m.image).await?.map(|i| i.id);
+        match current.get(member) {
+            Some(c) if Some(&c.image_id) == local.as_ref() => {}
+            _ => {
+                changed.insert(member.clone());
+            }
+        }
+    }
+    let order = def.start_order();
+    let mut members = ActionReport::default();
+    if changed.is_empty() {
+        members.unchanged = order;
+        if let Err(e) = db::updates::clear_checks(&state.db, &stored.name).await {
+            tracing::warn!(error = %e, "could not clear stale checks");
+        }
+        return Ok(PipelineOutcome {
+            result: "up_to_date".into(),
+            pull,
+            members,
+            reason: None,
+            log_excerpt: None,
+        });
+    }
+    let mut affected = changed.clone();
+    for member in &order {
+        if def.services[member]
+            .depends_on
+            .keys()
+            .any(|d| affected.contains(d))
+        {
+            affected.insert(member.clone());
+        }
+    }
+
+    // 4. Stop the affected members (reverse order); keep changed ones aside under a new name.
+    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let mut aside: Vec<(String, ContainerInfo)> = Vec::new();
+    for member in order.iter().rev().filter(|m| affected.contains(*m)) {
+        if let Some(c) = current.get(member) {
+            state
+                .docker
+                .stop(&c.id, 10)
+                .await
+                .or_else(ops::ignore_gone)?;
+            if changed.contains(member) {
+                state
+                    .docker
+                    .rename(&c.id, &format!("{}-sdmd-old-{stamp}", c.name))
+                    .await?;
+                aside.push((member.clone(), c.clone()));
+            }
+        }
+    }
+    run.step(
+        "stop_old",
+        true,
+        format!(
+            "stopped {} member(s), kept {} aside",
+            affected.len(),
+            aside.len()
+        ),
+    );
+
+    // 5. Start the new containers (and restart dependents) in order, then gate on health.
+    let mut ids: HashMap<String, String> = current
+        .iter()
+        .map(|(m, c)| (m.clone(), c.id.clone()))
+        .collect();
+    let mut new_ids: HashMap<String, String> = HashMap::new();
+    let mut failure: Option<(String, String)> = None;
+    for member in order.iter().filter(|m| affected.contains(*m)) {
+        let started = async {
+            ops::wait_dependencies(state, def, member, &ids).await?;
+            if changed.contains(member) {
+                let id = ops::create_member(state, def, stored.revision, member).await?;
+                new_ids.insert(member.clone(), id.clone());
+                ids.insert(member.clone(), id);
+            } else if let Some(c) = current.get(member) {
+                state.docker.start(&c.id).await?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        if let Err(e) = started {
+            failure = Some((member.clone(), e.to_string()));
+            break;
+        }
+    }
+    if failure.is_none() {
+        run.step(
+            "start_new",
+            true,
+            format!("started {} new container(s)", new_ids.len()),
+        );
+        for member in order.iter().filter(|m| new_ids.contains_key(*m)) {
+            let id = &new_ids[member];
+            if let Err(reason) = health_gate(state, def, member, id).await {
+                failure = Some((member.clone(), reason));
+                break;
+            }
+        }
+    } else {
+        run.step(
+            "start_new",
+            false,
+            failure.as_ref().map(|f| f.1.clone()).unwrap_or_default(),
+        );
+    }
+
+    match failure {
+        None => {
+            run.step("health_gate", true, "every new container passed");
+            for (_, old) in &aside {
+                state.docker.remove_container(&old.id).await?;
+            }
+            run.step(
+                "cleanup",
+                true,
+                format!(
+                    "removed {} old container(s); previous images kept",
+                    aside.len()
+                ),
+            );
+            for member in &order {
+                if changed.contains(member) {
+                    if current.contains_key(member) {
+                        members.recreated.push(member.clone())
+                    } else {
+                        members.created.push(member.clone())
+                    }
+                } else if affected.contains(member) {
+                    members.started.push(member.clone());
+                } else {
+                    members.unchanged.push(member.clone());
+                }
+            }
+            if let Err(e) = db::updates::clear_checks(&state.db, &stored.name).await {
+                tracing::warn!(error = %e, "could not clear stale checks");
+            }
+            for id in new_ids.values() {
+                ops::refresh_live(state, id).await;
+            }
+            Ok(PipelineOutcome {
+                result: "updated".into(),
+                pull,
+                members,
+                reason: None,
+                log_excerpt: None,
+            })
+        }
+        Some((member, reason)) => {
+            run.step("health_gate", false, format!("{member}: {reason}"));
+            let log_excerpt = match new_ids.get(&member) {
+                Some(id) => state.docker.logs_tail(id, 20).await.ok().map(|lines| {
+                    lines
+                        .into_iter()
+                        .map(|l| l.line)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }),
+                None => None,
+            };
+            // Roll back in strict order: new containers out, old names back, old ones started.
+            for member in order.iter().rev() {
+                if let Some(id) = new_ids.get(member) {
+                    state.docker.stop(id, 10).await.or_else(ops::ignore_gone)?;
+                    state.docker.remove_container(id).await?;
+                }
+            }
+            for (_, old) in &aside {
+                state.docker.rename(&old.id, &old.name).await?;
+            }
+            for member in order.iter().filter(|m| affected.contains(*m)) {
+                if let Some(c) = current.get(member) {
+                    state.docker.start(&c.id).await?;
+                    ops::refresh_live(state, &c.id).await;
+                }
+            }
+            run.step(
+                "rollback",
+                true,
+                format!("restored {} container(s)", aside.len()),
+            );
+            members.unchanged = order;
+            Ok(PipelineOutcome {
+                result: "rolled_back".into(),
+                pull,
+                members,
+                reason: Some(format!("{member}: {reason}")),
+                log_excerpt,
+            })
+        }
+    }
+}
+
+/// Waits for a new container to prove itself: its Docker health check until healthy, else
+/// running without restarting for the configured time.
+async fn health_gate(
+    state: &AppState,
+    def: &crate::spec::Definition,
+    member: &str,
+    id: &str,
+) -> std::result::Result<(), String> {
+    let settings = state.gate;
+    let has_check = def
+        .services
+        .get(member)
+        .and_then(|m| m.healthcheck.as_ref())
+        .is_some_and(|h| !h.disable);
+    let start = tokio::time::Instant::now();
+    loop {
+        let (st, health) = state
+            .docker
+            .container_status(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        match (st, health) {
+            (ContainerState::Exited | ContainerState::Dead, _) => {
+                return Err(format!("the container {}", word(st)));
+            }
+            (ContainerState::Restarting, _) => return Err("the container is restarting".into()),
+            (_, Health::Unhealthy) => return Err("the health check reports unhealthy".into()),
+            (ContainerState::Running, Health::Healthy) => return Ok(()),
+            (ContainerState::Running, Health::None)
+                if !has_check && start.elapsed() >= settings.stable_for =>
+            {
+                return Ok(());
+            }
+            _ => {}
+        }
+        let limit = if has_check || health == Health::Starting {
+            settings.health_timeout
+        } else {
+            settings.stable_for * 3
+        };
+        if start.elapsed() > limit {
+            return Err(format!("not healthy after {} s", limit.as_secs()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn word(s: ContainerState) -> &'static str {
+    match s {
+        ContainerState::Exited => "exited",
+        ContainerState::Dead => "died",
+        _ => "stopped",
+    }
+}

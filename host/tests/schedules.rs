@@ -1,0 +1,149 @@
+//! Schedules with an injected clock: validation, DST-aware next runs, exactly-once across two
+//! replicas on one database, grace windows, and the scheduled run itself against the registry.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, Utc};
+use common::*;
+use sdmd::schedule;
+use serde_json::json;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn schedules_run_exactly_once_across_replicas() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool.clone()).await;
+        let name = unique("sched");
+        let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
+        build_http_image(&image, "v1", "");
+        let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n    init: true\n");
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &yaml).await.0,
+            StatusCode::CREATED
+        );
+        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+            .await;
+
+        // Validation: every bad field at once, nothing stored.
+        let (s, v) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/schedule"),
+                Some((
+                    "application/json",
+                    json!({"enabled": true, "frequency": "weekly", "weekday": "xyz", "time": "24:61",
+                           "timezone": "Nowhere/City", "mode": "check"})
+                    .to_string(),
+                )),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")),
+            "{v}"
+        );
+        let fields: Vec<&str> = v["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["weekday", "time", "timezone"]);
+        let (_, v) = app.get(&format!("/api/v1/services/{name}/schedule")).await;
+        assert_eq!(v["enabled"], false, "default schedule is disabled: {v}");
+        let (s, v) = app.get("/api/v1/services/nope/schedule").await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("service_not_found"))
+        );
+
+        // A weekly check on Mondays 04:15 Berlin time.
+        let body = json!({"enabled": true, "frequency": "weekly", "weekday": "mon", "time": "04:15",
+                          "timezone": "Europe/Berlin", "mode": "check"});
+        let (s, v) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/schedule"),
+                Some(("application/json", body.to_string())),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(v["next_run"].is_string(), "{v}");
+        assert_eq!(
+            app.listed(&name).await.unwrap()["schedule"]["weekday"],
+            "mon"
+        );
+
+        // The schedule was stored "now"; due times before that never run. Move its stored time
+        // back so the injected clock below sees a due run after it.
+        sqlx::query("update schedules set updated_at = '2026-01-01T00:00:00Z' where service = $1")
+            .bind(&name)
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        // Two replicas (separate states and pools, one database) tick at the same instant.
+        let replica_b = TestApp::new(pool.clone()).await;
+        let now = utc("2026-11-30T03:20:00Z"); // Monday 04:20 in Berlin: 5 minutes late.
+        let (a, b) = tokio::join!(
+            schedule::tick(&app.state, "replica-a", now),
+            schedule::tick(&replica_b.state, "replica-b", now)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let won: Vec<_> = a
+            .iter()
+            .chain(b.iter())
+            .filter(|d| d.service == name)
+            .collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "exactly one replica claims the due run: {a:?} {b:?}"
+        );
+        assert_eq!(won[0].due, utc("2026-11-30T03:15:00Z"));
+        assert_eq!(won[0].mode, "check");
+        schedule::run_due(&app.state, won[0]).await;
+
+        // Later ticks for the same due time do nothing; nor does a tick past the grace window.
+        for t in ["2026-11-30T03:21:00Z", "2026-11-30T03:59:00Z"] {
+            let again = schedule::tick(&app.state, "replica-a", utc(t))
+                .await
+                .unwrap();
+            assert!(again.iter().all(|d| d.service != name), "{again:?}");
+        }
+        let late = schedule::tick(&replica_b.state, "replica-b", utc("2026-12-07T05:16:00Z"))
+            .await
+            .unwrap();
+        assert!(
+            late.iter().all(|d| d.service != name),
+            "a run missed by more than the grace window is skipped"
+        );
+
+        // The scheduled check is in the history and the audit log, as the scheduler.
+        let (_, history) = app.get(&format!("/api/v1/services/{name}/updates")).await;
+        assert_eq!(history[0]["trigger"], "schedule", "{history}");
+        assert_eq!(history[0]["kind"], "check");
+        assert_eq!(history[0]["result"], "up_to_date");
+        assert_eq!(history[0]["actor"], "scheduler");
+        let (_, audit) = app
+            .get(&format!("/api/v1/audit?target={name}&actor=scheduler"))
+            .await;
+        assert_eq!(audit["entries"][0]["action"], "service.check");
+        let (_, audit) = app
+            .get(&format!(
+                "/api/v1/audit?target={name}&action=service.schedule"
+            ))
+            .await;
+        assert_eq!(
+            audit["entries"].as_array().unwrap().len(),
+            1,
+            "the rejected PUT was not audited"
+        );
+        app.cleanup(&name).await;
+    });
+}
