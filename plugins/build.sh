@@ -18,7 +18,7 @@ fi
 export CARGO_TARGET_DIR="${PLUGINS_TARGET_DIR:-$here/target}"
 (cd "$here" && cargo build --release --target wasm32-wasip2 --workspace)
 (cd "$here" && cargo test --workspace --quiet)
-for crate in semver_strategy http_health webhook_notify hostile future_wit; do
+for crate in semver_strategy http_health webhook_notify hostile future_wit nosy_strategy; do
   cp "$CARGO_TARGET_DIR/wasm32-wasip2/release/$crate.wasm" "$dist/${crate//_/-}.wasm"
 done
 

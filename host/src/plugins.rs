@@ -12,6 +12,7 @@
 
 pub mod http;
 pub mod manifest;
+pub mod registry_access;
 mod sandbox;
 pub mod store;
 pub mod types;
@@ -309,6 +310,8 @@ pub struct CallState {
     config: serde_json::Map<String, serde_json::Value>,
     http: Option<(HttpGrant, HttpLimits)>,
     registry: Option<Arc<dyn Registry>>,
+    /// The repository a strategy call may ask the registry about (the image it decides on).
+    registry_scope: String,
     deadline: Instant,
     /// The async runtime the `http` capability blocks on; `None` outside one (then http fails cleanly).
     rt: Option<tokio::runtime::Handle>,
@@ -863,6 +866,7 @@ impl Runtime {
             config: loaded.config.clone(),
             http,
             registry,
+            registry_scope: String::new(),
             deadline: started + deadline,
             rt,
         };

@@ -782,3 +782,112 @@ async fn invoke_json_uses_the_plugin_kind() {
     let out = rt.invoke_json(&p, json!({"nonsense": true})).await;
     assert!(out.result.is_err());
 }
+
+#[tokio::test]
+async fn registry_capability_is_scoped_to_the_decided_repository() {
+    let rt = runtime();
+    rt.set_registry(Arc::new(FakeRegistry));
+    let grants = Grants {
+        capabilities: BTreeSet::from([Capability::Registry]),
+        ..Default::default()
+    };
+    let input = strategy_input("1.0.0", &[]);
+    let own = load(&rt, "nosy-strategy", grants.clone(), json!({})).await;
+    let out = rt.decide(&own, input.clone()).await;
+    match out.result {
+        Ok(Decision::Skip { reason }) => assert!(
+            reason.contains("1.1.0") && reason.contains("sha256:00"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Another repository, another host: refused by the host, whatever the plugin asks.
+    for (repo, reference) in [
+        ("127.0.0.1:5000/demo/other", "127.0.0.1:5000/demo/other:1"),
+        ("169.254.169.254/latest", "169.254.169.254/latest:meta-data"),
+    ] {
+        let p = load(
+            &rt,
+            "nosy-strategy",
+            grants.clone(),
+            json!({"repository": repo, "reference": reference}),
+        )
+        .await;
+        match rt.decide(&p, input.clone()).await.result {
+            Ok(Decision::Skip { reason }) => {
+                assert_eq!(
+                    reason
+                        .matches("denied: only 127.0.0.1:5000/demo/app")
+                        .count(),
+                    2,
+                    "{reason}"
+                )
+            }
+            other => panic!("{repo}: {other:?}"),
+        }
+    }
+}
+
+/// Pushes the test environment's base image under `repo:tag` to the local registry.
+fn push(repo: &str, tag: &str) {
+    let docker = "/usr/bin/docker";
+    let target = format!("{repo}:{tag}");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(docker)
+            .args(args)
+            .output()
+            .expect("run docker");
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {} (run scripts/test-env.sh for dockerd, the registry and local/busybox:1)",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["tag", "local/busybox:1", &target]);
+    run(&["push", &target]);
+    run(&["rmi", &target]);
+}
+
+#[tokio::test]
+async fn registry_capability_against_the_local_registry() {
+    let repo = format!("127.0.0.1:5000/sdmd-plugins-test/t{}", std::process::id());
+    push(&repo, "1.0.0");
+    push(&repo, "1.1.0");
+    let rt = runtime();
+    let core = sdmd::registry::Registry::new(Duration::from_secs(60));
+    rt.set_registry(Arc::new(sdmd::plugins::registry_access::CoreRegistry::new(
+        Arc::new(core),
+    )));
+    let grants = Grants {
+        capabilities: BTreeSet::from([Capability::Registry]),
+        ..Default::default()
+    };
+    let mut input = strategy_input("1.0.0", &[]);
+    input.current.repository = repo.clone();
+    input.current.reference = format!("{repo}:1.0.0");
+    let p = load(&rt, "semver-strategy", grants.clone(), json!({})).await;
+    let out = rt.decide(&p, input.clone()).await;
+    assert_eq!(
+        out.result.expect("decision"),
+        Decision::UpdateTo {
+            candidate: Candidate {
+                tag: "1.1.0".into(),
+                digest: None
+            }
+        },
+        "{:?}",
+        out.logs
+    );
+    let p = load(&rt, "nosy-strategy", grants, json!({})).await;
+    match rt.decide(&p, input).await.result {
+        Ok(Decision::Skip { reason }) => {
+            assert!(
+                (reason.contains(r#"tags=Ok("1.0.0,1.1.0")"#)
+                    || reason.contains(r#"tags=Ok("1.1.0,1.0.0")"#))
+                    && reason.contains("Ok(\"sha256:"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -28,6 +28,7 @@ pub struct PluginHost {
 #[derive(Default)]
 struct HostInner {
     cache_dir: Mutex<Option<PathBuf>>,
+    registry_set: std::sync::atomic::AtomicBool,
     runtime: Mutex<Option<Runtime>>,
     /// Loaded plugins by id, with the key (version + grants + config + limits) they were loaded with.
     loaded: Mutex<HashMap<String, (String, Plugin)>>,
@@ -41,6 +42,22 @@ impl PluginHost {
             .cache_dir
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(dir);
+    }
+
+    /// The runtime, created on first use, with the core registry client behind the `registry`
+    /// capability.
+    pub fn runtime_for(&self, state: &AppState) -> Result<Runtime, PluginError> {
+        let rt = self.runtime()?;
+        if !self
+            .inner
+            .registry_set
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            rt.set_registry(Arc::new(super::registry_access::CoreRegistry::new(
+                state.registry.clone(),
+            )));
+        }
+        Ok(rt)
     }
 
     /// The runtime, created on first use.
@@ -69,7 +86,7 @@ impl PluginHost {
 
     async fn load(
         &self,
-        pool: &sqlx::PgPool,
+        state: &AppState,
         row: &db::plugins::PluginRow,
     ) -> Result<Plugin, StoreError> {
         let key = format!(
@@ -86,7 +103,7 @@ impl PluginHost {
         {
             return Ok(p.clone());
         }
-        let wasm = db::plugins::wasm(pool, &row.id, &row.current_sha256)
+        let wasm = db::plugins::wasm(&state.db, &row.id, &row.current_sha256)
             .await?
             .ok_or_else(|| StoreError::NotFound(row.id.clone()))?;
         let manifest: Manifest = serde_json::from_value(row.manifest.0.clone())
@@ -94,7 +111,7 @@ impl PluginHost {
         let grants: Grants = serde_json::from_value(row.grants.0.clone()).unwrap_or_default();
         let limits: Limits = serde_json::from_value(row.limits.0.clone()).unwrap_or_default();
         let plugin = self
-            .runtime()?
+            .runtime_for(state)?
             .load(
                 wasm.into(),
                 Some(manifest),
@@ -276,7 +293,11 @@ pub async fn upload(
     wasm: Vec<u8>,
 ) -> Result<(bool, PluginView), StoreError> {
     let wasm: Arc<[u8]> = wasm.into();
-    let inspection = state.plugins.runtime()?.inspect(wasm.clone(), None).await?;
+    let inspection = state
+        .plugins
+        .runtime_for(state)?
+        .inspect(wasm.clone(), None)
+        .await?;
     let Inspection {
         manifest,
         sha256,
@@ -582,8 +603,12 @@ pub async fn invoke(
             .await?
             .ok_or_else(|| StoreError::NotFound(id.into()))?
     };
-    let plugin = state.plugins.load(&state.db, &row).await?;
-    let out = state.plugins.runtime()?.invoke_json(&plugin, input).await;
+    let plugin = state.plugins.load(state, &row).await?;
+    let out = state
+        .plugins
+        .runtime_for(state)?
+        .invoke_json(&plugin, input)
+        .await;
     let (output, error) = match out.result {
         Ok(v) => (Some(v), None),
         Err(e) => (
@@ -795,7 +820,7 @@ pub async fn resolve(state: &AppState, service: &str) -> Result<ResolvedPlugins,
                 return None;
             }
         };
-        match state.plugins.load(&state.db, &row).await {
+        match state.plugins.load(state, &row).await {
             Ok(p) => Some(p),
             Err(e) => {
                 tracing::warn!(plugin = id, error = %e, "cannot load plugin");

@@ -117,6 +117,7 @@ impl Prepared {
         input: &t::StrategyInput,
     ) -> Option<wasmtime::Result<Result<t::Decision, String>>> {
         let pre = self.strategy.as_ref()?;
+        store.data_mut().registry_scope = input.current.repository.clone();
         Some((|| {
             let inst = pre.instantiate(&mut *store)?;
             let out = inst
@@ -197,7 +198,9 @@ impl Prepared {
                     .strategy
                     .as_ref()
                     .ok_or_else(|| wasmtime::Error::msg("not a strategy"))?;
-                let input = strategy_input(&serde_json::from_value(input.clone()).map_err(bad)?);
+                let input: t::StrategyInput = serde_json::from_value(input.clone()).map_err(bad)?;
+                store.data_mut().registry_scope = input.current.repository.clone();
+                let input = strategy_input(&input);
                 let inst = pre.instantiate(&mut *store)?;
                 time_calls!(
                     inst.sdmd_plugin_strategy()
@@ -341,12 +344,24 @@ impl config::Host for CallState {
 
 impl registry::Host for CallState {
     fn list_tags(&mut self, repository: String) -> Result<Vec<String>, String> {
+        if !super::registry_access::in_scope(&self.registry_scope, &repository) {
+            return Err(format!(
+                "denied: only {} may be queried in this call",
+                self.registry_scope
+            ));
+        }
         match &self.registry {
             Some(r) => r.list_tags(&repository),
             None => Err("no registry access is configured on this host".into()),
         }
     }
     fn resolve_digest(&mut self, reference: String) -> Result<String, String> {
+        if !super::registry_access::in_scope(&self.registry_scope, &reference) {
+            return Err(format!(
+                "denied: only {} may be queried in this call",
+                self.registry_scope
+            ));
+        }
         match &self.registry {
             Some(r) => r.resolve_digest(&reference),
             None => Err("no registry access is configured on this host".into()),
