@@ -274,21 +274,31 @@ impl HttpGrant {
         }
     }
 
-    /// Check resolved addresses: keep the acceptable ones, or say why none is.
+    /// Check the addresses `url`'s host resolved to: keep the acceptable ones, or say why none is. A
+    /// special address passes only when a pattern names that IP literally *and* matches the URL's scheme
+    /// and port, so a granted name that resolves to a granted loopback IP cannot reach other ports.
     pub fn check_addrs(
         &self,
-        host: &str,
+        url: &Url,
         addrs: &[SocketAddr],
     ) -> Result<Vec<SocketAddr>, HttpError> {
-        let granted: Vec<IpAddr> = self
-            .allow
-            .iter()
-            .filter_map(HostPattern::literal_ip)
-            .collect();
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default();
+        let granted = |ip: IpAddr| {
+            self.allow.iter().any(|p| {
+                p.literal_ip() == Some(ip)
+                    && p.scheme == url.scheme()
+                    && match p.port {
+                        None => port == default_port(&p.scheme),
+                        Some(None) => true,
+                        Some(Some(want)) => port == Some(want),
+                    }
+            })
+        };
         let ok: Vec<SocketAddr> = addrs
             .iter()
             .copied()
-            .filter(|a| !is_special(a.ip()) || granted.contains(&a.ip()))
+            .filter(|a| !is_special(a.ip()) || granted(a.ip()))
             .collect();
         if ok.is_empty() {
             let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
@@ -422,7 +432,7 @@ async fn send_once(
         .await
         .map_err(|e| HttpError::Transport(format!("resolving {host}: {e}")))?
         .collect();
-    let addrs = grant.check_addrs(&host, &addrs)?;
+    let addrs = grant.check_addrs(url, &addrs)?;
     // Pin the name to the checked addresses so the connection goes where we looked. No proxies: an
     // environment proxy would connect somewhere we did not check.
     let client = reqwest::Client::builder()
@@ -589,20 +599,29 @@ mod tests {
 
     #[test]
     fn special_addresses_need_the_ip_granted() {
+        let url = |u: &str| Url::parse(u).expect("url");
         let lo: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let by_name = grant(&["http://localhost:8080"]);
         assert!(
-            grant(&["http://localhost:8080"])
-                .check_addrs("localhost", &[lo])
+            by_name
+                .check_addrs(&url("http://localhost:8080/"), &[lo])
                 .is_err()
         );
+        let by_ip = grant(&["http://127.0.0.1:8080"]);
         assert!(
-            grant(&["http://127.0.0.1:8080"])
-                .check_addrs("127.0.0.1", &[lo])
+            by_ip
+                .check_addrs(&url("http://127.0.0.1:8080/"), &[lo])
                 .is_ok()
+        );
+        // A granted name that resolves to a granted loopback IP reaches only the granted port.
+        let both = grant(&["http://127.0.0.1:8080", "https://rebind.example"]);
+        assert!(
+            both.check_addrs(&url("https://rebind.example/"), &[lo])
+                .is_err()
         );
         let public: SocketAddr = "1.1.1.1:443".parse().expect("addr");
         let ok = grant(&["https://x"])
-            .check_addrs("x", &[lo, public])
+            .check_addrs(&url("https://x/"), &[lo, public])
             .expect("public one");
         assert_eq!(
             ok,
