@@ -752,9 +752,10 @@ impl Runtime {
         }
     }
 
-    /// Run a strategy on the current thread, for callers that already are on a blocking thread (the CLI,
-    /// benchmarks). The epoch deadline and memory limit apply; there is no outer timeout. Never call it
-    /// on an async worker thread.
+    /// Run a strategy on the current thread, for benchmarks and callers that already are on a blocking
+    /// thread and bound the call themselves. The epoch deadline and memory limit apply, but there is no
+    /// outer timeout: server code uses [`Runtime::decide`] (the invariant "deadline, memory limit and
+    /// outer timeout on every call" is kept there). Never call it on an async worker thread.
     pub fn decide_blocking(
         &self,
         plugin: &Plugin,

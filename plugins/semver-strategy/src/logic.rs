@@ -126,32 +126,54 @@ const PRERELEASE_WORDS: &[&str] = &[
     "b",
 ];
 
-/// Parse a tag loosely; `None` when it is not a version.
+/// Parse a tag loosely; `None` when it is not a version. A byte scanner rather than `split`s: a strategy
+/// parses every tag of a repository on every check.
 pub fn parse(tag: &str) -> Option<Version> {
-    let t = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
-    let t = t.split('+').next().unwrap_or(t); // build metadata never orders versions
-    let (core, suffix) = match t.find('-') {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
-    };
+    let b = tag.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'v' | b'V')));
     let mut nums = [0u64; 3];
-    for (i, part) in core.split('.').enumerate() {
-        if i == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+    let mut n = 0;
+    loop {
+        let start = i;
+        let mut value: u64 = 0;
+        while let Some(d) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            i += 1;
+        }
+        if i == start || n == 3 {
             return None;
         }
-        nums[i] = part.parse().ok()?;
+        nums[n] = value;
+        n += 1;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+        } else {
+            break;
+        }
     }
     let mut version = Version {
         nums,
         pre: None,
         variant: None,
     };
-    if let Some(s) = suffix.filter(|s| !s.is_empty()) {
-        let word: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-        if PRERELEASE_WORDS.contains(&word.to_ascii_lowercase().as_str()) {
-            version.pre = Some(s.to_string());
+    let rest = &tag[i..];
+    // Build metadata (`+...`) never orders versions.
+    let rest = rest.split_once('+').map_or(rest, |(before, _)| before);
+    let suffix = match rest.strip_prefix('-') {
+        Some(s) => s,
+        None if rest.is_empty() => return Some(version),
+        None => return None,
+    };
+    if !suffix.is_empty() {
+        let word_len = suffix.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let word = &suffix[..word_len];
+        if PRERELEASE_WORDS
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+        {
+            version.pre = Some(suffix.to_string());
         } else {
-            version.variant = Some(s.to_string());
+            version.variant = Some(suffix.to_string());
         }
     }
     Some(version)
@@ -318,6 +340,33 @@ mod tests {
         assert_eq!(parse("1.2.3.4"), None);
         assert_eq!(parse("1..2"), None);
         assert_eq!(parse("abc"), None);
+        assert_eq!(parse("1.2.3_x"), None);
+        assert_eq!(parse("1.2."), None);
+        assert_eq!(
+            parse("99999999999999999999999"),
+            None,
+            "overflow is not a version"
+        );
+        assert_eq!(
+            parse("V2"),
+            Some(Version {
+                nums: [2, 0, 0],
+                pre: None,
+                variant: None
+            })
+        );
+        assert_eq!(
+            parse("1.2.3-"),
+            Some(Version {
+                nums: [1, 2, 3],
+                pre: None,
+                variant: None
+            })
+        );
+        let v = parse("1.2.3-RC.1+git.abc").expect("version");
+        assert_eq!((v.pre.as_deref(), v.variant), (Some("RC.1"), None));
+        let v = parse("1.2-alpine3.20").expect("version");
+        assert_eq!((v.pre, v.variant.as_deref()), (None, Some("alpine3.20")));
     }
 
     #[test]
