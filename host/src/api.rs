@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
+pub mod plugins;
 pub mod services;
 pub mod system;
 pub mod ui;
@@ -35,6 +36,7 @@ use error::ApiError;
         (name = "lifecycle", description = "Deploy, start, stop, restart, pull and update"),
         (name = "updates", description = "Registry checks, safe updates with rollback, history"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
     )
@@ -46,6 +48,7 @@ struct ApiDoc;
 pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
     let (protected, doc_a) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(services::router())
+        .merge(plugins::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

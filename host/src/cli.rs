@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use crate::config::ServeConfig;
 
+mod plugin;
+
 /// Self-hosted Docker management.
 #[derive(Debug, Parser)]
 #[command(name = "sdmd", version, about)]
@@ -77,6 +79,11 @@ enum Command {
         follow: bool,
         #[command(flatten)]
         client: ClientOpts,
+    },
+    /// Plugin author tools: scaffold, inspect and test a plugin offline.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin::PluginCommand,
     },
     /// Apply the current definition to Docker.
     Deploy(Target),
@@ -237,6 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             follow,
             client,
         } => logs(&Client::new(&client)?, &name, tail, follow).await,
+        Command::Plugin { command } => plugin::run(command).await,
         Command::Deploy(t) => action(&t, "deploy").await,
         Command::Start(t) => action(&t, "start").await,
         Command::Stop(t) => action(&t, "stop").await,

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod plugins;
 pub mod schedules;
 pub mod services;
 pub mod updates;

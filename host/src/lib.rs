@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod pg;
+pub mod plugins;
 pub mod registry;
 pub mod schedule;
 pub mod server;

@@ -152,6 +152,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut state =
         AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
+    state
+        .plugins
+        .set_cache_dir(cfg.data_dir.join("plugin-cache"));
     state.ui_dir = cfg
         .ui_dir
         .clone()

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The dashboard's static export, when one is served.
     pub ui_dir: Option<Arc<std::path::PathBuf>>,
+    /// The WebAssembly plugin runtime of this replica.
+    pub plugins: crate::plugins::store::PluginHost,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             gate: crate::updates::GateSettings::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ui_dir: None,
+            plugins: crate::plugins::store::PluginHost::default(),
         }
     }
 
