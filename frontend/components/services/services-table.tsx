@@ -18,7 +18,8 @@ import type { Activity } from "./use-live-services";
 const VIRTUALIZE_OVER = 50;
 const ROW = 64;
 const GRID =
-  "grid grid-cols-[minmax(0,1fr)_auto_auto] items-center gap-3 px-4 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_auto]";
+  // Fixed widths for every column but the flexible ones, so header and rows line up.
+  "grid grid-cols-[minmax(0,1fr)_6.5rem_9rem] items-center gap-3 px-4 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_9rem]";
 
 export function serviceHref(name: string) {
   return `/service/?name=${encodeURIComponent(name)}`;
