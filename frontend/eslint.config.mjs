@@ -7,7 +7,10 @@ const config = [
   { ignores: [".next/**", "out/**", "node_modules/**", "next-env.d.ts", "screenshots/**"] },
   {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
     },
   },
 ];

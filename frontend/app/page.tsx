@@ -38,7 +38,7 @@ export default function ServicesPage() {
         </Button>
       </div>
       {data && (
-        <p className="text-sm text-muted-foreground">
+        <p className="text-muted-foreground text-sm">
           {data.length} services · {counts.running} running · {counts.stopped} stopped
           {counts.partial > 0 && ` · ${counts.partial} partial`}
           {counts.unhealthy > 0 && ` · ${counts.unhealthy} unhealthy`}
@@ -49,7 +49,7 @@ export default function ServicesPage() {
           <Label htmlFor="q" className="sr-only">
             Search services
           </Label>
-          <SearchIcon className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-muted-foreground" />
+          <SearchIcon className="text-muted-foreground pointer-events-none absolute top-2.5 left-2.5 size-4" />
           <Input
             id="q"
             type="search"
@@ -60,13 +60,15 @@ export default function ServicesPage() {
           />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="status-filter" className="text-xs text-muted-foreground">
+          <Label htmlFor="status-filter" className="text-muted-foreground text-xs">
             Status
           </Label>
           <NativeSelect
             id="status-filter"
             value={filter.status}
-            onChange={(e) => setFilter({ ...filter, status: e.target.value as ServiceFilter["status"] })}
+            onChange={(e) =>
+              setFilter({ ...filter, status: e.target.value as ServiceFilter["status"] })
+            }
           >
             <option value="all">All</option>
             <option value="running">Running</option>
@@ -76,13 +78,15 @@ export default function ServicesPage() {
           </NativeSelect>
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="kind-filter" className="text-xs text-muted-foreground">
+          <Label htmlFor="kind-filter" className="text-muted-foreground text-xs">
             Kind
           </Label>
           <NativeSelect
             id="kind-filter"
             value={filter.kind}
-            onChange={(e) => setFilter({ ...filter, kind: e.target.value as ServiceFilter["kind"] })}
+            onChange={(e) =>
+              setFilter({ ...filter, kind: e.target.value as ServiceFilter["kind"] })
+            }
           >
             <option value="all">All</option>
             <option value="managed">Managed</option>
@@ -102,7 +106,9 @@ export default function ServicesPage() {
           Change the search or the filters.
         </EmptyState>
       )}
-      {shown.length > 0 && <ServicesTable services={shown} activity={activity} onChanged={reload} />}
+      {shown.length > 0 && (
+        <ServicesTable services={shown} activity={activity} onChanged={reload} />
+      )}
     </div>
   );
 }

@@ -29,7 +29,12 @@ const ctx = await chromium.launchPersistentContext(join(profile, "chrome"), {
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
   viewport: { width: 1280, height: 800 },
-  env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config"), XDG_CACHE_HOME: join(home, ".cache") },
+  env: {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_CACHE_HOME: join(home, ".cache"),
+  },
   args: [
     "--headless",
     "--no-sandbox",
@@ -57,9 +62,13 @@ const shot = async (label) => {
   console.log(`  ✓ ${label}  (${file})`);
 };
 const expectText = async (locator, re, what) => {
-  await locator.filter({ hasText: re }).first().waitFor({ state: "visible" }).catch((e) => {
-    throw new Error(`${what}: ${e.message}`);
-  });
+  await locator
+    .filter({ hasText: re })
+    .first()
+    .waitFor({ state: "visible" })
+    .catch((e) => {
+      throw new Error(`${what}: ${e.message}`);
+    });
 };
 
 let ok = false;

@@ -30,7 +30,13 @@ const PROXIED = ["/api/", "/auth/", "/config.json", "/healthz", "/metrics"];
 
 function proxy(req, res) {
   const up = http.request(
-    { host: backend.hostname, port: backend.port, path: req.url, method: req.method, headers: { ...req.headers, host: backend.host } },
+    {
+      host: backend.hostname,
+      port: backend.port,
+      path: req.url,
+      method: req.method,
+      headers: { ...req.headers, host: backend.host },
+    },
     (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
@@ -38,7 +44,9 @@ function proxy(req, res) {
   );
   up.on("error", (e) => {
     res.writeHead(502, { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: "bad_gateway", message: "sdmd is not reachable", details: String(e) }));
+    res.end(
+      JSON.stringify({ code: "bad_gateway", message: "sdmd is not reachable", details: String(e) }),
+    );
   });
   req.pipe(up);
   res.on("close", () => up.destroy());
@@ -59,7 +67,9 @@ function serveStatic(req, res) {
 }
 
 http
-  .createServer((req, res) => (PROXIED.some((p) => req.url.startsWith(p)) ? proxy(req, res) : serveStatic(req, res)))
+  .createServer((req, res) =>
+    PROXIED.some((p) => req.url.startsWith(p)) ? proxy(req, res) : serveStatic(req, res),
+  )
   .listen(Number(values.port), "127.0.0.1", () =>
     console.log(`dashboard on http://127.0.0.1:${values.port} → ${backend.origin}`),
   );

@@ -119,7 +119,10 @@ export interface RequestOptions {
 
 function logFailure(method: string, path: string, err: ApiError) {
   // Technical details belong in the console, never on the screen.
-  console.error(`[sdmd api] ${method} ${path} → ${err.status} ${err.code}: ${err.message}`, err.details ?? "");
+  console.error(
+    `[sdmd api] ${method} ${path} → ${err.status} ${err.code}: ${err.message}`,
+    err.details ?? "",
+  );
 }
 
 async function once(path: string, o: RequestOptions): Promise<{ status: number; body: unknown }> {
@@ -150,7 +153,12 @@ async function once(path: string, o: RequestOptions): Promise<{ status: number; 
     try {
       return { status: res.status, body: JSON.parse(raw) };
     } catch {
-      throw new ApiError(res.status, "unexpected_response", "The response is not JSON.", raw.slice(0, 500));
+      throw new ApiError(
+        res.status,
+        "unexpected_response",
+        "The response is not JSON.",
+        raw.slice(0, 500),
+      );
     }
   }
   let parsed: unknown = null;
@@ -161,8 +169,18 @@ async function once(path: string, o: RequestOptions): Promise<{ status: number; 
   }
   const eb = s.errorBody.safeParse(parsed);
   if (eb.success) throw new ApiError(res.status, eb.data.code, eb.data.message, eb.data.details);
-  const code = res.status === 503 ? "docker_unavailable" : res.status === 401 ? "unauthorized" : `http_${res.status}`;
-  throw new ApiError(res.status, code, `The server answered ${res.status} ${res.statusText}.`, raw.slice(0, 500));
+  const code =
+    res.status === 503
+      ? "docker_unavailable"
+      : res.status === 401
+        ? "unauthorized"
+        : `http_${res.status}`;
+  throw new ApiError(
+    res.status,
+    code,
+    `The server answered ${res.status} ${res.statusText}.`,
+    raw.slice(0, 500),
+  );
 }
 
 /** One API call: retries transient failures of reads, parses the body with `schema`. */
@@ -178,7 +196,12 @@ export async function request<T extends z.ZodType>(
       const { status, body } = await once(path, o);
       const parsed = schema.safeParse(body);
       if (!parsed.success) {
-        throw new ApiError(status, "unexpected_response", "The response did not match the expected shape.", parsed.error.issues);
+        throw new ApiError(
+          status,
+          "unexpected_response",
+          "The response did not match the expected shape.",
+          parsed.error.issues,
+        );
       }
       return parsed.data;
     } catch (e) {
@@ -220,7 +243,9 @@ export interface AuditQuery {
 }
 
 /** Builds `?a=b&c=d` from the defined, non-empty values. */
-export function query(params: Record<string, string | number | boolean | null | undefined>): string {
+export function query(
+  params: Record<string, string | number | boolean | null | undefined>,
+): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
@@ -246,25 +271,35 @@ export const api = {
       ...(typeof body === "string" ? { yaml: body } : { json: body }),
     }),
   deleteService: (name: string, volumes: boolean) =>
-    request(`/api/v1/services/${enc(name)}${query({ volumes: volumes || undefined })}`, s.removeReport, {
-      method: "DELETE",
-    }),
+    request(
+      `/api/v1/services/${enc(name)}${query({ volumes: volumes || undefined })}`,
+      s.removeReport,
+      {
+        method: "DELETE",
+      },
+    ),
   action: <A extends ServiceAction>(name: string, action: A) =>
-    request(`/api/v1/services/${enc(name)}/${action}`, actionSchemas[action], { method: "POST" }) as Promise<
-      z.infer<(typeof actionSchemas)[A]>
-    >,
+    request(`/api/v1/services/${enc(name)}/${action}`, actionSchemas[action], {
+      method: "POST",
+    }) as Promise<z.infer<(typeof actionSchemas)[A]>>,
   logs: (name: string, tail = 100) =>
     request(`/api/v1/services/${enc(name)}/logs${query({ tail })}`, s.logsResponse),
-  compose: (name: string) => request(`/api/v1/services/${enc(name)}/compose`, z.string(), { text: true }),
-  adopt: (name: string) => request(`/api/v1/services/${enc(name)}/adopt`, s.serviceView, { method: "POST" }),
+  compose: (name: string) =>
+    request(`/api/v1/services/${enc(name)}/compose`, z.string(), { text: true }),
+  adopt: (name: string) =>
+    request(`/api/v1/services/${enc(name)}/adopt`, s.serviceView, { method: "POST" }),
   revisions: (name: string) => request(`/api/v1/services/${enc(name)}/revisions`, s.revisionList),
   audit: (q: AuditQuery = {}, signal?: AbortSignal) =>
     request(`/api/v1/audit${query({ ...q })}`, s.auditPage, { signal }),
   /** The CSV export link (a download needs the bearer token, see `downloadAuthed`). */
-  auditCsvPath: (q: AuditQuery = {}) => `/api/v1/audit.csv${query({ ...q, limit: undefined, before: undefined })}`,
+  auditCsvPath: (q: AuditQuery = {}) =>
+    `/api/v1/audit.csv${query({ ...q, limit: undefined, before: undefined })}`,
   listTokens: () => request("/api/v1/tokens", s.tokenList),
   createToken: (name: string, expiresAt?: string) =>
-    request("/api/v1/tokens", s.createdToken, { method: "POST", json: { name, expires_at: expiresAt ?? null } }),
+    request("/api/v1/tokens", s.createdToken, {
+      method: "POST",
+      json: { name, expires_at: expiresAt ?? null },
+    }),
   revokeToken: (id: string) => request(`/api/v1/tokens/${enc(id)}`, nothing, { method: "DELETE" }),
 };
 

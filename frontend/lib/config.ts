@@ -11,7 +11,10 @@ export async function loadConfig(origin: string = window.location.origin): Promi
   let res: Response | null = null;
   for (let attempt = 0; attempt < 4; attempt++) {
     try {
-      res = await fetch("/config.json", { cache: "no-store", headers: { Accept: "application/json" } });
+      res = await fetch("/config.json", {
+        cache: "no-store",
+        headers: { Accept: "application/json" },
+      });
       if (res.status !== 503) break;
     } catch {
       res = null;

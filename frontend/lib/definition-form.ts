@@ -99,7 +99,15 @@ export function fromForm(f: DefinitionForm, original?: Definition | null): Recor
     out.image = m.image.trim();
     set("container_name", m.container_name.trim(), !m.container_name.trim());
     const env = lines(m.environment);
-    set("environment", env.every((l) => l.includes("=")) ? Object.fromEntries(env.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])) : env, env.length === 0);
+    set(
+      "environment",
+      env.every((l) => l.includes("="))
+        ? Object.fromEntries(
+            env.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+          )
+        : env,
+      env.length === 0,
+    );
     set("ports", lines(m.ports), lines(m.ports).length === 0);
     set("volumes", lines(m.volumes), lines(m.volumes).length === 0);
     set("restart", m.restart, !m.restart);
@@ -127,10 +135,22 @@ export function fromForm(f: DefinitionForm, original?: Definition | null): Recor
  * Maps server problems (`services.web.ports[0]`) to form field keys (`services.web.ports`);
  * problems no form field shows are returned under `""`.
  */
-export function problemsByField(problems: Problem[], form: DefinitionForm): Record<string, string[]> {
+export function problemsByField(
+  problems: Problem[],
+  form: DefinitionForm,
+): Record<string, string[]> {
   const known = new Set<string>(["name", "volumes"]);
   for (const m of form.members) {
-    for (const f of ["image", "container_name", "environment", "ports", "volumes", "restart", "depends_on", "command"])
+    for (const f of [
+      "image",
+      "container_name",
+      "environment",
+      "ports",
+      "volumes",
+      "restart",
+      "depends_on",
+      "command",
+    ])
       known.add(`services.${m.key}.${f}`);
   }
   const out: Record<string, string[]> = {};

@@ -30,7 +30,8 @@ export class SseParser {
 
   private line(line: string) {
     if (line === "") {
-      if (this.data.length > 0) this.emit({ event: this.event || "message", data: this.data.join("\n") });
+      if (this.data.length > 0)
+        this.emit({ event: this.event || "message", data: this.data.join("\n") });
       this.event = "";
       this.data = [];
       return;
@@ -72,7 +73,10 @@ export function openStream(path: string, o: StreamOptions): StreamHandle {
     try {
       const token = await currentToken();
       const res = await fetch(path, {
-        headers: { Accept: "text/event-stream", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          Accept: "text/event-stream",
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
         signal: controller.signal,
         cache: "no-store",
       });

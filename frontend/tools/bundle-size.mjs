@@ -21,11 +21,15 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 let worst = 0;
 for (const page of pages.sort()) {
   const html = readFileSync(page, "utf8");
-  const srcs = [...new Set([...html.matchAll(/<script([^>]+)>/g)]
-      .map((m) => m[1])
-      .filter((attrs) => !/noModule/i.test(attrs))
-      .map((attrs) => attrs.match(/src="([^"]+\.js)"/)?.[1])
-      .filter(Boolean))];
+  const srcs = [
+    ...new Set(
+      [...html.matchAll(/<script([^>]+)>/g)]
+        .map((m) => m[1])
+        .filter((attrs) => !/noModule/i.test(attrs))
+        .map((attrs) => attrs.match(/src="([^"]+\.js)"/)?.[1])
+        .filter(Boolean),
+    ),
+  ];
   let raw = 0;
   let gz = 0;
   for (const src of srcs) {
@@ -35,7 +39,9 @@ for (const page of pages.sort()) {
   }
   worst = Math.max(worst, gz);
   const route = "/" + page.slice(out.length + 1).replace(/index\.html$/, "");
-  console.log(`${route.padEnd(14)} ${String(srcs.length).padStart(2)} scripts  ${kb(raw).padStart(10)} raw  ${kb(gz).padStart(9)} gzip`);
+  console.log(
+    `${route.padEnd(14)} ${String(srcs.length).padStart(2)} scripts  ${kb(raw).padStart(10)} raw  ${kb(gz).padStart(9)} gzip`,
+  );
 }
 const budget = 300 * 1024;
 console.log(`largest first load: ${kb(worst)} gzip (budget ${kb(budget)})`);

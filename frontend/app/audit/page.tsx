@@ -26,7 +26,10 @@ function matches(e: AuditEntry, f: Filters): boolean {
   if (f.actor && e.actor !== f.actor) return false;
   if (f.target && e.target !== f.target) return false;
   if (f.action) {
-    if (f.action.endsWith("*") ? !e.action.startsWith(f.action.slice(0, -1)) : e.action !== f.action) return false;
+    if (
+      f.action.endsWith("*") ? !e.action.startsWith(f.action.slice(0, -1)) : e.action !== f.action
+    )
+      return false;
   }
   return true;
 }
@@ -98,7 +101,11 @@ export default function AuditPage() {
     setEntries([]);
     setNext(undefined);
     setReq((r) => ({
-      filters: { actor: draft.actor.trim(), action: draft.action.trim(), target: draft.target.trim() },
+      filters: {
+        actor: draft.actor.trim(),
+        action: draft.action.trim(),
+        target: draft.target.trim(),
+      },
       before: null,
       seq: r.seq + 1,
     }));
@@ -120,22 +127,37 @@ export default function AuditPage() {
       </div>
       <form onSubmit={apply} className="flex flex-wrap items-end gap-3" aria-label="Filters">
         <div className="grid gap-1">
-          <Label htmlFor="f-actor" className="text-xs text-muted-foreground">
+          <Label htmlFor="f-actor" className="text-muted-foreground text-xs">
             Actor
           </Label>
-          <Input id="f-actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="admin@example.com" />
+          <Input
+            id="f-actor"
+            value={draft.actor}
+            onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+            placeholder="admin@example.com"
+          />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="f-action" className="text-xs text-muted-foreground">
+          <Label htmlFor="f-action" className="text-muted-foreground text-xs">
             Action
           </Label>
-          <Input id="f-action" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} placeholder="service.*" />
+          <Input
+            id="f-action"
+            value={draft.action}
+            onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+            placeholder="service.*"
+          />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="f-target" className="text-xs text-muted-foreground">
+          <Label htmlFor="f-target" className="text-muted-foreground text-xs">
             Target
           </Label>
-          <Input id="f-target" value={draft.target} onChange={(e) => setDraft({ ...draft, target: e.target.value })} placeholder="service name" />
+          <Input
+            id="f-target"
+            value={draft.target}
+            onChange={(e) => setDraft({ ...draft, target: e.target.value })}
+            placeholder="service name"
+          />
         </div>
         <Button type="submit" variant="secondary">
           Apply
@@ -157,7 +179,7 @@ export default function AuditPage() {
         <div className="overflow-x-auto rounded-lg border">
           <table className="w-full text-sm">
             <caption className="sr-only">Audit entries, newest first</caption>
-            <thead className="bg-muted/40 text-left text-xs text-muted-foreground">
+            <thead className="bg-muted/40 text-muted-foreground text-left text-xs">
               <tr>
                 <th className="px-3 py-2 font-medium">When</th>
                 <th className="px-3 py-2 font-medium">Actor</th>
@@ -178,7 +200,9 @@ export default function AuditPage() {
                   <td className="px-3 py-2 font-mono text-xs">{e.action}</td>
                   <td className="px-3 py-2">{e.target ?? "—"}</td>
                   <td className="px-3 py-2">
-                    <Badge variant={e.result === "ok" ? "success" : "destructive"}>{e.result}</Badge>
+                    <Badge variant={e.result === "ok" ? "success" : "destructive"}>
+                      {e.result}
+                    </Badge>
                   </td>
                 </tr>
               ))}

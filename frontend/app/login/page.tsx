@@ -62,7 +62,11 @@ export default function LoginPage() {
               onRetry={auth.retry}
             />
           ) : (
-            <form onSubmit={submit} className="flex flex-col gap-4" aria-describedby={error ? "login-error" : undefined}>
+            <form
+              onSubmit={submit}
+              className="flex flex-col gap-4"
+              aria-describedby={error ? "login-error" : undefined}
+            >
               <div className="grid gap-2">
                 <Label htmlFor="email">Email</Label>
                 <Input
@@ -87,7 +91,7 @@ export default function LoginPage() {
               </div>
               {error && (
                 <Alert variant="destructive" id="login-error">
-                  <AlertDescription className="col-start-1 col-span-2">{error}</AlertDescription>
+                  <AlertDescription className="col-span-2 col-start-1">{error}</AlertDescription>
                 </Alert>
               )}
               <Button type="submit" disabled={busy || auth.status === "loading"}>

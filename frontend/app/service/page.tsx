@@ -1,6 +1,13 @@
 "use client";
 
-import { ArrowLeftIcon, FileDownIcon, ImportIcon, Loader2Icon, RocketIcon, SearchXIcon } from "lucide-react";
+import {
+  ArrowLeftIcon,
+  FileDownIcon,
+  ImportIcon,
+  Loader2Icon,
+  RocketIcon,
+  SearchXIcon,
+} from "lucide-react";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useEffect, useRef, useState } from "react";
@@ -135,7 +142,10 @@ function ServiceDetail() {
   return (
     <div className="flex flex-col gap-5">
       <div>
-        <Link href="/" className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground">
+        <Link
+          href="/"
+          className="text-muted-foreground hover:text-foreground inline-flex items-center gap-1 text-sm"
+        >
           <ArrowLeftIcon className="size-4" /> Services
         </Link>
       </div>
@@ -151,8 +161,10 @@ function ServiceDetail() {
         )}
         <ServiceActions service={s} onDone={svc.reload} />
       </div>
-      <p className="text-sm text-muted-foreground">
-        {managed ? `Managed · revision ${s.revision ?? "—"} · changed ${timeAgo(s.updated_at)}` : `Unmanaged (${s.kind})`}
+      <p className="text-muted-foreground text-sm">
+        {managed
+          ? `Managed · revision ${s.revision ?? "—"} · changed ${timeAgo(s.updated_at)}`
+          : `Unmanaged (${s.kind})`}
         {!s.deployed && managed && " · not deployed yet"}
       </p>
       {svc.activity && (
@@ -165,7 +177,8 @@ function ServiceDetail() {
           <ImportIcon />
           <AlertTitle>SDMD doesn&apos;t manage this service yet</AlertTitle>
           <AlertDescription>
-            Adopt it to store its definition, edit it, deploy and update it from here. Use <em>Adopt</em> in the actions menu.
+            Adopt it to store its definition, edit it, deploy and update it from here. Use{" "}
+            <em>Adopt</em> in the actions menu.
           </AlertDescription>
         </Alert>
       )}
@@ -191,9 +204,10 @@ function ServiceDetail() {
                     variant="outline"
                     size="sm"
                     onClick={() =>
-                      void downloadAuthed(`/api/v1/services/${encodeURIComponent(name)}/compose`, `${name}.yaml`).catch(
-                        (e: unknown) => toast("error", toApiError(e).friendly),
-                      )
+                      void downloadAuthed(
+                        `/api/v1/services/${encodeURIComponent(name)}/compose`,
+                        `${name}.yaml`,
+                      ).catch((e: unknown) => toast("error", toApiError(e).friendly))
                     }
                   >
                     <FileDownIcon /> Export compose
@@ -221,10 +235,15 @@ function ServiceDetail() {
         )}
       </Tabs>
       {managed && (
-        <section className="mt-4 flex flex-wrap items-center gap-3 rounded-lg border border-destructive/30 p-4" aria-label="Danger zone">
+        <section
+          className="border-destructive/30 mt-4 flex flex-wrap items-center gap-3 rounded-lg border p-4"
+          aria-label="Danger zone"
+        >
           <div className="flex-1">
             <h2 className="font-medium">Delete this service</h2>
-            <p className="text-sm text-muted-foreground">Removes its containers and definition; volumes only if you say so.</p>
+            <p className="text-muted-foreground text-sm">
+              Removes its containers and definition; volumes only if you say so.
+            </p>
           </div>
           <DeleteDialog
             name={name}

@@ -1,6 +1,13 @@
 "use client";
 
-import { CopyIcon, KeyRoundIcon, Loader2Icon, PlusIcon, ShieldCheckIcon, Trash2Icon } from "lucide-react";
+import {
+  CopyIcon,
+  KeyRoundIcon,
+  Loader2Icon,
+  PlusIcon,
+  ShieldCheckIcon,
+  Trash2Icon,
+} from "lucide-react";
 import { useState } from "react";
 
 import { EmptyState, ErrorState } from "@/components/app/error-state";
@@ -51,7 +58,10 @@ function TokensCard() {
     setBusy(true);
     setError(null);
     try {
-      const t = await api.createToken(name.trim(), expires ? new Date(`${expires}T23:59:59`).toISOString() : undefined);
+      const t = await api.createToken(
+        name.trim(),
+        expires ? new Date(`${expires}T23:59:59`).toISOString() : undefined,
+      );
       setCreated(t);
       setName("");
       setExpires("");
@@ -81,43 +91,72 @@ function TokensCard() {
           <KeyRoundIcon className="size-4" /> API tokens
         </CardTitle>
         <CardDescription>
-          For scripts and the CLI: send as <code>Authorization: Bearer &lt;token&gt;</code>. A token acts as an administrator.
+          For scripts and the CLI: send as <code>Authorization: Bearer &lt;token&gt;</code>. A token
+          acts as an administrator.
         </CardDescription>
       </CardHeader>
       <CardContent className="flex flex-col gap-4">
         <form onSubmit={create} className="flex flex-wrap items-end gap-3" aria-label="New token">
           <div className="grid gap-1">
             <Label htmlFor="token-name">Name</Label>
-            <Input id="token-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="ci-deploy" required />
+            <Input
+              id="token-name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="ci-deploy"
+              required
+            />
           </div>
           <div className="grid gap-1">
             <Label htmlFor="token-expires">Expires (optional)</Label>
-            <Input id="token-expires" type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
+            <Input
+              id="token-expires"
+              type="date"
+              value={expires}
+              onChange={(e) => setExpires(e.target.value)}
+            />
           </div>
           <Button type="submit" disabled={busy || !name.trim()}>
             {busy ? <Loader2Icon className="animate-spin" /> : <PlusIcon />} Create token
           </Button>
         </form>
         {error && (
-          <p role="alert" className="text-sm text-destructive">
-            {error.code === "validation_failed" ? error.problems.map((p) => p.message).join(" ") || error.friendly : error.friendly}
+          <p role="alert" className="text-destructive text-sm">
+            {error.code === "validation_failed"
+              ? error.problems.map((p) => p.message).join(" ") || error.friendly
+              : error.friendly}
           </p>
         )}
-        {tokens.error && !tokens.data && <ErrorState error={tokens.error} onRetry={tokens.reload} title="Couldn't load tokens" />}
+        {tokens.error && !tokens.data && (
+          <ErrorState error={tokens.error} onRetry={tokens.reload} title="Couldn't load tokens" />
+        )}
         {!tokens.data && !tokens.error && <Skeleton className="h-24 w-full" />}
-        {tokens.data && tokens.data.tokens.length === 0 && <EmptyState icon={KeyRoundIcon} title="No API tokens" />}
+        {tokens.data && tokens.data.tokens.length === 0 && (
+          <EmptyState icon={KeyRoundIcon} title="No API tokens" />
+        )}
         {tokens.data && tokens.data.tokens.length > 0 && (
           <ul className="divide-y rounded-lg border text-sm">
             {tokens.data.tokens.map((t) => (
               <li key={t.id} className="flex flex-wrap items-center gap-3 px-3 py-2">
                 <span className="font-medium">{t.name}</span>
-                <code className="text-xs text-muted-foreground">{t.prefix}…</code>
-                <span className="text-xs text-muted-foreground">
-                  created {timeAgo(t.created_at)} by {t.created_by} · last used {t.last_used_at ? timeAgo(t.last_used_at) : "never"}
+                <code className="text-muted-foreground text-xs">{t.prefix}…</code>
+                <span className="text-muted-foreground text-xs">
+                  created {timeAgo(t.created_at)} by {t.created_by} · last used{" "}
+                  {t.last_used_at ? timeAgo(t.last_used_at) : "never"}
                 </span>
-                {t.expires_at && <Badge variant="outline">expires {new Date(t.expires_at).toLocaleDateString()}</Badge>}
+                {t.expires_at && (
+                  <Badge variant="outline">
+                    expires {new Date(t.expires_at).toLocaleDateString()}
+                  </Badge>
+                )}
                 <span className="flex-1" />
-                <Button size="sm" variant="ghost" className="text-destructive" onClick={() => setRevoke(t)} aria-label={`Revoke ${t.name}`}>
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  className="text-destructive"
+                  onClick={() => setRevoke(t)}
+                  aria-label={`Revoke ${t.name}`}
+                >
                   <Trash2Icon /> Revoke
                 </Button>
               </li>
@@ -132,14 +171,22 @@ function TokensCard() {
             <DialogDescription>Copy it now: it is shown only this once.</DialogDescription>
           </DialogHeader>
           <div className="flex gap-2">
-            <Input readOnly value={created?.secret ?? ""} className="font-mono text-xs" aria-label="Token secret" onFocus={(e) => e.target.select()} />
+            <Input
+              readOnly
+              value={created?.secret ?? ""}
+              className="font-mono text-xs"
+              aria-label="Token secret"
+              onFocus={(e) => e.target.select()}
+            />
             <Button
               variant="outline"
               onClick={() =>
                 void navigator.clipboard
                   .writeText(created?.secret ?? "")
                   .then(() => toast("success", "Token copied."))
-                  .catch(() => toast("error", "Couldn't copy: select the text and copy it by hand."))
+                  .catch(() =>
+                    toast("error", "Couldn't copy: select the text and copy it by hand."),
+                  )
               }
             >
               <CopyIcon /> Copy
@@ -188,7 +235,11 @@ function ServerCard() {
             <dt className="text-muted-foreground">Version</dt>
             <dd>{health.data.version}</dd>
             <dt className="text-muted-foreground">Docker</dt>
-            <dd>{health.data.docker.ok ? "reachable" : `unreachable (${health.data.docker.error ?? "?"})`}</dd>
+            <dd>
+              {health.data.docker.ok
+                ? "reachable"
+                : `unreachable (${health.data.docker.error ?? "?"})`}
+            </dd>
             <dt className="text-muted-foreground">Database</dt>
             <dd>{health.data.database.ok ? "reachable" : "unreachable"}</dd>
             <dt className="text-muted-foreground">Sign-in</dt>
@@ -199,8 +250,8 @@ function ServerCard() {
           <ShieldCheckIcon />
           <AlertTitle>TLS certificate fingerprint</AlertTitle>
           <AlertDescription>
-            This server doesn&apos;t publish its certificate fingerprint through the API yet. Compare it with the one printed in
-            the server log at start-up.
+            This server doesn&apos;t publish its certificate fingerprint through the API yet.
+            Compare it with the one printed in the server log at start-up.
           </AlertDescription>
         </Alert>
       </CardContent>

@@ -10,8 +10,14 @@ export function ConnectionBadge() {
   const [on, setOn] = useState(false);
   useEffect(() => watchConnection(setOn), []);
   return (
-    <span className="inline-flex items-center gap-1.5 text-xs text-muted-foreground" aria-live="polite">
-      <span className={cn("size-2 rounded-full", on ? "bg-success" : "bg-muted-foreground/40")} aria-hidden />
+    <span
+      className="text-muted-foreground inline-flex items-center gap-1.5 text-xs"
+      aria-live="polite"
+    >
+      <span
+        className={cn("size-2 rounded-full", on ? "bg-success" : "bg-muted-foreground/40")}
+        aria-hidden
+      />
       {on ? "Live" : "Connecting…"}
     </span>
   );

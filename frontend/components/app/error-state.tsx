@@ -60,7 +60,10 @@ function AutoRetry({ ms, onFire }: { ms: number; onFire: () => void }) {
   });
   useEffect(() => {
     const started = Date.now();
-    const tick = setInterval(() => setLeft(Math.max(0, Math.ceil((ms - (Date.now() - started)) / 1000))), 500);
+    const tick = setInterval(
+      () => setLeft(Math.max(0, Math.ceil((ms - (Date.now() - started)) / 1000))),
+      500,
+    );
     const id = setTimeout(() => fire.current(), ms);
     return () => {
       clearTimeout(id);
@@ -68,7 +71,7 @@ function AutoRetry({ ms, onFire }: { ms: number; onFire: () => void }) {
     };
   }, [ms]);
   return (
-    <span className="text-xs text-muted-foreground" aria-live="polite">
+    <span className="text-muted-foreground text-xs" aria-live="polite">
       Retrying in {left}s…
     </span>
   );
@@ -86,9 +89,9 @@ export function EmptyState({
 }) {
   return (
     <div className="flex flex-col items-center justify-center gap-2 rounded-lg border border-dashed p-10 text-center">
-      <Icon className="size-8 text-muted-foreground" />
+      <Icon className="text-muted-foreground size-8" />
       <p className="font-medium">{title}</p>
-      {children && <div className="max-w-sm text-sm text-muted-foreground">{children}</div>}
+      {children && <div className="text-muted-foreground max-w-sm text-sm">{children}</div>}
     </div>
   );
 }

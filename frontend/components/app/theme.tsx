@@ -18,7 +18,8 @@ const KEY = "sdmd-theme";
 export const themeScript = `(function(){try{var t=localStorage.getItem("${KEY}")||"system";var d=t==="dark"||(t==="system"&&matchMedia("(prefers-color-scheme: dark)").matches);document.documentElement.classList.toggle("dark",d)}catch(e){}})()`;
 
 function apply(t: Theme) {
-  const dark = t === "dark" || (t === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
+  const dark =
+    t === "dark" || (t === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
   document.documentElement.classList.toggle("dark", dark);
 }
 
@@ -26,7 +27,9 @@ export function ThemeToggle() {
   // Only the media listener depends on it (the icons follow the `dark` class), so reading
   // localStorage during the first client render can't cause a hydration mismatch.
   const [theme, setTheme] = useState<Theme>(() =>
-    typeof window === "undefined" ? "system" : ((localStorage.getItem(KEY) as Theme | null) ?? "system"),
+    typeof window === "undefined"
+      ? "system"
+      : ((localStorage.getItem(KEY) as Theme | null) ?? "system"),
   );
   useEffect(() => {
     if (theme !== "system") return;

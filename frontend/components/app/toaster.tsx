@@ -44,17 +44,21 @@ export function Toaster({ children }: { children: React.ReactNode }) {
             key={t.id}
             role="status"
             className={cn(
-              "pointer-events-auto flex items-start gap-2 rounded-lg border bg-popover p-3 text-sm shadow-lg",
+              "bg-popover pointer-events-auto flex items-start gap-2 rounded-lg border p-3 text-sm shadow-lg",
               t.kind === "error" && "border-destructive/40",
             )}
           >
             {t.kind === "success" ? (
-              <CheckCircle2Icon className="mt-0.5 size-4 text-success" />
+              <CheckCircle2Icon className="text-success mt-0.5 size-4" />
             ) : (
-              <XCircleIcon className="mt-0.5 size-4 text-destructive" />
+              <XCircleIcon className="text-destructive mt-0.5 size-4" />
             )}
             <span className="flex-1">{t.text}</span>
-            <button onClick={() => dismiss(t.id)} className="opacity-60 hover:opacity-100" aria-label="Dismiss">
+            <button
+              onClick={() => dismiss(t.id)}
+              className="opacity-60 hover:opacity-100"
+              aria-label="Dismiss"
+            >
               <XIcon className="size-4" />
             </button>
           </div>

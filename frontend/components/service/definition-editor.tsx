@@ -33,7 +33,7 @@ services:
 function FieldErrors({ id, errors }: { id: string; errors?: string[] }) {
   if (!errors?.length) return null;
   return (
-    <ul id={id} className="text-xs text-destructive">
+    <ul id={id} className="text-destructive text-xs">
       {errors.map((e, i) => (
         <li key={i}>{e}</li>
       ))}
@@ -53,14 +53,22 @@ function Field({
   label: string;
   errors?: string[];
   hint?: string;
-  children: (p: { id: string; "aria-invalid"?: boolean; "aria-describedby"?: string }) => React.ReactNode;
+  children: (p: {
+    id: string;
+    "aria-invalid"?: boolean;
+    "aria-describedby"?: string;
+  }) => React.ReactNode;
 }) {
   const errId = `${id}-errors`;
   return (
     <div className="grid content-start gap-1.5">
       <Label htmlFor={id}>{label}</Label>
-      {children({ id, "aria-invalid": errors?.length ? true : undefined, "aria-describedby": errors?.length ? errId : undefined })}
-      {hint && !errors?.length && <p className="text-xs text-muted-foreground">{hint}</p>}
+      {children({
+        id,
+        "aria-invalid": errors?.length ? true : undefined,
+        "aria-describedby": errors?.length ? errId : undefined,
+      })}
+      {hint && !errors?.length && <p className="text-muted-foreground text-xs">{hint}</p>}
       <FieldErrors id={errId} errors={errors} />
     </div>
   );
@@ -81,47 +89,116 @@ function MemberFields({
 }) {
   const p = `services.${m.key}`;
   const id = (f: string) => `m${index}-${f}`;
-  const up = (k: keyof MemberForm) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
-    onChange({ ...m, [k]: e.target.value });
+  const up =
+    (k: keyof MemberForm) =>
+    (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
+      onChange({ ...m, [k]: e.target.value });
   return (
     <fieldset className="grid gap-4 rounded-lg border p-4 sm:grid-cols-2">
       <legend className="px-1 text-sm font-medium">Member {m.key || index + 1}</legend>
-      <Field id={id("key")} label="Member name" hint="How other members reach it on the service network.">
+      <Field
+        id={id("key")}
+        label="Member name"
+        hint="How other members reach it on the service network."
+      >
         {(a) => <Input {...a} value={m.key} onChange={up("key")} required />}
       </Field>
       <Field id={id("image")} label="Image" errors={errors[`${p}.image`]}>
-        {(a) => <Input {...a} value={m.image} onChange={up("image")} placeholder="registry/repo:tag" required className="font-mono" />}
+        {(a) => (
+          <Input
+            {...a}
+            value={m.image}
+            onChange={up("image")}
+            placeholder="registry/repo:tag"
+            required
+            className="font-mono"
+          />
+        )}
       </Field>
-      <Field id={id("ports")} label="Ports" errors={errors[`${p}.ports`]} hint="One per line: [ip:]host:container[/proto]">
-        {(a) => <Textarea {...a} value={m.ports} onChange={up("ports")} className="font-mono" rows={2} />}
+      <Field
+        id={id("ports")}
+        label="Ports"
+        errors={errors[`${p}.ports`]}
+        hint="One per line: [ip:]host:container[/proto]"
+      >
+        {(a) => (
+          <Textarea {...a} value={m.ports} onChange={up("ports")} className="font-mono" rows={2} />
+        )}
       </Field>
-      <Field id={id("volumes")} label="Volumes" errors={errors[`${p}.volumes`]} hint="One per line: name:/path or /host:/path[:ro]">
-        {(a) => <Textarea {...a} value={m.volumes} onChange={up("volumes")} className="font-mono" rows={2} />}
+      <Field
+        id={id("volumes")}
+        label="Volumes"
+        errors={errors[`${p}.volumes`]}
+        hint="One per line: name:/path or /host:/path[:ro]"
+      >
+        {(a) => (
+          <Textarea
+            {...a}
+            value={m.volumes}
+            onChange={up("volumes")}
+            className="font-mono"
+            rows={2}
+          />
+        )}
       </Field>
-      <Field id={id("environment")} label="Environment" errors={errors[`${p}.environment`]} hint="One KEY=VALUE per line">
-        {(a) => <Textarea {...a} value={m.environment} onChange={up("environment")} className="font-mono" rows={3} />}
+      <Field
+        id={id("environment")}
+        label="Environment"
+        errors={errors[`${p}.environment`]}
+        hint="One KEY=VALUE per line"
+      >
+        {(a) => (
+          <Textarea
+            {...a}
+            value={m.environment}
+            onChange={up("environment")}
+            className="font-mono"
+            rows={3}
+          />
+        )}
       </Field>
       <div className="grid content-start gap-4">
         <Field id={id("restart")} label="Restart policy" errors={errors[`${p}.restart`]}>
           {(a) => (
-            <NativeSelect {...a} value={RESTART_POLICIES.includes(m.restart as never) ? m.restart : "custom"} onChange={up("restart")}>
+            <NativeSelect
+              {...a}
+              value={RESTART_POLICIES.includes(m.restart as never) ? m.restart : "custom"}
+              onChange={up("restart")}
+            >
               {RESTART_POLICIES.map((r) => (
                 <option key={r} value={r}>
                   {r || "(Docker default: no)"}
                 </option>
               ))}
-              {!RESTART_POLICIES.includes(m.restart as never) && <option value="custom">{m.restart}</option>}
+              {!RESTART_POLICIES.includes(m.restart as never) && (
+                <option value="custom">{m.restart}</option>
+              )}
             </NativeSelect>
           )}
         </Field>
-        <Field id={id("depends_on")} label="Depends on" errors={errors[`${p}.depends_on`]} hint="Member names, comma-separated">
+        <Field
+          id={id("depends_on")}
+          label="Depends on"
+          errors={errors[`${p}.depends_on`]}
+          hint="Member names, comma-separated"
+        >
           {(a) => <Input {...a} value={m.depends_on} onChange={up("depends_on")} />}
         </Field>
       </div>
-      <Field id={id("command")} label="Command" errors={errors[`${p}.command`]} hint="Leave empty for the image's default">
+      <Field
+        id={id("command")}
+        label="Command"
+        errors={errors[`${p}.command`]}
+        hint="Leave empty for the image's default"
+      >
         {(a) => <Input {...a} value={m.command} onChange={up("command")} className="font-mono" />}
       </Field>
-      <Field id={id("container_name")} label="Container name" errors={errors[`${p}.container_name`]} hint="Optional">
+      <Field
+        id={id("container_name")}
+        label="Container name"
+        errors={errors[`${p}.container_name`]}
+        hint="Optional"
+      >
         {(a) => <Input {...a} value={m.container_name} onChange={up("container_name")} />}
       </Field>
       {onRemove && (
@@ -181,7 +258,10 @@ export function DefinitionEditor({
     setError(null);
     try {
       const body = tab === "yaml" ? yamlText : (fromForm(form, initial) as Definition);
-      const v = mode === "create" ? await api.createService(body) : await api.replaceService(initial!.name, body);
+      const v =
+        mode === "create"
+          ? await api.createService(body)
+          : await api.replaceService(initial!.name, body);
       onSaved(v);
     } catch (err) {
       setError(toApiError(err));
@@ -200,12 +280,24 @@ export function DefinitionEditor({
     <form onSubmit={save} className="flex flex-col gap-4" aria-label="Service definition">
       {error && (
         <Alert variant={error.transient ? "warning" : "destructive"}>
-          <AlertTitle>{error.code === "validation_failed" ? "The definition has problems" : "Couldn't save"}</AlertTitle>
+          <AlertTitle>
+            {error.code === "validation_failed" ? "The definition has problems" : "Couldn't save"}
+          </AlertTitle>
           <AlertDescription>
-            <p>{error.code === "validation_failed" && tab === "form" && general.length === 0 ? "Fix the highlighted fields." : error.friendly}</p>
-            {(tab === "yaml" ? error.problems.map((p) => `${p.field || "(document)"}: ${p.message}`) : general).length > 0 && (
+            <p>
+              {error.code === "validation_failed" && tab === "form" && general.length === 0
+                ? "Fix the highlighted fields."
+                : error.friendly}
+            </p>
+            {(tab === "yaml"
+              ? error.problems.map((p) => `${p.field || "(document)"}: ${p.message}`)
+              : general
+            ).length > 0 && (
               <ul className="mt-1 list-disc pl-5 font-mono text-xs" data-testid="problems">
-                {(tab === "yaml" ? error.problems.map((p) => `${p.field || "(document)"}: ${p.message}`) : general).map((t, i) => (
+                {(tab === "yaml"
+                  ? error.problems.map((p) => `${p.field || "(document)"}: ${p.message}`)
+                  : general
+                ).map((t, i) => (
                   <li key={i}>{t}</li>
                 ))}
               </ul>
@@ -233,7 +325,12 @@ export function DefinitionEditor({
                 aria-label="Upload a compose file"
                 onChange={(e) => void upload(e.target.files?.[0])}
               />
-              <Button type="button" variant="outline" size="sm" onClick={() => fileRef.current?.click()}>
+              <Button
+                type="button"
+                variant="outline"
+                size="sm"
+                onClick={() => fileRef.current?.click()}
+              >
                 <FileUpIcon /> Upload file
               </Button>
             </>
@@ -241,13 +338,35 @@ export function DefinitionEditor({
         </div>
         <TabsContent value="form" className="flex flex-col gap-4">
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field id="def-name" label="Service name" errors={errors.name} hint="Lowercase letters, digits and dashes">
+            <Field
+              id="def-name"
+              label="Service name"
+              errors={errors.name}
+              hint="Lowercase letters, digits and dashes"
+            >
               {(a) => (
-                <Input {...a} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} readOnly={mode === "edit"} required />
+                <Input
+                  {...a}
+                  value={form.name}
+                  onChange={(e) => setForm({ ...form, name: e.target.value })}
+                  readOnly={mode === "edit"}
+                  required
+                />
               )}
             </Field>
-            <Field id="def-volumes" label="Named volumes" errors={errors.volumes} hint="Comma-separated; referenced as name:/path">
-              {(a) => <Input {...a} value={form.volumes} onChange={(e) => setForm({ ...form, volumes: e.target.value })} />}
+            <Field
+              id="def-volumes"
+              label="Named volumes"
+              errors={errors.volumes}
+              hint="Comma-separated; referenced as name:/path"
+            >
+              {(a) => (
+                <Input
+                  {...a}
+                  value={form.volumes}
+                  onChange={(e) => setForm({ ...form, volumes: e.target.value })}
+                />
+              )}
             </Field>
           </div>
           {form.members.map((m, i) => (
@@ -256,8 +375,14 @@ export function DefinitionEditor({
               m={m}
               index={i}
               errors={errors}
-              onChange={(nm) => setForm({ ...form, members: form.members.map((x, j) => (j === i ? nm : x)) })}
-              onRemove={form.members.length > 1 ? () => setForm({ ...form, members: form.members.filter((_, j) => j !== i) }) : undefined}
+              onChange={(nm) =>
+                setForm({ ...form, members: form.members.map((x, j) => (j === i ? nm : x)) })
+              }
+              onRemove={
+                form.members.length > 1
+                  ? () => setForm({ ...form, members: form.members.filter((_, j) => j !== i) })
+                  : undefined
+              }
             />
           ))}
           <div>
@@ -265,7 +390,12 @@ export function DefinitionEditor({
               type="button"
               variant="outline"
               size="sm"
-              onClick={() => setForm({ ...form, members: [...form.members, emptyMember(`member${form.members.length + 1}`)] })}
+              onClick={() =>
+                setForm({
+                  ...form,
+                  members: [...form.members, emptyMember(`member${form.members.length + 1}`)],
+                })
+              }
             >
               <PlusIcon /> Add member
             </Button>
@@ -282,9 +412,15 @@ export function DefinitionEditor({
             spellCheck={false}
             rows={18}
             className={cn("font-mono text-xs leading-relaxed")}
-            aria-invalid={error?.code === "malformed_body" || error?.code === "validation_failed" ? true : undefined}
+            aria-invalid={
+              error?.code === "malformed_body" || error?.code === "validation_failed"
+                ? true
+                : undefined
+            }
           />
-          <p className="mt-1 text-xs text-muted-foreground">A compose-style document with a top-level <code>name</code>.</p>
+          <p className="text-muted-foreground mt-1 text-xs">
+            A compose-style document with a top-level <code>name</code>.
+          </p>
         </TabsContent>
       </Tabs>
       <div className="flex gap-2">

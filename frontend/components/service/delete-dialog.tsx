@@ -62,28 +62,35 @@ export function DeleteDialog({ name, onDeleted }: { name: string; onDeleted: () 
           <DialogHeader>
             <DialogTitle>Delete {name}?</DialogTitle>
             <DialogDescription>
-              Its containers, its network and its definition (with every revision) are removed. This cannot be undone.
+              Its containers, its network and its definition (with every revision) are removed. This
+              cannot be undone.
             </DialogDescription>
           </DialogHeader>
           <label className="flex items-start gap-2 text-sm">
             <input
               type="checkbox"
-              className="mt-0.5 size-4 accent-destructive"
+              className="accent-destructive mt-0.5 size-4"
               checked={volumes}
               onChange={(e) => setVolumes(e.target.checked)}
             />
             <span>
-              Also remove its named volumes <span className="text-muted-foreground">(their data is lost)</span>
+              Also remove its named volumes{" "}
+              <span className="text-muted-foreground">(their data is lost)</span>
             </span>
           </label>
           <div className="grid gap-2">
             <Label htmlFor="confirm-name">
               Type <span className="font-mono">{name}</span> to confirm
             </Label>
-            <Input id="confirm-name" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" />
+            <Input
+              id="confirm-name"
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+              autoComplete="off"
+            />
           </div>
           {error && (
-            <p role="alert" className="text-sm text-destructive">
+            <p role="alert" className="text-destructive text-sm">
               {error}
             </p>
           )}

@@ -57,27 +57,33 @@ export function LogsViewer({ service }: { service: string }) {
   useEffect(() => {
     if (!follow) return;
     // tail=0: the lines already shown came from the JSON tail.
-    const h = openStream(`/api/v1/services/${encodeURIComponent(service)}/logs?follow=true&tail=0`, {
-      reconnect: false,
-      onMessage: (m) => {
-        if (m.event !== "log") return;
-        try {
-          const l = followLine.parse(JSON.parse(m.data));
-          setFollowed((prev) => [...prev.slice(-(MAX_LINES - 1)), l]);
-        } catch (e) {
-          console.error("[sdmd logs] bad line", e);
-        }
+    const h = openStream(
+      `/api/v1/services/${encodeURIComponent(service)}/logs?follow=true&tail=0`,
+      {
+        reconnect: false,
+        onMessage: (m) => {
+          if (m.event !== "log") return;
+          try {
+            const l = followLine.parse(JSON.parse(m.data));
+            setFollowed((prev) => [...prev.slice(-(MAX_LINES - 1)), l]);
+          } catch (e) {
+            console.error("[sdmd logs] bad line", e);
+          }
+        },
+        onDrop: (_ms, err) => {
+          if (err) console.error("[sdmd logs] follow ended", err);
+          setFollow(false);
+        },
       },
-      onDrop: (_ms, err) => {
-        if (err) console.error("[sdmd logs] follow ended", err);
-        setFollow(false);
-      },
-    });
+    );
     return () => h.close();
   }, [follow, service]);
 
   const containers = useMemo(() => [...new Set(lines.map((l) => l.container))], [lines]);
-  const shown = useMemo(() => (which === "all" ? lines : lines.filter((l) => l.container === which)), [lines, which]);
+  const shown = useMemo(
+    () => (which === "all" ? lines : lines.filter((l) => l.container === which)),
+    [lines, which],
+  );
   const multi = containers.length > 1;
 
   useEffect(() => {
@@ -95,7 +101,9 @@ export function LogsViewer({ service }: { service: string }) {
     }
   };
   const download = () => {
-    const url = URL.createObjectURL(new Blob([formatLines(shown, multi) + "\n"], { type: "text/plain" }));
+    const url = URL.createObjectURL(
+      new Blob([formatLines(shown, multi) + "\n"], { type: "text/plain" }),
+    );
     const a = document.createElement("a");
     a.href = url;
     a.download = `${service}-logs.txt`;
@@ -103,7 +111,8 @@ export function LogsViewer({ service }: { service: string }) {
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   };
 
-  if (tail.error && !tail.data) return <ErrorState error={tail.error} onRetry={reload} title="Couldn't load logs" />;
+  if (tail.error && !tail.data)
+    return <ErrorState error={tail.error} onRetry={reload} title="Couldn't load logs" />;
   if (!tail.data) return <Skeleton className="h-72 w-full" />;
 
   return (
@@ -111,10 +120,15 @@ export function LogsViewer({ service }: { service: string }) {
       <div className="flex flex-wrap items-end gap-2">
         {multi && (
           <div className="grid gap-1">
-            <Label htmlFor="log-container" className="text-xs text-muted-foreground">
+            <Label htmlFor="log-container" className="text-muted-foreground text-xs">
               Container
             </Label>
-            <NativeSelect id="log-container" value={which} onChange={(e) => setWhich(e.target.value)} className="h-8">
+            <NativeSelect
+              id="log-container"
+              value={which}
+              onChange={(e) => setWhich(e.target.value)}
+              className="h-8"
+            >
               <option value="all">All containers</option>
               {containers.map((c) => (
                 <option key={c} value={c}>
@@ -125,7 +139,12 @@ export function LogsViewer({ service }: { service: string }) {
           </div>
         )}
         <div className="flex-1" />
-        <Button size="sm" variant={follow ? "secondary" : "outline"} onClick={() => setFollow((f) => !f)} aria-pressed={follow}>
+        <Button
+          size="sm"
+          variant={follow ? "secondary" : "outline"}
+          onClick={() => setFollow((f) => !f)}
+          aria-pressed={follow}
+        >
           {follow ? <PauseIcon /> : <PlayIcon />} {follow ? "Following" : "Follow"}
         </Button>
         <Button size="sm" variant="outline" onClick={() => void copy()} disabled={!shown.length}>
@@ -148,10 +167,16 @@ export function LogsViewer({ service }: { service: string }) {
           tabIndex={0}
           aria-label={`Logs of ${service}`}
           data-testid="logs"
-          className="max-h-[60vh] overflow-auto rounded-lg border bg-muted/40 p-3 font-mono text-xs leading-relaxed"
+          className="bg-muted/40 max-h-[60vh] overflow-auto rounded-lg border p-3 font-mono text-xs leading-relaxed"
         >
           {shown.map((l, i) => (
-            <div key={i} className={cn("whitespace-pre-wrap break-all", l.stream === "stderr" && "text-destructive")}>
+            <div
+              key={i}
+              className={cn(
+                "break-all whitespace-pre-wrap",
+                l.stream === "stderr" && "text-destructive",
+              )}
+            >
               <span className="text-muted-foreground select-none">{l.ts.slice(11, 19)} </span>
               {multi && <span className="text-muted-foreground">{l.container} </span>}
               {l.line}

@@ -14,7 +14,13 @@ import { diffLines } from "@/lib/diff";
 import { cn, timeAgo } from "@/lib/utils";
 
 /** The revisions of a definition, two of them compared as a YAML line diff. */
-export function Revisions({ service, current }: { service: string; current: number | null | undefined }) {
+export function Revisions({
+  service,
+  current,
+}: {
+  service: string;
+  current: number | null | undefined;
+}) {
   const revs = useAsync(() => api.revisions(service), [service, current]);
   const list = useMemo(() => revs.data ?? [], [revs.data]);
   const [a, setA] = useState<number | null>(null);
@@ -29,7 +35,8 @@ export function Revisions({ service, current }: { service: string; current: numb
     return diffLines(stringify(x.definition), stringify(y.definition));
   }, [list, older, newer]);
 
-  if (revs.error) return <ErrorState error={revs.error} onRetry={revs.reload} title="Couldn't load revisions" />;
+  if (revs.error)
+    return <ErrorState error={revs.error} onRetry={revs.reload} title="Couldn't load revisions" />;
   if (!revs.data) return <Skeleton className="h-48 w-full" />;
   if (!list.length) return <EmptyState icon={HistoryIcon} title="No revisions" />;
 
@@ -44,10 +51,14 @@ export function Revisions({ service, current }: { service: string; current: numb
         {list.map((r) => (
           <li key={r.revision} className="flex flex-wrap items-center gap-2 px-3 py-2">
             <span className="font-mono font-medium">#{r.revision}</span>
-            {r.revision === current && <span className="text-xs text-success">current</span>}
+            {r.revision === current && <span className="text-success text-xs">current</span>}
             <span className="text-muted-foreground">by {r.created_by}</span>
             <span className="flex-1" />
-            <time dateTime={r.created_at} title={r.created_at} className="text-xs text-muted-foreground">
+            <time
+              dateTime={r.created_at}
+              title={r.created_at}
+              className="text-muted-foreground text-xs"
+            >
               {timeAgo(r.created_at)}
             </time>
           </li>
@@ -57,23 +68,36 @@ export function Revisions({ service, current }: { service: string; current: numb
         <>
           <div className="flex flex-wrap items-end gap-3">
             <div className="grid gap-1">
-              <Label htmlFor="rev-a" className="text-xs text-muted-foreground">
+              <Label htmlFor="rev-a" className="text-muted-foreground text-xs">
                 Compare
               </Label>
-              <NativeSelect id="rev-a" value={older ?? ""} onChange={(e) => setA(Number(e.target.value))} className="h-8">
+              <NativeSelect
+                id="rev-a"
+                value={older ?? ""}
+                onChange={(e) => setA(Number(e.target.value))}
+                className="h-8"
+              >
                 {list.map(option)}
               </NativeSelect>
             </div>
             <div className="grid gap-1">
-              <Label htmlFor="rev-b" className="text-xs text-muted-foreground">
+              <Label htmlFor="rev-b" className="text-muted-foreground text-xs">
                 with
               </Label>
-              <NativeSelect id="rev-b" value={newer ?? ""} onChange={(e) => setB(Number(e.target.value))} className="h-8">
+              <NativeSelect
+                id="rev-b"
+                value={newer ?? ""}
+                onChange={(e) => setB(Number(e.target.value))}
+                className="h-8"
+              >
                 {list.map(option)}
               </NativeSelect>
             </div>
           </div>
-          <pre className="max-h-[50vh] overflow-auto rounded-lg border font-mono text-xs leading-relaxed" aria-label="Differences">
+          <pre
+            className="max-h-[50vh] overflow-auto rounded-lg border font-mono text-xs leading-relaxed"
+            aria-label="Differences"
+          >
             {diff.map((l, i) => (
               <div
                 key={i}
@@ -83,10 +107,12 @@ export function Revisions({ service, current }: { service: string; current: numb
                   l.kind === "del" && "bg-destructive/10",
                 )}
               >
-                <span className="select-none text-muted-foreground" aria-hidden>
+                <span className="text-muted-foreground select-none" aria-hidden>
                   {l.kind === "add" ? "+ " : l.kind === "del" ? "- " : "  "}
                 </span>
-                <span className="sr-only">{l.kind === "add" ? "added: " : l.kind === "del" ? "removed: " : ""}</span>
+                <span className="sr-only">
+                  {l.kind === "add" ? "added: " : l.kind === "del" ? "removed: " : ""}
+                </span>
                 {l.text}
               </div>
             ))}

@@ -11,7 +11,10 @@ import {
 import { Badge } from "@/components/ui/badge";
 import type { ContainerState, Health, ServiceStatus } from "@/lib/schemas";
 
-const STATUS: Record<ServiceStatus, { label: string; variant: "success" | "secondary" | "warning" | "destructive"; icon: LucideIcon }> = {
+const STATUS: Record<
+  ServiceStatus,
+  { label: string; variant: "success" | "secondary" | "warning" | "destructive"; icon: LucideIcon }
+> = {
   running: { label: "Running", variant: "success", icon: CircleCheckIcon },
   stopped: { label: "Stopped", variant: "secondary", icon: CircleMinusIcon },
   partial: { label: "Partial", variant: "warning", icon: CircleDotIcon },
@@ -48,11 +51,12 @@ export function StateBadge({ state }: { state: ContainerState }) {
 export function HealthBadge({ health }: { health: Health }) {
   if (health === "none")
     return (
-      <span className="inline-flex items-center gap-1 text-xs text-muted-foreground">
+      <span className="text-muted-foreground inline-flex items-center gap-1 text-xs">
         <CircleDashedIcon className="size-3" aria-hidden /> no check
       </span>
     );
-  const variant = health === "healthy" ? "success" : health === "starting" ? "warning" : "destructive";
+  const variant =
+    health === "healthy" ? "success" : health === "starting" ? "warning" : "destructive";
   return (
     <Badge variant={variant} data-health={health}>
       <HeartPulseIcon aria-hidden /> {health}

@@ -35,7 +35,10 @@ import type { ActionReport, ServiceView } from "@/lib/schemas";
 
 type Act = ServiceAction | "adopt";
 
-const META: Record<Act, { label: string; icon: typeof PlayIcon; confirm?: string; managedOnly?: boolean }> = {
+const META: Record<
+  Act,
+  { label: string; icon: typeof PlayIcon; confirm?: string; managedOnly?: boolean }
+> = {
   deploy: { label: "Deploy", icon: RocketIcon, managedOnly: true },
   start: { label: "Start", icon: PlayIcon },
   stop: {
@@ -43,20 +46,29 @@ const META: Record<Act, { label: string; icon: typeof PlayIcon; confirm?: string
     icon: SquareIcon,
     confirm: "Its containers stop and the service becomes unavailable until it is started again.",
   },
-  restart: { label: "Restart", icon: RotateCwIcon, confirm: "The service is briefly unavailable while its containers restart." },
+  restart: {
+    label: "Restart",
+    icon: RotateCwIcon,
+    confirm: "The service is briefly unavailable while its containers restart.",
+  },
   pull: { label: "Pull images", icon: DownloadCloudIcon, managedOnly: true },
   update: {
     label: "Update",
     icon: RefreshCwIcon,
     managedOnly: true,
-    confirm: "Pulls new images and recreates the members whose image changed; they are briefly unavailable.",
+    confirm:
+      "Pulls new images and recreates the members whose image changed; they are briefly unavailable.",
   },
   adopt: { label: "Adopt", icon: ImportIcon },
 };
 
 /** Summarises an action's report in a sentence. */
 export function describeResult(action: Act, r: unknown): string {
-  const a = r as Partial<ActionReport> & { images?: { changed: boolean }[]; members?: ActionReport; pull?: { images: { changed: boolean }[] } };
+  const a = r as Partial<ActionReport> & {
+    images?: { changed: boolean }[];
+    members?: ActionReport;
+    pull?: { images: { changed: boolean }[] };
+  };
   const parts: string[] = [];
   const rep: Partial<ActionReport> | undefined = a.members ?? a;
   for (const k of ["created", "recreated", "started", "stopped", "removed"] as const) {
@@ -106,8 +118,8 @@ export function ServiceActions({
   };
 
   const request = (act: Act) => (META[act].confirm ? setConfirm(act) : void run(act));
-  const available = (Object.keys(META) as Act[]).filter(
-    (a) => (a === "adopt" ? !managed : !META[a].managedOnly || managed),
+  const available = (Object.keys(META) as Act[]).filter((a) =>
+    a === "adopt" ? !managed : !META[a].managedOnly || managed,
   );
   const primary: Act = !managed ? "adopt" : service.status === "stopped" ? "start" : "restart";
   const P = META[primary];
@@ -115,13 +127,23 @@ export function ServiceActions({
   return (
     <div className="flex items-center justify-end gap-1">
       {!compact && (
-        <Button size="sm" variant="outline" disabled={busy !== null} onClick={() => request(primary)}>
+        <Button
+          size="sm"
+          variant="outline"
+          disabled={busy !== null}
+          onClick={() => request(primary)}
+        >
           {busy === primary ? <Loader2Icon className="animate-spin" /> : <P.icon />} {P.label}
         </Button>
       )}
       <DropdownMenu>
         <DropdownMenuTrigger asChild>
-          <Button size="icon" variant="ghost" aria-label={`Actions for ${service.name}`} disabled={busy !== null}>
+          <Button
+            size="icon"
+            variant="ghost"
+            aria-label={`Actions for ${service.name}`}
+            disabled={busy !== null}
+          >
             {busy ? <Loader2Icon className="animate-spin" /> : <MoreHorizontalIcon />}
           </Button>
         </DropdownMenuTrigger>
@@ -131,7 +153,10 @@ export function ServiceActions({
             return (
               <span key={a}>
                 {a === "adopt" && i > 0 && <DropdownMenuSeparator />}
-                <DropdownMenuItem onSelect={() => request(a)} variant={a === "stop" ? "destructive" : undefined}>
+                <DropdownMenuItem
+                  onSelect={() => request(a)}
+                  variant={a === "stop" ? "destructive" : undefined}
+                >
                   <M.icon /> {M.label}
                 </DropdownMenuItem>
               </span>
@@ -153,7 +178,11 @@ export function ServiceActions({
                 <Button variant="outline" onClick={() => setConfirm(null)}>
                   Cancel
                 </Button>
-                <Button variant={confirm === "stop" ? "destructive" : "default"} onClick={() => void run(confirm)} autoFocus>
+                <Button
+                  variant={confirm === "stop" ? "destructive" : "default"}
+                  onClick={() => void run(confirm)}
+                  autoFocus
+                >
                   {META[confirm].label}
                 </Button>
               </DialogFooter>

@@ -25,15 +25,27 @@ export function serviceHref(name: string) {
   return `/service/?name=${encodeURIComponent(name)}`;
 }
 
-function Row({ s, activity, onChanged }: { s: ServiceView; activity?: Activity; onChanged: () => void }) {
+function Row({
+  s,
+  activity,
+  onChanged,
+}: {
+  s: ServiceView;
+  activity?: Activity;
+  onChanged: () => void;
+}) {
   const images = imagesOf(s);
   return (
-    <div role="row" className={`${GRID} h-16 border-b last:border-b-0 hover:bg-muted/40`} data-service={s.name}>
+    <div
+      role="row"
+      className={`${GRID} hover:bg-muted/40 h-16 border-b last:border-b-0`}
+      data-service={s.name}
+    >
       <div role="cell" className="min-w-0">
         <Link href={serviceHref(s.name)} className="block truncate font-medium hover:underline">
           {s.name}
         </Link>
-        <div className="flex items-center gap-2 truncate text-xs text-muted-foreground">
+        <div className="text-muted-foreground flex items-center gap-2 truncate text-xs">
           {s.kind !== "managed" && (
             <Badge variant="outline" className="px-1 py-0">
               {s.kind === "compose" ? "compose" : "unmanaged"}
@@ -55,11 +67,15 @@ function Row({ s, activity, onChanged }: { s: ServiceView; activity?: Activity; 
       <div role="cell" className="hidden sm:block">
         <HealthBadge health={healthOf(s.containers)} />
       </div>
-      <div role="cell" className="hidden min-w-0 truncate font-mono text-xs text-muted-foreground sm:block" title={images.join("\n")}>
+      <div
+        role="cell"
+        className="text-muted-foreground hidden min-w-0 truncate font-mono text-xs sm:block"
+        title={images.join("\n")}
+      >
         {images[0] ?? "—"}
         {images.length > 1 && ` +${images.length - 1}`}
       </div>
-      <div role="cell" className="hidden text-xs text-muted-foreground sm:block">
+      <div role="cell" className="text-muted-foreground hidden text-xs sm:block">
         {timeAgo(s.updated_at)}
       </div>
       <div role="cell">
@@ -71,7 +87,10 @@ function Row({ s, activity, onChanged }: { s: ServiceView; activity?: Activity; 
 
 function Header() {
   return (
-    <div role="row" className={`${GRID} h-10 border-b bg-muted/40 text-xs font-medium text-muted-foreground`}>
+    <div
+      role="row"
+      className={`${GRID} bg-muted/40 text-muted-foreground h-10 border-b text-xs font-medium`}
+    >
       <div role="columnheader">Service</div>
       <div role="columnheader">Status</div>
       <div role="columnheader" className="hidden sm:block">
@@ -101,12 +120,19 @@ export function ServicesTable({
   onChanged: () => void;
 }) {
   return (
-    <div role="table" aria-label="Services" aria-rowcount={services.length + 1} className="overflow-hidden rounded-lg border">
+    <div
+      role="table"
+      aria-label="Services"
+      aria-rowcount={services.length + 1}
+      className="overflow-hidden rounded-lg border"
+    >
       <Header />
       {services.length > VIRTUALIZE_OVER ? (
         <Windowed services={services} activity={activity} onChanged={onChanged} />
       ) : (
-        services.map((s) => <Row key={s.name} s={s} activity={activity[s.name]} onChanged={onChanged} />)
+        services.map((s) => (
+          <Row key={s.name} s={s} activity={activity[s.name]} onChanged={onChanged} />
+        ))
       )}
     </div>
   );
@@ -140,7 +166,13 @@ function Windowed({
           <div
             key={s.name}
             aria-rowindex={item.index + 2}
-            style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${item.start - margin}px)` }}
+            style={{
+              position: "absolute",
+              top: 0,
+              left: 0,
+              right: 0,
+              transform: `translateY(${item.start - margin}px)`,
+            }}
           >
             <Row s={s} activity={activity[s.name]} onChanged={onChanged} />
           </div>

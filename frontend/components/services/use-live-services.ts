@@ -52,7 +52,10 @@ export function useLiveServices() {
             reloadSoon();
           } else {
             const verb = e.action.replace(/^service\./, "");
-            setActivity((a) => ({ ...a, [e.service]: { action: verb, message: e.message || `${verb}…` } }));
+            setActivity((a) => ({
+              ...a,
+              [e.service]: { action: verb, message: e.message || `${verb}…` },
+            }));
           }
           break;
         case "pull_progress":
