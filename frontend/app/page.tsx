@@ -38,7 +38,7 @@ export default function ServicesPage() {
         </Button>
       </div>
       {data && (
-        <p className="text-muted-foreground text-sm">
+        <p className="text-sm text-muted-foreground">
           {data.length} services · {counts.running} running · {counts.stopped} stopped
           {counts.partial > 0 && ` · ${counts.partial} partial`}
           {counts.unhealthy > 0 && ` · ${counts.unhealthy} unhealthy`}
@@ -49,7 +49,7 @@ export default function ServicesPage() {
           <Label htmlFor="q" className="sr-only">
             Search services
           </Label>
-          <SearchIcon className="text-muted-foreground pointer-events-none absolute top-2.5 left-2.5 size-4" />
+          <SearchIcon className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-muted-foreground" />
           <Input
             id="q"
             type="search"
@@ -60,7 +60,7 @@ export default function ServicesPage() {
           />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="status-filter" className="text-muted-foreground text-xs">
+          <Label htmlFor="status-filter" className="text-xs text-muted-foreground">
             Status
           </Label>
           <NativeSelect
@@ -78,7 +78,7 @@ export default function ServicesPage() {
           </NativeSelect>
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="kind-filter" className="text-muted-foreground text-xs">
+          <Label htmlFor="kind-filter" className="text-xs text-muted-foreground">
             Kind
           </Label>
           <NativeSelect

@@ -221,7 +221,7 @@ const enc = encodeURIComponent;
 const nothing = z.unknown();
 
 /** Lifecycle actions on `/api/v1/services/{name}/{action}`. */
-export type ServiceAction = "deploy" | "start" | "stop" | "restart" | "pull" | "update";
+export type ServiceAction = "deploy" | "start" | "stop" | "restart" | "pull" | "update" | "check";
 
 const actionSchemas = {
   deploy: s.actionReport,
@@ -230,6 +230,7 @@ const actionSchemas = {
   restart: s.actionReport,
   pull: s.pullReport,
   update: s.updateReport,
+  check: s.checkReport,
 } as const;
 
 export interface AuditQuery {
@@ -294,6 +295,14 @@ export const api = {
   /** The CSV export link (a download needs the bearer token, see `downloadAuthed`). */
   auditCsvPath: (q: AuditQuery = {}) =>
     `/api/v1/audit.csv${query({ ...q, limit: undefined, before: undefined })}`,
+  getSchedule: (name: string) => request(`/api/v1/services/${enc(name)}/schedule`, s.schedule),
+  putSchedule: (name: string, sc: s.Schedule) =>
+    request(`/api/v1/services/${enc(name)}/schedule`, s.schedule, {
+      method: "PUT",
+      json: { ...sc, next_run: undefined },
+    }),
+  updateHistory: (name: string, limit = 100) =>
+    request(`/api/v1/services/${enc(name)}/updates${query({ limit })}`, s.updateRuns),
   listTokens: () => request("/api/v1/tokens", s.tokenList),
   createToken: (name: string, expiresAt?: string) =>
     request("/api/v1/tokens", s.createdToken, {

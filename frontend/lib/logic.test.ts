@@ -149,3 +149,45 @@ describe("utils", () => {
     expect(safeNext(null)).toBe("/");
   });
 });
+
+describe("update chart", () => {
+  it("turns finished runs into oldest-first durations", async () => {
+    const { chartPoints } = await import("@/components/service/updates-chart");
+    const runs = [
+      {
+        id: 2,
+        service: "s",
+        kind: "update",
+        trigger: "manual",
+        actor: "a",
+        started_at: "2026-11-26T10:00:00Z",
+        finished_at: "2026-11-26T10:00:12Z",
+        result: "updated",
+      },
+      {
+        id: 1,
+        service: "s",
+        kind: "check",
+        trigger: "schedule",
+        actor: "a",
+        started_at: "2026-11-25T10:00:00Z",
+        finished_at: "2026-11-25T10:00:01.5Z",
+        result: "up_to_date",
+      },
+      {
+        id: 3,
+        service: "s",
+        kind: "update",
+        trigger: "manual",
+        actor: "a",
+        started_at: "2026-11-26T11:00:00Z",
+        finished_at: null,
+        result: null,
+      },
+    ];
+    expect(chartPoints(runs).map((p) => [p.id, p.seconds, p.result])).toEqual([
+      [1, 1.5, "up_to_date"],
+      [2, 12, "updated"],
+    ]);
+  });
+});

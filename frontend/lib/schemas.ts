@@ -79,6 +79,18 @@ export const definition = z
   })
   .loose();
 
+/** A service's update schedule (`GET/PUT /api/v1/services/{name}/schedule`). */
+export const schedule = z.object({
+  enabled: z.boolean(),
+  frequency: z.enum(["daily", "weekly"]),
+  weekday: z.string().nullable().optional(),
+  time: z.string(),
+  timezone: z.string(),
+  mode: z.enum(["update", "check"]),
+  jitter_seconds: z.number().optional(),
+  next_run: z.string().nullable().optional(),
+});
+
 export const serviceView = z.object({
   name: z.string(),
   kind: serviceKind,
@@ -89,8 +101,10 @@ export const serviceView = z.object({
   definition: definition.nullable().optional(),
   created_at: z.string().nullable().optional(),
   updated_at: z.string().nullable().optional(),
-  // Present once the update milestone lands; the UI shows a badge only when the API says so.
+  // From the update milestone; optional so older servers still parse.
   update_available: z.boolean().optional(),
+  last_updated: z.string().nullable().optional(),
+  schedule: schedule.nullable().optional(),
 });
 
 export const serviceList = z.object({ services: z.array(serviceView) });
@@ -113,7 +127,42 @@ export const imageChange = z.object({
   changed: z.boolean(),
 });
 export const pullReport = z.object({ images: z.array(imageChange) });
-export const updateReport = z.object({ pull: pullReport, members: actionReport });
+export const updateReport = z
+  .object({
+    run_id: z.number().optional(),
+    /** `up_to_date`, `updated` or `rolled_back`. */
+    result: z.string().optional(),
+    pull: pullReport.optional(),
+    members: actionReport.optional(),
+    reason: z.string().nullable().optional(),
+  })
+  .loose();
+export const checkReport = z
+  .object({
+    run_id: z.number().optional(),
+    update_available: z.boolean(),
+    images: z.array(z.unknown()).default([]),
+  })
+  .loose();
+
+/** One check or update in a service's history (`GET /api/v1/services/{name}/updates`). */
+export const updateRun = z
+  .object({
+    id: z.number(),
+    service: z.string(),
+    kind: z.string(),
+    trigger: z.string(),
+    actor: z.string(),
+    started_at: z.string(),
+    finished_at: z.string().nullable().optional(),
+    result: z.string().nullable().optional(),
+    steps: z.unknown().optional(),
+    images: z.unknown().optional(),
+    reason: z.string().nullable().optional(),
+    log_excerpt: z.string().nullable().optional(),
+  })
+  .loose();
+export const updateRuns = z.array(updateRun);
 export const removeReport = z.object({
   containers: z.array(z.string()).default([]),
   volumes: z.array(z.string()).default([]),
@@ -234,6 +283,9 @@ export type ServiceView = z.infer<typeof serviceView>;
 export type ActionReport = z.infer<typeof actionReport>;
 export type PullReport = z.infer<typeof pullReport>;
 export type UpdateReport = z.infer<typeof updateReport>;
+export type Schedule = z.infer<typeof schedule>;
+export type CheckReport = z.infer<typeof checkReport>;
+export type UpdateRun = z.infer<typeof updateRun>;
 export type RemoveReport = z.infer<typeof removeReport>;
 export type LogLine = z.infer<typeof logLine>;
 export type ContainerLogs = z.infer<typeof containerLogs>;

@@ -127,7 +127,7 @@ export default function AuditPage() {
       </div>
       <form onSubmit={apply} className="flex flex-wrap items-end gap-3" aria-label="Filters">
         <div className="grid gap-1">
-          <Label htmlFor="f-actor" className="text-muted-foreground text-xs">
+          <Label htmlFor="f-actor" className="text-xs text-muted-foreground">
             Actor
           </Label>
           <Input
@@ -138,7 +138,7 @@ export default function AuditPage() {
           />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="f-action" className="text-muted-foreground text-xs">
+          <Label htmlFor="f-action" className="text-xs text-muted-foreground">
             Action
           </Label>
           <Input
@@ -149,7 +149,7 @@ export default function AuditPage() {
           />
         </div>
         <div className="grid gap-1">
-          <Label htmlFor="f-target" className="text-muted-foreground text-xs">
+          <Label htmlFor="f-target" className="text-xs text-muted-foreground">
             Target
           </Label>
           <Input
@@ -179,7 +179,7 @@ export default function AuditPage() {
         <div className="overflow-x-auto rounded-lg border">
           <table className="w-full text-sm">
             <caption className="sr-only">Audit entries, newest first</caption>
-            <thead className="bg-muted/40 text-muted-foreground text-left text-xs">
+            <thead className="bg-muted/40 text-left text-xs text-muted-foreground">
               <tr>
                 <th className="px-3 py-2 font-medium">When</th>
                 <th className="px-3 py-2 font-medium">Actor</th>

@@ -13,7 +13,7 @@ export default function NewServicePage() {
     <div className="flex max-w-4xl flex-col gap-4">
       <div>
         <h1 className="text-2xl font-semibold tracking-tight">New service</h1>
-        <p className="text-muted-foreground text-sm">
+        <p className="text-sm text-muted-foreground">
           Fill in the form, or paste or upload a compose-style YAML file. Creating stores the
           definition; deploy it from the service&apos;s page. To take over containers that already
           run, open them in the list and choose <em>Adopt</em>.

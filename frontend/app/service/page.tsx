@@ -20,9 +20,11 @@ import { DefinitionEditor } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
 import { LogsViewer } from "@/components/service/logs-viewer";
 import { Revisions } from "@/components/service/revisions";
+import { UpdatesPanel } from "@/components/service/updates-panel";
 import { StatusBadge } from "@/components/services/badges";
 import { ServiceActions, describeResult } from "@/components/services/service-actions";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
@@ -144,7 +146,7 @@ function ServiceDetail() {
       <div>
         <Link
           href="/"
-          className="text-muted-foreground hover:text-foreground inline-flex items-center gap-1 text-sm"
+          className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground"
         >
           <ArrowLeftIcon className="size-4" /> Services
         </Link>
@@ -152,6 +154,7 @@ function ServiceDetail() {
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-2xl font-semibold tracking-tight break-all">{s.name}</h1>
         <StatusBadge status={s.status} />
+        {s.update_available && <Badge variant="warning">update available</Badge>}
         <ConnectionBadge />
         <div className="flex-1" />
         {managed && (
@@ -161,11 +164,12 @@ function ServiceDetail() {
         )}
         <ServiceActions service={s} onDone={svc.reload} />
       </div>
-      <p className="text-muted-foreground text-sm">
+      <p className="text-sm text-muted-foreground">
         {managed
           ? `Managed · revision ${s.revision ?? "—"} · changed ${timeAgo(s.updated_at)}`
           : `Unmanaged (${s.kind})`}
         {!s.deployed && managed && " · not deployed yet"}
+        {s.last_updated && ` · last update ${timeAgo(s.last_updated)}`}
       </p>
       {svc.activity && (
         <p className="inline-flex items-center gap-2 text-sm" aria-live="polite">
@@ -188,6 +192,7 @@ function ServiceDetail() {
           <TabsTrigger value="logs">Logs</TabsTrigger>
           {managed && <TabsTrigger value="definition">Definition</TabsTrigger>}
           {managed && <TabsTrigger value="revisions">Revisions</TabsTrigger>}
+          {managed && <TabsTrigger value="updates">Updates</TabsTrigger>}
         </TabsList>
         <TabsContent value="overview">
           <ContainersList containers={s.containers} />
@@ -229,6 +234,11 @@ function ServiceDetail() {
           </TabsContent>
         )}
         {managed && (
+          <TabsContent value="updates">
+            <UpdatesPanel service={name} />
+          </TabsContent>
+        )}
+        {managed && (
           <TabsContent value="revisions">
             <Revisions service={name} current={s.revision} />
           </TabsContent>
@@ -236,12 +246,12 @@ function ServiceDetail() {
       </Tabs>
       {managed && (
         <section
-          className="border-destructive/30 mt-4 flex flex-wrap items-center gap-3 rounded-lg border p-4"
+          className="mt-4 flex flex-wrap items-center gap-3 rounded-lg border border-destructive/30 p-4"
           aria-label="Danger zone"
         >
           <div className="flex-1">
             <h2 className="font-medium">Delete this service</h2>
-            <p className="text-muted-foreground text-sm">
+            <p className="text-sm text-muted-foreground">
               Removes its containers and definition; volumes only if you say so.
             </p>
           </div>

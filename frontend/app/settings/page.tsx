@@ -121,7 +121,7 @@ function TokensCard() {
           </Button>
         </form>
         {error && (
-          <p role="alert" className="text-destructive text-sm">
+          <p role="alert" className="text-sm text-destructive">
             {error.code === "validation_failed"
               ? error.problems.map((p) => p.message).join(" ") || error.friendly
               : error.friendly}
@@ -139,8 +139,8 @@ function TokensCard() {
             {tokens.data.tokens.map((t) => (
               <li key={t.id} className="flex flex-wrap items-center gap-3 px-3 py-2">
                 <span className="font-medium">{t.name}</span>
-                <code className="text-muted-foreground text-xs">{t.prefix}…</code>
-                <span className="text-muted-foreground text-xs">
+                <code className="text-xs text-muted-foreground">{t.prefix}…</code>
+                <span className="text-xs text-muted-foreground">
                   created {timeAgo(t.created_at)} by {t.created_by} · last used{" "}
                   {t.last_used_at ? timeAgo(t.last_used_at) : "never"}
                 </span>

@@ -89,7 +89,7 @@ function Frame({ children }: { children: React.ReactNode }) {
           aria-current={active(item.href) ? "page" : undefined}
           onClick={() => setOpen(false)}
           className={cn(
-            "text-muted-foreground hover:bg-accent hover:text-foreground flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium",
+            "flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium text-muted-foreground hover:bg-accent hover:text-foreground",
             active(item.href) && "bg-accent text-foreground",
           )}
         >
@@ -107,7 +107,7 @@ function Frame({ children }: { children: React.ReactNode }) {
         {nav}
       </aside>
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="bg-background/90 sticky top-0 z-40 flex h-14 items-center gap-2 border-b px-4 backdrop-blur">
+        <header className="sticky top-0 z-40 flex h-14 items-center gap-2 border-b bg-background/90 px-4 backdrop-blur">
           <Button
             variant="ghost"
             size="icon"
@@ -123,12 +123,12 @@ function Frame({ children }: { children: React.ReactNode }) {
           </div>
           <div className="flex-1" />
           {auth.status === "open" && (
-            <span className="text-muted-foreground hidden text-xs sm:inline">
+            <span className="hidden text-xs text-muted-foreground sm:inline">
               Sign-in is not enabled on this server
             </span>
           )}
           {auth.email && (
-            <span className="text-muted-foreground hidden text-sm sm:inline">{auth.email}</span>
+            <span className="hidden text-sm text-muted-foreground sm:inline">{auth.email}</span>
           )}
           <ThemeToggle />
           {auth.status === "signed-in" && (

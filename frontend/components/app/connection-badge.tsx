@@ -11,7 +11,7 @@ export function ConnectionBadge() {
   useEffect(() => watchConnection(setOn), []);
   return (
     <span
-      className="text-muted-foreground inline-flex items-center gap-1.5 text-xs"
+      className="inline-flex items-center gap-1.5 text-xs text-muted-foreground"
       aria-live="polite"
     >
       <span

@@ -71,7 +71,7 @@ function AutoRetry({ ms, onFire }: { ms: number; onFire: () => void }) {
     };
   }, [ms]);
   return (
-    <span className="text-muted-foreground text-xs" aria-live="polite">
+    <span className="text-xs text-muted-foreground" aria-live="polite">
       Retrying in {left}s…
     </span>
   );
@@ -89,9 +89,9 @@ export function EmptyState({
 }) {
   return (
     <div className="flex flex-col items-center justify-center gap-2 rounded-lg border border-dashed p-10 text-center">
-      <Icon className="text-muted-foreground size-8" />
+      <Icon className="size-8 text-muted-foreground" />
       <p className="font-medium">{title}</p>
-      {children && <div className="text-muted-foreground max-w-sm text-sm">{children}</div>}
+      {children && <div className="max-w-sm text-sm text-muted-foreground">{children}</div>}
     </div>
   );
 }

@@ -44,14 +44,14 @@ export function Toaster({ children }: { children: React.ReactNode }) {
             key={t.id}
             role="status"
             className={cn(
-              "bg-popover pointer-events-auto flex items-start gap-2 rounded-lg border p-3 text-sm shadow-lg",
+              "pointer-events-auto flex items-start gap-2 rounded-lg border bg-popover p-3 text-sm shadow-lg",
               t.kind === "error" && "border-destructive/40",
             )}
           >
             {t.kind === "success" ? (
-              <CheckCircle2Icon className="text-success mt-0.5 size-4" />
+              <CheckCircle2Icon className="mt-0.5 size-4 text-success" />
             ) : (
-              <XCircleIcon className="text-destructive mt-0.5 size-4" />
+              <XCircleIcon className="mt-0.5 size-4 text-destructive" />
             )}
             <span className="flex-1">{t.text}</span>
             <button

@@ -26,7 +26,7 @@ export function ContainersList({ containers }: { containers: ContainerInfo[] }) 
     <div className="overflow-x-auto rounded-lg border">
       <table className="w-full text-sm">
         <caption className="sr-only">Containers</caption>
-        <thead className="bg-muted/40 text-muted-foreground text-left text-xs">
+        <thead className="bg-muted/40 text-left text-xs text-muted-foreground">
           <tr>
             <th className="px-3 py-2 font-medium">Container</th>
             <th className="px-3 py-2 font-medium">State</th>
@@ -40,7 +40,7 @@ export function ContainersList({ containers }: { containers: ContainerInfo[] }) 
             <tr key={c.id} className="border-t align-top" data-container={c.name}>
               <td className="px-3 py-2">
                 <div className="font-medium">{c.name}</div>
-                <div className="text-muted-foreground text-xs">{c.status_text}</div>
+                <div className="text-xs text-muted-foreground">{c.status_text}</div>
               </td>
               <td className="px-3 py-2">
                 <StateBadge state={c.state} />
@@ -51,7 +51,7 @@ export function ContainersList({ containers }: { containers: ContainerInfo[] }) 
               <td className="px-3 py-2 font-mono text-xs">{ports(c)}</td>
               <td className="px-3 py-2">
                 <div className="font-mono text-xs break-all">{c.image}</div>
-                <div className="text-muted-foreground font-mono text-xs" title={c.image_id}>
+                <div className="font-mono text-xs text-muted-foreground" title={c.image_id}>
                   {shortId(c.image_id)}
                 </div>
               </td>

@@ -33,7 +33,7 @@ services:
 function FieldErrors({ id, errors }: { id: string; errors?: string[] }) {
   if (!errors?.length) return null;
   return (
-    <ul id={id} className="text-destructive text-xs">
+    <ul id={id} className="text-xs text-destructive">
       {errors.map((e, i) => (
         <li key={i}>{e}</li>
       ))}
@@ -68,7 +68,7 @@ function Field({
         "aria-invalid": errors?.length ? true : undefined,
         "aria-describedby": errors?.length ? errId : undefined,
       })}
-      {hint && !errors?.length && <p className="text-muted-foreground text-xs">{hint}</p>}
+      {hint && !errors?.length && <p className="text-xs text-muted-foreground">{hint}</p>}
       <FieldErrors id={errId} errors={errors} />
     </div>
   );
@@ -418,7 +418,7 @@ export function DefinitionEditor({
                 : undefined
             }
           />
-          <p className="text-muted-foreground mt-1 text-xs">
+          <p className="mt-1 text-xs text-muted-foreground">
             A compose-style document with a top-level <code>name</code>.
           </p>
         </TabsContent>

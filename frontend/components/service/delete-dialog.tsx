@@ -69,7 +69,7 @@ export function DeleteDialog({ name, onDeleted }: { name: string; onDeleted: () 
           <label className="flex items-start gap-2 text-sm">
             <input
               type="checkbox"
-              className="accent-destructive mt-0.5 size-4"
+              className="mt-0.5 size-4 accent-destructive"
               checked={volumes}
               onChange={(e) => setVolumes(e.target.checked)}
             />
@@ -90,7 +90,7 @@ export function DeleteDialog({ name, onDeleted }: { name: string; onDeleted: () 
             />
           </div>
           {error && (
-            <p role="alert" className="text-destructive text-sm">
+            <p role="alert" className="text-sm text-destructive">
               {error}
             </p>
           )}

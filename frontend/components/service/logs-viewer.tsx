@@ -120,7 +120,7 @@ export function LogsViewer({ service }: { service: string }) {
       <div className="flex flex-wrap items-end gap-2">
         {multi && (
           <div className="grid gap-1">
-            <Label htmlFor="log-container" className="text-muted-foreground text-xs">
+            <Label htmlFor="log-container" className="text-xs text-muted-foreground">
               Container
             </Label>
             <NativeSelect
@@ -167,7 +167,7 @@ export function LogsViewer({ service }: { service: string }) {
           tabIndex={0}
           aria-label={`Logs of ${service}`}
           data-testid="logs"
-          className="bg-muted/40 max-h-[60vh] overflow-auto rounded-lg border p-3 font-mono text-xs leading-relaxed"
+          className="max-h-[60vh] overflow-auto rounded-lg border bg-muted/40 p-3 font-mono text-xs leading-relaxed"
         >
           {shown.map((l, i) => (
             <div

@@ -51,13 +51,13 @@ export function Revisions({
         {list.map((r) => (
           <li key={r.revision} className="flex flex-wrap items-center gap-2 px-3 py-2">
             <span className="font-mono font-medium">#{r.revision}</span>
-            {r.revision === current && <span className="text-success text-xs">current</span>}
+            {r.revision === current && <span className="text-xs text-success">current</span>}
             <span className="text-muted-foreground">by {r.created_by}</span>
             <span className="flex-1" />
             <time
               dateTime={r.created_at}
               title={r.created_at}
-              className="text-muted-foreground text-xs"
+              className="text-xs text-muted-foreground"
             >
               {timeAgo(r.created_at)}
             </time>
@@ -68,7 +68,7 @@ export function Revisions({
         <>
           <div className="flex flex-wrap items-end gap-3">
             <div className="grid gap-1">
-              <Label htmlFor="rev-a" className="text-muted-foreground text-xs">
+              <Label htmlFor="rev-a" className="text-xs text-muted-foreground">
                 Compare
               </Label>
               <NativeSelect
@@ -81,7 +81,7 @@ export function Revisions({
               </NativeSelect>
             </div>
             <div className="grid gap-1">
-              <Label htmlFor="rev-b" className="text-muted-foreground text-xs">
+              <Label htmlFor="rev-b" className="text-xs text-muted-foreground">
                 with
               </Label>
               <NativeSelect

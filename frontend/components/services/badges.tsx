@@ -51,7 +51,7 @@ export function StateBadge({ state }: { state: ContainerState }) {
 export function HealthBadge({ health }: { health: Health }) {
   if (health === "none")
     return (
-      <span className="text-muted-foreground inline-flex items-center gap-1 text-xs">
+      <span className="inline-flex items-center gap-1 text-xs text-muted-foreground">
         <CircleDashedIcon className="size-3" aria-hidden /> no check
       </span>
     );

@@ -9,6 +9,7 @@ import {
   RefreshCwIcon,
   RocketIcon,
   RotateCwIcon,
+  SearchCheckIcon,
   SquareIcon,
 } from "lucide-react";
 import { useState } from "react";
@@ -59,11 +60,25 @@ const META: Record<
     confirm:
       "Pulls new images and recreates the members whose image changed; they are briefly unavailable.",
   },
+  check: { label: "Check for updates", icon: SearchCheckIcon, managedOnly: true },
   adopt: { label: "Adopt", icon: ImportIcon },
+};
+
+const UPDATE_RESULTS: Record<string, string> = {
+  up_to_date: "already up to date",
+  updated: "updated",
+  rolled_back: "rolled back",
 };
 
 /** Summarises an action's report in a sentence. */
 export function describeResult(action: Act, r: unknown): string {
+  const u = r as { result?: string; reason?: string | null; update_available?: boolean };
+  if (action === "check" && typeof u.update_available === "boolean")
+    return u.update_available ? "an update is available." : "up to date.";
+  if (action === "update" && u.result) {
+    const what = UPDATE_RESULTS[u.result] ?? u.result;
+    return `Update: ${what}${u.reason ? ` (${u.reason})` : ""}.`;
+  }
   const a = r as Partial<ActionReport> & {
     images?: { changed: boolean }[];
     members?: ActionReport;

@@ -1,12 +1,12 @@
 "use client";
 
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
-import { Loader2Icon } from "lucide-react";
+import { CalendarClockIcon, Loader2Icon } from "lucide-react";
 import Link from "next/link";
 import { useLayoutEffect, useRef, useState } from "react";
 
 import { Badge } from "@/components/ui/badge";
-import type { ServiceView } from "@/lib/schemas";
+import type { Schedule, ServiceView } from "@/lib/schemas";
 import { healthOf, imagesOf } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
@@ -20,6 +20,11 @@ const ROW = 64;
 const GRID =
   // Fixed widths for every column but the flexible ones, so header and rows line up.
   "grid grid-cols-[minmax(0,1fr)_6.5rem_9rem] items-center gap-3 px-4 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_9rem]";
+
+/** "daily 04:00" / "weekly mon 04:00" (the time is in the schedule's own zone). */
+export function scheduleText(s: Schedule): string {
+  return `${s.frequency === "weekly" ? `weekly ${s.weekday ?? ""}` : "daily"} ${s.time}${s.mode === "check" ? " (check)" : ""}`;
+}
 
 export function serviceHref(name: string) {
   return `/service/?name=${encodeURIComponent(name)}`;
@@ -38,14 +43,14 @@ function Row({
   return (
     <div
       role="row"
-      className={`${GRID} hover:bg-muted/40 h-16 border-b last:border-b-0`}
+      className={`${GRID} h-16 border-b last:border-b-0 hover:bg-muted/40`}
       data-service={s.name}
     >
       <div role="cell" className="min-w-0">
         <Link href={serviceHref(s.name)} className="block truncate font-medium hover:underline">
           {s.name}
         </Link>
-        <div className="text-muted-foreground flex items-center gap-2 truncate text-xs">
+        <div className="flex items-center gap-2 truncate text-xs text-muted-foreground">
           {s.kind !== "managed" && (
             <Badge variant="outline" className="px-1 py-0">
               {s.kind === "compose" ? "compose" : "unmanaged"}
@@ -69,14 +74,25 @@ function Row({
       </div>
       <div
         role="cell"
-        className="text-muted-foreground hidden min-w-0 truncate font-mono text-xs sm:block"
+        className="hidden min-w-0 truncate font-mono text-xs text-muted-foreground sm:block"
         title={images.join("\n")}
       >
         {images[0] ?? "—"}
         {images.length > 1 && ` +${images.length - 1}`}
       </div>
-      <div role="cell" className="text-muted-foreground hidden text-xs sm:block">
-        {timeAgo(s.updated_at)}
+      <div role="cell" className="hidden text-xs text-muted-foreground sm:block">
+        <div title={s.last_updated ?? undefined}>
+          {s.last_updated ? timeAgo(s.last_updated) : "—"}
+        </div>
+        {s.schedule?.enabled && (
+          <div
+            className="flex items-center gap-1 truncate"
+            title={`Next run: ${s.schedule.next_run ?? "?"}`}
+          >
+            <CalendarClockIcon className="size-3" aria-hidden />
+            {scheduleText(s.schedule)}
+          </div>
+        )}
       </div>
       <div role="cell">
         <ServiceActions service={s} onDone={onChanged} />
@@ -89,7 +105,7 @@ function Header() {
   return (
     <div
       role="row"
-      className={`${GRID} bg-muted/40 text-muted-foreground h-10 border-b text-xs font-medium`}
+      className={`${GRID} h-10 border-b bg-muted/40 text-xs font-medium text-muted-foreground`}
     >
       <div role="columnheader">Service</div>
       <div role="columnheader">Status</div>
@@ -100,7 +116,7 @@ function Header() {
         Image
       </div>
       <div role="columnheader" className="hidden sm:block">
-        Last change
+        Last update
       </div>
       <div role="columnheader" className="text-right">
         <span className="sr-only">Actions</span>

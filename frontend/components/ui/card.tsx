@@ -6,7 +6,7 @@ export function Card({ className, ...props }: React.ComponentProps<"div">) {
   return (
     <div
       className={cn(
-        "bg-card text-card-foreground flex flex-col gap-4 rounded-xl border py-5 shadow-xs",
+        "flex flex-col gap-4 rounded-xl border bg-card py-5 text-card-foreground shadow-xs",
         className,
       )}
       {...props}
@@ -23,7 +23,7 @@ export function CardTitle({ className, ...props }: React.ComponentProps<"h2">) {
 }
 
 export function CardDescription({ className, ...props }: React.ComponentProps<"p">) {
-  return <p className={cn("text-muted-foreground text-sm", className)} {...props} />;
+  return <p className={cn("text-sm text-muted-foreground", className)} {...props} />;
 }
 
 export function CardContent({ className, ...props }: React.ComponentProps<"div">) {

@@ -18,7 +18,7 @@ export function DropdownMenuContent({
       <Menu.Content
         sideOffset={sideOffset}
         className={cn(
-          "bg-popover text-popover-foreground z-50 min-w-40 overflow-hidden rounded-md border p-1 shadow-md",
+          "z-50 min-w-40 overflow-hidden rounded-md border bg-popover p-1 text-popover-foreground shadow-md",
           className,
         )}
         {...props}
@@ -35,7 +35,7 @@ export function DropdownMenuItem({
   return (
     <Menu.Item
       className={cn(
-        "data-[highlighted]:bg-accent data-[highlighted]:text-accent-foreground relative flex cursor-default items-center gap-2 rounded-sm px-2 py-1.5 text-sm outline-none select-none data-[disabled]:pointer-events-none data-[disabled]:opacity-50 [&_svg]:size-4",
+        "relative flex cursor-default items-center gap-2 rounded-sm px-2 py-1.5 text-sm outline-none select-none data-[disabled]:pointer-events-none data-[disabled]:opacity-50 data-[highlighted]:bg-accent data-[highlighted]:text-accent-foreground [&_svg]:size-4",
         variant === "destructive" && "text-destructive data-[highlighted]:text-destructive",
         className,
       )}
@@ -48,7 +48,7 @@ export function DropdownMenuSeparator({
   className,
   ...props
 }: React.ComponentProps<typeof Menu.Separator>) {
-  return <Menu.Separator className={cn("bg-border -mx-1 my-1 h-px", className)} {...props} />;
+  return <Menu.Separator className={cn("-mx-1 my-1 h-px bg-border", className)} {...props} />;
 }
 
 export function DropdownMenuLabel({
@@ -57,7 +57,7 @@ export function DropdownMenuLabel({
 }: React.ComponentProps<typeof Menu.Label>) {
   return (
     <Menu.Label
-      className={cn("text-muted-foreground px-2 py-1.5 text-xs font-medium", className)}
+      className={cn("px-2 py-1.5 text-xs font-medium text-muted-foreground", className)}
       {...props}
     />
   );
