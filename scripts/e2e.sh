@@ -16,6 +16,7 @@ proxy_port=${SDMD_E2E_PROXY_PORT:-18600}
 image=127.0.0.1:5000/sdmd-e2e/busybox:1
 pids=()
 tmp=$(mktemp -d /tmp/sdmd-e2e.XXXXXX)
+chmod 755 "$tmp"   # the embedded PostgreSQL runs as the postgres user and must traverse it
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done

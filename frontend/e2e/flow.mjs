@@ -4,7 +4,7 @@
 //
 // Env: SDMD_E2E_URL (dashboard origin), SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, SDMD_E2E_IMAGE,
 //      CHROMIUM (default /usr/bin/chromium), SDMD_E2E_SHOTS (screenshot dir).
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -113,6 +113,26 @@ try {
   await page.locator('[data-container] [data-state="running"]').first().waitFor();
   await shot("running");
 
+  // The same page on a phone, in the dark theme (the theme follows the system by default).
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await page.locator('h1 ~ [data-status="running"]').first().waitFor();
+  await shot("running-phone-dark");
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .last()
+    .getByRole("link", { name: "Services" })
+    .click();
+  await page.getByRole("heading", { name: "Services" }).waitFor();
+  await page.locator(`[data-service="${name}"]`).waitFor();
+  await shot("services-phone-dark");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.goto(`${base}/service/?name=${name}`);
+  await page.locator('h1 ~ [data-status="running"]').first().waitFor();
+
   // Logs.
   await page.getByRole("tab", { name: "Logs" }).click();
   await expectText(page.getByTestId("logs"), /hello from the sdmd e2e/, "log line");
@@ -140,6 +160,14 @@ try {
     await page.locator(`tr[data-action="${action}"]`).first().waitFor();
   }
   await shot("audit");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Export CSV" }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), "utf8");
+  if (!csv.includes("service.stop") || !csv.includes(name))
+    throw new Error("the CSV export lacks the stop entry");
+  console.log(`  ✓ audit CSV export (${csv.split("\n").length - 1} lines)`);
 
   // Clean up through the UI: delete with type-to-confirm.
   await page.goto(`${base}/service/?name=${name}`);

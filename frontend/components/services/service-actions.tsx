@@ -145,6 +145,7 @@ export function ServiceActions({
         <Button
           size="sm"
           variant="outline"
+          className="hidden sm:inline-flex"
           disabled={busy !== null}
           onClick={() => request(primary)}
         >

@@ -19,7 +19,7 @@ const VIRTUALIZE_OVER = 50;
 const ROW = 64;
 const GRID =
   // Fixed widths for every column but the flexible ones, so header and rows line up.
-  "grid grid-cols-[minmax(0,1fr)_6.5rem_9rem] items-center gap-3 px-4 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_9rem]";
+  "grid grid-cols-[minmax(0,1fr)_6.5rem_2.25rem] items-center gap-2 px-3 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_9rem] sm:gap-3 sm:px-4";
 
 /** "daily 04:00" / "weekly mon 04:00" (the time is in the schedule's own zone). */
 export function scheduleText(s: Schedule): string {
