@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 
+import * as pl from "./plugin-schemas";
 import * as s from "./schemas";
 
 /** Codes whose failure is temporary: retrying later can succeed. */
@@ -33,6 +34,10 @@ export const FRIENDLY: Record<string, string> = {
   docker_error: "Docker reported an error.",
   rate_limited: "Too many attempts. Wait a moment and try again.",
   internal: "Something went wrong on the server. The server log has the details.",
+  plugin_not_found: "This plugin doesn't exist (any more).",
+  plugin_in_use: "Services still use this plugin. Remove it from them first.",
+  not_granted: "Grant every capability the plugin asks for before enabling it.",
+  unsupported_media_type: "That file type isn't accepted here.",
   unexpected_response: "The server answered in a way this dashboard doesn't understand.",
 };
 
@@ -110,6 +115,8 @@ export interface RequestOptions {
   json?: unknown;
   /** A YAML body (sent as `application/yaml`). */
   yaml?: string;
+  /** A binary body with its content type. */
+  raw?: { body: Blob; type: string };
   /** Automatic retries of transient failures (default: 3 for GET, 0 otherwise). */
   retries?: number;
   signal?: AbortSignal;
@@ -128,8 +135,11 @@ function logFailure(method: string, path: string, err: ApiError) {
 async function once(path: string, o: RequestOptions): Promise<{ status: number; body: unknown }> {
   const method = o.method ?? "GET";
   const headers: Record<string, string> = { Accept: o.text ? "*/*" : "application/json" };
-  let body: string | undefined;
-  if (o.yaml !== undefined) {
+  let body: string | Blob | undefined;
+  if (o.raw !== undefined) {
+    headers["Content-Type"] = o.raw.type;
+    body = o.raw.body;
+  } else if (o.yaml !== undefined) {
     headers["Content-Type"] = "application/yaml";
     body = o.yaml;
   } else if (o.json !== undefined) {
@@ -303,6 +313,29 @@ export const api = {
     }),
   updateHistory: (name: string, limit = 100) =>
     request(`/api/v1/services/${enc(name)}/updates${query({ limit })}`, s.updateRuns),
+  listPlugins: () => request("/api/v1/plugins", pl.pluginList),
+  getPlugin: (id: string) => request(`/api/v1/plugins/${enc(id)}`, pl.pluginDetail),
+  uploadPlugin: (file: Blob) =>
+    request("/api/v1/plugins", pl.pluginView, {
+      method: "POST",
+      raw: { body: file, type: "application/wasm" },
+    }),
+  patchPlugin: (id: string, patch: Record<string, unknown>) =>
+    request(`/api/v1/plugins/${enc(id)}`, pl.pluginView, { method: "PATCH", json: patch }),
+  deletePlugin: (id: string) =>
+    request(`/api/v1/plugins/${enc(id)}`, nothing, { method: "DELETE" }),
+  invokePlugin: (id: string, input: unknown) =>
+    request(`/api/v1/plugins/${enc(id)}/invoke`, pl.invokeResult, {
+      method: "POST",
+      json: { input },
+    }),
+  getServicePlugins: (name: string) =>
+    request(`/api/v1/services/${enc(name)}/plugins`, pl.servicePlugins),
+  putServicePlugins: (name: string, b: pl.ServicePlugins) =>
+    request(`/api/v1/services/${enc(name)}/plugins`, pl.servicePlugins, { method: "PUT", json: b }),
+  getGlobalNotifiers: () => request("/api/v1/notifiers", pl.globalNotifiers),
+  putGlobalNotifiers: (notifiers: string[]) =>
+    request("/api/v1/notifiers", pl.globalNotifiers, { method: "PUT", json: { notifiers } }),
   listTokens: () => request("/api/v1/tokens", s.tokenList),
   createToken: (name: string, expiresAt?: string) =>
     request("/api/v1/tokens", s.createdToken, {

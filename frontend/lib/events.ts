@@ -30,6 +30,10 @@ export function parseEvent(data: string): ServerEvent | null {
 }
 
 function ensureOpen() {
+  if (closeTimer) {
+    clearTimeout(closeTimer);
+    closeTimer = null;
+  }
   if (handle) return;
   handle = openStream("/api/v1/events", {
     onOpen: () => setConnected(true),
@@ -41,12 +45,20 @@ function ensureOpen() {
   });
 }
 
+let closeTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Closes the stream a few seconds after the last listener left, so that moving between pages
+ *  (one page's listeners go, the next page's come) keeps one connection. */
 function maybeClose() {
-  if (listeners.size === 0 && connListeners.size === 0 && handle) {
-    handle.close();
-    handle = null;
-    setConnected(false);
-  }
+  if (listeners.size > 0 || connListeners.size > 0 || !handle || closeTimer) return;
+  closeTimer = setTimeout(() => {
+    closeTimer = null;
+    if (listeners.size === 0 && connListeners.size === 0 && handle) {
+      handle.close();
+      handle = null;
+      setConnected(false);
+    }
+  }, 5000);
 }
 
 /** Receives every server event until the returned function is called. */

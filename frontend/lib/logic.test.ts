@@ -191,3 +191,42 @@ describe("update chart", () => {
     ]);
   });
 });
+
+describe("plugin settings schema", () => {
+  it("turns a flat JSON Schema into form fields and typed values", async () => {
+    const { configFromForm, formFields } = await import("./config-schema");
+    const fields = formFields({
+      type: "object",
+      required: ["url"],
+      properties: {
+        url: { type: "string", title: "URL" },
+        expect_status: { type: "integer", default: 200 },
+        format: { type: "string", enum: ["json", "ntfy"] },
+        token: { type: "string" },
+        verbose: { type: "boolean" },
+      },
+    });
+    expect(fields?.map((f) => [f.key, f.type, f.required])).toEqual([
+      ["url", "string", true],
+      ["expect_status", "integer", false],
+      ["format", "enum", false],
+      ["token", "secret", false],
+      ["verbose", "boolean", false],
+    ]);
+    expect(
+      configFromForm(fields!, {
+        url: "https://x",
+        expect_status: "204",
+        format: "",
+        token: "",
+        verbose: true,
+      }),
+    ).toEqual({
+      url: "https://x",
+      expect_status: 204,
+      verbose: true,
+    });
+    expect(formFields({ type: "object", properties: { nested: { type: "object" } } })).toBeNull();
+    expect(formFields(undefined)).toBeNull();
+  });
+});

@@ -21,6 +21,7 @@ import { DeleteDialog } from "@/components/service/delete-dialog";
 import { LogsViewer } from "@/components/service/logs-viewer";
 import { Revisions } from "@/components/service/revisions";
 import { UpdatesPanel } from "@/components/service/updates-panel";
+import { PluginBindings } from "@/components/plugins/bindings";
 import { StatusBadge } from "@/components/services/badges";
 import { ServiceActions, describeResult } from "@/components/services/service-actions";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
@@ -235,7 +236,10 @@ function ServiceDetail() {
         )}
         {managed && (
           <TabsContent value="updates">
-            <UpdatesPanel service={name} />
+            <div className="flex flex-col gap-4">
+              <UpdatesPanel service={name} />
+              <PluginBindings service={name} />
+            </div>
           </TabsContent>
         )}
         {managed && (

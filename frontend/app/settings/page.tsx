@@ -11,6 +11,7 @@ import {
 import { useState } from "react";
 
 import { EmptyState, ErrorState } from "@/components/app/error-state";
+import { GlobalNotifiersCard } from "@/components/plugins/bindings";
 import { useToast } from "@/components/app/toaster";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -38,6 +39,7 @@ export default function SettingsPage() {
     <div className="flex max-w-4xl flex-col gap-6">
       <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
       <TokensCard />
+      <GlobalNotifiersCard />
       <ServerCard />
     </div>
   );

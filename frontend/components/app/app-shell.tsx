@@ -10,7 +10,7 @@ import { ThemeToggle } from "@/components/app/theme";
 import { Toaster } from "@/components/app/toaster";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
-import { mainNav } from "@/config/nav";
+import { mainNav, type NavItem } from "@/config/nav";
 import { ApiError } from "@/lib/api";
 import { AuthProvider, useAuth } from "@/lib/auth";
 import { cn } from "@/lib/utils";
@@ -75,10 +75,11 @@ function Frame({ children }: { children: React.ReactNode }) {
   const auth = useAuth();
   const [open, setOpen] = useState(false);
 
-  const active = (href: string) =>
-    href === "/"
-      ? path === "/" || path.startsWith("/service")
-      : path.startsWith(href.replace(/\/$/, ""));
+  const here = path.endsWith("/") ? path : `${path}/`;
+  const active = (item: NavItem) =>
+    here === item.href ||
+    (item.href !== "/" && here.startsWith(item.href)) ||
+    (item.also ?? []).some((p) => here.startsWith(p));
 
   const nav = (
     <nav aria-label="Main" className="flex flex-col gap-1">
@@ -86,11 +87,11 @@ function Frame({ children }: { children: React.ReactNode }) {
         <Link
           key={item.href}
           href={item.href}
-          aria-current={active(item.href) ? "page" : undefined}
+          aria-current={active(item) ? "page" : undefined}
           onClick={() => setOpen(false)}
           className={cn(
             "flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium text-muted-foreground hover:bg-accent hover:text-foreground",
-            active(item.href) && "bg-accent text-foreground",
+            active(item) && "bg-accent text-foreground",
           )}
         >
           <item.icon className="size-4" />
