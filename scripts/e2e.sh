@@ -70,7 +70,19 @@ else
   export SDMD_E2E_URL=http://127.0.0.1:$proxy_port
 fi
 
-SDMD_E2E_IMAGE=$image node frontend/e2e/flow.mjs || {
+fail() {
   [ -f "$tmp/sdmd.log" ] && { echo "--- sdmd log (tail)"; tail -40 "$tmp/sdmd.log"; }
   exit 1
 }
+SDMD_E2E_IMAGE=$image node frontend/e2e/flow.mjs || fail
+
+# Plugin pages, when the server has the plugin routes and a component to upload exists.
+plugin=${SDMD_E2E_PLUGIN:-plugins/dist/http-health.wasm}
+status=$(curl -s -o /dev/null -w '%{http_code}' "$SDMD_E2E_URL/api/v1/plugins")
+if [ "$status" = 404 ]; then
+  echo "skipping the plugin pages: $SDMD_E2E_URL has no /api/v1/plugins"
+elif [ ! -f "$plugin" ]; then
+  echo "skipping the plugin pages: no component at $plugin (build plugins/ or set SDMD_E2E_PLUGIN)"
+else
+  SDMD_E2E_PLUGIN=$plugin node frontend/e2e/plugins.mjs || fail
+fi
