@@ -95,7 +95,7 @@ try {
     "services:",
     "  web:",
     `    image: ${image}`,
-    `    command: ["sh", "-c", "echo hello from the sdmd e2e; mkdir -p /www; exec httpd -f -p 80 -h /www"]`,
+    `    command: ["sh", "-c", "echo hello from the sdmd e2e; while true; do echo tick; sleep 1; done"]`,
     "    init: true",
     "    restart: unless-stopped",
     "",
@@ -136,6 +136,18 @@ try {
   // Logs.
   await page.getByRole("tab", { name: "Logs" }).click();
   await expectText(page.getByTestId("logs"), /hello from the sdmd e2e/, "log line");
+  // Follow: new lines arrive over the authenticated SSE stream.
+  const lines = () => page.getByTestId("logs").locator(":scope > div").count();
+  const before = await lines();
+  await page.getByRole("button", { name: "Follow" }).click();
+  await page.getByRole("button", { name: "Following" }).waitFor();
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="logs"] > div').length >= n + 2,
+    before,
+    { timeout: 15_000 },
+  );
+  console.log(`  ✓ follow: ${before} → ${await lines()} lines`);
+  await page.getByRole("button", { name: "Following" }).click();
   await shot("logs");
 
   // Stop (with its confirmation) → stopped.

@@ -42,6 +42,7 @@ export function LogsViewer({ service }: { service: string }) {
   const tail = useAsync(() => api.logs(service, 100), [service]);
   const [followed, setFollowed] = useState<ViewLine[]>([]);
   const [follow, setFollow] = useState(false);
+  const [streaming, setStreaming] = useState(false);
   const [which, setWhich] = useState("all");
   const box = useRef<HTMLPreElement>(null);
 
@@ -60,7 +61,8 @@ export function LogsViewer({ service }: { service: string }) {
     const h = openStream(
       `/api/v1/services/${encodeURIComponent(service)}/logs?follow=true&tail=0`,
       {
-        reconnect: false,
+        // The stream ends when the containers stop; reconnecting picks a restarted service up
+        // again (tail=0 each time: lines in the gap are in the next Reload).
         onMessage: (m) => {
           if (m.event !== "log") return;
           try {
@@ -70,9 +72,10 @@ export function LogsViewer({ service }: { service: string }) {
             console.error("[sdmd logs] bad line", e);
           }
         },
+        onOpen: () => setStreaming(true),
         onDrop: (_ms, err) => {
-          if (err) console.error("[sdmd logs] follow ended", err);
-          setFollow(false);
+          if (err) console.error("[sdmd logs] follow interrupted", err);
+          setStreaming(false);
         },
       },
     );
@@ -142,10 +145,14 @@ export function LogsViewer({ service }: { service: string }) {
         <Button
           size="sm"
           variant={follow ? "secondary" : "outline"}
-          onClick={() => setFollow((f) => !f)}
+          onClick={() => {
+            setStreaming(false);
+            setFollow((f) => !f);
+          }}
           aria-pressed={follow}
         >
-          {follow ? <PauseIcon /> : <PlayIcon />} {follow ? "Following" : "Follow"}
+          {follow ? <PauseIcon /> : <PlayIcon />}{" "}
+          {follow ? (streaming ? "Following" : "Reconnecting…") : "Follow"}
         </Button>
         <Button size="sm" variant="outline" onClick={() => void copy()} disabled={!shown.length}>
           <CopyIcon /> Copy
