@@ -113,6 +113,27 @@ try {
   await page.locator('[data-container] [data-state="running"]').first().waitFor();
   await shot("running");
 
+  // Updates (when the server has the update milestone): a schedule, a check, the history.
+  await page.getByRole("tab", { name: "Updates" }).click();
+  const unsupported = page.getByText("This server doesn't support that yet");
+  const schedule = page.getByRole("heading", { name: "Update schedule" });
+  await unsupported.or(schedule).first().waitFor();
+  if (await schedule.isVisible()) {
+    await page.getByLabel("Run on a schedule").check();
+    await page.getByLabel("Time of day").fill("04:30");
+    await page.getByLabel("Time zone").fill("Europe/Berlin");
+    await page.getByRole("button", { name: "Save schedule" }).click();
+    await page.getByText(/Schedule saved/).waitFor();
+    await page.getByRole("button", { name: `Actions for ${name}` }).click();
+    await page.getByRole("menuitem", { name: "Check for updates" }).click();
+    await page.getByText(/— (up to date|an update is available)\./).waitFor();
+    await page.locator("li", { hasText: "check" }).first().waitFor();
+    await shot("updates");
+  } else {
+    console.log("  - updates: this server has no schedule/update routes yet");
+  }
+  await page.getByRole("tab", { name: "Containers" }).click();
+
   // The same page on a phone, in the dark theme (the theme follows the system by default).
   await page.emulateMedia({ colorScheme: "dark" });
   await page.setViewportSize({ width: 390, height: 844 });

@@ -10,7 +10,7 @@ import {
 } from "lucide-react";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
-import { Suspense, useEffect, useRef, useState } from "react";
+import { Suspense, useCallback, useEffect, useRef, useState } from "react";
 
 import { ConnectionBadge } from "@/components/app/connection-badge";
 import { EmptyState, ErrorState } from "@/components/app/error-state";
@@ -58,6 +58,8 @@ function DetailSkeleton() {
 function useLiveService(name: string) {
   const s = useAsync((signal) => api.getService(name, signal), [name]);
   const [activity, setActivity] = useState<string | null>(null);
+  // Bumped whenever an operation ends, so panels with their own data (update history) refresh.
+  const [opSeq, setOpSeq] = useState(0);
   const { setData, reload } = s;
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
@@ -78,6 +80,7 @@ function useLiveService(name: string) {
       } else if (e.type === "operation") {
         if (e.phase === "finished" || e.phase === "failed") {
           setActivity(null);
+          setOpSeq((n) => n + 1);
           soon();
         } else setActivity(e.message || `${e.action.replace(/^service\./, "")}…`);
       } else if (e.type === "pull_progress") {
@@ -89,7 +92,11 @@ function useLiveService(name: string) {
       if (timer.current) clearTimeout(timer.current);
     };
   }, [name, setData, reload]);
-  return { ...s, activity };
+  const done = useCallback(() => {
+    reload();
+    setOpSeq((n) => n + 1);
+  }, [reload]);
+  return { ...s, activity, opSeq, done };
 }
 
 function ServiceDetail() {
@@ -138,7 +145,7 @@ function ServiceDetail() {
       toast("error", `Deploy ${name}: ${toApiError(e).friendly}`);
     } finally {
       setDeploying(false);
-      svc.reload();
+      svc.done();
     }
   };
 
@@ -163,7 +170,7 @@ function ServiceDetail() {
             {deploying ? <Loader2Icon className="animate-spin" /> : <RocketIcon />} Deploy
           </Button>
         )}
-        <ServiceActions service={s} onDone={svc.reload} />
+        <ServiceActions service={s} onDone={svc.done} />
       </div>
       <p className="text-sm text-muted-foreground">
         {managed
@@ -237,7 +244,7 @@ function ServiceDetail() {
         {managed && (
           <TabsContent value="updates">
             <div className="flex flex-col gap-4">
-              <UpdatesPanel service={name} />
+              <UpdatesPanel service={name} refresh={svc.opSeq} />
               <PluginBindings service={name} />
             </div>
           </TabsContent>

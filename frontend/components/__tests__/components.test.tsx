@@ -52,6 +52,17 @@ describe("ErrorState", () => {
     expect(onRetry).toHaveBeenCalledOnce();
   });
 
+  it("treats a missing route as a feature this server lacks, not a failure", () => {
+    render(
+      <ErrorState
+        error={new ApiError(404, "route_not_found", "No such route.")}
+        onRetry={() => {}}
+      />,
+    );
+    expect(screen.getByText("Not available on this server")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Retry" })).toBeNull();
+  });
+
   it("counts down to an automatic retry for transient errors", () => {
     render(
       <ErrorState error={new ApiError(503, "docker_unavailable", "down")} onRetry={() => {}} />,

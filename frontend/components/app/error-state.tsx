@@ -1,6 +1,6 @@
 "use client";
 
-import { AlertTriangleIcon, RefreshCwIcon, WifiOffIcon } from "lucide-react";
+import { AlertTriangleIcon, InfoIcon, RefreshCwIcon, WifiOffIcon } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
@@ -22,6 +22,16 @@ export function ErrorState({
 }) {
   const auto = error.transient && onRetry !== undefined;
   const [attempt, setAttempt] = useState(0);
+  if (error.code === "route_not_found") {
+    // An older server without this feature: not an error the person can fix by retrying.
+    return (
+      <Alert>
+        <InfoIcon />
+        <AlertTitle>Not available on this server</AlertTitle>
+        <AlertDescription>{error.friendly}</AlertDescription>
+      </Alert>
+    );
+  }
   const Icon = error.code === "network_error" ? WifiOffIcon : AlertTriangleIcon;
   return (
     <Alert variant={error.transient ? "warning" : "destructive"}>

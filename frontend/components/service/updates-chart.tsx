@@ -13,11 +13,18 @@ import {
 
 import type { UpdateRun } from "@/lib/schemas";
 
+// SVG presentation attributes can't read CSS variables: plain colours that read on both themes.
 const COLORS: Record<string, string> = {
-  updated: "var(--success)",
-  up_to_date: "var(--muted-foreground)",
-  rolled_back: "var(--warning)",
+  updated: "#16a34a",
+  up_to_date: "#64748b",
+  rolled_back: "#d97706",
 };
+const FAILED = "#dc2626";
+const AXIS = "#8a8a8a";
+
+export function formatSeconds(v: number): string {
+  return v < 1 ? `${Math.round(v * 1000)} ms` : `${v.toFixed(v < 10 ? 1 : 0)} s`;
+}
 
 export interface ChartPoint {
   id: number;
@@ -52,10 +59,15 @@ export function UpdatesChart({ runs }: { runs: UpdateRun[] }) {
   return (
     <figure className="h-56 w-full" aria-label="Update durations over time, coloured by result">
       <ResponsiveContainer width="100%" height="100%">
-        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: -12 }}>
-          <CartesianGrid strokeDasharray="3 3" stroke="var(--border)" vertical={false} />
-          <XAxis dataKey="label" tick={{ fontSize: 11, fill: "var(--muted-foreground)" }} />
-          <YAxis unit="s" tick={{ fontSize: 11, fill: "var(--muted-foreground)" }} />
+        <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke={AXIS} strokeOpacity={0.3} vertical={false} />
+          <XAxis dataKey="label" tick={{ fontSize: 11, fill: AXIS }} stroke={AXIS} />
+          <YAxis
+            tickFormatter={formatSeconds}
+            width={56}
+            tick={{ fontSize: 11, fill: AXIS }}
+            stroke={AXIS}
+          />
           <Tooltip
             contentStyle={{
               background: "var(--popover)",
@@ -70,13 +82,13 @@ export function UpdatesChart({ runs }: { runs: UpdateRun[] }) {
           />
           <Bar dataKey="seconds" radius={[4, 4, 0, 0]}>
             {data.map((p) => (
-              <Cell key={p.id} fill={COLORS[p.result] ?? "var(--destructive)"} />
+              <Cell key={p.id} fill={COLORS[p.result] ?? FAILED} />
             ))}
           </Bar>
         </BarChart>
       </ResponsiveContainer>
       <figcaption className="sr-only">
-        {data.map((p) => `${p.label}: ${p.result}, ${p.seconds.toFixed(1)} seconds`).join("; ")}
+        {data.map((p) => `${p.label}: ${p.result}, ${formatSeconds(p.seconds)}`).join("; ")}
       </figcaption>
     </figure>
   );

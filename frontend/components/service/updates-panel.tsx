@@ -39,11 +39,11 @@ function zones(): string[] {
 }
 
 /** The update schedule (daily/weekly, weekday, time, time zone, mode) and the update history. */
-export function UpdatesPanel({ service }: { service: string }) {
+export function UpdatesPanel({ service, refresh = 0 }: { service: string; refresh?: number }) {
   return (
     <div className="flex flex-col gap-4">
       <ScheduleEditor service={service} />
-      <UpdateHistory service={service} />
+      <UpdateHistory service={service} refresh={refresh} />
     </div>
   );
 }
@@ -229,8 +229,8 @@ function resultVariant(r: string | null | undefined) {
   return "destructive" as const;
 }
 
-function UpdateHistory({ service }: { service: string }) {
-  const runs = useAsync(() => api.updateHistory(service), [service]);
+function UpdateHistory({ service, refresh }: { service: string; refresh: number }) {
+  const runs = useAsync(() => api.updateHistory(service), [service, refresh]);
   return (
     <Card>
       <CardHeader className="flex-col">
