@@ -80,7 +80,7 @@ export function UpdatesChart({ runs }: { runs: UpdateRun[] }) {
               (item?.payload as ChartPoint | undefined)?.result ?? "",
             ]}
           />
-          <Bar dataKey="seconds" radius={[4, 4, 0, 0]}>
+          <Bar dataKey="seconds" radius={[4, 4, 0, 0]} maxBarSize={48}>
             {data.map((p) => (
               <Cell key={p.id} fill={COLORS[p.result] ?? FAILED} />
             ))}
