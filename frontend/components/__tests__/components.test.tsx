@@ -105,6 +105,24 @@ describe("ServiceActions", () => {
     expect(await screen.findByText("w — Stop: 1 stopped.")).toBeInTheDocument();
   });
 
+  it("works from the keyboard: menu with arrows, dialog closes with Escape", async () => {
+    const { calls } = mockFetch([]);
+    render(<ServiceActions service={{ name: "w", kind: "managed", status: "running" }} />);
+    const user = userEvent.setup();
+    screen.getByRole("button", { name: "Actions for w" }).focus();
+    await user.keyboard("{Enter}");
+    const menu = await screen.findByRole("menu");
+    expect(menu).toBeInTheDocument();
+    // Items in order: Deploy, Start, Stop, …
+    await user.keyboard("{ArrowDown}{ArrowDown}");
+    expect(screen.getByRole("menuitem", { name: "Stop" })).toHaveFocus();
+    await user.keyboard("{Enter}");
+    expect(await screen.findByRole("dialog")).toHaveTextContent("Stop w?");
+    await user.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    expect(calls).toHaveLength(0);
+  });
+
   it("offers Adopt, not Deploy, for an unmanaged service", async () => {
     render(<ServiceActions service={{ name: "legacy", kind: "standalone", status: "running" }} />);
     expect(screen.getByRole("button", { name: /Adopt/ })).toBeInTheDocument();

@@ -133,7 +133,12 @@ function Frame({ children }: { children: React.ReactNode }) {
           )}
           <ThemeToggle />
           {auth.status === "signed-in" && (
-            <Button variant="ghost" size="sm" onClick={() => void auth.signOut()}>
+            <Button
+              variant="ghost"
+              size="sm"
+              aria-label="Sign out"
+              onClick={() => void auth.signOut()}
+            >
               <LogOutIcon /> <span className="hidden sm:inline">Sign out</span>
             </Button>
           )}
