@@ -46,6 +46,30 @@ CFG
   curl -fsS http://127.0.0.1:5000/v2/ >/dev/null || { echo "registry did not start; see $STATE/registry.log" >&2; exit 1; }
 fi
 
+# --- a second registry that requires a login (htpasswd: sdmdtest / sdmd-test-password, test-only) --
+if ! curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:5001/v2/ 2>/dev/null | grep -q 401; then
+  mkdir -p "$STATE/registry-auth"
+  cat >"$STATE/registry-auth.yml" <<CFG
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry-auth
+auth:
+  htpasswd:
+    realm: sdmd-test
+    path: $PWD/scripts/fixtures/registry.htpasswd
+http:
+  addr: 127.0.0.1:5001
+CFG
+  nohup docker-registry serve "$STATE/registry-auth.yml" >"$STATE/registry-auth.log" 2>&1 &
+  for _ in $(seq 1 100); do
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:5001/v2/ 2>/dev/null)" = 401 ] && break
+    sleep 0.1
+  done
+fi
+
 # --- base image (Docker Hub is unreachable: import busybox as a base) -------------------------
 if ! $DOCKER image inspect local/busybox:1 >/dev/null 2>&1; then
   rm -rf "$STATE/rootfs" && mkdir -p "$STATE/rootfs/bin" "$STATE/rootfs/tmp" "$STATE/rootfs/www"

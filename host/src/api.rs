@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod plugins;
+pub mod registries;
 pub mod services;
 pub mod system;
 pub mod ui;
@@ -49,6 +50,7 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
     let (protected, doc_a) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(services::router())
         .merge(plugins::router())
+        .merge(registries::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod plugins;
+pub mod registries;
 pub mod schedules;
 pub mod services;
 pub mod updates;

@@ -154,6 +154,17 @@ impl ContainerInfo {
     }
 }
 
+/// Credentials the engine uses for one pull.
+#[derive(Clone)]
+pub struct RegistryLogin {
+    /// User name.
+    pub username: String,
+    /// Password or token.
+    pub password: String,
+    /// Registry host.
+    pub server: String,
+}
+
 /// Which containers to list.
 #[derive(Debug, Clone, Copy)]
 pub enum Filter<'a> {
@@ -439,13 +450,20 @@ impl Docker {
     pub async fn pull(
         &self,
         reference: &str,
+        credentials: Option<RegistryLogin>,
         mut progress: impl FnMut(PullProgress),
     ) -> Result<(), DockerError> {
         let c = self.client().await?;
         let opts = CreateImageOptionsBuilder::default()
             .from_image(reference)
             .build();
-        let mut stream = c.create_image(Some(opts), None, None);
+        let creds = credentials.map(|l| bollard::auth::DockerCredentials {
+            username: Some(l.username),
+            password: Some(l.password),
+            serveraddress: Some(l.server),
+            ..Default::default()
+        });
+        let mut stream = c.create_image(Some(opts), None, creds);
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| match DockerError::from(e) {
                 // The engine answers 404/500 for unknown images or unreachable registries.

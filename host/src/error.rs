@@ -41,4 +41,10 @@ pub enum Error {
     /// PostgreSQL failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// No credentials are stored for that registry.
+    #[error("no credentials stored for registry `{0}`")]
+    RegistryNotFound(String),
+    /// A stored secret cannot be used (no key, or the wrong one).
+    #[error("{0}")]
+    Secret(String),
 }

@@ -16,6 +16,7 @@ pub mod pg;
 pub mod plugins;
 pub mod registry;
 pub mod schedule;
+pub mod secrets;
 pub mod server;
 pub mod spec;
 pub mod state;

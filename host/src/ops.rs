@@ -175,6 +175,8 @@ fn error_code(e: &Error) -> &'static str {
         Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
         Error::Docker(DockerError::Other(_)) => "docker_error",
         Error::Database(_) => "database_error",
+        Error::RegistryNotFound(_) => "registry_not_found",
+        Error::Secret(_) => "secret_unavailable",
     }
 }
 
@@ -490,9 +492,19 @@ async fn ensure_image(state: &AppState, service: &str, image: &str) -> Result<()
 pub(crate) async fn pull_one(state: &AppState, service: &str, image: &str) -> Result<()> {
     let bus = state.bus.clone();
     let (svc, img) = (service.to_owned(), image.to_owned());
+    let login = match crate::registry::ImageRef::parse(image) {
+        Some(r) => crate::registry::credentials::for_host(state, &r.registry)
+            .await?
+            .map(|c| crate::docker::RegistryLogin {
+                username: c.username,
+                password: c.password,
+                server: r.registry.clone(),
+            }),
+        None => None,
+    };
     state
         .docker
-        .pull(image, move |progress| {
+        .pull(image, login, move |progress| {
             bus.publish(Event::PullProgress {
                 service: svc.clone(),
                 image: img.clone(),
@@ -721,23 +733,35 @@ pub async fn start(state: &AppState, ctx: &AuditContext, name: &str) -> Result<A
     let target = resolve(state, name).await?;
     audited(state, ctx, "service.start", name, async {
         let mut report = ActionReport::default();
-        let mut ids = HashMap::new();
-        for (member, c) in &target.ordered {
-            if let Some(def) = &target.definition {
-                wait_dependencies(state, def, member, &ids).await?;
-            }
-            if c.state == ContainerState::Running {
-                report.unchanged.push(member.clone());
-            } else {
-                state.docker.start(&c.id).await?;
-                report.started.push(member.clone());
-            }
-            ids.insert(member.clone(), c.id.clone());
-            refresh_live(state, &c.id).await;
-        }
+        start_in_order(state, &target, &mut report, false).await?;
         Ok(report)
     })
     .await
+}
+
+/// Starts the target's containers in dependency order, waiting for `depends_on` conditions;
+/// running ones are left alone unless `all` (a restart, after everything was stopped).
+async fn start_in_order(
+    state: &AppState,
+    target: &Resolved,
+    report: &mut ActionReport,
+    all: bool,
+) -> Result<()> {
+    let mut ids = HashMap::new();
+    for (member, c) in &target.ordered {
+        if let Some(def) = &target.definition {
+            wait_dependencies(state, def, member, &ids).await?;
+        }
+        if c.state == ContainerState::Running && !all {
+            report.unchanged.push(member.clone());
+        } else {
+            state.docker.start(&c.id).await?;
+            report.started.push(member.clone());
+        }
+        ids.insert(member.clone(), c.id.clone());
+        refresh_live(state, &c.id).await;
+    }
+    Ok(())
 }
 
 /// Stops every member in reverse dependency order.
@@ -781,16 +805,7 @@ pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result
                 .or_else(ignore_gone)?;
             report.stopped.push(member.clone());
         }
-        let mut ids = HashMap::new();
-        for (member, c) in &target.ordered {
-            if let Some(def) = &target.definition {
-                wait_dependencies(state, def, member, &ids).await?;
-            }
-            state.docker.start(&c.id).await?;
-            report.started.push(member.clone());
-            ids.insert(member.clone(), c.id.clone());
-            refresh_live(state, &c.id).await;
-        }
+        start_in_order(state, &target, &mut report, true).await?;
         Ok(report)
     })
     .await

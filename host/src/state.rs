@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The dashboard's static export, when one is served.
     pub ui_dir: Option<Arc<std::path::PathBuf>>,
+    /// Seals stored secrets (registry passwords); `None` only if the system RNG failed.
+    pub secrets: Option<Arc<crate::secrets::SecretBox>>,
     /// The WebAssembly plugin runtime of this replica.
     pub plugins: crate::plugins::store::PluginHost,
 }
@@ -63,6 +65,7 @@ impl AppState {
             gate: crate::updates::GateSettings::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ui_dir: None,
+            secrets: crate::secrets::SecretBox::random().ok().map(Arc::new),
             plugins: crate::plugins::store::PluginHost::default(),
         }
     }

@@ -140,9 +140,10 @@ async fn check_images(
                     .map(|(_, d)| d.to_owned())
             })
         });
+        let creds = crate::registry::credentials::for_host(state, &r.registry).await?;
         let check = match state
             .registry
-            .digest(&r, None, max_age(state, trigger))
+            .digest(&r, creds.as_ref(), max_age(state, trigger))
             .await
         {
             Ok(remote) => {

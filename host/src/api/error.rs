@@ -102,6 +102,15 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::BAD_GATEWAY, code, "Docker reported an error.")
                     .with_details(d.into())
             }
+            Error::RegistryNotFound(_) => Self::new(StatusCode::NOT_FOUND, code, message),
+            Error::Secret(d) => {
+                tracing::error!(error = %d, "stored secret unavailable");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code,
+                    "A stored secret could not be used; check SDMD_SECRET_KEY.",
+                )
+            }
             Error::Database(db) => match db {
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                     Self::new(

@@ -1,0 +1,164 @@
+//! Private registries: credentials stored sealed, never shown, used for checks and pulls against
+//! a real registry that requires a login (127.0.0.1:5001, started by scripts/test-env.sh).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use serde_json::json;
+
+const PRIVATE: &str = "127.0.0.1:5001";
+const USER: &str = "sdmdtest";
+const PASSWORD: &str = "sdmd-test-password";
+
+fn login_push(reference: &str) {
+    let mut login = std::process::Command::new(DOCKER)
+        .args(["login", PRIVATE, "-u", USER, "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(login.stdin.as_mut().unwrap(), PASSWORD.as_bytes()).unwrap();
+    drop(login.stdin.take());
+    assert!(
+        login.wait().unwrap().success(),
+        "docker login to the private test registry failed"
+    );
+    let pushed = std::process::Command::new(DOCKER)
+        .args(["push", "-q", reference])
+        .status()
+        .unwrap();
+    docker_ok(&["logout", PRIVATE]);
+    assert!(pushed.success(), "push to the private registry failed");
+}
+
+#[test]
+fn private_registry_credentials_are_sealed_and_used_for_checks_and_pulls() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool.clone()).await;
+        let name = unique("private");
+        let image = format!("{PRIVATE}/sdmdtest/{name}/app:1");
+        // Build locally, push with a CLI login, then forget the local copy: only a pull with the
+        // stored credentials can bring it back.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sleep\", \"300\"]\n",
+        )
+        .unwrap();
+        let built = std::process::Command::new(DOCKER)
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-t", &image])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(built.status.success());
+        login_push(&image);
+        docker(&["rmi", &image]);
+
+        let yaml = format!("name: {name}\nservices:\n  app:\n    image: {image}\n    init: true\n");
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &yaml).await.0,
+            StatusCode::CREATED
+        );
+
+        // Without credentials: the check says why, the deploy cannot pull.
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
+            .await;
+        assert!(
+            v["images"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("refused our credentials"),
+            "{v}"
+        );
+        let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+        assert!(s.is_client_error() || s.is_server_error(), "{s} {v}");
+
+        // Validation, then storing: the password is never echoed and is sealed at rest.
+        let put = |body: serde_json::Value| {
+            let app = &app;
+            async move {
+                app.call(
+                    Method::PUT,
+                    &format!("/api/v1/registries/{PRIVATE}"),
+                    Some(("application/json", body.to_string())),
+                )
+                .await
+            }
+        };
+        let (s, v) = put(json!({"username": " ", "password": ""})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let fields: Vec<&str> = v["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["username", "password"]);
+        let (s, v) = put(json!({"username": USER, "password": PASSWORD})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            (v["host"].as_str(), v["username"].as_str()),
+            (Some(PRIVATE), Some(USER))
+        );
+        assert!(!v.to_string().contains(PASSWORD));
+        let (_, list) = app.get("/api/v1/registries").await;
+        assert!(!list.to_string().contains(PASSWORD));
+        assert_eq!(list[0]["host"], PRIVATE);
+        let (secret,): (Vec<u8>,) =
+            sqlx::query_as("select secret from registry_credentials where host = $1")
+                .bind(PRIVATE)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(
+            !secret
+                .windows(PASSWORD.len())
+                .any(|w| w == PASSWORD.as_bytes()),
+            "stored in clear"
+        );
+        let (_, audit) = app.get("/api/v1/audit?action=registry.put").await;
+        assert_eq!(audit["entries"][0]["target"], PRIVATE);
+        assert!(!audit.to_string().contains(PASSWORD));
+
+        // With credentials: the check reaches the registry and the deploy pulls.
+        app.state
+            .registry
+            .invalidate(&sdmd::registry::ImageRef::parse(&image).unwrap())
+            .await;
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
+            .await;
+        assert_eq!(v["images"][0]["error"], serde_json::Value::Null, "{v}");
+        assert!(
+            v["images"][0]["remote_digest"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+            .await;
+        assert_eq!(v["created"], json!(["app"]), "{v}");
+
+        // Forget them.
+        let (s, _) = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/registries/{PRIVATE}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (s, v) = app.get(&format!("/api/v1/registries/{PRIVATE}")).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("registry_not_found"))
+        );
+        app.cleanup(&name).await;
+        docker_ok(&["rmi", &image]);
+    });
+}
