@@ -6,10 +6,10 @@ SHELL := /bin/bash
 export NEXT_TELEMETRY_DISABLED := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:55432/postgres
 
-.PHONY: help run test deps test-env lint rust-test plugins bench build
+.PHONY: help run test deps test-env lint rust-test supabase-js plugins bench build
 
 help:
-	@echo "make run    build and run sdmd (embedded PostgreSQL in ./data, http://127.0.0.1:8443)"
+	@echo "make run    build and run sdmd (embedded PostgreSQL in ./data, https://127.0.0.1:8443)"
 	@echo "make test   set up Docker, the registry and PostgreSQL, then run all gates"
 	@echo "make bench  benchmarks (see docs/benchmarks.md)"
 
@@ -24,7 +24,7 @@ build: deps
 
 run: build
 	@bash scripts/start-dockerd.sh
-	SDMD_TLS=$${SDMD_TLS:-off} ./target/release/sdmd serve
+	./target/release/sdmd serve
 
 lint:
 	cargo fmt --all -- --check
@@ -36,7 +36,10 @@ plugins:
 rust-test:
 	DATABASE_URL=$(TEST_DATABASE_URL) cargo test --workspace
 
-test: test-env lint plugins rust-test
+supabase-js:
+	DATABASE_URL=$(TEST_DATABASE_URL) bash scripts/supabase-js-test.sh
+
+test: test-env lint plugins rust-test supabase-js
 	@echo "make test: all gates passed"
 
 bench: test-env

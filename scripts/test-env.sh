@@ -10,6 +10,7 @@ mkdir -p "$STATE"
 need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v docker-registry >/dev/null || need_pkgs+=(docker-registry)
+command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_pkgs+=(postgresql-15)
 command -v socat >/dev/null || need_pkgs+=(socat)

@@ -26,10 +26,10 @@ fn docker(args: &[&str]) -> String {
 }
 
 /// One HTTP/1.1 GET on a fresh connection, read to the end: the same work for both sides.
-fn get<S: Read + Write>(mut s: S, path: &str) -> usize {
+fn get<S: Read + Write>(mut s: S, path: &str, extra_headers: &str) -> usize {
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra_headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut buf = Vec::with_capacity(256 * 1024);
@@ -100,25 +100,53 @@ fn main() {
         .env("DATABASE_URL", &db_url)
         .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
         .env("SDMD_TLS", "off")
+        .env("SDMD_ADMIN_EMAIL", "bench@example.com")
+        .env("SDMD_ADMIN_PASSWORD", "bench-password-123456")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let addr = format!("127.0.0.1:{port}");
+    // Sign in like the dashboard does (GoTrue password grant) and use the access token.
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(s) = std::net::TcpStream::connect(&addr) {
-            let mut s = s;
+    let token = loop {
+        let body = r#"{"email":"bench@example.com","password":"bench-password-123456"}"#;
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
             write!(
                 s,
-                "GET /api/v1/services HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                "POST /auth/v1/token?grant_type=password HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
             )
             .unwrap();
             let mut b = Vec::new();
             s.read_to_end(&mut b).unwrap();
-            if b.starts_with(b"HTTP/1.1 200") {
-                break;
+            let text = String::from_utf8_lossy(&b);
+            if text.starts_with("HTTP/1.1 200")
+                && let Some(json) = text.split("\r\n\r\n").nth(1)
+            {
+                let v: serde_json::Value = serde_json::from_str(json).unwrap();
+                break v["access_token"].as_str().unwrap().to_owned();
             }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sdmd did not sign us in within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    // Wait for the events stream to be connected (the list answers 503 until then).
+    loop {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "GET /api/v1/services HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut b = Vec::new();
+        s.read_to_end(&mut b).unwrap();
+        if b.starts_with(b"HTTP/1.1 200") {
+            break;
         }
         assert!(
             Instant::now() < deadline,
@@ -131,12 +159,14 @@ fn main() {
         get(
             std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap(),
             "/containers/json?all=1",
+            "",
         )
     };
     let sdmd = || {
         get(
             std::net::TcpStream::connect(&addr).unwrap(),
             "/api/v1/services",
+            &auth,
         )
     };
     for _ in 0..20 {

@@ -1,6 +1,7 @@
 //! The HTTP API. **Architecture Invariant:** this is the only module that knows HTTP status
 //! codes and JSON shapes; handlers extract, call one domain function and map the result.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod plugins;
@@ -8,13 +9,17 @@ pub mod services;
 pub mod system;
 
 use axum::Router;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
@@ -31,6 +36,7 @@ use error::ApiError;
         (name = "audit", description = "The append-only audit log"),
         (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
         (name = "system", description = "Health and events"),
+        (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
     )
 )]
 struct ApiDoc;
@@ -42,16 +48,36 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .merge(services::router())
         .merge(plugins::router())
         .merge(system::router())
+        .merge(auth::router())
         .split_for_parts();
-    let (public, doc_b) = system::public_router().split_for_parts();
+    let (public, doc_b) = system::public_router()
+        .merge(auth::public_router())
+        .split_for_parts();
     let mut doc = doc_a;
     doc.merge(doc_b);
+    // Every route requires a bearer token unless it says `security(())`.
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT or sdmd_ API token")
+                .build(),
+        ),
+    );
+    doc.security = Some(vec![SecurityRequirement::new(
+        "bearer",
+        Vec::<String>::new(),
+    )]);
     (protected, public, doc)
 }
 
 /// The whole application: API, docs, health, request ids, tracing and panic safety.
 pub fn app(state: AppState) -> Router {
     let (protected, public, doc) = routes();
+    let supabase_url = state.auth.config.supabase_url.clone();
+    let tls = state.tls;
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
     let x_request_id = HeaderName::from_static("x-request-id");
     let protected = protected.route(
@@ -66,7 +92,10 @@ pub fn app(state: AppState) -> Router {
             }
         }),
     );
-    Router::new()
+    // The one gate: every protected route, nothing else (route_layer: unknown paths stay 404).
+    let protected =
+        protected.route_layer(middleware::from_fn_with_state(state.clone(), auth::gate));
+    let router = Router::new()
         .merge(protected)
         .merge(public)
         .route(
@@ -83,7 +112,13 @@ pub fn app(state: AppState) -> Router {
                 "This route does not accept that method.",
             )
         })
-        .with_state(state)
+        .with_state(state);
+    with_security_headers(router, supabase_url.as_deref(), tls)
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-supabase-api-version"),
+            HeaderValue::from_static("2024-01-01"),
+        ))
+        .layer(cors())
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::new(
@@ -97,4 +132,85 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// CORS for supabase-js and API clients on other origins. Credentials travel as bearer headers,
+/// never cookies, so any origin may call; the GoTrue headers are allowed and the API version
+/// header is exposed (supabase-js reads it to parse error codes).
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("apikey"),
+            HeaderName::from_static("x-client-info"),
+            HeaderName::from_static("x-supabase-api-version"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-supabase-api-version"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(86_400))
+}
+
+/// The dashboard's Content-Security-Policy. A Next.js static export inlines its bootstrap
+/// scripts (`self.__next_f.push(...)`) and style attributes, and a static export cannot carry
+/// per-request nonces, hence `'unsafe-inline'` for scripts and styles; everything else is
+/// same-origin only, plus the Supabase project in supabase mode (sign-in and realtime).
+pub fn content_security_policy(supabase_url: Option<&str>) -> String {
+    let mut connect = String::from("'self'");
+    if let Some(url) = supabase_url {
+        let url = url.trim_end_matches('/');
+        connect.push(' ');
+        connect.push_str(url);
+        if let Some(rest) = url.strip_prefix("https://") {
+            connect.push_str(&format!(" wss://{rest}"));
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            connect.push_str(&format!(" ws://{rest}"));
+        }
+    }
+    format!(
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; font-src 'self' data:; connect-src {connect}; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    )
+}
+
+/// CSP, `nosniff`, `Referrer-Policy`, `X-Frame-Options`, and HSTS when SDMD serves TLS itself.
+fn with_security_headers(router: Router, supabase_url: Option<&str>, tls: bool) -> Router {
+    let csp = content_security_policy(supabase_url);
+    let hsts = tls.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+                HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
+            }),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
 }

@@ -27,13 +27,20 @@ pub struct ClientOpts {
     #[arg(
         long,
         env = "SDMD_URL",
-        default_value = "http://127.0.0.1:8443",
+        default_value = "https://127.0.0.1:8443",
         global = true
     )]
     url: String,
     /// API token or user JWT.
     #[arg(long, env = "SDMD_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    /// Trust this PEM certificate (e.g. the server's self-signed `<data dir>/tls/cert.pem`). When
+    /// unset, `$SDMD_DATA_DIR/tls/cert.pem` (default `./data/tls/cert.pem`) is trusted if it exists.
+    #[arg(long, env = "SDMD_CACERT", global = true)]
+    cacert: Option<PathBuf>,
+    /// Skip certificate verification (testing only: anyone on the path can read your token).
+    #[arg(long, env = "SDMD_INSECURE", global = true)]
+    insecure: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +97,53 @@ enum Command {
     Pull(Target),
     /// Pull and recreate what changed.
     Update(Target),
+    /// Manage built-in users (talks to the database directly; passwords are read from stdin).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+        #[command(flatten)]
+        db: ServeConfig,
+    },
+    /// Audit log maintenance (talks to the database directly, as its owner).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        db: ServeConfig,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (first line).
+    Add {
+        /// Email (the login name).
+        email: String,
+    },
+    /// List users.
+    List,
+    /// Remove a user and end their sessions.
+    Remove {
+        /// Email.
+        email: String,
+    },
+    /// Set a user's password (read from standard input) and end their sessions.
+    Passwd {
+        /// Email.
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; names the first row whose link does not hold.
+    Verify,
+    /// Delete rows older than the given age (at least 90 days).
+    Prune {
+        /// Age such as `120d` (days; a bare number means days too).
+        #[arg(long)]
+        older_than: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -171,6 +225,142 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restart(t) => action(&t, "restart").await,
         Command::Pull(t) => action(&t, "pull").await,
         Command::Update(t) => action(&t, "update").await,
+        Command::User { command, db } => {
+            with_database(&db, |pool| user_command(pool, command)).await
+        }
+        Command::Audit { command, db } => {
+            with_database(&db, |pool| audit_command(pool, command)).await
+        }
+    }
+}
+
+/// Runs `f` against the configured database (starting the embedded cluster if needed).
+async fn with_database<F, Fut>(cfg: &ServeConfig, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let (pool, embedded) = crate::server::open_database(cfg).await?;
+    let result = f(pool.clone()).await;
+    pool.close().await;
+    if let Some(pg) = embedded {
+        pg.stop().await?;
+    }
+    result
+}
+
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("password (input is echoed; prefer piping it in): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+    if pw.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(pw)
+}
+
+fn cli_actor() -> crate::db::audit::AuditContext {
+    let who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    crate::db::audit::AuditContext {
+        actor: format!("cli:{who}"),
+        request_id: None,
+        client_ip: None,
+    }
+}
+
+/// `sdmd user …`.
+async fn user_command(pool: sqlx::PgPool, command: UserCommand) -> anyhow::Result<()> {
+    use crate::auth::builtin;
+    let ctx = cli_actor();
+    let fail = |e: crate::auth::AuthError| anyhow::anyhow!("{e}");
+    match command {
+        UserCommand::Add { email } => {
+            let pw = read_password()?;
+            let u = builtin::add_user(&pool, &ctx, &email, &pw)
+                .await
+                .map_err(fail)?;
+            println!("added {} ({})", u.email, u.id);
+        }
+        UserCommand::List => {
+            println!(
+                "{:<36}  {:<32}  {:<25}  LAST SIGN-IN",
+                "ID", "EMAIL", "CREATED"
+            );
+            for u in crate::db::auth::list_users(&pool).await? {
+                let last = u.last_sign_in_at.map_or("-".into(), |t| t.to_rfc3339());
+                println!(
+                    "{:<36}  {:<32}  {:<25}  {last}",
+                    u.id,
+                    u.email,
+                    u.created_at.to_rfc3339()
+                );
+            }
+        }
+        UserCommand::Remove { email } => {
+            builtin::remove_user(&pool, &ctx, &email)
+                .await
+                .map_err(fail)?;
+            println!("removed {email}");
+        }
+        UserCommand::Passwd { email } => {
+            let pw = read_password()?;
+            builtin::set_password(&pool, &ctx, &email, &pw)
+                .await
+                .map_err(fail)?;
+            println!("password changed for {email}; their sessions were ended");
+        }
+    }
+    Ok(())
+}
+
+/// The retention floor of the audit log (PRD: kept at least 90 days; the database enforces it too).
+pub const AUDIT_MIN_RETENTION_DAYS: u32 = 90;
+
+/// Parses `120d` / `120` into days, refusing less than the retention floor.
+pub fn parse_retention(s: &str) -> anyhow::Result<u32> {
+    let digits = s.trim().strip_suffix('d').unwrap_or(s.trim());
+    let days: u32 = digits
+        .parse()
+        .with_context(|| format!("`{s}` is not a number of days such as 120d"))?;
+    if days < AUDIT_MIN_RETENTION_DAYS {
+        bail!(
+            "refusing to prune entries younger than {AUDIT_MIN_RETENTION_DAYS} days (asked for {days})"
+        );
+    }
+    Ok(days)
+}
+
+/// `sdmd audit …`.
+async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Result<()> {
+    use crate::db::audit::{self, Verification};
+    match command {
+        AuditCommand::Verify => match audit::verify(&pool).await? {
+            Verification::Intact { rows, first, last } => {
+                let range = match (first, last) {
+                    (Some(f), Some(l)) => format!(" (ids {f}..={l})"),
+                    _ => String::new(),
+                };
+                println!("audit chain intact: {rows} rows{range}");
+                Ok(())
+            }
+            Verification::Broken { id, reason } => {
+                bail!("audit chain broken at row {id}: {reason}")
+            }
+        },
+        AuditCommand::Prune { older_than } => {
+            let days = parse_retention(&older_than)?;
+            let n = audit::prune(&pool, days).await?;
+            println!("pruned {n} audit rows older than {days} days");
+            Ok(())
+        }
     }
 }
 
@@ -182,10 +372,28 @@ struct Client {
 
 impl Client {
     fn new(o: &ClientOpts) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder();
+        if o.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        } else {
+            let default_cert =
+                PathBuf::from(std::env::var("SDMD_DATA_DIR").unwrap_or_else(|_| "./data".into()))
+                    .join(crate::tls::AUTO_DIR)
+                    .join(crate::tls::CERT_FILE);
+            let cert = o
+                .cacert
+                .clone()
+                .or_else(|| default_cert.exists().then_some(default_cert));
+            if let Some(path) = cert {
+                let pem =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let cert = reqwest::Certificate::from_pem(&pem)
+                    .with_context(|| format!("parsing {}", path.display()))?;
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         Ok(Self {
-            http: reqwest::Client::builder()
-                .build()
-                .context("building the HTTP client")?,
+            http: builder.build().context("building the HTTP client")?,
             base: o.url.trim_end_matches('/').to_owned(),
             token: o.token.clone(),
         })

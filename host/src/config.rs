@@ -31,10 +31,219 @@ pub struct ServeConfig {
     /// Docker endpoint (`unix:///var/run/docker.sock`, `tcp://…`); unset uses the local socket.
     #[arg(long, env = "DOCKER_HOST")]
     pub docker_host: Option<String>,
-    /// TLS mode. Only `off` is available in this release; `auto` and `files` arrive with TLS support.
-    #[arg(long, env = "SDMD_TLS", value_enum, default_value = "off")]
+    /// TLS mode: `auto` (self-signed certificate generated once in the data dir), `files`
+    /// (`SDMD_TLS_CERT` and `SDMD_TLS_KEY`, reloaded on SIGHUP) or `off` (behind a TLS proxy).
+    #[arg(long, env = "SDMD_TLS", value_enum, default_value = "auto")]
     pub tls: TlsMode,
+    /// PEM certificate chain for `SDMD_TLS=files`.
+    #[arg(long, env = "SDMD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `SDMD_TLS=files`.
+    #[arg(long, env = "SDMD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Authentication settings.
+    #[command(flatten)]
+    pub auth: AuthConfig,
     /// Log format: `text` or `json`.
     #[arg(long, env = "SDMD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+}
+
+/// Where user tokens come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum AuthMode {
+    /// SDMD issues and verifies tokens itself (GoTrue-compatible).
+    #[default]
+    Builtin,
+    /// Tokens come from a self-hosted Supabase; SDMD verifies them.
+    Supabase,
+}
+
+/// Authentication settings (docs/auth.md).
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// `builtin` or `supabase`.
+    #[arg(
+        long = "auth-mode",
+        env = "SDMD_AUTH_MODE",
+        value_enum,
+        default_value = "builtin"
+    )]
+    pub mode: AuthMode,
+    /// Supabase project URL (supabase mode): its JWKS is fetched from here, and the dashboard signs in there.
+    #[arg(long, env = "SUPABASE_URL")]
+    pub supabase_url: Option<String>,
+    /// Supabase JWT secret (HS256), used as raw bytes.
+    #[arg(long, env = "SUPABASE_JWT_SECRET", hide_env_values = true)]
+    pub supabase_jwt_secret: Option<String>,
+    /// Supabase anon key, handed to the dashboard through `/config.json` (public by design).
+    #[arg(long, env = "SUPABASE_ANON_KEY")]
+    pub supabase_anon_key: Option<String>,
+    /// Accepted algorithms in supabase mode, comma-separated (`HS256,ES256,RS256`); by default
+    /// HS256 when a secret is set plus ES256/RS256 when a URL is set.
+    #[arg(long, env = "SDMD_JWT_ALGORITHMS")]
+    pub jwt_algorithms: Option<String>,
+    /// Required `iss` in supabase mode (checked only when set).
+    #[arg(long, env = "SUPABASE_JWT_ISSUER")]
+    pub supabase_jwt_issuer: Option<String>,
+    /// Minimum seconds between two fetches of the Supabase JWKS (a token with an unknown `kid`
+    /// triggers a refetch at most this often).
+    #[arg(long, env = "SDMD_JWKS_MIN_REFETCH_SECS", default_value_t = 30)]
+    pub jwks_min_refetch_secs: u64,
+    /// Lifetime of built-in access tokens, in seconds.
+    #[arg(long, env = "SDMD_JWT_EXPIRY", default_value_t = 3600)]
+    pub jwt_expiry: u32,
+    /// First administrator, created when no user exists.
+    #[arg(long, env = "SDMD_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// Password of the first administrator.
+    #[arg(long, env = "SDMD_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// File holding the first administrator's password (a Docker secret, for instance).
+    #[arg(long, env = "SDMD_ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Builtin,
+            supabase_url: None,
+            supabase_jwt_secret: None,
+            supabase_anon_key: None,
+            jwt_algorithms: None,
+            supabase_jwt_issuer: None,
+            jwks_min_refetch_secs: 30,
+            jwt_expiry: 3600,
+            admin_email: None,
+            admin_password: None,
+            admin_password_file: None,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Treats empty values (`SUPABASE_JWT_SECRET=` in an env file) as unset: an empty HS256
+    /// secret must never become a key anyone can sign with.
+    pub fn normalized(mut self) -> Self {
+        for v in [
+            &mut self.supabase_url,
+            &mut self.supabase_jwt_secret,
+            &mut self.supabase_anon_key,
+            &mut self.jwt_algorithms,
+            &mut self.supabase_jwt_issuer,
+            &mut self.admin_email,
+            &mut self.admin_password,
+        ] {
+            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                *v = None;
+            }
+        }
+        self
+    }
+
+    /// Refuses configurations that cannot work or would be unsafe.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.mode != AuthMode::Supabase {
+            return Ok(());
+        }
+        if self.supabase_url.is_none() && self.supabase_jwt_secret.is_none() {
+            return Err("SDMD_AUTH_MODE=supabase needs SUPABASE_URL (JWKS) and/or SUPABASE_JWT_SECRET (HS256)".into());
+        }
+        if let Some(secret) = &self.supabase_jwt_secret
+            && secret.len() < 32
+        {
+            return Err(
+                "SUPABASE_JWT_SECRET must be at least 32 characters (as Supabase requires)".into(),
+            );
+        }
+        if let Some(list) = &self.jwt_algorithms {
+            for a in list.split(',') {
+                let a = a.trim().to_ascii_uppercase();
+                if !["HS256", "ES256", "RS256"].contains(&a.as_str()) {
+                    return Err(format!(
+                        "SDMD_JWT_ALGORITHMS: `{a}` is not one of HS256, ES256, RS256"
+                    ));
+                }
+                if a == "HS256" && self.supabase_jwt_secret.is_none() {
+                    return Err(
+                        "SDMD_JWT_ALGORITHMS allows HS256 but SUPABASE_JWT_SECRET is unset".into(),
+                    );
+                }
+                if a != "HS256" && self.supabase_url.is_none() {
+                    return Err(format!(
+                        "SDMD_JWT_ALGORITHMS allows {a} but SUPABASE_URL (for the JWKS) is unset"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `iss` of built-in tokens.
+    pub fn issuer(&self) -> String {
+        "sdmd".into()
+    }
+
+    /// The first administrator's password, from the variable or the file (trailing newline dropped).
+    pub fn admin_password(&self) -> std::io::Result<Option<String>> {
+        if let Some(p) = &self.admin_password {
+            return Ok(Some(p.clone()));
+        }
+        match &self.admin_password_file {
+            Some(f) => Ok(Some(
+                std::fs::read_to_string(f)?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned(),
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn supabase(secret: Option<&str>, url: Option<&str>, algs: Option<&str>) -> AuthConfig {
+        AuthConfig {
+            mode: AuthMode::Supabase,
+            supabase_jwt_secret: secret.map(Into::into),
+            supabase_url: url.map(Into::into),
+            jwt_algorithms: algs.map(Into::into),
+            ..AuthConfig::default()
+        }
+        .normalized()
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_unsafe_settings_refused() {
+        let long = "x".repeat(32);
+        // An empty secret from an env file is no secret at all.
+        assert!(supabase(Some(""), None, None).supabase_jwt_secret.is_none());
+        assert!(supabase(Some(""), None, None).validate().is_err());
+        assert!(supabase(Some("short"), None, None).validate().is_err());
+        assert!(supabase(Some(&long), None, None).validate().is_ok());
+        assert!(
+            supabase(None, Some("https://sb.example"), None)
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            supabase(None, Some("https://sb.example"), Some("HS256"))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            supabase(Some(&long), None, Some("ES256"))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            supabase(Some(&long), None, Some("none"))
+                .validate()
+                .is_err()
+        );
+        assert!(AuthConfig::default().validate().is_ok());
+    }
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL access. **Architecture Invariant:** this is the only module holding SQL text.
 
 pub mod audit;
+pub mod auth;
 pub mod plugins;
 pub mod schedules;
 pub mod services;
@@ -20,6 +21,15 @@ pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
         .max_connections(10)
         .acquire_timeout(Duration::from_secs(5))
         .connect(url)
+        .await
+}
+
+/// Connects a pool with explicit options.
+pub async fn connect_with(opts: sqlx::postgres::PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
         .await
 }
 

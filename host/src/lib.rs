@@ -2,6 +2,7 @@
 //! [`api::app`] builds the whole HTTP application from an [`state::AppState`].
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -18,4 +19,5 @@ pub mod schedule;
 pub mod server;
 pub mod spec;
 pub mod state;
+pub mod tls;
 pub mod updates;

@@ -2,11 +2,16 @@
 //! HTTP server with graceful shutdown.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
+use sha2::Digest;
 
-use crate::config::{ServeConfig, TlsMode};
+use crate::auth::Auth;
+use crate::config::ServeConfig;
 use crate::docker::Docker;
 use crate::pg::EmbeddedPostgres;
 use crate::state::AppState;
@@ -28,10 +33,19 @@ pub fn init_tracing(format: &str) {
     }
 }
 
-/// Opens the database the configuration names, starting the embedded cluster when none is set.
+/// Opens the database the configuration names, starting the embedded cluster when none is set,
+/// and applies migrations. The pool connects as the configured (possibly superuser) role: use it
+/// for maintenance; [`app_pool`] gives the server's least-privileged pool.
 pub async fn open_database(
     cfg: &ServeConfig,
 ) -> anyhow::Result<(sqlx::PgPool, Option<EmbeddedPostgres>)> {
+    let (pool, _, embedded) = open_database_with_url(cfg).await?;
+    Ok((pool, embedded))
+}
+
+async fn open_database_with_url(
+    cfg: &ServeConfig,
+) -> anyhow::Result<(sqlx::PgPool, String, Option<EmbeddedPostgres>)> {
     let (url, embedded) = match &cfg.database_url {
         Some(url) => (url.clone(), None),
         None => {
@@ -48,44 +62,145 @@ pub async fn open_database(
     crate::db::migrate(&pool)
         .await
         .context("running migrations")?;
-    Ok((pool, embedded))
+    Ok((pool, url, embedded))
+}
+
+/// The pool the server runs with. When `admin` is a superuser (the embedded cluster, or a
+/// superuser `DATABASE_URL`), SDMD creates the non-superuser role `sdmd_app` — no UPDATE, DELETE
+/// or TRUNCATE on `audit_log` — and connects as it. Its password is derived from the admin URL,
+/// so every replica configured with the same URL derives the same one. Otherwise the configured
+/// role is used as is (grant it the same rights; docs/security.md).
+///
+/// Returns `None` when the configured role is not a superuser: keep using that pool.
+pub async fn app_pool(
+    admin: &sqlx::PgPool,
+    admin_url: &str,
+) -> anyhow::Result<Option<sqlx::PgPool>> {
+    if !crate::db::auth::is_superuser(admin)
+        .await
+        .context("checking the database role")?
+    {
+        if crate::db::auth::may_rewrite_audit(admin)
+            .await
+            .context("checking audit privileges")?
+        {
+            tracing::warn!(
+                "the database role may UPDATE or DELETE audit_log rows: revoke update, delete, truncate on audit_log from it (docs/security.md)"
+            );
+        }
+        return Ok(None);
+    }
+    let password = hex::encode(sha2::Sha256::digest(
+        format!("sdmd_app\0{admin_url}").as_bytes(),
+    ));
+    let mut attempt = 0;
+    // Concurrent starts (replicas, tests) may race on the cluster-wide role: retry briefly.
+    loop {
+        match crate::db::auth::ensure_app_role(admin, &password).await {
+            Ok(()) => break,
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::debug!(error = %e, "retrying the application role setup");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            Err(e) => return Err(e).context("creating the application role sdmd_app"),
+        }
+    }
+    let opts = sqlx::postgres::PgConnectOptions::from_str(admin_url)
+        .context("parsing DATABASE_URL")?
+        .username(crate::db::auth::APP_ROLE)
+        .password(&password);
+    let pool = crate::db::connect_with(opts)
+        .await
+        .context("connecting as sdmd_app")?;
+    tracing::info!("connected to PostgreSQL as the least-privileged role sdmd_app");
+    Ok(Some(pool))
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
-    if cfg.tls != TlsMode::Off {
-        bail!(
-            "SDMD_TLS={:?} is not available in this release yet: set SDMD_TLS=off (and put a TLS proxy in front)",
-            cfg.tls
-        );
-    }
-    let (pool, embedded) = open_database(&cfg).await?;
-    let state = AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone()));
+    crate::tls::install_crypto_provider();
+    cfg.auth
+        .clone()
+        .normalized()
+        .validate()
+        .map_err(anyhow::Error::msg)?;
+    let tls_files = crate::tls::material(&cfg)?;
+    let (admin, url, embedded) = open_database_with_url(&cfg).await?;
+    let pool = match app_pool(&admin, &url).await? {
+        Some(pool) => {
+            admin.close().await;
+            pool
+        }
+        None => admin,
+    };
+    let admin_password = cfg
+        .auth
+        .admin_password()
+        .context("reading SDMD_ADMIN_PASSWORD_FILE")?;
+    crate::auth::builtin::bootstrap_admin(
+        &pool,
+        cfg.auth.admin_email.as_deref(),
+        admin_password.as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
+    let mut state = AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone()))
+        .with_auth(Auth::new(cfg.auth.clone()));
+    state.tls = tls_files.is_some();
     state
         .plugins
         .set_cache_dir(cfg.data_dir.join("plugin-cache"));
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
+    let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
-    tracing::info!(listen = %cfg.listen, "sdmd serving (http)");
+    listener.set_nonblocking(true)?;
     let shutdown = state.shutdown.clone();
-    let app = crate::api::app(state);
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown({
-        let shutdown = shutdown.clone();
+    let app = crate::api::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = axum_server::Handle::new();
+    tokio::spawn({
+        let (shutdown, handle) = (shutdown.clone(), handle.clone());
         async move {
             wait_for_signal().await;
             tracing::info!("shutting down: finishing in-flight requests");
             // Ends SSE streams and the watcher so graceful shutdown can complete.
             shutdown.cancel();
+            handle.graceful_shutdown(Some(Duration::from_secs(30)));
         }
     });
-    let served = server.await;
+    let served = match &tls_files {
+        None => {
+            tracing::info!(listen = %cfg.listen, "sdmd serving (http, SDMD_TLS=off)");
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        Some((cert, key)) => {
+            let fingerprint = crate::tls::fingerprint(cert)?;
+            let tls = RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            tracing::info!(listen = %cfg.listen, cert = %cert.display(), sha256 = %fingerprint, "sdmd serving (https)");
+            tokio::spawn(reload_on_sighup(
+                tls.clone(),
+                cert.clone(),
+                key.clone(),
+                shutdown.clone(),
+            ));
+            axum_server::from_tcp_rustls(listener, tls)
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+    };
     shutdown.cancel();
     if tokio::time::timeout(Duration::from_secs(5), watcher)
         .await
@@ -105,6 +220,38 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         tracing::info!("embedded PostgreSQL stopped");
     }
     served.context("serving HTTP")
+}
+
+/// Reloads the certificate and key on SIGHUP (renewed certificates without a restart); a bad
+/// pair is logged and the previous one kept.
+async fn reload_on_sighup(
+    tls: RustlsConfig,
+    cert: PathBuf,
+    key: PathBuf,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP: certificate reload disabled");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            got = hup.recv() => if got.is_none() { return },
+        }
+        match tls.reload_from_pem_file(&cert, &key).await {
+            Ok(()) => {
+                let fp = crate::tls::fingerprint(&cert).unwrap_or_else(|e| e.to_string());
+                tracing::info!(cert = %cert.display(), sha256 = %fp, "TLS certificate reloaded");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "TLS reload failed; keeping the previous certificate")
+            }
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Auth;
 use crate::docker::Docker;
 use crate::events::EventBus;
 use crate::live::Live;
@@ -25,6 +26,10 @@ pub struct AppState {
     pub locks: ServiceLocks,
     /// Cancelled when the server shuts down: long-lived streams end with it.
     pub shutdown: CancellationToken,
+    /// Authentication (mode, keys, JWKS cache).
+    pub auth: Arc<Auth>,
+    /// Whether the server speaks TLS itself (adds HSTS to responses).
+    pub tls: bool,
     /// Registry client with the shared check cache.
     pub registry: Arc<crate::registry::Registry>,
     /// Health-gate settings of updates.
@@ -45,6 +50,8 @@ impl AppState {
             bus: EventBus::default(),
             locks: ServiceLocks::default(),
             shutdown: CancellationToken::new(),
+            auth: Auth::builtin(),
+            tls: false,
             registry: Arc::new(crate::registry::Registry::new(
                 std::time::Duration::from_secs(6 * 3600),
             )),
@@ -52,6 +59,12 @@ impl AppState {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             plugins: crate::plugins::store::PluginHost::default(),
         }
+    }
+
+    /// The same state with another auth configuration.
+    pub fn with_auth(mut self, auth: Arc<Auth>) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// Starts the Docker events watcher for this state; it stops with `shutdown`.

@@ -17,8 +17,13 @@ fn sdmd() -> Command {
     c
 }
 
-fn cli(url: &str, args: &[&str]) -> (bool, String) {
-    let out = sdmd().env("SDMD_URL", url).args(args).output().unwrap();
+fn cli(url: &str, token: &str, args: &[&str]) -> (bool, String) {
+    let out = sdmd()
+        .env("SDMD_URL", url)
+        .env("SDMD_TOKEN", token)
+        .args(args)
+        .output()
+        .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -37,6 +42,8 @@ fn embedded_default_serves_and_the_cli_drives_it() {
         .env("SDMD_DATA_DIR", data.path())
         .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "info")
+        .env("SDMD_ADMIN_EMAIL", "admin@example.com")
+        .env("SDMD_ADMIN_PASSWORD", "embedded-admin-password")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -70,6 +77,18 @@ fn embedded_default_serves_and_the_cli_drives_it() {
         data.path().join("postgres/PG_VERSION").exists(),
         "the embedded cluster lives in the data dir"
     );
+    // Sign in as the first administrator (created from SDMD_ADMIN_EMAIL/PASSWORD).
+    let session: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{url}/auth/v1/token?grant_type=password"))
+        .json(&serde_json::json!({"email": "admin@example.com", "password": "embedded-admin-password"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = session["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sign-in failed: {session}"))
+        .to_owned();
 
     // The CLI client: apply (create + deploy), list, logs, stop, start, update.
     let name = unique("cli");
@@ -81,13 +100,13 @@ fn embedded_default_serves_and_the_cli_drives_it() {
         ),
     )
     .unwrap();
-    let (ok, out) = cli(&url, &["apply", "-f", file.to_str().unwrap()]);
+    let (ok, out) = cli(&url, &token, &["apply", "-f", file.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(
         out.contains(&format!("created {name} (revision 1)")) && out.contains("created: app"),
         "{out}"
     );
-    let (ok, out) = cli(&url, &["services", "ls"]);
+    let (ok, out) = cli(&url, &token, &["services", "ls"]);
     assert!(ok, "{out}");
     let row = out
         .lines()
@@ -97,22 +116,23 @@ fn embedded_default_serves_and_the_cli_drives_it() {
     let logs = (0..50)
         .map(|_| {
             std::thread::sleep(Duration::from_millis(100));
-            cli(&url, &["logs", &name])
+            cli(&url, &token, &["logs", &name])
         })
         .find(|(_, o)| o.contains("hello from cli"));
     assert!(logs.is_some(), "the log line never showed");
-    let (ok, out) = cli(&url, &["stop", &name]);
+    let (ok, out) = cli(&url, &token, &["stop", &name]);
     assert!(ok && out.contains("stopped: app"), "{out}");
-    let (ok, out) = cli(&url, &["start", &name]);
+    let (ok, out) = cli(&url, &token, &["start", &name]);
     assert!(ok && out.contains("started: app"), "{out}");
-    let (ok, out) = cli(&url, &["apply", "-f", file.to_str().unwrap()]);
+    let (ok, out) = cli(&url, &token, &["apply", "-f", file.to_str().unwrap()]);
     assert!(ok && out.contains("unchanged: app"), "{out}");
-    let (ok, out) = cli(&url, &["deploy", "does-not-exist"]);
+    let (ok, out) = cli(&url, &token, &["deploy", "does-not-exist"]);
     assert!(!ok && out.contains("service_not_found"), "{out}");
 
     // Remove what we made through the API, then stop with SIGTERM: clean exit, Postgres stopped.
     let resp = reqwest::blocking::Client::new()
         .delete(format!("{url}/api/v1/services/{name}?volumes=true"))
+        .bearer_auth(&token)
         .send()
         .unwrap();
     assert!(resp.status().is_success());

@@ -14,8 +14,12 @@ use crate::spec::Definition;
 /// The principal of a request, inserted into request extensions by the auth layer.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// How the audit log names them (email, token name).
+    /// How the audit log names them (email, `token:<name>`).
     pub name: String,
+    /// The user (JWT `sub`); none for API tokens.
+    pub user_id: Option<uuid::Uuid>,
+    /// The built-in session; none for API tokens and Supabase tokens without one.
+    pub session_id: Option<uuid::Uuid>,
 }
 
 /// Who is acting, from where, under which request id.

@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events))
         .routes(routes!(list_audit))
         .routes(routes!(metrics))
+        .routes(routes!(audit_csv))
 }
 
 /// Public routes.
@@ -194,4 +195,119 @@ async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// CSV export filters (as the JSON listing; `limit` defaults to 10000, at most 100000).
+#[derive(Deserialize, IntoParams)]
+struct AuditCsvParams {
+    /// At most this many rows (the newest matching ones), default 10000.
+    limit: Option<i64>,
+    /// Cursor: only entries with a smaller id.
+    before: Option<i64>,
+    /// Exact actor.
+    actor: Option<String>,
+    /// Action, exact or a prefix ending in `*`.
+    action: Option<String>,
+    /// Exact target.
+    target: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Entries before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+}
+
+/// The audit log as CSV (oldest first), with the same filters as `/api/v1/audit`.
+#[utoipa::path(get, path = "/api/v1/audit.csv", tag = "audit", params(AuditCsvParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+async fn audit_csv(
+    State(state): State<AppState>,
+    Query(p): Query<AuditCsvParams>,
+) -> Result<Response, ApiError> {
+    let limit = p.limit.unwrap_or(10_000);
+    if !(1..=100_000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 100000.",
+        ));
+    }
+    let filter = audit::Filter {
+        before: p.before,
+        actor: p.actor,
+        action: p.action,
+        target: p.target,
+        since: p.since,
+        until: p.until,
+        limit,
+    };
+    let rows = audit::list_all(&state.db, &filter).await?;
+    let mut out =
+        String::from("id,at,actor,action,target,result,request_id,client_ip,details,hash\r\n");
+    for e in &rows {
+        let details = e
+            .details
+            .as_ref()
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let fields = [
+            e.id.to_string(),
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone().unwrap_or_default(),
+            e.result.clone(),
+            e.request_id.clone().unwrap_or_default(),
+            e.client_ip.clone().unwrap_or_default(),
+            details,
+            e.hash.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sdmd-audit.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// RFC 4180 quoting, and a leading `'` on cells a spreadsheet would run as a formula.
+fn csv_field(f: &str) -> String {
+    let guarded = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{f}")
+    } else {
+        f.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formula_safe() {
+        for (input, expected) in [
+            ("plain", "plain"),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("=cmd()", "'=cmd()"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("line\nbreak", "\"line\nbreak\""),
+        ] {
+            assert_eq!(csv_field(input), expected, "{input}");
+        }
+    }
 }

@@ -27,6 +27,8 @@ pub const REGISTRY: &str = "127.0.0.1:5000";
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
+    /// An API token every request carries (the auth gate protects every `/api/v1` route).
+    pub token: String,
 }
 
 static SWEEP: Once = Once::new();
@@ -186,7 +188,24 @@ impl TestApp {
             }
         }
         let router = sdmd::api::app(state.clone());
-        Self { state, router }
+        let token = sdmd::auth::tokens::create(
+            &state.db,
+            &sdmd::db::audit::AuditContext::system(),
+            // Unique per app: two apps (replicas) may share one database.
+            &format!(
+                "test-harness-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            None,
+        )
+        .await
+        .expect("creating the harness API token")
+        .secret;
+        Self {
+            state,
+            router,
+            token,
+        }
     }
 
     /// Sends a request and returns the status and the JSON body (`Null` when empty, a string
@@ -197,7 +216,10 @@ impl TestApp {
         uri: &str,
         body: Option<(&str, String)>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {}", self.token));
         let body = match body {
             Some((ct, b)) => {
                 req = req.header("content-type", ct);
@@ -258,7 +280,11 @@ impl TestApp {
     }
 
     /// Sends a request and returns the raw response (for streams).
-    pub async fn raw(&self, req: Request<Body>) -> axum::response::Response {
+    pub async fn raw(&self, mut req: Request<Body>) -> axum::response::Response {
+        if !req.headers().contains_key("authorization") {
+            let bearer = format!("Bearer {}", self.token).parse().unwrap();
+            req.headers_mut().insert("authorization", bearer);
+        }
         self.router.clone().oneshot(req).await.unwrap()
     }
 

@@ -1,0 +1,365 @@
+//! The auth gate, the GoTrue-compatible `/auth/v1` routes, API tokens and `/config.json`.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json as AxumJson};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Audit, Json, Path, Principal, Query};
+use crate::auth::builtin::{Client, Session, UserView};
+use crate::auth::keys::PublicJwk;
+use crate::auth::{AuthError, BUILTIN_ANON_KEY, tokens};
+use crate::config::AuthMode;
+use crate::db::audit::AuditContext;
+use crate::db::auth::ApiToken;
+use crate::state::AppState;
+
+/// Routes anyone may call.
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(jwks))
+        .routes(routes!(runtime_config))
+}
+
+/// Routes behind the gate.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_user))
+        .routes(routes!(logout))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let message = e.to_string();
+        match e {
+            AuthError::Unauthorized(why) => {
+                tracing::debug!(reason = %why, "request not authenticated");
+                unauthorized()
+            }
+            AuthError::InvalidCredentials => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_credentials", message)
+            }
+            AuthError::RateLimited => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "over_request_rate_limit",
+                message,
+            ),
+            AuthError::RefreshTokenNotFound => {
+                Self::new(StatusCode::BAD_REQUEST, "refresh_token_not_found", message)
+            }
+            AuthError::RefreshTokenAlreadyUsed => Self::new(
+                StatusCode::BAD_REQUEST,
+                "refresh_token_already_used",
+                message,
+            ),
+            AuthError::Validation(m) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m)
+            }
+            AuthError::NotInThisMode(m) => {
+                Self::new(StatusCode::NOT_FOUND, "builtin_auth_disabled", m)
+            }
+            AuthError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            AuthError::Conflict(m) => Self::new(StatusCode::CONFLICT, "name_taken", m),
+            AuthError::Database(db) => db.into(),
+            AuthError::Internal(m) => {
+                tracing::error!(error = %m, "auth failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "An internal error occurred.",
+                )
+            }
+        }
+    }
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "A valid bearer token (user session or API token) is required.",
+    )
+}
+
+/// The one gate in front of every protected route: a user JWT or an API token, else 401.
+pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(bearer) = bearer(req.headers()) else {
+        return unauthorized().into_response();
+    };
+    match state.auth.authenticate(&state.db, &bearer).await {
+        Ok(id) => {
+            req.extensions_mut().insert(Principal {
+                name: id.actor,
+                user_id: id.user_id,
+                session_id: id.session_id,
+            });
+            next.run(req).await
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn client(headers: &HeaderMap, ctx: AuditContext) -> Client {
+    Client {
+        ip: ctx.client_ip,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect()),
+        request_id: ctx.request_id,
+    }
+}
+
+/// `grant_type` of `/auth/v1/token`.
+#[derive(Deserialize, IntoParams)]
+struct GrantParams {
+    /// `password` or `refresh_token`.
+    grant_type: String,
+}
+
+/// Body of `/auth/v1/token` (the fields of both grants).
+#[derive(Deserialize, ToSchema)]
+struct TokenRequest {
+    /// Password grant.
+    email: Option<String>,
+    /// Password grant.
+    password: Option<String>,
+    /// Refresh grant.
+    refresh_token: Option<String>,
+}
+
+/// Sign in (`grant_type=password`) or exchange a refresh token (`grant_type=refresh_token`; single
+/// use: a reused token revokes its session). GoTrue-compatible, built-in mode only.
+#[utoipa::path(post, path = "/auth/v1/token", tag = "auth", security(()), params(GrantParams), request_body = TokenRequest,
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn token(
+    State(state): State<AppState>,
+    Query(p): Query<GrantParams>,
+    Audit(ctx): Audit,
+    headers: HeaderMap,
+    Json(body): Json<TokenRequest>,
+) -> Result<AxumJson<Session>, ApiError> {
+    let c = client(&headers, ctx);
+    let session = match p.grant_type.as_str() {
+        "password" => {
+            let email = body.email.unwrap_or_default();
+            let password = body.password.unwrap_or_default();
+            state
+                .auth
+                .password_grant(&state.db, &email, &password, &c)
+                .await?
+        }
+        "refresh_token" => {
+            state
+                .auth
+                .refresh_grant(
+                    &state.db,
+                    body.refresh_token.as_deref().unwrap_or_default(),
+                    &c,
+                )
+                .await?
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type must be password or refresh_token, not {other}."),
+            ));
+        }
+    };
+    Ok(AxumJson(session))
+}
+
+/// A JWKS document.
+#[derive(Serialize, ToSchema)]
+struct Jwks {
+    /// The public keys that verify built-in access tokens.
+    keys: Vec<PublicJwk>,
+}
+
+/// The public key(s) that verify built-in access tokens.
+#[utoipa::path(get, path = "/auth/v1/.well-known/jwks.json", tag = "auth", security(()),
+    responses((status = 200, body = Jwks)))]
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.auth.config.mode != AuthMode::Builtin {
+        return Err(AuthError::NotInThisMode(
+            "SDMD runs in supabase auth mode: its keys are Supabase's.".into(),
+        )
+        .into());
+    }
+    let keys = state.auth.signing_key(&state.db).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=600")],
+        AxumJson(Jwks {
+            keys: vec![keys.jwk.clone()],
+        }),
+    )
+        .into_response())
+}
+
+/// The dashboard's runtime settings.
+#[derive(Serialize, ToSchema)]
+struct RuntimeConfig {
+    /// `builtin` or `supabase`.
+    auth_mode: String,
+    /// Where supabase-js signs in; null means this server's own origin (built-in mode).
+    supabase_url: Option<String>,
+    /// The key supabase-js sends (public by design).
+    anon_key: String,
+}
+
+/// How the dashboard should sign in (public: it is read before sign-in).
+#[utoipa::path(get, path = "/config.json", tag = "auth", security(()),
+    responses((status = 200, body = RuntimeConfig)))]
+async fn runtime_config(State(state): State<AppState>) -> AxumJson<RuntimeConfig> {
+    let c = &state.auth.config;
+    AxumJson(match c.mode {
+        AuthMode::Builtin => RuntimeConfig {
+            auth_mode: "builtin".into(),
+            supabase_url: None,
+            anon_key: BUILTIN_ANON_KEY.into(),
+        },
+        AuthMode::Supabase => RuntimeConfig {
+            auth_mode: "supabase".into(),
+            supabase_url: c.supabase_url.clone(),
+            anon_key: c.supabase_anon_key.clone().unwrap_or_default(),
+        },
+    })
+}
+
+fn user_session(p: &Principal) -> Result<(Uuid, Uuid), ApiError> {
+    match (p.user_id, p.session_id) {
+        (Some(u), Some(s)) => Ok((u, s)),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "user_session_required",
+            "This route needs a user session, not an API token.",
+        )),
+    }
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/auth/v1/user", tag = "auth",
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+async fn get_user(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<AxumJson<UserView>, ApiError> {
+    let (user, _) = user_session(&p)?;
+    Ok(AxumJson(state.auth.user(&state.db, user).await?))
+}
+
+/// `scope` of a logout.
+#[derive(Deserialize, IntoParams)]
+struct LogoutParams {
+    /// `global` (default: every session of the user), `local` (this one) or `others`.
+    scope: Option<String>,
+}
+
+/// Sign out: revokes sessions, so their access and refresh tokens stop working at once.
+#[utoipa::path(post, path = "/auth/v1/logout", tag = "auth", params(LogoutParams),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn logout(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<LogoutParams>,
+    Audit(ctx): Audit,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let (user, session) = user_session(&p)?;
+    let c = client(&headers, ctx);
+    state
+        .auth
+        .logout(
+            &state.db,
+            user,
+            session,
+            q.scope.as_deref().unwrap_or("global"),
+            &c,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Active API tokens (secrets are never shown again).
+#[derive(Serialize, ToSchema)]
+struct TokenList {
+    /// By name.
+    tokens: Vec<ApiToken>,
+}
+
+/// List API tokens.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = TokenList)))]
+async fn list_tokens(State(state): State<AppState>) -> Result<AxumJson<TokenList>, ApiError> {
+    Ok(AxumJson(TokenList {
+        tokens: tokens::list(&state.db).await?,
+    }))
+}
+
+/// A token to create.
+#[derive(Deserialize, ToSchema)]
+struct NewToken {
+    /// Unique name among active tokens (letters, digits, `-`, `_`, `.`).
+    name: String,
+    /// Optional expiry (RFC 3339).
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// A created token: `secret` is shown this once.
+#[derive(Serialize, ToSchema)]
+struct CreatedToken {
+    /// The stored token.
+    #[serde(flatten)]
+    token: ApiToken,
+    /// Use as `Authorization: Bearer <secret>`.
+    secret: String,
+}
+
+/// Create an API token.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_token(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Json(body): Json<NewToken>,
+) -> Result<(StatusCode, AxumJson<CreatedToken>), ApiError> {
+    let c = tokens::create(&state.db, &ctx, &body.name, body.expires_at).await?;
+    Ok((
+        StatusCode::CREATED,
+        AxumJson(CreatedToken {
+            token: c.token,
+            secret: c.secret,
+        }),
+    ))
+}
+
+/// Revoke an API token.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth",
+    params(("id" = Uuid, Path, description = "Token id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    tokens::revoke(&state.db, &ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,450 @@
+//! The built-in GoTrue subset: password and refresh-token grants, logout, users.
+//!
+//! Login throttling is kept **in the database** (`login_failures`), so every replica sees the
+//! same counts: at most [`MAX_FAILURES_PER_ACCOUNT`] failures per account and
+//! [`MAX_FAILURES_PER_IP`] per client address within [`WINDOW_SECS`]; beyond that sign-ins
+//! answer `over_request_rate_limit` without checking the password.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Auth, AuthError, Claims, password, random_token, secret_hash};
+use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::db::auth::{self as db, User};
+
+/// Failed sign-ins per account within the window before throttling.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failed sign-ins per client address within the window before throttling.
+pub const MAX_FAILURES_PER_IP: i64 = 20;
+/// The throttling window.
+pub const WINDOW_SECS: i64 = 15 * 60;
+
+/// A user as GoTrue shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// User id.
+    pub id: Uuid,
+    /// `authenticated`.
+    pub aud: String,
+    /// `authenticated`.
+    pub role: String,
+    /// Email.
+    pub email: String,
+    /// Email confirmation time (users created by an administrator are confirmed).
+    pub email_confirmed_at: DateTime<Utc>,
+    /// Always empty.
+    pub phone: String,
+    /// Confirmation time.
+    pub confirmed_at: DateTime<Utc>,
+    /// Last sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// `{"provider": "email", "providers": ["email"]}`.
+    #[schema(value_type = Object)]
+    pub app_metadata: serde_json::Value,
+    /// Empty object.
+    #[schema(value_type = Object)]
+    pub user_metadata: serde_json::Value,
+    /// Empty list.
+    #[schema(value_type = Vec<Object>)]
+    pub identities: Vec<serde_json::Value>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Always false.
+    pub is_anonymous: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            aud: "authenticated".into(),
+            role: "authenticated".into(),
+            email: u.email.clone(),
+            email_confirmed_at: u.created_at,
+            phone: String::new(),
+            confirmed_at: u.created_at,
+            last_sign_in_at: u.last_sign_in_at,
+            app_metadata: json!({"provider": "email", "providers": ["email"]}),
+            user_metadata: json!({}),
+            identities: Vec::new(),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            is_anonymous: false,
+        }
+    }
+}
+
+/// The token response of `/auth/v1/token` (GoTrue's `AccessTokenResponse`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Session {
+    /// ES256 JWT.
+    pub access_token: String,
+    /// `bearer`.
+    pub token_type: String,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// Expiry (unix seconds).
+    pub expires_at: i64,
+    /// Single-use refresh token.
+    pub refresh_token: String,
+    /// The user.
+    pub user: UserView,
+}
+
+/// Request metadata kept with a session and the audit row.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    /// Client address.
+    pub ip: Option<String>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+}
+
+impl Client {
+    fn audit(&self, actor: &str) -> AuditContext {
+        AuditContext {
+            actor: actor.to_owned(),
+            request_id: self.request_id.clone(),
+            client_ip: self.ip.clone(),
+        }
+    }
+}
+
+impl Auth {
+    /// `grant_type=password`: throttled, constant-time, audited (success and failure).
+    pub async fn password_grant(
+        &self,
+        pool: &PgPool,
+        email: &str,
+        pw: &str,
+        client: &Client,
+    ) -> Result<Session, AuthError> {
+        self.require_builtin()?;
+        let email = email.trim();
+        if email.is_empty() || pw.is_empty() {
+            return Err(AuthError::Validation(
+                "Email and password are required.".into(),
+            ));
+        }
+        let ctx = client.audit(email);
+        let account_key = format!("account:{}", email.to_lowercase());
+        let ip_key = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
+        let mut tx = pool.begin().await?;
+        let by_account = db::recent_failures(&mut tx, &account_key, WINDOW_SECS).await?;
+        let by_ip = db::recent_failures(&mut tx, &ip_key, WINDOW_SECS).await?;
+        if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
+            let entry = NewEntry {
+                action: "auth.login",
+                target: Some(email),
+                result: "over_request_rate_limit",
+                details: json!({"failures_account": by_account, "failures_ip": by_ip}),
+            };
+            audit::record(&mut tx, &ctx, &entry).await?;
+            tx.commit().await?;
+            return Err(AuthError::RateLimited);
+        }
+        let user = db::user_by_email(&mut tx, email).await?;
+        let phc = match &user {
+            Some(u) => u.password_hash.clone(),
+            None => self.dummy_hash().await?.to_owned(),
+        };
+        let ok = password::verify(pw.to_owned(), phc).await? && user.is_some();
+        let Some(user) = user.filter(|_| ok) else {
+            db::record_failure(&mut tx, &[account_key, ip_key]).await?;
+            let entry = NewEntry {
+                action: "auth.login",
+                target: Some(email),
+                result: "invalid_credentials",
+                details: json!({}),
+            };
+            audit::record(&mut tx, &ctx, &entry).await?;
+            tx.commit().await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        db::clear_failures(&mut tx, &account_key).await?;
+        let refresh = random_token(32);
+        let session = db::insert_session(
+            &mut tx,
+            user.id,
+            &secret_hash(&refresh),
+            client.user_agent.as_deref(),
+            client.ip.as_deref(),
+        )
+        .await?;
+        db::touch_sign_in(&mut tx, user.id).await?;
+        let ctx = client.audit(&user.email);
+        let entry = NewEntry {
+            action: "auth.login",
+            target: Some(&user.email),
+            result: "ok",
+            details: json!({"session_id": session}),
+        };
+        audit::record(&mut tx, &ctx, &entry).await?;
+        tx.commit().await?;
+        let user = db::user_by_id(pool, user.id).await?.unwrap_or(user);
+        self.issue(pool, &user, session, refresh).await
+    }
+
+    /// `grant_type=refresh_token`: single use; a second use revokes the whole session.
+    pub async fn refresh_grant(
+        &self,
+        pool: &PgPool,
+        refresh_token: &str,
+        client: &Client,
+    ) -> Result<Session, AuthError> {
+        self.require_builtin()?;
+        if refresh_token.is_empty() {
+            return Err(AuthError::Validation("refresh_token is required.".into()));
+        }
+        let mut tx = pool.begin().await?;
+        let Some(found) =
+            db::refresh_token_for_update(&mut tx, &secret_hash(refresh_token)).await?
+        else {
+            return Err(AuthError::RefreshTokenNotFound);
+        };
+        if found.session_revoked_at.is_some() {
+            return Err(AuthError::RefreshTokenNotFound);
+        }
+        let user = db::user_by_id(pool, found.user_id)
+            .await?
+            .ok_or(AuthError::RefreshTokenNotFound)?;
+        if found.used_at.is_some() {
+            // Reuse means the token leaked (or a client bug): end the session for everyone holding it.
+            db::revoke_session(&mut tx, found.session_id).await?;
+            let entry = NewEntry {
+                action: "auth.refresh_reuse",
+                target: Some(&user.email),
+                result: "refresh_token_already_used",
+                details: json!({"session_id": found.session_id}),
+            };
+            audit::record(&mut tx, &client.audit(&user.email), &entry).await?;
+            tx.commit().await?;
+            return Err(AuthError::RefreshTokenAlreadyUsed);
+        }
+        let next = random_token(32);
+        db::rotate_refresh_token(&mut tx, found.id, found.session_id, &secret_hash(&next)).await?;
+        tx.commit().await?;
+        self.issue(pool, &user, found.session_id, next).await
+    }
+
+    /// Ends sessions: `local` (this one), `others`, or `global` (all of the user's; supabase-js's default).
+    pub async fn logout(
+        &self,
+        pool: &PgPool,
+        user: Uuid,
+        session: Uuid,
+        scope: &str,
+        client: &Client,
+    ) -> Result<(), AuthError> {
+        self.require_builtin()?;
+        let u = db::user_by_id(pool, user)
+            .await?
+            .ok_or_else(|| AuthError::Unauthorized("no such user".into()))?;
+        let mut tx = pool.begin().await?;
+        match scope {
+            "local" => db::revoke_session(&mut tx, session).await?,
+            "global" => db::revoke_user_sessions(&mut tx, user).await?,
+            "others" => {
+                db::revoke_user_sessions(&mut tx, user).await?;
+                // Reinstate this one: cheaper than a dedicated "all but" statement.
+                db::reinstate_session(&mut tx, session).await?;
+            }
+            other => {
+                return Err(AuthError::Validation(format!(
+                    "scope must be local, others or global, not {other}"
+                )));
+            }
+        }
+        let entry = NewEntry {
+            action: "auth.logout",
+            target: Some(&u.email),
+            result: "ok",
+            details: json!({"scope": scope, "session_id": session}),
+        };
+        audit::record(&mut tx, &client.audit(&u.email), &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user behind a verified token.
+    pub async fn user(&self, pool: &PgPool, user: Uuid) -> Result<UserView, AuthError> {
+        self.require_builtin()?;
+        let u = db::user_by_id(pool, user)
+            .await?
+            .ok_or_else(|| AuthError::NotFound("User not found.".into()))?;
+        Ok(UserView::from(&u))
+    }
+
+    fn require_builtin(&self) -> Result<(), AuthError> {
+        match self.config.mode {
+            crate::config::AuthMode::Builtin => Ok(()),
+            crate::config::AuthMode::Supabase => Err(AuthError::NotInThisMode(
+                "SDMD runs in supabase auth mode: sign in through your Supabase project.".into(),
+            )),
+        }
+    }
+
+    async fn issue(
+        &self,
+        pool: &PgPool,
+        user: &User,
+        session: Uuid,
+        refresh_token: String,
+    ) -> Result<Session, AuthError> {
+        let keys = self.signing_key(pool).await?;
+        let now = Utc::now().timestamp();
+        let ttl = i64::from(self.config.jwt_expiry);
+        let claims = Claims {
+            iss: Some(self.config.issuer()),
+            sub: Some(user.id.to_string()),
+            aud: Some(json!("authenticated")),
+            exp: now + ttl,
+            iat: now,
+            email: Some(user.email.clone()),
+            phone: String::new(),
+            role: Some("authenticated".into()),
+            aal: Some("aal1".into()),
+            amr: Some(json!([{"method": "password", "timestamp": now}])),
+            session_id: Some(session.to_string()),
+            is_anonymous: false,
+            app_metadata: Some(json!({"provider": "email", "providers": ["email"]})),
+            user_metadata: Some(json!({})),
+        };
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(keys.kid.clone());
+        let access_token = jsonwebtoken::encode(&header, &claims, &keys.encoding)
+            .map_err(|e| AuthError::Internal(format!("signing the access token: {e}")))?;
+        Ok(Session {
+            access_token,
+            token_type: "bearer".into(),
+            expires_in: ttl,
+            expires_at: now + ttl,
+            refresh_token,
+            user: UserView::from(user),
+        })
+    }
+}
+
+/// Creates a user (CLI and first-run bootstrap), audited as `user.create`.
+pub async fn add_user(
+    pool: &PgPool,
+    ctx: &AuditContext,
+    email: &str,
+    pw: &str,
+) -> Result<User, AuthError> {
+    let email = email.trim();
+    if !email.contains('@') || email.len() > 320 {
+        return Err(AuthError::Validation(format!(
+            "`{email}` is not an email address."
+        )));
+    }
+    password::check_strength(pw)?;
+    let phc = password::hash(pw.to_owned()).await?;
+    let mut tx = pool.begin().await?;
+    let user = db::insert_user(&mut tx, email, &phc)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.constraint() == Some("users_email_key") => {
+                AuthError::Conflict(format!("A user with email {email} already exists."))
+            }
+            _ => AuthError::Database(e),
+        })?;
+    audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "user.create",
+            target: Some(email),
+            result: "ok",
+            details: json!({"id": user.id}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Replaces a user's password and ends all their sessions, audited as `user.passwd`.
+pub async fn set_password(
+    pool: &PgPool,
+    ctx: &AuditContext,
+    email: &str,
+    pw: &str,
+) -> Result<(), AuthError> {
+    password::check_strength(pw)?;
+    let phc = password::hash(pw.to_owned()).await?;
+    let mut tx = pool.begin().await?;
+    if !db::set_password(&mut tx, email, &phc).await? {
+        return Err(AuthError::NotFound(format!("No user with email {email}.")));
+    }
+    audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "user.passwd",
+            target: Some(email),
+            result: "ok",
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a user (their sessions end with them), audited as `user.remove`.
+pub async fn remove_user(pool: &PgPool, ctx: &AuditContext, email: &str) -> Result<(), AuthError> {
+    let mut tx = pool.begin().await?;
+    if !db::delete_user(&mut tx, email).await? {
+        return Err(AuthError::NotFound(format!("No user with email {email}.")));
+    }
+    audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "user.remove",
+            target: Some(email),
+            result: "ok",
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates the first administrator from the configuration when no user exists yet.
+pub async fn bootstrap_admin(
+    pool: &PgPool,
+    email: Option<&str>,
+    pw: Option<&str>,
+) -> Result<Option<User>, AuthError> {
+    let (Some(email), Some(pw)) = (email, pw) else {
+        if db::count_users(pool).await? == 0 {
+            tracing::warn!(
+                "no users yet: set SDMD_ADMIN_EMAIL and SDMD_ADMIN_PASSWORD(_FILE), or run `sdmd user add`"
+            );
+        }
+        return Ok(None);
+    };
+    if db::count_users(pool).await? > 0 {
+        return Ok(None);
+    }
+    match add_user(pool, &AuditContext::system(), email, pw).await {
+        Ok(u) => {
+            tracing::info!(email = %u.email, "created the first administrator");
+            Ok(Some(u))
+        }
+        // Another replica created it at the same moment.
+        Err(AuthError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

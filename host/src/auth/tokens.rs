@@ -1,0 +1,115 @@
+//! API tokens for automation: `sdmd_<random>`, shown once, stored as a SHA-256 hash, listed by
+//! name and prefix. The audit log names their actions `token:<name>`.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{AuthError, Identity, random_token, secret_hash};
+use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::db::auth::{self as db, ApiToken};
+
+/// Every API token starts with this, which is how the gate tells them from JWTs.
+pub const TOKEN_PREFIX: &str = "sdmd_";
+
+/// Characters of the token kept in clear to recognise it in listings.
+const SHOWN: usize = 12;
+
+/// A freshly created token with its secret.
+pub struct Created {
+    /// The stored token.
+    pub token: ApiToken,
+    /// The full secret: shown once, never stored.
+    pub secret: String,
+}
+
+/// Creates a token, audited as `token.create`.
+pub async fn create(
+    pool: &PgPool,
+    ctx: &AuditContext,
+    name: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Created, AuthError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(AuthError::Validation(
+            "name must be 1-64 characters of letters, digits, `-`, `_` or `.`.".into(),
+        ));
+    }
+    if expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(AuthError::Validation(
+            "expires_at must be in the future.".into(),
+        ));
+    }
+    let secret = format!("{TOKEN_PREFIX}{}", random_token(32));
+    let prefix: String = secret.chars().take(SHOWN).collect();
+    let mut tx = pool.begin().await?;
+    let token = db::insert_api_token(
+        &mut tx,
+        name,
+        &prefix,
+        &secret_hash(&secret),
+        &ctx.actor,
+        expires_at,
+    )
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("api_tokens_name_key") => {
+            AuthError::Conflict(format!("An API token named {name} already exists."))
+        }
+        _ => AuthError::Database(e),
+    })?;
+    let entry = NewEntry {
+        action: "token.create",
+        target: Some(name),
+        result: "ok",
+        details: json!({"id": token.id, "prefix": prefix, "expires_at": expires_at}),
+    };
+    audit::record(&mut tx, ctx, &entry).await?;
+    tx.commit().await?;
+    Ok(Created { token, secret })
+}
+
+/// Revokes a token, audited as `token.revoke`.
+pub async fn revoke(pool: &PgPool, ctx: &AuditContext, id: Uuid) -> Result<(), AuthError> {
+    let mut tx = pool.begin().await?;
+    let Some(name) = db::revoke_api_token(&mut tx, id).await? else {
+        return Err(AuthError::NotFound(
+            "No active API token with that id.".into(),
+        ));
+    };
+    let entry = NewEntry {
+        action: "token.revoke",
+        target: Some(&name),
+        result: "ok",
+        details: json!({"id": id}),
+    };
+    audit::record(&mut tx, ctx, &entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Active tokens.
+pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, AuthError> {
+    Ok(db::list_api_tokens(pool).await?)
+}
+
+/// The identity of a bearer API token.
+pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Identity, AuthError> {
+    match db::use_api_token(pool, &secret_hash(secret)).await? {
+        Some(name) => Ok(Identity {
+            actor: format!("token:{name}"),
+            user_id: None,
+            session_id: None,
+        }),
+        None => Err(AuthError::Unauthorized(
+            "unknown, revoked or expired API token".into(),
+        )),
+    }
+}

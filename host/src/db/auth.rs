@@ -1,0 +1,470 @@
+//! Users, sessions, refresh tokens, the signing key, API tokens and login throttling.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A stored user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    /// Stable id (the JWT `sub`).
+    pub id: Uuid,
+    /// Login name.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Last successful sign-in.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, created_at, updated_at, last_sign_in_at";
+
+/// Finds a user by email (case-insensitive).
+pub async fn user_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS} from users where lower(email) = lower($1)"
+    )))
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Finds a user by id.
+pub async fn user_by_id(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS} from users where id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// All users by email.
+pub async fn list_users(pool: &PgPool) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS} from users order by lower(email)"
+    )))
+    .fetch_all(pool)
+    .await
+}
+
+/// How many users exist.
+pub async fn count_users(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from users")
+        .fetch_one(pool)
+        .await
+}
+
+/// Inserts a user; fails on `users_email_key` when the email is taken.
+pub async fn insert_user(
+    conn: &mut PgConnection,
+    email: &str,
+    password_hash: &str,
+) -> Result<User, sqlx::Error> {
+    sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+        "insert into users (email, password_hash) values ($1, $2) returning {USER_COLUMNS}"
+    )))
+    .bind(email)
+    .bind(password_hash)
+    .fetch_one(conn)
+    .await
+}
+
+/// Replaces a user's password and revokes all their sessions. Returns false when no such user.
+pub async fn set_password(
+    conn: &mut PgConnection,
+    email: &str,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "update users set password_hash = $2, updated_at = now() where lower(email) = lower($1) returning id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else { return Ok(false) };
+    sqlx::query(
+        "update auth_sessions set revoked_at = now() where user_id = $1 and revoked_at is null",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// Deletes a user (sessions and refresh tokens cascade). Returns false when no such user.
+pub async fn delete_user(conn: &mut PgConnection, email: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("delete from users where lower(email) = lower($1)")
+        .bind(email)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Marks a successful sign-in.
+pub async fn touch_sign_in(conn: &mut PgConnection, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set last_sign_in_at = now() where id = $1")
+        .bind(user)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Starts a session and stores its first refresh token (by hash).
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    user: Uuid,
+    refresh_hash: &str,
+    user_agent: Option<&str>,
+    ip: Option<&str>,
+) -> Result<Uuid, sqlx::Error> {
+    let id: Uuid = sqlx::query_scalar(
+        "insert into auth_sessions (user_id, user_agent, ip) values ($1, $2, $3) returning id",
+    )
+    .bind(user)
+    .bind(user_agent)
+    .bind(ip)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("insert into refresh_tokens (session_id, token_hash) values ($1, $2)")
+        .bind(id)
+        .bind(refresh_hash)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// A refresh token looked up for use, locked until the transaction ends.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RefreshToken {
+    /// Row id.
+    pub id: i64,
+    /// Its session.
+    pub session_id: Uuid,
+    /// The session's user.
+    pub user_id: Uuid,
+    /// Set once the token was exchanged.
+    pub used_at: Option<DateTime<Utc>>,
+    /// Set when the session was revoked.
+    pub session_revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Finds a refresh token by hash and locks it (`for update`), so two concurrent exchanges of the
+/// same token cannot both succeed.
+pub async fn refresh_token_for_update(
+    conn: &mut PgConnection,
+    hash: &str,
+) -> Result<Option<RefreshToken>, sqlx::Error> {
+    sqlx::query_as::<_, RefreshToken>(
+        "select r.id, r.session_id, s.user_id, r.used_at, s.revoked_at as session_revoked_at
+         from refresh_tokens r join auth_sessions s on s.id = r.session_id
+         where r.token_hash = $1
+         for update of r",
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Marks a refresh token used and stores its successor.
+pub async fn rotate_refresh_token(
+    conn: &mut PgConnection,
+    old: i64,
+    session: Uuid,
+    new_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update refresh_tokens set used_at = now() where id = $1")
+        .bind(old)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("update auth_sessions set refreshed_at = now() where id = $1")
+        .bind(session)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("insert into refresh_tokens (session_id, token_hash) values ($1, $2)")
+        .bind(session)
+        .bind(new_hash)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Revokes a session (idempotent).
+pub async fn revoke_session(conn: &mut PgConnection, session: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update auth_sessions set revoked_at = coalesce(revoked_at, now()) where id = $1")
+        .bind(session)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Revokes every session of a user.
+pub async fn revoke_user_sessions(conn: &mut PgConnection, user: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update auth_sessions set revoked_at = now() where user_id = $1 and revoked_at is null",
+    )
+    .bind(user)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Un-revokes one session (logout with scope `others` keeps the caller's session).
+pub async fn reinstate_session(conn: &mut PgConnection, session: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update auth_sessions set revoked_at = null where id = $1")
+        .bind(session)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Whether a session exists and is not revoked.
+pub async fn session_active(pool: &PgPool, session: Uuid) -> Result<bool, sqlx::Error> {
+    let found: Option<Uuid> =
+        sqlx::query_scalar("select id from auth_sessions where id = $1 and revoked_at is null")
+            .bind(session)
+            .fetch_optional(pool)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// The stored signing key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SigningKey {
+    /// Key id (JWT header `kid`).
+    pub kid: String,
+    /// `ES256`.
+    pub algorithm: String,
+    /// PKCS#8 PEM private key.
+    pub private_pem: String,
+    /// base64url public X coordinate.
+    pub public_x: String,
+    /// base64url public Y coordinate.
+    pub public_y: String,
+}
+
+/// The oldest signing key, if any.
+pub async fn signing_key(pool: &PgPool) -> Result<Option<SigningKey>, sqlx::Error> {
+    sqlx::query_as::<_, SigningKey>(
+        "select kid, algorithm, private_pem, public_x, public_y from signing_keys order by created_at, kid limit 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stores a key unless one exists already (two replicas starting at once: the first one wins,
+/// both then read the same key).
+pub async fn insert_signing_key_if_none(pool: &PgPool, k: &SigningKey) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock(hashtext('sdmd.signing_keys'))")
+        .execute(&mut *tx)
+        .await?;
+    let exists: Option<String> = sqlx::query_scalar("select kid from signing_keys limit 1")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        sqlx::query("insert into signing_keys (kid, algorithm, private_pem, public_x, public_y) values ($1, $2, $3, $4, $5)")
+            .bind(&k.kid)
+            .bind(&k.algorithm)
+            .bind(&k.private_pem)
+            .bind(&k.public_x)
+            .bind(&k.public_y)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// An API token as listed (never the secret).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ApiToken {
+    /// Token id.
+    pub id: Uuid,
+    /// Unique name (the audit log's actor is `token:<name>`).
+    pub name: String,
+    /// The first characters of the secret, to recognise it.
+    pub prefix: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+const TOKEN_COLUMNS: &str = "id, name, prefix, created_by, created_at, expires_at, last_used_at";
+
+/// Stores a new token; fails on `api_tokens_name_key` when an active token has that name.
+pub async fn insert_api_token(
+    conn: &mut PgConnection,
+    name: &str,
+    prefix: &str,
+    secret_hash: &str,
+    created_by: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<ApiToken, sqlx::Error> {
+    sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(format!(
+        "insert into api_tokens (name, prefix, secret_hash, created_by, expires_at) values ($1, $2, $3, $4, $5)
+         returning {TOKEN_COLUMNS}"
+    )))
+    .bind(name)
+    .bind(prefix)
+    .bind(secret_hash)
+    .bind(created_by)
+    .bind(expires_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Active (not revoked) tokens by name.
+pub async fn list_api_tokens(pool: &PgPool) -> Result<Vec<ApiToken>, sqlx::Error> {
+    sqlx::query_as::<_, ApiToken>(sqlx::AssertSqlSafe(format!(
+        "select {TOKEN_COLUMNS} from api_tokens where revoked_at is null order by name"
+    )))
+    .fetch_all(pool)
+    .await
+}
+
+/// Revokes a token; returns its name, or None when no active token has that id.
+pub async fn revoke_api_token(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("update api_tokens set revoked_at = now() where id = $1 and revoked_at is null returning name")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The name of the active, unexpired token with this secret hash. `last_used_at` is refreshed
+/// at most once a minute, so automation hammering the API does not turn every read into a write.
+pub async fn use_api_token(
+    pool: &PgPool,
+    secret_hash: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "with t as (
+             select id, name from api_tokens
+             where secret_hash = $1 and revoked_at is null and (expires_at is null or expires_at > now())
+         ), touched as (
+             update api_tokens set last_used_at = now()
+             where id in (select id from t) and (last_used_at is null or last_used_at < now() - interval '1 minute')
+         )
+         select name from t",
+    )
+    .bind(secret_hash)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Failed sign-ins for `key` within the last `window_secs`.
+pub async fn recent_failures(
+    conn: &mut PgConnection,
+    key: &str,
+    window_secs: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from login_failures where key = $1 and at > now() - make_interval(secs => $2)")
+        .bind(key)
+        .bind(window_secs as f64)
+        .fetch_one(conn)
+        .await
+}
+
+/// Records a failed sign-in for each key and drops entries older than a day.
+pub async fn record_failure(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into login_failures (key) select unnest($1::text[])")
+        .bind(keys)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from login_failures where at < now() - interval '1 day'")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Forgets an account's failures after a successful sign-in.
+pub async fn clear_failures(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_failures where key = $1")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The name of the dedicated application role.
+pub const APP_ROLE: &str = "sdmd_app";
+
+/// Whether the connected role is a superuser.
+pub async fn is_superuser(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select rolsuper from pg_roles where rolname = current_user")
+        .fetch_one(pool)
+        .await
+}
+
+/// Whether the connected role could change or remove audit rows (privileges, not the trigger).
+pub async fn may_rewrite_audit(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select has_table_privilege(current_user, 'audit_log', 'UPDATE')
+             or has_table_privilege(current_user, 'audit_log', 'DELETE')
+             or has_table_privilege(current_user, 'audit_log', 'TRUNCATE')",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Creates (or updates) the non-superuser application role with `password` (hex only) and grants
+/// it what the server needs: everything on the tables except UPDATE/DELETE/TRUNCATE on
+/// `audit_log`, which it may only read and append to.
+pub async fn ensure_app_role(pool: &PgPool, password_hex: &str) -> Result<(), sqlx::Error> {
+    debug_assert!(password_hex.chars().all(|c| c.is_ascii_hexdigit()));
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock(hashtext('sdmd.app_role'))")
+        .execute(&mut *tx)
+        .await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("select rolname::text from pg_roles where rolname = $1")
+            .bind(APP_ROLE)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let verb = if exists.is_some() { "alter" } else { "create" };
+    // The password is hex we derived: safe to inline (utility statements take no parameters).
+    let pw: String = password_hex
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{verb} role {APP_ROLE} with login nosuperuser nocreatedb nocreaterole noinherit password '{pw}'"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    for stmt in [
+        "grant usage on schema public to sdmd_app",
+        "grant select, insert, update, delete on all tables in schema public to sdmd_app",
+        "grant usage, select, update on all sequences in schema public to sdmd_app",
+        "revoke update, delete, truncate on audit_log from sdmd_app",
+        "revoke all on _sqlx_migrations from sdmd_app",
+        "grant select on _sqlx_migrations to sdmd_app",
+    ] {
+        sqlx::query(stmt).execute(&mut *tx).await?;
+    }
+    let db: String = sqlx::query_scalar("select current_database()::text")
+        .fetch_one(&mut *tx)
+        .await?;
+    let db_ident = db.replace('"', "\"\"");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "grant connect on database \"{db_ident}\" to {APP_ROLE}"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

@@ -1,0 +1,337 @@
+//! Supabase mode: HS256 tokens with the project's secret and ES256 tokens from a JWKS this test
+//! serves itself; algorithms pinned by configuration; project keys (anon/service_role) refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/security.rs"]
+mod security;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use base64::Engine;
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sdmd::auth::Auth;
+use sdmd::config::{AuthConfig, AuthMode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use security::{app_with, call};
+
+const SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+struct Key {
+    kid: String,
+    pair: rcgen::KeyPair,
+}
+
+impl Key {
+    fn new(kid: &str) -> Self {
+        Self {
+            kid: kid.into(),
+            pair: rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
+        }
+    }
+    fn jwk(&self) -> Value {
+        let raw = self.pair.public_key_raw();
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        json!({"kty": "EC", "crv": "P-256", "x": b.encode(&raw[1..33]), "y": b.encode(&raw[33..65]),
+               "kid": self.kid, "alg": "ES256", "use": "sig"})
+    }
+    fn sign(&self, claims: &Value) -> String {
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(
+            &h,
+            claims,
+            &EncodingKey::from_ec_pem(self.pair.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+/// A JWKS endpoint whose key list the test can change, counting fetches.
+async fn serve_jwks(keys: Arc<Mutex<Vec<Value>>>, fetches: Arc<AtomicUsize>) -> String {
+    let app = axum::Router::new().route(
+        "/auth/v1/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let (keys, fetches) = (keys.clone(), fetches.clone());
+            async move {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({"keys": keys.lock().unwrap().clone()}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn user_claims(email: &str) -> Value {
+    let now = Utc::now().timestamp();
+    json!({"sub": uuid::Uuid::new_v4(), "aud": "authenticated", "role": "authenticated", "email": email,
+           "exp": now + 600, "iat": now, "iss": "http://supabase.test/auth/v1", "session_id": uuid::Uuid::new_v4()})
+}
+
+fn hs256(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn config(url: &str) -> AuthConfig {
+    AuthConfig {
+        mode: AuthMode::Supabase,
+        supabase_url: Some(url.into()),
+        supabase_jwt_secret: Some(SECRET.into()),
+        supabase_anon_key: Some("anon-key-for-the-dashboard".into()),
+        jwks_min_refetch_secs: 1,
+        ..AuthConfig::default()
+    }
+}
+
+async fn status(router: &axum::Router, token: &str) -> StatusCode {
+    call(
+        router,
+        Method::GET,
+        "/api/v1/tokens",
+        Some(token),
+        &[],
+        None,
+    )
+    .await
+    .status
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn verifies_hs256_and_jwks_tokens(pool: PgPool) {
+    let a = Key::new("key-a");
+    let b = Key::new("key-b");
+    let keys = Arc::new(Mutex::new(vec![a.jwk()]));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let url = serve_jwks(keys.clone(), fetches.clone()).await;
+    let (_, router) = app_with(pool.clone(), Auth::new(config(&url)));
+
+    // HS256 with the raw secret bytes; the audit log names the user by email.
+    let hs = hs256(&user_claims("alice@example.com"), SECRET);
+    let created = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&hs),
+        &[],
+        Some(json!({"name": "from-supabase"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        security::audit_rows(&pool, "token.create").await[0].0,
+        "alice@example.com"
+    );
+
+    // Project keys and malformed user tokens are not users.
+    let now = Utc::now().timestamp();
+    let refused = [
+        (
+            "anon key",
+            hs256(
+                &json!({"role": "anon", "iss": "supabase", "exp": now + 600}),
+                SECRET,
+            ),
+        ),
+        (
+            "anon key with aud",
+            hs256(
+                &json!({"role": "anon", "aud": "authenticated", "exp": now + 600}),
+                SECRET,
+            ),
+        ),
+        (
+            "service_role key",
+            hs256(&json!({"role": "service_role", "exp": now + 600}), SECRET),
+        ),
+        ("service_role with a sub", {
+            let mut c = user_claims("x@example.com");
+            c["role"] = json!("service_role");
+            hs256(&c, SECRET)
+        }),
+        ("wrong audience", {
+            let mut c = user_claims("x@example.com");
+            c["aud"] = json!("somebody-else");
+            hs256(&c, SECRET)
+        }),
+        ("expired", {
+            let mut c = user_claims("x@example.com");
+            c["exp"] = json!(now - 3600);
+            hs256(&c, SECRET)
+        }),
+        (
+            "wrong secret",
+            hs256(
+                &user_claims("x@example.com"),
+                "another-secret-another-secret-another-secret",
+            ),
+        ),
+        ("unknown kid", b.sign(&user_claims("x@example.com"))),
+    ];
+    for (what, token) in &refused {
+        assert_eq!(
+            status(&router, token).await,
+            StatusCode::UNAUTHORIZED,
+            "{what} accepted"
+        );
+    }
+
+    // ES256 from the JWKS.
+    assert_eq!(
+        status(&router, &a.sign(&user_claims("bob@example.com"))).await,
+        StatusCode::OK
+    );
+    let after_first = fetches.load(Ordering::SeqCst);
+    assert!(after_first >= 1);
+    // A flood of unknown kids within the refetch interval costs at most one more fetch.
+    for _ in 0..20 {
+        assert_eq!(
+            status(&router, &b.sign(&user_claims("x@example.com"))).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert!(
+        fetches.load(Ordering::SeqCst) <= after_first + 1,
+        "JWKS fetched {} times",
+        fetches.load(Ordering::SeqCst)
+    );
+    // Key rotation: once published, the new kid is picked up by a refetch.
+    keys.lock().unwrap().push(b.jwk());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        status(&router, &b.sign(&user_claims("carol@example.com"))).await,
+        StatusCode::OK
+    );
+    // Known kids are served from the cache.
+    let before = fetches.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(
+            status(&router, &a.sign(&user_claims("bob@example.com"))).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), before);
+
+    // The dashboard learns where to sign in; the built-in routes are off.
+    let cfg = call(&router, Method::GET, "/config.json", None, &[], None)
+        .await
+        .body;
+    assert_eq!(
+        cfg,
+        json!({"auth_mode": "supabase", "supabase_url": url, "anon_key": "anon-key-for-the-dashboard"})
+    );
+    let login = security::sign_in(&router, "alice@example.com", "whatever").await;
+    assert_eq!(login.status, StatusCode::NOT_FOUND);
+    assert_eq!(login.body["code"], "builtin_auth_disabled");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn algorithms_and_issuer_are_pinned_by_configuration(pool: PgPool) {
+    let a = Key::new("key-a");
+    let url = serve_jwks(
+        Arc::new(Mutex::new(vec![a.jwk()])),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    // Only ES256 allowed: a correctly signed HS256 token is refused.
+    let es_only = AuthConfig {
+        jwt_algorithms: Some("ES256".into()),
+        ..config(&url)
+    };
+    let (_, router) = app_with(pool.clone(), Auth::new(es_only));
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(&router, &a.sign(&user_claims("a@example.com"))).await,
+        StatusCode::OK
+    );
+
+    // HS256 only: an ES256 token from the JWKS is refused, and so is an HS256 token keyed with
+    // the public JWK (algorithm confusion).
+    let hs_only = AuthConfig {
+        jwt_algorithms: Some("HS256".into()),
+        ..config(&url)
+    };
+    let (_, router) = app_with(pool.clone(), Auth::new(hs_only));
+    assert_eq!(
+        status(&router, &a.sign(&user_claims("a@example.com"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(
+            &router,
+            &hs256(&user_claims("a@example.com"), &a.jwk().to_string())
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::OK
+    );
+
+    // `iss` is checked only when configured, and then strictly.
+    let with_iss = AuthConfig {
+        supabase_jwt_issuer: Some("http://supabase.test/auth/v1".into()),
+        ..config(&url)
+    };
+    let (_, router) = app_with(pool, Auth::new(with_iss));
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::OK
+    );
+    let mut other = user_claims("a@example.com");
+    other["iss"] = json!("http://evil.test/auth/v1");
+    assert_eq!(
+        status(&router, &hs256(&other, SECRET)).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A throwaway RSA key (test fixture only) and its modulus, base64url.
+const RSA_PEM: &str = include_str!("fixtures/rsa-test-key.pem");
+const RSA_N: &str = include_str!("fixtures/rsa-test-key.n.txt");
+
+#[sqlx::test(migrations = "../migrations")]
+async fn verifies_rs256_tokens_from_the_jwks(pool: PgPool) {
+    let jwk = json!({"kty": "RSA", "n": RSA_N.trim(), "e": "AQAB", "kid": "rsa-1", "alg": "RS256", "use": "sig"});
+    let url = serve_jwks(
+        Arc::new(Mutex::new(vec![jwk])),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let cfg = AuthConfig {
+        supabase_jwt_secret: None,
+        ..config(&url)
+    };
+    let (_, router) = app_with(pool, Auth::new(cfg));
+    let key = EncodingKey::from_rsa_pem(RSA_PEM.as_bytes()).unwrap();
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("rsa-1".into());
+    let token = jsonwebtoken::encode(&h, &user_claims("rsa@example.com"), &key).unwrap();
+    assert_eq!(status(&router, &token).await, StatusCode::OK);
+    // The same key id with another algorithm than the key declares is refused.
+    let mut h = Header::new(Algorithm::RS384);
+    h.kid = Some("rsa-1".into());
+    let token = jsonwebtoken::encode(&h, &user_claims("rsa@example.com"), &key).unwrap();
+    assert_eq!(status(&router, &token).await, StatusCode::UNAUTHORIZED);
+    // Without a secret configured, HS256 is not accepted at all.
+    assert_eq!(
+        status(&router, &hs256(&user_claims("a@example.com"), SECRET)).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
