@@ -1,12 +1,13 @@
 # SDMD: the two commands a fresh Debian machine needs.
 #   make run   — build and run sdmd on its embedded default (PostgreSQL in ./data, Docker on the local socket)
-#   make test  — install/start everything the suite needs, then run every gate
+#   make test  — install/start everything the suite needs, then run every gate (Rust, plugins,
+#                supabase-js, the dashboard's lint/typecheck/unit tests/build, browser end-to-end)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export NEXT_TELEMETRY_DISABLED := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:55432/postgres
 
-.PHONY: help run test deps test-env lint rust-test supabase-js plugins bench build
+.PHONY: help run test deps test-env lint rust-test supabase-js frontend e2e ui plugins bench build
 
 help:
 	@echo "make run    build and run sdmd (embedded PostgreSQL in ./data, https://127.0.0.1:8443)"
@@ -19,12 +20,15 @@ deps:
 test-env: deps
 	@bash scripts/test-env.sh
 
-build: deps
+build: deps ui
 	cargo build --release -p sdmd
+
+ui:
+	bash scripts/frontend.sh build
 
 run: build
 	@bash scripts/start-dockerd.sh
-	./target/release/sdmd serve
+	$${CARGO_TARGET_DIR:-target}/release/sdmd serve
 
 lint:
 	cargo fmt --all -- --check
@@ -39,7 +43,13 @@ rust-test:
 supabase-js:
 	DATABASE_URL=$(TEST_DATABASE_URL) bash scripts/supabase-js-test.sh
 
-test: test-env lint plugins rust-test supabase-js
+frontend:
+	bash scripts/frontend.sh
+
+e2e:
+	SDMD_BIN=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/sdmd bash scripts/e2e.sh
+
+test: test-env lint plugins rust-test supabase-js frontend e2e
 	@echo "make test: all gates passed"
 
 bench: test-env

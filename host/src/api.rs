@@ -2,11 +2,13 @@
 //! codes and JSON shapes; handlers extract, call one domain function and map the result.
 
 pub mod auth;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod plugins;
 pub mod services;
 pub mod system;
+pub mod ui;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -102,9 +104,7 @@ pub fn app(state: AppState) -> Router {
             "/api/docs",
             get(|| async { Html(include_str!("api/docs.html")) }),
         )
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "No such route.")
-        })
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -112,6 +112,10 @@ pub fn app(state: AppState) -> Router {
                 "This route does not accept that method.",
             )
         })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::resolve,
+        ))
         .with_state(state);
     with_security_headers(router, supabase_url.as_deref(), tls)
         .layer(SetResponseHeaderLayer::overriding(

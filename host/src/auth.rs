@@ -195,7 +195,8 @@ impl Auth {
         if header.kid.as_deref() != Some(keys.kid.as_str()) {
             return Err(AuthError::Unauthorized("unknown key id".into()));
         }
-        let claims = decode_claims(token, &keys.decoding, &[Algorithm::ES256], None)?;
+        let issuer = self.config.issuer();
+        let claims = decode_claims(token, &keys.decoding, &[Algorithm::ES256], Some(&issuer))?;
         let user_id = user_of(&claims)?;
         let session_id = claims
             .session_id
@@ -264,6 +265,16 @@ impl Auth {
         })
     }
 
+    /// Prepares what the first requests would otherwise pay for (the dummy hash, so the very
+    /// first unknown-account sign-in is not slower than a wrong password; the signing key).
+    pub async fn warm_up(&self, db: &sqlx::PgPool) -> Result<(), AuthError> {
+        self.dummy_hash().await?;
+        if self.config.mode == AuthMode::Builtin {
+            self.signing_key(db).await?;
+        }
+        Ok(())
+    }
+
     /// The argon2id hash verified against when the account does not exist, so an unknown email
     /// costs the same time as a wrong password.
     pub(crate) async fn dummy_hash(&self) -> Result<&str, AuthError> {
@@ -287,6 +298,7 @@ fn decode_claims(
     v.set_audience(&["authenticated"]);
     v.set_required_spec_claims(&["exp", "sub", "aud"]);
     v.leeway = 30;
+    v.validate_nbf = true;
     if let Some(iss) = iss {
         v.set_issuer(&[iss]);
     }

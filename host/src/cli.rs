@@ -104,6 +104,13 @@ enum Command {
         #[command(flatten)]
         db: ServeConfig,
     },
+    /// Manage API tokens from the host (talks to the database directly), e.g. to bootstrap automation.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[command(flatten)]
+        db: ServeConfig,
+    },
     /// Audit log maintenance (talks to the database directly, as its owner).
     Audit {
         #[command(subcommand)]
@@ -131,6 +138,25 @@ enum UserCommand {
     Passwd {
         /// Email.
         email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print its secret (shown once).
+    Create {
+        /// Unique name (letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// Expire after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List active API tokens (name, prefix, expiry; never secrets).
+    List,
+    /// Revoke an API token by id.
+    Revoke {
+        /// Token id (from `sdmd token list`).
+        id: uuid::Uuid,
     },
 }
 
@@ -230,6 +256,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit { command, db } => {
             with_database(&db, |pool| audit_command(pool, command)).await
+        }
+        Command::Token { command, db } => {
+            with_database(&db, |pool| token_command(pool, command)).await
         }
     }
 }
@@ -339,6 +368,49 @@ pub fn parse_retention(s: &str) -> anyhow::Result<u32> {
 }
 
 /// `sdmd audit …`.
+/// `sdmd token …`.
+async fn token_command(pool: sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()> {
+    use crate::auth::tokens;
+    let ctx = cli_actor();
+    let fail = |e: crate::auth::AuthError| anyhow::anyhow!("{e}");
+    match command {
+        TokenCommand::Create {
+            name,
+            expires_in_days,
+        } => {
+            let expires =
+                expires_in_days.map(|d| chrono::Utc::now() + chrono::Duration::days(i64::from(d)));
+            let created = tokens::create(&pool, &ctx, &name, expires)
+                .await
+                .map_err(fail)?;
+            eprintln!(
+                "created API token {} ({}); the secret is shown only now:",
+                created.token.name, created.token.id
+            );
+            println!("{}", created.secret);
+        }
+        TokenCommand::List => {
+            println!(
+                "{:<36}  {:<24}  {:<12}  {:<25}  LAST USED",
+                "ID", "NAME", "PREFIX", "EXPIRES"
+            );
+            for t in tokens::list(&pool).await.map_err(fail)? {
+                let expires = t.expires_at.map_or("never".into(), |e| e.to_rfc3339());
+                let used = t.last_used_at.map_or("-".into(), |e| e.to_rfc3339());
+                println!(
+                    "{:<36}  {:<24}  {:<12}  {:<25}  {used}",
+                    t.id, t.name, t.prefix, expires
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            tokens::revoke(&pool, &ctx, id).await.map_err(fail)?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
 async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Result<()> {
     use crate::db::audit::{self, Verification};
     match command {

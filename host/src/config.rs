@@ -25,6 +25,10 @@ pub struct ServeConfig {
     /// Embedded PostgreSQL, TLS material and caches live here.
     #[arg(long, env = "SDMD_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The dashboard's static export to serve; default: `frontend/out` of the workspace the
+    /// binary was built in, when it holds a build.
+    #[arg(long, env = "SDMD_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
     /// External PostgreSQL; unset runs the embedded cluster in the data dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -41,6 +45,10 @@ pub struct ServeConfig {
     /// PEM private key for `SDMD_TLS=files`.
     #[arg(long, env = "SDMD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Reverse proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` header names
+    /// the client, for audit rows and login throttling. Unset: the TCP peer is the client.
+    #[arg(long, env = "SDMD_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
     /// Authentication settings.
     #[command(flatten)]
     pub auth: AuthConfig,

@@ -92,7 +92,9 @@ impl EmbeddedPostgres {
             }
             if me.run("pg_ctl", &["-D", path_str(&me.data)?, "status"]).is_ok() {
                 tracing::info!("embedded PostgreSQL is already running; reusing it");
-                return Ok(true);
+                // Whoever started it stops it: `sdmd user add` next to a running server must
+                // not take the server's database down when it exits.
+                return Ok(false);
             }
             let opts = format!("-c listen_addresses='' -k {} -p {PORT}", path_str(&me.socket_dir)?);
             let log = me.data.join("server.log");

@@ -145,12 +145,30 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
-    let mut state = AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone()))
-        .with_auth(Auth::new(cfg.auth.clone()));
+    let auth = Auth::new(cfg.auth.clone());
+    auth.warm_up(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("preparing authentication: {e}"))?;
+    let mut state =
+        AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
     state
         .plugins
         .set_cache_dir(cfg.data_dir.join("plugin-cache"));
+    state.ui_dir = cfg
+        .ui_dir
+        .clone()
+        .or_else(crate::api::ui::default_dir)
+        .map(std::sync::Arc::new);
+    match &state.ui_dir {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the dashboard"),
+        None => tracing::info!("no dashboard build found: `/` explains how to build it"),
+    }
+    if let Some(list) = &cfg.trusted_proxies {
+        let nets = crate::api::client_ip::parse_list(list)
+            .map_err(|e| anyhow::anyhow!("SDMD_TRUSTED_PROXIES: {e}"))?;
+        state.trusted_proxies = std::sync::Arc::new(nets);
+    }
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
     let listener = std::net::TcpListener::bind(cfg.listen)

@@ -30,12 +30,16 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Whether the server speaks TLS itself (adds HSTS to responses).
     pub tls: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`SDMD_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<Vec<crate::api::client_ip::Net>>,
     /// Registry client with the shared check cache.
     pub registry: Arc<crate::registry::Registry>,
     /// Health-gate settings of updates.
     pub gate: crate::updates::GateSettings,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The dashboard's static export, when one is served.
+    pub ui_dir: Option<Arc<std::path::PathBuf>>,
     /// The WebAssembly plugin runtime of this replica.
     pub plugins: crate::plugins::store::PluginHost,
 }
@@ -52,11 +56,13 @@ impl AppState {
             shutdown: CancellationToken::new(),
             auth: Auth::builtin(),
             tls: false,
+            trusted_proxies: Arc::new(Vec::new()),
             registry: Arc::new(crate::registry::Registry::new(
                 std::time::Duration::from_secs(6 * 3600),
             )),
             gate: crate::updates::GateSettings::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            ui_dir: None,
             plugins: crate::plugins::store::PluginHost::default(),
         }
     }

@@ -14,7 +14,7 @@ use crate::db::{self, services::StoredService, updates::Finish};
 use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::ops::{self, ActionReport, PullReport};
+use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, is_current};
 use crate::state::AppState;
 
@@ -226,6 +226,29 @@ pub async fn check(
         }
     };
     let update_available = images.iter().any(|c| c.update_available);
+    if update_available {
+        let plugins = bound_plugins(state, name).await;
+        let which: Vec<&str> = images
+            .iter()
+            .filter(|c| c.update_available)
+            .map(|c| c.image.as_str())
+            .collect();
+        notify(
+            state,
+            &stored,
+            plugins.notifiers,
+            crate::plugins::types::EventKind::UpdateAvailable,
+            format!("update available for {name}"),
+            (
+                None,
+                images
+                    .iter()
+                    .find(|c| c.update_available)
+                    .and_then(|c| c.remote_digest.clone()),
+            ),
+            Some(which.join(", ")),
+        );
+    }
     finish(
         state,
         run_id,
@@ -349,7 +372,66 @@ pub async fn update(
                 steps: Vec::new(),
             };
             let started = std::time::Instant::now();
-            let outcome = pipeline(&mut run, &stored, trigger).await;
+            let plugins = bound_plugins(state, name).await;
+            let outcome = match &plugins.strategy {
+                Some(strategy) => apply_strategy(&mut run, ctx, stored, strategy).await,
+                None => Ok(stored),
+            };
+            let outcome = match outcome {
+                Ok(stored) => pipeline(&mut run, &stored, trigger, &plugins.health_checks)
+                    .await
+                    .map(|p| (p, stored)),
+                Err(e) => Err(e),
+            };
+            let outcome = match outcome {
+                Ok((p, stored)) => {
+                    let changed: Vec<&ImageChange> =
+                        p.pull.images.iter().filter(|i| i.changed).collect();
+                    let from = changed
+                        .first()
+                        .and_then(|i| i.old_digest.clone().or(i.old_id.clone()));
+                    let to = changed.first().map(|i| {
+                        format!("{}@{}", i.image, i.new_digest.clone().unwrap_or_default())
+                    });
+                    use crate::plugins::types::EventKind;
+                    match p.result.as_str() {
+                        "updated" => notify(
+                            state,
+                            &stored,
+                            plugins.notifiers.clone(),
+                            EventKind::Updated,
+                            format!("{name} updated"),
+                            (from, to),
+                            None,
+                        ),
+                        "rolled_back" => notify(
+                            state,
+                            &stored,
+                            plugins.notifiers.clone(),
+                            EventKind::RolledBack,
+                            format!("{name} rolled back"),
+                            (from, to),
+                            p.reason.clone(),
+                        ),
+                        _ => {}
+                    }
+                    Ok(p)
+                }
+                Err(e) => {
+                    if let Ok(stored) = ops::load(state, name).await {
+                        notify(
+                            state,
+                            &stored,
+                            plugins.notifiers.clone(),
+                            crate::plugins::types::EventKind::Failed,
+                            format!("{name} update failed"),
+                            (None, None),
+                            Some(e.to_string()),
+                        );
+                    }
+                    Err(e)
+                }
+            };
             let result_word = outcome.as_ref().map_or("failed", |p| p.result.as_str());
             state
                 .metrics
@@ -432,6 +514,7 @@ async fn pipeline(
     run: &mut Run<'_>,
     stored: &StoredService,
     trigger: &str,
+    health_plugins: &[crate::plugins::Plugin],
 ) -> Result<PipelineOutcome> {
     let state = run.state;
     let def = &stored.definition;
@@ -589,6 +672,11 @@ async fn pipeline(
                 break;
             }
         }
+        if failure.is_none()
+            && let Err(reason) = plugin_gate(state, stored, health_plugins).await
+        {
+            failure = Some(("health-check plugins".to_owned(), reason));
+        }
     } else {
         run.step(
             "start_new",
@@ -736,4 +824,234 @@ fn word(s: ContainerState) -> &'static str {
         ContainerState::Dead => "died",
         _ => "stopped",
     }
+}
+
+/// The plugins bound to a service for an update (none when the store cannot be read: the
+/// built-in behaviour applies, and the reason is logged).
+async fn bound_plugins(state: &AppState, name: &str) -> crate::plugins::store::ResolvedPlugins {
+    match crate::plugins::store::resolve(state, name).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(service = name, error = %e, "cannot resolve the service's plugins");
+            crate::plugins::store::ResolvedPlugins {
+                strategy: None,
+                health_checks: Vec::new(),
+                notifiers: Vec::new(),
+            }
+        }
+    }
+}
+
+fn plugin_service(stored: &StoredService) -> crate::plugins::types::Service {
+    let labels = stored
+        .definition
+        .services
+        .values()
+        .flat_map(|m| m.labels.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
+    crate::plugins::types::Service {
+        name: stored.name.clone(),
+        revision: u64::try_from(stored.revision).unwrap_or(0),
+        labels,
+    }
+}
+
+/// Asks the service's strategy plugin, per member image with a tag, whether to move the tag.
+/// Moves become a new revision of the definition (audited); `Skip` keeps the tag, whose digest
+/// the built-in check still follows.
+async fn apply_strategy(
+    run: &mut Run<'_>,
+    ctx: &AuditContext,
+    stored: StoredService,
+    strategy: &crate::plugins::Plugin,
+) -> Result<StoredService> {
+    let state = run.state;
+    let runtime = match state.plugins.runtime_for(state) {
+        Ok(rt) => rt,
+        Err(e) => {
+            run.step(
+                "strategy",
+                false,
+                format!("plugin runtime unavailable: {e}"),
+            );
+            return Ok(stored);
+        }
+    };
+    let mut def = stored.definition.clone();
+    let mut moves = Vec::new();
+    for (member, m) in &stored.definition.services {
+        let Some(r) = ImageRef::parse(&m.image) else {
+            continue;
+        };
+        let input = crate::plugins::types::StrategyInput {
+            service: plugin_service(&stored),
+            member: member.clone(),
+            current: crate::plugins::types::Image {
+                reference: m.image.clone(),
+                repository: r.docker_name.clone(),
+                tag: Some(r.tag.clone()),
+                digest: None,
+            },
+            candidates: Vec::new(),
+        };
+        let out = runtime.decide(strategy, input).await;
+        match out.result {
+            Ok(crate::plugins::types::Decision::UpdateTo { candidate })
+                if candidate.tag != r.tag =>
+            {
+                let image = format!("{}:{}", r.docker_name, candidate.tag);
+                run.step("strategy", true, format!("{member}: {} → {image}", m.image));
+                moves.push(json!({"member": member, "from": m.image, "to": image}));
+                if let Some(mm) = def.services.get_mut(member) {
+                    mm.image = image;
+                }
+            }
+            Ok(crate::plugins::types::Decision::UpdateTo { .. }) => {
+                run.step("strategy", true, format!("{member}: stays on {}", r.tag));
+            }
+            Ok(crate::plugins::types::Decision::Skip { reason }) => {
+                run.step("strategy", true, format!("{member}: skip ({reason})"));
+            }
+            Err(e) => {
+                run.step("strategy", false, format!("{member}: {e}"));
+            }
+        }
+    }
+    if moves.is_empty() {
+        return Ok(stored);
+    }
+    let mut tx = state.db.begin().await?;
+    db::services::new_revision(&mut tx, &def, &ctx.actor).await?;
+    let entry = crate::db::audit::record(
+        &mut tx,
+        ctx,
+        &crate::db::audit::NewEntry {
+            action: "service.edit",
+            target: Some(&stored.name),
+            result: "ok",
+            details: json!({"strategy": strategy.id(), "moves": moves}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    ops::load(state, &stored.name).await
+}
+
+/// Runs the service's health-check plugins against the new containers until each says healthy,
+/// honouring `retry-after`, within the health timeout.
+async fn plugin_gate(
+    state: &AppState,
+    stored: &StoredService,
+    checks: &[crate::plugins::Plugin],
+) -> std::result::Result<(), String> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let runtime = state
+        .plugins
+        .runtime_for(state)
+        .map_err(|e| format!("plugin runtime unavailable: {e}"))?;
+    let deadline = tokio::time::Instant::now() + state.gate.health_timeout;
+    for plugin in checks {
+        let mut attempt = 0u32;
+        loop {
+            let containers = state
+                .docker
+                .list_containers(Filter::Label(labels::SERVICE, &stored.name))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|c| crate::plugins::types::Container {
+                    member: c.label(labels::MEMBER).unwrap_or_default().to_owned(),
+                    image: c.image.clone(),
+                    state: serde_json::to_value(c.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    health: serde_json::to_value(c.health)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned)),
+                    restart_count: 0,
+                    ports: c
+                        .ports
+                        .iter()
+                        .map(|p| crate::plugins::types::Port {
+                            host_ip: p.host_ip.clone(),
+                            host_port: p.host_port,
+                            container_port: p.container_port,
+                            protocol: p.protocol.clone(),
+                        })
+                        .collect(),
+                    name: c.name,
+                })
+                .collect();
+            let input = crate::plugins::types::HealthInput {
+                service: plugin_service(stored),
+                containers,
+                attempt,
+            };
+            let out = runtime.check_health(plugin, input).await;
+            match out.result {
+                Ok(crate::plugins::types::Health::Healthy) => break,
+                Ok(crate::plugins::types::Health::Unhealthy { reason }) => {
+                    return Err(format!("health-check plugin {}: {reason}", plugin.id()));
+                }
+                Ok(crate::plugins::types::Health::RetryAfter { ms }) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(format!(
+                            "health-check plugin {} still not satisfied at the timeout",
+                            plugin.id()
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(u64::from(ms.clamp(50, 30_000))))
+                        .await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(format!("health-check plugin {} failed: {e}", plugin.id())),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Delivers an event to the service's and the global notifiers, in the background: a slow
+/// webhook never delays an update. Failures are logged with the plugin's name.
+pub(crate) fn notify(
+    state: &AppState,
+    stored: &StoredService,
+    notifiers: Vec<crate::plugins::Plugin>,
+    kind: crate::plugins::types::EventKind,
+    summary: String,
+    images: (Option<String>, Option<String>),
+    detail: Option<String>,
+) {
+    if notifiers.is_empty() {
+        return;
+    }
+    let event = crate::plugins::types::Event {
+        kind,
+        service: plugin_service(stored),
+        summary,
+        from_image: images.0,
+        to_image: images.1,
+        detail,
+        timestamp: chrono::Utc::now().to_rfc3339(),
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        let runtime = match state.plugins.runtime_for(&state) {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::warn!(error = %e, "plugin runtime unavailable: notifications dropped");
+                return;
+            }
+        };
+        for plugin in notifiers {
+            let out = runtime.notify(&plugin, event.clone()).await;
+            if let Err(e) = out.result {
+                tracing::warn!(plugin = plugin.id(), error = %e, "notifier failed");
+            }
+        }
+    });
 }

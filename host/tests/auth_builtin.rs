@@ -414,3 +414,106 @@ async fn audit_csv_export(pool: PgPool) {
     let row = lines.next().expect("the login row");
     assert!(row.contains("auth.login") && row.contains(ADMIN), "{row}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn old_revoked_sessions_are_forgotten_on_sign_in(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    let access = s["access_token"].as_str().unwrap();
+    assert_eq!(
+        call(
+            &router,
+            Method::POST,
+            "/auth/v1/logout",
+            Some(access),
+            &[],
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    sqlx::query("update auth_sessions set revoked_at = now() - interval '40 days'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from auth_sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    sign_in(&router, ADMIN, PASSWORD).await;
+    assert_eq!(
+        count().await,
+        1,
+        "the old session is gone, the new one exists"
+    );
+    let tokens: i64 = sqlx::query_scalar("select count(*) from refresh_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 1);
+}
+
+/// Sign-in from `peer` with an `X-Forwarded-For` header; returns the audited client address.
+async fn audited_ip(router: &axum::Router, pool: &PgPool, peer: &str, xff: &str) -> Option<String> {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/auth/v1/token?grant_type=password")
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", xff)
+        .body(axum::body::Body::from(
+            json!({"email": ADMIN, "password": "wrong-password"}).to_string(),
+        ))
+        .unwrap();
+    let addr: std::net::SocketAddr = peer.parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    let resp = router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    sqlx::query_scalar(
+        "select client_ip from audit_log where action = 'auth.login' order by id desc limit 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn forwarded_for_is_honoured_only_from_trusted_proxies(pool: PgPool) {
+    sdmd::auth::builtin::add_user(
+        &pool,
+        &sdmd::db::audit::AuditContext::system(),
+        ADMIN,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let mut state = sdmd::state::AppState::new(pool.clone(), sdmd::docker::Docker::new(None));
+    state.trusted_proxies =
+        std::sync::Arc::new(sdmd::api::client_ip::parse_list("10.0.0.0/8").unwrap());
+    let router = sdmd::api::app(state);
+    assert_eq!(
+        audited_ip(&router, &pool, "10.1.2.3:5555", "198.51.100.7")
+            .await
+            .as_deref(),
+        Some("198.51.100.7")
+    );
+    assert_eq!(
+        audited_ip(&router, &pool, "203.0.113.9:5555", "198.51.100.7")
+            .await
+            .as_deref(),
+        Some("203.0.113.9")
+    );
+    // Throttling counts the resolved client: the spoofing peer was counted as itself.
+    let keys: Vec<String> = sqlx::query_scalar(
+        "select distinct key from login_failures where key like 'ip:%' order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(keys, ["ip:198.51.100.7", "ip:203.0.113.9"]);
+}

@@ -52,7 +52,7 @@ fn b64(v: &Value) -> String {
 }
 
 fn claims(sub: &str, session: &str, exp: i64) -> Value {
-    json!({"sub": sub, "aud": "authenticated", "role": "authenticated", "exp": exp, "iat": Utc::now().timestamp(),
+    json!({"iss": "sdmd", "sub": sub, "aud": "authenticated", "role": "authenticated", "exp": exp, "iat": Utc::now().timestamp(),
            "email": ADMIN, "session_id": session, "aal": "aal1", "is_anonymous": false})
 }
 
@@ -130,6 +130,14 @@ async fn every_protected_route_refuses_bad_credentials(pool: PgPool) {
         &keys.encoding,
     )
     .unwrap();
+    // Valid signature, wrong issuer; and one that is not valid yet.
+    let mut other_iss = claims(&sub, &session, Utc::now().timestamp() + 3600);
+    other_iss["iss"] = json!("https://evil.example/auth/v1");
+    let other_iss = jsonwebtoken::encode(&es, &other_iss, &keys.encoding).unwrap();
+    let mut future = claims(&sub, &session, Utc::now().timestamp() + 7200);
+    future["iss"] = json!("sdmd");
+    future["nbf"] = json!(Utc::now().timestamp() + 3600);
+    let future = jsonwebtoken::encode(&es, &future, &keys.encoding).unwrap();
     // A token of a session that was signed out.
     let revoked = sign_in(&router, ADMIN, PASSWORD).await.body["access_token"]
         .as_str()
@@ -153,6 +161,25 @@ async fn every_protected_route_refuses_bad_credentials(pool: PgPool) {
         .await
         .unwrap();
 
+    // Control: the crafted claims, validly signed and current, are accepted — each bad token
+    // below differs from this one only by its defect.
+    let control = jsonwebtoken::encode(&es, &good_claims, &keys.encoding).unwrap();
+    let r = call(
+        &router,
+        Method::GET,
+        "/api/v1/tokens",
+        Some(&control),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "control token refused: {}",
+        r.body
+    );
+
     let bad: Vec<(&str, Option<String>)> = vec![
         ("no token", None),
         ("garbage", Some("not-a-jwt".into())),
@@ -162,6 +189,8 @@ async fn every_protected_route_refuses_bad_credentials(pool: PgPool) {
         ("HS256 keyed with the public key PEM", Some(confused_pem)),
         ("HS256 keyed with the JWK", Some(confused_jwk)),
         ("anon key without sub", Some(anon)),
+        ("another issuer", Some(other_iss)),
+        ("not valid yet", Some(future)),
         ("revoked session", Some(revoked)),
         ("revoked API token", Some(api.secret)),
         (

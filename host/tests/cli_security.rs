@@ -98,6 +98,56 @@ async fn user_commands_read_passwords_from_stdin_and_are_audited(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn token_commands_print_the_secret_once(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_sdmd"))
+        .args(["token", "create", "ci", "--expires-in-days", "30"])
+        .env("DATABASE_URL", &url)
+        .env("USER", "tester")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        secret.starts_with("sdmd_"),
+        "stdout carries only the secret: {secret}"
+    );
+    let id = sdmd::auth::tokens::authenticate(&pool, &secret)
+        .await
+        .unwrap();
+    assert_eq!(id.actor, "token:ci");
+    let (ok, out) = sdmd(&url, &["token", "list"], "");
+    assert!(ok && out.contains("ci") && !out.contains(&secret), "{out}");
+    let token_id: uuid::Uuid = sqlx::query_scalar("select id from api_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (ok, out) = sdmd(&url, &["token", "revoke", &token_id.to_string()], "");
+    assert!(ok, "{out}");
+    assert!(
+        sdmd::auth::tokens::authenticate(&pool, &secret)
+            .await
+            .is_err()
+    );
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("select actor, action from audit_log order by id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        [
+            ("cli:tester".to_owned(), "token.create".to_owned()),
+            ("cli:tester".to_owned(), "token.revoke".to_owned())
+        ]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn audit_verify_names_the_broken_row_and_prune_keeps_ninety_days(pool: PgPool) {
     let url = url_of(&pool).await;
     for email in ["a@example.com", "b@example.com", "c@example.com"] {
@@ -131,5 +181,107 @@ async fn audit_verify_names_the_broken_row_and_prune_keeps_ninety_days(pool: PgP
     assert!(
         !ok && out.contains(&format!("broken at row {}", ids[1])),
         "{out}"
+    );
+}
+
+/// `sdmd user add` next to a running server on the embedded cluster: the CLI reuses the cluster
+/// and leaves it running; the new user can sign in right away.
+#[test]
+fn user_add_next_to_a_running_embedded_server() {
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bin = env!("CARGO_BIN_EXE_sdmd");
+    let mut server = Command::new(bin)
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env_remove("SDMD_TLS")
+        .env("SDMD_DATA_DIR", data.path())
+        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cert = data.path().join("tls/cert.pem");
+    let client = |cert: &std::path::Path| {
+        reqwest::blocking::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap(),
+            )
+            .timeout(std::time::Duration::from_secs(3))
+            .build()
+            .unwrap()
+    };
+    let health = |c: &reqwest::blocking::Client| -> Option<serde_json::Value> {
+        c.get(format!("https://127.0.0.1:{port}/healthz"))
+            .send()
+            .ok()?
+            .json()
+            .ok()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(cert.exists() && health(&client(&cert)).is_some_and(|h| h["database"]["ok"] == true)) {
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "sdmd serve exited early"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sdmd did not become ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    let mut add = Command::new(bin)
+        .args(["user", "add", "late@example.com"])
+        .env_remove("DATABASE_URL")
+        .env("SDMD_DATA_DIR", data.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"late-password-1\n")
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let c = client(&cert);
+    assert_eq!(
+        health(&c).unwrap()["database"]["ok"],
+        true,
+        "the CLI stopped the server's database"
+    );
+    let session: serde_json::Value = c
+        .post(format!(
+            "https://127.0.0.1:{port}/auth/v1/token?grant_type=password"
+        ))
+        .json(&serde_json::json!({"email": "late@example.com", "password": "late-password-1"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(session["access_token"].is_string(), "{session}");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        !data.path().join("postgres/postmaster.pid").exists(),
+        "the server stops the cluster it started"
     );
 }

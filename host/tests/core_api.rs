@@ -683,3 +683,79 @@ async fn openapi_document_and_docs_page(pool: sqlx::PgPool) {
     assert_eq!(s, StatusCode::OK);
     assert!(html.as_str().unwrap().contains("/api/v1/openapi.json"));
 }
+
+#[test]
+fn the_dashboard_is_served_outside_the_gate_and_api_paths_stay_json() {
+    with_db(|pool| async move {
+        let mut app = TestApp::new(pool).await;
+        // Without a build, `/` says how to build one.
+        let resp = app
+            .raw(
+                axum::http::Request::builder()
+                    .uri("/")
+                    .header("authorization", "none")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("scripts/frontend.sh build"));
+
+        // With a build: pages by directory, a 404 page, and API paths never fall through.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "<html>home</html>").unwrap();
+        std::fs::create_dir_all(dir.path().join("audit")).unwrap();
+        std::fs::write(
+            dir.path().join("audit/index.html"),
+            "<html>audit page</html>",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("404.html"), "<html>not here</html>").unwrap();
+        app.state.ui_dir = Some(std::sync::Arc::new(dir.path().to_path_buf()));
+        app.router = sdmd::api::app(app.state.clone());
+        let get = |uri: &'static str| {
+            let app = &app;
+            async move {
+                // No credentials: the dashboard is public, the API behind it is not.
+                let req = axum::http::Request::builder()
+                    .uri(uri)
+                    .header("authorization", "none")
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let resp = app.raw(req).await;
+                let status = resp.status();
+                let ct = resp
+                    .headers()
+                    .get("content-type")
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .unwrap_or_default();
+                let body = http_body_util::BodyExt::collect(resp.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                (status, ct, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        let (s, ct, body) = get("/").await;
+        assert_eq!((s, body.as_str()), (StatusCode::OK, "<html>home</html>"));
+        assert!(ct.starts_with("text/html"), "{ct}");
+        assert_eq!(get("/audit/").await.2, "<html>audit page</html>");
+        let (s, _, body) = get("/no/such/page/").await;
+        assert_eq!(
+            (s, body.as_str()),
+            (StatusCode::NOT_FOUND, "<html>not here</html>")
+        );
+        let (s, ct, body) = get("/api/v1/nope").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(
+            ct.starts_with("application/json") && body.contains("route_not_found"),
+            "{ct} {body}"
+        );
+        let (s, _, body) = get("/api/v1/services").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    });
+}

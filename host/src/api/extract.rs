@@ -38,10 +38,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Audit {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        // The resolved client (trusted proxies honoured), else the TCP peer.
         let client_ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .get::<super::client_ip::ClientIp>()
+            .map(|c| c.0.to_string())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_string())
+            });
         Ok(Self(AuditContext {
             actor,
             request_id,

@@ -180,6 +180,7 @@ impl Auth {
         )
         .await?;
         db::touch_sign_in(&mut tx, user.id).await?;
+        db::prune_sessions(&mut tx).await?;
         let ctx = client.audit(&user.email);
         let entry = NewEntry {
             action: "auth.login",

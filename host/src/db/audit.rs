@@ -333,17 +333,22 @@ pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification, sqlx::Error> {
     })
 }
 
-/// Deletes rows older than `older_than_days` (at least 90, which the database enforces too).
+/// Deletes rows older than `older_than_days` (at least 90, which the database enforces too),
+/// always keeping the newest row, which the chain head names, so `verify` still holds after
+/// pruning an idle log.
 /// Runs as the table owner: the application's role has no DELETE privilege.
 pub async fn prune(pool: &sqlx::PgPool, older_than_days: u32) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("set local sdmd.audit_prune = 'on'")
         .execute(&mut *tx)
         .await?;
-    let done = sqlx::query("delete from audit_log where at < now() - make_interval(days => $1)")
-        .bind(i32::try_from(older_than_days).unwrap_or(i32::MAX))
-        .execute(&mut *tx)
-        .await?;
+    let done = sqlx::query(
+        "delete from audit_log where at < now() - make_interval(days => $1)
+         and id is distinct from (select last_id from audit_chain_head where id = 1)",
+    )
+    .bind(i32::try_from(older_than_days).unwrap_or(i32::MAX))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(done.rows_affected())
 }

@@ -109,6 +109,18 @@ pub async fn delete_user(conn: &mut PgConnection, email: &str) -> Result<bool, s
     Ok(done.rows_affected() > 0)
 }
 
+/// Forgets sessions revoked more than 30 days ago and refresh tokens spent more than 30 days ago
+/// (reuse of such an old token then answers "not found" instead of revoking: still refused).
+pub async fn prune_sessions(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from auth_sessions where revoked_at < now() - interval '30 days'")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from refresh_tokens where used_at < now() - interval '30 days'")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Marks a successful sign-in.
 pub async fn touch_sign_in(conn: &mut PgConnection, user: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("update users set last_sign_in_at = now() where id = $1")

@@ -191,7 +191,7 @@ impl TestApp {
         let token = sdmd::auth::tokens::create(
             &state.db,
             &sdmd::db::audit::AuditContext::system(),
-            // Unique per app: two apps (replicas) may share one database.
+            // Unique: several apps (replicas) may share one database.
             &format!(
                 "test-harness-{}",
                 &uuid::Uuid::new_v4().simple().to_string()[..8]

@@ -1,0 +1,280 @@
+"use client";
+
+import {
+  ArrowLeftIcon,
+  FileDownIcon,
+  ImportIcon,
+  Loader2Icon,
+  RocketIcon,
+  SearchXIcon,
+} from "lucide-react";
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { Suspense, useCallback, useEffect, useRef, useState } from "react";
+
+import { ConnectionBadge } from "@/components/app/connection-badge";
+import { EmptyState, ErrorState } from "@/components/app/error-state";
+import { useToast } from "@/components/app/toaster";
+import { ContainersList } from "@/components/service/containers-card";
+import { DefinitionEditor } from "@/components/service/definition-editor";
+import { DeleteDialog } from "@/components/service/delete-dialog";
+import { LogsViewer } from "@/components/service/logs-viewer";
+import { Revisions } from "@/components/service/revisions";
+import { UpdatesPanel } from "@/components/service/updates-panel";
+import { PluginBindings } from "@/components/plugins/bindings";
+import { StatusBadge } from "@/components/services/badges";
+import { ServiceActions, describeResult } from "@/components/services/service-actions";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Skeleton } from "@/components/ui/skeleton";
+import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { useAsync } from "@/hooks/use-async";
+import { api, downloadAuthed, toApiError } from "@/lib/api";
+import { subscribe } from "@/lib/events";
+import type { ServiceView } from "@/lib/schemas";
+import { applyContainerEvent } from "@/lib/status";
+import { timeAgo } from "@/lib/utils";
+
+export default function ServicePage() {
+  return (
+    <Suspense fallback={<DetailSkeleton />}>
+      <ServiceDetail />
+    </Suspense>
+  );
+}
+
+function DetailSkeleton() {
+  return (
+    <div className="flex flex-col gap-4" aria-busy>
+      <Skeleton className="h-8 w-64" />
+      <Skeleton className="h-9 w-96" />
+      <Skeleton className="h-48 w-full" />
+    </div>
+  );
+}
+
+/** The service, kept current by the event stream. */
+function useLiveService(name: string) {
+  const s = useAsync((signal) => api.getService(name, signal), [name]);
+  const [activity, setActivity] = useState<string | null>(null);
+  // Bumped whenever an operation ends, so panels with their own data (update history) refresh.
+  const [opSeq, setOpSeq] = useState(0);
+  const { setData, reload } = s;
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    const soon = () => {
+      if (timer.current) clearTimeout(timer.current);
+      timer.current = setTimeout(reload, 300);
+    };
+    const off = subscribe((e) => {
+      if (e.type === "lagged") return soon();
+      if (!("service" in e) || e.service !== name) return;
+      if (e.type === "container_status") {
+        setData((v: ServiceView | undefined) => {
+          if (!v) return v;
+          const next = applyContainerEvent([v], e);
+          if (!next) soon();
+          return next?.[0] ?? v;
+        });
+      } else if (e.type === "operation") {
+        if (e.phase === "finished" || e.phase === "failed") {
+          setActivity(null);
+          setOpSeq((n) => n + 1);
+          soon();
+        } else setActivity(e.message || `${e.action.replace(/^service\./, "")}…`);
+      } else if (e.type === "pull_progress") {
+        setActivity(`${e.image}: ${e.progress.status}`);
+      }
+    });
+    return () => {
+      off();
+      if (timer.current) clearTimeout(timer.current);
+    };
+  }, [name, setData, reload]);
+  const done = useCallback(() => {
+    reload();
+    setOpSeq((n) => n + 1);
+  }, [reload]);
+  return { ...s, activity, opSeq, done };
+}
+
+function ServiceDetail() {
+  const params = useSearchParams();
+  const name = params.get("name") ?? "";
+  const router = useRouter();
+  const toast = useToast();
+  const svc = useLiveService(name);
+  const [deploying, setDeploying] = useState(false);
+  const [tab, setTab] = useState("overview");
+
+  useEffect(() => {
+    document.title = `${name} · SDMD`;
+  }, [name]);
+
+  if (!name)
+    return (
+      <EmptyState icon={SearchXIcon} title="No service selected">
+        <Link href="/" className="underline">
+          Back to services
+        </Link>
+      </EmptyState>
+    );
+  if (svc.error && !svc.data) {
+    if (svc.error.code === "service_not_found")
+      return (
+        <EmptyState icon={SearchXIcon} title={`There is no service called “${name}”`}>
+          It may have been deleted.{" "}
+          <Link href="/" className="underline">
+            Back to services
+          </Link>
+        </EmptyState>
+      );
+    return <ErrorState error={svc.error} onRetry={svc.reload} title="Couldn't load the service" />;
+  }
+  if (!svc.data) return <DetailSkeleton />;
+  const s = svc.data;
+  const managed = s.kind === "managed";
+
+  const deploy = async () => {
+    setDeploying(true);
+    try {
+      const r = await api.action(name, "deploy");
+      toast("success", `${name} — ${describeResult("deploy", r)}`);
+    } catch (e) {
+      toast("error", `Deploy ${name}: ${toApiError(e).friendly}`);
+    } finally {
+      setDeploying(false);
+      svc.done();
+    }
+  };
+
+  return (
+    <div className="flex flex-col gap-5">
+      <div>
+        <Link
+          href="/"
+          className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground"
+        >
+          <ArrowLeftIcon className="size-4" /> Services
+        </Link>
+      </div>
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 className="text-2xl font-semibold tracking-tight break-all">{s.name}</h1>
+        <StatusBadge status={s.status} />
+        {s.update_available && <Badge variant="warning">update available</Badge>}
+        <ConnectionBadge />
+        <div className="flex-1" />
+        {managed && (
+          <Button onClick={() => void deploy()} disabled={deploying}>
+            {deploying ? <Loader2Icon className="animate-spin" /> : <RocketIcon />} Deploy
+          </Button>
+        )}
+        <ServiceActions service={s} onDone={svc.done} />
+      </div>
+      <p className="text-sm text-muted-foreground">
+        {managed
+          ? `Managed · revision ${s.revision ?? "—"} · changed ${timeAgo(s.updated_at)}`
+          : `Unmanaged (${s.kind})`}
+        {!s.deployed && managed && " · not deployed yet"}
+        {s.last_updated && ` · last update ${timeAgo(s.last_updated)}`}
+      </p>
+      {svc.activity && (
+        <p className="inline-flex items-center gap-2 text-sm" aria-live="polite">
+          <Loader2Icon className="size-4 animate-spin" /> {svc.activity}
+        </p>
+      )}
+      {!managed && (
+        <Alert>
+          <ImportIcon />
+          <AlertTitle>SDMD doesn&apos;t manage this service yet</AlertTitle>
+          <AlertDescription>
+            Adopt it to store its definition, edit it, deploy and update it from here. Use{" "}
+            <em>Adopt</em> in the actions menu.
+          </AlertDescription>
+        </Alert>
+      )}
+      <Tabs value={tab} onValueChange={setTab}>
+        <TabsList className="max-w-full overflow-x-auto">
+          <TabsTrigger value="overview">Containers</TabsTrigger>
+          <TabsTrigger value="logs">Logs</TabsTrigger>
+          {managed && <TabsTrigger value="definition">Definition</TabsTrigger>}
+          {managed && <TabsTrigger value="revisions">Revisions</TabsTrigger>}
+          {managed && <TabsTrigger value="updates">Updates</TabsTrigger>}
+        </TabsList>
+        <TabsContent value="overview">
+          <ContainersList containers={s.containers} />
+        </TabsContent>
+        <TabsContent value="logs">
+          <LogsViewer service={name} />
+        </TabsContent>
+        {managed && (
+          <TabsContent value="definition" className="flex flex-col gap-4">
+            {s.definition ? (
+              <>
+                <div className="flex justify-end">
+                  <Button
+                    variant="outline"
+                    size="sm"
+                    onClick={() =>
+                      void downloadAuthed(
+                        `/api/v1/services/${encodeURIComponent(name)}/compose`,
+                        `${name}.yaml`,
+                      ).catch((e: unknown) => toast("error", toApiError(e).friendly))
+                    }
+                  >
+                    <FileDownIcon /> Export compose
+                  </Button>
+                </div>
+                <DefinitionEditor
+                  key={s.revision ?? 0}
+                  initial={s.definition}
+                  mode="edit"
+                  onSaved={(v) => {
+                    toast("success", `Saved revision ${v.revision}. Deploy to apply it.`);
+                    svc.setData(v);
+                  }}
+                />
+              </>
+            ) : (
+              <Skeleton className="h-64 w-full" />
+            )}
+          </TabsContent>
+        )}
+        {managed && (
+          <TabsContent value="updates">
+            <div className="flex flex-col gap-4">
+              <UpdatesPanel service={name} refresh={svc.opSeq} />
+              <PluginBindings service={name} />
+            </div>
+          </TabsContent>
+        )}
+        {managed && (
+          <TabsContent value="revisions">
+            <Revisions service={name} current={s.revision} />
+          </TabsContent>
+        )}
+      </Tabs>
+      {managed && (
+        <section
+          className="mt-4 flex flex-wrap items-center gap-3 rounded-lg border border-destructive/30 p-4"
+          aria-label="Danger zone"
+        >
+          <div className="flex-1">
+            <h2 className="font-medium">Delete this service</h2>
+            <p className="text-sm text-muted-foreground">
+              Removes its containers and definition; volumes only if you say so.
+            </p>
+          </div>
+          <DeleteDialog
+            name={name}
+            onDeleted={() => {
+              toast("success", `${name} deleted.`);
+              router.push("/");
+            }}
+          />
+        </section>
+      )}
+    </div>
+  );
+}

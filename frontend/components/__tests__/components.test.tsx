@@ -1,0 +1,249 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { ErrorState } from "@/components/app/error-state";
+import { Toaster } from "@/components/app/toaster";
+import { DefinitionEditor } from "@/components/service/definition-editor";
+import { DeleteDialog } from "@/components/service/delete-dialog";
+import { mergeLogs } from "@/components/service/logs-viewer";
+import { HealthBadge, StatusBadge } from "@/components/services/badges";
+import { ServiceActions } from "@/components/services/service-actions";
+import { ServicesTable } from "@/components/services/services-table";
+import { ApiError, configureApi } from "@/lib/api";
+import { serviceView } from "@/lib/schemas";
+import { json, mockFetch, service } from "@/test/fetch";
+
+beforeEach(() => {
+  configureApi({ getToken: async () => "t", onUnauthorized: () => {}, sleep: async () => {} });
+  vi.spyOn(console, "error").mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+describe("badges", () => {
+  it("label status and health in words, not just colour", () => {
+    render(
+      <>
+        <StatusBadge status="unhealthy" />
+        <HealthBadge health="none" />
+      </>,
+    );
+    expect(screen.getByText("Unhealthy")).toBeInTheDocument();
+    expect(screen.getByText("no check")).toBeInTheDocument();
+  });
+});
+
+describe("ErrorState", () => {
+  it("shows the friendly message, never the details, and retries", async () => {
+    const onRetry = vi.fn();
+    render(
+      <ErrorState
+        error={new ApiError(409, "name_taken", "raw", "SECRET DETAILS")}
+        onRetry={onRetry}
+      />,
+    );
+    expect(screen.getByText("A service with that name already exists.")).toBeInTheDocument();
+    expect(screen.queryByText(/SECRET DETAILS/)).toBeNull();
+    expect(screen.queryByText(/Retrying in/)).toBeNull();
+    await userEvent.click(screen.getByRole("button", { name: "Retry" }));
+    expect(onRetry).toHaveBeenCalledOnce();
+  });
+
+  it("treats a missing route as a feature this server lacks, not a failure", () => {
+    render(
+      <ErrorState
+        error={new ApiError(404, "route_not_found", "No such route.")}
+        onRetry={() => {}}
+      />,
+    );
+    expect(screen.getByText("Not available on this server")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Retry" })).toBeNull();
+  });
+
+  it("counts down to an automatic retry for transient errors", () => {
+    render(
+      <ErrorState error={new ApiError(503, "docker_unavailable", "down")} onRetry={() => {}} />,
+    );
+    expect(screen.getByText("Temporarily unavailable")).toBeInTheDocument();
+    expect(screen.getByText(/Retrying in \d+s/)).toBeInTheDocument();
+  });
+});
+
+describe("ServiceActions", () => {
+  it("asks before stopping, then calls the API", async () => {
+    const { calls } = mockFetch([
+      json({
+        created: [],
+        recreated: [],
+        started: [],
+        stopped: ["w-web"],
+        unchanged: [],
+        removed: [],
+      }),
+    ]);
+    const onDone = vi.fn();
+    render(
+      <Toaster>
+        <ServiceActions
+          service={{ name: "w", kind: "managed", status: "running" }}
+          onDone={onDone}
+        />
+      </Toaster>,
+    );
+    const user = userEvent.setup();
+    await user.click(screen.getByRole("button", { name: "Actions for w" }));
+    await user.click(await screen.findByRole("menuitem", { name: "Stop" }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog).toHaveTextContent("Stop w?");
+    expect(calls).toHaveLength(0);
+    await user.click(screen.getByRole("button", { name: "Stop" }));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    expect(calls[0]!.url).toBe("/api/v1/services/w/stop");
+    expect(await screen.findByText("w — Stop: 1 stopped.")).toBeInTheDocument();
+  });
+
+  it("works from the keyboard: menu with arrows, dialog closes with Escape", async () => {
+    const { calls } = mockFetch([]);
+    render(<ServiceActions service={{ name: "w", kind: "managed", status: "running" }} />);
+    const user = userEvent.setup();
+    screen.getByRole("button", { name: "Actions for w" }).focus();
+    await user.keyboard("{Enter}");
+    const menu = await screen.findByRole("menu");
+    expect(menu).toBeInTheDocument();
+    // Items in order: Deploy, Start, Stop, …
+    await user.keyboard("{ArrowDown}{ArrowDown}");
+    expect(screen.getByRole("menuitem", { name: "Stop" })).toHaveFocus();
+    await user.keyboard("{Enter}");
+    expect(await screen.findByRole("dialog")).toHaveTextContent("Stop w?");
+    await user.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
+    expect(calls).toHaveLength(0);
+  });
+
+  it("offers Adopt, not Deploy, for an unmanaged service", async () => {
+    render(<ServiceActions service={{ name: "legacy", kind: "standalone", status: "running" }} />);
+    expect(screen.getByRole("button", { name: /Adopt/ })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Actions for legacy" }));
+    expect(await screen.findByRole("menuitem", { name: "Start" })).toBeInTheDocument();
+    expect(screen.queryByRole("menuitem", { name: "Deploy" })).toBeNull();
+  });
+
+  it("shows a friendly toast when the action fails", async () => {
+    mockFetch([json({ code: "docker_conflict", message: "port is already allocated" }, 409)]);
+    render(
+      <Toaster>
+        <ServiceActions service={{ name: "w", kind: "managed", status: "stopped" }} />
+      </Toaster>,
+    );
+    await userEvent.click(screen.getByRole("button", { name: /Start/ }));
+    expect(await screen.findByText(/Start w: Docker refused/)).toBeInTheDocument();
+  });
+});
+
+describe("ServicesTable", () => {
+  it("renders rows with links to the detail page", () => {
+    const list = [
+      serviceView.parse(service("alpha")),
+      serviceView.parse(service("beta", { status: "stopped" })),
+    ];
+    render(
+      <ServicesTable
+        services={list}
+        activity={{ beta: { action: "pull", message: "Downloading" } }}
+        onChanged={() => {}}
+      />,
+    );
+    expect(screen.getByRole("link", { name: "alpha" })).toHaveAttribute(
+      "href",
+      expect.stringMatching(/^\/service\/?\?name=alpha$/),
+    );
+    expect(screen.getAllByRole("row")).toHaveLength(3);
+    expect(screen.getByText("Downloading")).toBeInTheDocument();
+  });
+});
+
+describe("DefinitionEditor", () => {
+  it("shows server validation problems on their fields", async () => {
+    mockFetch([
+      json(
+        {
+          code: "validation_failed",
+          message: "invalid",
+          details: [
+            { field: "services.web.ports[0]", message: "`80:x` is not a valid port mapping" },
+            { field: "services.web.healthcheck.interval", message: "bad duration" },
+          ],
+        },
+        422,
+      ),
+    ]);
+    render(
+      <DefinitionEditor
+        mode="edit"
+        initial={{ name: "w", services: { web: { image: "x:1", ports: ["80:x"] } } }}
+        onSaved={() => {}}
+      />,
+    );
+    await userEvent.click(screen.getByRole("button", { name: "Save revision" }));
+    const ports = await screen.findByLabelText("Ports");
+    await waitFor(() => expect(ports).toHaveAttribute("aria-invalid", "true"));
+    expect(ports).toHaveAccessibleDescription("`80:x` is not a valid port mapping");
+    expect(screen.getByTestId("problems")).toHaveTextContent(
+      "services.web.healthcheck.interval: bad duration",
+    );
+  });
+
+  it("creates from pasted YAML with the YAML content type", async () => {
+    const { calls } = mockFetch([json(service("pasted"), 201)]);
+    const onSaved = vi.fn();
+    render(<DefinitionEditor mode="create" initial={null} onSaved={onSaved} />);
+    const area = screen.getByLabelText("Compose YAML");
+    fireEvent.change(area, { target: { value: "name: pasted\nservices:\n  web: {image: x}\n" } });
+    await userEvent.click(screen.getByRole("button", { name: "Create service" }));
+    await waitFor(() => expect(onSaved).toHaveBeenCalled());
+    expect(calls[0]!.headers["Content-Type"]).toBe("application/yaml");
+  });
+});
+
+describe("DeleteDialog", () => {
+  it("stays disabled until the name is typed, and can remove volumes", async () => {
+    const { calls } = mockFetch([json({ containers: [], volumes: [] })]);
+    const onDeleted = vi.fn();
+    render(<DeleteDialog name="shop" onDeleted={onDeleted} />);
+    const user = userEvent.setup();
+    await user.click(screen.getByRole("button", { name: /Delete/ }));
+    const submit = await screen.findByRole("button", { name: "Delete service" });
+    expect(submit).toBeDisabled();
+    await user.type(screen.getByLabelText(/to confirm/), "sho");
+    expect(submit).toBeDisabled();
+    await user.type(screen.getByLabelText(/to confirm/), "p");
+    await user.click(screen.getByRole("checkbox"));
+    await user.click(submit);
+    await waitFor(() => expect(onDeleted).toHaveBeenCalled());
+    expect(calls[0]!.method).toBe("DELETE");
+    expect(calls[0]!.url).toBe("/api/v1/services/shop?volumes=true");
+  });
+});
+
+describe("logs", () => {
+  it("interleaves containers by timestamp", () => {
+    const merged = mergeLogs([
+      {
+        container: "a",
+        member: "a",
+        state: "running",
+        lines: [{ ts: "2026-01-01T00:00:02Z", stream: "stdout", line: "a2" }],
+      },
+      {
+        container: "b",
+        member: "b",
+        state: "running",
+        lines: [{ ts: "2026-01-01T00:00:01Z", stream: "stderr", line: "b1" }],
+      },
+    ]);
+    expect(merged.map((l) => l.line)).toEqual(["b1", "a2"]);
+  });
+});

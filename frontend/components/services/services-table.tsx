@@ -1,0 +1,199 @@
+"use client";
+
+import { useWindowVirtualizer } from "@tanstack/react-virtual";
+import { CalendarClockIcon, Loader2Icon } from "lucide-react";
+import Link from "next/link";
+import { useLayoutEffect, useRef, useState } from "react";
+
+import { Badge } from "@/components/ui/badge";
+import type { Schedule, ServiceView } from "@/lib/schemas";
+import { healthOf, imagesOf } from "@/lib/status";
+import { timeAgo } from "@/lib/utils";
+
+import { HealthBadge, StatusBadge } from "./badges";
+import { ServiceActions } from "./service-actions";
+import type { Activity } from "./use-live-services";
+
+/** Above this many rows only the visible ones are rendered. */
+const VIRTUALIZE_OVER = 50;
+const ROW = 64;
+const GRID =
+  // Fixed widths for every column but the flexible ones, so header and rows line up.
+  "grid grid-cols-[minmax(0,1fr)_6.5rem_2.25rem] items-center gap-2 px-3 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_9rem] sm:gap-3 sm:px-4";
+
+/** "daily 04:00" / "weekly mon 04:00" (the time is in the schedule's own zone). */
+export function scheduleText(s: Schedule): string {
+  return `${s.frequency === "weekly" ? `weekly ${s.weekday ?? ""}` : "daily"} ${s.time}${s.mode === "check" ? " (check)" : ""}`;
+}
+
+export function serviceHref(name: string) {
+  return `/service/?name=${encodeURIComponent(name)}`;
+}
+
+function Row({
+  s,
+  activity,
+  onChanged,
+}: {
+  s: ServiceView;
+  activity?: Activity;
+  onChanged: () => void;
+}) {
+  const images = imagesOf(s);
+  return (
+    <div
+      role="row"
+      className={`${GRID} h-16 border-b last:border-b-0 hover:bg-muted/40`}
+      data-service={s.name}
+    >
+      <div role="cell" className="min-w-0">
+        <Link href={serviceHref(s.name)} className="block truncate font-medium hover:underline">
+          {s.name}
+        </Link>
+        <div className="flex items-center gap-2 truncate text-xs text-muted-foreground">
+          {s.kind !== "managed" && (
+            <Badge variant="outline" className="px-1 py-0">
+              {s.kind === "compose" ? "compose" : "unmanaged"}
+            </Badge>
+          )}
+          {s.update_available && <Badge variant="warning">update available</Badge>}
+          {activity ? (
+            <span className="inline-flex items-center gap-1 truncate" aria-live="polite">
+              <Loader2Icon className="size-3 animate-spin" /> {activity.message}
+            </span>
+          ) : (
+            <span className="truncate sm:hidden">{images[0]}</span>
+          )}
+        </div>
+      </div>
+      <div role="cell">
+        <StatusBadge status={s.status} />
+      </div>
+      <div role="cell" className="hidden sm:block">
+        <HealthBadge health={healthOf(s.containers)} />
+      </div>
+      <div
+        role="cell"
+        className="hidden min-w-0 truncate font-mono text-xs text-muted-foreground sm:block"
+        title={images.join("\n")}
+      >
+        {images[0] ?? "—"}
+        {images.length > 1 && ` +${images.length - 1}`}
+      </div>
+      <div role="cell" className="hidden text-xs text-muted-foreground sm:block">
+        <div title={s.last_updated ?? undefined}>
+          {s.last_updated ? timeAgo(s.last_updated) : "—"}
+        </div>
+        {s.schedule?.enabled && (
+          <div
+            className="flex items-center gap-1 truncate"
+            title={`Next run: ${s.schedule.next_run ?? "?"}`}
+          >
+            <CalendarClockIcon className="size-3" aria-hidden />
+            {scheduleText(s.schedule)}
+          </div>
+        )}
+      </div>
+      <div role="cell">
+        <ServiceActions service={s} onDone={onChanged} />
+      </div>
+    </div>
+  );
+}
+
+function Header() {
+  return (
+    <div
+      role="row"
+      className={`${GRID} h-10 border-b bg-muted/40 text-xs font-medium text-muted-foreground`}
+    >
+      <div role="columnheader">Service</div>
+      <div role="columnheader">Status</div>
+      <div role="columnheader" className="hidden sm:block">
+        Health
+      </div>
+      <div role="columnheader" className="hidden sm:block">
+        Image
+      </div>
+      <div role="columnheader" className="hidden sm:block">
+        Last update
+      </div>
+      <div role="columnheader" className="text-right">
+        <span className="sr-only">Actions</span>
+      </div>
+    </div>
+  );
+}
+
+/** The services as rows; windowed over the page scroll when there are many. */
+export function ServicesTable({
+  services,
+  activity,
+  onChanged,
+}: {
+  services: ServiceView[];
+  activity: Record<string, Activity>;
+  onChanged: () => void;
+}) {
+  return (
+    <div
+      role="table"
+      aria-label="Services"
+      aria-rowcount={services.length + 1}
+      className="overflow-hidden rounded-lg border"
+    >
+      <Header />
+      {services.length > VIRTUALIZE_OVER ? (
+        <Windowed services={services} activity={activity} onChanged={onChanged} />
+      ) : (
+        services.map((s) => (
+          <Row key={s.name} s={s} activity={activity[s.name]} onChanged={onChanged} />
+        ))
+      )}
+    </div>
+  );
+}
+
+function Windowed({
+  services,
+  activity,
+  onChanged,
+}: {
+  services: ServiceView[];
+  activity: Record<string, Activity>;
+  onChanged: () => void;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [margin, setMargin] = useState(0);
+  useLayoutEffect(() => {
+    setMargin(ref.current ? ref.current.getBoundingClientRect().top + window.scrollY : 0);
+  }, []);
+  const v = useWindowVirtualizer({
+    count: services.length,
+    estimateSize: () => ROW,
+    overscan: 8,
+    scrollMargin: margin,
+  });
+  return (
+    <div ref={ref} style={{ height: v.getTotalSize(), position: "relative" }}>
+      {v.getVirtualItems().map((item) => {
+        const s = services[item.index]!;
+        return (
+          <div
+            key={s.name}
+            aria-rowindex={item.index + 2}
+            style={{
+              position: "absolute",
+              top: 0,
+              left: 0,
+              right: 0,
+              transform: `translateY(${item.start - margin}px)`,
+            }}
+          >
+            <Row s={s} activity={activity[s.name]} onChanged={onChanged} />
+          </div>
+        );
+      })}
+    </div>
+  );
+}

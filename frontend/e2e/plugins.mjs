@@ -1,0 +1,103 @@
+// Plugin pages end to end: upload a component, see its manifest and requested capabilities, grant
+// them (with an HTTP allow-list), save its settings, enable it, run it on sample input.
+// Signs in first when the server asks for it. Screenshots go next to flow.mjs's.
+//
+// Env: SDMD_E2E_URL, SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, SDMD_E2E_PLUGIN (a .wasm whose manifest
+//      declares `http`, e.g. plugins/dist/http-health.wasm), CHROMIUM, SDMD_E2E_SHOTS.
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = (process.env.SDMD_E2E_URL ?? "http://127.0.0.1:18600").replace(/\/$/, "");
+const wasm = process.env.SDMD_E2E_PLUGIN;
+const shots = process.env.SDMD_E2E_SHOTS ?? new URL("../screenshots/", import.meta.url).pathname;
+if (!wasm) {
+  console.error("SDMD_E2E_PLUGIN (path to a plugin .wasm) is required");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), "sdmd-e2e-plugins-"));
+const home = join(profile, "home");
+mkdirSync(home);
+const ctx = await chromium.launchPersistentContext(join(profile, "chrome"), {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  env: {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_CACHE_HOME: join(home, ".cache"),
+  },
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const page = ctx.pages()[0] ?? (await ctx.newPage());
+page.setDefaultTimeout(30_000);
+const shot = async (label) => {
+  const file = join(shots, `plugins-${label}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`  ✓ ${label}  (${file})`);
+};
+
+let ok = false;
+try {
+  console.log(`plugins e2e against ${base} with ${wasm}`);
+  await page.goto(`${base}/plugins/`);
+  await page.waitForURL(/\/(login|plugins)\//);
+  if (page.url().includes("/login/")) {
+    await page.getByLabel("Email").fill(process.env.SDMD_E2E_EMAIL ?? "admin@example.com");
+    await page.getByLabel("Password").fill(process.env.SDMD_E2E_PASSWORD ?? "");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/plugins\//);
+  }
+  await page.getByRole("heading", { name: "Plugins" }).waitFor();
+  await page.getByLabel("Upload a plugin component").setInputFiles(wasm);
+  const card = page.locator('a[href^="/plugin/?id="]').first();
+  await card.waitFor();
+  await shot("list");
+  await card.click();
+  await page.getByRole("heading", { name: "Capabilities" }).waitFor();
+  await shot("detail-new");
+
+  // Explicit grant step: enabling is refused until every requested capability is granted.
+  const enable = page.getByRole("button", { name: "Enable" });
+  if (await page.getByText("missing").count()) {
+    if (!(await enable.isDisabled())) throw new Error("Enable should wait for the grants");
+    await page.getByRole("checkbox", { name: /Grant http/ }).check();
+    await page.getByLabel("HTTP allow-list").fill("http://127.0.0.1:18510");
+    await page.getByRole("button", { name: "Save grants" }).click();
+    await page.getByText("Grants saved.").waitFor();
+  }
+  const url = page.getByLabel(/^URL/);
+  if (await url.count()) {
+    await url.fill("http://127.0.0.1:18510/healthz");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.getByText("Settings saved.").waitFor();
+  }
+  await enable.click();
+  await page.getByText("Plugin enabled.").waitFor();
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByText(/\d+\.\d ms/).waitFor();
+  await shot("detail-enabled-run");
+  ok = true;
+} catch (e) {
+  console.error(`✗ plugins e2e failed: ${e.message}`);
+  await page
+    .screenshot({ path: join(shots, "plugins-failure.png"), fullPage: true })
+    .catch(() => {});
+} finally {
+  await ctx.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(ok ? "plugins e2e: passed" : "plugins e2e: FAILED");
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,232 @@
+import { describe, expect, it } from "vitest";
+
+import { service } from "@/test/fetch";
+
+import { fromForm, problemsByField, toForm } from "./definition-form";
+import { diffLines } from "./diff";
+import { filterServices } from "./filter";
+import { serviceView, type Definition, type ServiceView } from "./schemas";
+import { applyContainerEvent, healthOf, statusOf } from "./status";
+import { safeNext, timeAgo } from "./utils";
+
+const svc = (name: string, over: Record<string, unknown> = {}): ServiceView =>
+  serviceView.parse(service(name, over));
+
+describe("status", () => {
+  it("mirrors the server's status rules", () => {
+    expect(statusOf([])).toBe("stopped");
+    expect(statusOf([{ state: "running", health: "none" }])).toBe("running");
+    expect(
+      statusOf([
+        { state: "running", health: "none" },
+        { state: "exited", health: "none" },
+      ]),
+    ).toBe("partial");
+    expect(statusOf([{ state: "running", health: "unhealthy" }])).toBe("unhealthy");
+    expect(healthOf([{ health: "healthy" }, { health: "starting" }])).toBe("starting");
+  });
+
+  it("applies a container event in place, or asks for a reload when it can't", () => {
+    const list = [svc("a"), svc("b")];
+    const next = applyContainerEvent(list, {
+      type: "container_status",
+      service: "a",
+      container_id: "a-c1",
+      container: "a-web",
+      state: "exited",
+      health: "none",
+    });
+    expect(next?.[0]?.status).toBe("stopped");
+    expect(next?.[1]).toBe(list[1]);
+    expect(
+      applyContainerEvent(list, {
+        type: "container_status",
+        service: "a",
+        container_id: "new",
+        container: "n",
+        state: "running",
+      }),
+    ).toBeNull();
+  });
+});
+
+describe("filterServices", () => {
+  const list = [
+    svc("web"),
+    svc("db", { status: "stopped" }),
+    svc("legacy", { kind: "standalone" }),
+  ];
+  it("searches names and images and filters status and kind", () => {
+    expect(
+      filterServices(list, { q: "DB", status: "all", kind: "all" }).map((s) => s.name),
+    ).toEqual(["db"]);
+    expect(filterServices(list, { q: "demo/app", status: "all", kind: "all" })).toHaveLength(3);
+    expect(
+      filterServices(list, { q: "", status: "stopped", kind: "all" }).map((s) => s.name),
+    ).toEqual(["db"]);
+    expect(
+      filterServices(list, { q: "", status: "all", kind: "unmanaged" }).map((s) => s.name),
+    ).toEqual(["legacy"]);
+  });
+});
+
+describe("diffLines", () => {
+  it("marks added and removed lines", () => {
+    expect(diffLines("a\nb\nc", "a\nc\nd")).toEqual([
+      { kind: "same", text: "a" },
+      { kind: "del", text: "b" },
+      { kind: "same", text: "c" },
+      { kind: "add", text: "d" },
+    ]);
+  });
+});
+
+describe("definition form", () => {
+  const def: Definition = {
+    name: "shop",
+    services: {
+      web: {
+        image: "web:1",
+        ports: ["8080:80"],
+        environment: { A: "1", B: "x=y" },
+        depends_on: { db: { condition: "service_healthy" } },
+        command: ["sh", "-c", "echo hi"],
+        healthcheck: { test: ["CMD", "true"] },
+      },
+      db: { image: "db:1" },
+    },
+    volumes: { data: {} },
+  };
+
+  it("round-trips and keeps fields the form doesn't show", () => {
+    const f = toForm(def);
+    expect(f.members[0]!.environment).toBe("A=1\nB=x=y");
+    expect(f.members[0]!.command).toBe("sh -c 'echo hi'");
+    const back = fromForm(f, def) as Definition;
+    expect(back.services.web!.healthcheck).toEqual({ test: ["CMD", "true"] });
+    expect(back.services.web!.environment).toEqual({ A: "1", B: "x=y" });
+    expect(back.services.web!.depends_on).toEqual({ db: { condition: "service_healthy" } });
+    // Unchanged command stays a list; an edited one goes as a string for the server to split.
+    expect(back.services.web!.command).toEqual(["sh", "-c", "echo hi"]);
+    f.members[0]!.command = "sleep 5";
+    f.members[1]!.ports = "";
+    const edited = fromForm(f, def) as Record<string, Record<string, Record<string, unknown>>>;
+    expect(edited.services!.web!.command).toBe("sleep 5");
+    expect(edited.services!.db!.ports).toBeUndefined();
+    expect(edited.volumes).toEqual({ data: {} });
+  });
+
+  it("maps server problem paths to form fields", () => {
+    const f = toForm(def);
+    const m = problemsByField(
+      [
+        { field: "services.web.ports[0]", message: "bad port" },
+        { field: "services.web.environment.A", message: "bad env" },
+        { field: "services.web.healthcheck.interval", message: "bad duration" },
+        { field: "name", message: "not DNS-safe" },
+      ],
+      f,
+    );
+    expect(m["services.web.ports"]).toEqual(["bad port"]);
+    expect(m["services.web.environment"]).toEqual(["bad env"]);
+    expect(m.name).toEqual(["not DNS-safe"]);
+    expect(m[""]).toEqual(["services.web.healthcheck.interval: bad duration"]);
+  });
+});
+
+describe("utils", () => {
+  it("timeAgo", () => {
+    const now = new Date("2026-11-26T12:00:00Z");
+    expect(timeAgo("2026-11-26T11:59:50Z", now)).toBe("just now");
+    expect(timeAgo("2026-11-26T11:57:00Z", now)).toBe("3 minutes ago");
+    expect(timeAgo("2026-11-25T12:00:00Z", now)).toBe("1 day ago");
+    expect(timeAgo(null, now)).toBe("—");
+  });
+  it("safeNext only allows same-origin paths", () => {
+    expect(safeNext("/service/?name=a")).toBe("/service/?name=a");
+    expect(safeNext("//evil.example")).toBe("/");
+    expect(safeNext("https://evil.example")).toBe("/");
+    expect(safeNext(null)).toBe("/");
+  });
+});
+
+describe("update chart", () => {
+  it("turns finished runs into oldest-first durations", async () => {
+    const { chartPoints } = await import("@/components/service/updates-chart");
+    const runs = [
+      {
+        id: 2,
+        service: "s",
+        kind: "update",
+        trigger: "manual",
+        actor: "a",
+        started_at: "2026-11-26T10:00:00Z",
+        finished_at: "2026-11-26T10:00:12Z",
+        result: "updated",
+      },
+      {
+        id: 1,
+        service: "s",
+        kind: "check",
+        trigger: "schedule",
+        actor: "a",
+        started_at: "2026-11-25T10:00:00Z",
+        finished_at: "2026-11-25T10:00:01.5Z",
+        result: "up_to_date",
+      },
+      {
+        id: 3,
+        service: "s",
+        kind: "update",
+        trigger: "manual",
+        actor: "a",
+        started_at: "2026-11-26T11:00:00Z",
+        finished_at: null,
+        result: null,
+      },
+    ];
+    expect(chartPoints(runs).map((p) => [p.id, p.seconds, p.result])).toEqual([
+      [1, 1.5, "up_to_date"],
+      [2, 12, "updated"],
+    ]);
+  });
+});
+
+describe("plugin settings schema", () => {
+  it("turns a flat JSON Schema into form fields and typed values", async () => {
+    const { configFromForm, formFields } = await import("./config-schema");
+    const fields = formFields({
+      type: "object",
+      required: ["url"],
+      properties: {
+        url: { type: "string", title: "URL" },
+        expect_status: { type: "integer", default: 200 },
+        format: { type: "string", enum: ["json", "ntfy"] },
+        token: { type: "string" },
+        verbose: { type: "boolean" },
+      },
+    });
+    expect(fields?.map((f) => [f.key, f.type, f.required])).toEqual([
+      ["url", "string", true],
+      ["expect_status", "integer", false],
+      ["format", "enum", false],
+      ["token", "secret", false],
+      ["verbose", "boolean", false],
+    ]);
+    expect(
+      configFromForm(fields!, {
+        url: "https://x",
+        expect_status: "204",
+        format: "",
+        token: "",
+        verbose: true,
+      }),
+    ).toEqual({
+      url: "https://x",
+      expect_status: 204,
+      verbose: true,
+    });
+    expect(formFields({ type: "object", properties: { nested: { type: "object" } } })).toBeNull();
+    expect(formFields(undefined)).toBeNull();
+  });
+});

@@ -1,0 +1,50 @@
+import type { ContainerInfo, Health, ServerEvent, ServiceStatus, ServiceView } from "./schemas";
+
+/** The service status from its containers (mirrors the server's `live::status_of`). */
+export function statusOf(containers: Pick<ContainerInfo, "state" | "health">[]): ServiceStatus {
+  const running = containers.filter((c) => c.state === "running");
+  if (running.some((c) => c.health === "unhealthy")) return "unhealthy";
+  if (running.length === 0) return "stopped";
+  if (running.length === containers.length) return "running";
+  return "partial";
+}
+
+/** The worst health among the containers (`none` when none has a health check). */
+export function healthOf(containers: Pick<ContainerInfo, "health">[]): Health {
+  const order: Health[] = ["unhealthy", "starting", "healthy"];
+  for (const h of order) if (containers.some((c) => c.health === h)) return h;
+  return "none";
+}
+
+/**
+ * Applies a `container_status` event to a service list. Returns the new list, or null when the
+ * event names a container the list doesn't know (a fresh list is needed).
+ */
+export function applyContainerEvent(
+  list: ServiceView[],
+  e: Extract<ServerEvent, { type: "container_status" }>,
+): ServiceView[] | null {
+  const i = list.findIndex((s) => s.name === e.service);
+  if (i < 0) return null;
+  const svc = list[i]!;
+  const ci = svc.containers.findIndex((c) => c.id === e.container_id);
+  if (ci < 0) return null;
+  let containers: ContainerInfo[];
+  if (!e.state) {
+    containers = svc.containers.filter((_, j) => j !== ci);
+  } else {
+    const c = svc.containers[ci]!;
+    containers = svc.containers.map((x, j) =>
+      j === ci ? { ...c, state: e.state!, health: e.health ?? c.health } : x,
+    );
+  }
+  const next = [...list];
+  next[i] = { ...svc, containers, status: statusOf(containers), deployed: containers.length > 0 };
+  return next;
+}
+
+/** Distinct images of a service, in container order. */
+export function imagesOf(s: ServiceView): string[] {
+  const fromDef = s.definition ? Object.values(s.definition.services).map((m) => m.image) : [];
+  return [...new Set([...s.containers.map((c) => c.image), ...fromDef])];
+}

@@ -1,0 +1,176 @@
+//! The client's address: the TCP peer, or — when the peer is a trusted reverse proxy
+//! (`SDMD_TRUSTED_PROXIES`) — the right-most address in `X-Forwarded-For` that is not itself a
+//! trusted proxy. Untrusted peers cannot spoof it: their `X-Forwarded-For` is ignored.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// The address audit rows and login throttling use, set by [`resolve`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+/// One trusted network: an address with a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Net {
+    /// Parses `10.0.0.0/8`, `fd00::/8` or a single address.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{s}`: bad prefix length"))?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+
+    /// Whether `ip` lies in this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(&n.octets(), &a.octets(), self.prefix),
+            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(&n.octets(), &a.octets(), self.prefix),
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let (full, rest) = (usize::from(prefix / 8), prefix % 8);
+    if a[..full] != b[..full] {
+        return false;
+    }
+    rest == 0 || (a[full] ^ b[full]) >> (8 - rest) == 0
+}
+
+/// Parses a comma-separated list of networks.
+pub fn parse_list(s: &str) -> Result<Vec<Net>, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(Net::parse)
+        .collect()
+}
+
+/// The client address for a peer and its `X-Forwarded-For` values.
+pub fn client_of(peer: IpAddr, forwarded_for: &[&str], trusted: &[Net]) -> IpAddr {
+    if !trusted.iter().any(|n| n.contains(peer)) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = forwarded_for
+        .iter()
+        .flat_map(|h| h.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    // Walk from the nearest hop outwards; the first untrusted one is the client.
+    hops.iter()
+        .rev()
+        .copied()
+        .find(|ip| !trusted.iter().any(|n| n.contains(*ip)))
+        .or(hops.first().copied())
+        .unwrap_or(peer)
+}
+
+/// Middleware: records [`ClientIp`] for the request.
+pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        let xff: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let ip = client_of(peer, &xff, &state.trusted_proxies);
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn networks_match_by_prefix() {
+        let n = Net::parse("10.1.0.0/16").unwrap();
+        assert!(n.contains(ip("10.1.200.3")));
+        assert!(!n.contains(ip("10.2.0.1")));
+        assert!(
+            Net::parse("172.16.0.0/12")
+                .unwrap()
+                .contains(ip("172.31.255.255"))
+        );
+        assert!(
+            !Net::parse("172.16.0.0/12")
+                .unwrap()
+                .contains(ip("172.32.0.0"))
+        );
+        assert!(
+            Net::parse("127.0.0.1")
+                .unwrap()
+                .contains(ip("::ffff:127.0.0.1"))
+        );
+        assert!(Net::parse("fd00::/8").unwrap().contains(ip("fd12::1")));
+        assert!(Net::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(Net::parse("10.0.0.0/33").is_err());
+        assert!(Net::parse("proxy").is_err());
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_trusted_proxies() {
+        let trusted = parse_list("10.0.0.0/8, 192.168.1.1").unwrap();
+        // Untrusted peer: its header is ignored (no spoofing).
+        assert_eq!(
+            client_of(ip("203.0.113.9"), &["1.2.3.4"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Trusted peer: the right-most untrusted hop.
+        assert_eq!(
+            client_of(
+                ip("10.0.0.2"),
+                &["1.2.3.4, 198.51.100.7, 10.0.0.5"],
+                &trusted
+            ),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_of(ip("192.168.1.1"), &["1.2.3.4", "198.51.100.7"], &trusted),
+            ip("198.51.100.7")
+        );
+        // Trusted peer without a header: the peer.
+        assert_eq!(client_of(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+        // Nothing trusted configured: always the peer.
+        assert_eq!(client_of(ip("10.0.0.2"), &["1.2.3.4"], &[]), ip("10.0.0.2"));
+    }
+}
