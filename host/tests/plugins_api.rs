@@ -25,17 +25,32 @@ struct Api {
     app: axum::Router,
     pool: sqlx::PgPool,
     state: sdmd::state::AppState,
+    token: String,
 }
 
 impl Api {
-    fn new(pool: sqlx::PgPool) -> Self {
+    async fn new(pool: sqlx::PgPool) -> Self {
         let state = sdmd::state::AppState::new(pool.clone(), sdmd::docker::Docker::new(None));
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
         state.plugins.set_cache_dir(cache);
+        // The auth gate protects every /api/v1 route: act with an API token.
+        let token = sdmd::auth::tokens::create(
+            &state.db,
+            &sdmd::db::audit::AuditContext::system(),
+            &format!(
+                "plugins-test-{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            None,
+        )
+        .await
+        .expect("creating an API token")
+        .secret;
         Api {
             app: sdmd::api::app(state.clone()),
             pool,
             state,
+            token,
         }
     }
 
@@ -44,6 +59,7 @@ impl Api {
             .method(method)
             .uri(uri)
             .header("content-type", ct)
+            .header("authorization", format!("Bearer {}", self.token))
             .body(Body::from(body))
             .expect("request");
         let resp = self.app.clone().oneshot(req).await.expect("response");
@@ -82,7 +98,7 @@ impl Api {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
-    let api = Api::new(pool);
+    let api = Api::new(pool).await;
     let (s, v) = api
         .call(
             "POST",
@@ -132,7 +148,7 @@ async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPool) {
-    let api = Api::new(pool);
+    let api = Api::new(pool).await;
     let (s, v) = api.upload("hostile").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
@@ -268,7 +284,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn service_bindings_check_kinds_and_block_deletes(pool: sqlx::PgPool) {
-    let api = Api::new(pool);
+    let api = Api::new(pool).await;
     for name in ["semver-strategy", "http-health", "webhook-notify"] {
         let (s, v) = api.upload(name).await;
         assert_eq!(s, StatusCode::CREATED, "{name}: {v}");

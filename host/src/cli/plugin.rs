@@ -121,7 +121,13 @@ pub async fn run(cmd: PluginCommand) -> anyhow::Result<()> {
 
 fn runtime() -> anyhow::Result<Runtime> {
     // Author tooling compiles fresh each run, in memory: nothing is written next to the user's files.
-    Ok(Runtime::new(RuntimeConfig::default())?)
+    let rt = Runtime::new(RuntimeConfig::default())?;
+    // `--grant registry` talks to the real registry of the input's image (anonymously), like the server.
+    let registry = crate::registry::Registry::new(std::time::Duration::from_secs(60));
+    rt.set_registry(Arc::new(
+        crate::plugins::registry_access::CoreRegistry::new(Arc::new(registry)),
+    ));
+    Ok(rt)
 }
 
 fn read(path: &Path) -> anyhow::Result<Arc<[u8]>> {
