@@ -283,7 +283,11 @@ impl Registry {
                         .unwrap_or_default()
                         .to_owned();
                     // Basic auth: the credentials (if any) went with this request already.
-                    if challenge.trim_start().to_ascii_lowercase().starts_with("basic") {
+                    if challenge
+                        .trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("basic")
+                    {
                         return Err(RegistryError::Unauthorized(image.docker_name.clone()));
                     }
                     let t = self.fetch_token(&challenge, &scope, creds).await?;

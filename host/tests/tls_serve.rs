@@ -92,10 +92,18 @@ fn wait_https(
                 std::fs::read_to_string(data.join("server.log")).unwrap()
             );
         }
+        // Ready means healthy: Docker's events stream connected and the database answering
+        // (the list answers 503 until then).
         if cert.exists()
             && let Ok(r) = client_trusting(cert)
                 .get(format!("https://127.0.0.1:{port}/healthz"))
                 .send()
+            && client_trusting(cert)
+                .get(format!("https://127.0.0.1:{port}/healthz"))
+                .send()
+                .ok()
+                .and_then(|h| h.json::<serde_json::Value>().ok())
+                .is_some_and(|h| h["status"] == "ok")
         {
             return r;
         }
