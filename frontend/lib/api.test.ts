@@ -25,6 +25,17 @@ afterEach(() => {
 });
 
 describe("api client", () => {
+  it("stores registry credentials with PUT and parses the answer without a password", async () => {
+    const { calls } = mockFetch([
+      json({ host: "ghcr.io", username: "bot", updated_at: "2026-11-26T12:00:00Z" }),
+    ]);
+    const r = await api.putRegistry("ghcr.io", "bot", "s3cret");
+    expect(r).toEqual({ host: "ghcr.io", username: "bot", updated_at: "2026-11-26T12:00:00Z" });
+    expect(calls[0]!.method).toBe("PUT");
+    expect(calls[0]!.url).toBe("/api/v1/registries/ghcr.io");
+    expect(JSON.parse(calls[0]!.body!)).toEqual({ username: "bot", password: "s3cret" });
+  });
+
   it("parses a service list with zod and sends the bearer token", async () => {
     const { calls } = mockFetch([json({ services: [service("whoami")] })]);
     const r = await api.listServices();

@@ -343,6 +343,14 @@ export const api = {
       json: { name, expires_at: expiresAt ?? null },
     }),
   revokeToken: (id: string) => request(`/api/v1/tokens/${enc(id)}`, nothing, { method: "DELETE" }),
+  listRegistries: () => request("/api/v1/registries", s.registryList),
+  putRegistry: (host: string, username: string, password: string) =>
+    request(`/api/v1/registries/${enc(host)}`, s.registry, {
+      method: "PUT",
+      json: { username, password },
+    }),
+  deleteRegistry: (host: string) =>
+    request(`/api/v1/registries/${enc(host)}`, nothing, { method: "DELETE" }),
 };
 
 /**

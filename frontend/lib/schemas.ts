@@ -223,7 +223,17 @@ export const healthz = z.object({
   docker: z.object({ ok: z.boolean(), error: z.string().optional() }),
   database: z.object({ ok: z.boolean(), error: z.string().optional() }),
   version: z.string(),
+  tls_fingerprint: z.string().optional(),
 });
+
+/** Stored registry credentials as the API shows them (never the password). */
+export const registry = z.object({
+  host: z.string(),
+  username: z.string(),
+  updated_at: z.string(),
+});
+export const registryList = z.array(registry);
+export type Registry = z.infer<typeof registry>;
 
 export const runtimeConfig = z.object({
   auth_mode: z.enum(["builtin", "supabase"]),

@@ -152,6 +152,10 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut state =
         AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
+    state.tls_fingerprint = match &tls_files {
+        Some((cert, _)) => Some(crate::tls::fingerprint(cert)?),
+        None => None,
+    };
     state.secrets = Some(std::sync::Arc::new(crate::secrets::SecretBox::load(
         cfg.secret_key.as_deref(),
         &cfg.data_dir,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Whether the server speaks TLS itself (adds HSTS to responses).
     pub tls: bool,
+    /// SHA-256 fingerprint of the served certificate (as at start), when TLS is on.
+    pub tls_fingerprint: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`SDMD_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<Vec<crate::api::client_ip::Net>>,
     /// Registry client with the shared check cache.
@@ -58,6 +60,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             auth: Auth::builtin(),
             tls: false,
+            tls_fingerprint: None,
             trusted_proxies: Arc::new(Vec::new()),
             registry: Arc::new(crate::registry::Registry::new(
                 std::time::Duration::from_secs(6 * 3600),

@@ -187,6 +187,14 @@ fn default_settings_serve_https_only() {
     let fp = sdmd::tls::fingerprint(&cert).unwrap();
     let log = std::fs::read_to_string(data.path().join("server.log")).unwrap();
     assert!(log.contains(&fp), "fingerprint {fp} not logged:\n{log}");
+    // The dashboard's settings page reads the same fingerprint from /healthz.
+    let health: serde_json::Value = client_trusting(&cert)
+        .get(format!("https://127.0.0.1:{port}/healthz"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["tls_fingerprint"], fp.as_str(), "{health}");
 
     // Plain HTTP on the same port gets no answer.
     let plain = reqwest::blocking::Client::builder()

@@ -3,6 +3,7 @@
 import {
   CopyIcon,
   KeyRoundIcon,
+  PackageIcon,
   Loader2Icon,
   PlusIcon,
   ShieldCheckIcon,
@@ -31,7 +32,7 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { useAsync } from "@/hooks/use-async";
 import { api, toApiError, type ApiError } from "@/lib/api";
 import { useAuth } from "@/lib/auth";
-import type { ApiToken, CreatedToken } from "@/lib/schemas";
+import type { ApiToken, CreatedToken, Registry } from "@/lib/schemas";
 import { timeAgo } from "@/lib/utils";
 
 export default function SettingsPage() {
@@ -39,6 +40,7 @@ export default function SettingsPage() {
     <div className="flex max-w-4xl flex-col gap-6">
       <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
       <TokensCard />
+      <RegistriesCard />
       <GlobalNotifiersCard />
       <ServerCard />
     </div>
@@ -219,6 +221,153 @@ function TokensCard() {
   );
 }
 
+function RegistriesCard() {
+  const toast = useToast();
+  const registries = useAsync(() => api.listRegistries(), []);
+  const [host, setHost] = useState("");
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [remove, setRemove] = useState<Registry | null>(null);
+
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.putRegistry(host.trim(), username.trim(), password);
+      toast("success", `Credentials for ${r.host} saved.`);
+      setHost("");
+      setUsername("");
+      setPassword("");
+      registries.reload();
+    } catch (err) {
+      setError(toApiError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const doRemove = async (r: Registry) => {
+    setRemove(null);
+    try {
+      await api.deleteRegistry(r.host);
+      toast("success", `Credentials for ${r.host} removed.`);
+    } catch (err) {
+      toast("error", `Remove ${r.host}: ${toApiError(err).friendly}`);
+    }
+    registries.reload();
+  };
+
+  return (
+    <Card>
+      <CardHeader className="flex-col">
+        <CardTitle className="flex items-center gap-2">
+          <PackageIcon className="size-4" /> Registry credentials
+        </CardTitle>
+        <CardDescription>
+          For private registries: used for update checks and pulls. Passwords are stored encrypted
+          and never shown again.
+        </CardDescription>
+      </CardHeader>
+      <CardContent className="flex flex-col gap-4">
+        <form
+          onSubmit={save}
+          className="flex flex-wrap items-end gap-3"
+          aria-label="Registry credentials"
+        >
+          <div className="grid gap-1">
+            <Label htmlFor="registry-host">Registry host</Label>
+            <Input
+              id="registry-host"
+              value={host}
+              onChange={(e) => setHost(e.target.value)}
+              placeholder="ghcr.io"
+              required
+            />
+          </div>
+          <div className="grid gap-1">
+            <Label htmlFor="registry-user">User name</Label>
+            <Input
+              id="registry-user"
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
+              autoComplete="off"
+              required
+            />
+          </div>
+          <div className="grid gap-1">
+            <Label htmlFor="registry-password">Password or token</Label>
+            <Input
+              id="registry-password"
+              type="password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete="new-password"
+              required
+            />
+          </div>
+          <Button type="submit" disabled={busy}>
+            {busy ? <Loader2Icon className="animate-spin" /> : <PlusIcon />} Save
+          </Button>
+        </form>
+        {error && <ErrorState error={error} />}
+        {registries.error && <ErrorState error={registries.error} onRetry={registries.reload} />}
+        {!registries.data && !registries.error && <Skeleton className="h-12 w-full" />}
+        {registries.data && registries.data.length === 0 && (
+          <EmptyState icon={PackageIcon} title="No registry credentials">
+            Public images need none.
+          </EmptyState>
+        )}
+        {registries.data && registries.data.length > 0 && (
+          <ul className="divide-y rounded-md border" aria-label="Stored registry credentials">
+            {registries.data.map((r) => (
+              <li
+                key={r.host}
+                className="flex items-center justify-between gap-3 px-3 py-2 text-sm"
+              >
+                <span>
+                  <span className="font-medium">{r.host}</span>{" "}
+                  <span className="text-muted-foreground">
+                    as {r.username} · saved {timeAgo(r.updated_at)}
+                  </span>
+                </span>
+                <Button
+                  variant="ghost"
+                  size="sm"
+                  aria-label={`Remove credentials for ${r.host}`}
+                  onClick={() => setRemove(r)}
+                >
+                  <Trash2Icon />
+                </Button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </CardContent>
+      <Dialog open={remove !== null} onOpenChange={(o) => !o && setRemove(null)}>
+        <DialogContent>
+          <DialogHeader>
+            <DialogTitle>Remove credentials for {remove?.host}?</DialogTitle>
+            <DialogDescription>
+              Checks and pulls from this registry become anonymous.
+            </DialogDescription>
+          </DialogHeader>
+          <DialogFooter>
+            <Button variant="outline" onClick={() => setRemove(null)}>
+              Cancel
+            </Button>
+            <Button variant="destructive" onClick={() => remove && void doRemove(remove)}>
+              Remove
+            </Button>
+          </DialogFooter>
+        </DialogContent>
+      </Dialog>
+    </Card>
+  );
+}
+
 function ServerCard() {
   const auth = useAuth();
   const health = useAsync(() => api.healthz(), []);
@@ -248,14 +397,21 @@ function ServerCard() {
             <dd>{auth.config?.auth_mode === "none" ? "not enabled" : auth.config?.auth_mode}</dd>
           </dl>
         )}
-        <Alert>
-          <ShieldCheckIcon />
-          <AlertTitle>TLS certificate fingerprint</AlertTitle>
-          <AlertDescription>
-            This server doesn&apos;t publish its certificate fingerprint through the API yet.
-            Compare it with the one printed in the server log at start-up.
-          </AlertDescription>
-        </Alert>
+        {health.data && (
+          <Alert>
+            <ShieldCheckIcon />
+            <AlertTitle>TLS certificate fingerprint (SHA-256)</AlertTitle>
+            <AlertDescription>
+              {health.data.tls_fingerprint ? (
+                <code className="break-all" data-testid="tls-fingerprint">
+                  {health.data.tls_fingerprint}
+                </code>
+              ) : (
+                "This server does not serve TLS itself (SDMD_TLS=off): a proxy in front of it holds the certificate."
+              )}
+            </AlertDescription>
+          </Alert>
+        )}
       </CardContent>
     </Card>
   );

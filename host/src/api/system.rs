@@ -45,6 +45,10 @@ pub struct Health {
     pub database: Component,
     /// SDMD's version.
     pub version: String,
+    /// The certificate's SHA-256 fingerprint when SDMD serves TLS itself (compare it with what
+    /// your browser shows for the self-signed certificate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
 }
 
 /// One dependency's reachability.
@@ -85,6 +89,7 @@ async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
             error: db.err().map(|e| e.to_string()),
         },
         version: env!("CARGO_PKG_VERSION").into(),
+        tls_fingerprint: state.tls_fingerprint.clone(),
     })
 }
 
