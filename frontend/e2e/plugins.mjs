@@ -53,9 +53,13 @@ let ok = false;
 try {
   console.log(`plugins e2e against ${base} with ${wasm}`);
   await page.goto(`${base}/plugins/`);
-  await page.waitForURL(/\/(login|plugins)\//);
-  if (page.url().includes("/login/")) {
-    await page.getByLabel("Email").fill(process.env.SDMD_E2E_EMAIL ?? "admin@example.com");
+  // The page decides client-side whether a session exists: wait for either the list or the
+  // sign-in form rather than reading the URL at a moment when the redirect may not have happened.
+  const heading = page.getByRole("heading", { name: "Plugins" });
+  const email = page.getByLabel("Email");
+  await Promise.race([heading.waitFor().catch(() => {}), email.waitFor().catch(() => {})]);
+  if (await email.isVisible()) {
+    await email.fill(process.env.SDMD_E2E_EMAIL ?? "admin@example.com");
     await page.getByLabel("Password").fill(process.env.SDMD_E2E_PASSWORD ?? "");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(/\/plugins\//);
