@@ -4,10 +4,10 @@
 //
 // Env: SDMD_E2E_URL (dashboard origin), SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, SDMD_E2E_IMAGE,
 //      CHROMIUM (default /usr/bin/chromium), SDMD_E2E_SHOTS (screenshot dir).
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+
+import { launchBrowser } from "./browser.mjs";
 
 const base = (process.env.SDMD_E2E_URL ?? "http://127.0.0.1:18600").replace(/\/$/, "");
 const email = process.env.SDMD_E2E_EMAIL ?? "admin@example.com";
@@ -21,33 +21,8 @@ if (!password) {
 }
 
 mkdirSync(shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), "sdmd-e2e-"));
-const home = join(profile, "home");
-mkdirSync(home);
-
-const ctx = await chromium.launchPersistentContext(join(profile, "chrome"), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  env: {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, ".config"),
-    XDG_CACHE_HOME: join(home, ".cache"),
-  },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-const page = ctx.pages()[0] ?? (await ctx.newPage());
-page.setDefaultTimeout(30_000);
+const browser = await launchBrowser("sdmd-e2e-");
+const { page } = browser;
 const consoleErrors = [];
 page.on("console", (m) => {
   if (m.type() === "error") consoleErrors.push(m.text());
@@ -228,8 +203,7 @@ try {
   await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
 } finally {
   if (consoleErrors.length) console.log(`browser console errors:\n  ${consoleErrors.join("\n  ")}`);
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 console.log(ok ? "e2e: passed" : "e2e: FAILED");
 process.exit(ok ? 0 : 1);

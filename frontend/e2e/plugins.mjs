@@ -4,10 +4,10 @@
 //
 // Env: SDMD_E2E_URL, SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, SDMD_E2E_PLUGIN (a .wasm whose manifest
 //      declares `http`, e.g. plugins/dist/http-health.wasm), CHROMIUM, SDMD_E2E_SHOTS.
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+
+import { launchBrowser } from "./browser.mjs";
 
 const base = (process.env.SDMD_E2E_URL ?? "http://127.0.0.1:18600").replace(/\/$/, "");
 const wasm = process.env.SDMD_E2E_PLUGIN;
@@ -17,32 +17,8 @@ if (!wasm) {
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), "sdmd-e2e-plugins-"));
-const home = join(profile, "home");
-mkdirSync(home);
-const ctx = await chromium.launchPersistentContext(join(profile, "chrome"), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  env: {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, ".config"),
-    XDG_CACHE_HOME: join(home, ".cache"),
-  },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
-const page = ctx.pages()[0] ?? (await ctx.newPage());
-page.setDefaultTimeout(30_000);
+const browser = await launchBrowser("sdmd-e2e-plugins-");
+const { page } = browser;
 const shot = async (label) => {
   const file = join(shots, `plugins-${label}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -100,8 +76,7 @@ try {
     .screenshot({ path: join(shots, "plugins-failure.png"), fullPage: true })
     .catch(() => {});
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 console.log(ok ? "plugins e2e: passed" : "plugins e2e: FAILED");
 process.exit(ok ? 0 : 1);
