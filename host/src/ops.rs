@@ -162,7 +162,8 @@ pub(crate) async fn load(state: &AppState, name: &str) -> Result<StoredService> 
     }
 }
 
-fn error_code(e: &Error) -> &'static str {
+/// The stable error code of an error (shared with the API and the audit log).
+pub fn code_of(e: &Error) -> &'static str {
     match e {
         Error::ServiceNotFound(_) => "service_not_found",
         Error::Invalid(_) => "validation_failed",
@@ -178,11 +179,6 @@ fn error_code(e: &Error) -> &'static str {
         Error::RegistryNotFound(_) => "registry_not_found",
         Error::Secret(_) => "secret_unavailable",
     }
-}
-
-/// The stable error code of an error (shared with the API).
-pub fn code_of(e: &Error) -> &'static str {
-    error_code(e)
 }
 
 /// Appends an audit row outside any other change and publishes it.
@@ -235,7 +231,7 @@ async fn audited<T: Serialize>(
             String::new(),
         ),
         Err(e) => (
-            error_code(e),
+            code_of(e),
             json!({ "error": e.to_string() }),
             "failed",
             e.to_string(),
@@ -412,7 +408,7 @@ pub async fn delete(
                 ctx,
                 "service.delete",
                 name,
-                error_code(&e),
+                code_of(&e),
                 json!({"error": e.to_string()}),
             )
             .await;
