@@ -1,7 +1,10 @@
 //! Registry checks without pulling: `HEAD /v2/<repo>/manifests/<tag>` with the Accept headers of
 //! every manifest kind, bearer-token auth from the `WWW-Authenticate` challenge, a shared cache
 //! per (registry, repository, tag), at most two requests in flight per registry, and `429`
-//! answered by waiting as long as `Retry-After` says.
+//! answered by waiting as long as `Retry-After` says. For a multi-arch index the caller may ask
+//! for this platform's manifest ([`Registry::platform_manifest`]): two GETs by digest, only when
+//! the index digest is not the one the local image came from, and cached per index digest
+//! (content-addressed, so the answer never goes stale).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +23,58 @@ const ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
 
 /// Requests allowed in flight per registry.
 const PER_REGISTRY: usize = 2;
+
+/// Largest manifest body we read (real indexes are a few KiB).
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// Resolved indexes kept; the map is cleared when it grows past this.
+const MAX_RESOLVED: usize = 10_000;
+
+/// Media types of a multi-platform index.
+const INDEX_TYPES: [&str; 2] = [
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// An OS/architecture pair as registries and the engine name them (`linux`, `amd64`, `v8`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Platform {
+    /// `linux`, `windows`, …
+    pub os: String,
+    /// GOARCH spelling: `amd64`, `arm64`, `arm`, …
+    pub architecture: String,
+    /// `v7`, `v8`, … when the engine names one.
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The platform this process was built for, in Docker's spelling (the engine is on the local
+    /// socket, so it is the engine's too unless emulated).
+    pub fn host() -> Self {
+        let (architecture, variant) = match std::env::consts::ARCH {
+            "x86_64" => ("amd64", None),
+            "aarch64" => ("arm64", None),
+            "arm" => ("arm", Some("v7".to_owned())),
+            "x86" => ("386", None),
+            "powerpc64" => ("ppc64le", None),
+            other => (other, None),
+        };
+        Self {
+            os: std::env::consts::OS.to_owned(),
+            architecture: architecture.to_owned(),
+            variant,
+        }
+    }
+}
+
+/// This platform's entry of a multi-arch index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PlatformManifest {
+    /// Digest of the platform's image manifest.
+    pub digest: String,
+    /// Digest of its config blob: the image id the engine gives the image once pulled.
+    pub config: String,
+}
 
 /// An image reference split into the parts a registry needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,8 +140,18 @@ impl ImageRef {
 pub struct RemoteDigest {
     /// `Docker-Content-Digest` of the tag (an index for multi-arch images).
     pub digest: String,
+    /// Whether the tag points at a multi-platform index (manifest list or OCI index).
+    pub index: bool,
     /// Whether this answer came from the cache.
     pub cached: bool,
+}
+
+/// A cached answer for a tag.
+#[derive(Debug, Clone)]
+struct Cached {
+    at: Instant,
+    digest: String,
+    index: bool,
 }
 
 /// Why a check failed.
@@ -137,7 +202,9 @@ pub struct Credentials {
 pub struct Registry {
     http: reqwest::Client,
     ttl: Duration,
-    cache: Mutex<HashMap<ImageRef, (Instant, String)>>,
+    cache: Mutex<HashMap<ImageRef, Cached>>,
+    /// (registry, repository, index digest, platform) → that platform's manifest.
+    resolved: Mutex<HashMap<(String, String, String, Platform), PlatformManifest>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
     not_before: Mutex<HashMap<String, Instant>>,
     tokens: Mutex<HashMap<(String, String), String>>,
@@ -162,6 +229,7 @@ impl Registry {
             http,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
             not_before: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
@@ -184,64 +252,191 @@ impl Registry {
         max_age: Duration,
     ) -> Result<RemoteDigest, RegistryError> {
         let max_age = max_age.min(self.ttl);
-        if let Some((at, d)) = self.cache.lock().await.get(image)
-            && at.elapsed() < max_age
-        {
-            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(RemoteDigest {
-                digest: d.clone(),
-                cached: true,
-            });
+        if let Some(hit) = self.fresh(image, max_age).await {
+            return Ok(hit);
         }
-        let sem = {
-            let mut l = self.limits.lock().await;
-            l.entry(image.registry.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(PER_REGISTRY)))
-                .clone()
-        };
-        let _permit = sem
-            .acquire_owned()
-            .await
-            .map_err(|e| RegistryError::Failed(e.to_string()))?;
+        let _permit = self.slot(&image.registry).await?;
         // Another task may have filled the cache while we waited for a slot.
-        if let Some((at, d)) = self.cache.lock().await.get(image)
-            && at.elapsed() < max_age
-        {
-            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(RemoteDigest {
-                digest: d.clone(),
-                cached: true,
-            });
+        if let Some(hit) = self.fresh(image, max_age).await {
+            return Ok(hit);
         }
-        if let Some(until) = self.not_before.lock().await.get(&image.registry)
-            && *until > Instant::now()
-        {
-            return Err(RegistryError::RateLimited {
-                registry: image.registry.clone(),
-                retry_after_s: (*until - Instant::now()).as_secs().max(1),
-            });
-        }
-        let digest = self.head(image, creds).await?;
-        self.cache
-            .lock()
-            .await
-            .insert(image.clone(), (Instant::now(), digest.clone()));
+        self.not_rate_limited(&image.registry).await?;
+        let (digest, index) = self.head(image, creds).await?;
+        self.cache.lock().await.insert(
+            image.clone(),
+            Cached {
+                at: Instant::now(),
+                digest: digest.clone(),
+                index,
+            },
+        );
         Ok(RemoteDigest {
             digest,
+            index,
             cached: false,
         })
     }
 
+    async fn fresh(&self, image: &ImageRef, max_age: Duration) -> Option<RemoteDigest> {
+        let cache = self.cache.lock().await;
+        let c = cache.get(image).filter(|c| c.at.elapsed() < max_age)?;
+        self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+        Some(RemoteDigest {
+            digest: c.digest.clone(),
+            index: c.index,
+            cached: true,
+        })
+    }
+
+    /// One of the registry's request slots.
+    async fn slot(
+        &self,
+        registry: &str,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, RegistryError> {
+        let sem = {
+            let mut l = self.limits.lock().await;
+            l.entry(registry.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(PER_REGISTRY)))
+                .clone()
+        };
+        sem.acquire_owned()
+            .await
+            .map_err(|e| RegistryError::Failed(e.to_string()))
+    }
+
+    async fn not_rate_limited(&self, registry: &str) -> Result<(), RegistryError> {
+        if let Some(until) = self.not_before.lock().await.get(registry)
+            && *until > Instant::now()
+        {
+            return Err(RegistryError::RateLimited {
+                registry: registry.to_owned(),
+                retry_after_s: (*until - Instant::now()).as_secs().max(1),
+            });
+        }
+        Ok(())
+    }
+
+    /// This platform's manifest in the index `index_digest` of `image`'s repository: GET the
+    /// index by digest, pick the entry for `platform`, GET that manifest for its config digest.
+    /// Cached for good per index digest (content-addressed); callers only ask when the index
+    /// differs from the one the local image came from.
+    pub async fn platform_manifest(
+        &self,
+        image: &ImageRef,
+        index_digest: &str,
+        creds: Option<&Credentials>,
+        platform: &Platform,
+    ) -> Result<PlatformManifest, RegistryError> {
+        let key = (
+            image.registry.clone(),
+            image.repository.clone(),
+            index_digest.to_owned(),
+            platform.clone(),
+        );
+        if let Some(p) = self.resolved.lock().await.get(&key) {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(p.clone());
+        }
+        let _permit = self.slot(&image.registry).await?;
+        if let Some(p) = self.resolved.lock().await.get(&key) {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(p.clone());
+        }
+        self.not_rate_limited(&image.registry).await?;
+        let index = self.get_manifest(image, index_digest, creds).await?;
+        let digest = pick_platform(&index, platform).ok_or_else(|| {
+            RegistryError::Failed(format!(
+                "{}:{} has no image for {}/{}",
+                image.docker_name, image.tag, platform.os, platform.architecture
+            ))
+        })?;
+        let manifest = self.get_manifest(image, &digest, creds).await?;
+        let config = manifest["config"]["digest"]
+            .as_str()
+            .ok_or_else(|| {
+                RegistryError::Failed(format!("manifest {digest} names no config digest"))
+            })?
+            .to_owned();
+        let resolved = PlatformManifest { digest, config };
+        let mut map = self.resolved.lock().await;
+        if map.len() >= MAX_RESOLVED {
+            map.clear();
+        }
+        map.insert(key, resolved.clone());
+        Ok(resolved)
+    }
+
+    /// GET a manifest by digest (counted as a GET), parsed as JSON.
+    async fn get_manifest(
+        &self,
+        image: &ImageRef,
+        digest: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<serde_json::Value, RegistryError> {
+        let resp = self
+            .send(reqwest::Method::GET, image, digest, creds)
+            .await?;
+        if resp
+            .content_length()
+            .is_some_and(|l| l > MAX_MANIFEST_BYTES as u64)
+        {
+            return Err(RegistryError::Failed(format!(
+                "manifest {digest} is too large"
+            )));
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| RegistryError::Failed(e.to_string()))?;
+        if body.len() > MAX_MANIFEST_BYTES {
+            return Err(RegistryError::Failed(format!(
+                "manifest {digest} is too large"
+            )));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| RegistryError::Failed(format!("manifest {digest}: {e}")))
+    }
+
+    /// HEAD the tag: its digest and whether it is a multi-platform index.
     async fn head(
         &self,
         image: &ImageRef,
         creds: Option<&Credentials>,
-    ) -> Result<String, RegistryError> {
+    ) -> Result<(String, bool), RegistryError> {
+        let resp = self
+            .send(reqwest::Method::HEAD, image, &image.tag, creds)
+            .await?;
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let digest = header("docker-content-digest").ok_or_else(|| {
+            RegistryError::Failed("the registry sent no Docker-Content-Digest".into())
+        })?;
+        let index = header("content-type").is_some_and(|t| {
+            INDEX_TYPES
+                .iter()
+                .any(|i| t.split(';').next().is_some_and(|t| t.trim() == *i))
+        });
+        Ok((digest, index))
+    }
+
+    /// One manifest request for `reference` (tag or digest) with our Accept header, answering a
+    /// bearer challenge once; any answer but 200 becomes an error (429 also pauses the registry).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        image: &ImageRef,
+        reference: &str,
+        creds: Option<&Credentials>,
+    ) -> Result<reqwest::Response, RegistryError> {
         let url = format!(
             "{}/v2/{}/manifests/{}",
             image.base_url(),
             image.repository,
-            image.tag
+            reference
         );
         let scope = format!("repository:{}:pull", image.repository);
         let mut token = self
@@ -251,30 +446,27 @@ impl Registry {
             .get(&(image.registry.clone(), scope.clone()))
             .cloned();
         for attempt in 0..2 {
-            let mut req = self.http.head(&url).header(reqwest::header::ACCEPT, ACCEPT);
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header(reqwest::header::ACCEPT, ACCEPT);
             if let Some(t) = &token {
                 req = req.bearer_auth(t);
             } else if let Some(c) = creds {
                 req = req.basic_auth(&c.username, Some(&c.password));
             }
-            self.counters.head.fetch_add(1, Ordering::Relaxed);
+            let counter = if method == reqwest::Method::HEAD {
+                &self.counters.head
+            } else {
+                &self.counters.get
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
             let resp = req
                 .send()
                 .await
                 .map_err(|e| RegistryError::Failed(e.to_string()))?;
             match resp.status().as_u16() {
-                200 => {
-                    return resp
-                        .headers()
-                        .get("docker-content-digest")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                        .ok_or_else(|| {
-                            RegistryError::Failed(
-                                "the registry sent no Docker-Content-Digest".into(),
-                            )
-                        });
-                }
+                200 => return Ok(resp),
                 401 if attempt == 0 => {
                     let challenge = resp
                         .headers()
@@ -300,8 +492,8 @@ impl Registry {
                 401 | 403 => return Err(RegistryError::Unauthorized(image.docker_name.clone())),
                 404 => {
                     return Err(RegistryError::NotFound(format!(
-                        "{}:{}",
-                        image.docker_name, image.tag
+                        "{}:{reference}",
+                        image.docker_name
                     )));
                 }
                 429 => {
@@ -322,7 +514,7 @@ impl Registry {
                 }
                 other => {
                     return Err(RegistryError::Failed(format!(
-                        "HEAD {url} answered {other}"
+                        "{method} {url} answered {other}"
                     )));
                 }
             }
@@ -368,6 +560,29 @@ impl Registry {
             .map(str::to_owned)
             .ok_or_else(|| RegistryError::Failed("the token endpoint sent no token".into()))
     }
+}
+
+/// The digest of `platform`'s manifest in an index (manifest list or OCI index): same OS and
+/// architecture, and the same variant when both name one (an entry without a variant matches any).
+/// Attestation entries (`unknown/unknown`) never match.
+fn pick_platform(index: &serde_json::Value, platform: &Platform) -> Option<String> {
+    let entries = index["manifests"].as_array()?;
+    let fits = |e: &&serde_json::Value, strict: bool| {
+        let p = &e["platform"];
+        p["os"].as_str() == Some(platform.os.as_str())
+            && p["architecture"].as_str() == Some(platform.architecture.as_str())
+            && match (p["variant"].as_str(), platform.variant.as_deref()) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => true,
+                _ => !strict,
+            }
+    };
+    entries
+        .iter()
+        .find(|e| fits(e, true))
+        .or_else(|| entries.iter().find(|e| fits(e, false)))
+        .and_then(|e| e["digest"].as_str())
+        .map(str::to_owned)
 }
 
 /// Parses `Bearer realm="…",service="…",scope="…"`.
@@ -441,6 +656,40 @@ mod tests {
         assert_eq!(c["realm"], "https://auth.docker.io/token");
         assert_eq!(c["service"], "registry.docker.io");
         assert!(parse_challenge("Basic realm=x").is_none());
+    }
+
+    #[test]
+    fn picks_the_platform_entry() {
+        let index = serde_json::json!({"manifests": [
+            {"digest": "sha256:att", "platform": {"os": "unknown", "architecture": "unknown"}},
+            {"digest": "sha256:arm7", "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}},
+            {"digest": "sha256:arm6", "platform": {"os": "linux", "architecture": "arm", "variant": "v6"}},
+            {"digest": "sha256:arm64", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            {"digest": "sha256:amd64", "platform": {"os": "linux", "architecture": "amd64"}},
+        ]});
+        let p = |arch: &str, variant: Option<&str>| Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: variant.map(str::to_owned),
+        };
+        assert_eq!(
+            pick_platform(&index, &p("amd64", None)).as_deref(),
+            Some("sha256:amd64")
+        );
+        assert_eq!(
+            pick_platform(&index, &p("arm", Some("v6"))).as_deref(),
+            Some("sha256:arm6")
+        );
+        assert_eq!(
+            pick_platform(&index, &p("arm64", None)).as_deref(),
+            Some("sha256:arm64")
+        );
+        assert_eq!(pick_platform(&index, &p("s390x", None)), None);
+        assert_eq!(
+            pick_platform(&serde_json::json!({}), &p("amd64", None)),
+            None
+        );
+        assert_eq!(Platform::host().os, std::env::consts::OS);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
-use crate::registry::{ImageRef, is_current};
+use crate::registry::{ImageRef, Platform, is_current};
 use crate::state::AppState;
 
 /// Health-gate settings.
@@ -45,6 +45,9 @@ pub struct ImageCheck {
     pub local_digest: Option<String>,
     /// The tag's digest in the registry.
     pub remote_digest: Option<String>,
+    /// For a multi-arch tag whose index differs from the one the local image came from: this
+    /// platform's manifest digest in the new index (what decides whether anything changed here).
+    pub platform_digest: Option<String>,
     /// Whether the registry has something newer than what runs.
     pub update_available: bool,
     /// `digest` (the tag moved); tag changes come with strategy plugins.
@@ -126,6 +129,7 @@ async fn check_images(
                 image,
                 local_digest: None,
                 remote_digest: None,
+                platform_digest: None,
                 update_available: false,
                 kind: None,
                 cached: false,
@@ -147,23 +151,44 @@ async fn check_images(
             .await
         {
             Ok(remote) => {
-                let current = local
+                let mut current = local
                     .as_ref()
                     .is_some_and(|l| is_current(&r, &l.repo_digests, &remote.digest));
+                let mut platform_digest = None;
+                let mut error = None;
+                // A new index may only have changed for other platforms: compare ours (two GETs
+                // by digest, once per index digest; never when the index is the local one).
+                if let (false, true, Some(l)) = (current, remote.index, local.as_ref()) {
+                    match state
+                        .registry
+                        .platform_manifest(&r, &remote.digest, creds.as_ref(), &Platform::host())
+                        .await
+                    {
+                        Ok(p) => {
+                            current =
+                                p.config == l.id || is_current(&r, &l.repo_digests, &p.digest);
+                            platform_digest = Some(p.digest);
+                        }
+                        // Unresolvable index: report the tag move, and say why it is coarse.
+                        Err(e) => error = Some(format!("comparing this platform's manifest: {e}")),
+                    }
+                }
                 ImageCheck {
                     image: image.clone(),
                     local_digest: local_digest.clone(),
                     remote_digest: Some(remote.digest),
+                    platform_digest,
                     update_available: !current,
                     kind: (!current).then(|| "digest".to_owned()),
                     cached: remote.cached,
-                    error: None,
+                    error,
                 }
             }
             Err(e) => ImageCheck {
                 image: image.clone(),
                 local_digest: local_digest.clone(),
                 remote_digest: None,
+                platform_digest: None,
                 update_available: false,
                 kind: None,
                 cached: false,

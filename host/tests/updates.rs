@@ -355,3 +355,221 @@ services:
         app.cleanup(&name).await;
     });
 }
+
+/// Raw registry calls for building a multi-arch index by hand (the engine here has no buildx).
+mod oci {
+    use super::REGISTRY;
+    use serde_json::{Value, json};
+    use sha2::{Digest, Sha256};
+
+    pub const MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub const LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+    fn url(repo: &str, path: &str) -> String {
+        format!("http://{REGISTRY}/v2/{repo}/{path}")
+    }
+
+    /// A manifest by tag or digest: its JSON, digest and size.
+    pub async fn get(repo: &str, reference: &str) -> (Value, String, usize) {
+        let resp = reqwest::Client::new()
+            .get(url(repo, &format!("manifests/{reference}")))
+            .header("accept", MANIFEST)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let digest = resp.headers()["docker-content-digest"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = resp.bytes().await.unwrap();
+        (serde_json::from_slice(&body).unwrap(), digest, body.len())
+    }
+
+    /// Stores a blob; returns its digest.
+    pub async fn blob(repo: &str, bytes: Vec<u8>) -> String {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let c = reqwest::Client::new();
+        let resp = c.post(url(repo, "blobs/uploads/")).send().await.unwrap();
+        assert_eq!(resp.status(), 202);
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        let location = if location.starts_with('/') {
+            format!("http://{REGISTRY}{location}")
+        } else {
+            location
+        };
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let resp = c
+            .put(format!("{location}{sep}digest={digest}"))
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+        digest
+    }
+
+    /// Stores a manifest under `reference`; returns its digest and size.
+    pub async fn put(
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &Value,
+    ) -> (String, usize) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let len = bytes.len();
+        let resp = reqwest::Client::new()
+            .put(url(repo, &format!("manifests/{reference}")))
+            .header("content-type", media_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+        (
+            resp.headers()["docker-content-digest"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+            len,
+        )
+    }
+
+    /// An arm64 twin of the manifest `amd` (same layers, its own config saying `note`).
+    pub async fn arm_twin(repo: &str, amd: &Value, note: &str) -> (String, usize) {
+        let config = json!({
+            "architecture": "arm64", "variant": "v8", "os": "linux",
+            "config": {"Labels": {"note": note}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        });
+        let bytes = serde_json::to_vec(&config).unwrap();
+        let size = bytes.len();
+        let digest = blob(repo, bytes).await;
+        let mut m = amd.clone();
+        m["config"]["digest"] = json!(digest);
+        m["config"]["size"] = json!(size);
+        put(repo, &format!("arm-{note}"), MANIFEST, &m).await
+    }
+
+    /// A manifest list of an amd64 and an arm64 manifest, stored under `tag`.
+    pub async fn index(repo: &str, tag: &str, amd: (&str, usize), arm: (&str, usize)) -> String {
+        let list = json!({
+            "schemaVersion": 2,
+            "mediaType": LIST,
+            "manifests": [
+                {"mediaType": MANIFEST, "digest": amd.0, "size": amd.1,
+                 "platform": {"architecture": "amd64", "os": "linux"}},
+                {"mediaType": MANIFEST, "digest": arm.0, "size": arm.1,
+                 "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+            ],
+        });
+        put(repo, tag, LIST, &list).await.0
+    }
+}
+
+#[test]
+fn multi_arch_index_compares_this_platforms_manifest() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool).await;
+        let name = unique("arch");
+        let repo = format!("sdmdtest/{name}/app");
+        let image = format!("{REGISTRY}/{repo}:latest");
+        let r = sdmd::registry::ImageRef::parse(&image).unwrap();
+        // amd64 v1 plus an arm64 twin, as one multi-arch tag.
+        build_http_image(&format!("{REGISTRY}/{repo}:amd-v1"), "v1", "");
+        let (amd1, amd1_digest, amd1_size) = oci::get(&repo, "amd-v1").await;
+        let arm_a = oci::arm_twin(&repo, &amd1, "a").await;
+        let index1 = oci::index(
+            &repo,
+            "latest",
+            (&amd1_digest, amd1_size),
+            (&arm_a.0, arm_a.1),
+        )
+        .await;
+        let port = free_port();
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &web_yaml(&name, &image, port, ""))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
+        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+            .await;
+        eventually(Duration::from_secs(10), "v1", || async {
+            http_get(port).await.filter(|b| b.trim() == "v1")
+        })
+        .await;
+        let check = || async {
+            app.state.registry.invalidate(&r).await;
+            app.ok(Method::POST, &format!("/api/v1/services/{name}/check"))
+                .await
+        };
+        let gets = || {
+            std::thread::sleep(Duration::from_millis(300)); // the access log is written async
+            registry_log_count(&format!("\"GET /v2/{repo}/manifests/"))
+        };
+
+        // The index we pulled: equal digests, no GET at all.
+        let v = check().await;
+        assert_eq!(v["update_available"], false, "{v}");
+        assert_eq!(v["images"][0]["remote_digest"], index1.as_str());
+        assert_eq!(v["images"][0]["local_digest"], index1.as_str(), "{v}");
+        let gets_before = gets();
+
+        // Only the arm64 image changed: a new index, but nothing to do on this amd64 host. Two GETs
+        // (the index, then our manifest for its config), and none on the next check.
+        let arm_b = oci::arm_twin(&repo, &amd1, "b").await;
+        let index2 = oci::index(
+            &repo,
+            "latest",
+            (&amd1_digest, amd1_size),
+            (&arm_b.0, arm_b.1),
+        )
+        .await;
+        assert_ne!(index1, index2);
+        let v = check().await;
+        assert_eq!(v["update_available"], false, "{v}");
+        assert_eq!(v["images"][0]["remote_digest"], index2.as_str());
+        assert_eq!(
+            v["images"][0]["platform_digest"],
+            amd1_digest.as_str(),
+            "{v}"
+        );
+        assert_eq!(gets(), gets_before + 2, "index + platform manifest");
+        let v = check().await;
+        assert_eq!(v["update_available"], false, "{v}");
+        assert_eq!(gets(), gets_before + 2, "resolved once per index digest");
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
+            .await;
+        assert_eq!(v["result"], "up_to_date", "{v}");
+
+        // amd64 moved to v2: an update, and the update serves it.
+        build_http_image(&format!("{REGISTRY}/{repo}:amd-v2"), "v2", "");
+        let (_, amd2_digest, amd2_size) = oci::get(&repo, "amd-v2").await;
+        oci::index(
+            &repo,
+            "latest",
+            (&amd2_digest, amd2_size),
+            (&arm_b.0, arm_b.1),
+        )
+        .await;
+        let v = check().await;
+        assert_eq!(v["update_available"], true, "{v}");
+        assert_eq!(v["images"][0]["kind"], "digest");
+        assert_eq!(
+            v["images"][0]["platform_digest"],
+            amd2_digest.as_str(),
+            "{v}"
+        );
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
+            .await;
+        assert_eq!(v["result"], "updated", "{v}");
+        eventually(Duration::from_secs(10), "v2", || async {
+            http_get(port).await.filter(|b| b.trim() == "v2")
+        })
+        .await;
+        app.cleanup(&name).await;
+    });
+}
