@@ -85,4 +85,9 @@ elif [ ! -f "$plugin" ]; then
   echo "skipping the plugin pages: no component at $plugin (build plugins/ or set SDMD_E2E_PLUGIN)"
 else
   SDMD_E2E_PLUGIN=$plugin node frontend/e2e/plugins.mjs || fail
+  # A notifier too: its page has the delivery options.
+  notifier=plugins/dist/webhook-notify.wasm
+  if [ -z "${SDMD_E2E_PLUGIN:-}" ]; then
+    SDMD_E2E_PLUGIN=$notifier node frontend/e2e/plugins.mjs || fail
+  fi
 fi

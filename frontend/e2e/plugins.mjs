@@ -1,11 +1,13 @@
 // Plugin pages end to end: upload a component, see its manifest and requested capabilities, grant
-// them (with an HTTP allow-list), save its settings, enable it, run it on sample input.
+// them (with an HTTP allow-list), save its settings, enable it, run it on sample input; for a
+// notifier, set and re-read its delivery options.
 // Signs in first when the server asks for it. Screenshots go next to flow.mjs's.
 //
 // Env: SDMD_E2E_URL, SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, SDMD_E2E_PLUGIN (a .wasm whose manifest
-//      declares `http`, e.g. plugins/dist/http-health.wasm), CHROMIUM, SDMD_E2E_SHOTS.
+//      declares `http`, e.g. plugins/dist/http-health.wasm), SDMD_E2E_PLUGIN_ID (its id; default:
+//      the file name without .wasm), CHROMIUM, SDMD_E2E_SHOTS.
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 import { launchBrowser } from "./browser.mjs";
 
@@ -20,7 +22,7 @@ mkdirSync(shots, { recursive: true });
 const browser = await launchBrowser("sdmd-e2e-plugins-");
 const { page } = browser;
 const shot = async (label) => {
-  const file = join(shots, `plugins-${label}.png`);
+  const file = join(shots, `plugins-${basename(wasm, ".wasm")}-${label}.png`);
   await page.screenshot({ path: file, fullPage: true });
   console.log(`  ✓ ${label}  (${file})`);
 };
@@ -42,7 +44,9 @@ try {
   }
   await page.getByRole("heading", { name: "Plugins" }).waitFor();
   await page.getByLabel("Upload a plugin component").setInputFiles(wasm);
-  const card = page.locator('a[href^="/plugin/?id="]').first();
+  // Its card (the list may already hold other plugins): the id is the file name by convention.
+  const id = process.env.SDMD_E2E_PLUGIN_ID ?? basename(wasm, ".wasm");
+  const card = page.locator(`a[href="/plugin/?id=${id}"]`);
   await card.waitFor();
   await shot("list");
   await card.click();
@@ -69,6 +73,21 @@ try {
   await page.getByRole("button", { name: "Run" }).click();
   await page.getByText(/\d+\.\d ms/).waitFor();
   await shot("detail-enabled-run");
+
+  // Notifiers: delivery options (cooldown in minutes, batch window in seconds) survive a reload.
+  if (await page.getByRole("heading", { name: "Delivery" }).count()) {
+    await page.getByLabel(/^Cooldown/).fill("60");
+    await page.getByLabel(/^Batch window/).fill("30");
+    await page.getByRole("button", { name: "Save delivery options" }).click();
+    await page.getByText("Delivery options saved.").waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Delivery" }).waitFor();
+    const cooldown = await page.getByLabel(/^Cooldown/).inputValue();
+    const batch = await page.getByLabel(/^Batch window/).inputValue();
+    if (cooldown !== "60" || batch !== "30")
+      throw new Error(`delivery options not kept: cooldown ${cooldown}, batch ${batch}`);
+    await shot("detail-delivery");
+  }
   ok = true;
 } catch (e) {
   console.error(`✗ plugins e2e failed: ${e.message}`);

@@ -36,6 +36,10 @@ export const pluginView = z
     missing_grants: z.array(z.string()).default([]),
     config: z.unknown().optional(),
     limits: z.unknown().optional(),
+    delivery: z
+      .object({ cooldown_seconds: z.number(), batch_seconds: z.number() })
+      .catch({ cooldown_seconds: 0, batch_seconds: 0 })
+      .default({ cooldown_seconds: 0, batch_seconds: 0 }),
     created_at: z.string(),
     updated_at: z.string(),
   })

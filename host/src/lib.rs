@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod ops;
 pub mod pg;
 pub mod plugins;

@@ -19,6 +19,12 @@ pub struct Metrics {
     pub update_ms_sum: AtomicU64,
     /// Number of update durations summed.
     pub update_count: AtomicU64,
+    /// Notifier deliveries that succeeded.
+    pub notifications_sent: AtomicU64,
+    /// Notifier deliveries that failed.
+    pub notifications_failed: AtomicU64,
+    /// Events not sent because of a notifier's cooldown.
+    pub notifications_suppressed: AtomicU64,
 }
 
 impl Metrics {
@@ -98,6 +104,19 @@ pub fn render(
         "counter",
         "Checks answered from the cache.",
         &[(String::new(), g(&r.cache_hits))],
+    );
+    metric(
+        "sdmd_notifications_total",
+        "counter",
+        "Events for notifier plugins by outcome.",
+        &[
+            ("{result=\"sent\"}".into(), g(&m.notifications_sent)),
+            ("{result=\"failed\"}".into(), g(&m.notifications_failed)),
+            (
+                "{result=\"suppressed\"}".into(),
+                g(&m.notifications_suppressed),
+            ),
+        ],
     );
     metric(
         "sdmd_containers",

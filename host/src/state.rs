@@ -46,6 +46,8 @@ pub struct AppState {
     pub secrets: Option<Arc<crate::secrets::SecretBox>>,
     /// The WebAssembly plugin runtime of this replica.
     pub plugins: crate::plugins::store::PluginHost,
+    /// Open notification batches of this replica.
+    pub notifications: Arc<crate::notify::Batches>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             ui_dir: None,
             secrets: crate::secrets::SecretBox::random().ok().map(Arc::new),
             plugins: crate::plugins::store::PluginHost::default(),
+            notifications: Arc::default(),
         }
     }
 

@@ -1041,20 +1041,17 @@ async fn plugin_gate(
     Ok(())
 }
 
-/// Delivers an event to the service's and the global notifiers, in the background: a slow
-/// webhook never delays an update. Failures are logged with the plugin's name.
+/// Delivers an event to the service's and the global notifiers, in the background (a slow
+/// webhook never delays an update), with each notifier's cooldown and batching ([`crate::notify`]).
 pub(crate) fn notify(
     state: &AppState,
     stored: &StoredService,
-    notifiers: Vec<crate::plugins::Plugin>,
+    notifiers: Vec<crate::notify::Notifier>,
     kind: crate::plugins::types::EventKind,
     summary: String,
     images: (Option<String>, Option<String>),
     detail: Option<String>,
 ) {
-    if notifiers.is_empty() {
-        return;
-    }
     let event = crate::plugins::types::Event {
         kind,
         service: plugin_service(stored),
@@ -1064,20 +1061,5 @@ pub(crate) fn notify(
         detail,
         timestamp: chrono::Utc::now().to_rfc3339(),
     };
-    let state = state.clone();
-    tokio::spawn(async move {
-        let runtime = match state.plugins.runtime_for(&state) {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::warn!(error = %e, "plugin runtime unavailable: notifications dropped");
-                return;
-            }
-        };
-        for plugin in notifiers {
-            let out = runtime.notify(&plugin, event.clone()).await;
-            if let Err(e) = out.result {
-                tracing::warn!(plugin = plugin.id(), error = %e, "notifier failed");
-            }
-        }
-    });
+    crate::notify::dispatch(state, notifiers, event);
 }

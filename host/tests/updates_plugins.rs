@@ -52,32 +52,28 @@ async fn json(app: &TestApp, method: Method, uri: &str, body: Value) -> (StatusC
         .await
 }
 
-#[test]
-fn notifier_plugin_reports_updates_and_rollbacks() {
-    with_db(|pool| async move {
-        let app = TestApp::new(pool).await;
-        let (port, got) = receiver().await;
-
-        // Upload, grant exactly the receiver's address, configure, enable, bind to the service.
-        let resp = app
-            .raw(
-                Request::builder()
-                    .method("POST")
-                    .uri("/api/v1/plugins")
-                    .header("content-type", "application/wasm")
-                    .body(Body::from(wasm("webhook-notify")))
-                    .unwrap(),
-            )
-            .await;
-        let status = resp.status();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        assert!(
-            status.is_success(),
-            "upload: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
-        let (s, v) = json(
-            &app,
+/// Uploads the webhook notifier, grants exactly the receiver's address, configures and enables it.
+async fn install_webhook(app: &TestApp, port: u16) {
+    // Upload, grant exactly the receiver's address, configure, enable, bind to the service.
+    let resp = app
+        .raw(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/plugins")
+                .header("content-type", "application/wasm")
+                .body(Body::from(wasm("webhook-notify")))
+                .unwrap(),
+        )
+        .await;
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        status.is_success(),
+        "upload: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    let (s, v) = json(
+            app,
             Method::PATCH,
             "/api/v1/plugins/webhook-notify",
             json!({
@@ -87,7 +83,16 @@ fn notifier_plugin_reports_updates_and_rollbacks() {
             }),
         )
         .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[test]
+fn notifier_plugin_reports_updates_and_rollbacks() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool).await;
+        let (port, got) = receiver().await;
+
+        install_webhook(&app, port).await;
 
         let name = unique("notify");
         let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
@@ -157,5 +162,147 @@ fn notifier_plugin_reports_updates_and_rollbacks() {
             got.lock().unwrap()
         );
         app.cleanup(&name).await;
+    });
+}
+
+#[test]
+fn notifier_cooldown_and_batching() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool).await;
+        let (port, got) = receiver().await;
+        install_webhook(&app, port).await;
+        let (s, v) = json(
+            &app,
+            Method::PUT,
+            "/api/v1/notifiers",
+            json!({"notifiers": ["webhook-notify"]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        // Bad options: 422, nothing stored.
+        for bad in [
+            json!({"batch_seconds": 3601}),
+            json!({"cooldown_seconds": -1}),
+            json!({"every": 3}),
+        ] {
+            let (s, v) = json(
+                &app,
+                Method::PATCH,
+                "/api/v1/plugins/webhook-notify",
+                json!({ "delivery": bad }),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        }
+        let v = app.ok(Method::GET, "/api/v1/plugins/webhook-notify").await;
+        assert_eq!(
+            v["delivery"],
+            json!({"cooldown_seconds": 0, "batch_seconds": 0})
+        );
+
+        // Three services on an image the registry has and the host does not: every check finds
+        // an update.
+        let tag = unique("nb");
+        let image = format!("{REGISTRY}/sdmdtest/{tag}/app:latest");
+        build_http_image(&image, "v1", "");
+        docker(&["rmi", &image]);
+        let names: Vec<String> = (0..3).map(|i| format!("{tag}-s{i}")).collect();
+        for name in &names {
+            let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n");
+            assert_eq!(
+                app.post_yaml("/api/v1/services", &yaml).await.0,
+                StatusCode::CREATED
+            );
+        }
+        let check = |name: String| {
+            let app = &app;
+            async move {
+                let v = app
+                    .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
+                    .await;
+                assert_eq!(v["update_available"], true, "{v}");
+            }
+        };
+        let events = || got.lock().unwrap().clone();
+
+        // Cooldown: the second check of the same pending update is not announced again; another
+        // service is.
+        let (s, v) = json(
+            &app,
+            Method::PATCH,
+            "/api/v1/plugins/webhook-notify",
+            json!({"delivery": {"cooldown_seconds": 3600}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["delivery"]["cooldown_seconds"], 3600);
+        check(names[0].clone()).await;
+        eventually(Duration::from_secs(10), "the first event", || async {
+            (events().len() == 1).then_some(())
+        })
+        .await;
+        check(names[0].clone()).await;
+        check(names[1].clone()).await;
+        eventually(
+            Duration::from_secs(10),
+            "the other service's event",
+            || async { (events().len() == 2).then_some(()) },
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let got_now = events();
+        assert_eq!(got_now.len(), 2, "{got_now:?}");
+        assert_eq!(got_now[0]["service"], names[0].as_str());
+        assert_eq!(got_now[1]["service"], names[1].as_str());
+        let (_, metrics) = app.get("/metrics").await;
+        assert!(
+            metrics
+                .as_str()
+                .unwrap()
+                .contains("sdmd_notifications_total{result=\"suppressed\"} 1"),
+            "{metrics}"
+        );
+
+        // Batching: three checks within the window arrive as one event naming all three.
+        let (s, v) = json(
+            &app,
+            Method::PATCH,
+            "/api/v1/plugins/webhook-notify",
+            json!({"delivery": {"cooldown_seconds": 0, "batch_seconds": 2}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        for name in &names {
+            check(name.clone()).await;
+        }
+        let batch = eventually(Duration::from_secs(10), "the batch", || async {
+            events().get(2).cloned()
+        })
+        .await;
+        assert_eq!(batch["kind"], "update-available", "{batch}");
+        assert!(
+            batch["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("3 updates available: "),
+            "{batch}"
+        );
+        for name in &names {
+            assert!(
+                batch["summary"].as_str().unwrap().contains(name.as_str()),
+                "{batch}"
+            );
+        }
+        assert_eq!(
+            batch["detail"].as_str().unwrap().lines().count(),
+            3,
+            "{batch}"
+        );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(events().len(), 3, "one delivery per batch: {:?}", events());
+        for name in &names {
+            app.cleanup(name).await;
+        }
     });
 }

@@ -2,6 +2,7 @@
 
 import {
   ArrowLeftIcon,
+  BellIcon,
   FlaskConicalIcon,
   Loader2Icon,
   PlugIcon,
@@ -136,6 +137,13 @@ function PluginDetailView() {
       </Card>
       <GrantsCard plugin={d} busy={busy} onSave={(g) => patch({ grants: g }, "Grants saved.")} />
       <ConfigCard plugin={d} busy={busy} onSave={(c) => patch({ config: c }, "Settings saved.")} />
+      {d.manifest?.kinds.includes("notifier") && (
+        <DeliveryCard
+          plugin={d}
+          busy={busy}
+          onSave={(v) => patch({ delivery: v }, "Delivery options saved.")}
+        />
+      )}
       <InvokeCard id={id} />
     </div>
   );
@@ -248,6 +256,89 @@ function GrantsCard({
             }
           >
             <SaveIcon /> Save grants
+          </Button>
+        </div>
+      </CardContent>
+    </Card>
+  );
+}
+
+/** Cooldown and batching of a notifier (seconds in the API, minutes/seconds here). */
+function DeliveryCard({
+  plugin,
+  busy,
+  onSave,
+}: {
+  plugin: PluginDetail;
+  busy: boolean;
+  onSave: (d: { cooldown_seconds: number; batch_seconds: number }) => Promise<ApiError | null>;
+}) {
+  const [cooldown, setCooldown] = useState<string | null>(null);
+  const [batch, setBatch] = useState<string | null>(null);
+  const cooldownText = cooldown ?? String(Math.round(plugin.delivery.cooldown_seconds / 60));
+  const batchText = batch ?? String(plugin.delivery.batch_seconds);
+  const minutes = Number(cooldownText);
+  const seconds = Number(batchText);
+  const valid =
+    Number.isInteger(minutes) &&
+    minutes >= 0 &&
+    minutes <= 43200 &&
+    Number.isInteger(seconds) &&
+    seconds >= 0 &&
+    seconds <= 3600;
+  const dirty = cooldown !== null || batch !== null;
+  return (
+    <Card>
+      <CardHeader className="flex-col">
+        <CardTitle className="flex items-center gap-2">
+          <BellIcon className="size-4" /> Delivery
+        </CardTitle>
+        <CardDescription>
+          Quiet a chatty notifier: announce a service&apos;s event of one kind at most once per
+          cooldown, and collect events for a few seconds to send them as one message.
+        </CardDescription>
+      </CardHeader>
+      <CardContent className="flex flex-col gap-4">
+        <div className="grid gap-4 sm:grid-cols-2">
+          <div className="grid gap-1.5">
+            <Label htmlFor="cooldown">Cooldown (minutes, 0 = off)</Label>
+            <Input
+              id="cooldown"
+              inputMode="numeric"
+              value={cooldownText}
+              onChange={(e) => setCooldown(e.target.value)}
+            />
+          </div>
+          <div className="grid gap-1.5">
+            <Label htmlFor="batch">Batch window (seconds, 0 = send at once)</Label>
+            <Input
+              id="batch"
+              inputMode="numeric"
+              value={batchText}
+              onChange={(e) => setBatch(e.target.value)}
+            />
+          </div>
+        </div>
+        {!valid && (
+          <p role="alert" className="text-xs text-destructive">
+            Cooldown 0–43200 minutes (30 days), batch window 0–3600 seconds, whole numbers.
+          </p>
+        )}
+        <div>
+          <Button
+            disabled={busy || !dirty || !valid}
+            onClick={() =>
+              void onSave({ cooldown_seconds: minutes * 60, batch_seconds: seconds }).then(
+                (err) => {
+                  if (!err) {
+                    setCooldown(null);
+                    setBatch(null);
+                  }
+                },
+              )
+            }
+          >
+            <SaveIcon /> Save delivery options
           </Button>
         </div>
       </CardContent>

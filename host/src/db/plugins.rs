@@ -26,6 +26,8 @@ pub struct PluginRow {
     pub config: Json<Value>,
     /// Per-plugin limits.
     pub limits: Json<Value>,
+    /// Delivery options (notifiers).
+    pub delivery: Json<Value>,
     /// Whether services may use it.
     pub enabled: bool,
     /// First upload.
@@ -51,7 +53,7 @@ pub struct VersionRow {
 
 const SELECT: &str =
     "select p.id, p.current_sha256, v.version, v.manifest, v.inspection, v.size, p.grants,
-        p.config, p.limits, p.enabled, p.created_at, p.updated_at
+        p.config, p.limits, p.delivery, p.enabled, p.created_at, p.updated_at
     from plugins p join plugin_versions v on v.plugin_id = p.id and v.sha256 = p.current_sha256";
 
 /// All plugins by id.
@@ -190,6 +192,45 @@ pub async fn update(
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Replace a plugin's delivery options.
+pub async fn set_delivery(
+    conn: &mut PgConnection,
+    id: &str,
+    delivery: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update plugins set delivery = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(Json(delivery))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Claims the right to notify `plugin` about (`service`, `kind`) now: true unless it was told
+/// within the last `cooldown_seconds`. One statement, so two replicas never both win.
+pub async fn claim_notification(
+    pool: &PgPool,
+    plugin: &str,
+    service: &str,
+    kind: &str,
+    cooldown_seconds: u32,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "insert into notification_cooldowns (plugin_id, service, kind, last_at)
+         values ($1, $2, $3, now())
+         on conflict (plugin_id, service, kind) do update set last_at = now()
+         where notification_cooldowns.last_at <= now() - make_interval(secs => $4)
+         returning 1",
+    )
+    .bind(plugin)
+    .bind(service)
+    .bind(kind)
+    .bind(f64::from(cooldown_seconds))
+    .fetch_optional(pool)
+    .await?
+    .is_some())
 }
 
 /// Delete a plugin and its versions. Returns whether it existed.

@@ -188,6 +188,8 @@ pub struct PluginView {
     /// Effective limits.
     #[schema(value_type = Object)]
     pub limits: Value,
+    /// How events reach a notifier: cooldown and batching (defaults: off).
+    pub delivery: crate::notify::Delivery,
     /// First upload.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
@@ -240,6 +242,7 @@ fn view(row: db::plugins::PluginRow) -> PluginView {
         grants: row.grants.0,
         config: row.config.0,
         limits: serde_json::to_value(limits).unwrap_or_default(),
+        delivery: serde_json::from_value(row.delivery.0).unwrap_or_default(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -385,6 +388,9 @@ pub struct PluginPatch {
     pub limits: Option<Value>,
     /// Switch the current version to an earlier upload (its SHA-256).
     pub version_sha256: Option<String>,
+    /// Replace the delivery options of a notifier, e.g. `{"cooldown_seconds": 3600,
+    /// "batch_seconds": 60}`.
+    pub delivery: Option<crate::notify::Delivery>,
 }
 
 /// Grant, configure, limit, enable/disable, or switch the version of a plugin.
@@ -458,6 +464,12 @@ pub async fn update(
             super::MAX_MEMORY_BYTES
         )));
     }
+    if let Some(d) = &patch.delivery {
+        d.validate(manifest.kinds.contains(&Kind::Notifier))
+            .map_err(StoreError::Invalid)?;
+        db::plugins::set_delivery(&mut tx, id, &serde_json::to_value(d).unwrap_or_default())
+            .await?;
+    }
     let enabled = patch.enabled.unwrap_or(row.enabled);
     if enabled {
         let missing = super::missing_grants(&manifest, &grants);
@@ -486,7 +498,7 @@ pub async fn update(
         .and_then(Value::as_object)
         .map(|m| m.keys().collect());
     let details = json!({"enabled": patch.enabled, "grants": patch.grants, "config_keys": config_keys,
-        "limits": patch.limits, "version_sha256": patch.version_sha256});
+        "limits": patch.limits, "version_sha256": patch.version_sha256, "delivery": patch.delivery});
     let entry = db::audit::record(
         &mut tx,
         ctx,
@@ -802,8 +814,8 @@ pub struct ResolvedPlugins {
     pub strategy: Option<Plugin>,
     /// Health checks in order.
     pub health_checks: Vec<Plugin>,
-    /// The service's notifiers, then the global ones.
-    pub notifiers: Vec<Plugin>,
+    /// The service's notifiers, then the global ones, with their delivery options.
+    pub notifiers: Vec<crate::notify::Notifier>,
 }
 
 /// Resolve a service's plugins for an update.
@@ -811,7 +823,7 @@ pub async fn resolve(state: &AppState, service: &str) -> Result<ResolvedPlugins,
     let bound = service_plugins(state, service).await?;
     let global = global_notifiers(state).await?;
     let mut conn = state.db.acquire().await?;
-    let mut load = async |id: &str| -> Option<Plugin> {
+    let mut load = async |id: &str| -> Option<(Plugin, Value)> {
         let row = match db::plugins::get(&mut conn, id).await {
             Ok(Some(row)) if row.enabled => row,
             Ok(_) => return None,
@@ -821,7 +833,7 @@ pub async fn resolve(state: &AppState, service: &str) -> Result<ResolvedPlugins,
             }
         };
         match state.plugins.load(state, &row).await {
-            Ok(p) => Some(p),
+            Ok(p) => Some((p, row.delivery.0)),
             Err(e) => {
                 tracing::warn!(plugin = id, error = %e, "cannot load plugin");
                 None
@@ -829,18 +841,25 @@ pub async fn resolve(state: &AppState, service: &str) -> Result<ResolvedPlugins,
         }
     };
     let strategy = match &bound.strategy {
-        Some(id) => load(id).await,
+        Some(id) => load(id).await.map(|(p, _)| p),
         None => None,
     };
     let mut health_checks = Vec::new();
     for id in &bound.health_checks {
-        health_checks.extend(load(id).await);
+        health_checks.extend(load(id).await.map(|(p, _)| p));
     }
     let mut notifiers = Vec::new();
     let mut seen = BTreeSet::new();
     for id in bound.notifiers.iter().chain(&global.notifiers) {
         if seen.insert(id.clone()) {
-            notifiers.extend(load(id).await);
+            notifiers.extend(
+                load(id)
+                    .await
+                    .map(|(plugin, delivery)| crate::notify::Notifier {
+                        plugin,
+                        delivery: serde_json::from_value(delivery).unwrap_or_default(),
+                    }),
+            );
         }
     }
     Ok(ResolvedPlugins {
