@@ -2,7 +2,9 @@
 //! with optional jitter. Each replica ticks; a claim row keyed by (service, due time) makes a due
 //! run happen exactly once across replicas. Only the most recent due time is considered, so a run
 //! missed while SDMD was down happens once at start (within the grace window), never as a burst.
+//! tokio-cron-scheduler drives it ([`run`]): a cron sweep plus one-shot jobs at due instants.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
@@ -366,25 +368,131 @@ pub async fn run_due(state: &AppState, due: &Due) {
     }
 }
 
-/// Ticks every `every` until shutdown, running what this replica claims.
-pub async fn run(state: AppState, every: Duration) {
-    let replica = format!("{}-{}", hostname(), std::process::id());
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            () = state.shutdown.cancelled() => return,
+/// Cron expression (with seconds) of the sweep: every 20 s on the clock.
+pub const SWEEP: &str = "*/20 * * * * *";
+
+/// How far ahead the sweep plans exact wake-ups (more than one sweep interval).
+const HORIZON: chrono::Duration = chrono::Duration::seconds(45);
+
+/// Due instants within `horizon` after `now`: when the driver wakes up exactly. Pure, so the
+/// planning is tested without a clock.
+pub fn wakeups(
+    rows: &[Row],
+    now: DateTime<Utc>,
+    horizon: chrono::Duration,
+) -> Vec<(String, DateTime<Utc>)> {
+    rows.iter()
+        .filter(|r| r.enabled)
+        .filter_map(|r| {
+            let plan = Schedule::from_row(r).validate(&r.service).ok()?;
+            let next = plan.next_due(now)?;
+            (next - now <= horizon).then(|| (r.service.clone(), next))
+        })
+        .collect()
+}
+
+/// Claims what is due at this moment and runs what this replica won, each on its own task.
+async fn claim_and_run(state: &AppState, replica: &str) {
+    match tick(state, replica, Utc::now()).await {
+        Ok(due) => {
+            for d in due {
+                let st = state.clone();
+                tokio::spawn(async move { run_due(&st, &d).await });
+            }
         }
-        match tick(&state, &replica, Utc::now()).await {
-            Ok(due) => {
-                for d in due {
-                    let st = state.clone();
-                    tokio::spawn(async move { run_due(&st, &d).await });
+        Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
+    }
+}
+
+/// The driver's state shared by its jobs.
+struct Driver {
+    state: AppState,
+    replica: String,
+    scheduler: tokio_cron_scheduler::JobScheduler,
+    /// Wake-ups already planned, so a sweep does not plan one twice.
+    planned: tokio::sync::Mutex<std::collections::HashSet<(String, DateTime<Utc>)>>,
+}
+
+impl Driver {
+    /// The cron job's body: claim what is due (a run missed while down, a schedule another
+    /// replica changed, a wake-up that came early), then plan a one-shot job at each due
+    /// instant of the next [`HORIZON`] so that runs start on the second.
+    async fn sweep(self: Arc<Self>) {
+        claim_and_run(&self.state, &self.replica).await;
+        let rows = match db::schedules::all(&self.state.db).await {
+            Ok(rows) => rows,
+            Err(e) => return tracing::warn!(error = %e, "reading schedules failed"),
+        };
+        let now = Utc::now();
+        let mut planned = self.planned.lock().await;
+        planned.retain(|(_, at)| *at > now - HORIZON);
+        for (service, at) in wakeups(&rows, now, HORIZON) {
+            if !planned.insert((service.clone(), at)) {
+                continue;
+            }
+            // Wake just after the instant: the claim compares due <= now.
+            let wait = (at - now).to_std().unwrap_or_default() + Duration::from_millis(50);
+            let me = self.clone();
+            let job = tokio_cron_scheduler::Job::new_one_shot_async(wait, move |_, _| {
+                let me = me.clone();
+                Box::pin(async move { claim_and_run(&me.state, &me.replica).await })
+            });
+            match job {
+                Ok(job) => {
+                    if let Err(e) = self.scheduler.add(job).await {
+                        tracing::warn!(service = %service, error = %e, "planning a scheduled run failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(service = %service, error = %e, "planning a scheduled run failed")
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
         }
+    }
+}
+
+/// Drives the schedules until shutdown with tokio-cron-scheduler: a cron job ([`SWEEP`]) claims
+/// what is due and plans a one-shot job at every due instant of the next 45 s. When a run is due
+/// is always decided by [`Plan`] (DST-correct, jitter, grace window) and who runs it by the
+/// claim row, never by the cron library: its time-zone jobs use a fixed UTC offset taken when
+/// the job is created, which would drift by an hour across a DST change.
+pub async fn run(state: AppState) {
+    let replica = format!("{}-{}", hostname(), std::process::id());
+    let created = match tokio_cron_scheduler::JobScheduler::new().await {
+        Ok(mut s) => s.init().await.map(|()| s),
+        Err(e) => Err(e),
+    };
+    let mut scheduler = match created {
+        Ok(s) => s,
+        Err(e) => {
+            return tracing::error!(error = %e, "cannot start the scheduler: schedules will not run");
+        }
+    };
+    let driver = Arc::new(Driver {
+        state: state.clone(),
+        replica,
+        scheduler: scheduler.clone(),
+        planned: tokio::sync::Mutex::default(),
+    });
+    let sweep = {
+        let driver = driver.clone();
+        tokio_cron_scheduler::Job::new_async(SWEEP, move |_, _| Box::pin(driver.clone().sweep()))
+    };
+    let started = match sweep {
+        Ok(job) => match scheduler.add(job).await {
+            Ok(_) => scheduler.start().await,
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(e) = started {
+        return tracing::error!(error = %e, "cannot start the scheduler: schedules will not run");
+    }
+    // A run missed while sdmd was down starts now, not at the first sweep.
+    driver.clone().sweep().await;
+    state.shutdown.cancelled().await;
+    if let Err(e) = scheduler.shutdown().await {
+        tracing::warn!(error = %e, "stopping the scheduler");
     }
 }
 
@@ -498,6 +606,36 @@ mod tests {
             ..Schedule::default()
         };
         assert!(ok.validate("x").is_err(), "HH:MM needs two digits");
+    }
+
+    #[test]
+    fn plans_wakeups_within_the_horizon() {
+        let row = |service: &str, enabled: bool, time: &str| Row {
+            service: service.into(),
+            enabled,
+            frequency: "daily".into(),
+            weekday: None,
+            time_of_day: time.into(),
+            timezone: "Europe/Berlin".into(),
+            mode: "check".into(),
+            jitter_seconds: 0,
+            updated_at: utc("2026-01-01T00:00:00Z"),
+        };
+        let rows = [
+            row("soon", true, "04:15"),
+            row("off", false, "04:15"),
+            row("later", true, "04:16"),
+            row("past", true, "04:14"),
+        ];
+        // 04:14:30 in Berlin (UTC+1 in November).
+        let now = utc("2026-11-30T03:14:30Z");
+        assert_eq!(
+            wakeups(&rows, now, chrono::Duration::seconds(45)),
+            [("soon".to_owned(), utc("2026-11-30T03:15:00Z"))]
+        );
+        assert_eq!(wakeups(&rows, now, chrono::Duration::seconds(90)).len(), 2);
+        // SWEEP is a valid six-field cron expression for the driver.
+        assert!(tokio_cron_scheduler::Job::new_async(SWEEP, |_, _| Box::pin(async {})).is_ok());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// Sets up logging once (`RUST_LOG`, default `info`; JSON with `SDMD_LOG_FORMAT=json`).
 pub fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_cron_scheduler=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -178,7 +178,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         state.trusted_proxies = std::sync::Arc::new(nets);
     }
     let watcher = state.spawn_watcher();
-    let scheduler = tokio::spawn(crate::schedule::run(state.clone(), Duration::from_secs(20)));
+    let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
     listener.set_nonblocking(true)?;

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
 use common::*;
@@ -143,6 +145,61 @@ fn schedules_run_exactly_once_across_replicas() {
             audit["entries"].as_array().unwrap().len(),
             1,
             "the rejected PUT was not audited"
+        );
+        app.cleanup(&name).await;
+    });
+}
+
+/// The tokio-cron-scheduler driver itself: a run missed a minute ago (within the grace window)
+/// starts when the driver starts, once, and the driver stops with the server's shutdown.
+#[test]
+fn the_driver_runs_a_missed_schedule_once_at_start() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool.clone()).await;
+        let name = unique("drv");
+        let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
+        build_http_image(&image, "v1", "");
+        let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n");
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &yaml).await.0,
+            StatusCode::CREATED
+        );
+        let time = (chrono::Utc::now() - chrono::Duration::minutes(2)).format("%H:%M");
+        let body = json!({"enabled": true, "frequency": "daily", "time": time.to_string(),
+                          "timezone": "UTC", "mode": "check"});
+        let (s, v) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/schedule"),
+                Some(("application/json", body.to_string())),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        sqlx::query(
+            "update schedules set updated_at = now() - interval '1 day' where service = $1",
+        )
+        .bind(&name)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        let driver = tokio::spawn(schedule::run(app.state.clone()));
+        let history = eventually(Duration::from_secs(20), "the scheduled check", || async {
+            let (_, h) = app.get(&format!("/api/v1/services/{name}/updates")).await;
+            (h[0]["trigger"] == "schedule" && h[0]["result"] != "running").then_some(h)
+        })
+        .await;
+        assert_eq!(history[0]["kind"], "check", "{history}");
+        app.state.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), driver)
+            .await
+            .expect("the driver stops on shutdown")
+            .unwrap();
+        let (_, history) = app.get(&format!("/api/v1/services/{name}/updates")).await;
+        assert_eq!(
+            history.as_array().unwrap().len(),
+            1,
+            "exactly one run: {history}"
         );
         app.cleanup(&name).await;
     });
