@@ -206,6 +206,8 @@ pub struct Registry {
     /// (registry, repository, index digest, platform) → that platform's manifest.
     resolved: Mutex<HashMap<(String, String, String, Platform), PlatformManifest>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// One lock per tag being asked for, so concurrent checks of one image send one HEAD.
+    inflight: Mutex<HashMap<ImageRef, Arc<Mutex<()>>>>,
     not_before: Mutex<HashMap<String, Instant>>,
     tokens: Mutex<HashMap<(String, String), String>>,
     /// Request counters.
@@ -231,6 +233,7 @@ impl Registry {
             cache: Mutex::new(HashMap::new()),
             resolved: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             not_before: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             counters: Counters::default(),
@@ -255,13 +258,29 @@ impl Registry {
         if let Some(hit) = self.fresh(image, max_age).await {
             return Ok(hit);
         }
-        let _permit = self.slot(&image.registry).await?;
-        // Another task may have filled the cache while we waited for a slot.
+        // Single flight per tag: concurrent checks of one image wait for the first one's answer.
+        let flight = self
+            .inflight
+            .lock()
+            .await
+            .entry(image.clone())
+            .or_default()
+            .clone();
+        let _flight = flight.lock().await;
         if let Some(hit) = self.fresh(image, max_age).await {
             return Ok(hit);
         }
+        let _permit = self.slot(&image.registry).await?;
         self.not_rate_limited(&image.registry).await?;
-        let (digest, index) = self.head(image, creds).await?;
+        let result = self.head(image, creds).await;
+        // Forget the lock once nobody else holds it (the map stays as small as the work in flight).
+        {
+            let mut inflight = self.inflight.lock().await;
+            if Arc::strong_count(&flight) <= 2 {
+                inflight.remove(image);
+            }
+        }
+        let (digest, index) = result?;
         self.cache.lock().await.insert(
             image.clone(),
             Cached {
