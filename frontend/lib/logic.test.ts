@@ -6,7 +6,7 @@ import { fromForm, problemsByField, toForm } from "./definition-form";
 import { diffLines } from "./diff";
 import { filterServices } from "./filter";
 import { serviceView, type Definition, type ServiceView } from "./schemas";
-import { applyContainerEvent, healthOf, statusOf } from "./status";
+import { applyContainerEvent, healthOf, statusOf, updateLabel } from "./status";
 import { safeNext, timeAgo } from "./utils";
 
 const svc = (name: string, over: Record<string, unknown> = {}): ServiceView =>
@@ -228,5 +228,31 @@ describe("plugin settings schema", () => {
     });
     expect(formFields({ type: "object", properties: { nested: { type: "object" } } })).toBeNull();
     expect(formFields(undefined)).toBeNull();
+  });
+});
+
+describe("updateLabel", () => {
+  it("names the semver step and the tag for a tag move", () => {
+    expect(
+      updateLabel({
+        update_available: true,
+        pending_update: {
+          image: "127.0.0.1:5000/app:1.2.3",
+          kind: "tag",
+          target: "127.0.0.1:5000/app:1.3.0",
+          semver_diff: "minor",
+        },
+      }),
+    ).toBe("minor update → 1.3.0");
+  });
+  it("falls back to a plain label for digests and older servers", () => {
+    expect(
+      updateLabel({
+        update_available: true,
+        pending_update: { image: "app:latest", kind: "digest" },
+      }),
+    ).toBe("update available");
+    expect(updateLabel({ update_available: true })).toBe("update available");
+    expect(updateLabel({ update_available: false })).toBeNull();
   });
 });

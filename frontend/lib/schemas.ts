@@ -103,6 +103,16 @@ export const serviceView = z.object({
   updated_at: z.string().nullable().optional(),
   // From the update milestone; optional so older servers still parse.
   update_available: z.boolean().optional(),
+  /** What the latest check found: a digest change, or a tag move proposed by the strategy. */
+  pending_update: z
+    .object({
+      image: z.string(),
+      kind: z.string(),
+      target: z.string().nullable().optional(),
+      semver_diff: z.string().nullable().optional(),
+    })
+    .nullable()
+    .optional(),
   last_updated: z.string().nullable().optional(),
   schedule: schedule.nullable().optional(),
 });

@@ -48,3 +48,19 @@ export function imagesOf(s: ServiceView): string[] {
   const fromDef = s.definition ? Object.values(s.definition.services).map((m) => m.image) : [];
   return [...new Set([...s.containers.map((c) => c.image), ...fromDef])];
 }
+
+/**
+ * The badge text for a pending update: "minor update → 1.3.0" for a tag move the strategy
+ * proposes, "update available" for a new digest under the same tag; null when there is none.
+ */
+export function updateLabel(
+  s: Pick<ServiceView, "update_available" | "pending_update">,
+): string | null {
+  if (!s.update_available) return null;
+  const p = s.pending_update;
+  if (p?.kind === "tag" && p.target) {
+    const tag = p.target.slice(p.target.lastIndexOf(":") + 1);
+    return `${p.semver_diff ? `${p.semver_diff} ` : ""}update → ${tag}`;
+  }
+  return "update available";
+}

@@ -49,11 +49,27 @@ pub struct ServiceView {
     pub updated_at: Option<DateTime<Utc>>,
     /// Whether the latest registry check found a newer image (managed only).
     pub update_available: bool,
+    /// What the latest check found, when it found something (a tag move before a digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_update: Option<PendingUpdate>,
     /// When the service was last updated successfully.
     pub last_updated: Option<DateTime<Utc>>,
     /// Its update schedule, when one is stored (managed only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::Schedule>,
+}
+
+/// The update a service's latest check found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PendingUpdate {
+    /// The image reference of the definition it concerns.
+    pub image: String,
+    /// `digest` (the tag points at a newer image) or `tag` (the strategy moves to `target`).
+    pub kind: String,
+    /// For `tag`: the image it moves to.
+    pub target: Option<String>,
+    /// For `tag`: `major`, `minor`, `patch` or `prerelease`.
+    pub semver_diff: Option<String>,
 }
 
 fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -> ServiceView {
@@ -69,6 +85,7 @@ fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -
         created_at: stored.map(|s| s.created_at),
         updated_at: stored.map(|s| s.updated_at),
         update_available: false,
+        pending_update: None,
         last_updated: None,
         schedule: None,
         containers: g.containers,
@@ -92,6 +109,7 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
     let by_name: HashMap<&str, &StoredService> =
         stored.iter().map(|s| (s.name.as_str(), s)).collect();
     let updates = db::updates::summaries(&state.db).await?;
+    let mut pending = db::updates::pending(&state.db).await?;
     let schedules: HashMap<String, crate::schedule::Schedule> = db::schedules::all(&state.db)
         .await?
         .iter()
@@ -108,6 +126,7 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
             if let Some((available, last)) = s.and_then(|s| updates.get(&s.name)) {
                 v.update_available = *available;
                 v.last_updated = *last;
+                v.pending_update = pending.remove(&v.name);
             }
             v.schedule = s.and_then(|s| schedules.get(&s.name).cloned());
             v
@@ -134,7 +153,16 @@ pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
             if s.is_none() {
                 ensure_docker(state)?;
             }
-            Ok(view(g, s, true))
+            let mut v = view(g, s, true);
+            if s.is_some() {
+                if let Some((available, last)) = db::updates::summaries(&state.db).await?.get(name)
+                {
+                    v.update_available = *available;
+                    v.last_updated = *last;
+                }
+                v.pending_update = db::updates::pending(&state.db).await?.remove(name);
+            }
+            Ok(v)
         }
         None => {
             ensure_docker(state)?;

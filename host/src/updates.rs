@@ -50,8 +50,14 @@ pub struct ImageCheck {
     pub platform_digest: Option<String>,
     /// Whether the registry has something newer than what runs.
     pub update_available: bool,
-    /// `digest` (the tag moved); tag changes come with strategy plugins.
+    /// `digest` (the tag now points at another image) or `tag` (the service's strategy plugin
+    /// would move to another tag: see `target`).
     pub kind: Option<String>,
+    /// For `tag`: the image reference the strategy would move to.
+    pub target: Option<String>,
+    /// For `tag`: which semver part changes (`major`, `minor`, `patch`, `prerelease`), when both
+    /// tags parse as (loose) semver.
+    pub semver_diff: Option<String>,
     /// Whether the answer came from the shared cache.
     pub cached: bool,
     /// Why the image could not be checked (local-only image, registry down, …).
@@ -67,6 +73,38 @@ pub struct CheckReport {
     pub update_available: bool,
     /// Per image.
     pub images: Vec<ImageCheck>,
+}
+
+/// Which part of a loose semver tag (`v1.2`, `1.2.3-rc.1`, build metadata ignored) differs first
+/// between two tags; `None` when either is not semver-like or they are equal.
+pub fn semver_diff(from: &str, to: &str) -> Option<&'static str> {
+    fn parse(tag: &str) -> Option<([u64; 3], &str)> {
+        let tag = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
+        let tag = tag.split_once('+').map_or(tag, |(t, _)| t);
+        let (core, pre) = tag.split_once('-').unwrap_or((tag, ""));
+        let mut n = [0; 3];
+        let mut parts = core.split('.');
+        for slot in &mut n {
+            match parts.next() {
+                Some(p) => *slot = p.parse().ok()?,
+                None => break,
+            }
+        }
+        (parts.next().is_none() && !core.is_empty()).then_some((n, pre))
+    }
+    let (a, a_pre) = parse(from)?;
+    let (b, b_pre) = parse(to)?;
+    if a[0] != b[0] {
+        Some("major")
+    } else if a[1] != b[1] {
+        Some("minor")
+    } else if a[2] != b[2] {
+        Some("patch")
+    } else if a_pre != b_pre {
+        Some("prerelease")
+    } else {
+        None
+    }
 }
 
 fn distinct_images(def: &crate::spec::Definition) -> Vec<String> {
@@ -116,6 +154,7 @@ async fn check_images(
     state: &AppState,
     stored: &StoredService,
     trigger: &str,
+    tag_moves: &HashMap<String, String>,
 ) -> Result<Vec<ImageCheck>> {
     let running = running_images(state, stored).await?;
     let mut out = Vec::new();
@@ -132,6 +171,8 @@ async fn check_images(
                 platform_digest: None,
                 update_available: false,
                 kind: None,
+                target: None,
+                semver_diff: None,
                 cached: false,
                 error: Some("pinned by digest: nothing to check".into()),
             });
@@ -180,6 +221,8 @@ async fn check_images(
                     platform_digest,
                     update_available: !current,
                     kind: (!current).then(|| "digest".to_owned()),
+                    target: None,
+                    semver_diff: None,
                     cached: remote.cached,
                     error,
                 }
@@ -191,20 +234,22 @@ async fn check_images(
                 platform_digest: None,
                 update_available: false,
                 kind: None,
+                target: None,
+                semver_diff: None,
                 cached: false,
                 error: Some(e.to_string()),
             },
         };
-        db::updates::record_check(
-            &state.db,
-            &stored.name,
-            &check.image,
-            check.local_digest.as_deref(),
-            check.remote_digest.as_deref(),
-            check.update_available,
-            check.error.as_deref(),
-        )
-        .await?;
+        let mut check = check;
+        if let Some(to) = tag_moves.get(&image) {
+            check.update_available = true;
+            check.kind = Some("tag".into());
+            check.semver_diff = ImageRef::parse(to)
+                .and_then(|t| semver_diff(&r.tag, &t.tag))
+                .map(str::to_owned);
+            check.target = Some(to.clone());
+        }
+        db::updates::record_check(&state.db, &stored.name, &check).await?;
         out.push(check);
     }
     Ok(out)
@@ -223,7 +268,21 @@ pub async fn check(
         .metrics
         .checks
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let images = check_images(state, &stored, trigger).await;
+    let plugins = bound_plugins(state, name).await;
+    let mut tag_moves = HashMap::new();
+    if let Some(strategy) = &plugins.strategy {
+        match decide_tags(state, &stored, strategy).await {
+            Ok(decisions) => {
+                for d in decisions {
+                    if let Some(to) = d.to {
+                        tag_moves.insert(d.from, to);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(service = name, error = %e, "strategy not asked"),
+        }
+    }
+    let images = check_images(state, &stored, trigger, &tag_moves).await;
     let (result, images) = match images {
         Ok(i) => (
             if i.iter().any(|c| c.update_available) {
@@ -253,11 +312,14 @@ pub async fn check(
     };
     let update_available = images.iter().any(|c| c.update_available);
     if update_available {
-        let plugins = bound_plugins(state, name).await;
-        let which: Vec<&str> = images
+        let which: Vec<String> = images
             .iter()
             .filter(|c| c.update_available)
-            .map(|c| c.image.as_str())
+            .map(|c| match (&c.target, &c.semver_diff) {
+                (Some(t), Some(d)) => format!("{} → {t} ({d})", c.image),
+                (Some(t), None) => format!("{} → {t}", c.image),
+                _ => c.image.clone(),
+            })
             .collect();
         notify(
             state,
@@ -545,7 +607,8 @@ async fn pipeline(
     let state = run.state;
     let def = &stored.definition;
     // 1. Check: HEAD only; images whose registry cannot be asked are pulled to find out.
-    let checks = check_images(state, stored, trigger).await?;
+    // The strategy already moved the tags (apply_strategy): compare digests of the new ones.
+    let checks = check_images(state, stored, trigger, &HashMap::new()).await?;
     let to_pull: Vec<&ImageCheck> = checks
         .iter()
         .filter(|c| c.update_available || c.error.is_some())
@@ -885,32 +948,37 @@ fn plugin_service(stored: &StoredService) -> crate::plugins::types::Service {
 /// Asks the service's strategy plugin, per member image with a tag, whether to move the tag.
 /// Moves become a new revision of the definition (audited); `Skip` keeps the tag, whose digest
 /// the built-in check still follows.
-async fn apply_strategy(
-    run: &mut Run<'_>,
-    ctx: &AuditContext,
-    stored: StoredService,
+/// What a strategy plugin decided for one member image.
+struct TagDecision {
+    member: String,
+    /// The member's image now.
+    from: String,
+    /// The image to move to, when the strategy moves the tag.
+    to: Option<String>,
+    /// One line for the history.
+    note: String,
+    ok: bool,
+}
+
+/// Asks the strategy about each member image with a tag. Decides only: storing a move is
+/// [`apply_strategy`]'s business, a check just reports it.
+async fn decide_tags(
+    state: &AppState,
+    stored: &StoredService,
     strategy: &crate::plugins::Plugin,
-) -> Result<StoredService> {
-    let state = run.state;
-    let runtime = match state.plugins.runtime_for(state) {
-        Ok(rt) => rt,
-        Err(e) => {
-            run.step(
-                "strategy",
-                false,
-                format!("plugin runtime unavailable: {e}"),
-            );
-            return Ok(stored);
-        }
-    };
-    let mut def = stored.definition.clone();
-    let mut moves = Vec::new();
+) -> std::result::Result<Vec<TagDecision>, String> {
+    use crate::plugins::types::Decision;
+    let runtime = state
+        .plugins
+        .runtime_for(state)
+        .map_err(|e| format!("plugin runtime unavailable: {e}"))?;
+    let mut out = Vec::new();
     for (member, m) in &stored.definition.services {
         let Some(r) = ImageRef::parse(&m.image) else {
             continue;
         };
         let input = crate::plugins::types::StrategyInput {
-            service: plugin_service(&stored),
+            service: plugin_service(stored),
             member: member.clone(),
             current: crate::plugins::types::Image {
                 reference: m.image.clone(),
@@ -920,26 +988,49 @@ async fn apply_strategy(
             },
             candidates: Vec::new(),
         };
-        let out = runtime.decide(strategy, input).await;
-        match out.result {
-            Ok(crate::plugins::types::Decision::UpdateTo { candidate })
-                if candidate.tag != r.tag =>
-            {
+        let (to, note, ok) = match runtime.decide(strategy, input).await.result {
+            Ok(Decision::UpdateTo { candidate }) if candidate.tag != r.tag => {
                 let image = format!("{}:{}", r.docker_name, candidate.tag);
-                run.step("strategy", true, format!("{member}: {} → {image}", m.image));
-                moves.push(json!({"member": member, "from": m.image, "to": image}));
-                if let Some(mm) = def.services.get_mut(member) {
-                    mm.image = image;
-                }
+                let note = format!("{member}: {} → {image}", m.image);
+                (Some(image), note, true)
             }
-            Ok(crate::plugins::types::Decision::UpdateTo { .. }) => {
-                run.step("strategy", true, format!("{member}: stays on {}", r.tag));
-            }
-            Ok(crate::plugins::types::Decision::Skip { reason }) => {
-                run.step("strategy", true, format!("{member}: skip ({reason})"));
-            }
-            Err(e) => {
-                run.step("strategy", false, format!("{member}: {e}"));
+            Ok(Decision::UpdateTo { .. }) => (None, format!("{member}: stays on {}", r.tag), true),
+            Ok(Decision::Skip { reason }) => (None, format!("{member}: skip ({reason})"), true),
+            Err(e) => (None, format!("{member}: {e}"), false),
+        };
+        out.push(TagDecision {
+            member: member.clone(),
+            from: m.image.clone(),
+            to,
+            note,
+            ok,
+        });
+    }
+    Ok(out)
+}
+
+async fn apply_strategy(
+    run: &mut Run<'_>,
+    ctx: &AuditContext,
+    stored: StoredService,
+    strategy: &crate::plugins::Plugin,
+) -> Result<StoredService> {
+    let state = run.state;
+    let decisions = match decide_tags(state, &stored, strategy).await {
+        Ok(d) => d,
+        Err(e) => {
+            run.step("strategy", false, e);
+            return Ok(stored);
+        }
+    };
+    let mut def = stored.definition.clone();
+    let mut moves = Vec::new();
+    for d in decisions {
+        run.step("strategy", d.ok, d.note);
+        if let Some(to) = d.to {
+            moves.push(json!({"member": d.member, "from": d.from, "to": to}));
+            if let Some(mm) = def.services.get_mut(&d.member) {
+                mm.image = to;
             }
         }
     }
@@ -1062,4 +1153,21 @@ pub(crate) fn notify(
         timestamp: chrono::Utc::now().to_rfc3339(),
     };
     crate::notify::dispatch(state, notifiers, event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::semver_diff;
+
+    #[test]
+    fn semver_differences() {
+        assert_eq!(semver_diff("1.2.3", "1.3.0"), Some("minor"));
+        assert_eq!(semver_diff("v1.2.3", "2.0.0"), Some("major"));
+        assert_eq!(semver_diff("1.2", "1.2.1"), Some("patch"));
+        assert_eq!(semver_diff("1.2.3-rc.1", "1.2.3"), Some("prerelease"));
+        assert_eq!(semver_diff("1.2.3+b1", "1.2.3+b2"), None);
+        assert_eq!(semver_diff("1.2.3", "1.2.3"), None);
+        assert_eq!(semver_diff("latest", "1.2.3"), None);
+        assert_eq!(semver_diff("1.2.3.4", "1.2.3"), None);
+    }
 }

@@ -306,3 +306,133 @@ fn notifier_cooldown_and_batching() {
         }
     });
 }
+
+/// Uploads a plugin from plugins/dist.
+async fn upload(app: &TestApp, name: &str) {
+    let resp = app
+        .raw(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/plugins")
+                .header("content-type", "application/wasm")
+                .body(Body::from(wasm(name)))
+                .unwrap(),
+        )
+        .await;
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        status.is_success(),
+        "upload {name}: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+}
+
+#[test]
+fn semver_strategy_reports_and_moves_the_tag() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool).await;
+        upload(&app, "semver-strategy").await;
+        let (s, v) = json(
+            &app,
+            Method::PATCH,
+            "/api/v1/plugins/semver-strategy",
+            json!({"grants": {"capabilities": ["registry"]}, "config": {"threshold": "minor"},
+                   "enabled": true}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        // 1.2.3 runs; the registry also has 1.3.0 (a minor step) and 2.0.0 (major: over the
+        // threshold).
+        let name = unique("semver");
+        let repo = format!("{REGISTRY}/sdmdtest/{name}/app");
+        for tag in ["1.2.3", "1.3.0", "2.0.0"] {
+            build_http_image(&format!("{repo}:{tag}"), tag, "");
+        }
+        let port = free_port();
+        let yaml = format!(
+            "name: {name}\nservices:\n  web:\n    image: {repo}:1.2.3\n    init: true\n    ports: [\"127.0.0.1:{port}:80\"]\n"
+        );
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &yaml).await.0,
+            StatusCode::CREATED
+        );
+        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+            .await;
+        eventually(Duration::from_secs(10), "1.2.3 serving", || async {
+            http_get(port).await.filter(|b| b.trim() == "1.2.3")
+        })
+        .await;
+        let (s, v) = json(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/services/{name}/plugins"),
+            json!({"strategy": "semver-strategy"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+
+        // The check reports the tag move and its semver difference; so does the list. Nothing
+        // is stored or changed by a check.
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
+            .await;
+        assert_eq!(v["update_available"], true, "{v}");
+        let image = &v["images"][0];
+        assert_eq!(image["kind"], "tag", "{v}");
+        assert_eq!(image["target"], format!("{repo}:1.3.0"), "{v}");
+        assert_eq!(image["semver_diff"], "minor", "{v}");
+        let listed = app.listed(&name).await.unwrap();
+        assert_eq!(
+            listed["pending_update"],
+            json!({"image": format!("{repo}:1.2.3"), "kind": "tag",
+                   "target": format!("{repo}:1.3.0"), "semver_diff": "minor"}),
+            "{listed}"
+        );
+        assert_eq!(listed["revision"], 1);
+        let (_, one) = app.get(&format!("/api/v1/services/{name}")).await;
+        assert_eq!(one["pending_update"], listed["pending_update"], "{one}");
+
+        // The update moves the tag: a new revision with 1.3.0, audited with the strategy's name,
+        // and 1.3.0 serving.
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
+            .await;
+        assert_eq!(v["result"], "updated", "{v}");
+        assert!(
+            v["steps"].as_array().unwrap().iter().any(
+                |s| s["step"] == "strategy" && s["message"].as_str().unwrap().contains("1.3.0")
+            ),
+            "{v}"
+        );
+        eventually(Duration::from_secs(10), "1.3.0 serving", || async {
+            http_get(port).await.filter(|b| b.trim() == "1.3.0")
+        })
+        .await;
+        let (_, service) = app.get(&format!("/api/v1/services/{name}")).await;
+        assert_eq!(service["revision"], 2, "{service}");
+        assert_eq!(
+            service["definition"]["services"]["web"]["image"],
+            format!("{repo}:1.3.0")
+        );
+        let (_, audit) = app
+            .get(&format!("/api/v1/audit?target={name}&action=service.edit"))
+            .await;
+        assert_eq!(
+            audit["entries"][0]["details"]["strategy"], "semver-strategy",
+            "{audit}"
+        );
+        // Nothing further within the threshold: the next check is quiet.
+        app.state
+            .registry
+            .invalidate(&sdmd::registry::ImageRef::parse(&format!("{repo}:1.3.0")).unwrap())
+            .await;
+        let v = app
+            .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
+            .await;
+        assert_eq!(v["update_available"], false, "{v}");
+        assert!(app.listed(&name).await.unwrap()["pending_update"].is_null());
+        app.cleanup(&name).await;
+    });
+}

@@ -33,7 +33,7 @@ import { useAsync } from "@/hooks/use-async";
 import { api, downloadAuthed, toApiError } from "@/lib/api";
 import { subscribe } from "@/lib/events";
 import type { ServiceView } from "@/lib/schemas";
-import { applyContainerEvent } from "@/lib/status";
+import { applyContainerEvent, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
 export default function ServicePage() {
@@ -162,7 +162,7 @@ function ServiceDetail() {
       <div className="flex flex-wrap items-center gap-3">
         <h1 className="text-2xl font-semibold tracking-tight break-all">{s.name}</h1>
         <StatusBadge status={s.status} />
-        {s.update_available && <Badge variant="warning">update available</Badge>}
+        {updateLabel(s) && <Badge variant="warning">{updateLabel(s)}</Badge>}
         <ConnectionBadge />
         <div className="flex-1" />
         {managed && (

@@ -7,7 +7,7 @@ import { useLayoutEffect, useRef, useState } from "react";
 
 import { Badge } from "@/components/ui/badge";
 import type { Schedule, ServiceView } from "@/lib/schemas";
-import { healthOf, imagesOf } from "@/lib/status";
+import { healthOf, imagesOf, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
 import { HealthBadge, StatusBadge } from "./badges";
@@ -56,7 +56,7 @@ function Row({
               {s.kind === "compose" ? "compose" : "unmanaged"}
             </Badge>
           )}
-          {s.update_available && <Badge variant="warning">update available</Badge>}
+          {updateLabel(s) && <Badge variant="warning">{updateLabel(s)}</Badge>}
           {activity ? (
             <span className="inline-flex items-center gap-1 truncate" aria-live="polite">
               <Loader2Icon className="size-3 animate-spin" /> {activity.message}

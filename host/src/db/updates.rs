@@ -101,27 +101,65 @@ pub async fn list(pool: &PgPool, service: &str, limit: i64) -> Result<Vec<Run>, 
 pub async fn record_check(
     pool: &PgPool,
     service: &str,
-    image: &str,
-    local: Option<&str>,
-    remote: Option<&str>,
-    available: bool,
-    error: Option<&str>,
+    check: &crate::updates::ImageCheck,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into image_checks (service, image, local_digest, remote_digest, update_available, error)
-         values ($1, $2, $3, $4, $5, $6)
+        "insert into image_checks (service, image, local_digest, remote_digest, update_available, error,
+           kind, target, semver_diff)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict (service, image) do update set checked_at = now(), local_digest = excluded.local_digest,
-           remote_digest = excluded.remote_digest, update_available = excluded.update_available, error = excluded.error",
+           remote_digest = excluded.remote_digest, update_available = excluded.update_available,
+           error = excluded.error, kind = excluded.kind, target = excluded.target,
+           semver_diff = excluded.semver_diff",
     )
     .bind(service)
-    .bind(image)
-    .bind(local)
-    .bind(remote)
-    .bind(available)
-    .bind(error)
+    .bind(&check.image)
+    .bind(&check.local_digest)
+    .bind(&check.remote_digest)
+    .bind(check.update_available)
+    .bind(&check.error)
+    .bind(&check.kind)
+    .bind(&check.target)
+    .bind(&check.semver_diff)
     .execute(pool)
     .await
     .map(|_| ())
+}
+
+/// service, image, kind, target, semver_diff.
+type PendingRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The update a service's latest checks found (a tag move first), per service.
+pub async fn pending(
+    pool: &PgPool,
+) -> Result<HashMap<String, crate::ops::PendingUpdate>, sqlx::Error> {
+    let rows: Vec<PendingRow> = sqlx::query_as(
+        "select distinct on (service) service, image, kind, target, semver_diff
+             from image_checks where update_available
+             order by service, (kind = 'tag') desc, image",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(service, image, kind, target, semver_diff)| {
+            (
+                service,
+                crate::ops::PendingUpdate {
+                    image,
+                    kind: kind.unwrap_or_else(|| "digest".into()),
+                    target,
+                    semver_diff,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Per service: whether its latest checks found an update, and when it was last updated.
