@@ -192,6 +192,8 @@ pub struct ContainerEvent {
     pub id: String,
     /// Docker's action (`start`, `die`, `destroy`, `health_status: healthy`, …).
     pub action: String,
+    /// The exit code, on `die`.
+    pub exit_code: Option<i64>,
 }
 
 /// Progress of an image pull, one line of Docker's stream.
@@ -322,10 +324,16 @@ impl Docker {
         Ok(c.events(Some(opts)).filter_map(|ev| async move {
             match ev {
                 Ok(m) => {
-                    let id = m.actor.and_then(|a| a.id)?;
+                    let actor = m.actor?;
+                    let exit_code = actor
+                        .attributes
+                        .as_ref()
+                        .and_then(|a| a.get("exitCode"))
+                        .and_then(|c| c.parse().ok());
                     Some(Ok(ContainerEvent {
-                        id,
+                        id: actor.id?,
                         action: m.action.unwrap_or_default(),
+                        exit_code,
                     }))
                 }
                 Err(e) => Some(Err(DockerError::from(e))),

@@ -143,10 +143,101 @@ fn relevant(action: &str) -> bool {
     ) || action.starts_with("health_status")
 }
 
+/// A `die` after a `kill`/`stop` within this window was asked for.
+const EXPECTED_DIE_WINDOW: Duration = Duration::from_secs(60);
+
+/// At most one container-died notification per container per this long (restart loops).
+const DIED_DEDUPE: Duration = Duration::from_secs(300);
+
+/// A container exited on its own with a non-zero code (nobody stopped or killed it).
+#[derive(Debug, Clone)]
+pub struct Died {
+    /// Container id.
+    pub id: String,
+    /// Its exit code.
+    pub exit_code: Option<i64>,
+    /// What the cache knew of it just before.
+    pub known: Option<ContainerInfo>,
+}
+
+/// Tells a managed service's notifiers (and the global ones) when one of its containers dies
+/// unexpectedly — not while an operation on the service (deploy, update, rollback, stop) runs,
+/// and at most once per container per five minutes, so a restart loop is one message.
+pub async fn report_deaths(
+    state: crate::state::AppState,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Died>,
+) {
+    let mut last: HashMap<String, std::time::Instant> = HashMap::new();
+    loop {
+        let died = tokio::select! {
+            d = rx.recv() => match d { Some(d) => d, None => return },
+            () = state.shutdown.cancelled() => return,
+        };
+        let Some(c) = died.known else { continue };
+        let Some(service) = c.label(crate::docker::labels::SERVICE).map(str::to_owned) else {
+            continue;
+        };
+        if state.locks.is_busy(&service) {
+            continue;
+        }
+        last.retain(|_, at| at.elapsed() < DIED_DEDUPE);
+        if last.contains_key(&died.id) {
+            continue;
+        }
+        last.insert(died.id.clone(), std::time::Instant::now());
+        let Ok(stored) = crate::ops::load(&state, &service).await else {
+            continue;
+        };
+        let notifiers = match crate::plugins::store::resolve(&state, &service).await {
+            Ok(r) => r.notifiers,
+            Err(e) => {
+                tracing::warn!(service, error = %e, "cannot resolve the service's notifiers");
+                continue;
+            }
+        };
+        if notifiers.is_empty() {
+            continue;
+        }
+        let code = died
+            .exit_code
+            .map_or_else(|| "an unknown code".to_owned(), |c| c.to_string());
+        let tail = state
+            .docker
+            .logs_tail(&died.id, 10)
+            .await
+            .map(|lines| {
+                lines
+                    .into_iter()
+                    .map(|l| l.line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        crate::updates::notify(
+            &state,
+            &stored,
+            notifiers,
+            crate::plugins::types::EventKind::ContainerDied,
+            format!("{} exited with {code}", c.name),
+            (Some(c.image.clone()), None),
+            Some(format!("container {}, exit code {code}\n{tail}", c.name)),
+        );
+    }
+}
+
 /// Follows Docker events until `shutdown`, reconnecting with backoff whenever the engine goes
 /// away and resyncing the whole list when it comes back.
-pub async fn watch(docker: Docker, live: Arc<Live>, bus: EventBus, shutdown: CancellationToken) {
+pub async fn watch(
+    docker: Docker,
+    live: Arc<Live>,
+    bus: EventBus,
+    shutdown: CancellationToken,
+    died: Option<tokio::sync::mpsc::UnboundedSender<Died>>,
+) {
     let mut backoff = Duration::from_millis(250);
+    // Containers someone stopped or killed on purpose (sdmd or `docker stop`), by id: their `die`
+    // is no surprise.
+    let mut stopping: HashMap<String, std::time::Instant> = HashMap::new();
     loop {
         let session = async {
             // Subscribe before listing so no change between the two is lost.
@@ -162,6 +253,29 @@ pub async fn watch(docker: Docker, live: Arc<Live>, bus: EventBus, shutdown: Can
                     ev.inspect_err(|e| tracing::debug!(error = %e, "the events stream failed"))?;
                 if !relevant(&ev.action) {
                     continue;
+                }
+                if let Some(tx) = &died {
+                    match ev.action.as_str() {
+                        "kill" | "stop" => {
+                            stopping.retain(|_, at| at.elapsed() < EXPECTED_DIE_WINDOW);
+                            stopping.insert(ev.id.clone(), std::time::Instant::now());
+                        }
+                        "die" => {
+                            let expected = stopping
+                                .remove(&ev.id)
+                                .is_some_and(|at| at.elapsed() < EXPECTED_DIE_WINDOW);
+                            if !expected && ev.exit_code != Some(0) {
+                                // Read the container before the refresh below replaces it.
+                                let known = live.containers.read().await.get(&ev.id).cloned();
+                                let _ = tx.send(Died {
+                                    id: ev.id.clone(),
+                                    exit_code: ev.exit_code,
+                                    known,
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 if ev.action == "destroy" {
                     live.remove(&ev.id, &bus).await;

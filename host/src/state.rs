@@ -84,11 +84,14 @@ impl AppState {
 
     /// Starts the Docker events watcher for this state; it stops with `shutdown`.
     pub fn spawn_watcher(&self) -> tokio::task::JoinHandle<()> {
+        let (died_tx, died_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(crate::live::report_deaths(self.clone(), died_rx));
         tokio::spawn(crate::live::watch(
             self.docker.clone(),
             self.live.clone(),
             self.bus.clone(),
             self.shutdown.clone(),
+            Some(died_tx),
         ))
     }
 }
@@ -108,5 +111,11 @@ impl ServiceLocks {
             map.entry(service.to_owned()).or_default().clone()
         };
         m.lock_owned().await
+    }
+
+    /// Whether an operation (deploy, update, stop, …) holds the service's lock right now.
+    pub fn is_busy(&self, service: &str) -> bool {
+        let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(service).is_some_and(|m| m.try_lock().is_err())
     }
 }

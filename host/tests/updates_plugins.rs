@@ -436,3 +436,73 @@ fn semver_strategy_reports_and_moves_the_tag() {
         app.cleanup(&name).await;
     });
 }
+
+#[test]
+fn a_container_that_dies_on_its_own_is_reported_once() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool).await;
+        let (port, got) = receiver().await;
+        install_webhook(&app, port).await;
+        let name = unique("died");
+        let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
+        // Runs a few seconds (longer than the deploy), says why, then fails.
+        build_image(
+            &image,
+            "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sh\", \"-c\", \"sleep 3; echo out of cheese; exit 3\"]\n",
+        );
+        let yaml = format!(
+            "name: {name}\nservices:\n  worker:\n    image: {image}\n  idle:\n    image: local/busybox:1\n    command: [sleep, \"600\"]\n"
+        );
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &yaml).await.0,
+            StatusCode::CREATED
+        );
+        let (s, v) = json(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/services/{name}/plugins"),
+            json!({"notifiers": ["webhook-notify"]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+            .await;
+        let died = eventually(
+            Duration::from_secs(15),
+            "the container-died event",
+            || async {
+                got.lock()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["kind"] == "container-died")
+                    .cloned()
+            },
+        )
+        .await;
+        assert_eq!(died["service"], name.as_str(), "{died}");
+        let summary = died["summary"].as_str().unwrap();
+        assert!(
+            summary.contains(&format!("{name}-worker")) && summary.contains("exited with 3"),
+            "{died}"
+        );
+        assert!(
+            died["detail"].as_str().unwrap().contains("out of cheese"),
+            "the last log lines come along: {died}"
+        );
+
+        // Stopping on purpose is no news: `docker stop` outside sdmd (sleep ignores SIGTERM, so
+        // the engine kills it: exit 137), then the service through sdmd.
+        docker(&["stop", "-t", "1", &format!("{name}-idle")]);
+        app.ok(Method::POST, &format!("/api/v1/services/{name}/stop"))
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let kinds: Vec<Value> = got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].clone())
+            .collect();
+        assert_eq!(kinds, [json!("container-died")], "{kinds:?}");
+        app.cleanup(&name).await;
+    });
+}
