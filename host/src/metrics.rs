@@ -97,6 +97,7 @@ pub fn render(
             ("{kind=\"head\"}".into(), g(&r.head)),
             ("{kind=\"get\"}".into(), g(&r.get)),
             ("{kind=\"token\"}".into(), g(&r.token)),
+            ("{kind=\"tags\"}".into(), g(&r.tags)),
         ],
     );
     metric(

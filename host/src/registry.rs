@@ -27,6 +27,9 @@ const PER_REGISTRY: usize = 2;
 /// Largest manifest body we read (real indexes are a few KiB).
 const MAX_MANIFEST_BYTES: usize = 4 << 20;
 
+/// The most tags read from one repository (pagination stops there).
+pub const MAX_TAGS: usize = 10_000;
+
 /// Resolved indexes kept; the map is cleared when it grows past this.
 const MAX_RESOLVED: usize = 10_000;
 
@@ -185,6 +188,8 @@ pub struct Counters {
     pub get: AtomicU64,
     /// Token requests sent.
     pub token: AtomicU64,
+    /// Tag-list pages fetched (strategy candidates).
+    pub tags: AtomicU64,
     /// Answers served from the cache.
     pub cache_hits: AtomicU64,
 }
@@ -198,6 +203,9 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// When a repository's tags were listed, and the tags.
+type TagList = (Instant, Arc<Vec<String>>);
+
 /// The shared registry client of one replica.
 pub struct Registry {
     http: reqwest::Client,
@@ -206,6 +214,8 @@ pub struct Registry {
     /// (registry, repository, index digest, platform) → that platform's manifest.
     resolved: Mutex<HashMap<(String, String, String, Platform), PlatformManifest>>,
     limits: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// (registry, repository) → when listed and the tags.
+    tag_lists: Mutex<HashMap<(String, String), TagList>>,
     /// One lock per tag being asked for, so concurrent checks of one image send one HEAD.
     inflight: Mutex<HashMap<ImageRef, Arc<Mutex<()>>>>,
     not_before: Mutex<HashMap<String, Instant>>,
@@ -234,6 +244,7 @@ impl Registry {
             resolved: Mutex::new(HashMap::new()),
             limits: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
+            tag_lists: Mutex::new(HashMap::new()),
             not_before: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             counters: Counters::default(),
@@ -393,7 +404,12 @@ impl Registry {
         creds: Option<&Credentials>,
     ) -> Result<serde_json::Value, RegistryError> {
         let resp = self
-            .send(reqwest::Method::GET, image, digest, creds)
+            .send(
+                reqwest::Method::GET,
+                image,
+                &format!("manifests/{digest}"),
+                creds,
+            )
             .await?;
         if resp
             .content_length()
@@ -423,7 +439,12 @@ impl Registry {
         creds: Option<&Credentials>,
     ) -> Result<(String, bool), RegistryError> {
         let resp = self
-            .send(reqwest::Method::HEAD, image, &image.tag, creds)
+            .send(
+                reqwest::Method::HEAD,
+                image,
+                &format!("manifests/{}", image.tag),
+                creds,
+            )
             .await?;
         let header = |name| {
             resp.headers()
@@ -442,21 +463,74 @@ impl Registry {
         Ok((digest, index))
     }
 
-    /// One manifest request for `reference` (tag or digest) with our Accept header, answering a
-    /// bearer challenge once; any answer but 200 becomes an error (429 also pauses the registry).
+    /// Every tag of `image`'s repository (`GET /v2/<repo>/tags/list`, following `Link` pages up
+    /// to [`MAX_TAGS`]) with the same auth as manifest requests; cached per repository for
+    /// `max_age` (capped by the TTL).
+    pub async fn list_tags(
+        &self,
+        image: &ImageRef,
+        creds: Option<&Credentials>,
+        max_age: Duration,
+    ) -> Result<Arc<Vec<String>>, RegistryError> {
+        let key = (image.registry.clone(), image.repository.clone());
+        let max_age = max_age.min(self.ttl);
+        if let Some((at, tags)) = self.tag_lists.lock().await.get(&key)
+            && at.elapsed() < max_age
+        {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(tags.clone());
+        }
+        let _permit = self.slot(&image.registry).await?;
+        self.not_rate_limited(&image.registry).await?;
+        let mut tags = Vec::new();
+        let mut path = "tags/list?n=1000".to_owned();
+        loop {
+            let resp = self.send(reqwest::Method::GET, image, &path, creds).await?;
+            // RFC 5988 `Link: </v2/<repo>/tags/list?last=x&n=1000>; rel="next"`.
+            let next = resp
+                .headers()
+                .get(reqwest::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| l.split_once('<'))
+                .and_then(|(_, rest)| rest.split_once('>'))
+                .map(|(p, _)| p.to_owned());
+            let body: serde_json::Value = resp
+                .json()
+                .await
+                .map_err(|e| RegistryError::Failed(format!("tag list: {e}")))?;
+            tags.extend(
+                body["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_owned)),
+            );
+            let prefix = format!("/v2/{}/", image.repository);
+            match next.as_deref().and_then(|n| n.strip_prefix(&prefix)) {
+                Some(rest) if tags.len() < MAX_TAGS => path = rest.to_owned(),
+                _ => break,
+            }
+        }
+        tags.truncate(MAX_TAGS);
+        let tags = Arc::new(tags);
+        self.tag_lists
+            .lock()
+            .await
+            .insert(key, (Instant::now(), tags.clone()));
+        Ok(tags)
+    }
+
+    /// One request for `path` under `/v2/<repo>/` (`manifests/<ref>`, `tags/list`) with our
+    /// Accept header, answering a bearer challenge once; any answer but 200 becomes an error
+    /// (429 also pauses the registry).
     async fn send(
         &self,
         method: reqwest::Method,
         image: &ImageRef,
-        reference: &str,
+        path: &str,
         creds: Option<&Credentials>,
     ) -> Result<reqwest::Response, RegistryError> {
-        let url = format!(
-            "{}/v2/{}/manifests/{}",
-            image.base_url(),
-            image.repository,
-            reference
-        );
+        let url = format!("{}/v2/{}/{path}", image.base_url(), image.repository);
         let scope = format!("repository:{}:pull", image.repository);
         let mut token = self
             .tokens
@@ -476,6 +550,8 @@ impl Registry {
             }
             let counter = if method == reqwest::Method::HEAD {
                 &self.counters.head
+            } else if path.starts_with("tags/") {
+                &self.counters.tags
             } else {
                 &self.counters.get
             };
@@ -510,10 +586,12 @@ impl Registry {
                 }
                 401 | 403 => return Err(RegistryError::Unauthorized(image.docker_name.clone())),
                 404 => {
-                    return Err(RegistryError::NotFound(format!(
-                        "{}:{reference}",
-                        image.docker_name
-                    )));
+                    return Err(RegistryError::NotFound(
+                        match path.strip_prefix("manifests/") {
+                            Some(reference) => format!("{}:{reference}", image.docker_name),
+                            None => image.docker_name.clone(),
+                        },
+                    ));
                 }
                 429 => {
                     let secs = resp

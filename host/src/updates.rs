@@ -271,7 +271,7 @@ pub async fn check(
     let plugins = bound_plugins(state, name).await;
     let mut tag_moves = HashMap::new();
     if let Some(strategy) = &plugins.strategy {
-        match decide_tags(state, &stored, strategy).await {
+        match decide_tags(state, &stored, strategy, trigger).await {
             Ok(decisions) => {
                 for d in decisions {
                     if let Some(to) = d.to {
@@ -462,7 +462,7 @@ pub async fn update(
             let started = std::time::Instant::now();
             let plugins = bound_plugins(state, name).await;
             let outcome = match &plugins.strategy {
-                Some(strategy) => apply_strategy(&mut run, ctx, stored, strategy).await,
+                Some(strategy) => apply_strategy(&mut run, ctx, stored, strategy, trigger).await,
                 None => Ok(stored),
             };
             let outcome = match outcome {
@@ -960,12 +960,46 @@ struct TagDecision {
     ok: bool,
 }
 
+/// The repository's tags as a strategy's candidates (with the stored credentials, cached like
+/// checks). Empty when they cannot be listed: a strategy granted `registry` may still ask itself.
+async fn candidates(
+    state: &AppState,
+    image: &ImageRef,
+    trigger: &str,
+) -> Vec<crate::plugins::types::Candidate> {
+    let creds = match crate::registry::credentials::for_host(state, &image.registry).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(registry = %image.registry, error = %e, "cannot open the stored credentials");
+            None
+        }
+    };
+    match state
+        .registry
+        .list_tags(image, creds.as_ref(), max_age(state, trigger))
+        .await
+    {
+        Ok(tags) => tags
+            .iter()
+            .map(|t| crate::plugins::types::Candidate {
+                tag: t.clone(),
+                digest: None,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::info!(image = %image.docker_name, error = %e, "no tag list for the strategy");
+            Vec::new()
+        }
+    }
+}
+
 /// Asks the strategy about each member image with a tag. Decides only: storing a move is
 /// [`apply_strategy`]'s business, a check just reports it.
 async fn decide_tags(
     state: &AppState,
     stored: &StoredService,
     strategy: &crate::plugins::Plugin,
+    trigger: &str,
 ) -> std::result::Result<Vec<TagDecision>, String> {
     use crate::plugins::types::Decision;
     let runtime = state
@@ -986,7 +1020,7 @@ async fn decide_tags(
                 tag: Some(r.tag.clone()),
                 digest: None,
             },
-            candidates: Vec::new(),
+            candidates: candidates(state, &r, trigger).await,
         };
         let (to, note, ok) = match runtime.decide(strategy, input).await.result {
             Ok(Decision::UpdateTo { candidate }) if candidate.tag != r.tag => {
@@ -1014,9 +1048,10 @@ async fn apply_strategy(
     ctx: &AuditContext,
     stored: StoredService,
     strategy: &crate::plugins::Plugin,
+    trigger: &str,
 ) -> Result<StoredService> {
     let state = run.state;
-    let decisions = match decide_tags(state, &stored, strategy).await {
+    let decisions = match decide_tags(state, &stored, strategy, trigger).await {
         Ok(d) => d,
         Err(e) => {
             run.step("strategy", false, e);

@@ -162,3 +162,68 @@ fn private_registry_credentials_are_sealed_and_used_for_checks_and_pulls() {
         docker_ok(&["rmi", &image]);
     });
 }
+
+/// Tag lists (a strategy's candidates) use the same auth as checks: stored credentials work, no
+/// credentials are refused, and the answer is cached.
+#[test]
+fn tag_lists_use_the_registry_credentials() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool).await;
+        let name = unique("tags");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM local/busybox:1\nLABEL sdmd.test=1\n",
+        )
+        .unwrap();
+        for tag in ["1.0.0", "1.1.0"] {
+            let image = format!("{PRIVATE}/sdmdtest/{name}/app:{tag}");
+            let built = std::process::Command::new(DOCKER)
+                .env("DOCKER_BUILDKIT", "0")
+                .args(["build", "-q", "-t", &image])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(built.status.success());
+            login_push(&image);
+            docker(&["rmi", &image]);
+        }
+        let r = sdmd::registry::ImageRef::parse(&format!("{PRIVATE}/sdmdtest/{name}/app:1.0.0"))
+            .unwrap();
+        let registry = &app.state.registry;
+        let refused = registry
+            .list_tags(&r, None, std::time::Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, sdmd::registry::RegistryError::Unauthorized(_)),
+            "{refused}"
+        );
+        let creds = sdmd::registry::Credentials {
+            username: USER.into(),
+            password: PASSWORD.into(),
+        };
+        let minute = std::time::Duration::from_secs(60);
+        let mut tags = registry
+            .list_tags(&r, Some(&creds), minute)
+            .await
+            .unwrap()
+            .as_ref()
+            .clone();
+        tags.sort();
+        assert_eq!(tags, ["1.0.0", "1.1.0"]);
+        let pages = registry
+            .counters
+            .tags
+            .load(std::sync::atomic::Ordering::Relaxed);
+        registry.list_tags(&r, Some(&creds), minute).await.unwrap();
+        assert_eq!(
+            registry
+                .counters
+                .tags
+                .load(std::sync::atomic::Ordering::Relaxed),
+            pages,
+            "served from the cache"
+        );
+    });
+}

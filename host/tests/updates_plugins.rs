@@ -337,8 +337,9 @@ fn semver_strategy_reports_and_moves_the_tag() {
             &app,
             Method::PATCH,
             "/api/v1/plugins/semver-strategy",
-            json!({"grants": {"capabilities": ["registry"]}, "config": {"threshold": "minor"},
-                   "enabled": true}),
+            // `list_tags: false`: the plugin only sees the candidates the host found.
+            json!({"grants": {"capabilities": ["registry"]},
+                   "config": {"threshold": "minor", "list_tags": false}, "enabled": true}),
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{v}");
