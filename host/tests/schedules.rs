@@ -204,3 +204,105 @@ fn the_driver_runs_a_missed_schedule_once_at_start() {
         app.cleanup(&name).await;
     });
 }
+
+/// Two real `sdmd serve` processes on one database, both starting with a run missed a minute ago
+/// (inside the grace window): it runs exactly once, claimed by one of them.
+#[test]
+fn two_sdmd_processes_run_a_due_schedule_once() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool.clone()).await;
+        let name = unique("twoproc");
+        let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
+        build_http_image(&image, "v1", "");
+        let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n");
+        assert_eq!(
+            app.post_yaml("/api/v1/services", &yaml).await.0,
+            StatusCode::CREATED
+        );
+        let time = (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%H:%M");
+        let body = json!({"enabled": true, "frequency": "daily", "time": time.to_string(),
+                          "timezone": "UTC", "mode": "check"});
+        let (s, v) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/schedule"),
+                Some(("application/json", body.to_string())),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        sqlx::query(
+            "update schedules set updated_at = now() - interval '1 day' where service = $1",
+        )
+        .bind(&name)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+        let base = std::env::var("DATABASE_URL").unwrap();
+        let db = pool.connect_options().get_database().unwrap().to_owned();
+        let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+        let data: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+        let mut servers: Vec<std::process::Child> = data
+            .iter()
+            .map(|dir| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_sdmd"))
+                    .arg("serve")
+                    .env_remove("DOCKER_HOST")
+                    .env("DATABASE_URL", &url)
+                    .env("SDMD_DATA_DIR", dir.path())
+                    .env("SDMD_LISTEN", format!("127.0.0.1:{}", free_port()))
+                    .env("SDMD_TLS", "off")
+                    .env("SDMD_ADMIN_EMAIL", "admin@example.com")
+                    .env("SDMD_ADMIN_PASSWORD", "two-process-password")
+                    .env("RUST_LOG", "info")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let logs = |data: &[tempfile::TempDir]| {
+            data.iter()
+                .map(|d| std::fs::read_to_string(d.path().join("server.log")).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        };
+        let claimed_by: String = eventually(Duration::from_secs(60), "the claim", || async {
+            sqlx::query_scalar("select claimed_by from schedule_claims where service = $1")
+                .bind(&name)
+                .fetch_optional(&pool)
+                .await
+                .unwrap()
+        })
+        .await;
+        eventually(Duration::from_secs(30), "the scheduled check", || async {
+            let (_, h) = app.get(&format!("/api/v1/services/{name}/updates")).await;
+            (h[0]["trigger"] == "schedule" && h[0]["result"] != "running").then_some(())
+        })
+        .await;
+        // Both processes are up and have swept by now (each sweeps once at start).
+        for (i, server) in servers.iter_mut().enumerate() {
+            assert!(
+                server.try_wait().unwrap().is_none(),
+                "sdmd {i} exited: {}",
+                logs(&data)
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (_, history) = app.get(&format!("/api/v1/services/{name}/updates")).await;
+        let runs = history.as_array().unwrap().len();
+        let claims: i64 =
+            sqlx::query_scalar("select count(*) from schedule_claims where service = $1")
+                .bind(&name)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        for server in &mut servers {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+        assert_eq!((runs, claims), (1, 1), "{history}\n{}", logs(&data));
+        assert!(!claimed_by.is_empty());
+        app.cleanup(&name).await;
+    });
+}
