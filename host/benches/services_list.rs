@@ -4,26 +4,16 @@
 //! nothing about time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::docker;
+
 const CONTAINERS: usize = 200;
 const ROUNDS: usize = 400;
-const DOCKER: &str = "/usr/bin/docker";
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new(DOCKER)
-        .args(args)
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// One HTTP/1.1 GET on a fresh connection, read to the end: the same work for both sides.
 fn get<S: Read + Write>(mut s: S, path: &str, extra_headers: &str) -> usize {
@@ -49,23 +39,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let bin =
         std::env::var("SDMD_BIN").expect("SDMD_BIN: path to a release sdmd (make bench sets it)");
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL: the test PostgreSQL (make bench sets it)");
-    // A fresh database for this run.
-    let db = format!("sdmd_bench_{}", std::process::id());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql")
-            .args([url.as_str(), "-qc", sql])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "psql {sql}");
-    };
-    psql(&format!("create database {db}"));
-    let db_url = match url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db}"),
-        None => panic!("DATABASE_URL has no database part"),
-    };
+    let db = common::BenchDb::create("sdmd_bench");
+    let db_url = db.url.clone();
 
     // 200 containers (created, not running: the list includes them all the same).
     for id in docker(&["ps", "-aq", "--filter", "label=sdmd.bench"]).lines() {
@@ -229,5 +204,5 @@ fn main() {
     for id in docker(&["ps", "-aq", "--filter", "label=sdmd.bench"]).lines() {
         docker(&["rm", "-f", id]);
     }
-    psql(&format!("drop database {db} with (force)"));
+    drop(db);
 }

@@ -5,7 +5,11 @@
 //! about time. Run with `make bench` (or `DATABASE_URL=… cargo bench -p sdmd --bench updates_check`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
+
+use common::{DOCKER, docker};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -16,21 +20,6 @@ use sdmd::state::AppState;
 const SERVICES: usize = 100;
 const IMAGES: usize = 10;
 const REGISTRY: &str = "127.0.0.1:5000";
-const DOCKER: &str = "/usr/bin/docker";
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new(DOCKER)
-        .env("DOCKER_BUILDKIT", "0")
-        .args(args)
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Manifest requests for the bench's repositories in the registry's access log, by method.
 fn access_log() -> Option<(usize, usize)> {
@@ -106,22 +95,8 @@ async fn round(state: &AppState, names: &[String], trigger: &'static str) -> Rou
 }
 
 fn main() {
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL: the test PostgreSQL (make bench sets it)");
-    let db = format!("sdmd_bench_check_{}", std::process::id());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql")
-            .args([url.as_str(), "-qc", sql])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "psql {sql}");
-    };
-    psql(&format!("create database {db}"));
-    let db_url = match url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db}"),
-        None => panic!("DATABASE_URL has no database part"),
-    };
+    let db = common::BenchDb::create("sdmd_bench_check");
+    let db_url = db.url.clone();
 
     // IMAGES distinct images, each pushed (so the local image knows its registry digest).
     let t = Instant::now();
@@ -190,5 +165,5 @@ fn main() {
     for image in &images {
         let _ = Command::new(DOCKER).args(["rmi", image]).output();
     }
-    psql(&format!("drop database {db} with (force)"));
+    drop(db);
 }

@@ -33,6 +33,26 @@ fn login_push(reference: &str) {
     assert!(pushed.success(), "push to the private registry failed");
 }
 
+/// Builds an image, pushes it to the private registry and forgets the local copy: only a pull
+/// with the stored credentials can bring it back.
+fn push_private(image: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sleep\", \"300\"]\n",
+    )
+    .unwrap();
+    let built = std::process::Command::new(DOCKER)
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", image])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(built.status.success());
+    login_push(image);
+    docker(&["rmi", image]);
+}
+
 #[test]
 fn private_registry_credentials_are_sealed_and_used_for_checks_and_pulls() {
     with_db(|pool| async move {
@@ -41,21 +61,7 @@ fn private_registry_credentials_are_sealed_and_used_for_checks_and_pulls() {
         let image = format!("{PRIVATE}/sdmdtest/{name}/app:1");
         // Build locally, push with a CLI login, then forget the local copy: only a pull with the
         // stored credentials can bring it back.
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sleep\", \"300\"]\n",
-        )
-        .unwrap();
-        let built = std::process::Command::new(DOCKER)
-            .env("DOCKER_BUILDKIT", "0")
-            .args(["build", "-q", "-t", &image])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(built.status.success());
-        login_push(&image);
-        docker(&["rmi", &image]);
+        push_private(&image);
 
         let yaml = format!("name: {name}\nservices:\n  app:\n    image: {image}\n    init: true\n");
         assert_eq!(
@@ -170,23 +176,8 @@ fn tag_lists_use_the_registry_credentials() {
     with_db(|pool| async move {
         let app = TestApp::new(pool).await;
         let name = unique("tags");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM local/busybox:1\nLABEL sdmd.test=1\n",
-        )
-        .unwrap();
         for tag in ["1.0.0", "1.1.0"] {
-            let image = format!("{PRIVATE}/sdmdtest/{name}/app:{tag}");
-            let built = std::process::Command::new(DOCKER)
-                .env("DOCKER_BUILDKIT", "0")
-                .args(["build", "-q", "-t", &image])
-                .arg(dir.path())
-                .output()
-                .unwrap();
-            assert!(built.status.success());
-            login_push(&image);
-            docker(&["rmi", &image]);
+            push_private(&format!("{PRIVATE}/sdmdtest/{name}/app:{tag}"));
         }
         let r = sdmd::registry::ImageRef::parse(&format!("{PRIVATE}/sdmdtest/{name}/app:1.0.0"))
             .unwrap();

@@ -150,38 +150,43 @@ fn schedules_run_exactly_once_across_replicas() {
     });
 }
 
+/// A service with a daily check schedule that was due two minutes ago (UTC) and stored a day
+/// ago, so a scheduler starting now finds a missed run within the grace window.
+async fn with_missed_schedule(app: &TestApp, pool: &sqlx::PgPool, prefix: &str) -> String {
+    let name = unique(prefix);
+    let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
+    build_http_image(&image, "v1", "");
+    let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n");
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml).await.0,
+        StatusCode::CREATED
+    );
+    let time = (chrono::Utc::now() - chrono::Duration::minutes(2)).format("%H:%M");
+    let body = json!({"enabled": true, "frequency": "daily", "time": time.to_string(),
+                      "timezone": "UTC", "mode": "check"});
+    let (s, v) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/services/{name}/schedule"),
+            Some(("application/json", body.to_string())),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    sqlx::query("update schedules set updated_at = now() - interval '1 day' where service = $1")
+        .bind(&name)
+        .execute(pool)
+        .await
+        .unwrap();
+    name
+}
+
 /// The tokio-cron-scheduler driver itself: a run missed a minute ago (within the grace window)
 /// starts when the driver starts, once, and the driver stops with the server's shutdown.
 #[test]
 fn the_driver_runs_a_missed_schedule_once_at_start() {
     with_db(|pool| async move {
         let app = TestApp::new(pool.clone()).await;
-        let name = unique("drv");
-        let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
-        build_http_image(&image, "v1", "");
-        let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n");
-        assert_eq!(
-            app.post_yaml("/api/v1/services", &yaml).await.0,
-            StatusCode::CREATED
-        );
-        let time = (chrono::Utc::now() - chrono::Duration::minutes(2)).format("%H:%M");
-        let body = json!({"enabled": true, "frequency": "daily", "time": time.to_string(),
-                          "timezone": "UTC", "mode": "check"});
-        let (s, v) = app
-            .call(
-                Method::PUT,
-                &format!("/api/v1/services/{name}/schedule"),
-                Some(("application/json", body.to_string())),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        sqlx::query(
-            "update schedules set updated_at = now() - interval '1 day' where service = $1",
-        )
-        .bind(&name)
-        .execute(&pool)
-        .await
-        .unwrap();
+        let name = with_missed_schedule(&app, &pool, "drv").await;
 
         let driver = tokio::spawn(schedule::run(app.state.clone()));
         let history = eventually(Duration::from_secs(20), "the scheduled check", || async {
@@ -211,32 +216,7 @@ fn the_driver_runs_a_missed_schedule_once_at_start() {
 fn two_sdmd_processes_run_a_due_schedule_once() {
     with_db(|pool| async move {
         let app = TestApp::new(pool.clone()).await;
-        let name = unique("twoproc");
-        let image = format!("{REGISTRY}/sdmdtest/{name}/app:latest");
-        build_http_image(&image, "v1", "");
-        let yaml = format!("name: {name}\nservices:\n  web:\n    image: {image}\n");
-        assert_eq!(
-            app.post_yaml("/api/v1/services", &yaml).await.0,
-            StatusCode::CREATED
-        );
-        let time = (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%H:%M");
-        let body = json!({"enabled": true, "frequency": "daily", "time": time.to_string(),
-                          "timezone": "UTC", "mode": "check"});
-        let (s, v) = app
-            .call(
-                Method::PUT,
-                &format!("/api/v1/services/{name}/schedule"),
-                Some(("application/json", body.to_string())),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        sqlx::query(
-            "update schedules set updated_at = now() - interval '1 day' where service = $1",
-        )
-        .bind(&name)
-        .execute(&pool)
-        .await
-        .unwrap();
+        let name = with_missed_schedule(&app, &pool, "twoproc").await;
 
         let base = std::env::var("DATABASE_URL").unwrap();
         let db = pool.connect_options().get_database().unwrap().to_owned();

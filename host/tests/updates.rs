@@ -36,6 +36,24 @@ volumes:
     )
 }
 
+/// Stores and deploys `web_yaml` for `image` on a free port; returns the port once it serves `body`.
+async fn deploy_web(app: &TestApp, name: &str, image: &str, body: &str) -> u16 {
+    let port = free_port();
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &web_yaml(name, image, port, ""))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    eventually(Duration::from_secs(10), body, || async {
+        http_get(port).await.filter(|b| b.trim() == body)
+    })
+    .await;
+    port
+}
+
 #[test]
 fn check_update_and_rollback_on_a_real_registry() {
     with_db(|pool| async move {
@@ -44,19 +62,7 @@ fn check_update_and_rollback_on_a_real_registry() {
         let repo = format!("sdmdtest/{name}/app");
         let image = format!("{REGISTRY}/{repo}:latest");
         build_http_image(&image, "v1", "");
-        let port = free_port();
-        assert_eq!(
-            app.post_yaml("/api/v1/services", &web_yaml(&name, &image, port, ""))
-                .await
-                .0,
-            StatusCode::CREATED
-        );
-        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
-            .await;
-        eventually(Duration::from_secs(10), "v1", || async {
-            http_get(port).await.filter(|b| b.trim() == "v1")
-        })
-        .await;
+        let port = deploy_web(&app, &name, &image, "v1").await;
         docker(&[
             "exec",
             &format!("{name}-web"),
@@ -486,19 +492,7 @@ fn multi_arch_index_compares_this_platforms_manifest() {
             (&arm_a.0, arm_a.1),
         )
         .await;
-        let port = free_port();
-        assert_eq!(
-            app.post_yaml("/api/v1/services", &web_yaml(&name, &image, port, ""))
-                .await
-                .0,
-            StatusCode::CREATED
-        );
-        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
-            .await;
-        eventually(Duration::from_secs(10), "v1", || async {
-            http_get(port).await.filter(|b| b.trim() == "v1")
-        })
-        .await;
+        let port = deploy_web(&app, &name, &image, "v1").await;
         let check = || async {
             app.state.registry.invalidate(&r).await;
             app.ok(Method::POST, &format!("/api/v1/services/{name}/check"))

@@ -54,24 +54,7 @@ async fn json(app: &TestApp, method: Method, uri: &str, body: Value) -> (StatusC
 
 /// Uploads the webhook notifier, grants exactly the receiver's address, configures and enables it.
 async fn install_webhook(app: &TestApp, port: u16) {
-    // Upload, grant exactly the receiver's address, configure, enable, bind to the service.
-    let resp = app
-        .raw(
-            Request::builder()
-                .method("POST")
-                .uri("/api/v1/plugins")
-                .header("content-type", "application/wasm")
-                .body(Body::from(wasm("webhook-notify")))
-                .unwrap(),
-        )
-        .await;
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert!(
-        status.is_success(),
-        "upload: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
+    upload(app, "webhook-notify").await;
     let (s, v) = json(
             app,
             Method::PATCH,
