@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use http::{HostPattern, HttpGrant, HttpLimits};
@@ -70,6 +72,10 @@ impl Default for Limits {
         }
     }
 }
+
+/// Bytes of each pooled linear memory restored in place (kept resident) rather than released when a call
+/// ends; see [`Runtime::new`]. Bounds the idle resident memory of the pool's warm slots.
+const LINEAR_MEMORY_KEEP_RESIDENT: usize = 256 << 10;
 
 /// Upper bounds an admin cannot exceed: the pooling allocator reserves memory slots of this size.
 pub const MAX_MEMORY_BYTES: usize = 512 << 20;
@@ -388,9 +394,15 @@ impl Runtime {
             .max_component_instance_size(1 << 20)
             .max_core_instance_size(4 << 20)
             .table_elements(1 << 20)
-            // Keeping the first pages resident makes re-instantiation cheap (no page faults for the
-            // data segments of small guests).
-            .linear_memory_keep_resident(64 << 10)
+            // When a call ends, its linear memory is reset for the next instance. With PAGEMAP_SCAN
+            // (Linux >= 6.7) wasmtime finds the pages the guest actually wrote and restores just those,
+            // up to this many bytes, instead of `madvise`-ing the memory away and taking a page fault on
+            // every page the next call touches (a Rust guest writes ~10-20 scattered pages: stack top,
+            // data, heap). Instantiate+call of the semver strategy went from ~41 to ~29 µs with it.
+            // Without the ioctl (older kernels: `Auto` falls back), the first this-many bytes are reset
+            // with memset and the rest with madvise, as before.
+            .pagemap_scan(Enabled::Auto)
+            .linear_memory_keep_resident(LINEAR_MEMORY_KEEP_RESIDENT)
             .table_keep_resident(64 << 10);
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&cfg).map_err(internal("creating the wasm engine"))?;
