@@ -257,7 +257,7 @@ pub struct Plugin {
 struct Loaded {
     inspection: Inspection,
     prepared: v0_1::Prepared,
-    config: serde_json::Map<String, serde_json::Value>,
+    config: Arc<serde_json::Map<String, serde_json::Value>>,
     grants: Grants,
     limits: Limits,
 }
@@ -313,7 +313,8 @@ pub struct CallState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     logs: LogSink,
-    config: serde_json::Map<String, serde_json::Value>,
+    /// The plugin's settings, shared by all its calls (read-only).
+    config: Arc<serde_json::Map<String, serde_json::Value>>,
     http: Option<(HttpGrant, HttpLimits)>,
     registry: Option<Arc<dyn Registry>>,
     /// The repository a strategy call may ask the registry about (the image it decides on).
@@ -629,10 +630,10 @@ impl Runtime {
             memory_bytes: limits.memory_bytes.min(MAX_MEMORY_BYTES),
             ..limits
         };
-        let config = match config {
+        let config = Arc::new(match config {
             serde_json::Value::Object(m) => m,
             _ => serde_json::Map::new(),
-        };
+        });
         Ok(Plugin {
             inner: Arc::new(Loaded {
                 inspection,
@@ -876,7 +877,7 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
             logs: LogSink::new(limits.log_bytes),
-            config: loaded.config.clone(),
+            config: Arc::clone(&loaded.config),
             http,
             registry,
             registry_scope: String::new(),
@@ -891,9 +892,10 @@ impl Runtime {
         let result = f(&loaded.prepared, &mut store);
         let state = store.into_data();
         let mut logs = state.logs;
-        let (err_bytes, _) = stderr.contents();
+        let err = stderr.contents();
         logs.push_stream(LogLevel::Stdout, stdout.contents());
-        logs.push_stream(LogLevel::Stderr, stderr.contents());
+        logs.push_stream(LogLevel::Stderr, (err.0.clone(), err.1));
+        let err_bytes = err.0;
         let result = match result {
             None => Err(PluginError::NotKind {
                 plugin: id.clone(),
