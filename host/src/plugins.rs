@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use http::{HostPattern, HttpGrant, HttpLimits};
@@ -70,6 +72,10 @@ impl Default for Limits {
         }
     }
 }
+
+/// Bytes of each pooled linear memory restored in place (kept resident) rather than released when a call
+/// ends; see [`Runtime::new`]. Bounds the idle resident memory of the pool's warm slots.
+const LINEAR_MEMORY_KEEP_RESIDENT: usize = 256 << 10;
 
 /// Upper bounds an admin cannot exceed: the pooling allocator reserves memory slots of this size.
 pub const MAX_MEMORY_BYTES: usize = 512 << 20;
@@ -251,7 +257,7 @@ pub struct Plugin {
 struct Loaded {
     inspection: Inspection,
     prepared: v0_1::Prepared,
-    config: serde_json::Map<String, serde_json::Value>,
+    config: Arc<serde_json::Map<String, serde_json::Value>>,
     grants: Grants,
     limits: Limits,
 }
@@ -307,7 +313,8 @@ pub struct CallState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     logs: LogSink,
-    config: serde_json::Map<String, serde_json::Value>,
+    /// The plugin's settings, shared by all its calls (read-only).
+    config: Arc<serde_json::Map<String, serde_json::Value>>,
     http: Option<(HttpGrant, HttpLimits)>,
     registry: Option<Arc<dyn Registry>>,
     /// The repository a strategy call may ask the registry about (the image it decides on).
@@ -388,9 +395,15 @@ impl Runtime {
             .max_component_instance_size(1 << 20)
             .max_core_instance_size(4 << 20)
             .table_elements(1 << 20)
-            // Keeping the first pages resident makes re-instantiation cheap (no page faults for the
-            // data segments of small guests).
-            .linear_memory_keep_resident(64 << 10)
+            // When a call ends, its linear memory is reset for the next instance. With PAGEMAP_SCAN
+            // (Linux >= 6.7) wasmtime finds the pages the guest actually wrote and restores just those,
+            // up to this many bytes, instead of `madvise`-ing the memory away and taking a page fault on
+            // every page the next call touches (a Rust guest writes ~10-20 scattered pages: stack top,
+            // data, heap). Instantiate+call of the semver strategy went from ~41 to ~29 µs with it.
+            // Without the ioctl (older kernels: `Auto` falls back), the first this-many bytes are reset
+            // with memset and the rest with madvise, as before.
+            .pagemap_scan(Enabled::Auto)
+            .linear_memory_keep_resident(LINEAR_MEMORY_KEEP_RESIDENT)
             .table_keep_resident(64 << 10);
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&cfg).map_err(internal("creating the wasm engine"))?;
@@ -617,10 +630,10 @@ impl Runtime {
             memory_bytes: limits.memory_bytes.min(MAX_MEMORY_BYTES),
             ..limits
         };
-        let config = match config {
+        let config = Arc::new(match config {
             serde_json::Value::Object(m) => m,
             _ => serde_json::Map::new(),
-        };
+        });
         Ok(Plugin {
             inner: Arc::new(Loaded {
                 inspection,
@@ -864,7 +877,7 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(limits.memory_bytes),
             logs: LogSink::new(limits.log_bytes),
-            config: loaded.config.clone(),
+            config: Arc::clone(&loaded.config),
             http,
             registry,
             registry_scope: String::new(),
@@ -879,9 +892,10 @@ impl Runtime {
         let result = f(&loaded.prepared, &mut store);
         let state = store.into_data();
         let mut logs = state.logs;
-        let (err_bytes, _) = stderr.contents();
+        let err = stderr.contents();
         logs.push_stream(LogLevel::Stdout, stdout.contents());
-        logs.push_stream(LogLevel::Stderr, stderr.contents());
+        logs.push_stream(LogLevel::Stderr, (err.0.clone(), err.1));
+        let err_bytes = err.0;
         let result = match result {
             None => Err(PluginError::NotKind {
                 plugin: id.clone(),

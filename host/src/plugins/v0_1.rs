@@ -4,7 +4,9 @@
 
 use super::types as t;
 use super::{CallState, Capability, Kind};
-use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentType, HasSelf, InstancePre, Linker, Lower, TypedFunc,
+};
 use wasmtime::{Engine, Store};
 
 /// The WIT version this module implements.
@@ -83,7 +85,7 @@ pub fn linker(engine: &Engine, linked: &[Capability]) -> wasmtime::Result<Linker
 
 /// Export handles resolved once per loaded plugin, so a call only instantiates and calls.
 pub struct Prepared {
-    strategy: Option<strategy_world::UpdateStrategyPre<CallState>>,
+    strategy: Option<Strategy>,
     health: Option<health_world::HealthCheckPre<CallState>>,
     notifier: Option<notifier_world::NotifierPre<CallState>>,
 }
@@ -98,9 +100,7 @@ impl Prepared {
         };
         for kind in kinds {
             match kind {
-                Kind::UpdateStrategy => {
-                    p.strategy = Some(strategy_world::UpdateStrategyPre::new(pre.clone())?)
-                }
+                Kind::UpdateStrategy => p.strategy = Some(Strategy::new(pre)?),
                 Kind::HealthCheck => {
                     p.health = Some(health_world::HealthCheckPre::new(pre.clone())?)
                 }
@@ -116,22 +116,13 @@ impl Prepared {
         store: &mut Store<CallState>,
         input: &t::StrategyInput,
     ) -> Option<wasmtime::Result<Result<t::Decision, String>>> {
-        let pre = self.strategy.as_ref()?;
+        let strategy = self.strategy.as_ref()?;
         store.data_mut().registry_scope = input.current.repository.clone();
         Some((|| {
-            let inst = pre.instantiate(&mut *store)?;
-            let out = inst
-                .sdmd_plugin_strategy()
-                .call_decide(&mut *store, &strategy_input(input))?;
-            Ok(out.map(|d| match d {
-                w::Decision::Skip(reason) => t::Decision::Skip { reason },
-                w::Decision::UpdateTo(c) => t::Decision::UpdateTo {
-                    candidate: t::Candidate {
-                        tag: c.tag,
-                        digest: c.digest,
-                    },
-                },
-            }))
+            let input = StrategyInputRef::new(input);
+            let decide = strategy.instantiate(store)?;
+            let (out,) = decide.call(&mut *store, (&input,))?;
+            Ok(out.map(decision))
         })())
     }
 
@@ -194,19 +185,15 @@ impl Prepared {
         }
         match kind {
             Kind::UpdateStrategy => {
-                let pre = self
+                let strategy = self
                     .strategy
                     .as_ref()
                     .ok_or_else(|| wasmtime::Error::msg("not a strategy"))?;
                 let input: t::StrategyInput = serde_json::from_value(input.clone()).map_err(bad)?;
                 store.data_mut().registry_scope = input.current.repository.clone();
-                let input = strategy_input(&input);
-                let inst = pre.instantiate(&mut *store)?;
-                time_calls!(
-                    inst.sdmd_plugin_strategy()
-                        .call_decide(&mut *store, &input)
-                        .map(|r| r.map(drop))
-                );
+                let input = StrategyInputRef::new(&input);
+                let decide = strategy.instantiate(store)?;
+                time_calls!(decide.call(&mut *store, (&input,)).map(|(r,)| r.map(drop)));
             }
             Kind::HealthCheck => {
                 let pre = self
@@ -235,6 +222,130 @@ impl Prepared {
     }
 }
 
+/// `strategy.decide` with its input lowered straight from the host's [`t::StrategyInput`]: the candidate
+/// list (100s of tags) is borrowed, not copied into the generated owned types first.
+type DecideFn<'a> = TypedFunc<(&'a StrategyInputRef<'a>,), (Result<w::Decision, String>,)>;
+
+/// The `update-strategy` export, resolved once per loaded plugin.
+struct Strategy {
+    /// Validates at load time that the component exports the world (the generated bindings' check).
+    _world: strategy_world::UpdateStrategyPre<CallState>,
+    pre: InstancePre<CallState>,
+    decide: ComponentExportIndex,
+}
+
+impl Strategy {
+    fn new(pre: &InstancePre<CallState>) -> wasmtime::Result<Self> {
+        let world = strategy_world::UpdateStrategyPre::new(pre.clone())?;
+        let name = format!("sdmd:plugin/strategy@{VERSION}");
+        let component = pre.component();
+        let decide = component
+            .get_export_index(None, &name)
+            .and_then(|i| component.get_export_index(Some(&i), "decide"))
+            .ok_or_else(|| wasmtime::format_err!("no export `decide` in `{name}`"))?;
+        Ok(Strategy {
+            _world: world,
+            pre: pre.clone(),
+            decide,
+        })
+    }
+
+    /// A fresh instance in `store` and its typechecked `decide`.
+    fn instantiate<'a>(&self, store: &mut Store<CallState>) -> wasmtime::Result<DecideFn<'a>> {
+        let instance = self.pre.instantiate(&mut *store)?;
+        instance.get_typed_func(&mut *store, self.decide)
+    }
+}
+
+fn decision(d: w::Decision) -> t::Decision {
+    match d {
+        w::Decision::Skip(reason) => t::Decision::Skip { reason },
+        w::Decision::UpdateTo(c) => t::Decision::UpdateTo {
+            candidate: t::Candidate {
+                tag: c.tag,
+                digest: c.digest,
+            },
+        },
+    }
+}
+
+/// `types.pair`, borrowed.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct PairRef<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// `types.service`, borrowed.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct ServiceRef<'a> {
+    name: &'a str,
+    revision: u64,
+    labels: Vec<PairRef<'a>>,
+}
+
+/// `types.image`, borrowed.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct ImageRef<'a> {
+    reference: &'a str,
+    repository: &'a str,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+}
+
+/// `types.candidate`, borrowed.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct CandidateRef<'a> {
+    tag: &'a str,
+    digest: Option<&'a str>,
+}
+
+/// `types.strategy-input`, borrowed from a [`t::StrategyInput`].
+#[derive(ComponentType, Lower)]
+#[component(record)]
+struct StrategyInputRef<'a> {
+    service: ServiceRef<'a>,
+    member: &'a str,
+    current: ImageRef<'a>,
+    candidates: Vec<CandidateRef<'a>>,
+}
+
+impl<'a> StrategyInputRef<'a> {
+    fn new(i: &'a t::StrategyInput) -> Self {
+        StrategyInputRef {
+            service: ServiceRef {
+                name: &i.service.name,
+                revision: i.service.revision,
+                labels: i
+                    .service
+                    .labels
+                    .iter()
+                    .map(|(key, value)| PairRef { key, value })
+                    .collect(),
+            },
+            member: &i.member,
+            current: ImageRef {
+                reference: &i.current.reference,
+                repository: &i.current.repository,
+                tag: i.current.tag.as_deref(),
+                digest: i.current.digest.as_deref(),
+            },
+            candidates: i
+                .candidates
+                .iter()
+                .map(|c| CandidateRef {
+                    tag: &c.tag,
+                    digest: c.digest.as_deref(),
+                })
+                .collect(),
+        }
+    }
+}
+
 fn service(s: &t::Service) -> w::Service {
     w::Service {
         name: s.name.clone(),
@@ -245,27 +356,6 @@ fn service(s: &t::Service) -> w::Service {
             .map(|(k, v)| w::Pair {
                 key: k.clone(),
                 value: v.clone(),
-            })
-            .collect(),
-    }
-}
-
-fn strategy_input(i: &t::StrategyInput) -> w::StrategyInput {
-    w::StrategyInput {
-        service: service(&i.service),
-        member: i.member.clone(),
-        current: w::Image {
-            reference: i.current.reference.clone(),
-            repository: i.current.repository.clone(),
-            tag: i.current.tag.clone(),
-            digest: i.current.digest.clone(),
-        },
-        candidates: i
-            .candidates
-            .iter()
-            .map(|c| w::Candidate {
-                tag: c.tag.clone(),
-                digest: c.digest.clone(),
             })
             .collect(),
     }
@@ -338,7 +428,8 @@ impl config::Host for CallState {
         self.config.get(&key).map(|v| v.to_string())
     }
     fn all(&mut self) -> String {
-        serde_json::Value::Object(self.config.clone()).to_string()
+        // Serialising a map of JSON values cannot fail.
+        serde_json::to_string(&*self.config).unwrap_or_else(|_| "{}".into())
     }
 }
 

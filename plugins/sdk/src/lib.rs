@@ -98,6 +98,11 @@ pub mod __bindings {
 
 use __bindings::host::sdmd::plugin as wit;
 
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod arena;
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+pub use arena::CallArena;
+
 pub use wit::types::{
     Candidate, Container, Decision, Event, EventKind, Health, HealthInput, Image, Pair, Port,
     Service, StrategyInput,

@@ -8,6 +8,11 @@ use sdmd_plugin::{Candidate, Decision, StrategyInput, UpdateStrategy, config, lo
 
 struct Semver;
 
+// Each call runs in a fresh instance: a bump allocator beats malloc for the few KiB a decision allocates.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: sdmd_plugin::CallArena = sdmd_plugin::CallArena;
+
 /// Service labels that override the plugin settings, named as in What's Up Docker.
 const LABEL_INCLUDE: &str = "wud.tag.include";
 const LABEL_EXCLUDE: &str = "wud.tag.exclude";

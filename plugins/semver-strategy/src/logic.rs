@@ -126,9 +126,26 @@ const PRERELEASE_WORDS: &[&str] = &[
     "b",
 ];
 
-/// Parse a tag loosely; `None` when it is not a version. A byte scanner rather than `split`s: a strategy
-/// parses every tag of a repository on every check.
+/// Parse a tag loosely; `None` when it is not a version.
 pub fn parse(tag: &str) -> Option<Version> {
+    parse_ref(tag).map(|v| Version {
+        nums: v.nums,
+        pre: v.pre.map(str::to_string),
+        variant: v.variant.map(str::to_string),
+    })
+}
+
+/// A parsed version borrowing its suffix from the tag: what [`choose`] works with, so that parsing every
+/// tag of a repository on every check allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct VersionRef<'a> {
+    nums: [u64; 3],
+    pre: Option<&'a str>,
+    variant: Option<&'a str>,
+}
+
+/// The byte scanner behind [`parse`].
+fn parse_ref(tag: &str) -> Option<VersionRef<'_>> {
     let b = tag.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'v' | b'V')));
     let mut nums = [0u64; 3];
@@ -136,8 +153,15 @@ pub fn parse(tag: &str) -> Option<Version> {
     loop {
         let start = i;
         let mut value: u64 = 0;
-        while let Some(d) = b.get(i).filter(|c| c.is_ascii_digit()) {
-            value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        while let Some(&d) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            let d = u64::from(d - b'0');
+            // Overflow is "not a version". Compared with constants rather than `checked_mul` or a division:
+            // on wasm32 those become a call to the 128-bit `__multi3` per digit, which made parsing the
+            // tags most of the cost of a call.
+            if value > u64::MAX / 10 || (value == u64::MAX / 10 && d > u64::MAX % 10) {
+                return None;
+            }
+            value = value * 10 + d;
             i += 1;
         }
         if i == start || n == 3 {
@@ -151,14 +175,20 @@ pub fn parse(tag: &str) -> Option<Version> {
             break;
         }
     }
-    let mut version = Version {
+    let mut version = VersionRef {
         nums,
         pre: None,
         variant: None,
     };
-    let rest = &tag[i..];
-    // Build metadata (`+...`) never orders versions.
-    let rest = rest.split_once('+').map_or(rest, |(before, _)| before);
+    if i == b.len() {
+        return Some(version);
+    }
+    // Build metadata (`+...`) never orders versions. Both `i` and a `+` are char boundaries (ASCII).
+    let end = b[i..]
+        .iter()
+        .position(|&c| c == b'+')
+        .map_or(b.len(), |p| i + p);
+    let rest = &tag[i..end];
     let suffix = match rest.strip_prefix('-') {
         Some(s) => s,
         None if rest.is_empty() => return Some(version),
@@ -171,9 +201,9 @@ pub fn parse(tag: &str) -> Option<Version> {
             .iter()
             .any(|w| word.eq_ignore_ascii_case(w))
         {
-            version.pre = Some(suffix.to_string());
+            version.pre = Some(suffix);
         } else {
-            version.variant = Some(suffix.to_string());
+            version.variant = Some(suffix);
         }
     }
     Some(version)
@@ -181,7 +211,15 @@ pub fn parse(tag: &str) -> Option<Version> {
 
 /// Semver precedence (prerelease < release; prerelease identifiers compared field by field).
 pub fn compare(a: &Version, b: &Version) -> Ordering {
-    a.nums.cmp(&b.nums).then_with(|| match (&a.pre, &b.pre) {
+    compare_parts(a.nums, a.pre.as_deref(), b.nums, b.pre.as_deref())
+}
+
+fn compare_ref(a: &VersionRef<'_>, b: &VersionRef<'_>) -> Ordering {
+    compare_parts(a.nums, a.pre, b.nums, b.pre)
+}
+
+fn compare_parts(a: [u64; 3], a_pre: Option<&str>, b: [u64; 3], b_pre: Option<&str>) -> Ordering {
+    a.cmp(&b).then_with(|| match (a_pre, b_pre) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
@@ -220,12 +258,12 @@ enum Bump {
     Prerelease,
 }
 
-fn bump(from: &Version, to: &Version) -> Bump {
-    if to.nums[0] != from.nums[0] {
+fn bump(from: [u64; 3], to: [u64; 3]) -> Bump {
+    if to[0] != from[0] {
         Bump::Major
-    } else if to.nums[1] != from.nums[1] {
+    } else if to[1] != from[1] {
         Bump::Minor
-    } else if to.nums[2] != from.nums[2] {
+    } else if to[2] != from[2] {
         Bump::Patch
     } else {
         Bump::Prerelease
@@ -243,40 +281,65 @@ pub enum Choice {
 
 /// Pick the newest allowed candidate newer than `current`.
 pub fn choose(settings: &Settings, current: &str, candidates: &[&str]) -> Choice {
-    let Some(cur) = parse(&settings.transformed(current)) else {
+    let current_tag = settings.transformed(current);
+    let Some(cur) = parse_ref(&current_tag) else {
         return Choice::Skip(format!("current tag {current:?} is not a version"));
     };
-    let mut best: Option<(usize, Version)> = None;
-    for (i, tag) in candidates.iter().enumerate() {
-        if settings
+    let allowed = |tag: &str| {
+        !(settings
             .include
             .as_ref()
             .is_some_and(|re| !re.is_match(tag))
-            || settings.exclude.as_ref().is_some_and(|re| re.is_match(tag))
-        {
-            continue;
+            || settings.exclude.as_ref().is_some_and(|re| re.is_match(tag)))
+    };
+    let tags = candidates.iter().copied().enumerate();
+    let best = match &settings.transform {
+        // The common case: parse the tags where they are.
+        None => newest(settings, &cur, tags.filter(|(_, t)| allowed(t))),
+        Some(_) => {
+            let transformed: Vec<(usize, std::borrow::Cow<'_, str>)> = tags
+                .filter(|(_, t)| allowed(t))
+                .map(|(i, t)| (i, settings.transformed(t)))
+                .collect();
+            newest(
+                settings,
+                &cur,
+                transformed.iter().map(|(i, t)| (*i, t.as_ref())),
+            )
         }
-        let Some(v) = parse(&settings.transformed(tag)) else {
+    };
+    match best {
+        Some(i) => Choice::Update(i),
+        None => Choice::Skip(format!("{current} is the newest allowed version")),
+    }
+}
+
+/// The index of the newest of `tags` (index, tag as parsed) that `settings` allow as an update from `cur`.
+fn newest<'t>(
+    settings: &Settings,
+    cur: &VersionRef<'_>,
+    tags: impl Iterator<Item = (usize, &'t str)>,
+) -> Option<usize> {
+    let mut best: Option<(usize, VersionRef<'t>)> = None;
+    for (i, tag) in tags {
+        let Some(v) = parse_ref(tag) else {
             continue;
         };
         if v.variant != cur.variant
             || (v.pre.is_some() && !settings.prereleases)
-            || compare(&v, &cur) != Ordering::Greater
-            || !settings.threshold.allows(bump(&cur, &v))
+            || compare_ref(&v, cur) != Ordering::Greater
+            || !settings.threshold.allows(bump(cur.nums, v.nums))
         {
             continue;
         }
         if best
             .as_ref()
-            .is_none_or(|(_, b)| compare(&v, b) == Ordering::Greater)
+            .is_none_or(|(_, b)| compare_ref(&v, b) == Ordering::Greater)
         {
             best = Some((i, v));
         }
     }
-    match best {
-        Some((i, _)) => Choice::Update(i),
-        None => Choice::Skip(format!("{current} is the newest allowed version")),
-    }
+    best.map(|(i, _)| i)
 }
 
 #[cfg(test)]
