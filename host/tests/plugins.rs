@@ -480,6 +480,24 @@ async fn infinite_loop_is_stopped_at_its_deadline() {
 }
 
 #[tokio::test]
+async fn no_memory_residue_between_calls() {
+    // Pooled memory slots are recycled (PAGEMAP_SCAN restores what a call wrote): a call must
+    // never see what an earlier one left, in the data segment or in pages past the resident part.
+    let rt = runtime();
+    let p = load(&rt, "hostile", no_hosts(), json!({"attack": "residue"})).await;
+    for round in 0..5 {
+        let out = rt.notify(&p, event()).await;
+        assert!(out.result.is_ok(), "call {round}: {:?}", out.result);
+    }
+    // Alternate with another plugin so that slots change hands too.
+    let other = load(&rt, "hostile", no_hosts(), json!({"attack": "ok"})).await;
+    for _ in 0..3 {
+        assert!(rt.notify(&other, event()).await.result.is_ok());
+        assert!(rt.notify(&p, event()).await.result.is_ok());
+    }
+}
+
+#[tokio::test]
 async fn huge_allocation_hits_the_memory_limit() {
     let rt = runtime();
     let out = attack(
