@@ -396,12 +396,7 @@ pub async fn delete(
         let mut containers = managed_containers(state, name).await?;
         containers.sort_by_key(|c| std::cmp::Reverse(order_index(&stored.definition, c)));
         for c in containers {
-            state
-                .docker
-                .stop(&c.id, STOP_TIMEOUT_S)
-                .await
-                .or_else(ignore_gone)?;
-            state.docker.remove_container(&c.id).await?;
+            stop_and_remove(state, &c.id).await?;
             report.containers.push(c.name);
         }
         state
@@ -461,6 +456,16 @@ pub async fn delete(
     tx.commit().await?;
     state.bus.publish(Event::Audit { entry });
     Ok(report)
+}
+
+/// Stops a container (one already gone or stopping is fine) and removes it.
+pub(crate) async fn stop_and_remove(state: &AppState, id: &str) -> Result<(), DockerError> {
+    state
+        .docker
+        .stop(id, STOP_TIMEOUT_S)
+        .await
+        .or_else(ignore_gone)?;
+    state.docker.remove_container(id).await
 }
 
 pub(crate) fn ignore_gone(e: DockerError) -> Result<(), DockerError> {
@@ -671,12 +676,7 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
     let mut report = ActionReport::default();
     // Adopted containers are replaced by SDMD's own on the first deploy.
     for id in &stored.adopted_from {
-        state
-            .docker
-            .stop(id, STOP_TIMEOUT_S)
-            .await
-            .or_else(ignore_gone)?;
-        state.docker.remove_container(id).await?;
+        stop_and_remove(state, id).await?;
         report.removed.push(id.chars().take(12).collect());
     }
     if !stored.adopted_from.is_empty() {
@@ -693,12 +693,7 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
     for (member, cs) in &existing {
         if !def.services.contains_key(member) {
             for c in cs {
-                state
-                    .docker
-                    .stop(&c.id, STOP_TIMEOUT_S)
-                    .await
-                    .or_else(ignore_gone)?;
-                state.docker.remove_container(&c.id).await?;
+                stop_and_remove(state, &c.id).await?;
                 report.removed.push(c.name.clone());
             }
         }
@@ -714,12 +709,7 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
             .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()));
         for (i, c) in current.iter().enumerate() {
             if Some(i) != keep {
-                state
-                    .docker
-                    .stop(&c.id, STOP_TIMEOUT_S)
-                    .await
-                    .or_else(ignore_gone)?;
-                state.docker.remove_container(&c.id).await?;
+                stop_and_remove(state, &c.id).await?;
             }
         }
         match keep.map(|i| &current[i]) {

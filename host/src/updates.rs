@@ -830,8 +830,7 @@ async fn pipeline(
             // Roll back in strict order: new containers out, old names back, old ones started.
             for member in order.iter().rev() {
                 if let Some(id) = new_ids.get(member) {
-                    state.docker.stop(id, 10).await.or_else(ops::ignore_gone)?;
-                    state.docker.remove_container(id).await?;
+                    ops::stop_and_remove(state, id).await?;
                 }
             }
             for (_, old) in &aside {

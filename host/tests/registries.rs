@@ -131,10 +131,7 @@ fn private_registry_credentials_are_sealed_and_used_for_checks_and_pulls() {
         assert!(!audit.to_string().contains(PASSWORD));
 
         // With credentials: the check reaches the registry and the deploy pulls.
-        app.state
-            .registry
-            .invalidate(&sdmd::registry::ImageRef::parse(&image).unwrap())
-            .await;
+        app.forget_registry_answer(&image).await;
         let v = app
             .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
             .await;

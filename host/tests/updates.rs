@@ -103,10 +103,7 @@ fn check_update_and_rollback_on_a_real_registry() {
         // v2 under the same tag: the check sees it (a new HEAD after the cache is bypassed by a
         // fresh client state), update serves v2 with the same config and the volume intact.
         build_http_image(&image, "v2", "");
-        app.state
-            .registry
-            .invalidate(&sdmd::registry::ImageRef::parse(&image).unwrap())
-            .await;
+        app.forget_registry_answer(&image).await;
         let v = app
             .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
             .await;
@@ -178,10 +175,7 @@ fn check_update_and_rollback_on_a_real_registry() {
             &image,
             "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sh\", \"-c\", \"echo v3 cannot start: missing config; exit 3\"]\n",
         );
-        app.state
-            .registry
-            .invalidate(&sdmd::registry::ImageRef::parse(&image).unwrap())
-            .await;
+        app.forget_registry_answer(&image).await;
         let v = app
             .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
             .await;

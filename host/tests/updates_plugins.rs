@@ -69,6 +69,28 @@ async fn install_webhook(app: &TestApp, port: u16) {
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
+/// Updates `name`, checks the run's `result`, and waits for the receiver to get an event of `kind`.
+async fn update_and_hear(
+    app: &TestApp,
+    got: &Mutex<Vec<Value>>,
+    name: &str,
+    result: &str,
+    kind: &str,
+) -> Value {
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
+        .await;
+    assert_eq!(v["result"], result, "{v}");
+    eventually(Duration::from_secs(10), kind, || async {
+        got.lock()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .cloned()
+    })
+    .await
+}
+
 #[test]
 fn notifier_plugin_reports_updates_and_rollbacks() {
     with_db(|pool| async move {
@@ -98,22 +120,8 @@ fn notifier_plugin_reports_updates_and_rollbacks() {
 
         // v2: updated, and the receiver hears about it.
         build_http_image(&image, "v2", "");
-        app.state
-            .registry
-            .invalidate(&sdmd::registry::ImageRef::parse(&image).unwrap())
-            .await;
-        let v = app
-            .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
-            .await;
-        assert_eq!(v["result"], "updated", "{v}");
-        let first = eventually(Duration::from_secs(10), "the updated event", || async {
-            got.lock()
-                .unwrap()
-                .iter()
-                .find(|e| e["kind"] == "updated")
-                .cloned()
-        })
-        .await;
+        app.forget_registry_answer(&image).await;
+        let first = update_and_hear(&app, &got, &name, "updated", "updated").await;
         assert_eq!(first["service"], name.as_str(), "{first}");
 
         // v3 exits at once: rolled back, and the receiver hears that too, with the reason.
@@ -121,22 +129,8 @@ fn notifier_plugin_reports_updates_and_rollbacks() {
             &image,
             "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sh\", \"-c\", \"exit 3\"]\n",
         );
-        app.state
-            .registry
-            .invalidate(&sdmd::registry::ImageRef::parse(&image).unwrap())
-            .await;
-        let v = app
-            .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
-            .await;
-        assert_eq!(v["result"], "rolled_back", "{v}");
-        let rolled = eventually(Duration::from_secs(10), "the rolled-back event", || async {
-            got.lock()
-                .unwrap()
-                .iter()
-                .find(|e| e["kind"] == "rolled-back")
-                .cloned()
-        })
-        .await;
+        app.forget_registry_answer(&image).await;
+        let rolled = update_and_hear(&app, &got, &name, "rolled_back", "rolled-back").await;
         assert_eq!(rolled["service"], name.as_str(), "{rolled}");
         assert_eq!(
             got.lock().unwrap().len(),
@@ -408,10 +402,7 @@ fn semver_strategy_reports_and_moves_the_tag() {
             "{audit}"
         );
         // Nothing further within the threshold: the next check is quiet.
-        app.state
-            .registry
-            .invalidate(&sdmd::registry::ImageRef::parse(&format!("{repo}:1.3.0")).unwrap())
-            .await;
+        app.forget_registry_answer(&format!("{repo}:1.3.0")).await;
         let v = app
             .ok(Method::POST, &format!("/api/v1/services/{name}/check"))
             .await;

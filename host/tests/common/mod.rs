@@ -244,6 +244,14 @@ impl TestApp {
         (status, v)
     }
 
+    /// Forgets the registry's cached answer for `image`, so the next check asks the registry.
+    pub async fn forget_registry_answer(&self, image: &str) {
+        self.state
+            .registry
+            .invalidate(&sdmd::registry::ImageRef::parse(image).unwrap())
+            .await;
+    }
+
     pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
         self.call(Method::GET, uri, None).await
     }
