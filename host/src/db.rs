@@ -34,6 +34,17 @@ pub async fn connect_with(opts: sqlx::postgres::PgConnectOptions) -> Result<PgPo
         .await
 }
 
+/// Creates the database `sdmd` in a cluster when it is missing (the embedded PostgreSQL).
+pub async fn ensure_sdmd_database(admin: &PgPool) -> Result<(), sqlx::Error> {
+    let exists: Option<(i32,)> = sqlx::query_as("select 1 from pg_database where datname = 'sdmd'")
+        .fetch_optional(admin)
+        .await?;
+    if exists.is_none() {
+        sqlx::query("create database sdmd").execute(admin).await?;
+    }
+    Ok(())
+}
+
 /// Applies pending migrations.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await

@@ -111,16 +111,9 @@ impl EmbeddedPostgres {
         let admin = crate::db::connect(&url)
             .await
             .context("connecting to the embedded PostgreSQL")?;
-        let exists: Option<(i32,)> =
-            sqlx::query_as("select 1 from pg_database where datname = 'sdmd'")
-                .fetch_optional(&admin)
-                .await?;
-        if exists.is_none() {
-            sqlx::query("create database sdmd")
-                .execute(&admin)
-                .await
-                .context("creating database sdmd")?;
-        }
+        crate::db::ensure_sdmd_database(&admin)
+            .await
+            .context("creating database sdmd")?;
         admin.close().await;
         let url = format!(
             "postgres://postgres@localhost/sdmd?host={}&port={PORT}",
