@@ -415,6 +415,35 @@ impl Docker {
         }
     }
 
+    /// Whether a volume exists (external volumes must, as in compose).
+    pub async fn volume_exists(&self, name: &str) -> Result<bool, DockerError> {
+        let n = name.to_owned();
+        match self
+            .call(|c| async move { c.inspect_volume(&n).await })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(DockerError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The volumes a container mounts (type `volume`), as (container path, volume name): what a
+    /// recreate carries over so that data in anonymous volumes survives, as in compose.
+    pub async fn volume_mounts(&self, id: &str) -> Result<Vec<(String, String)>, DockerError> {
+        let i = id.to_owned();
+        let inspect = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await?;
+        Ok(inspect
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| Some((m.destination?, m.name?)))
+            .collect())
+    }
+
     /// Names of volumes carrying a label `key=value`.
     pub async fn volumes_labelled(
         &self,
@@ -524,12 +553,19 @@ impl Docker {
             .await
     }
 
-    /// Force-removes a container (and its anonymous volumes); absent is fine.
-    pub async fn remove_container(&self, id: &str) -> Result<(), DockerError> {
+    /// Force-removes a container; absent is fine. Its anonymous volumes are removed only when
+    /// `anonymous_volumes` is set (an explicit `DELETE …?volumes=true` of a container SDMD
+    /// created): a recreate keeps them, as docker compose does, and the engine never removes a
+    /// volume that was mounted by name, so volumes carried over or adopted survive either way.
+    pub async fn remove_container(
+        &self,
+        id: &str,
+        anonymous_volumes: bool,
+    ) -> Result<(), DockerError> {
         let i = id.to_owned();
         let opts = RemoveContainerOptionsBuilder::default()
             .force(true)
-            .v(true)
+            .v(anonymous_volumes)
             .build();
         match self
             .call(|c| async move { c.remove_container(&i, Some(opts)).await })

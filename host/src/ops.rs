@@ -395,8 +395,26 @@ pub async fn delete(
         };
         let mut containers = managed_containers(state, name).await?;
         containers.sort_by_key(|c| std::cmp::Reverse(order_index(&stored.definition, c)));
+        let external: Vec<String> = stored
+            .definition
+            .volumes
+            .iter()
+            .filter(|(_, d)| d.external)
+            .map(|(v, _)| stored.definition.volume_name(v))
+            .collect();
+        let mut anonymous = Vec::new();
         for c in containers {
-            stop_and_remove(state, &c.id).await?;
+            if volumes {
+                // Anonymous volumes a recreate carried over are mounted by name, so the engine's
+                // `v` does not see them: remove them explicitly (never an external one).
+                for (_, v) in state.docker.volume_mounts(&c.id).await? {
+                    if is_anonymous_volume(&v) && !external.contains(&v) {
+                        anonymous.push(v);
+                    }
+                }
+            }
+            // Anonymous volumes of SDMD's own containers go only when volumes were asked for.
+            stop_and_remove_with(state, &c.id, volumes).await?;
             report.containers.push(c.name);
         }
         state
@@ -404,18 +422,13 @@ pub async fn delete(
             .remove_network(&stored.definition.network_name())
             .await?;
         if volumes {
-            let mut names: Vec<String> = stored
-                .definition
-                .volumes
-                .keys()
-                .map(|v| stored.definition.volume_name(v))
-                .collect();
-            for v in state.docker.volumes_labelled(labels::SERVICE, name).await? {
-                if !names.contains(&v) {
-                    names.push(v);
+            // Only volumes SDMD created for this service carry its label; external and adopted
+            // volumes (someone else's data) never do, so they are never removed.
+            let labelled = state.docker.volumes_labelled(labels::SERVICE, name).await?;
+            for v in labelled.into_iter().chain(anonymous) {
+                if external.contains(&v) || report.volumes.contains(&v) {
+                    continue;
                 }
-            }
-            for v in names {
                 state.docker.remove_volume(&v).await?;
                 report.volumes.push(v);
             }
@@ -458,14 +471,29 @@ pub async fn delete(
     Ok(report)
 }
 
-/// Stops a container (one already gone or stopping is fine) and removes it.
+/// Stops a container (one already gone or stopping is fine) and removes it, keeping its
+/// volumes: a deploy never removes a volume.
 pub(crate) async fn stop_and_remove(state: &AppState, id: &str) -> Result<(), DockerError> {
+    stop_and_remove_with(state, id, false).await
+}
+
+/// [`stop_and_remove`], removing the container's anonymous volumes when `anonymous_volumes`.
+async fn stop_and_remove_with(
+    state: &AppState,
+    id: &str,
+    anonymous_volumes: bool,
+) -> Result<(), DockerError> {
     state
         .docker
         .stop(id, STOP_TIMEOUT_S)
         .await
         .or_else(ignore_gone)?;
-    state.docker.remove_container(id).await
+    state.docker.remove_container(id, anonymous_volumes).await
+}
+
+/// Docker names an anonymous volume with 64 hex digits.
+pub(crate) fn is_anonymous_volume(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub(crate) fn ignore_gone(e: DockerError) -> Result<(), DockerError> {
@@ -614,22 +642,25 @@ fn state_word(s: ContainerState) -> String {
 
 /// Creates and starts a member's container, removing it again if it cannot start (a port
 /// conflict, say) so that a retry starts clean.
+///
+/// `carried` are the volume mounts of the container this one replaces (see [`container_body`]).
 pub(crate) async fn create_member(
     state: &AppState,
     def: &Definition,
     revision: i32,
     member: &str,
+    carried: &[(String, String)],
 ) -> Result<String> {
     let m = &def.services[member];
     ensure_image(state, &def.name, &m.image).await?;
-    let body = container_body(def, member, revision)
+    let body = container_body(def, member, revision, carried)
         .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
     let id = state
         .docker
         .create_container(&def.container_name(member), body)
         .await?;
     if let Err(e) = state.docker.start(&id).await {
-        if let Err(cleanup) = state.docker.remove_container(&id).await {
+        if let Err(cleanup) = state.docker.remove_container(&id, false).await {
             tracing::warn!(error = %cleanup, container = %id, "could not remove a container that failed to start");
         }
         return Err(e.into());
@@ -666,11 +697,29 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
         .ensure_network(&def.network_name(), service_label.clone())
         .await?;
     for (v, decl) in &def.volumes {
-        let mut l = service_label.clone();
-        l.extend(decl.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let volume = def.volume_name(v);
+        if decl.external {
+            // As compose: an external volume must exist; SDMD never creates (or removes) it.
+            if !state.docker.volume_exists(&volume).await? {
+                return Err(problem(
+                    &format!("volumes.{v}"),
+                    format!(
+                        "external volume `{volume}` does not exist: create it first or drop `external: true`"
+                    ),
+                ));
+            }
+            continue;
+        }
+        // SDMD's label goes last so a definition's own labels can never claim another service.
+        let mut l: HashMap<String, String> = decl
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        l.extend(service_label.clone());
         state
             .docker
-            .ensure_volume(&def.volume_name(v), decl.driver.clone(), l)
+            .ensure_volume(&volume, decl.driver.clone(), l)
             .await?;
     }
     let mut report = ActionReport::default();
@@ -707,6 +756,12 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
         let keep = current
             .iter()
             .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()));
+        // The newest container being replaced hands its volumes to the new one (compose keeps
+        // anonymous volumes across a recreate; removing them would lose data).
+        let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
+            Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
+            _ => Vec::new(),
+        };
         for (i, c) in current.iter().enumerate() {
             if Some(i) != keep {
                 stop_and_remove(state, &c.id).await?;
@@ -727,7 +782,7 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
             None => {
                 wait_dependencies(state, def, &member, &ids).await?;
                 publish_step(state, &def.name, "deploy", format!("creating {member}"));
-                let id = create_member(state, def, stored.revision, &member).await?;
+                let id = create_member(state, def, stored.revision, &member, &carried).await?;
                 if current.is_empty() {
                     report.created.push(member.clone());
                 } else {
@@ -1020,9 +1075,22 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     let mut volumes = indexmap::IndexMap::new();
     let mut ids = Vec::new();
     for c in &group.containers {
-        let a = state.docker.adopt_member(&c.id).await?;
-        for v in a.volumes {
-            volumes.insert(v, crate::spec::VolumeDecl::default());
+        let mut a = state.docker.adopt_member(&c.id).await?;
+        for (key, decl) in std::mem::take(&mut a.volumes) {
+            // Two containers of one project share a volume under the same key and name; a key
+            // already used for a different volume is renamed, in the member's mounts too.
+            let renamed = match volumes.get(&key) {
+                Some(d) if d != &decl => format!("{}-{key}", a.member),
+                _ => key.clone(),
+            };
+            if renamed != key {
+                for m in &mut a.spec.volumes {
+                    if let Some(rest) = m.strip_prefix(&format!("{key}:")) {
+                        *m = format!("{renamed}:{rest}");
+                    }
+                }
+            }
+            volumes.insert(renamed, decl);
         }
         let mut member = a.member;
         while services.contains_key(&member) {

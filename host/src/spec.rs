@@ -78,6 +78,12 @@ pub struct VolumeDecl {
     /// Labels set on the volume.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub labels: IndexMap<String, String>,
+    /// The volume's real name in Docker; default `<service>_<key>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The volume exists outside SDMD: deploy mounts it but never creates or removes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
 }
 
 /// One container of a service, in canonical compose shapes.
@@ -402,9 +408,12 @@ impl Definition {
         format!("sdmd_{}", self.name)
     }
 
-    /// The Docker volume name of a top-level volume.
+    /// The Docker volume name of a top-level volume: its `name`, else `<service>_<volume>`.
     pub fn volume_name(&self, volume: &str) -> String {
-        format!("{}_{}", self.name, volume)
+        match self.volumes.get(volume).and_then(|d| d.name.clone()) {
+            Some(n) => n,
+            None => format!("{}_{}", self.name, volume),
+        }
     }
 
     /// Hash of everything that shapes a member's container: a change means it must be recreated.

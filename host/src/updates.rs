@@ -734,7 +734,12 @@ async fn pipeline(
         let started = async {
             ops::wait_dependencies(state, def, member, &ids).await?;
             if changed.contains(member) {
-                let id = ops::create_member(state, def, stored.revision, member).await?;
+                // The old container is kept aside: its volumes go to the new one.
+                let carried = match aside.iter().find(|(m, _)| m == member) {
+                    Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
+                    None => Vec::new(),
+                };
+                let id = ops::create_member(state, def, stored.revision, member, &carried).await?;
                 new_ids.insert(member.clone(), id.clone());
                 ids.insert(member.clone(), id);
             } else if let Some(c) = current.get(member) {
@@ -778,7 +783,7 @@ async fn pipeline(
         None => {
             run.step("health_gate", true, "every new container passed");
             for (_, old) in &aside {
-                state.docker.remove_container(&old.id).await?;
+                state.docker.remove_container(&old.id, false).await?;
             }
             run.step(
                 "cleanup",

@@ -5,7 +5,7 @@
 use bollard::models::{ContainerInspectResponse, HealthConfig, ImageInspect};
 use indexmap::IndexMap;
 
-use crate::spec::{Healthcheck, Member};
+use crate::spec::{Healthcheck, Member, VolumeDecl};
 
 /// A member reconstructed from a container.
 #[derive(Debug, Clone)]
@@ -16,8 +16,9 @@ pub struct Adopted {
     pub container_name: String,
     /// The member definition.
     pub spec: Member,
-    /// Named volumes the member mounts (keys for the top-level `volumes`).
-    pub volumes: Vec<String>,
+    /// Volumes the member mounts, as top-level declarations: each names the existing volume
+    /// and is `external`, so a deploy mounts the same data and never creates or removes it.
+    pub volumes: Vec<(String, VolumeDecl)>,
 }
 
 fn ns_to_duration(ns: Option<i64>) -> Option<String> {
@@ -27,6 +28,18 @@ fn ns_to_duration(ns: Option<i64>) -> Option<String> {
     } else {
         format!("{}ms", ns / 1_000_000)
     })
+}
+
+/// `key`, or `key-2`, `key-3`, … when another volume of the same container already uses it.
+fn unique_key(taken: &[(String, VolumeDecl)], key: String) -> String {
+    let used = |k: &str| taken.iter().any(|(t, _)| t == k);
+    if !used(&key) {
+        return key;
+    }
+    (2..)
+        .map(|n| format!("{key}-{n}"))
+        .find(|k| !used(k))
+        .unwrap_or(key)
 }
 
 fn member_name_from(name: &str) -> String {
@@ -108,7 +121,7 @@ pub(super) fn from_inspect(
             })
         });
 
-    let mut volumes = Vec::new();
+    let mut volumes: Vec<(String, VolumeDecl)> = Vec::new();
     let mut mounts = Vec::new();
     for m in c.mounts.unwrap_or_default() {
         let dest = m.destination.unwrap_or_default();
@@ -116,18 +129,28 @@ pub(super) fn from_inspect(
         match m.typ.as_deref() {
             Some("volume") => {
                 let name = m.name.unwrap_or_default();
-                // An anonymous volume has a 64-hex name: keep it anonymous.
-                if name.len() == 64 && name.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                    mounts.push(dest);
+                // An anonymous volume has a 64-hex name. It holds data too: the definition refers
+                // to it by name so the first deploy mounts it again instead of a new, empty one.
+                let anonymous = name.len() == 64 && name.chars().all(|ch| ch.is_ascii_hexdigit());
+                let key = if anonymous {
+                    format!("{member}-{}", member_name_from(&dest))
                 } else {
-                    let key = project
+                    project
                         .as_deref()
                         .and_then(|p| name.strip_prefix(&format!("{p}_")))
                         .unwrap_or(&name)
-                        .to_owned();
-                    mounts.push(format!("{key}:{dest}{ro}"));
-                    volumes.push(key);
-                }
+                        .to_owned()
+                };
+                let key = unique_key(&volumes, key);
+                mounts.push(format!("{key}:{dest}{ro}"));
+                volumes.push((
+                    key,
+                    VolumeDecl {
+                        name: Some(name),
+                        external: true,
+                        ..VolumeDecl::default()
+                    },
+                ));
             }
             Some("bind") => mounts.push(format!("{}:{dest}{ro}", m.source.unwrap_or_default())),
             _ => {}

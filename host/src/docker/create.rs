@@ -12,10 +12,16 @@ use crate::spec::{Definition, Mount, Restart, parse_duration_ns, parse_port};
 
 /// The create body for `member` of `def` at `revision`. The definition was validated when stored,
 /// so entries that fail to parse here are skipped rather than invented.
+///
+/// `carried` are the (container path, volume name) volume mounts of the container this one
+/// replaces. As docker compose does on a recreate, an anonymous volume of the old container is
+/// mounted again by name where the member still has an anonymous volume, or does not mount
+/// anything at that path (an image `VOLUME`), so its data survives the recreate.
 pub fn container_body(
     def: &Definition,
     member: &str,
     revision: i32,
+    carried: &[(String, String)],
 ) -> Option<ContainerCreateBody> {
     let m = def.services.get(member)?;
     let mut lbls: HashMap<String, String> = m
@@ -53,6 +59,22 @@ pub fn container_body(
             Ok(Mount::Anonymous { target }) => anonymous.push(target),
             Err(_) => {}
         }
+    }
+    let configured: Vec<String> = m
+        .volumes
+        .iter()
+        .filter_map(|v| match Mount::parse(v).ok()? {
+            Mount::Named { target, .. } | Mount::Bind { target, .. } => Some(target),
+            Mount::Anonymous { .. } => None,
+        })
+        .collect();
+    let declared: Vec<String> = def.volumes.keys().map(|v| def.volume_name(v)).collect();
+    for (target, volume) in carried {
+        if configured.contains(target) || declared.contains(volume) {
+            continue;
+        }
+        anonymous.retain(|a| a != target);
+        binds.push(format!("{volume}:{target}"));
     }
 
     let mut exposed = Vec::new();

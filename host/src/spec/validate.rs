@@ -245,6 +245,64 @@ impl Walker {
         out
     }
 
+    /// A top-level volume: driver and labels, or `external` (with an optional real `name`).
+    fn volume_decl(&mut self, p: &str, o: &serde_json::Map<String, Value>) -> Option<VolumeDecl> {
+        for k in o.keys() {
+            if !matches!(k.as_str(), "driver" | "labels" | "name" | "external") {
+                self.err(
+                    format!("{p}.{k}"),
+                    "unsupported volume field; supported: driver, labels, name, external",
+                );
+            }
+        }
+        let driver = o
+            .get("driver")
+            .and_then(|d| self.string(&format!("{p}.driver"), d));
+        let labels = o
+            .get("labels")
+            .map(|l| self.key_values(&format!("{p}.labels"), l))
+            .unwrap_or_default();
+        for k in labels.keys() {
+            if k.starts_with("io.sdmd.") {
+                self.err(
+                    format!("{p}.labels.{k}"),
+                    "labels under io.sdmd. are reserved for SDMD",
+                );
+            }
+        }
+        let name = o.get("name").and_then(|n| {
+            let s = self.string(&format!("{p}.name"), n)?;
+            if !super::is_volume_name(&s) {
+                self.err(
+                    format!("{p}.name"),
+                    format!("`{s}` is not a valid Docker volume name"),
+                );
+            }
+            Some(s)
+        });
+        let external = match o.get("external") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.err(format!("{p}.external"), "must be true or false");
+                false
+            }
+        };
+        if external && (driver.is_some() || !labels.is_empty()) {
+            // compose refuses this too: an external volume's settings are not SDMD's to make.
+            self.err(
+                p,
+                "an external volume cannot also set driver or labels (it is not created by SDMD)",
+            );
+        }
+        Some(VolumeDecl {
+            driver,
+            labels,
+            name,
+            external,
+        })
+    }
+
     fn member(&mut self, path: &str, v: &Value) -> Option<Member> {
         let Value::Object(map) = v else {
             self.err(path, "must be a map");
@@ -440,22 +498,9 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
                         volumes.insert(vname.clone(), VolumeDecl::default());
                     }
                     Value::Object(o) => {
-                        for k in o.keys() {
-                            if !matches!(k.as_str(), "driver" | "labels") {
-                                w.err(
-                                    format!("{p}.{k}"),
-                                    "unsupported volume field; supported: driver, labels",
-                                );
-                            }
+                        if let Some(d) = w.volume_decl(&p, o) {
+                            volumes.insert(vname.clone(), d);
                         }
-                        let driver = o
-                            .get("driver")
-                            .and_then(|d| w.string(&format!("{p}.driver"), d));
-                        let labels = o
-                            .get("labels")
-                            .map(|l| w.key_values(&format!("{p}.labels"), l))
-                            .unwrap_or_default();
-                        volumes.insert(vname.clone(), VolumeDecl { driver, labels });
                     }
                     _ => w.err(&p, "must be a map or empty"),
                 }
