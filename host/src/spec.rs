@@ -6,6 +6,10 @@
 //! compose document in canonical shapes (environment as a map, depends_on as a map with
 //! conditions, command as a list), which is what we store and export.
 
+/// `.env` / `env_file` parsing with compose v2's quoting, escapes and interpolation.
+pub mod dotenv;
+/// Compose variable interpolation (`${VAR:-default}`) over an untyped document, plus type casts.
+pub mod interpolate;
 mod ports;
 mod validate;
 
