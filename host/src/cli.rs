@@ -583,7 +583,7 @@ async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<
     let doc: Value = if is_json {
         serde_json::from_slice(&bytes)?
     } else {
-        serde_norway::from_slice(&bytes)?
+        crate::spec::yaml_document(&bytes).map_err(anyhow::Error::msg)?
     };
     let name = doc
         .get("name")

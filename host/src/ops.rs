@@ -1103,6 +1103,7 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         name: service_name.to_string(),
         services,
         volumes,
+        extensions: indexmap::IndexMap::new(),
     };
     // What inspect produced must pass the same validation as user input.
     let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())

@@ -10,7 +10,9 @@
 pub mod dotenv;
 /// Compose variable interpolation (`${VAR:-default}`) over an untyped document, plus type casts.
 pub mod interpolate;
+pub mod network;
 mod ports;
+pub mod runtime;
 mod validate;
 
 use indexmap::IndexMap;
@@ -71,6 +73,10 @@ pub struct Definition {
     /// Named volumes, created as `<service>_<volume>`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, VolumeDecl>,
+    /// Top-level `x-*` extension fields (often YAML anchors' homes), kept exactly as written.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: IndexMap<String, serde_json::Value>,
 }
 
 /// A top-level named volume declaration.
@@ -128,6 +134,16 @@ pub struct Member {
     /// Run an init process (tini) as PID 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
+    /// Networking: attachments, modes, names and hosts (see [`network`]).
+    #[serde(flatten)]
+    pub network: network::MemberNetwork,
+    /// Privileges, resources and process settings (see [`runtime`]).
+    #[serde(flatten)]
+    pub runtime: runtime::Runtime,
+    /// `x-*` extension fields, kept exactly as written (compose ignores them; so does deploy).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: IndexMap<String, serde_json::Value>,
 }
 
 /// A dependency edge of `depends_on`.
@@ -301,6 +317,14 @@ fn is_volume_name(s: &str) -> bool {
         && b[0].is_ascii_alphanumeric()
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// Decodes a YAML compose document into an untyped value, resolving anchors and `<<` merge keys
+/// (YAML's merge key type, which compose applies: local keys win over merged ones).
+pub fn yaml_document(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    let mut v: serde_norway::Value = serde_norway::from_slice(bytes).map_err(|e| e.to_string())?;
+    v.apply_merge().map_err(|e| e.to_string())?;
+    serde_json::to_value(v).map_err(|e| format!("the document has keys compose cannot use: {e}"))
 }
 
 /// Parses a compose duration (`1m30s`, `500ms`, `10s`, `2h`) into nanoseconds.
@@ -525,6 +549,37 @@ mod tests {
         assert!(Mount::parse("data:rel").is_err());
         assert!(Mount::parse("data:/x:bogus").is_err());
         assert!(Mount::parse("a:/b:ro:x").is_err());
+    }
+
+    #[test]
+    fn yaml_anchors_and_merge_keys() {
+        let doc = yaml_document(
+            b"x-base: &base\n  restart: always\n  environment: {A: '1'}\nservices:\n  web:\n    <<: *base\n    restart: unless-stopped\n    image: busybox\n",
+        )
+        .expect("valid YAML");
+        assert_eq!(doc["services"]["web"]["restart"], "unless-stopped");
+        assert_eq!(doc["services"]["web"]["environment"]["A"], "1");
+        assert!(doc["services"]["web"].get("<<").is_none());
+    }
+
+    #[test]
+    fn extension_fields_round_trip() {
+        let doc = serde_json::json!({
+            "name": "ext",
+            "x-common": {"restart": "always"},
+            "services": {"web": {"image": "busybox", "x-note": [1, "two"]}}
+        });
+        let def = parse(&doc).expect("valid");
+        assert_eq!(def.extensions["x-common"], doc["x-common"]);
+        assert_eq!(
+            def.services["web"].extensions["x-note"],
+            doc["services"]["web"]["x-note"]
+        );
+        let stored = serde_json::to_value(&def).expect("serialises");
+        assert_eq!(stored["x-common"], doc["x-common"]);
+        let back: Definition = serde_json::from_value(stored).expect("deserialises");
+        assert_eq!(back, def);
+        assert_eq!(parse(&serde_json::to_value(&back).expect("json")), Ok(def));
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub fn decode_document(content_type: &str, bytes: &[u8]) -> Result<serde_json::V
     match ct.as_str() {
         "application/json" | "" => serde_json::from_slice(bytes).map_err(ApiError::malformed),
         "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => {
-            serde_norway::from_slice(bytes).map_err(ApiError::malformed)
+            crate::spec::yaml_document(bytes).map_err(ApiError::malformed)
         }
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

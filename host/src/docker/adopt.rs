@@ -58,6 +58,9 @@ pub(super) fn from_inspect(
     c: ContainerInspectResponse,
     image: Option<ImageInspect>,
 ) -> Adopted {
+    // The group modules read what they need from the whole inspect.
+    let network = super::create::network::adopt(&c);
+    let runtime = super::create::runtime::adopt(&c, image.as_ref());
     let config = c.config.unwrap_or_default();
     let host = c.host_config.unwrap_or_default();
     let img = image.and_then(|i| i.config).unwrap_or_default();
@@ -212,6 +215,9 @@ pub(super) fn from_inspect(
             labels,
             healthcheck,
             init: host.init.filter(|i| *i),
+            network,
+            runtime,
+            extensions: IndexMap::new(),
         },
         volumes,
     }

@@ -1,4 +1,8 @@
-//! Turns a member of a stored definition into the engine's create-container body.
+//! Turns a member of a stored definition into the engine's create-container body. Attribute
+//! groups have their own modules (`network`, `runtime`), each with `apply` and `adopt`.
+
+pub(crate) mod network;
+pub(crate) mod runtime;
 
 use std::collections::HashMap;
 
@@ -142,7 +146,7 @@ pub fn container_body(
         },
     )]);
 
-    Some(ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(m.image.clone()),
         env: (!m.environment.is_empty()).then(|| {
             m.environment
@@ -168,5 +172,8 @@ pub fn container_body(
             endpoints_config: Some(endpoints),
         }),
         ..Default::default()
-    })
+    };
+    network::apply(def, member, &mut body);
+    runtime::apply(&m.runtime, &mut body);
+    Some(body)
 }

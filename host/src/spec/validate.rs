@@ -19,19 +19,21 @@ pub struct Problem {
     pub message: String,
 }
 
-struct Walker {
+/// Collects problems while a document is walked; the group modules (`network`, `runtime`) use
+/// its helpers so that every field reports problems the same way.
+pub(super) struct Walker {
     problems: Vec<Problem>,
 }
 
 impl Walker {
-    fn err(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn err(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             field: field.into(),
             message: message.into(),
         });
     }
 
-    fn string(&mut self, path: &str, v: &Value) -> Option<String> {
+    pub(super) fn string(&mut self, path: &str, v: &Value) -> Option<String> {
         match v {
             Value::String(s) => Some(s.clone()),
             // YAML writes `PORT: 8080` or `DEBUG: true`; compose accepts scalars as strings.
@@ -44,7 +46,7 @@ impl Walker {
         }
     }
 
-    fn string_list(&mut self, path: &str, v: &Value) -> Vec<(String, String)> {
+    pub(super) fn string_list(&mut self, path: &str, v: &Value) -> Vec<(String, String)> {
         match v {
             Value::Array(items) => items
                 .iter()
@@ -62,7 +64,7 @@ impl Walker {
     }
 
     /// A map of strings, or a list of `KEY=VALUE` (environment, labels).
-    fn key_values(&mut self, path: &str, v: &Value) -> IndexMap<String, String> {
+    pub(super) fn key_values(&mut self, path: &str, v: &Value) -> IndexMap<String, String> {
         let mut out = IndexMap::new();
         match v {
             Value::Object(map) => {
@@ -97,7 +99,7 @@ impl Walker {
     }
 
     /// A command or entrypoint: a list, or a string split like a shell would.
-    fn command(&mut self, path: &str, v: &Value) -> Option<Vec<String>> {
+    pub(super) fn command(&mut self, path: &str, v: &Value) -> Option<Vec<String>> {
         match v {
             Value::String(s) => match shell_words::split(s) {
                 Ok(words) => Some(words),
@@ -120,7 +122,7 @@ impl Walker {
         }
     }
 
-    fn duration(&mut self, path: &str, v: Option<&Value>) -> Option<String> {
+    pub(super) fn duration(&mut self, path: &str, v: Option<&Value>) -> Option<String> {
         let s = self.string(path, v?)?;
         match parse_duration_ns(&s) {
             Ok(_) => Some(s),
@@ -322,14 +324,20 @@ impl Walker {
             "healthcheck",
             "init",
         ];
-        for k in map.keys() {
-            if !KNOWN.contains(&k.as_str()) {
-                self.err(
-                    format!("{path}.{k}"),
-                    format!("unsupported field; supported: {}", KNOWN.join(", ")),
-                );
+        let mut extensions = IndexMap::new();
+        for (k, val) in map {
+            let k = k.as_str();
+            if k.starts_with("x-") {
+                extensions.insert(k.to_owned(), val.clone());
+            } else if !KNOWN.contains(&k)
+                && !super::network::MEMBER_KEYS.contains(&k)
+                && !super::runtime::KEYS.contains(&k)
+            {
+                self.err(format!("{path}.{k}"), unsupported_member_field(k));
             }
         }
+        let network = super::network::parse_member(self, path, map);
+        let runtime = super::runtime::parse(self, path, map);
         let image = match map.get("image") {
             None => {
                 self.err(format!("{path}.image"), "is required");
@@ -443,7 +451,21 @@ impl Walker {
             labels,
             healthcheck,
             init,
+            network,
+            runtime,
+            extensions,
         })
+    }
+}
+
+/// Why a member field is refused: what SDMD cannot do says so and what to do instead.
+fn unsupported_member_field(k: &str) -> String {
+    match k {
+        "build" => "SDMD deploys images, it does not build them: build and push the image to a registry, then reference it with `image`".into(),
+        "develop" => "`develop` (compose watch) needs the build context on the client; SDMD deploys images".into(),
+        "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
+        "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
+        _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
 
@@ -459,7 +481,12 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             message: "the document must be a map".into(),
         }]);
     };
-    for k in root.keys() {
+    let mut extensions = IndexMap::new();
+    for (k, val) in root {
+        if k.starts_with("x-") {
+            extensions.insert(k.clone(), val.clone());
+            continue;
+        }
         // `version` is obsolete in compose but common in the wild: accepted and ignored.
         if !matches!(k.as_str(), "name" | "services" | "volumes" | "version") {
             w.err(
@@ -573,6 +600,7 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             name,
             services,
             volumes,
+            extensions,
         })
     } else {
         Err(w.problems)
