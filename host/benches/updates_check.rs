@@ -127,12 +127,14 @@ fn main() {
         let mut names = Vec::new();
         for i in 0..SERVICES {
             let name = format!("bench-check-{i}");
-            let def = sdmd::spec::parse(&serde_json::json!({
-                "name": name,
-                "services": {"app": {"image": images[i % IMAGES]}},
-            }))
-            .unwrap();
-            sdmd::ops::create(&state, &ctx, def).await.unwrap();
+            let project = sdmd::project::Project {
+                source: serde_json::json!({
+                    "name": name,
+                    "services": {"app": {"image": images[i % IMAGES]}},
+                }),
+                files: Default::default(),
+            };
+            sdmd::ops::create(&state, &ctx, project).await.unwrap();
             names.push(name);
         }
 

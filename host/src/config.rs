@@ -56,6 +56,14 @@ pub struct ServeConfig {
     /// Authentication settings.
     #[command(flatten)]
     pub auth: AuthConfig,
+    /// Project directories of services (`<stacks>/<service>/`: relative binds, `.env`,
+    /// secrets); point it at `/opt/stacks` to share a layout with Dockge. Default
+    /// `<data dir>/stacks`.
+    #[arg(long, env = "SDMD_STACKS_DIR")]
+    pub stacks_dir: Option<PathBuf>,
+    /// A dotenv-format file of global variables for interpolation (after each service's `.env`).
+    #[arg(long, env = "SDMD_VARIABLES")]
+    pub variables: Option<PathBuf>,
     /// Log format: `text` or `json`.
     #[arg(long, env = "SDMD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,

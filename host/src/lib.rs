@@ -15,6 +15,7 @@ pub mod notify;
 pub mod ops;
 pub mod pg;
 pub mod plugins;
+pub mod project;
 pub mod registry;
 pub mod schedule;
 pub mod secrets;

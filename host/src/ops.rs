@@ -17,6 +17,7 @@ use crate::docker::{
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::live::{self, Kind, Status};
+use crate::project::Project;
 use crate::spec::{Condition, Definition, Problem, split_image_ref};
 use crate::state::AppState;
 
@@ -57,6 +58,10 @@ pub struct ServiceView {
     /// Its update schedule, when one is stored (managed only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::Schedule>,
+    /// What compose would warn about in the stored document (e.g. a variable that is not set
+    /// and has no default becomes empty); only in answers to a store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
 }
 
 /// The update a service's latest check found.
@@ -88,6 +93,7 @@ fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -
         pending_update: None,
         last_updated: None,
         schedule: None,
+        warnings: Vec::new(),
         containers: g.containers,
     }
 }
@@ -171,10 +177,29 @@ pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
     }
 }
 
+/// A managed service as deploy, update and lifecycle operations need it: when the revision has
+/// a source document, its definition is resolved now (interpolation happens on deploy, with the
+/// variables of this moment) and its files are opened.
 pub(crate) async fn load(state: &AppState, name: &str) -> Result<StoredService> {
     let mut conn = state.db.acquire().await?;
     match db::services::get(&mut conn, name).await? {
-        Some(s) => Ok(s),
+        Some(mut s) => {
+            if let Some((Some(source), files)) = db::services::project(&mut conn, name).await? {
+                drop(conn);
+                let files = open_files(state, name, files)?;
+                let project = Project {
+                    source: source.clone(),
+                    files: files
+                        .iter()
+                        .map(|f| (f.path.clone(), f.content.clone()))
+                        .collect(),
+                };
+                s.definition = resolve_project(state, name, &project)?.definition;
+                s.files = files;
+                s.source = Some(source);
+            }
+            Ok(s)
+        }
         None => {
             // Distinguish "exists but unmanaged" from "does not exist at all".
             let unmanaged = state.live.connected()
@@ -291,10 +316,88 @@ fn name_taken(e: sqlx::Error, name: &str) -> Error {
     }
 }
 
-/// Stores a new service (revision 1).
-pub async fn create(state: &AppState, ctx: &AuditContext, def: Definition) -> Result<ServiceView> {
+fn secret_box(state: &AppState) -> Result<&crate::secrets::SecretBox> {
+    state.secrets.as_deref().ok_or_else(|| {
+        Error::Secret("no secret key is configured, so sealed files cannot be stored".into())
+    })
+}
+
+fn file_context(service: &str, path: &str) -> String {
+    format!("service-file:{service}/{path}")
+}
+
+/// Seals what must be sealed (`.env`, env files, secrets) for storage.
+pub(crate) fn seal_files(
+    state: &AppState,
+    service: &str,
+    project: &Project,
+) -> Result<Vec<db::services::StoredFile>> {
+    project
+        .files
+        .iter()
+        .map(|(path, content)| {
+            let sealed = crate::project::is_sealed(path, &project.source);
+            let content = if sealed {
+                secret_box(state)?
+                    .seal(content, &file_context(service, path))
+                    .map_err(|e| Error::Secret(e.to_string()))?
+            } else {
+                content.clone()
+            };
+            Ok(db::services::StoredFile {
+                path: path.clone(),
+                sealed,
+                content,
+            })
+        })
+        .collect()
+}
+
+/// Opens stored files (sealed ones decrypted).
+fn open_files(
+    state: &AppState,
+    service: &str,
+    files: Vec<db::services::StoredFile>,
+) -> Result<Vec<db::services::StoredFile>> {
+    files
+        .into_iter()
+        .map(|mut f| {
+            if f.sealed {
+                f.content = secret_box(state)?
+                    .open(&f.content, &file_context(service, &f.path))
+                    .map_err(|e| Error::Secret(e.to_string()))?;
+            }
+            Ok(f)
+        })
+        .collect()
+}
+
+/// The project directory of a service.
+pub fn project_dir(state: &AppState, service: &str) -> std::path::PathBuf {
+    state.stacks_dir.join(service)
+}
+
+pub(crate) fn resolve_project(
+    state: &AppState,
+    service: &str,
+    project: &Project,
+) -> Result<crate::project::Resolved> {
+    let vars = state.variables.clone();
+    let globals = move |k: &str| vars.get(k).cloned();
+    crate::project::resolve(project, &globals, &project_dir(state, service)).map_err(Error::Invalid)
+}
+
+/// Stores a new service (revision 1) from a project: its document as written and its files.
+pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> Result<ServiceView> {
+    let resolved = resolve_project(state, &document_name(&project.source), &project)?;
+    let def = resolved.display;
+    let files = seal_files(state, &def.name, &project)?;
+    let src = db::services::RevisionSource {
+        source: Some(&project.source),
+        files: &files,
+    };
     let mut tx = state.db.begin().await?;
-    db::services::insert(&mut tx, &def, &ctx.actor, &[])
+    db::services::insert(&mut tx, &def, &ctx.actor, &[], src)
         .await
         .map_err(|e| name_taken(e, &def.name))?;
     let entry = audit::record(
@@ -310,7 +413,18 @@ pub async fn create(state: &AppState, ctx: &AuditContext, def: Definition) -> Re
     .await?;
     tx.commit().await?;
     state.bus.publish(Event::Audit { entry });
-    get(state, &def.name).await
+    let mut view = get(state, &def.name).await?;
+    view.warnings = resolved.warnings;
+    Ok(view)
+}
+
+/// The `name` a document gives itself (validated with the rest of it).
+fn document_name(source: &serde_json::Value) -> String {
+    source
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Stores a new revision of an existing service's definition.
@@ -318,8 +432,10 @@ pub async fn replace(
     state: &AppState,
     ctx: &AuditContext,
     name: &str,
-    def: Definition,
+    project: Project,
 ) -> Result<ServiceView> {
+    let resolved = resolve_project(state, name, &project)?;
+    let def = resolved.display;
     if def.name != name {
         return Err(problem(
             "name",
@@ -330,12 +446,30 @@ pub async fn replace(
     let old = db::services::get(&mut tx, name)
         .await?
         .ok_or_else(|| Error::ServiceNotFound(name.into()))?;
-    if old.definition == def {
+    let (old_source, old_files) = db::services::project(&mut tx, name)
+        .await?
+        .unwrap_or_default();
+    let old_files = open_files(state, name, old_files)?;
+    let same_files = old_files.len() == project.files.len()
+        && old_files
+            .iter()
+            .all(|f| project.files.get(&f.path) == Some(&f.content));
+    let same_source = old_source.as_ref().unwrap_or(&serde_json::Value::Null) == &project.source
+        || (old_source.is_none()
+            && serde_json::to_value(&old.definition).ok().as_ref() == Some(&project.source));
+    if old.definition == def && same_source && same_files {
         // Nothing changed: no new revision, no audit row.
         drop(tx);
-        return get(state, name).await;
+        let mut view = get(state, name).await?;
+        view.warnings = resolved.warnings;
+        return Ok(view);
     }
-    let revision = db::services::new_revision(&mut tx, &def, &ctx.actor)
+    let files = seal_files(state, name, &project)?;
+    let src = db::services::RevisionSource {
+        source: Some(&project.source),
+        files: &files,
+    };
+    let revision = db::services::new_revision(&mut tx, &def, &ctx.actor, src)
         .await?
         .ok_or_else(|| Error::ServiceNotFound(name.into()))?;
     let changed: Vec<&String> = def
@@ -359,7 +493,9 @@ pub async fn replace(
     .await?;
     tx.commit().await?;
     state.bus.publish(Event::Audit { entry });
-    get(state, name).await
+    let mut view = get(state, name).await?;
+    view.warnings = resolved.warnings;
+    Ok(view)
 }
 
 /// Containers SDMD created for a service (asked from Docker, not the cache).
@@ -689,8 +825,79 @@ pub async fn deploy(state: &AppState, ctx: &AuditContext, name: &str) -> Result<
     .await
 }
 
+/// Writes a service's files into its project directory (sealed ones 0600) and checks that no
+/// bind source under the stacks directory leads outside it through a symlink.
+async fn write_project_dir(state: &AppState, stored: &StoredService) -> Result<()> {
+    if stored.files.is_empty() && stored.source.is_none() {
+        return Ok(());
+    }
+    let dir = project_dir(state, &stored.name);
+    let stacks = state.stacks_dir.as_ref().clone();
+    let files: Vec<(String, bool, Vec<u8>)> = stored
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.sealed, f.content.clone()))
+        .collect();
+    let binds: Vec<std::path::PathBuf> = stored
+        .definition
+        .services
+        .values()
+        .flat_map(|m| m.volumes.iter())
+        .filter_map(|v| match crate::spec::Mount::parse(v) {
+            Ok(crate::spec::Mount::Bind { source, .. }) => Some(std::path::PathBuf::from(source)),
+            _ => None,
+        })
+        .filter(|p| p.starts_with(&stacks))
+        .collect();
+    let written = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (path, sealed, content) in files {
+            let target = dir.join(&path);
+            crate::project::check_no_symlink_escape(&target, &stacks)?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            let mode = if sealed { 0o600 } else { 0o644 };
+            // Replace, never write through: a symlink placed at the path is not followed.
+            let tmp = target.with_extension("sdmd-tmp");
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&tmp)
+                .or_else(|_| {
+                    std::fs::remove_file(&tmp)?;
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(mode)
+                        .open(&tmp)
+                })
+                .map_err(|e| format!("{}: {e}", tmp.display()))?;
+            f.write_all(&content)
+                .map_err(|e| format!("{}: {e}", tmp.display()))?;
+            std::fs::rename(&tmp, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+        }
+        for b in binds {
+            crate::project::check_no_symlink_escape(&b, &stacks)?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| {
+        Error::Docker(DockerError::Other(format!(
+            "writing the project directory: {e}"
+        )))
+    })?;
+    written.map_err(|m| problem("files", m))
+}
+
 async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<ActionReport> {
     let def = &stored.definition;
+    write_project_dir(state, stored).await?;
     let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
     state
         .docker
@@ -1109,9 +1316,15 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
         .map_err(Error::Invalid)?;
     let mut tx = state.db.begin().await?;
-    db::services::insert(&mut tx, &def, &ctx.actor, &ids)
-        .await
-        .map_err(|e| name_taken(e, name))?;
+    db::services::insert(
+        &mut tx,
+        &def,
+        &ctx.actor,
+        &ids,
+        db::services::RevisionSource::NONE,
+    )
+    .await
+    .map_err(|e| name_taken(e, name))?;
     let entry = audit::record(
         &mut tx,
         ctx,
@@ -1126,4 +1339,141 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     tx.commit().await?;
     state.bus.publish(Event::Audit { entry });
     get(state, name).await
+}
+
+/// A project file's content as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileContent {
+    /// Path relative to the project directory.
+    pub path: String,
+    /// Whether the file is sealed at rest.
+    pub sealed: bool,
+    /// Whether `content` has its values masked (a sealed file not explicitly revealed).
+    pub masked: bool,
+    /// The text (masked: `KEY=********` per line for env files, `********` otherwise).
+    pub content: String,
+}
+
+/// The project of a managed service as stored now (source document and files in clear).
+async fn current_project(state: &AppState, name: &str) -> Result<Project> {
+    let stored = load(state, name).await?;
+    let mut conn = state.db.acquire().await?;
+    let source = match db::services::project(&mut conn, name).await? {
+        Some((Some(source), _)) => source,
+        // Older revisions and adopted services: the definition is its own source.
+        _ => serde_json::to_value(&stored.definition).unwrap_or_default(),
+    };
+    Ok(Project {
+        source,
+        files: stored
+            .files
+            .into_iter()
+            .map(|f| (f.path, f.content))
+            .collect(),
+    })
+}
+
+/// The files of a service's current revision (never their content).
+pub async fn list_files(state: &AppState, name: &str) -> Result<Vec<crate::project::FileInfo>> {
+    let project = current_project(state, name).await?;
+    Ok(project
+        .files
+        .iter()
+        .map(|(path, content)| {
+            use sha2::Digest;
+            crate::project::FileInfo {
+                path: path.clone(),
+                size: content.len(),
+                sealed: crate::project::is_sealed(path, &project.source),
+                sha256: hex::encode(sha2::Sha256::digest(content)),
+            }
+        })
+        .collect())
+}
+
+/// One file. A sealed file is masked unless `reveal`, which is audited.
+pub async fn read_file(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    path: &str,
+    reveal: bool,
+) -> Result<FileContent> {
+    let project = current_project(state, name).await?;
+    let content = project.files.get(path).ok_or_else(|| {
+        problem(
+            &format!("files.{path}"),
+            "no such file in this service's project",
+        )
+    })?;
+    let sealed = crate::project::is_sealed(path, &project.source);
+    let text = String::from_utf8_lossy(content).into_owned();
+    if sealed && reveal {
+        audit_alone(
+            state,
+            ctx,
+            "service.file.reveal",
+            name,
+            "ok",
+            json!({"path": path}),
+        )
+        .await;
+    }
+    let masked = sealed && !reveal;
+    Ok(FileContent {
+        path: path.to_owned(),
+        sealed,
+        masked,
+        content: if masked { mask_text(path, &text) } else { text },
+    })
+}
+
+/// Masks the values of an env-format file (`KEY=********`), or all of anything else.
+fn mask_text(path: &str, text: &str) -> String {
+    let env_like = path
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n == ".env" || n.ends_with(".env"))
+        || text.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#') || l.contains('=')
+        });
+    if !env_like || path.starts_with("secrets/") {
+        return crate::spec::interpolate::MASK.to_owned();
+    }
+    text.lines()
+        .map(|l| match l.split_once('=') {
+            Some((k, _)) if !l.trim_start().starts_with('#') => {
+                format!("{k}={}", crate::spec::interpolate::MASK)
+            }
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Replaces (or adds) one file: a new revision, validated like any other.
+pub async fn put_file(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    path: &str,
+    content: Vec<u8>,
+) -> Result<ServiceView> {
+    crate::project::check_path(path).map_err(|m| problem(&format!("files.{path}"), m))?;
+    let mut project = current_project(state, name).await?;
+    project.files.insert(path.to_owned(), content);
+    replace(state, ctx, name, project).await
+}
+
+/// The effective compose document of the current revision: interpolated, env files merged,
+/// relative paths anchored, sealed values masked.
+pub async fn resolved_document(state: &AppState, name: &str) -> Result<Definition> {
+    let project = current_project(state, name).await?;
+    Ok(resolve_project(state, name, &project)?.display)
+}
+
+/// The document as written (with its `${VAR}` text), for export.
+pub async fn source_document(state: &AppState, name: &str) -> Result<serde_json::Value> {
+    Ok(current_project(state, name).await?.source)
 }

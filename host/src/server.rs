@@ -163,6 +163,25 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     state
         .plugins
         .set_cache_dir(cfg.data_dir.join("plugin-cache"));
+    let stacks = cfg
+        .stacks_dir
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("stacks"));
+    std::fs::create_dir_all(&stacks)
+        .with_context(|| format!("creating the stacks directory {}", stacks.display()))?;
+    // Absolute, so relative bind paths resolve to the same place whatever the working directory.
+    state.stacks_dir = std::sync::Arc::new(
+        stacks
+            .canonicalize()
+            .with_context(|| format!("resolving {}", stacks.display()))?,
+    );
+    if let Some(path) = &cfg.variables {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading SDMD_VARIABLES {}", path.display()))?;
+        let vars = crate::spec::dotenv::parse(&text, |_| None)
+            .map_err(|e| anyhow::anyhow!("SDMD_VARIABLES {}: {e}", path.display()))?;
+        state.variables = std::sync::Arc::new(vars);
+    }
     state.ui_dir = cfg
         .ui_dir
         .clone()

@@ -285,9 +285,14 @@ impl Mount {
                         target,
                         mode,
                     })
-                } else if source.starts_with('.') || source.starts_with('~') {
+                } else if source.starts_with('~') {
+                    // compose expands `~` to the home of whoever runs it; SDMD has no such user.
                     Err(format!(
-                        "`{source}` is a relative host path: SDMD has no project directory, use an absolute path"
+                        "`{source}` starts with `~`: use an absolute path, or `./` for the service's project directory"
+                    ))
+                } else if source.starts_with('.') {
+                    Err(format!(
+                        "`{source}` is a relative host path outside a project: it is resolved against the service's project directory when the service is stored"
                     ))
                 } else if is_volume_name(source) {
                     let read_only = mode

@@ -48,6 +48,10 @@ pub struct AppState {
     pub plugins: crate::plugins::store::PluginHost,
     /// Open notification batches of this replica.
     pub notifications: Arc<crate::notify::Batches>,
+    /// Project directories of services (`SDMD_STACKS_DIR`): `<stacks>/<service>/`.
+    pub stacks_dir: Arc<std::path::PathBuf>,
+    /// SDMD's global variables for interpolation, after each service's `.env` (`SDMD_VARIABLES`).
+    pub variables: Arc<indexmap::IndexMap<String, String>>,
 }
 
 impl AppState {
@@ -73,6 +77,8 @@ impl AppState {
             secrets: crate::secrets::SecretBox::random().ok().map(Arc::new),
             plugins: crate::plugins::store::PluginHost::default(),
             notifications: Arc::default(),
+            stacks_dir: Arc::new(std::path::PathBuf::from("data/stacks")),
+            variables: Arc::default(),
         }
     }
 

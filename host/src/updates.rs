@@ -1076,8 +1076,41 @@ async fn apply_strategy(
     if moves.is_empty() {
         return Ok(stored);
     }
+    // A revision with a source document moves the tag there (the stored definition is shown
+    // masked and must stay so); an image written with `${…}` is the user's to change.
+    let mut stored_def = def.clone();
+    let mut source = stored.source.clone();
+    let mut sealed_files = Vec::new();
+    if let Some(src) = source.as_mut() {
+        for m in &moves {
+            let member = m["member"].as_str().unwrap_or_default();
+            let image = &mut src["services"][member]["image"];
+            if image.as_str().is_some_and(|i| !i.contains('$')) {
+                *image = m["to"].clone();
+            }
+        }
+        let project = crate::project::Project {
+            source: src.clone(),
+            files: stored
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.content.clone()))
+                .collect(),
+        };
+        stored_def = ops::resolve_project(state, &stored.name, &project)?.display;
+        sealed_files = ops::seal_files(state, &stored.name, &project)?;
+    }
     let mut tx = state.db.begin().await?;
-    db::services::new_revision(&mut tx, &def, &ctx.actor).await?;
+    db::services::new_revision(
+        &mut tx,
+        &stored_def,
+        &ctx.actor,
+        db::services::RevisionSource {
+            source: source.as_ref(),
+            files: &sealed_files,
+        },
+    )
+    .await?;
     let entry = crate::db::audit::record(
         &mut tx,
         ctx,

@@ -114,7 +114,7 @@ async fn every_validation_rule_answers_422_with_field_paths(pool: sqlx::PgPool) 
     check(
         &app,
         &pool,
-        json!({"services": {"web": {"volumes": ["data:/data:ro", "./rel:/x", "data:relative", "/a:/b:bogus", "undeclared:/u"]}}}),
+        json!({"services": {"web": {"volumes": ["data:/data:ro", "~/rel:/x", "data:relative", "/a:/b:bogus", "undeclared:/u"]}}}),
         &["services.web.volumes[1]", "services.web.volumes[2]", "services.web.volumes[3]", "services.web.volumes[4]"],
     )
     .await;
@@ -215,7 +215,7 @@ async fn every_validation_rule_answers_422_with_field_paths(pool: sqlx::PgPool) 
     check(
         &app,
         &pool,
-        json!({"services": {"web": {"init": "yes"}}}),
+        json!({"services": {"web": {"init": "maybe"}}}),
         &["services.web.init"],
     )
     .await;

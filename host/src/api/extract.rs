@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::db::audit::AuditContext;
-use crate::spec::Definition;
+use crate::project::Project;
+use indexmap::IndexMap;
 
 /// The principal of a request, inserted into request extensions by the auth layer.
 #[derive(Debug, Clone)]
@@ -57,9 +58,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Audit {
     }
 }
 
-/// A definition document: `application/json`, or `application/yaml` (also `text/yaml`,
-/// `application/x-yaml`), validated with every problem reported.
-pub struct DefinitionBody(pub Definition);
+/// A service's project as sent: a definition document (`application/json`, or
+/// `application/yaml`, also `text/yaml`, `application/x-yaml`), optionally with `files:
+/// {path: content}`; or `multipart/form-data` with a part `compose` (the YAML or JSON), an
+/// optional part `name`, and one part per file named by its path in the project directory.
+/// Validation happens in `ops` (interpolation needs the files), every problem reported.
+pub struct ProjectBody(pub Project);
 
 /// Decodes a JSON or YAML body into an untyped document.
 pub fn decode_document(content_type: &str, bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
@@ -77,12 +81,107 @@ pub fn decode_document(content_type: &str, bytes: &[u8]) -> Result<serde_json::V
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("Send the definition as application/json or application/yaml, not {other}."),
+            format!(
+                "Send the definition as application/json, application/yaml or multipart/form-data, not {other}."
+            ),
         )),
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for DefinitionBody {
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    crate::error::Error::Invalid(vec![crate::spec::Problem {
+        field: field.into(),
+        message: message.into(),
+    }])
+    .into()
+}
+
+/// Takes `files: {path: content}` out of a JSON/YAML document.
+fn split_files(
+    mut doc: serde_json::Value,
+) -> Result<(serde_json::Value, IndexMap<String, Vec<u8>>), ApiError> {
+    let mut files = IndexMap::new();
+    if let Some(f) = doc.as_object_mut().and_then(|o| o.remove("files")) {
+        let Some(map) = f.as_object() else {
+            return Err(invalid("files", "must be a map of path to text content"));
+        };
+        for (path, content) in map {
+            let Some(text) = content.as_str() else {
+                return Err(invalid(&format!("files.{path}"), "must be text"));
+            };
+            files.insert(path.clone(), text.as_bytes().to_vec());
+        }
+    }
+    Ok((doc, files))
+}
+
+async fn multipart_project<S: Send + Sync>(req: Request, state: &S) -> Result<Project, ApiError> {
+    let mut mp = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::malformed(e.body_text()))?;
+    let mut compose: Option<(String, Vec<u8>)> = None;
+    let mut name: Option<String> = None;
+    let mut files = IndexMap::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| ApiError::malformed(e.body_text()))?
+    {
+        let part = field.name().unwrap_or_default().to_owned();
+        let ct = field.content_type().unwrap_or_default().to_owned();
+        let file_name = field.file_name().unwrap_or_default().to_owned();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError::malformed(e.body_text()))?;
+        match part.as_str() {
+            "compose" => {
+                let ct = if ct.is_empty() || ct == "application/octet-stream" || ct == "text/plain"
+                {
+                    if file_name.ends_with(".json") {
+                        "application/json"
+                    } else {
+                        "application/yaml"
+                    }
+                    .to_owned()
+                } else {
+                    ct
+                };
+                compose = Some((ct, bytes.to_vec()));
+            }
+            "name" => name = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
+            "" => {
+                return Err(invalid(
+                    "files",
+                    "every multipart part needs a name (its path)",
+                ));
+            }
+            path => {
+                if files.insert(path.to_owned(), bytes.to_vec()).is_some() {
+                    return Err(invalid(&format!("files.{path}"), "is sent twice"));
+                }
+            }
+        }
+    }
+    let Some((ct, bytes)) = compose else {
+        return Err(invalid(
+            "compose",
+            "the multipart body needs a part `compose` with the compose file",
+        ));
+    };
+    let (mut source, more) = split_files(decode_document(&ct, &bytes)?)?;
+    for (p, c) in more {
+        files.entry(p).or_insert(c);
+    }
+    if let Some(n) = name
+        && let Some(o) = source.as_object_mut()
+    {
+        o.entry("name").or_insert(serde_json::Value::String(n));
+    }
+    Ok(Project { source, files })
+}
+
+impl<S: Send + Sync> FromRequest<S> for ProjectBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -92,6 +191,9 @@ impl<S: Send + Sync> FromRequest<S> for DefinitionBody {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        if ct.to_ascii_lowercase().starts_with("multipart/form-data") {
+            return multipart_project(req, state).await.map(Self);
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
@@ -102,10 +204,8 @@ impl<S: Send + Sync> FromRequest<S> for DefinitionBody {
                 )
                 .with_details(e.body_text().into())
             })?;
-        let doc = decode_document(&ct, &bytes)?;
-        crate::spec::parse(&doc)
-            .map(Self)
-            .map_err(|p| crate::error::Error::Invalid(p).into())
+        let (source, files) = split_files(decode_document(&ct, &bytes)?)?;
+        Ok(Self(Project { source, files }))
     }
 }
 

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Audit, DefinitionBody, Json, Path, Query};
+use super::extract::{Audit, Json, Path, ProjectBody, Query};
 use crate::ops::{self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView};
 use crate::spec::Definition;
 use crate::state::AppState;
@@ -36,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_schedule, put_schedule))
         .routes(routes!(service_logs))
         .routes(routes!(export_compose))
+        .routes(routes!(list_files))
+        .routes(routes!(read_file, put_file))
         .routes(routes!(adopt_service))
         .routes(routes!(list_revisions))
 }
@@ -67,11 +69,11 @@ async fn list_services(State(state): State<AppState>) -> Result<axum::Json<Servi
 async fn create_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
-    DefinitionBody(def): DefinitionBody,
+    ProjectBody(project): ProjectBody,
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(ops::create(&state, &ctx, def).await?),
+        axum::Json(ops::create(&state, &ctx, project).await?),
     ))
 }
 
@@ -98,9 +100,11 @@ async fn replace_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
-    DefinitionBody(def): DefinitionBody,
+    ProjectBody(project): ProjectBody,
 ) -> Result<axum::Json<ServiceView>, ApiError> {
-    Ok(axum::Json(ops::replace(&state, &ctx, &name, def).await?))
+    Ok(axum::Json(
+        ops::replace(&state, &ctx, &name, project).await?,
+    ))
 }
 
 /// Options of a delete.
@@ -354,19 +358,87 @@ where
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-/// The stored definition as a compose YAML document.
+/// Options of an export.
+#[derive(Deserialize, IntoParams)]
+struct ExportParams {
+    /// The effective document (interpolated, env files merged, sealed values masked) instead
+    /// of the document as written.
+    #[serde(default)]
+    resolved: bool,
+}
+
+/// The stored document as compose YAML: as written (with its `${VAR}` text), or resolved.
 #[utoipa::path(get, path = "/api/v1/services/{name}/compose", tag = "services",
-    params(("name" = String, Path, description = "Service name")),
-    responses((status = 200, content_type = "application/yaml", body = String), (status = 404, body = ErrorBody)))]
+    params(("name" = String, Path, description = "Service name"), ExportParams),
+    responses((status = 200, content_type = "application/yaml", body = String), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn export_compose(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(params): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let view = ops::get(&state, &name).await?;
-    let def = view
-        .definition
-        .ok_or(crate::error::Error::Unmanaged(name))?;
-    Ok(([(header::CONTENT_TYPE, "application/yaml")], def.to_yaml()).into_response())
+    let yaml = if params.resolved {
+        ops::resolved_document(&state, &name).await?.to_yaml()
+    } else {
+        serde_norway::to_string(&ops::source_document(&state, &name).await?).unwrap_or_default()
+    };
+    Ok(([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response())
+}
+
+/// The files of a service's project directory (paths, sizes, hashes; never content).
+#[utoipa::path(get, path = "/api/v1/services/{name}/files", tag = "services",
+    params(("name" = String, Path, description = "Service name")),
+    responses((status = 200, body = Vec<crate::project::FileInfo>), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_files(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Vec<crate::project::FileInfo>>, ApiError> {
+    Ok(axum::Json(ops::list_files(&state, &name).await?))
+}
+
+/// Options of a file read.
+#[derive(Deserialize, IntoParams)]
+struct RevealParams {
+    /// Show a sealed file in clear (audited as `service.file.reveal`).
+    #[serde(default)]
+    reveal: bool,
+}
+
+/// One project file (`path` URL-encoded: `secrets%2Fdb_password`); sealed files are masked
+/// unless `reveal=true`.
+#[utoipa::path(get, path = "/api/v1/services/{name}/files/{path}", tag = "services",
+    params(("name" = String, Path, description = "Service name"),
+        ("path" = String, Path, description = "File path in the project, URL-encoded"), RevealParams),
+    responses((status = 200, body = ops::FileContent), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn read_file(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path((name, path)): Path<(String, String)>,
+    Query(params): Query<RevealParams>,
+) -> Result<axum::Json<ops::FileContent>, ApiError> {
+    Ok(axum::Json(
+        ops::read_file(&state, &ctx, &name, &path, params.reveal).await?,
+    ))
+}
+
+/// Replace or add one project file (the body is its content): stores a new revision.
+#[utoipa::path(put, path = "/api/v1/services/{name}/files/{path}", tag = "services",
+    params(("name" = String, Path, description = "Service name"),
+        ("path" = String, Path, description = "File path in the project, URL-encoded")),
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = ServiceView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_file(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path((name, path)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<ServiceView>, ApiError> {
+    Ok(axum::Json(
+        ops::put_file(&state, &ctx, &name, &path, body.to_vec()).await?,
+    ))
 }
 
 /// Import an unmanaged service's definition from its containers.

@@ -20,6 +20,10 @@ pub struct StoredService {
     pub created_at: DateTime<Utc>,
     /// When the last revision was stored.
     pub updated_at: DateTime<Utc>,
+    /// The project files in clear, filled in by `ops::load` (empty in lists).
+    pub files: Vec<StoredFile>,
+    /// The document as written, when stored apart from the definition (filled by `ops::load`).
+    pub source: Option<serde_json::Value>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +45,8 @@ impl From<Row> for StoredService {
             adopted_from: r.adopted_from,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            files: Vec::new(),
+            source: None,
         }
     }
 }
@@ -70,12 +76,101 @@ pub async fn get(
     Ok(row.map(Into::into))
 }
 
+/// A project file as stored: sealed ones hold ciphertext.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredFile {
+    /// Path relative to the project directory.
+    pub path: String,
+    /// Whether `content` is sealed with the installation's key.
+    pub sealed: bool,
+    /// The bytes (ciphertext when sealed).
+    pub content: Vec<u8>,
+}
+
+/// What a revision stores beside its definition: the document as written and its files.
+#[derive(Debug, Clone, Copy)]
+pub struct RevisionSource<'a> {
+    /// The document as written (`None`: the definition is its own source).
+    pub source: Option<&'a serde_json::Value>,
+    /// The project files.
+    pub files: &'a [StoredFile],
+}
+
+impl RevisionSource<'_> {
+    /// A revision without a separate source or files (adopt, older clients).
+    pub const NONE: RevisionSource<'static> = RevisionSource {
+        source: None,
+        files: &[],
+    };
+}
+
+async fn insert_source(
+    conn: &mut PgConnection,
+    id: uuid::Uuid,
+    revision: i32,
+    src: RevisionSource<'_>,
+) -> Result<(), sqlx::Error> {
+    if let Some(source) = src.source {
+        sqlx::query(
+            "update service_revisions set source = $3 where service_id = $1 and revision = $2",
+        )
+        .bind(id)
+        .bind(revision)
+        .bind(sqlx::types::Json(source))
+        .execute(&mut *conn)
+        .await?;
+    }
+    for f in src.files {
+        sqlx::query("insert into service_files (service_id, revision, path, sealed, content) values ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(revision)
+            .bind(&f.path)
+            .bind(f.sealed)
+            .bind(&f.content)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The current revision's source document (when stored apart) and files.
+pub async fn project(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<(Option<serde_json::Value>, Vec<StoredFile>)>, sqlx::Error> {
+    let row: Option<(
+        uuid::Uuid,
+        i32,
+        Option<sqlx::types::Json<serde_json::Value>>,
+    )> = sqlx::query_as(
+        "select s.id, s.revision, r.source from services s
+            join service_revisions r on r.service_id = s.id and r.revision = s.revision
+            where s.name = $1",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((id, revision, source)) = row else {
+        return Ok(None);
+    };
+    let files: Vec<StoredFile> = sqlx::query_as(
+        "select path, sealed, content from service_files
+        where service_id = $1 and revision = $2 order by path",
+    )
+    .bind(id)
+    .bind(revision)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some((source.map(|s| s.0), files)))
+}
+
 /// Inserts a new service at revision 1. Fails with the `services_name_key` constraint when taken.
 pub async fn insert(
     conn: &mut PgConnection,
     def: &Definition,
     actor: &str,
     adopted_from: &[String],
+    src: RevisionSource<'_>,
 ) -> Result<(), sqlx::Error> {
     let (id,): (uuid::Uuid,) = sqlx::query_as(
         "insert into services (name, revision, adopted_from) values ($1, 1, $2) returning id",
@@ -88,9 +183,9 @@ pub async fn insert(
         .bind(id)
         .bind(sqlx::types::Json(def))
         .bind(actor)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    insert_source(conn, id, 1, src).await
 }
 
 /// Stores a new revision; returns its number, or `None` when the service does not exist.
@@ -98,6 +193,7 @@ pub async fn new_revision(
     conn: &mut PgConnection,
     def: &Definition,
     actor: &str,
+    src: RevisionSource<'_>,
 ) -> Result<Option<i32>, sqlx::Error> {
     let row: Option<(uuid::Uuid, i32)> = sqlx::query_as(
         "update services set revision = revision + 1, updated_at = now() where name = $1 returning id, revision",
@@ -113,8 +209,9 @@ pub async fn new_revision(
         .bind(revision)
         .bind(sqlx::types::Json(def))
         .bind(actor)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    insert_source(conn, id, revision, src).await?;
     Ok(Some(revision))
 }
 

@@ -171,6 +171,8 @@ impl TestApp {
         sdmd::server::init_tracing("text");
         sweep_leftovers();
         let mut state = AppState::new(pool, docker);
+        // One stacks directory per test binary, under the system temp dir (absolute, like serve's).
+        state.stacks_dir = std::sync::Arc::new(stacks_dir());
         // Short health gates keep the suite fast; the logic is the same as with the defaults.
         state.gate = sdmd::updates::GateSettings {
             health_timeout: Duration::from_secs(60),
@@ -338,6 +340,13 @@ impl TestApp {
             docker_ok(&["rm", "-f", "-v", id]);
         }
     }
+}
+
+/// The stacks directory tests use: `<tmp>/sdmd-test-stacks-<pid>`, created on first use.
+pub fn stacks_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sdmd-test-stacks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
 }
 
 /// Polls `f` every 50 ms until it returns `Some`, or panics after `within`.

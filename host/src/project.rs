@@ -1,0 +1,549 @@
+//! A service's project: the compose document as written (with its `${VAR}` text) and the files a
+//! compose project directory would hold (`.env`, env files, secrets, small configs). [`resolve`]
+//! turns both into the effective [`Definition`] exactly as docker compose would see it:
+//! `.env` first, then SDMD's global variables, interpolation, `env_file`s merged under
+//! `environment`, relative bind paths anchored at the project directory.
+//!
+//! Pure: no I/O. `ops` loads and stores projects, and writes the files on deploy.
+
+use std::path::{Component, Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::spec::interpolate::{self, MASK};
+use crate::spec::{Definition, Problem, dotenv};
+
+/// The largest file a project may carry (the whole request is bounded by the body limit too).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+/// The most files a project may carry.
+pub const MAX_FILES: usize = 64;
+
+/// A project as stored with a revision.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Project {
+    /// The document as written.
+    pub source: Value,
+    /// Files by path relative to the project directory.
+    pub files: IndexMap<String, Vec<u8>>,
+}
+
+/// A file as listed by the API: never its content.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FileInfo {
+    /// Path relative to the project directory.
+    pub path: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// Sealed at rest (`.env`, env files, secrets); its content is shown only when asked for.
+    pub sealed: bool,
+    /// SHA-256 of the content, hex: tells whether two revisions hold the same file.
+    pub sha256: String,
+}
+
+/// The effective definition of a project and what compose would warn about.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// What deploy uses: every value real.
+    pub definition: Definition,
+    /// What is stored and shown: values that come from sealed files are masked.
+    pub display: Definition,
+    /// Compose's warnings (an unset variable becomes empty), each with its path.
+    pub warnings: Vec<Problem>,
+}
+
+/// Checks a project file path: relative, normal components only, no `..`, at most 255 bytes.
+pub fn check_path(path: &str) -> Result<(), String> {
+    let p = Path::new(path);
+    let ok = !path.is_empty()
+        && path.len() <= 255
+        && !path.contains('\0')
+        && !path.contains('\\')
+        && p.components().all(|c| matches!(c, Component::Normal(_)))
+        && !path.ends_with('/');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{path}` is not a project file path: use a relative path inside the project directory, without `..`"
+        ))
+    }
+}
+
+/// Whether a file is sealed at rest: the `.env`, env files, and secret files.
+pub fn is_sealed(path: &str, source: &Value) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == ".env"
+        || name.ends_with(".env")
+        || path.starts_with("secrets/")
+        || env_file_paths(source).iter().any(|p| p == path)
+        || secret_file_paths(source).iter().any(|p| p == path)
+}
+
+/// The env file paths a document's members name (normalised: no leading `./`).
+fn env_file_paths(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in members(doc) {
+        for e in env_file_entries(m.get("env_file")) {
+            out.push(normalise(&e.path));
+        }
+    }
+    out
+}
+
+/// The files top-level `secrets` read (`file:`), normalised.
+fn secret_file_paths(doc: &Value) -> Vec<String> {
+    doc.get("secrets")
+        .and_then(Value::as_object)
+        .map(|s| {
+            s.values()
+                .filter_map(|d| d.get("file").and_then(Value::as_str))
+                .map(normalise)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn members(doc: &Value) -> Vec<&Map<String, Value>> {
+    doc.get("services")
+        .and_then(Value::as_object)
+        .map(|s| s.values().filter_map(Value::as_object).collect())
+        .unwrap_or_default()
+}
+
+/// `./a/b` → `a/b`.
+fn normalise(p: &str) -> String {
+    let mut s = p;
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_owned()
+}
+
+struct EnvFileEntry {
+    path: String,
+    required: bool,
+    index: usize,
+}
+
+/// `env_file` in its three forms: a string, a list of strings, a list of `{path, required}`.
+fn env_file_entries(v: Option<&Value>) -> Vec<EnvFileEntry> {
+    let one = |index: usize, v: &Value| match v {
+        Value::String(s) => Some(EnvFileEntry {
+            path: s.clone(),
+            required: true,
+            index,
+        }),
+        Value::Object(o) => Some(EnvFileEntry {
+            path: o.get("path")?.as_str()?.to_owned(),
+            required: o.get("required").and_then(Value::as_bool).unwrap_or(true),
+            index,
+        }),
+        _ => None,
+    };
+    match v {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| one(i, v))
+            .collect(),
+        Some(v) => one(usize::MAX, v).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+fn text(files: &IndexMap<String, Vec<u8>>, path: &str) -> Option<Result<String, String>> {
+    files
+        .get(path)
+        .map(|b| String::from_utf8(b.clone()).map_err(|_| format!("`{path}` is not UTF-8 text")))
+}
+
+/// Resolves a project into its effective definition. `globals` are SDMD's global variables
+/// (after the `.env`'s, which win); `project_dir` anchors relative bind paths.
+pub fn resolve(
+    project: &Project,
+    globals: &dyn Fn(&str) -> Option<String>,
+    project_dir: &Path,
+) -> Result<Resolved, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let problem = |field: String, message: String| Problem { field, message };
+    for (path, content) in &project.files {
+        if let Err(m) = check_path(path) {
+            problems.push(problem(format!("files.{path}"), m));
+        }
+        if content.len() > MAX_FILE_BYTES {
+            problems.push(problem(
+                format!("files.{path}"),
+                format!("is larger than {} KiB", MAX_FILE_BYTES / 1024),
+            ));
+        }
+    }
+    if project.files.len() > MAX_FILES {
+        problems.push(problem(
+            "files".into(),
+            format!("a project carries at most {MAX_FILES} files"),
+        ));
+    }
+    // 1. The `.env` first (it may itself use the global variables), then the globals.
+    let dotenv_vars = match text(&project.files, ".env") {
+        None => IndexMap::new(),
+        Some(Err(m)) => {
+            problems.push(problem("files..env".into(), m));
+            IndexMap::new()
+        }
+        Some(Ok(t)) => match dotenv::parse(&t, globals) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(problem("files..env".into(), e.to_string()));
+                IndexMap::new()
+            }
+        },
+    };
+    let lookup = |k: &str| dotenv_vars.get(k).cloned().or_else(|| globals(k));
+    // 2. Interpolation of every string value.
+    let interpolated = interpolate::interpolate(&project.source, lookup);
+    for e in &interpolated.errors {
+        problems.push(problem(e.path.clone(), e.kind.to_string()));
+    }
+    let warnings: Vec<Problem> = interpolated
+        .warnings
+        .iter()
+        .map(|w| {
+            // The Display form starts with the path, which `field` already carries.
+            let text = w.to_string();
+            let message = text
+                .strip_prefix(&format!("{}: ", w.path))
+                .unwrap_or(&text)
+                .to_owned();
+            problem(w.path.clone(), message)
+        })
+        .collect();
+    let mut doc = interpolated.value;
+    // 3. env files merged under `environment`, which wins (compose's precedence).
+    let mut sealed_env: Vec<(String, String)> = Vec::new();
+    if let Some(services) = doc.get_mut("services").and_then(Value::as_object_mut) {
+        for (mname, m) in services.iter_mut() {
+            let Some(m) = m.as_object_mut() else { continue };
+            let entries = env_file_entries(m.get("env_file"));
+            if m.contains_key("env_file") && entries.is_empty() {
+                problems.push(problem(
+                    format!("services.{mname}.env_file"),
+                    "must be a path, a list of paths, or a list of {path, required}".into(),
+                ));
+            }
+            m.remove("env_file");
+            let mut from_files: IndexMap<String, String> = IndexMap::new();
+            for e in entries {
+                let field = if e.index == usize::MAX {
+                    format!("services.{mname}.env_file")
+                } else {
+                    format!("services.{mname}.env_file[{}]", e.index)
+                };
+                let path = normalise(&e.path);
+                if let Err(m) = check_path(&path) {
+                    problems.push(problem(field, m));
+                    continue;
+                }
+                match text(&project.files, &path) {
+                    None if e.required => problems.push(problem(
+                        field,
+                        format!("`{}` is not among the service's files: send it with the definition (multipart part or `files`)", e.path),
+                    )),
+                    None => {}
+                    Some(Err(m)) => problems.push(problem(field, m)),
+                    Some(Ok(t)) => match dotenv::parse(&t, lookup) {
+                        Ok(vars) => from_files.extend(vars),
+                        Err(err) => problems.push(problem(field, format!("`{}`: {err}", e.path))),
+                    },
+                }
+            }
+            let explicit = environment_map(m.get("environment"));
+            for k in from_files.keys() {
+                if !explicit.contains_key(k) {
+                    sealed_env.push((mname.clone(), k.clone()));
+                }
+            }
+            if !from_files.is_empty() {
+                let mut merged: Map<String, Value> = Map::new();
+                for (k, v) in from_files {
+                    merged.insert(k, Value::String(v));
+                }
+                for (k, v) in explicit {
+                    merged.insert(k, v);
+                }
+                m.insert("environment".into(), Value::Object(merged));
+            }
+            anchor_relative_binds(mname, m, project_dir, &mut problems);
+        }
+    }
+    // Environment values that read a variable of the (sealed) `.env` are masked when shown.
+    for r in interpolate::references(&project.source) {
+        if !dotenv_vars.contains_key(&r.variable) {
+            continue;
+        }
+        if let Some((member, key)) = env_key_of(&project.source, &r.path) {
+            sealed_env.push((member, key));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let definition = crate::spec::parse(&doc)?;
+    let mut display = definition.clone();
+    for (member, key) in sealed_env {
+        if let Some(v) = display
+            .services
+            .get_mut(&member)
+            .and_then(|m| m.environment.get_mut(&key))
+            && !v.is_empty()
+        {
+            *v = MASK.to_owned();
+        }
+    }
+    Ok(Resolved {
+        definition,
+        display,
+        warnings,
+    })
+}
+
+/// `environment` as an ordered map of values (list entries `K=V` split; a bare `K` maps to null).
+fn environment_map(v: Option<&Value>) -> Map<String, Value> {
+    match v {
+        Some(Value::Object(m)) => m.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_owned(), Value::String(v.to_owned())),
+                None => (s.to_owned(), Value::Null),
+            })
+            .collect(),
+        _ => Map::new(),
+    }
+}
+
+/// The (member, environment key) a reference path such as `services.web.environment.PASS` or
+/// `services.web.environment[2]` points at.
+fn env_key_of(source: &Value, path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("services.")?;
+    let (member, tail) = rest.split_once(".environment")?;
+    if let Some(key) = tail.strip_prefix('.') {
+        return Some((member.to_owned(), key.to_owned()));
+    }
+    let index: usize = tail.strip_prefix('[')?.strip_suffix(']')?.parse().ok()?;
+    let item = source["services"][member]["environment"][index].as_str()?;
+    Some((member.to_owned(), item.split('=').next()?.to_owned()))
+}
+
+/// Relative bind sources (`./data`, `../shared`) become absolute under the project directory,
+/// as compose resolves them against the project's working directory. A path that leaves the
+/// stacks directory (the project directory's parent) is refused.
+fn anchor_relative_binds(
+    member: &str,
+    m: &mut Map<String, Value>,
+    project_dir: &Path,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(Value::Array(volumes)) = m.get_mut("volumes") else {
+        return;
+    };
+    let stacks = project_dir.parent().unwrap_or(project_dir);
+    for (i, v) in volumes.iter_mut().enumerate() {
+        let field = format!("services.{member}.volumes[{i}]");
+        match v {
+            Value::String(s) => {
+                let Some((source, rest)) = s.split_once(':') else {
+                    continue;
+                };
+                if !is_relative(source) {
+                    continue;
+                }
+                match anchor(source, project_dir, stacks) {
+                    Ok(abs) => *s = format!("{}:{rest}", abs.display()),
+                    Err(msg) => problems.push(Problem {
+                        field,
+                        message: msg,
+                    }),
+                }
+            }
+            Value::Object(o) => {
+                let is_bind = o.get("type").and_then(Value::as_str) == Some("bind");
+                let source = o.get("source").and_then(Value::as_str).map(str::to_owned);
+                if let (true, Some(source)) = (is_bind, source)
+                    && is_relative(&source)
+                {
+                    match anchor(&source, project_dir, stacks) {
+                        Ok(abs) => {
+                            o.insert("source".into(), Value::String(abs.display().to_string()));
+                        }
+                        Err(msg) => problems.push(Problem {
+                            field: format!("{field}.source"),
+                            message: msg,
+                        }),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_relative(source: &str) -> bool {
+    source == "." || source == ".." || source.starts_with("./") || source.starts_with("../")
+}
+
+/// `project_dir/source`, lexically normalised, which must stay inside `stacks`.
+fn anchor(source: &str, project_dir: &Path, stacks: &Path) -> Result<PathBuf, String> {
+    let mut out = project_dir.to_path_buf();
+    for c in Path::new(source).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => return Err(format!("`{source}` is not a relative path")),
+        }
+    }
+    if out.starts_with(stacks) && out != stacks {
+        Ok(out)
+    } else {
+        Err(format!(
+            "`{source}` leaves the stacks directory: relative paths may reach other projects (`../shared`) but not outside `{}`",
+            stacks.display()
+        ))
+    }
+}
+
+/// Checks, after the project directory was written, that `path` (a bind source under it) does not
+/// lead outside the stacks directory through a symlink. Missing paths are fine (compose creates
+/// them); their existing ancestors are checked instead.
+pub fn check_no_symlink_escape(path: &Path, stacks: &Path) -> Result<(), String> {
+    let stacks = stacks
+        .canonicalize()
+        .map_err(|e| format!("the stacks directory `{}`: {e}", stacks.display()))?;
+    let mut probe = path.to_path_buf();
+    loop {
+        if let Ok(real) = probe.canonicalize() {
+            return if real.starts_with(&stacks) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{}` leads outside the stacks directory through a symlink",
+                    path.display()
+                ))
+            };
+        }
+        if !probe.pop() {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn project(source: Value, files: &[(&str, &str)]) -> Project {
+        Project {
+            source,
+            files: files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    fn no_globals(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn paths() {
+        for ok in [".env", "secrets/db_password", "conf/nginx.conf", "a.env"] {
+            assert_eq!(check_path(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a/", "./x", "a\\b"] {
+            assert!(check_path(bad).is_err(), "{bad}");
+        }
+        let src = json!({"services": {"db": {"env_file": ["conf/db.vars"]}}, "secrets": {"pw": {"file": "./pw.txt"}}});
+        assert!(is_sealed(".env", &src));
+        assert!(is_sealed("conf/db.vars", &src));
+        assert!(is_sealed("pw.txt", &src));
+        assert!(is_sealed("secrets/x", &src));
+        assert!(!is_sealed("conf/nginx.conf", &src));
+    }
+
+    #[test]
+    fn env_then_env_files_then_environment() {
+        let src = json!({
+            "name": "app",
+            "services": {"web": {
+                "image": "busybox:${TAG:-1}",
+                "env_file": ["./web.env", {"path": "optional.env", "required": false}],
+                "environment": {"MODE": "prod", "PASSWORD": "${DB_PASSWORD}"},
+                "volumes": ["./data:/data", "../shared:/shared:ro"]
+            }}
+        });
+        let p = project(
+            src,
+            &[
+                (".env", "TAG=2\nDB_PASSWORD=s3cret\n"),
+                ("web.env", "MODE=dev\nTOKEN=abc\n"),
+            ],
+        );
+        let r = resolve(&p, &no_globals, Path::new("/stacks/app")).expect("resolves");
+        let web = &r.definition.services["web"];
+        assert_eq!(web.image, "busybox:2");
+        assert_eq!(web.environment["MODE"], "prod", "environment wins");
+        assert_eq!(web.environment["TOKEN"], "abc");
+        assert_eq!(web.environment["PASSWORD"], "s3cret");
+        assert_eq!(
+            web.volumes,
+            vec!["/stacks/app/data:/data", "/stacks/shared:/shared:ro"]
+        );
+        let shown = &r.display.services["web"].environment;
+        assert_eq!(shown["TOKEN"], MASK);
+        assert_eq!(shown["PASSWORD"], MASK);
+        assert_eq!(shown["MODE"], "prod");
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn problems_name_their_paths() {
+        let src = json!({
+            "name": "app",
+            "services": {"web": {
+                "image": "busybox",
+                "env_file": "missing.env",
+                "environment": ["NEED=${X:?need X}", "OPT=${UNSET}"],
+                "volumes": ["../../etc:/etc2"]
+            }}
+        });
+        let errs = resolve(&project(src, &[]), &no_globals, Path::new("/stacks/app"))
+            .expect_err("invalid");
+        let fields: Vec<&str> = errs.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"services.web.env_file"), "{errs:?}");
+        assert!(fields.contains(&"services.web.environment[0]"), "{errs:?}");
+        assert!(fields.contains(&"services.web.volumes[0]"), "{errs:?}");
+        assert!(
+            errs.iter().any(|p| p.message.contains("need X")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn unset_variables_warn_and_globals_fill_in() {
+        let src = json!({"name": "app", "services": {"web": {"image": "busybox:${TAG}", "environment": {"A": "${NOPE}"}}}});
+        let globals = |k: &str| (k == "TAG").then(|| "3".to_owned());
+        let r = resolve(&project(src, &[]), &globals, Path::new("/s/app")).expect("resolves");
+        assert_eq!(r.definition.services["web"].image, "busybox:3");
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        assert_eq!(r.warnings[0].field, "services.web.environment.A");
+    }
+}

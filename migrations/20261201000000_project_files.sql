@@ -1,0 +1,14 @@
+-- Compose fidelity: a revision keeps the document as written (with its `${VAR}` text) beside the
+-- validated definition, and the files of its project directory (.env, env files, secrets, small
+-- configs). Sealed files hold ChaCha20-Poly1305 ciphertext under SDMD_SECRET_KEY.
+alter table service_revisions add column source jsonb;
+
+create table service_files (
+    service_id uuid not null,
+    revision integer not null,
+    path text not null,
+    sealed boolean not null,
+    content bytea not null,
+    primary key (service_id, revision, path),
+    foreign key (service_id, revision) references service_revisions (service_id, revision) on delete cascade
+);
