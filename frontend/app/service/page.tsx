@@ -180,6 +180,7 @@ function ServiceDetail() {
         <ServiceActions
           service={s}
           onDone={svc.done}
+          deployShown={managed}
           onAdopted={(v) => router.replace(serviceHref(v.id))}
         />
       </div>

@@ -159,6 +159,16 @@ describe("ServiceActions", () => {
     expect(screen.getByRole("button", { name: /Deploy/ })).toBeInTheDocument();
   });
 
+  it("leaves Deploy to the page when the page shows its own", () => {
+    render(
+      <ServiceActions
+        service={{ id: "n", name: "n", kind: "managed", status: "not_deployed" }}
+        deployShown
+      />,
+    );
+    expect(screen.queryByRole("button", { name: /Deploy/ })).toBeNull();
+  });
+
   it("shows a friendly toast when the action fails", async () => {
     mockFetch([json({ code: "docker_conflict", message: "port is already allocated" }, 409)]);
     render(

@@ -104,12 +104,15 @@ export function ServiceActions({
   onDone,
   onAdopted,
   compact = false,
+  deployShown = false,
 }: {
   service: Pick<ServiceView, "id" | "name" | "kind" | "status">;
   onDone?: () => void;
   /** After a successful adopt, with the now managed service (its id is the bare name). */
   onAdopted?: (v: ServiceView) => void;
   compact?: boolean;
+  /** The page shows its own Deploy button: no second one inline for a not deployed service. */
+  deployShown?: boolean;
 }) {
   const toast = useToast();
   const [busy, setBusy] = useState<Act | null>(null);
@@ -148,10 +151,11 @@ export function ServiceActions({
         ? "start"
         : "restart";
   const P = META[primary];
+  const inline = !compact && !(deployShown && primary === "deploy");
 
   return (
     <div className="flex items-center justify-end gap-1">
-      {!compact && (
+      {inline && (
         <Button
           size="sm"
           variant="outline"
