@@ -20,7 +20,7 @@ export default function ServicesPage() {
   const deferred = useDeferredValue(filter);
   const shown = useMemo(() => filterServices(data ?? [], deferred), [data, deferred]);
   const counts = useMemo(() => {
-    const c = { running: 0, stopped: 0, partial: 0, unhealthy: 0 };
+    const c = { running: 0, stopped: 0, partial: 0, unhealthy: 0, not_deployed: 0 };
     for (const s of data ?? []) c[s.status]++;
     return c;
   }, [data]);
@@ -42,6 +42,7 @@ export default function ServicesPage() {
           {data.length} services · {counts.running} running · {counts.stopped} stopped
           {counts.partial > 0 && ` · ${counts.partial} partial`}
           {counts.unhealthy > 0 && ` · ${counts.unhealthy} unhealthy`}
+          {counts.not_deployed > 0 && ` · ${counts.not_deployed} not deployed`}
         </p>
       )}
       <div className="flex flex-wrap items-end gap-3" role="search">
@@ -75,6 +76,7 @@ export default function ServicesPage() {
             <option value="stopped">Stopped</option>
             <option value="partial">Partial</option>
             <option value="unhealthy">Unhealthy</option>
+            <option value="not_deployed">Not deployed</option>
           </NativeSelect>
         </div>
         <div className="grid gap-1">

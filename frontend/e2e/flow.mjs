@@ -78,8 +78,10 @@ try {
   await page.getByLabel("Compose YAML").fill(yaml);
   await shot("new-service-yaml");
   await page.getByRole("button", { name: "Create service" }).click();
-  await page.waitForURL(new RegExp(`/service/\\?name=${name}`));
+  await page.waitForURL(new RegExp(`/service/\\?id=${name}`));
   await page.getByRole("heading", { name }).waitFor();
+  // Stored, not deployed yet: the badge says so (not "Stopped").
+  await page.locator('h1 ~ [data-status="not_deployed"]').first().waitFor();
   await shot("created");
 
   // Deploy → running.
@@ -131,8 +133,10 @@ try {
   await page.locator(`[data-service="${name}"]`).waitFor();
   await shot("services-phone-dark");
   await page.setViewportSize({ width: 1280, height: 800 });
+  // The containers column (wide screens): one of one running.
+  await page.locator(`[data-service="${name}"] [data-counts="1/1"]`).waitFor();
   await page.emulateMedia({ colorScheme: "light" });
-  await page.goto(`${base}/service/?name=${name}`);
+  await page.goto(`${base}/service/?id=${name}`);
   await page.locator('h1 ~ [data-status="running"]').first().waitFor();
 
   // Logs.
@@ -183,7 +187,8 @@ try {
     throw new Error("the CSV export lacks the stop entry");
   console.log(`  ✓ audit CSV export (${csv.split("\n").length - 1} lines)`);
 
-  // Clean up through the UI: delete with type-to-confirm.
+  // Clean up through the UI: delete with type-to-confirm. (Links from before service ids used
+  // `?name=`; they still open the page.)
   await page.goto(`${base}/service/?name=${name}`);
   await page.getByRole("button", { name: "Delete" }).click();
   await page.getByLabel(/Type .* to confirm/).fill(name);

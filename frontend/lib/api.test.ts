@@ -61,6 +61,23 @@ describe("api client", () => {
     });
   });
 
+  it("says what holds a name that unmanaged containers use", async () => {
+    const body = (kind: string) =>
+      json(
+        {
+          code: "name_in_use_unmanaged",
+          message: "`depbench` is already the name of a compose project …",
+          details: { kind, id: `compose:depbench`, containers: ["depbench_web_1"] },
+        },
+        409,
+      );
+    mockFetch([body("compose"), body("standalone")]);
+    const first = (await api.createService("name: depbench").catch((x: unknown) => x)) as ApiError;
+    expect(first.friendly).toMatch(/^A compose project that SDMD doesn't manage .* Adopt it/);
+    const second = (await api.createService("name: depbench").catch((x: unknown) => x)) as ApiError;
+    expect(second.friendly).toMatch(/^A container that SDMD doesn't manage/);
+  });
+
   it("falls back to the server's message for an unknown code", async () => {
     mockFetch([json({ code: "brand_new", message: "Something new." }, 400)]);
     const err = (await api.getService("x").catch((x: unknown) => x)) as ApiError;

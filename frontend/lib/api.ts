@@ -24,6 +24,8 @@ export const FRIENDLY: Record<string, string> = {
   service_not_found: "This service doesn't exist (any more).",
   route_not_found: "This server doesn't support that yet — it may need an update.",
   name_taken: "A service with that name already exists.",
+  name_in_use_unmanaged:
+    "Containers SDMD doesn't manage already use that name. Adopt them from the services list, or choose another name.",
   already_managed: "This service is already managed by SDMD.",
   unmanaged_service: "SDMD doesn't manage this service yet. Adopt it first.",
   docker_conflict: "Docker refused: a port or container name is already in use.",
@@ -62,6 +64,12 @@ export class ApiError extends Error {
 
   /** What to show a person. */
   get friendly(): string {
+    if (this.code === "name_in_use_unmanaged") {
+      // Say what holds the name; `details.kind` is `compose` or `standalone`.
+      const kind = (this.details as { kind?: unknown } | undefined)?.kind;
+      if (kind === "compose" || kind === "standalone")
+        return `${kind === "compose" ? "A compose project" : "A container"} that SDMD doesn't manage already uses that name. Adopt it from the services list, or choose another name.`;
+    }
     return FRIENDLY[this.code] ?? this.message;
   }
 

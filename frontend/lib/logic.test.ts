@@ -6,7 +6,7 @@ import { fromForm, problemsByField, toForm } from "./definition-form";
 import { diffLines } from "./diff";
 import { filterServices } from "./filter";
 import { serviceView, type Definition, type ServiceView } from "./schemas";
-import { applyContainerEvent, healthOf, statusOf, updateLabel } from "./status";
+import { applyContainerEvent, healthOf, nameOfId, statusOf, updateLabel } from "./status";
 import { safeNext, timeAgo } from "./utils";
 
 const svc = (name: string, over: Record<string, unknown> = {}): ServiceView =>
@@ -15,6 +15,8 @@ const svc = (name: string, over: Record<string, unknown> = {}): ServiceView =>
 describe("status", () => {
   it("mirrors the server's status rules", () => {
     expect(statusOf([])).toBe("stopped");
+    expect(statusOf([], "compose")).toBe("stopped");
+    expect(statusOf([], "managed")).toBe("not_deployed");
     expect(statusOf([{ state: "running", health: "none" }])).toBe("running");
     expect(
       statusOf([
@@ -47,6 +49,43 @@ describe("status", () => {
         state: "running",
       }),
     ).toBeNull();
+  });
+});
+
+describe("service ids", () => {
+  it("fill in for older servers and pick the row that holds the container", () => {
+    const old = svc("a");
+    expect([old.id, old.containers_total, old.containers_running]).toEqual(["a", 1, 1]);
+    expect(nameOfId("compose:a")).toBe("a");
+    expect(nameOfId("container:a.b_c")).toBe("a.b_c");
+    expect(nameOfId("a")).toBe("a");
+    // A managed `a` and a compose project `a`: the event's name fits both rows.
+    const list = [
+      svc("a"),
+      svc("a", {
+        id: "compose:a",
+        kind: "compose",
+        containers: [{ ...service("a").containers[0], id: "p1", name: "a_web_1" }],
+      }),
+    ];
+    const next = applyContainerEvent(list, {
+      type: "container_status",
+      service: "a",
+      container_id: "p1",
+      container: "a_web_1",
+      state: "exited",
+      health: "none",
+    });
+    expect(next?.[0]).toBe(list[0]);
+    expect(next?.[1]).toMatchObject({ status: "stopped", containers_running: 0 });
+    // The last container of a managed service removed: not deployed any more.
+    const gone = applyContainerEvent([list[0]!], {
+      type: "container_status",
+      service: "a",
+      container_id: "a-c1",
+      container: "a-web",
+    });
+    expect(gone?.[0]).toMatchObject({ status: "not_deployed", containers_total: 0 });
   });
 });
 

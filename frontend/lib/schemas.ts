@@ -15,7 +15,14 @@ export const containerState = z.enum([
   "dead",
 ]);
 export const health = z.enum(["none", "starting", "healthy", "unhealthy"]);
-export const serviceStatus = z.enum(["running", "stopped", "partial", "unhealthy"]);
+export const serviceStatus = z.enum([
+  "running",
+  "stopped",
+  "partial",
+  "unhealthy",
+  /** A managed service without containers (stored, not deployed yet). */
+  "not_deployed",
+]);
 export const serviceKind = z.enum(["managed", "compose", "standalone"]);
 
 export const publishedPort = z.object({
@@ -91,31 +98,48 @@ export const schedule = z.object({
   next_run: z.string().nullable().optional(),
 });
 
-export const serviceView = z.object({
-  name: z.string(),
-  kind: serviceKind,
-  status: serviceStatus,
-  revision: z.number().nullable().optional(),
-  deployed: z.boolean(),
-  containers: z.array(containerInfo),
-  definition: definition.nullable().optional(),
-  created_at: z.string().nullable().optional(),
-  updated_at: z.string().nullable().optional(),
-  // From the update milestone; optional so older servers still parse.
-  update_available: z.boolean().optional(),
-  /** What the latest check found: a digest change, or a tag move proposed by the strategy. */
-  pending_update: z
-    .object({
-      image: z.string(),
-      kind: z.string(),
-      target: z.string().nullable().optional(),
-      semver_diff: z.string().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-  last_updated: z.string().nullable().optional(),
-  schedule: schedule.nullable().optional(),
-});
+export const serviceView = z
+  .object({
+    /**
+     * The service's address in the API and in page links: the name of a managed service,
+     * `compose:<project>` or `container:<name>` for an unmanaged one. Unique in the list even
+     * when two services share a name. Optional (as are the counts) so older servers still
+     * parse; the transform below fills them in.
+     */
+    id: z.string().optional(),
+    name: z.string(),
+    kind: serviceKind,
+    status: serviceStatus,
+    revision: z.number().nullable().optional(),
+    deployed: z.boolean(),
+    containers: z.array(containerInfo),
+    definition: definition.nullable().optional(),
+    created_at: z.string().nullable().optional(),
+    updated_at: z.string().nullable().optional(),
+    // From the update milestone; optional so older servers still parse.
+    update_available: z.boolean().optional(),
+    /** What the latest check found: a digest change, or a tag move proposed by the strategy. */
+    pending_update: z
+      .object({
+        image: z.string(),
+        kind: z.string(),
+        target: z.string().nullable().optional(),
+        semver_diff: z.string().nullable().optional(),
+      })
+      .nullable()
+      .optional(),
+    last_updated: z.string().nullable().optional(),
+    schedule: schedule.nullable().optional(),
+    containers_total: z.number().optional(),
+    containers_running: z.number().optional(),
+  })
+  .transform((v) => ({
+    ...v,
+    id: v.id ?? v.name,
+    containers_total: v.containers_total ?? v.containers.length,
+    containers_running:
+      v.containers_running ?? v.containers.filter((c) => c.state === "running").length,
+  }));
 
 export const serviceList = z.object({ services: z.array(serviceView) });
 
@@ -296,6 +320,7 @@ export const serverEvent = z.discriminatedUnion("type", [
 export type ContainerState = z.infer<typeof containerState>;
 export type Health = z.infer<typeof health>;
 export type ServiceStatus = z.infer<typeof serviceStatus>;
+export type ServiceKind = z.infer<typeof serviceKind>;
 export type ContainerInfo = z.infer<typeof containerInfo>;
 export type Member = z.infer<typeof member>;
 export type Definition = z.infer<typeof definition>;

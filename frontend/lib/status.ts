@@ -1,7 +1,21 @@
-import type { ContainerInfo, Health, ServerEvent, ServiceStatus, ServiceView } from "./schemas";
+import type {
+  ContainerInfo,
+  Health,
+  ServerEvent,
+  ServiceKind,
+  ServiceStatus,
+  ServiceView,
+} from "./schemas";
 
-/** The service status from its containers (mirrors the server's `live::status_of`). */
-export function statusOf(containers: Pick<ContainerInfo, "state" | "health">[]): ServiceStatus {
+/**
+ * The service status from its containers (mirrors the server's `live::Group::status`): a managed
+ * service without containers is `not_deployed`.
+ */
+export function statusOf(
+  containers: Pick<ContainerInfo, "state" | "health">[],
+  kind?: ServiceKind,
+): ServiceStatus {
+  if (kind === "managed" && containers.length === 0) return "not_deployed";
   const running = containers.filter((c) => c.state === "running");
   if (running.some((c) => c.health === "unhealthy")) return "unhealthy";
   if (running.length === 0) return "stopped";
@@ -17,14 +31,26 @@ export function healthOf(containers: Pick<ContainerInfo, "health">[]): Health {
 }
 
 /**
+ * The bare name in a service id (`compose:web` → `web`). Container events name a service by its
+ * bare name, while page links and operation events use the id.
+ */
+export function nameOfId(id: string): string {
+  return id.replace(/^(compose|container):/, "");
+}
+
+/**
  * Applies a `container_status` event to a service list. Returns the new list, or null when the
- * event names a container the list doesn't know (a fresh list is needed).
+ * event names a container the list doesn't know (a fresh list is needed). The row is the one
+ * holding the container, since two services (a managed one and a compose project) may share the
+ * name the event carries.
  */
 export function applyContainerEvent(
   list: ServiceView[],
   e: Extract<ServerEvent, { type: "container_status" }>,
 ): ServiceView[] | null {
-  const i = list.findIndex((s) => s.name === e.service);
+  const i = list.findIndex(
+    (s) => s.name === e.service && s.containers.some((c) => c.id === e.container_id),
+  );
   if (i < 0) return null;
   const svc = list[i]!;
   const ci = svc.containers.findIndex((c) => c.id === e.container_id);
@@ -39,7 +65,14 @@ export function applyContainerEvent(
     );
   }
   const next = [...list];
-  next[i] = { ...svc, containers, status: statusOf(containers), deployed: containers.length > 0 };
+  next[i] = {
+    ...svc,
+    containers,
+    status: statusOf(containers, svc.kind),
+    deployed: containers.length > 0,
+    containers_total: containers.length,
+    containers_running: containers.filter((c) => c.state === "running").length,
+  };
   return next;
 }
 

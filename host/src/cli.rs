@@ -530,8 +530,8 @@ fn describe_error(status: u16, v: &Value) -> String {
 
 fn print_services(v: &Value) {
     println!(
-        "{:<28} {:<11} {:<10} {:>4}  CONTAINERS",
-        "NAME", "KIND", "STATUS", "REV"
+        "{:<28} {:<11} {:<12} {:>4}  CONTAINERS",
+        "ID", "KIND", "STATUS", "REV"
     );
     for s in v
         .get("services")
@@ -556,8 +556,12 @@ fn print_services(v: &Value) {
             })
             .collect();
         println!(
-            "{:<28} {:<11} {:<10} {:>4}  {}",
-            get("name"),
+            "{:<28} {:<11} {:<12} {:>4}  {}",
+            // The id, not the name: it is what the other commands accept for unmanaged services.
+            s.get("id")
+                .or_else(|| s.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("-"),
             get("kind"),
             get("status"),
             rev,

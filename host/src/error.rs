@@ -19,6 +19,23 @@ pub enum Error {
     /// A service of that name already exists.
     #[error("a service named `{0}` already exists")]
     NameTaken(String),
+    /// A managed service cannot take a name that an unmanaged compose project or container
+    /// already has: the list would show two services under one name.
+    #[error(
+        "`{name}` is already the name of {} that SDMD does not manage ({}). Adopt it with POST /api/v1/services/{id}/adopt, or choose another name.",
+        .kind.noun(),
+        .containers.join(", ")
+    )]
+    NameInUseUnmanaged {
+        /// The name asked for.
+        name: String,
+        /// What holds it (compose or standalone).
+        kind: crate::live::Kind,
+        /// The holder's id, which its routes (and adopt) accept.
+        id: String,
+        /// The holder's container names.
+        containers: Vec<String>,
+    },
     /// The operation needs a service SDMD manages.
     #[error("`{0}` is not managed by SDMD: adopt it first")]
     Unmanaged(String),

@@ -29,6 +29,9 @@ const STOP_TIMEOUT_S: i32 = 10;
 /// A service as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServiceView {
+    /// The service's address in the API: the name of a managed service, `compose:<project>`
+    /// or `container:<name>` for an unmanaged one (unique in the list, even when names repeat).
+    pub id: String,
     /// Service name.
     pub name: String,
     /// managed, compose or standalone.
@@ -39,6 +42,10 @@ pub struct ServiceView {
     pub revision: Option<i32>,
     /// Whether any container exists.
     pub deployed: bool,
+    /// How many containers it has.
+    pub containers_total: usize,
+    /// How many of them run.
+    pub containers_running: usize,
     /// Its containers.
     pub containers: Vec<ContainerInfo>,
     /// The stored definition (managed only; omitted in lists).
@@ -79,8 +86,11 @@ pub struct PendingUpdate {
 
 fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -> ServiceView {
     ServiceView {
-        status: live::status_of(&g.containers),
+        id: g.id(),
+        status: g.status(),
         deployed: !g.containers.is_empty(),
+        containers_total: g.containers.len(),
+        containers_running: g.running(),
         name: g.name,
         kind: g.kind,
         revision: stored.map(|s| s.revision),
@@ -140,7 +150,8 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
         .collect())
 }
 
-/// One service with its definition (managed) and containers.
+/// One service with its definition (managed) and containers, by id or bare name
+/// (`live::Address`).
 pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
     let stored = db::services::list(&state.db).await?;
     let containers = if state.live.connected() {
@@ -148,25 +159,27 @@ pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
     } else {
         Vec::new()
     };
+    let address = live::Address::parse(name);
     let found = live::group(containers, &stored)
         .into_iter()
-        .find(|g| g.name == name);
+        .find(|g| address.matches(g));
     match found {
         Some(g) => {
             let s = stored
                 .iter()
-                .find(|s| s.name == name && g.kind == Kind::Managed);
+                .find(|s| s.name == g.name && g.kind == Kind::Managed);
             if s.is_none() {
                 ensure_docker(state)?;
             }
             let mut v = view(g, s, true);
             if s.is_some() {
-                if let Some((available, last)) = db::updates::summaries(&state.db).await?.get(name)
+                if let Some((available, last)) =
+                    db::updates::summaries(&state.db).await?.get(&v.name)
                 {
                     v.update_available = *available;
                     v.last_updated = *last;
                 }
-                v.pending_update = db::updates::pending(&state.db).await?.remove(name);
+                v.pending_update = db::updates::pending(&state.db).await?.remove(&v.name);
             }
             Ok(v)
         }
@@ -175,6 +188,34 @@ pub async fn get(state: &AppState, name: &str) -> Result<ServiceView> {
             Err(Error::ServiceNotFound(name.to_owned()))
         }
     }
+}
+
+/// Adopts the unmanaged service an id or bare name addresses. `adopt` works on bare names; an
+/// id is checked here first, so that `container:<x>` never adopts a compose project `<x>` (the
+/// bare name's precedence) and an id of nothing answers `service_not_found`.
+pub async fn adopt_address(
+    state: &AppState,
+    ctx: &AuditContext,
+    address: &str,
+) -> Result<ServiceView> {
+    let a = live::Address::parse(address);
+    if let live::Address::Exact(kind, name) = a {
+        ensure_docker(state)?;
+        let groups = live::group(state.live.containers().await, &[]);
+        if !groups.iter().any(|g| a.matches(g)) {
+            return Err(Error::ServiceNotFound(address.to_owned()));
+        }
+        // Under the bare name `adopt` would take the first unmanaged group of that name.
+        if let Some(first) = live::find(&groups, name).filter(|g| g.kind != kind) {
+            return Err(Error::NameInUseUnmanaged {
+                name: name.to_owned(),
+                kind: first.kind,
+                id: first.id(),
+                containers: first.containers.iter().map(|c| c.name.clone()).collect(),
+            });
+        }
+    }
+    adopt(state, ctx, a.name()).await
 }
 
 /// A managed service as deploy, update and lifecycle operations need it: when the revision has
@@ -201,11 +242,14 @@ pub(crate) async fn load(state: &AppState, name: &str) -> Result<StoredService> 
             Ok(s)
         }
         None => {
-            // Distinguish "exists but unmanaged" from "does not exist at all".
-            let unmanaged = state.live.connected()
-                && live::group(state.live.containers().await, &[])
-                    .iter()
-                    .any(|g| g.name == name);
+            // Distinguish "exists but unmanaged" from "does not exist at all". `name` may be an
+            // unmanaged service's id; grouping with the stored services keeps a managed
+            // service's containers out of a same-named compose project.
+            let unmanaged = state.live.connected() && {
+                let stored = db::services::list(&state.db).await?;
+                live::find(&live::group(state.live.containers().await, &stored), name)
+                    .is_some_and(|g| g.kind != Kind::Managed)
+            };
             Err(if unmanaged {
                 Error::Unmanaged(name.to_owned())
             } else {
@@ -221,6 +265,7 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::ServiceNotFound(_) => "service_not_found",
         Error::Invalid(_) => "validation_failed",
         Error::NameTaken(_) => "name_taken",
+        Error::NameInUseUnmanaged { .. } => "name_in_use_unmanaged",
         Error::Unmanaged(_) => "unmanaged_service",
         Error::AlreadyManaged(_) => "already_managed",
         Error::DependencyNotReady { .. } => "dependency_not_ready",
@@ -316,6 +361,26 @@ fn name_taken(e: sqlx::Error, name: &str) -> Error {
     }
 }
 
+/// Refuses a name that an unmanaged compose project or container already has, so one name never
+/// shows as two services (the holder can be adopted instead). Checked against the live view;
+/// while Docker is unreachable there is nothing to check against and the name is accepted
+/// (storing a definition needs only the database), and the list still tells the two apart by id.
+async fn ensure_name_free(state: &AppState, name: &str) -> Result<()> {
+    if !state.live.connected() {
+        return Ok(());
+    }
+    let groups = live::group(state.live.containers().await, &[]);
+    match live::holder_of(&groups, name) {
+        Some(g) => Err(Error::NameInUseUnmanaged {
+            name: name.to_owned(),
+            kind: g.kind,
+            id: g.id(),
+            containers: g.containers.iter().map(|c| c.name.clone()).collect(),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn secret_box(state: &AppState) -> Result<&crate::secrets::SecretBox> {
     state.secrets.as_deref().ok_or_else(|| {
         Error::Secret("no secret key is configured, so sealed files cannot be stored".into())
@@ -397,6 +462,11 @@ pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> R
         files: &files,
     };
     let mut tx = state.db.begin().await?;
+    // A managed service of that name is the more precise answer than an unmanaged holder.
+    if db::services::get(&mut tx, &def.name).await?.is_some() {
+        return Err(Error::NameTaken(def.name));
+    }
+    ensure_name_free(state, &def.name).await?;
     db::services::insert(&mut tx, &def, &ctx.actor, &[], src)
         .await
         .map_err(|e| name_taken(e, &def.name))?;
@@ -1130,9 +1200,13 @@ async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
     }
     drop(conn);
     ensure_docker(state)?;
-    let group = live::group(state.live.containers().await, &[])
+    // Grouped with the stored services so that `compose:<name>` never picks up the containers
+    // of a managed service of the same name.
+    let stored = db::services::list(&state.db).await?;
+    let address = live::Address::parse(name);
+    let group = live::group(state.live.containers().await, &stored)
         .into_iter()
-        .find(|g| g.name == name)
+        .find(|g| g.kind != Kind::Managed && address.matches(g))
         .ok_or_else(|| Error::ServiceNotFound(name.to_owned()))?;
     Ok(Resolved {
         definition: None,

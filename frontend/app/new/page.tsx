@@ -24,7 +24,7 @@ export default function NewServicePage() {
         mode="create"
         onSaved={(v) => {
           toast("success", `Created ${v.name}. Deploy it to start its containers.`);
-          router.push(serviceHref(v.name));
+          router.push(serviceHref(v.id));
         }}
       />
     </div>

@@ -23,6 +23,7 @@ import { Revisions } from "@/components/service/revisions";
 import { UpdatesPanel } from "@/components/service/updates-panel";
 import { PluginBindings } from "@/components/plugins/bindings";
 import { StatusBadge } from "@/components/services/badges";
+import { countsText, serviceHref } from "@/components/services/services-table";
 import { ServiceActions, describeResult } from "@/components/services/service-actions";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -33,7 +34,7 @@ import { useAsync } from "@/hooks/use-async";
 import { api, downloadAuthed, toApiError } from "@/lib/api";
 import { subscribe } from "@/lib/events";
 import type { ServiceView } from "@/lib/schemas";
-import { applyContainerEvent, updateLabel } from "@/lib/status";
+import { applyContainerEvent, nameOfId, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
 export default function ServicePage() {
@@ -54,9 +55,12 @@ function DetailSkeleton() {
   );
 }
 
-/** The service, kept current by the event stream. */
-function useLiveService(name: string) {
-  const s = useAsync((signal) => api.getService(name, signal), [name]);
+/**
+ * The service, kept current by the event stream. `id` is the service's id (see `serviceHref`):
+ * operation events carry it, container events carry the bare name.
+ */
+function useLiveService(id: string) {
+  const s = useAsync((signal) => api.getService(id, signal), [id]);
   const [activity, setActivity] = useState<string | null>(null);
   // Bumped whenever an operation ends, so panels with their own data (update history) refresh.
   const [opSeq, setOpSeq] = useState(0);
@@ -69,7 +73,8 @@ function useLiveService(name: string) {
     };
     const off = subscribe((e) => {
       if (e.type === "lagged") return soon();
-      if (!("service" in e) || e.service !== name) return;
+      if (!("service" in e)) return;
+      if (e.type === "container_status" ? e.service !== nameOfId(id) : e.service !== id) return;
       if (e.type === "container_status") {
         setData((v: ServiceView | undefined) => {
           if (!v) return v;
@@ -91,7 +96,7 @@ function useLiveService(name: string) {
       off();
       if (timer.current) clearTimeout(timer.current);
     };
-  }, [name, setData, reload]);
+  }, [id, setData, reload]);
   const done = useCallback(() => {
     reload();
     setOpSeq((n) => n + 1);
@@ -101,10 +106,12 @@ function useLiveService(name: string) {
 
 function ServiceDetail() {
   const params = useSearchParams();
-  const name = params.get("name") ?? "";
+  // `?id=` since ids exist; `?name=` (older links) is the bare name, which the API also accepts.
+  const id = params.get("id") ?? params.get("name") ?? "";
+  const name = nameOfId(id);
   const router = useRouter();
   const toast = useToast();
-  const svc = useLiveService(name);
+  const svc = useLiveService(id);
   const [deploying, setDeploying] = useState(false);
   const [tab, setTab] = useState("overview");
 
@@ -112,7 +119,7 @@ function ServiceDetail() {
     document.title = `${name} · SDMD`;
   }, [name]);
 
-  if (!name)
+  if (!id)
     return (
       <EmptyState icon={SearchXIcon} title="No service selected">
         <Link href="/" className="underline">
@@ -123,7 +130,7 @@ function ServiceDetail() {
   if (svc.error && !svc.data) {
     if (svc.error.code === "service_not_found")
       return (
-        <EmptyState icon={SearchXIcon} title={`There is no service called “${name}”`}>
+        <EmptyState icon={SearchXIcon} title={`There is no service called “${id}”`}>
           It may have been deleted.{" "}
           <Link href="/" className="underline">
             Back to services
@@ -139,7 +146,7 @@ function ServiceDetail() {
   const deploy = async () => {
     setDeploying(true);
     try {
-      const r = await api.action(name, "deploy");
+      const r = await api.action(id, "deploy");
       toast("success", `${name} — ${describeResult("deploy", r)}`);
     } catch (e) {
       toast("error", `Deploy ${name}: ${toApiError(e).friendly}`);
@@ -170,12 +177,18 @@ function ServiceDetail() {
             {deploying ? <Loader2Icon className="animate-spin" /> : <RocketIcon />} Deploy
           </Button>
         )}
-        <ServiceActions service={s} onDone={svc.done} />
+        <ServiceActions
+          service={s}
+          onDone={svc.done}
+          deployShown={managed}
+          onAdopted={(v) => router.replace(serviceHref(v.id))}
+        />
       </div>
       <p className="text-sm text-muted-foreground">
         {managed
           ? `Managed · revision ${s.revision ?? "—"} · changed ${timeAgo(s.updated_at)}`
-          : `Unmanaged (${s.kind})`}
+          : `Unmanaged ${s.kind === "compose" ? "compose project" : "container"}`}
+        {s.deployed && ` · ${countsText(s)}`}
         {!s.deployed && managed && " · not deployed yet"}
         {s.last_updated && ` · last update ${timeAgo(s.last_updated)}`}
       </p>
@@ -206,7 +219,7 @@ function ServiceDetail() {
           <ContainersList containers={s.containers} />
         </TabsContent>
         <TabsContent value="logs">
-          <LogsViewer service={name} />
+          <LogsViewer service={id} />
         </TabsContent>
         {managed && (
           <TabsContent value="definition" className="flex flex-col gap-4">

@@ -88,7 +88,7 @@ describe("ServiceActions", () => {
     render(
       <Toaster>
         <ServiceActions
-          service={{ name: "w", kind: "managed", status: "running" }}
+          service={{ id: "w", name: "w", kind: "managed", status: "running" }}
           onDone={onDone}
         />
       </Toaster>,
@@ -107,7 +107,7 @@ describe("ServiceActions", () => {
 
   it("works from the keyboard: menu with arrows, dialog closes with Escape", async () => {
     const { calls } = mockFetch([]);
-    render(<ServiceActions service={{ name: "w", kind: "managed", status: "running" }} />);
+    render(<ServiceActions service={{ id: "w", name: "w", kind: "managed", status: "running" }} />);
     const user = userEvent.setup();
     screen.getByRole("button", { name: "Actions for w" }).focus();
     await user.keyboard("{Enter}");
@@ -124,18 +124,56 @@ describe("ServiceActions", () => {
   });
 
   it("offers Adopt, not Deploy, for an unmanaged service", async () => {
-    render(<ServiceActions service={{ name: "legacy", kind: "standalone", status: "running" }} />);
+    render(
+      <ServiceActions
+        service={{ id: "container:legacy", name: "legacy", kind: "standalone", status: "running" }}
+      />,
+    );
     expect(screen.getByRole("button", { name: /Adopt/ })).toBeInTheDocument();
     await userEvent.click(screen.getByRole("button", { name: "Actions for legacy" }));
     expect(await screen.findByRole("menuitem", { name: "Start" })).toBeInTheDocument();
     expect(screen.queryByRole("menuitem", { name: "Deploy" })).toBeNull();
   });
 
+  it("addresses an unmanaged service by its id and reports the adopted one", async () => {
+    const { calls } = mockFetch([json(service("depbench"), 201)]);
+    const onAdopted = vi.fn();
+    render(
+      <Toaster>
+        <ServiceActions
+          service={{ id: "compose:depbench", name: "depbench", kind: "compose", status: "running" }}
+          onAdopted={onAdopted}
+        />
+      </Toaster>,
+    );
+    await userEvent.click(screen.getByRole("button", { name: /Adopt/ }));
+    await waitFor(() => expect(onAdopted).toHaveBeenCalled());
+    expect(calls[0]!.url).toBe("/api/v1/services/compose%3Adepbench/adopt");
+    expect(onAdopted.mock.calls[0]![0]).toMatchObject({ id: "depbench", kind: "managed" });
+  });
+
+  it("offers Deploy first for a service that is not deployed", () => {
+    render(
+      <ServiceActions service={{ id: "n", name: "n", kind: "managed", status: "not_deployed" }} />,
+    );
+    expect(screen.getByRole("button", { name: /Deploy/ })).toBeInTheDocument();
+  });
+
+  it("leaves Deploy to the page when the page shows its own", () => {
+    render(
+      <ServiceActions
+        service={{ id: "n", name: "n", kind: "managed", status: "not_deployed" }}
+        deployShown
+      />,
+    );
+    expect(screen.queryByRole("button", { name: /Deploy/ })).toBeNull();
+  });
+
   it("shows a friendly toast when the action fails", async () => {
     mockFetch([json({ code: "docker_conflict", message: "port is already allocated" }, 409)]);
     render(
       <Toaster>
-        <ServiceActions service={{ name: "w", kind: "managed", status: "stopped" }} />
+        <ServiceActions service={{ id: "w", name: "w", kind: "managed", status: "stopped" }} />
       </Toaster>,
     );
     await userEvent.click(screen.getByRole("button", { name: /Start/ }));
@@ -158,10 +196,46 @@ describe("ServicesTable", () => {
     );
     expect(screen.getByRole("link", { name: "alpha" })).toHaveAttribute(
       "href",
-      expect.stringMatching(/^\/service\/?\?name=alpha$/),
+      expect.stringMatching(/^\/service\/?\?id=alpha$/),
     );
     expect(screen.getAllByRole("row")).toHaveLength(3);
     expect(screen.getByText("Downloading")).toBeInTheDocument();
+  });
+
+  it("gives services that share a name their own rows, pages, status and counts", () => {
+    const compose = service("depbench", { id: "compose:depbench", kind: "compose" });
+    const list = [
+      serviceView.parse(
+        service("depbench", {
+          status: "not_deployed",
+          deployed: false,
+          containers: [],
+          containers_total: 0,
+          containers_running: 0,
+        }),
+      ),
+      serviceView.parse({
+        ...compose,
+        containers: [
+          compose.containers[0],
+          { ...compose.containers[0], id: "c2", name: "depbench_db_1", state: "exited" },
+        ],
+        containers_total: 2,
+        containers_running: 1,
+      }),
+    ];
+    render(<ServicesTable services={list} activity={{}} onChanged={() => {}} />);
+    const hrefs = screen
+      .getAllByRole("link", { name: "depbench" })
+      .map((a) => a.getAttribute("href"));
+    // (Link may drop the trailing slash outside the static export.)
+    expect(hrefs.map((h) => h?.replace("/service/?", "/service?"))).toEqual([
+      "/service?id=depbench",
+      "/service?id=compose%3Adepbench",
+    ]);
+    expect(screen.getByText("Not deployed")).toBeInTheDocument();
+    expect(screen.getByText("no containers")).toBeInTheDocument();
+    expect(screen.getByText("1/2 running")).toBeInTheDocument();
   });
 });
 

@@ -13,12 +13,17 @@ import type { ContainerState, Health, ServiceStatus } from "@/lib/schemas";
 
 const STATUS: Record<
   ServiceStatus,
-  { label: string; variant: "success" | "secondary" | "warning" | "destructive"; icon: LucideIcon }
+  {
+    label: string;
+    variant: "success" | "secondary" | "outline" | "warning" | "destructive";
+    icon: LucideIcon;
+  }
 > = {
   running: { label: "Running", variant: "success", icon: CircleCheckIcon },
   stopped: { label: "Stopped", variant: "secondary", icon: CircleMinusIcon },
   partial: { label: "Partial", variant: "warning", icon: CircleDotIcon },
   unhealthy: { label: "Unhealthy", variant: "destructive", icon: CircleAlertIcon },
+  not_deployed: { label: "Not deployed", variant: "outline", icon: CircleDashedIcon },
 };
 
 export function StatusBadge({ status }: { status: ServiceStatus }) {

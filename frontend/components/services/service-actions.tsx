@@ -102,11 +102,17 @@ export function describeResult(action: Act, r: unknown): string {
 export function ServiceActions({
   service,
   onDone,
+  onAdopted,
   compact = false,
+  deployShown = false,
 }: {
-  service: Pick<ServiceView, "name" | "kind" | "status">;
+  service: Pick<ServiceView, "id" | "name" | "kind" | "status">;
   onDone?: () => void;
+  /** After a successful adopt, with the now managed service (its id is the bare name). */
+  onAdopted?: (v: ServiceView) => void;
   compact?: boolean;
+  /** The page shows its own Deploy button: no second one inline for a not deployed service. */
+  deployShown?: boolean;
 }) {
   const toast = useToast();
   const [busy, setBusy] = useState<Act | null>(null);
@@ -118,10 +124,11 @@ export function ServiceActions({
     setBusy(act);
     try {
       if (act === "adopt") {
-        await api.adopt(service.name);
+        const v = await api.adopt(service.id);
         toast("success", `${service.name} is now managed by SDMD.`);
+        onAdopted?.(v);
       } else {
-        const r = await api.action(service.name, act);
+        const r = await api.action(service.id, act);
         toast("success", `${service.name} — ${describeResult(act, r)}`);
       }
     } catch (e) {
@@ -136,12 +143,19 @@ export function ServiceActions({
   const available = (Object.keys(META) as Act[]).filter((a) =>
     a === "adopt" ? !managed : !META[a].managedOnly || managed,
   );
-  const primary: Act = !managed ? "adopt" : service.status === "stopped" ? "start" : "restart";
+  const primary: Act = !managed
+    ? "adopt"
+    : service.status === "not_deployed"
+      ? "deploy"
+      : service.status === "stopped"
+        ? "start"
+        : "restart";
   const P = META[primary];
+  const inline = !compact && !(deployShown && primary === "deploy");
 
   return (
     <div className="flex items-center justify-end gap-1">
-      {!compact && (
+      {inline && (
         <Button
           size="sm"
           variant="outline"

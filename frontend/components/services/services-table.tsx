@@ -19,15 +19,26 @@ const VIRTUALIZE_OVER = 50;
 const ROW = 64;
 const GRID =
   // Fixed widths for every column but the flexible ones, so header and rows line up.
-  "grid grid-cols-[minmax(0,1fr)_6.5rem_2.25rem] items-center gap-2 px-3 sm:grid-cols-[minmax(0,2fr)_7rem_7rem_minmax(0,2fr)_7rem_9rem] sm:gap-3 sm:px-4";
+  "grid grid-cols-[minmax(0,1fr)_7.5rem_2.25rem] items-center gap-2 px-3 sm:grid-cols-[minmax(0,2fr)_8rem_6.5rem_7rem_minmax(0,2fr)_7rem_9rem] sm:gap-3 sm:px-4";
 
 /** "daily 04:00" / "weekly mon 04:00" (the time is in the schedule's own zone). */
 export function scheduleText(s: Schedule): string {
   return `${s.frequency === "weekly" ? `weekly ${s.weekday ?? ""}` : "daily"} ${s.time}${s.mode === "check" ? " (check)" : ""}`;
 }
 
-export function serviceHref(name: string) {
-  return `/service/?name=${encodeURIComponent(name)}`;
+/**
+ * The page of one service, by its id (`ServiceView.id`): a managed service's name, or
+ * `compose:<project>` / `container:<name>`, so rows sharing a name open their own pages.
+ */
+export function serviceHref(id: string) {
+  return `/service/?id=${encodeURIComponent(id)}`;
+}
+
+/** "2/3 running"; a service without containers has none to count. */
+export function countsText(s: Pick<ServiceView, "containers_total" | "containers_running">) {
+  return s.containers_total === 0
+    ? "no containers"
+    : `${s.containers_running}/${s.containers_total} running`;
 }
 
 function Row({
@@ -44,10 +55,10 @@ function Row({
     <div
       role="row"
       className={`${GRID} h-16 border-b last:border-b-0 hover:bg-muted/40`}
-      data-service={s.name}
+      data-service={s.id}
     >
       <div role="cell" className="min-w-0">
-        <Link href={serviceHref(s.name)} className="block truncate font-medium hover:underline">
+        <Link href={serviceHref(s.id)} className="block truncate font-medium hover:underline">
           {s.name}
         </Link>
         <div className="flex items-center gap-2 truncate text-xs text-muted-foreground">
@@ -68,6 +79,13 @@ function Row({
       </div>
       <div role="cell">
         <StatusBadge status={s.status} />
+      </div>
+      <div
+        role="cell"
+        className="hidden text-xs text-muted-foreground tabular-nums sm:block"
+        data-counts={`${s.containers_running}/${s.containers_total}`}
+      >
+        {countsText(s)}
       </div>
       <div role="cell" className="hidden sm:block">
         <HealthBadge health={healthOf(s.containers)} />
@@ -110,6 +128,9 @@ function Header() {
       <div role="columnheader">Service</div>
       <div role="columnheader">Status</div>
       <div role="columnheader" className="hidden sm:block">
+        Containers
+      </div>
+      <div role="columnheader" className="hidden sm:block">
         Health
       </div>
       <div role="columnheader" className="hidden sm:block">
@@ -147,7 +168,7 @@ export function ServicesTable({
         <Windowed services={services} activity={activity} onChanged={onChanged} />
       ) : (
         services.map((s) => (
-          <Row key={s.name} s={s} activity={activity[s.name]} onChanged={onChanged} />
+          <Row key={s.id} s={s} activity={activity[s.id]} onChanged={onChanged} />
         ))
       )}
     </div>
@@ -180,7 +201,7 @@ function Windowed({
         const s = services[item.index]!;
         return (
           <div
-            key={s.name}
+            key={s.id}
             aria-rowindex={item.index + 2}
             style={{
               position: "absolute",
@@ -190,7 +211,7 @@ function Windowed({
               transform: `translateY(${item.start - margin}px)`,
             }}
           >
-            <Row s={s} activity={activity[s.name]} onChanged={onChanged} />
+            <Row s={s} activity={activity[s.id]} onChanged={onChanged} />
           </div>
         );
       })}

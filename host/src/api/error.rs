@@ -71,6 +71,20 @@ impl From<Error> for ApiError {
             Error::NameTaken(_) | Error::AlreadyManaged(_) => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            Error::NameInUseUnmanaged {
+                ref kind,
+                ref id,
+                ref containers,
+                ..
+            } => {
+                let details = serde_json::json!({
+                    "kind": kind,
+                    "id": id,
+                    "containers": containers,
+                    "adopt": format!("/api/v1/services/{id}/adopt"),
+                });
+                Self::new(StatusCode::CONFLICT, code, message).with_details(details)
+            }
             Error::Unmanaged(_) | Error::DependencyNotReady { .. } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }

@@ -45,7 +45,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// All services.
 #[derive(Serialize, ToSchema)]
 pub struct ServiceList {
-    /// Managed services first by name, then unmanaged groups.
+    /// Sorted by name; where several services share a name, managed before compose before
+    /// container. Each item's `id` is unique and addresses it.
     pub services: Vec<ServiceView>,
 }
 
@@ -59,13 +60,19 @@ async fn list_services(State(state): State<AppState>) -> Result<axum::Json<Servi
 }
 
 /// Store a new service definition (JSON, or a compose YAML document with `name`).
+///
+/// A name already held by a managed service answers 409 `name_taken`; one held by an unmanaged
+/// compose project or container answers 409 `name_in_use_unmanaged`, whose `details` carry the
+/// holder's `kind`, `id`, `containers` and the `adopt` path to import it instead.
 #[utoipa::path(post, path = "/api/v1/services", tag = "services",
     request_body(content(
         (Definition = "application/json"),
         (Definition = "application/yaml")
     )),
     responses((status = 201, body = ServiceView), (status = 400, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody,
+            description = "`name_taken` (a managed service has the name) or `name_in_use_unmanaged` (an unmanaged compose project or container has it; adopt it instead)"),
+        (status = 422, body = ErrorBody)))]
 async fn create_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -79,7 +86,7 @@ async fn create_service(
 
 /// A service: definition, revision, containers and status.
 #[utoipa::path(get, path = "/api/v1/services/{name}", tag = "services",
-    params(("name" = String, Path, description = "Service name")),
+    params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
     responses((status = 200, body = ServiceView), (status = 404, body = ErrorBody)))]
 async fn get_service(
     State(state): State<AppState>,
@@ -145,7 +152,7 @@ async fn deploy_service(
 
 /// Start the service's containers in dependency order.
 #[utoipa::path(post, path = "/api/v1/services/{name}/start", tag = "lifecycle",
-    params(("name" = String, Path, description = "Service name")),
+    params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
     responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody)))]
 async fn start_service(
     State(state): State<AppState>,
@@ -157,7 +164,7 @@ async fn start_service(
 
 /// Stop the service's containers in reverse dependency order.
 #[utoipa::path(post, path = "/api/v1/services/{name}/stop", tag = "lifecycle",
-    params(("name" = String, Path, description = "Service name")),
+    params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
     responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody)))]
 async fn stop_service(
     State(state): State<AppState>,
@@ -169,7 +176,7 @@ async fn stop_service(
 
 /// Stop (reverse order) and start (dependency order) the service's containers.
 #[utoipa::path(post, path = "/api/v1/services/{name}/restart", tag = "lifecycle",
-    params(("name" = String, Path, description = "Service name")),
+    params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
     responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody)))]
 async fn restart_service(
     State(state): State<AppState>,
@@ -306,7 +313,7 @@ pub struct FollowLine {
 
 /// The last N log lines per container; with `follow=true`, an SSE stream of new lines.
 #[utoipa::path(get, path = "/api/v1/services/{name}/logs", tag = "services",
-    params(("name" = String, Path, description = "Service name"), LogParams),
+    params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name"), LogParams),
     responses((status = 200, body = LogsResponse, description = "JSON, or text/event-stream with follow=true"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn service_logs(
@@ -443,7 +450,7 @@ async fn put_file(
 
 /// Import an unmanaged service's definition from its containers.
 #[utoipa::path(post, path = "/api/v1/services/{name}/adopt", tag = "services",
-    params(("name" = String, Path, description = "Name of the unmanaged service")),
+    params(("name" = String, Path, description = "Id (`compose:<project>`, `container:<name>`) or bare name of the unmanaged service")),
     responses((status = 201, body = ServiceView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn adopt_service(
     State(state): State<AppState>,
@@ -452,7 +459,7 @@ async fn adopt_service(
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(ops::adopt(&state, &ctx, &name).await?),
+        axum::Json(ops::adopt_address(&state, &ctx, &name).await?),
     ))
 }
 
