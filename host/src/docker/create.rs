@@ -47,7 +47,9 @@ pub fn container_body(
                 target,
                 read_only,
             }) => {
-                let ro = if read_only { ":ro" } else { "" };
+                // An explicit `rw`, as docker-compose sends: without a mode the engine records
+                // `z` (an SELinux relabel) for named volumes, which compose never asks for.
+                let ro = if read_only { ":ro" } else { ":rw" };
                 binds.push(format!("{}:{target}{ro}", def.volume_name(&volume)));
             }
             Ok(Mount::Bind {
