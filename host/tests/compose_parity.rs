@@ -253,7 +253,12 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
     let text = std::fs::read_to_string(case.dir.join("compose.yaml")).unwrap();
     // Prepended, not merged, so the rest of the document reaches SDMD byte for byte (anchors too).
     let doc = format!("name: {service}\n{text}");
-    let (s, v) = app.post_yaml("/api/v1/services", &doc).await;
+    // Every other file of the case is a project file, sent as compose's project directory.
+    let mut files = Vec::new();
+    project_files(&case.dir, "", &mut files);
+    let mut parts: Vec<(&str, &str)> = vec![("compose", doc.as_str())];
+    parts.extend(files.iter().map(|(p, c)| (p.as_str(), c.as_str())));
+    let (s, v) = app.post_multipart("/api/v1/services", &parts).await;
     if s == StatusCode::UNPROCESSABLE_ENTITY {
         if v["code"] != "validation_failed" {
             return Err(format!("SDMD answered 422 without validation details: {v}"));
@@ -269,16 +274,7 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
     if s != StatusCode::CREATED {
         return Err(format!("SDMD create answered {s}: {v}"));
     }
-    let has_project_files = std::fs::read_dir(&case.dir).unwrap().any(|e| {
-        !matches!(
-            e.unwrap().file_name().to_str(),
-            Some("compose.yaml" | "expect.yaml")
-        )
-    });
-    let result = if has_project_files {
-        // Until the harness uploads project files (multipart create), comparing would be unfair.
-        Err("the case has project files, which this harness does not send to SDMD yet: extend deploy_sdmd (multipart create) before expecting parity".to_owned())
-    } else {
+    let result = {
         let (s, v) = app
             .call(
                 Method::POST,
@@ -289,7 +285,11 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
         if s.is_success() {
             let label = format!("io.sdmd.service={service}");
             match inspect_labelled(&label).await {
-                Ok(cs) => by_member(&cs, "io.sdmd.member", Naming::sdmd(service, None)),
+                Ok(cs) => by_member(
+                    &cs,
+                    "io.sdmd.member",
+                    Naming::sdmd(service, Some(&stacks_dir().join(service))),
+                ),
                 Err(e) => Err(e),
             }
         } else {
@@ -308,6 +308,20 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
         return Err(format!("SDMD delete answered {s}: {v}"));
     }
     Ok(SdmdOutcome::Deployed(result))
+}
+
+/// The case's project files (everything but `compose.yaml` and `expect.yaml`), by relative path.
+fn project_files(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = format!("{prefix}{name}");
+        if entry.file_type().unwrap().is_dir() {
+            project_files(&entry.path(), &format!("{rel}/"), out);
+        } else if rel != "compose.yaml" && rel != "expect.yaml" {
+            out.push((rel, std::fs::read_to_string(entry.path()).unwrap()));
+        }
+    }
 }
 
 /// `member: path` for every normalised field that differs, with both values.

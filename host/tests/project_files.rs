@@ -11,23 +11,8 @@ use axum::http::{Method, StatusCode};
 use common::*;
 use serde_json::{Value, json};
 
-const BOUNDARY: &str = "sdmd-test-boundary-7d1c";
-
-/// A multipart/form-data body with one part per (name, content).
-fn multipart(parts: &[(&str, &str)]) -> (String, String) {
-    let mut body = String::new();
-    for (name, content) in parts {
-        body.push_str(&format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n{content}\r\n"
-        ));
-    }
-    body.push_str(&format!("--{BOUNDARY}--\r\n"));
-    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
-}
-
 async fn post_multipart(app: &TestApp, uri: &str, parts: &[(&str, &str)]) -> (StatusCode, Value) {
-    let (ct, body) = multipart(parts);
-    app.call(Method::POST, uri, Some((&ct, body))).await
+    app.post_multipart(uri, parts).await
 }
 
 fn env_of(container: &str) -> Vec<String> {

@@ -280,6 +280,21 @@ impl TestApp {
         .await
     }
 
+    /// POSTs `multipart/form-data` with one part per (name, content): `compose`, `name` and
+    /// project files named by their path.
+    pub async fn post_multipart(&self, uri: &str, parts: &[(&str, &str)]) -> (StatusCode, Value) {
+        const BOUNDARY: &str = "sdmd-test-boundary-7d1c";
+        let mut body = String::new();
+        for (name, content) in parts {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{BOUNDARY}--\r\n"));
+        let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+        self.call(Method::POST, uri, Some((&ct, body))).await
+    }
+
     pub async fn post_json(&self, uri: &str, json: &Value) -> (StatusCode, Value) {
         self.call(
             Method::POST,
