@@ -12,3 +12,11 @@ create table service_files (
     primary key (service_id, revision, path),
     foreign key (service_id, revision) references service_revisions (service_id, revision) on delete cascade
 );
+
+-- A compose project adopted from its own files keeps its working directory as the service's
+-- project directory (its relative paths keep pointing there); null = <stacks>/<service>.
+alter table services add column project_dir text;
+
+-- Volumes the adopted containers mounted: someone else's data, never removed by SDMD (even an
+-- anonymous one that a deploy carried over to SDMD's own container).
+alter table services add column foreign_volumes text[] not null default '{}';

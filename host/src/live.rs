@@ -638,6 +638,8 @@ mod tests {
             updated_at: chrono::Utc::now(),
             files: Vec::new(),
             source: None,
+            project_dir: None,
+            foreign_volumes: Vec::new(),
         }
     }
 

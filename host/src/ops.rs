@@ -235,7 +235,8 @@ pub(crate) async fn load(state: &AppState, name: &str) -> Result<StoredService> 
                         .map(|f| (f.path.clone(), f.content.clone()))
                         .collect(),
                 };
-                s.definition = resolve_project(state, name, &project)?.definition;
+                s.definition =
+                    resolve_project(state, name, s.project_dir.as_deref(), &project)?.definition;
                 s.files = files;
                 s.source = Some(source);
             }
@@ -437,24 +438,30 @@ fn open_files(
         .collect()
 }
 
-/// The project directory of a service.
-pub fn project_dir(state: &AppState, service: &str) -> std::path::PathBuf {
-    state.stacks_dir.join(service)
+/// The project directory of a service: its own (an adopted compose project's working
+/// directory) or `<stacks>/<service>`.
+pub fn project_dir(state: &AppState, service: &str, own: Option<&str>) -> std::path::PathBuf {
+    match own {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => state.stacks_dir.join(service),
+    }
 }
 
 pub(crate) fn resolve_project(
     state: &AppState,
     service: &str,
+    own_dir: Option<&str>,
     project: &Project,
 ) -> Result<crate::project::Resolved> {
     let vars = state.variables.clone();
     let globals = move |k: &str| vars.get(k).cloned();
-    crate::project::resolve(project, &globals, &project_dir(state, service)).map_err(Error::Invalid)
+    crate::project::resolve(project, &globals, &project_dir(state, service, own_dir))
+        .map_err(Error::Invalid)
 }
 
 /// Stores a new service (revision 1) from a project: its document as written and its files.
 pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> Result<ServiceView> {
-    let resolved = resolve_project(state, &document_name(&project.source), &project)?;
+    let resolved = resolve_project(state, &document_name(&project.source), None, &project)?;
     let def = resolved.display;
     let files = seal_files(state, &def.name, &project)?;
     let src = db::services::RevisionSource {
@@ -504,7 +511,13 @@ pub async fn replace(
     name: &str,
     project: Project,
 ) -> Result<ServiceView> {
-    let resolved = resolve_project(state, name, &project)?;
+    let own_dir = {
+        let mut conn = state.db.acquire().await?;
+        db::services::get(&mut conn, name)
+            .await?
+            .and_then(|s| s.project_dir)
+    };
+    let resolved = resolve_project(state, name, own_dir.as_deref(), &project)?;
     let def = resolved.display;
     if def.name != name {
         return Err(problem(
@@ -601,13 +614,15 @@ pub async fn delete(
         };
         let mut containers = managed_containers(state, name).await?;
         containers.sort_by_key(|c| std::cmp::Reverse(order_index(&stored.definition, c)));
-        let external: Vec<String> = stored
+        // External and adopted volumes are someone else's data.
+        let mut external: Vec<String> = stored
             .definition
             .volumes
             .iter()
             .filter(|(_, d)| d.external)
             .map(|(v, _)| stored.definition.volume_name(v))
             .collect();
+        external.extend(stored.foreign_volumes.iter().cloned());
         let mut anonymous = Vec::new();
         for c in containers {
             if volumes {
@@ -898,10 +913,11 @@ pub async fn deploy(state: &AppState, ctx: &AuditContext, name: &str) -> Result<
 /// Writes a service's files into its project directory (sealed ones 0600) and checks that no
 /// bind source under the stacks directory leads outside it through a symlink.
 async fn write_project_dir(state: &AppState, stored: &StoredService) -> Result<()> {
-    if stored.files.is_empty() && stored.source.is_none() {
+    // An adopted compose project's own directory already holds its files: it is the user's.
+    if (stored.files.is_empty() && stored.source.is_none()) || stored.project_dir.is_some() {
         return Ok(());
     }
-    let dir = project_dir(state, &stored.name);
+    let dir = project_dir(state, &stored.name, None);
     let stacks = state.stacks_dir.as_ref().clone();
     let files: Vec<(String, bool, Vec<u8>)> = stored
         .files
@@ -1000,8 +1016,32 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
             .await?;
     }
     let mut report = ActionReport::default();
-    // Adopted containers are replaced by SDMD's own on the first deploy.
+    // Adopted containers are replaced by SDMD's own on the first deploy; each hands its volume
+    // mounts to the member that replaces it (by compose service, else by container name), so
+    // anonymous volumes keep their data as in any recreate.
+    let mut adopted_mounts: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for id in &stored.adopted_from {
+        if let Some(c) = state
+            .docker
+            .list_containers(Filter::Id(id))
+            .await?
+            .into_iter()
+            .next()
+        {
+            let member = c
+                .label(labels::COMPOSE_SERVICE)
+                .filter(|m| def.services.contains_key(*m))
+                .map(str::to_owned)
+                .or_else(|| {
+                    def.services
+                        .keys()
+                        .find(|m| def.container_name(m) == c.name)
+                        .cloned()
+                });
+            if let Some(member) = member {
+                adopted_mounts.insert(member, state.docker.volume_mounts(id).await?);
+            }
+        }
         stop_and_remove(state, id).await?;
         report.removed.push(id.chars().take(12).collect());
     }
@@ -1037,7 +1077,7 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
         // anonymous volumes across a recreate; removing them would lose data).
         let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
             Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
-            _ => Vec::new(),
+            _ => adopted_mounts.remove(&member).unwrap_or_default(),
         };
         for (i, c) in current.iter().enumerate() {
             if Some(i) != keep {
@@ -1337,6 +1377,127 @@ pub async fn logs(state: &AppState, name: &str, tail: u32) -> Result<Vec<Contain
     Ok(out)
 }
 
+/// The compose file and `.env`/env files a docker-compose project was started from, read from
+/// its working directory (labels `com.docker.compose.project.config_files` and `…working_dir`).
+/// `None` when they are not readable from here or the project used several files (overrides),
+/// in which case adopt reconstructs the definition from inspect instead.
+async fn compose_project_of(group: &live::Group, name: &str) -> Option<(String, Project)> {
+    let first = group.containers.first()?;
+    let dir = first
+        .label("com.docker.compose.project.working_dir")?
+        .to_owned();
+    let files = first.label("com.docker.compose.project.config_files")?;
+    let [file] = files.split(',').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let file = std::path::Path::new(&dir).join(file);
+    let dir_path = std::path::PathBuf::from(&dir);
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&file).ok()?;
+        let mut source = crate::spec::yaml_document(&bytes).ok()?;
+        let obj = source.as_object_mut()?;
+        obj.remove("version");
+        obj.insert("name".into(), serde_json::Value::String(name));
+        let mut files = indexmap::IndexMap::new();
+        if let Ok(env) = std::fs::read(dir_path.join(".env")) {
+            files.insert(".env".to_owned(), env);
+        }
+        let env_files: Vec<String> = source["services"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, m)| match &m["env_file"] {
+                serde_json::Value::String(s) => vec![s.clone()],
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|e| e.as_str().or_else(|| e["path"].as_str()))
+                    .map(str::to_owned)
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        for f in env_files {
+            let rel = f.trim_start_matches("./").to_owned();
+            if crate::project::check_path(&rel).is_ok()
+                && let Ok(content) = std::fs::read(dir_path.join(&rel))
+            {
+                files.insert(rel, content);
+            }
+        }
+        Some((dir, Project { source, files }))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Every volume the containers of a group mount (named and anonymous): someone else's data.
+async fn adopted_volumes(state: &AppState, group: &live::Group) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for c in &group.containers {
+        for (_, v) in state.docker.volume_mounts(&c.id).await? {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Adopts a docker-compose project from its own files: the stored document is the original
+/// compose file (its `${VAR}` text kept), with its `.env` and env files, and the project's
+/// working directory stays its project directory, so `./` paths keep pointing where they did.
+async fn adopt_compose_files(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    group: &live::Group,
+    dir: &str,
+    project: Project,
+) -> Result<ServiceView> {
+    let resolved = resolve_project(state, name, Some(dir), &project)?;
+    let def = resolved.display;
+    let files = seal_files(state, name, &project)?;
+    let ids: Vec<String> = group.containers.iter().map(|c| c.id.clone()).collect();
+    let mut tx = state.db.begin().await?;
+    db::services::insert(
+        &mut tx,
+        &def,
+        &ctx.actor,
+        &ids,
+        db::services::RevisionSource {
+            source: Some(&project.source),
+            files: &files,
+        },
+    )
+    .await
+    .map_err(|e| name_taken(e, name))?;
+    db::services::set_project_dir(&mut tx, name, dir).await?;
+    db::services::set_foreign_volumes(&mut tx, name, &adopted_volumes(state, group).await?).await?;
+    let entry = audit::record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "service.adopt",
+            target: Some(name),
+            result: "ok",
+            details: json!({
+                "containers": group.containers.iter().map(|c| &c.name).collect::<Vec<_>>(),
+                "from": "compose_file",
+                "project_dir": dir,
+                "files": project.files.keys().collect::<Vec<_>>(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    state.bus.publish(Event::Audit { entry });
+    let mut view = get(state, name).await?;
+    view.warnings = resolved.warnings;
+    Ok(view)
+}
+
 /// Imports an unmanaged service's definition from its containers (minus image defaults). The
 /// containers keep running; the first deploy replaces them with SDMD's own.
 pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ServiceView> {
@@ -1352,6 +1513,11 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         .find(|g| g.name == name)
         .ok_or_else(|| Error::ServiceNotFound(name.to_owned()))?;
     let service_name = crate::spec::ServiceName::parse(name).map_err(|m| problem("name", m))?;
+    if group.kind == Kind::Compose
+        && let Some((dir, project)) = compose_project_of(&group, name).await
+    {
+        return adopt_compose_files(state, ctx, name, &group, &dir, project).await;
+    }
     let mut services = indexmap::IndexMap::new();
     let mut volumes = indexmap::IndexMap::new();
     let mut ids = Vec::new();
@@ -1399,6 +1565,8 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     )
     .await
     .map_err(|e| name_taken(e, name))?;
+    db::services::set_foreign_volumes(&mut tx, name, &adopted_volumes(state, &group).await?)
+        .await?;
     let entry = audit::record(
         &mut tx,
         ctx,
@@ -1543,8 +1711,9 @@ pub async fn put_file(
 /// The effective compose document of the current revision: interpolated, env files merged,
 /// relative paths anchored, sealed values masked.
 pub async fn resolved_document(state: &AppState, name: &str) -> Result<Definition> {
+    let stored = load(state, name).await?;
     let project = current_project(state, name).await?;
-    Ok(resolve_project(state, name, &project)?.display)
+    Ok(resolve_project(state, name, stored.project_dir.as_deref(), &project)?.display)
 }
 
 /// The document as written (with its `${VAR}` text), for export.

@@ -1097,7 +1097,9 @@ async fn apply_strategy(
                 .map(|f| (f.path.clone(), f.content.clone()))
                 .collect(),
         };
-        stored_def = ops::resolve_project(state, &stored.name, &project)?.display;
+        stored_def =
+            ops::resolve_project(state, &stored.name, stored.project_dir.as_deref(), &project)?
+                .display;
         sealed_files = ops::seal_files(state, &stored.name, &project)?;
     }
     let mut tx = state.db.begin().await?;

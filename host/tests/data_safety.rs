@@ -225,3 +225,100 @@ async fn an_external_volume_must_exist_and_reserved_volume_labels_are_refused(po
     );
     app.cleanup(&name).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn adopt_a_compose_project_from_its_own_files(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("cfile");
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().canonicalize().unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        "services:\n  app:\n    image: local/busybox:1\n    init: true\n    command: [sleep, '300']\n    env_file: [app.env]\n    environment: {GREETING: '${GREETING:-unset}'}\n    volumes: ['data:/data', /anon, './host:/host']\n    labels: {sdmd.test: '1'}\nvolumes:\n  data: {}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".env"), "GREETING=hello\n").unwrap();
+    std::fs::write(dir.join("app.env"), "TOKEN=t1\n").unwrap();
+    let up = std::process::Command::new("docker-compose")
+        .current_dir(&dir)
+        .args(["-p", &name, "up", "-d"])
+        .output()
+        .expect("docker-compose is installed (scripts/test-env.sh)");
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let original = format!("{name}_app_1");
+    docker(&[
+        "exec",
+        &original,
+        "sh",
+        "-c",
+        "echo d > /data/f && echo a > /anon/f && echo h > /host/f",
+    ]);
+    let before: Vec<String> = volume_mounts(&original)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+
+    eventually(
+        std::time::Duration::from_secs(5),
+        "the compose project in the list",
+        || app.listed(&name),
+    )
+    .await;
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/adopt")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The stored document is the original file, `${}` text and env_file kept.
+    let (_, yaml) = app.get(&format!("/api/v1/services/{name}/compose")).await;
+    let yaml = yaml.as_str().unwrap();
+    assert!(
+        yaml.contains("${GREETING:-unset}") && yaml.contains("app.env"),
+        "{yaml}"
+    );
+    let (_, files) = app.get(&format!("/api/v1/services/{name}/files")).await;
+    assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
+
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    let c = format!("{name}-app");
+    let env = inspect(&c)["Config"]["Env"].to_string();
+    assert!(
+        env.contains("GREETING=hello") && env.contains("TOKEN=t1"),
+        "{env}"
+    );
+    assert_eq!(read(&c, "/data/f"), "d", "the same named volume");
+    assert_eq!(
+        read(&c, "/anon/f"),
+        "a",
+        "the anonymous volume was carried over"
+    );
+    assert_eq!(
+        read(&c, "/host/f"),
+        "h",
+        "./host still points at the project's directory"
+    );
+    let after: Vec<String> = volume_mounts(&c).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(after, before);
+
+    let (s, v) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/services/{name}?volumes=true"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["volumes"], json!([]), "{v}");
+    for v in &before {
+        assert!(
+            volume_exists(v),
+            "{v} came with the adopted project: never removed"
+        );
+    }
+    for v in before {
+        docker_ok(&["volume", "rm", &v]);
+    }
+    docker_ok(&["network", "rm", &format!("{name}_default")]);
+}

@@ -24,6 +24,11 @@ pub struct StoredService {
     pub files: Vec<StoredFile>,
     /// The document as written, when stored apart from the definition (filled by `ops::load`).
     pub source: Option<serde_json::Value>,
+    /// The project directory, when it is not `<stacks>/<service>` (an adopted compose project's
+    /// own working directory).
+    pub project_dir: Option<String>,
+    /// Volumes of the containers it was adopted from: never removed by SDMD.
+    pub foreign_volumes: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -34,6 +39,8 @@ struct Row {
     adopted_from: Vec<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    project_dir: Option<String>,
+    foreign_volumes: Vec<String>,
 }
 
 impl From<Row> for StoredService {
@@ -47,12 +54,14 @@ impl From<Row> for StoredService {
             updated_at: r.updated_at,
             files: Vec::new(),
             source: None,
+            project_dir: r.project_dir,
+            foreign_volumes: r.foreign_volumes,
         }
     }
 }
 
 const SELECT: &str =
-    "select s.name, s.revision, r.definition, s.adopted_from, s.created_at, s.updated_at
+    "select s.name, s.revision, r.definition, s.adopted_from, s.created_at, s.updated_at, s.project_dir, s.foreign_volumes
     from services s join service_revisions r on r.service_id = s.id and r.revision = s.revision";
 
 /// All stored services, by name.
@@ -213,6 +222,34 @@ pub async fn new_revision(
         .await?;
     insert_source(conn, id, revision, src).await?;
     Ok(Some(revision))
+}
+
+/// Records a project directory other than `<stacks>/<service>` (adopted compose projects).
+pub async fn set_project_dir(
+    conn: &mut PgConnection,
+    name: &str,
+    dir: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update services set project_dir = $2 where name = $1")
+        .bind(name)
+        .bind(dir)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records the volumes of adopted containers, which SDMD must never remove.
+pub async fn set_foreign_volumes(
+    conn: &mut PgConnection,
+    name: &str,
+    volumes: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update services set foreign_volumes = $2 where name = $1")
+        .bind(name)
+        .bind(volumes)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Forgets the containers a service was adopted from (they have been replaced).
