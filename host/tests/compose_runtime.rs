@@ -12,6 +12,32 @@ use axum::http::{Method, StatusCode};
 use common::{TestApp, docker, docker_ok, eventually, inspect, unique};
 use serde_json::{Value, json};
 
+/// A second member with the rest of the attributes this engine can run.
+const SYSTEM: &str = r#"
+    image: local/busybox:1
+    command: ["sleep", "300"]
+    init: true
+    labels: {sdmd.test: "1"}
+    pid: host
+    cpu_quota: 50000
+    cpu_period: 100000
+    cpuset: "0"
+    mem_limit: 32m
+    mem_swappiness: 10
+    oom_kill_disable: true
+    device_cgroup_rules: ["c 1:3 mr"]
+    userns_mode: host
+    cgroup_parent: sdmd-test
+    runtime: runc
+    platform: linux/amd64
+    # Whole seconds: 1.29 sends 1.5 for 1500ms, which the engine refuses (v2 truncates to 1; the
+    # unit tests cover that).
+    stop_grace_period: 2s
+    logging: {driver: none}
+    deploy:
+      restart_policy: {condition: on-failure, max_attempts: 2}
+"#;
+
 /// The members' shared service body (compose 1.29 gets it without SDMD's `name`).
 const MONITORING: &str = r#"
     image: local/busybox:1
@@ -163,10 +189,10 @@ async fn compose_and_sdmd_create_the_same_container(pool: sqlx::PgPool) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("docker-compose.yml"),
-        format!("services:\n  mon:{MONITORING}"),
+        format!("services:\n  mon:{MONITORING}\n  sys:{SYSTEM}"),
     )
     .unwrap();
-    let yaml = format!("name: {name}\nservices:\n  mon:{MONITORING}");
+    let yaml = format!("name: {name}\nservices:\n  mon:{MONITORING}\n  sys:{SYSTEM}");
 
     let dir_path = dir.path().to_owned();
     let p = project.clone();
@@ -184,11 +210,26 @@ async fn compose_and_sdmd_create_the_same_container(pool: sqlx::PgPool) {
         "docker-compose up failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(deployed["created"], json!(["mon"]), "{deployed}");
+    assert_eq!(
+        deployed["created"].as_array().map(Vec::len),
+        Some(2),
+        "{deployed}"
+    );
 
     let theirs = inspect(&format!("{project}_mon_1"));
     let ours = inspect(&format!("{name}-mon"));
     assert_same(&theirs, &ours, "compose 1.29 vs SDMD");
+    let sys = inspect(&format!("{name}-sys"));
+    assert_same(
+        &inspect(&format!("{project}_sys_1")),
+        &sys,
+        "compose 1.29 vs SDMD (sys)",
+    );
+    assert_eq!(
+        sys["HostConfig"]["RestartPolicy"],
+        json!({"Name": "on-failure", "MaximumRetryCount": 2})
+    );
+    assert_eq!(sys["Config"]["StopTimeout"], 2);
     // What the file asked for, spelled out (deploy.resources wins over mem_limit/cpus, as in
     // compose v2; 1.29 agrees here).
     let h = &ours["HostConfig"];
