@@ -795,7 +795,7 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
             "oom_score_adj" => rt.oom_score_adj = int_of(w, &kp, v, -1000, 1000),
             "blkio_config" => w.err(
                 kp,
-                "blkio_config is not supported (yet): block I/O weights need the CFQ/BFQ scheduler, which this engine's kernel does not offer, so SDMD cannot verify it",
+                "blkio_config is not supported (yet): this engine's blkio cgroup has no weight files (the engine discards weights with only a warning), so SDMD cannot verify the mapping",
             ),
             "deploy" => {}
             "ipc" => rt.ipc = mode_of(w, &kp, v, &["none", "private", "shareable", "host"]),
