@@ -527,11 +527,16 @@ impl Docker {
     pub async fn create_container(
         &self,
         name: &str,
+        platform: Option<&str>,
         body: bollard::models::ContainerCreateBody,
     ) -> Result<String, DockerError> {
-        let opts = bollard::query_parameters::CreateContainerOptionsBuilder::default()
-            .name(name)
-            .build();
+        let mut opts =
+            bollard::query_parameters::CreateContainerOptionsBuilder::default().name(name);
+        // `platform` (API 1.41+) selects the image variant, as compose's `platform` does.
+        if let Some(p) = platform {
+            opts = opts.platform(p);
+        }
+        let opts = opts.build();
         let r = self
             .call(|c| async move { c.create_container(Some(opts), body).await })
             .await?;
@@ -550,6 +555,14 @@ impl Docker {
         let i = id.to_owned();
         let opts = StopContainerOptionsBuilder::default().t(timeout_s).build();
         self.call(|c| async move { c.stop_container(&i, Some(opts)).await })
+            .await
+    }
+
+    /// Stops a container, waiting its own `StopTimeout` (the `stop_grace_period` SDMD or compose
+    /// set, else the engine's 10 s) before SIGKILL; already stopped is fine.
+    pub async fn stop_default(&self, id: &str) -> Result<(), DockerError> {
+        let i = id.to_owned();
+        self.call(|c| async move { c.stop_container(&i, None).await })
             .await
     }
 

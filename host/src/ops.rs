@@ -23,8 +23,6 @@ use crate::state::AppState;
 
 /// How long a member waits for a `service_healthy` dependency.
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
-/// Stop timeout before SIGKILL.
-const STOP_TIMEOUT_S: i32 = 10;
 
 /// A service as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -704,12 +702,35 @@ async fn stop_and_remove_with(
     id: &str,
     anonymous_volumes: bool,
 ) -> Result<(), DockerError> {
-    state
-        .docker
-        .stop(id, STOP_TIMEOUT_S)
-        .await
-        .or_else(ignore_gone)?;
+    // The container's own StopTimeout: the grace period of the revision that created it, as
+    // compose v2 stops a container it replaces.
+    state.docker.stop_default(id).await.or_else(ignore_gone)?;
     state.docker.remove_container(id, anonymous_volumes).await
+}
+
+/// Seconds `member` gets between its stop signal and SIGKILL: its `stop_grace_period`
+/// (truncated to seconds, as compose v2's StopTimeout), or `None` for the container's own
+/// StopTimeout (unmanaged containers, members without a grace period: the engine's 10 s).
+pub(crate) fn stop_timeout(def: Option<&Definition>, member: &str) -> Option<i32> {
+    let grace = def?
+        .services
+        .get(member)?
+        .runtime
+        .stop_grace_period
+        .as_deref()?;
+    crate::spec::runtime::grace_seconds(grace).and_then(|s| i32::try_from(s).ok())
+}
+
+async fn stop_member(
+    state: &AppState,
+    def: Option<&Definition>,
+    member: &str,
+    id: &str,
+) -> Result<(), DockerError> {
+    match stop_timeout(def, member) {
+        Some(t) => state.docker.stop(id, t).await,
+        None => state.docker.stop_default(id).await,
+    }
 }
 
 /// Docker names an anonymous volume with 64 hex digits.
@@ -759,8 +780,18 @@ fn publish_step(state: &AppState, service: &str, action: &str, message: String) 
     });
 }
 
-async fn ensure_image(state: &AppState, service: &str, image: &str) -> Result<()> {
+/// Pulls `member`'s image when it is missing locally, unless its `pull_policy` is `never`
+/// (compose v2 then fails: the image must already be there).
+async fn ensure_image(state: &AppState, def: &Definition, member: &str) -> Result<()> {
+    let (service, m) = (&def.name, &def.services[member]);
+    let image = &m.image;
     if state.docker.image(image).await?.is_none() {
+        if m.runtime.pull_policy.as_deref() == Some("never") {
+            return Err(problem(
+                &format!("services.{member}.pull_policy"),
+                format!("image `{image}` is not present on the engine and pull_policy is never"),
+            ));
+        }
         publish_step(state, service, "deploy", format!("pulling {image}"));
         pull_one(state, service, image).await?;
     }
@@ -873,12 +904,16 @@ pub(crate) async fn create_member(
     carried: &[(String, String)],
 ) -> Result<String> {
     let m = &def.services[member];
-    ensure_image(state, &def.name, &m.image).await?;
+    ensure_image(state, def, member).await?;
     let body = container_body(def, member, revision, carried)
         .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
     let id = state
         .docker
-        .create_container(&def.container_name(member), body)
+        .create_container(
+            &def.container_name(member),
+            m.runtime.platform.as_deref(),
+            body,
+        )
         .await?;
     if let Err(e) = state.docker.start(&id).await {
         if let Err(cleanup) = state.docker.remove_container(&id, false).await {
@@ -1161,9 +1196,7 @@ pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Ac
                 c.state,
                 ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
             ) {
-                state
-                    .docker
-                    .stop(&c.id, STOP_TIMEOUT_S)
+                stop_member(state, target.definition.as_ref(), member, &c.id)
                     .await
                     .or_else(ignore_gone)?;
                 report.stopped.push(member.clone());
@@ -1184,9 +1217,7 @@ pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result
     audited(state, ctx, "service.restart", name, async {
         let mut report = ActionReport::default();
         for (member, c) in target.ordered.iter().rev() {
-            state
-                .docker
-                .stop(&c.id, STOP_TIMEOUT_S)
+            stop_member(state, target.definition.as_ref(), member, &c.id)
                 .await
                 .or_else(ignore_gone)?;
             report.stopped.push(member.clone());
@@ -1521,8 +1552,11 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     let mut services = indexmap::IndexMap::new();
     let mut volumes = indexmap::IndexMap::new();
     let mut ids = Vec::new();
+    let mut lost = Vec::new();
     for c in &group.containers {
         let mut a = state.docker.adopt_member(&c.id).await?;
+        // Recorded in the audit entry: the first deploy will not reproduce these settings.
+        lost.extend(a.lost.iter().map(|l| format!("{}: {l}", c.name)));
         for (key, decl) in std::mem::take(&mut a.volumes) {
             // Two containers of one project share a volume under the same key and name; a key
             // already used for a different volume is renamed, in the member's mounts too.
@@ -1574,7 +1608,10 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
             action: "service.adopt",
             target: Some(name),
             result: "ok",
-            details: json!({"containers": group.containers.iter().map(|c| &c.name).collect::<Vec<_>>()}),
+            details: json!({
+                "containers": group.containers.iter().map(|c| &c.name).collect::<Vec<_>>(),
+                "not_expressible": lost,
+            }),
         },
     )
     .await?;

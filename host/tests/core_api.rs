@@ -177,8 +177,8 @@ async fn every_validation_rule_answers_422_with_field_paths(pool: sqlx::PgPool) 
     check(
         &app,
         &pool,
-        json!({"services": {"web": {"privileged": true}}}),
-        &["services.web.privileged"],
+        json!({"services": {"web": {"gpus": "all"}}}),
+        &["services.web.gpus"],
     )
     .await;
     check(

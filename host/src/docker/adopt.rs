@@ -19,6 +19,9 @@ pub struct Adopted {
     /// Volumes the member mounts, as top-level declarations: each names the existing volume
     /// and is `external`, so a deploy mounts the same data and never creates or removes it.
     pub volumes: Vec<(String, VolumeDecl)>,
+    /// Settings of the container a definition cannot express (`path=value`): a deploy of the
+    /// adopted definition would not reproduce them.
+    pub lost: Vec<String>,
 }
 
 fn ns_to_duration(ns: Option<i64>) -> Option<String> {
@@ -61,6 +64,7 @@ pub(super) fn from_inspect(
     // The group modules read what they need from the whole inspect.
     let network = super::create::network::adopt(&c);
     let runtime = super::create::runtime::adopt(&c, image.as_ref());
+    let lost = super::create::runtime::unexpressible(&c);
     let config = c.config.unwrap_or_default();
     let host = c.host_config.unwrap_or_default();
     let img = image.and_then(|i| i.config).unwrap_or_default();
@@ -220,6 +224,7 @@ pub(super) fn from_inspect(
             extensions: IndexMap::new(),
         },
         volumes,
+        lost,
     }
 }
 

@@ -1,0 +1,366 @@
+//! Privileges, resources and process attributes: SDMD creates the same container as docker-compose
+//! 1.29 (the reference on this machine) for the same file, and adopting a `docker run` container
+//! then deploying it reproduces the same settings.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use common::{TestApp, docker, docker_ok, eventually, inspect, unique};
+use serde_json::{Value, json};
+
+/// A second member with the rest of the attributes this engine can run.
+const SYSTEM: &str = r#"
+    image: local/busybox:1
+    command: ["sleep", "300"]
+    init: true
+    labels: {sdmd.test: "1"}
+    pid: host
+    cpu_quota: 50000
+    cpu_period: 100000
+    cpuset: "0"
+    mem_limit: 32m
+    mem_swappiness: 10
+    oom_kill_disable: true
+    device_cgroup_rules: ["c 1:3 mr"]
+    userns_mode: host
+    cgroup_parent: sdmd-test
+    runtime: runc
+    platform: linux/amd64
+    # Whole seconds: 1.29 sends 1.5 for 1500ms, which the engine refuses (v2 truncates to 1; the
+    # unit tests cover that).
+    stop_grace_period: 2s
+    logging: {driver: none}
+    deploy:
+      restart_policy: {condition: on-failure, max_attempts: 2}
+"#;
+
+/// The members' shared service body (compose 1.29 gets it without SDMD's `name`).
+const MONITORING: &str = r#"
+    image: local/busybox:1
+    command: ["sleep", "300"]
+    init: true
+    labels: {sdmd.test: "1"}
+    cap_add: [NET_ADMIN, SYS_PTRACE]
+    cap_drop: [MKNOD]
+    user: "1000:1000"
+    read_only: true
+    tmpfs: ["/run:size=1m", "/tmp"]
+    mem_limit: 64m
+    memswap_limit: 128m
+    cpus: 0.5
+    cpu_shares: 512
+    pids_limit: 100
+    shm_size: 128m
+    ulimits: {nofile: 2048, nproc: {soft: 512, hard: 1024}}
+    sysctls: {net.core.somaxconn: 1024}
+    security_opt: ["no-new-privileges:true"]
+    logging: {driver: json-file, options: {max-size: 10m, max-file: "3"}}
+    working_dir: /tmp
+    stop_signal: SIGINT
+    stop_grace_period: 3s
+    devices: ["/dev/null:/dev/xnull"]
+    group_add: ["100"]
+    oom_score_adj: 100
+    ipc: shareable
+    tty: true
+    stdin_open: true
+    deploy:
+      resources:
+        limits: {memory: 96m, cpus: "0.25"}
+        reservations: {memory: 16m}
+"#;
+
+const HOST_FIELDS: &[&str] = &[
+    "CapAdd",
+    "CapDrop",
+    "Privileged",
+    "ReadonlyRootfs",
+    "Tmpfs",
+    "Memory",
+    "MemoryReservation",
+    "MemorySwap",
+    "MemorySwappiness",
+    "NanoCpus",
+    "CpuShares",
+    "CpuQuota",
+    "CpuPeriod",
+    "CpusetCpus",
+    "PidsLimit",
+    "ShmSize",
+    "Ulimits",
+    "Sysctls",
+    "SecurityOpt",
+    "LogConfig",
+    "Devices",
+    "DeviceCgroupRules",
+    "GroupAdd",
+    "OomScoreAdj",
+    "OomKillDisable",
+    "IpcMode",
+    "PidMode",
+    "UTSMode",
+    "UsernsMode",
+    "CgroupnsMode",
+    "CgroupParent",
+    "Runtime",
+    "Init",
+    "MaskedPaths",
+    "ReadonlyPaths",
+    "RestartPolicy",
+];
+
+const CONFIG_FIELDS: &[&str] = &[
+    "User",
+    "WorkingDir",
+    "StopSignal",
+    "StopTimeout",
+    "Tty",
+    "OpenStdin",
+];
+
+/// Absent, null, empty and zero are the same setting; lists of named things are compared sorted.
+fn norm(field: &str, v: Option<&Value>) -> Value {
+    let v = v.cloned().unwrap_or(Value::Null);
+    match &v {
+        Value::Array(a) if a.is_empty() => Value::Null,
+        Value::Object(o) if o.is_empty() => Value::Null,
+        Value::String(s) if s.is_empty() => Value::Null,
+        Value::Number(n) if n.as_i64() == Some(0) => Value::Null,
+        Value::Bool(false) => Value::Null,
+        Value::Array(a) if field == "Ulimits" => {
+            let mut a = a.clone();
+            a.sort_by_key(|u| u["Name"].as_str().unwrap_or_default().to_owned());
+            Value::Array(a)
+        }
+        // The engine reports a policy that was never set as {"Name": ""}: the same as "no".
+        Value::Object(o) if field == "RestartPolicy" => {
+            match (
+                o.get("Name").and_then(Value::as_str),
+                o.get("MaximumRetryCount"),
+            ) {
+                (Some("" | "no") | None, _) => Value::Null,
+                _ => v.clone(),
+            }
+        }
+        _ => v,
+    }
+}
+
+fn settings(c: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for f in HOST_FIELDS {
+        out.push((format!("HostConfig.{f}"), norm(f, c["HostConfig"].get(*f))));
+    }
+    for f in CONFIG_FIELDS {
+        out.push((format!("Config.{f}"), norm(f, c["Config"].get(*f))));
+    }
+    out
+}
+
+fn assert_same(reference: &Value, ours: &Value, what: &str) {
+    let (a, b) = (settings(reference), settings(ours));
+    let diff: Vec<_> = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x != y)
+        .map(|((f, x), (_, y))| format!("{f}: reference {x} vs SDMD {y}"))
+        .collect();
+    assert!(diff.is_empty(), "{what}:\n{}", diff.join("\n"));
+}
+
+fn compose(dir: &std::path::Path, project: &str, args: &[&str]) -> std::process::Output {
+    Command::new("docker-compose")
+        .current_dir(dir)
+        .args(["-p", project])
+        .args(args)
+        .output()
+        .expect("docker-compose is installed (bash scripts/test-env.sh)")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn compose_and_sdmd_create_the_same_container(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("rtmon");
+    let project = name.replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        format!("services:\n  mon:{MONITORING}\n  sys:{SYSTEM}"),
+    )
+    .unwrap();
+    let yaml = format!("name: {name}\nservices:\n  mon:{MONITORING}\n  sys:{SYSTEM}");
+
+    let dir_path = dir.path().to_owned();
+    let p = project.clone();
+    let reference = tokio::task::spawn_blocking(move || compose(&dir_path, &p, &["up", "-d"]));
+    let ours = async {
+        let (s, v) = app.post_yaml("/api/v1/services", &yaml).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+            .await
+    };
+    let (out, deployed) = tokio::join!(reference, ours);
+    let out = out.unwrap();
+    assert!(
+        out.status.success(),
+        "docker-compose up failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        deployed["created"].as_array().map(Vec::len),
+        Some(2),
+        "{deployed}"
+    );
+
+    let theirs = inspect(&format!("{project}_mon_1"));
+    let ours = inspect(&format!("{name}-mon"));
+    assert_same(&theirs, &ours, "compose 1.29 vs SDMD");
+    let sys = inspect(&format!("{name}-sys"));
+    assert_same(
+        &inspect(&format!("{project}_sys_1")),
+        &sys,
+        "compose 1.29 vs SDMD (sys)",
+    );
+    assert_eq!(
+        sys["HostConfig"]["RestartPolicy"],
+        json!({"Name": "on-failure", "MaximumRetryCount": 2})
+    );
+    assert_eq!(sys["Config"]["StopTimeout"], 2);
+    // What the file asked for, spelled out (deploy.resources wins over mem_limit/cpus, as in
+    // compose v2; 1.29 agrees here).
+    let h = &ours["HostConfig"];
+    assert_eq!(h["Memory"], 96 << 20);
+    assert_eq!(h["NanoCpus"], 250_000_000);
+    assert_eq!(h["MemoryReservation"], 16 << 20);
+    assert_eq!(h["ShmSize"], 128 << 20);
+    assert_eq!(h["Tmpfs"], json!({"/run": "size=1m", "/tmp": ""}));
+    assert_eq!(h["Devices"][0]["CgroupPermissions"], "rwm");
+    assert_eq!(ours["Config"]["StopTimeout"], 3);
+    assert_eq!(ours["Config"]["StopSignal"], "SIGINT");
+    // The container really runs under these settings.
+    assert_eq!(
+        docker(&["exec", &format!("{name}-mon"), "sh", "-c", "id -u"]).trim(),
+        "1000"
+    );
+    assert_eq!(
+        docker(&["exec", &format!("{name}-mon"), "sh", "-c", "ulimit -n"]).trim(),
+        "2048"
+    );
+
+    // Stop goes through the member's grace period (3 s) and its stop signal.
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/stop"))
+        .await;
+    let state = inspect(&format!("{name}-mon"));
+    assert_eq!(state["State"]["Running"], false);
+
+    let dir_path = dir.path().to_owned();
+    let p = project.clone();
+    let down = tokio::task::spawn_blocking(move || compose(&dir_path, &p, &["down", "-v"]));
+    let (_, down) = tokio::join!(app.cleanup(&name), down);
+    assert!(down.unwrap().status.success());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn docker_run_flags_survive_adopt_and_deploy(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("rtrun");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        "sdmd.test=1",
+        "--init",
+        "--cap-add",
+        "NET_ADMIN",
+        "--cap-drop",
+        "MKNOD",
+        "--user",
+        "1000:1000",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "50",
+        "--shm-size",
+        "32m",
+        "--ulimit",
+        "nofile=1024:2048",
+        "--tmpfs",
+        "/run:size=1m",
+        "--log-opt",
+        "max-size=10m",
+        "--read-only",
+        "--workdir",
+        "/tmp",
+        "--stop-signal",
+        "SIGINT",
+        "--stop-timeout",
+        "4",
+        "--device",
+        "/dev/null:/dev/xnull",
+        "--sysctl",
+        "net.core.somaxconn=1024",
+        "--security-opt",
+        "no-new-privileges",
+        "--group-add",
+        "100",
+        "--oom-score-adj",
+        "50",
+        "-t",
+        "-i",
+        "local/busybox:1",
+        "sleep",
+        "300",
+    ]);
+    let before = inspect(&name);
+    eventually(
+        Duration::from_secs(10),
+        "the container is listed",
+        || async { app.listed(&name).await },
+    )
+    .await;
+
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/adopt")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let member = v["definition"]["services"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .cloned()
+        .unwrap();
+    // Defaults of the engine and the image are not copied.
+    for absent in ["ipc", "cgroup", "runtime", "memswap_limit", "privileged"] {
+        assert!(member.get(absent).is_none(), "{absent}: {member}");
+    }
+    assert_eq!(member["shm_size"], 32 << 20, "{member}");
+    assert_eq!(member["user"], "1000:1000", "{member}");
+    assert_eq!(member["mem_limit"], 64 << 20, "{member}");
+    assert_eq!(member["stop_grace_period"], "4s", "{member}");
+    assert_eq!(
+        member["logging"],
+        json!({"driver": "json-file", "options": {"max-size": "10m"}})
+    );
+
+    let deployed = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(
+        deployed["created"].as_array().map(Vec::len),
+        Some(1),
+        "{deployed}"
+    );
+    let after = inspect(&name);
+    assert_ne!(
+        before["Id"], after["Id"],
+        "deploy replaced the adopted container"
+    );
+    assert_same(&before, &after, "docker run vs adopt → deploy");
+    app.cleanup(&name).await;
+    docker_ok(&["rm", "-f", &name]);
+}
