@@ -1085,8 +1085,11 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
             };
             if renamed != key {
                 for m in &mut a.spec.volumes {
-                    if let Some(rest) = m.strip_prefix(&format!("{key}:")) {
-                        *m = format!("{renamed}:{rest}");
+                    // Adoption writes the short syntax only.
+                    if let crate::spec::VolumeEntry::Short(s) = m
+                        && let Some(rest) = s.strip_prefix(&format!("{key}:"))
+                    {
+                        *s = format!("{renamed}:{rest}");
                     }
                 }
             }

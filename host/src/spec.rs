@@ -14,13 +14,16 @@ pub mod network;
 mod ports;
 pub mod runtime;
 mod validate;
+/// A member's `volumes` entries in short and long syntax.
+pub mod volumes;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-pub use ports::{PortMapping, parse_port};
+pub use ports::{LongPort, PortEntry, PortMapping, parse_port};
+pub use volumes::{LongVolume, VolumeEntry, VolumeKind};
 pub use validate::{Problem, parse};
 
 /// A validated, DNS-safe service or member name.
@@ -107,12 +110,17 @@ pub struct Member {
     /// Environment variables.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub environment: IndexMap<String, String>,
-    /// Mounts in short syntax: `name:/path[:ro]`, `/host:/path[:ro]` or an anonymous `/path`.
+    /// Mounts as written: short syntax (`name:/path[:mode]`, `/host:/path[:mode]`, `/path`) or
+    /// long syntax maps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes: Vec<String>,
-    /// Published ports in short syntax: `[ip:][host:]container[/proto]`, ranges allowed.
+    pub volumes: Vec<VolumeEntry>,
+    /// Published ports as written: short syntax (`[ip:][host:]container[/proto]`, ranges
+    /// allowed) or long syntax maps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<String>,
+    pub ports: Vec<PortEntry>,
+    /// Profiles the member belongs to: it is deployed only when one of them is selected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
     /// `no`, `always`, `on-failure[:N]` or `unless-stopped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
@@ -151,6 +159,31 @@ pub struct Member {
 pub struct DependsOn {
     /// What the dependency must reach before this member starts.
     pub condition: Condition,
+    /// Restart this member when deploy recreates or restarts the dependency.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
+    /// A dependency that is missing or not ready only warns when `false`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl DependsOn {
+    /// A required dependency with `condition`, as the list form writes it.
+    pub fn on(condition: Condition) -> Self {
+        Self {
+            condition,
+            restart: false,
+            required: true,
+        }
+    }
 }
 
 /// When a dependency counts as ready.
@@ -161,6 +194,8 @@ pub enum Condition {
     ServiceStarted,
     /// The dependency's health check reports healthy.
     ServiceHealthy,
+    /// The dependency ran to completion and exited with status 0.
+    ServiceCompletedSuccessfully,
 }
 
 /// A container health check (durations as compose strings such as `10s` or `1m30s`).
@@ -181,6 +216,9 @@ pub struct Healthcheck {
     /// Grace period after start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_period: Option<String>,
+    /// Time between checks during the start period (Engine API 1.44+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<String>,
     /// Disable the image's health check.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disable: bool,
@@ -224,7 +262,8 @@ pub enum Mount {
     Named {
         volume: String,
         target: String,
-        read_only: bool,
+        /// The short syntax's mode list (`ro`, `nocopy`, …), passed to the engine as written.
+        mode: Option<String>,
     },
     /// A host path.
     Bind {
@@ -234,9 +273,21 @@ pub enum Mount {
     },
     /// An anonymous volume at a path.
     Anonymous { target: String },
+    /// A tmpfs (long syntax `type: tmpfs`).
+    Tmpfs { target: String },
 }
 
 impl Mount {
+    /// The container path.
+    pub fn target(&self) -> &str {
+        match self {
+            Self::Named { target, .. }
+            | Self::Bind { target, .. }
+            | Self::Anonymous { target }
+            | Self::Tmpfs { target } => target,
+        }
+    }
+
     /// Parses the short syntax; `Err` carries a human explanation.
     pub fn parse(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split(':').collect();
@@ -290,13 +341,10 @@ impl Mount {
                         "`{source}` is a relative host path: SDMD has no project directory, use an absolute path"
                     ))
                 } else if is_volume_name(source) {
-                    let read_only = mode
-                        .as_deref()
-                        .is_some_and(|m| m.split(',').any(|o| o == "ro"));
                     Ok(Self::Named {
                         volume: source.to_string(),
                         target,
-                        read_only,
+                        mode,
                     })
                 } else {
                     Err(format!(
@@ -451,7 +499,7 @@ impl Definition {
             // serde_json with preserve_order is deterministic for our canonical struct.
             h.update(serde_json::to_vec(m).unwrap_or_default());
             for v in &m.volumes {
-                if let Ok(Mount::Named { volume, .. }) = Mount::parse(v) {
+                if let Ok(Mount::Named { volume, .. }) = v.mount() {
                     h.update(volume.as_bytes());
                     if let Some(decl) = self.volumes.get(&volume) {
                         h.update(serde_json::to_vec(decl).unwrap_or_default());
@@ -528,7 +576,15 @@ mod tests {
             Ok(Mount::Named {
                 volume: "data".into(),
                 target: "/data".into(),
-                read_only: false
+                mode: None
+            })
+        );
+        assert_eq!(
+            Mount::parse("data:/data:ro,nocopy"),
+            Ok(Mount::Named {
+                volume: "data".into(),
+                target: "/data".into(),
+                mode: Some("ro,nocopy".into())
             })
         );
         assert_eq!(
