@@ -511,6 +511,63 @@ impl Definition {
         hex::encode(h.finalize())
     }
 
+    /// The members a deploy with `profiles` selected runs, in start order (compose's rule: a
+    /// member without profiles always runs, one with profiles when one of them is selected; `*`
+    /// selects all). An enabled member requiring a member that is not enabled is an error, as
+    /// in compose, where such a model is invalid; a `required: false` dependency is dropped.
+    pub fn enabled_members(&self, profiles: &[String]) -> Result<Vec<String>, Vec<Problem>> {
+        let all = profiles.iter().any(|p| p == "*");
+        let enabled = |m: &Member| {
+            all || m.profiles.is_empty() || m.profiles.iter().any(|p| profiles.contains(p))
+        };
+        let mut problems = Vec::new();
+        let mut out = Vec::new();
+        for name in self.start_order() {
+            let Some(m) = self.services.get(&name) else {
+                continue;
+            };
+            if !enabled(m) {
+                continue;
+            }
+            for (dep, d) in &m.depends_on {
+                if let Some(dm) = self.services.get(dep)
+                    && d.required
+                    && !enabled(dm)
+                {
+                    problems.push(Problem {
+                        field: format!("services.{name}.depends_on.{dep}"),
+                        message: format!(
+                            "`{dep}` runs only with profile(s) {}, none of which is selected: select one (?profiles=…) or mark the dependency `required: false`",
+                            dm.profiles.join(", ")
+                        ),
+                    });
+                }
+            }
+            out.push(name);
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Attributes that need a newer Engine API than the oldest SDMD talks to, as
+    /// (field, minimum API version): a deploy refuses them on an older engine, which would
+    /// silently ignore them.
+    pub fn engine_requirements(&self) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        for (name, m) in &self.services {
+            if m.healthcheck
+                .as_ref()
+                .is_some_and(|h| h.start_interval.is_some())
+            {
+                out.push((format!("services.{name}.healthcheck.start_interval"), "1.44"));
+            }
+        }
+        out
+    }
+
     /// Renders the definition as a compose YAML document.
     pub fn to_yaml(&self) -> String {
         serde_norway::to_string(self).unwrap_or_default()

@@ -270,3 +270,110 @@ fn long_mount(def: &Definition, l: &LongVolume) -> LongMount {
     }
     LongMount::Mount(mt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::MountBindOptionsPropagationEnum;
+
+    fn body(member: serde_json::Value) -> ContainerCreateBody {
+        let def = crate::spec::parse(&serde_json::json!({
+            "name": "svc",
+            "services": {"web": member},
+            "volumes": {"data": {}}
+        }))
+        .expect("valid");
+        container_body(&def, "web", 1, &[]).expect("member exists")
+    }
+
+    #[test]
+    fn volumes_map_as_compose() {
+        let b = body(serde_json::json!({"image": "x", "volumes": [
+            "data:/d2:ro,nocopy",
+            "/srv:/s:rslave",
+            {"type": "bind", "source": "/srv", "target": "/b", "read_only": true, "bind": {"propagation": "rprivate"}},
+            {"type": "bind", "source": "/srv", "target": "/c", "bind": {"create_host_path": true, "selinux": "Z"}},
+            {"type": "volume", "source": "data", "target": "/data", "volume": {"nocopy": true}},
+            {"type": "volume", "target": "/anon"},
+            {"type": "tmpfs", "target": "/t", "tmpfs": {"size": "1m", "mode": 1023}}
+        ]}));
+        let hc = b.host_config.expect("host config");
+        assert_eq!(
+            hc.binds,
+            Some(vec![
+                "svc_data:/d2:ro,nocopy".to_string(),
+                "/srv:/s:rslave".into(),
+                "/srv:/c:Z".into()
+            ])
+        );
+        let mounts = hc.mounts.expect("mounts");
+        assert_eq!(
+            mounts[0],
+            EngineMount {
+                typ: Some(MountType::BIND),
+                source: Some("/srv".into()),
+                target: Some("/b".into()),
+                read_only: Some(true),
+                bind_options: Some(MountBindOptions {
+                    propagation: Some(MountBindOptionsPropagationEnum::RPRIVATE),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        );
+        assert_eq!(mounts[1].source.as_deref(), Some("svc_data"));
+        assert_eq!(
+            mounts[1].volume_options.as_ref().and_then(|v| v.no_copy),
+            Some(true)
+        );
+        assert_eq!(mounts[2].source, None);
+        assert_eq!(mounts[2].typ, Some(MountType::VOLUME));
+        assert_eq!(
+            mounts[3].tmpfs_options,
+            Some(MountTmpfsOptions {
+                size_bytes: Some(1 << 20),
+                mode: Some(1023),
+                ..Default::default()
+            })
+        );
+    }
+
+    #[test]
+    fn carried_volume_names_a_long_anonymous_mount() {
+        let def = crate::spec::parse(&serde_json::json!({
+            "name": "svc",
+            "services": {"web": {"image": "x", "volumes": [{"type": "volume", "target": "/anon", "read_only": true}]}}
+        }))
+        .expect("valid");
+        let b = container_body(&def, "web", 1, &[("/anon".into(), "a".repeat(64))])
+            .expect("member exists");
+        let hc = b.host_config.expect("host config");
+        let m = &hc.mounts.expect("mounts")[0];
+        assert_eq!(m.source, Some("a".repeat(64)));
+        assert_eq!(m.read_only, Some(true));
+        assert_eq!(hc.binds, None);
+    }
+
+    #[test]
+    fn ports_long_and_ranges() {
+        let b = body(serde_json::json!({"image": "x", "ports": [
+            {"target": 80, "published": "8080", "host_ip": "127.0.0.1"},
+            {"target": 53, "published": 5353, "protocol": "udp"},
+            "9000-9010:81"
+        ]}));
+        let pb = b.host_config.and_then(|h| h.port_bindings).expect("bindings");
+        let host = |k: &str| {
+            pb[k].as_ref().map(|v| {
+                v.iter()
+                    .map(|b| (b.host_ip.clone(), b.host_port.clone()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            host("80/tcp"),
+            Some(vec![(Some("127.0.0.1".into()), Some("8080".into()))])
+        );
+        assert_eq!(host("53/udp"), Some(vec![(None, Some("5353".into()))]));
+        assert_eq!(host("81/tcp"), Some(vec![(None, Some("9000-9010".into()))]));
+    }
+}

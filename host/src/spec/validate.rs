@@ -764,4 +764,103 @@ mod tests {
             "{err:?}"
         );
     }
+
+    #[test]
+    fn depends_on_long_form() {
+        let def = parse(&json!({
+            "name": "d",
+            "services": {
+                "init": {"image": "x"},
+                "db": {"image": "x"},
+                "web": {"image": "x", "depends_on": {
+                    "init": {"condition": "service_completed_successfully"},
+                    "db": {"condition": "service_healthy", "restart": true, "required": false}
+                }}
+            }
+        }))
+        .expect("valid");
+        let web = &def.services["web"];
+        assert_eq!(
+            web.depends_on["init"],
+            DependsOn::on(Condition::ServiceCompletedSuccessfully)
+        );
+        assert_eq!(
+            web.depends_on["db"],
+            DependsOn {
+                condition: Condition::ServiceHealthy,
+                restart: true,
+                required: false
+            }
+        );
+        // Defaults are not written out, so definitions stored before these fields hash the same.
+        let stored = serde_json::to_value(&def.services["web"].depends_on["init"]).expect("json");
+        assert_eq!(stored, json!({"condition": "service_completed_successfully"}));
+        let old: DependsOn =
+            serde_json::from_value(json!({"condition": "service_started"})).expect("old row");
+        assert!(old.required && !old.restart);
+        let err = parse(&json!({
+            "name": "d",
+            "services": {
+                "db": {"image": "x"},
+                "web": {"image": "x", "depends_on": {"db": {"condition": "service_done", "restart": "yes", "when": 1}}}
+            }
+        }))
+        .expect_err("refused");
+        for field in ["condition", "restart", "when"] {
+            assert!(
+                err.iter()
+                    .any(|p| p.field == format!("services.web.depends_on.db.{field}")),
+                "{field}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn healthcheck_parity() {
+        let def = parse(&json!({
+            "name": "h",
+            "services": {"web": {"image": "x", "healthcheck": {
+                "test": ["CMD", "true"], "start_period": "30s", "start_interval": "1s"
+            }}}
+        }))
+        .expect("valid");
+        assert_eq!(
+            def.engine_requirements(),
+            vec![("services.web.healthcheck.start_interval".to_string(), "1.44")]
+        );
+        for (hc, says) in [
+            (json!({"disable": true, "interval": "5s"}), "cannot be combined"),
+            (json!({"test": ["CMD", "true"], "start_interval": "1s"}), "requires start_period"),
+        ] {
+            let err = parse(&json!({"name": "h", "services": {"web": {"image": "x", "healthcheck": hc}}}))
+                .expect_err("refused");
+            assert!(err.iter().any(|p| p.message.contains(says)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn profiles_select_members() {
+        let def = parse(&json!({
+            "name": "p",
+            "services": {
+                "web": {"image": "x"},
+                "debug": {"image": "x", "profiles": ["debug"]},
+                "tool": {"image": "x", "profiles": ["tools", "debug"], "depends_on": ["debug"]},
+                "opt": {"image": "x", "depends_on": {"debug": {"required": false}}}
+            }
+        }))
+        .expect("valid");
+        assert_eq!(
+            def.enabled_members(&[]),
+            Ok(vec!["web".to_string(), "opt".into()])
+        );
+        assert_eq!(def.enabled_members(&["debug".into()]).map(|m| m.len()), Ok(4));
+        assert_eq!(def.enabled_members(&["*".into()]).map(|m| m.len()), Ok(4));
+        // `tool` needs `debug`, which `tools` alone does not enable: compose calls this invalid.
+        let err = def.enabled_members(&["tools".into()]).expect_err("invalid");
+        assert_eq!(err[0].field, "services.tool.depends_on.debug");
+        let err = parse(&json!({"name": "p", "services": {"web": {"image": "x", "profiles": ["-bad"]}}}))
+            .expect_err("bad name");
+        assert_eq!(err[0].field, "services.web.profiles[0]");
+    }
 }

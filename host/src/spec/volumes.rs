@@ -500,6 +500,120 @@ mod tests {
         assert!(parse_bytes("-1m").is_err());
     }
 
+    fn member(volumes: serde_json::Value) -> Result<Vec<VolumeEntry>, Vec<super::super::Problem>> {
+        let def = super::super::parse(&serde_json::json!({
+            "name": "v",
+            "services": {"web": {"image": "busybox", "volumes": volumes}},
+            "volumes": {"data": {}}
+        }))?;
+        Ok(def.services["web"].volumes.clone())
+    }
+
+    #[test]
+    fn long_syntax() {
+        let v = member(serde_json::json!([
+            {"type": "bind", "source": "/srv", "target": "/b", "read_only": true,
+             "bind": {"propagation": "rprivate", "create_host_path": true, "selinux": "z"},
+             "consistency": "cached"},
+            {"type": "volume", "source": "data", "target": "/data", "volume": {"nocopy": true}},
+            {"type": "volume", "target": "/anon"},
+            {"type": "tmpfs", "target": "/t", "tmpfs": {"size": "64m", "mode": 1023}},
+            {"type": "tmpfs", "target": "/t2", "tmpfs": {"size": 1024}},
+            "data:/d2:nocopy"
+        ]))
+        .expect("valid");
+        let VolumeEntry::Long(b) = &v[0] else {
+            panic!("long form kept")
+        };
+        assert_eq!(b.kind, VolumeKind::Bind);
+        assert!(b.read_only);
+        assert_eq!(
+            b.bind.as_ref().and_then(|b| b.propagation.as_deref()),
+            Some("rprivate")
+        );
+        assert_eq!(
+            v[1].mount(),
+            Ok(Mount::Named {
+                volume: "data".into(),
+                target: "/data".into(),
+                mode: None
+            })
+        );
+        assert_eq!(
+            v[2].mount(),
+            Ok(Mount::Anonymous {
+                target: "/anon".into()
+            })
+        );
+        assert_eq!(
+            v[3].mount(),
+            Ok(Mount::Tmpfs {
+                target: "/t".into()
+            })
+        );
+        let VolumeEntry::Long(t) = &v[3] else {
+            panic!("long form kept")
+        };
+        let tmpfs = t.tmpfs.as_ref().expect("tmpfs options");
+        assert_eq!(tmpfs.size.as_ref().map(ByteSize::bytes), Some(Ok(64 << 20)));
+        assert_eq!(tmpfs.mode, Some(0o1777));
+        assert_eq!(v[5], VolumeEntry::Short("data:/d2:nocopy".into()));
+        // Stored as written; the stored JSON reads back to the same entries and validates again.
+        let stored = serde_json::to_value(&v).expect("json");
+        assert_eq!(stored[3]["tmpfs"]["size"], "64m");
+        assert_eq!(stored[4]["tmpfs"]["size"], 1024);
+        let back: Vec<VolumeEntry> = serde_json::from_value(stored.clone()).expect("reads");
+        assert_eq!(back, v);
+        assert_eq!(member(stored), Ok(v));
+    }
+
+    #[test]
+    fn long_syntax_refusals() {
+        let check = |entry: serde_json::Value, field: &str, says: &str| {
+            let err = member(serde_json::json!([entry])).expect_err("refused");
+            assert!(
+                err.iter().any(|p| p.field == format!("services.web.volumes[0]{field}")
+                    && p.message.contains(says)),
+                "{entry}: {err:?}"
+            );
+        };
+        check(serde_json::json!({"type": "npipe", "source": "\\\\.\\pipe\\x", "target": "/p"}), ".type", "Windows-only");
+        check(serde_json::json!({"type": "cluster", "source": "c", "target": "/c"}), ".type", "Swarm");
+        check(serde_json::json!({"type": "image", "source": "busybox", "target": "/i"}), ".type", "API");
+        check(serde_json::json!({"type": "nfs", "target": "/n"}), ".type", "not a mount type");
+        check(serde_json::json!({"source": "data", "target": "/d"}), ".type", "required");
+        check(serde_json::json!({"type": "volume", "source": "data"}), ".target", "required");
+        check(serde_json::json!({"type": "volume", "source": "data", "target": "rel"}), ".target", "absolute");
+        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "volume": {"subpath": "x"}}), ".volume.subpath", "1.45");
+        check(serde_json::json!({"type": "bind", "source": "./data", "target": "/d"}), ".source", "SDMD has no project directory");
+        check(serde_json::json!({"type": "bind", "target": "/d"}), ".source", "required");
+        check(serde_json::json!({"type": "bind", "source": "/s", "target": "/d", "bind": {"propagation": "weird"}}), ".bind.propagation", "not a propagation");
+        check(serde_json::json!({"type": "bind", "source": "/s", "target": "/d", "bind": {"selinux": "y"}}), ".bind.selinux", "z or Z");
+        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "bind": {"propagation": "rprivate"}}), ".bind", "only to mounts of type bind");
+        check(serde_json::json!({"type": "tmpfs", "source": "x", "target": "/t"}), ".source", "no source");
+        check(serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"size": "lots"}}), ".tmpfs.size", "not a size");
+        check(serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"mode": "1777"}}), ".tmpfs.mode", "integer");
+        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "consistency": "eventual"}), ".consistency", "not a consistency");
+        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "extra": 1}), ".extra", "unknown volume option");
+        // A named volume in the long syntax must be declared, like in the short one.
+        let err = member(serde_json::json!([{"type": "volume", "source": "other", "target": "/o"}]))
+            .expect_err("undeclared");
+        assert!(err.iter().any(|p| p.message.contains("not declared")), "{err:?}");
+    }
+
+    #[test]
+    fn yaml_octal_mode() {
+        let doc = super::super::yaml_document(
+            b"name: v\nservices:\n  web:\n    image: busybox\n    volumes:\n      - type: tmpfs\n        target: /t\n        tmpfs: {mode: 0o1777}\n",
+        )
+        .expect("yaml");
+        let def = super::super::parse(&doc).expect("valid");
+        let VolumeEntry::Long(t) = &def.services["web"].volumes[0] else {
+            panic!("long form kept")
+        };
+        assert_eq!(t.tmpfs.as_ref().and_then(|t| t.mode), Some(0o1777));
+    }
+
     #[test]
     fn old_rows_still_deserialize() {
         let v: Vec<VolumeEntry> =
