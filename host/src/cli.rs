@@ -247,7 +247,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             no_deploy,
             profiles,
             client,
-        } => apply(&Client::new(&client)?, &file, (!no_deploy).then_some(&profiles)).await,
+        } => {
+            apply(
+                &Client::new(&client)?,
+                &file,
+                (!no_deploy).then_some(&profiles),
+            )
+            .await
+        }
         Command::Logs {
             name,
             tail,

@@ -594,7 +594,9 @@ pub(crate) async fn wait_dependencies(
                     state,
                     &def.name,
                     "deploy",
-                    format!("{member}: optional dependency {dep} is not ready ({reason}); going on"),
+                    format!(
+                        "{member}: optional dependency {dep} is not ready ({reason}); going on"
+                    ),
                 );
             }
             r => r?,
@@ -636,7 +638,11 @@ async fn wait_dependency(
             (_, ContainerState::Exited | ContainerState::Dead, _) => {
                 return Err(not_ready(format!("its container is {}", state_word(st))));
             }
-            (Condition::ServiceStarted, ContainerState::Running | ContainerState::Restarting, _) => {
+            (
+                Condition::ServiceStarted,
+                ContainerState::Running | ContainerState::Restarting,
+                _,
+            ) => {
                 return Ok(());
             }
             (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => return Ok(()),

@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 pub use ports::{LongPort, PortEntry, PortMapping, parse_port};
-pub use volumes::{LongVolume, VolumeEntry, VolumeKind};
 pub use validate::{Problem, parse};
+pub use volumes::{LongVolume, VolumeEntry, VolumeKind};
 
 /// A validated, DNS-safe service or member name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -562,7 +562,10 @@ impl Definition {
                 .as_ref()
                 .is_some_and(|h| h.start_interval.is_some())
             {
-                out.push((format!("services.{name}.healthcheck.start_interval"), "1.44"));
+                out.push((
+                    format!("services.{name}.healthcheck.start_interval"),
+                    "1.44",
+                ));
             }
         }
         out

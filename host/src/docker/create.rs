@@ -61,7 +61,7 @@ pub fn container_body(
             },
             VolumeEntry::Long(l) => match long_mount(def, l) {
                 LongMount::Bind(b) => binds.push(b),
-                LongMount::Mount(mt) => mounts.push(mt),
+                LongMount::Mount(mt) => mounts.push(*mt),
             },
         }
     }
@@ -201,7 +201,7 @@ fn bind_string(source: &str, target: &str, mode: Option<String>) -> String {
 /// Where a long-syntax entry goes: the engine's `Mounts`, or `Binds` for what `Mounts` cannot say.
 enum LongMount {
     Bind(String),
-    Mount(EngineMount),
+    Mount(Box<EngineMount>),
 }
 
 /// Maps a long-syntax entry as compose v2 does (and docker-compose 1.29, which also sends the
@@ -238,14 +238,14 @@ fn long_mount(def: &Definition, l: &LongVolume) -> LongMount {
         VolumeKind::Volume => {
             mt.typ = Some(MountType::VOLUME);
             mt.source = l.source.as_deref().map(|v| def.volume_name(v));
-            mt.volume_options = l
-                .volume
-                .as_ref()
-                .filter(|v| v.nocopy)
-                .map(|_| MountVolumeOptions {
-                    no_copy: Some(true),
-                    ..Default::default()
-                });
+            mt.volume_options =
+                l.volume
+                    .as_ref()
+                    .filter(|v| v.nocopy)
+                    .map(|_| MountVolumeOptions {
+                        no_copy: Some(true),
+                        ..Default::default()
+                    });
         }
         VolumeKind::Bind => {
             mt.typ = Some(MountType::BIND);
@@ -268,7 +268,7 @@ fn long_mount(def: &Definition, l: &LongVolume) -> LongMount {
             });
         }
     }
-    LongMount::Mount(mt)
+    LongMount::Mount(Box::new(mt))
 }
 
 #[cfg(test)]
@@ -361,7 +361,10 @@ mod tests {
             {"target": 53, "published": 5353, "protocol": "udp"},
             "9000-9010:81"
         ]}));
-        let pb = b.host_config.and_then(|h| h.port_bindings).expect("bindings");
+        let pb = b
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .expect("bindings");
         let host = |k: &str| {
             pb[k].as_ref().map(|v| {
                 v.iter()

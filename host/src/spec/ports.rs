@@ -165,7 +165,10 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
     if let Some(ip) = &host_ip
         && ip.parse::<IpAddr>().is_err()
     {
-        w.err(format!("{p}.host_ip"), format!("`{ip}` is not an IP address"));
+        w.err(
+            format!("{p}.host_ip"),
+            format!("`{ip}` is not an IP address"),
+        );
         return None;
     }
     if published.as_deref().is_some_and(|s| s.contains(':')) {
@@ -391,15 +394,31 @@ mod tests {
         for (bad, field) in [
             (serde_json::json!({"published": 80}), "ports[0].target"),
             (serde_json::json!({"target": 0}), "ports[0].target"),
-            (serde_json::json!({"target": 80, "protocol": "icmp"}), "ports[0]"),
-            (serde_json::json!({"target": 80, "mode": "bridge"}), "ports[0].mode"),
-            (serde_json::json!({"target": 80, "host_ip": "nope"}), "ports[0].host_ip"),
-            (serde_json::json!({"target": 80, "published": "x"}), "ports[0]"),
-            (serde_json::json!({"target": 80, "bogus": 1}), "ports[0].bogus"),
+            (
+                serde_json::json!({"target": 80, "protocol": "icmp"}),
+                "ports[0]",
+            ),
+            (
+                serde_json::json!({"target": 80, "mode": "bridge"}),
+                "ports[0].mode",
+            ),
+            (
+                serde_json::json!({"target": 80, "host_ip": "nope"}),
+                "ports[0].host_ip",
+            ),
+            (
+                serde_json::json!({"target": 80, "published": "x"}),
+                "ports[0]",
+            ),
+            (
+                serde_json::json!({"target": 80, "bogus": 1}),
+                "ports[0].bogus",
+            ),
         ] {
             let err = long(serde_json::json!([bad])).expect_err("refused");
             assert!(
-                err.iter().any(|p| p.field == format!("services.web.{field}")),
+                err.iter()
+                    .any(|p| p.field == format!("services.web.{field}")),
                 "{bad}: {err:?}"
             );
         }

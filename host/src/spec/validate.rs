@@ -216,10 +216,8 @@ impl Walker {
             timeout: self.duration(&format!("{path}.timeout"), map.get("timeout")),
             retries,
             start_period: self.duration(&format!("{path}.start_period"), map.get("start_period")),
-            start_interval: self.duration(
-                &format!("{path}.start_interval"),
-                map.get("start_interval"),
-            ),
+            start_interval: self
+                .duration(&format!("{path}.start_interval"), map.get("start_interval")),
             disable,
         })
     }
@@ -256,7 +254,11 @@ impl Walker {
         out
     }
 
-    fn depends_on_long(&mut self, p: &str, o: &serde_json::Map<String, Value>) -> Option<DependsOn> {
+    fn depends_on_long(
+        &mut self,
+        p: &str,
+        o: &serde_json::Map<String, Value>,
+    ) -> Option<DependsOn> {
         for k in o.keys() {
             if !matches!(k.as_str(), "condition" | "restart" | "required") {
                 self.err(
@@ -526,6 +528,7 @@ fn unsupported_member_field(k: &str) -> String {
         "develop" => "`develop` (compose watch) needs the build context on the client; SDMD deploys images".into(),
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
+        "scale" | "deploy" => format!("`{k}` (several containers per member) is not supported yet: SDMD runs exactly one container per member, so a replica count would be ignored"),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
@@ -794,7 +797,10 @@ mod tests {
         );
         // Defaults are not written out, so definitions stored before these fields hash the same.
         let stored = serde_json::to_value(&def.services["web"].depends_on["init"]).expect("json");
-        assert_eq!(stored, json!({"condition": "service_completed_successfully"}));
+        assert_eq!(
+            stored,
+            json!({"condition": "service_completed_successfully"})
+        );
         let old: DependsOn =
             serde_json::from_value(json!({"condition": "service_started"})).expect("old row");
         assert!(old.required && !old.restart);
@@ -826,14 +832,25 @@ mod tests {
         .expect("valid");
         assert_eq!(
             def.engine_requirements(),
-            vec![("services.web.healthcheck.start_interval".to_string(), "1.44")]
+            vec![(
+                "services.web.healthcheck.start_interval".to_string(),
+                "1.44"
+            )]
         );
         for (hc, says) in [
-            (json!({"disable": true, "interval": "5s"}), "cannot be combined"),
-            (json!({"test": ["CMD", "true"], "start_interval": "1s"}), "requires start_period"),
+            (
+                json!({"disable": true, "interval": "5s"}),
+                "cannot be combined",
+            ),
+            (
+                json!({"test": ["CMD", "true"], "start_interval": "1s"}),
+                "requires start_period",
+            ),
         ] {
-            let err = parse(&json!({"name": "h", "services": {"web": {"image": "x", "healthcheck": hc}}}))
-                .expect_err("refused");
+            let err = parse(
+                &json!({"name": "h", "services": {"web": {"image": "x", "healthcheck": hc}}}),
+            )
+            .expect_err("refused");
             assert!(err.iter().any(|p| p.message.contains(says)), "{err:?}");
         }
     }
@@ -854,13 +871,17 @@ mod tests {
             def.enabled_members(&[]),
             Ok(vec!["web".to_string(), "opt".into()])
         );
-        assert_eq!(def.enabled_members(&["debug".into()]).map(|m| m.len()), Ok(4));
+        assert_eq!(
+            def.enabled_members(&["debug".into()]).map(|m| m.len()),
+            Ok(4)
+        );
         assert_eq!(def.enabled_members(&["*".into()]).map(|m| m.len()), Ok(4));
         // `tool` needs `debug`, which `tools` alone does not enable: compose calls this invalid.
         let err = def.enabled_members(&["tools".into()]).expect_err("invalid");
         assert_eq!(err[0].field, "services.tool.depends_on.debug");
-        let err = parse(&json!({"name": "p", "services": {"web": {"image": "x", "profiles": ["-bad"]}}}))
-            .expect_err("bad name");
+        let err =
+            parse(&json!({"name": "p", "services": {"web": {"image": "x", "profiles": ["-bad"]}}}))
+                .expect_err("bad name");
         assert_eq!(err[0].field, "services.web.profiles[0]");
     }
 }

@@ -166,7 +166,10 @@ pub fn parse_bytes(s: &str) -> Result<i64, String> {
     let t = s.trim().to_ascii_lowercase();
     let t = t
         .strip_suffix("ib")
-        .or_else(|| t.strip_suffix('b').filter(|r| r.ends_with(['k', 'm', 'g', 't'])))
+        .or_else(|| {
+            t.strip_suffix('b')
+                .filter(|r| r.ends_with(['k', 'm', 'g', 't']))
+        })
         .unwrap_or(&t);
     let (num, mult) = match t.chars().last() {
         Some('k') => (&t[..t.len() - 1], 1i64 << 10),
@@ -187,7 +190,9 @@ pub fn parse_bytes(s: &str) -> Result<i64, String> {
     Ok(v as i64)
 }
 
-const PROPAGATIONS: &[&str] = &["private", "rprivate", "shared", "rshared", "slave", "rslave"];
+const PROPAGATIONS: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
 
 /// Reads a member's `volumes` list.
 pub(super) fn parse(w: &mut Walker, path: &str, v: &Value) -> Vec<VolumeEntry> {
@@ -274,14 +279,14 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
         if !KNOWN.contains(&k.as_str()) {
             w.err(
                 format!("{p}.{k}"),
-                format!(
-                    "unknown volume option; supported: {}",
-                    KNOWN.join(", ")
-                ),
+                format!("unknown volume option; supported: {}", KNOWN.join(", ")),
             );
         }
     }
-    let kind = match o.get("type").and_then(|t| w.string(&format!("{p}.type"), t)) {
+    let kind = match o
+        .get("type")
+        .and_then(|t| w.string(&format!("{p}.type"), t))
+    {
         None => {
             w.err(format!("{p}.type"), "is required in the long syntax");
             None
@@ -291,7 +296,10 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
             "bind" => Some(VolumeKind::Bind),
             "tmpfs" => Some(VolumeKind::Tmpfs),
             "npipe" => {
-                w.err(format!("{p}.type"), "`npipe` mounts a Windows named pipe: Windows-only");
+                w.err(
+                    format!("{p}.type"),
+                    "`npipe` mounts a Windows named pipe: Windows-only",
+                );
                 None
             }
             "cluster" => {
@@ -317,7 +325,10 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
             }
         },
     };
-    let target = match o.get("target").and_then(|t| w.string(&format!("{p}.target"), t)) {
+    let target = match o
+        .get("target")
+        .and_then(|t| w.string(&format!("{p}.target"), t))
+    {
         Some(t) if t.starts_with('/') && t.len() > 1 => Some(t),
         Some(t) => {
             w.err(
@@ -333,12 +344,17 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
     };
     let source = match o.get("source") {
         None | Some(Value::Null) => None,
-        Some(s) => w.string(&format!("{p}.source"), s).filter(|s| !s.is_empty()),
+        Some(s) => w
+            .string(&format!("{p}.source"), s)
+            .filter(|s| !s.is_empty()),
     };
     let read_only = bool_field(w, &format!("{p}.read_only"), o.get("read_only")).unwrap_or(false);
     let consistency = o.get("consistency").and_then(|c| {
         let s = w.string(&format!("{p}.consistency"), c)?;
-        if !matches!(s.as_str(), "consistent" | "cached" | "delegated" | "default") {
+        if !matches!(
+            s.as_str(),
+            "consistent" | "cached" | "delegated" | "default"
+        ) {
             w.err(
                 format!("{p}.consistency"),
                 format!("`{s}` is not a consistency: use consistent, cached, delegated or default"),
@@ -358,7 +374,10 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
             if !PROPAGATIONS.contains(&s.as_str()) {
                 w.err(
                     format!("{p}.bind.propagation"),
-                    format!("`{s}` is not a propagation: use {}", PROPAGATIONS.join(", ")),
+                    format!(
+                        "`{s}` is not a propagation: use {}",
+                        PROPAGATIONS.join(", ")
+                    ),
                 );
             }
             Some(s)
@@ -383,11 +402,10 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
             selinux,
         }
     });
-    let volume = sub_map(w, &format!("{p}.volume"), o.get("volume"), &["nocopy"]).map(|v| {
-        VolumeOptions {
+    let volume =
+        sub_map(w, &format!("{p}.volume"), o.get("volume"), &["nocopy"]).map(|v| VolumeOptions {
             nocopy: bool_field(w, &format!("{p}.volume.nocopy"), v.get("nocopy")).unwrap_or(false),
-        }
-    });
+        });
     let tmpfs = sub_map(w, &format!("{p}.tmpfs"), o.get("tmpfs"), &["size", "mode"]).map(|t| {
         let size = t.get("size").and_then(|s| {
             let sp = format!("{p}.tmpfs.size");
@@ -395,7 +413,10 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
                 Value::Number(n) => match n.as_u64() {
                     Some(n) => ByteSize::Bytes(n),
                     None => {
-                        w.err(&sp, "must be a non-negative number of bytes or a size like 64m");
+                        w.err(
+                            &sp,
+                            "must be a non-negative number of bytes or a size like 64m",
+                        );
                         return None;
                     }
                 },
@@ -572,33 +593,110 @@ mod tests {
         let check = |entry: serde_json::Value, field: &str, says: &str| {
             let err = member(serde_json::json!([entry])).expect_err("refused");
             assert!(
-                err.iter().any(|p| p.field == format!("services.web.volumes[0]{field}")
-                    && p.message.contains(says)),
+                err.iter()
+                    .any(|p| p.field == format!("services.web.volumes[0]{field}")
+                        && p.message.contains(says)),
                 "{entry}: {err:?}"
             );
         };
-        check(serde_json::json!({"type": "npipe", "source": "\\\\.\\pipe\\x", "target": "/p"}), ".type", "Windows-only");
-        check(serde_json::json!({"type": "cluster", "source": "c", "target": "/c"}), ".type", "Swarm");
-        check(serde_json::json!({"type": "image", "source": "busybox", "target": "/i"}), ".type", "API");
-        check(serde_json::json!({"type": "nfs", "target": "/n"}), ".type", "not a mount type");
-        check(serde_json::json!({"source": "data", "target": "/d"}), ".type", "required");
-        check(serde_json::json!({"type": "volume", "source": "data"}), ".target", "required");
-        check(serde_json::json!({"type": "volume", "source": "data", "target": "rel"}), ".target", "absolute");
-        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "volume": {"subpath": "x"}}), ".volume.subpath", "1.45");
-        check(serde_json::json!({"type": "bind", "source": "./data", "target": "/d"}), ".source", "SDMD has no project directory");
-        check(serde_json::json!({"type": "bind", "target": "/d"}), ".source", "required");
-        check(serde_json::json!({"type": "bind", "source": "/s", "target": "/d", "bind": {"propagation": "weird"}}), ".bind.propagation", "not a propagation");
-        check(serde_json::json!({"type": "bind", "source": "/s", "target": "/d", "bind": {"selinux": "y"}}), ".bind.selinux", "z or Z");
-        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "bind": {"propagation": "rprivate"}}), ".bind", "only to mounts of type bind");
-        check(serde_json::json!({"type": "tmpfs", "source": "x", "target": "/t"}), ".source", "no source");
-        check(serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"size": "lots"}}), ".tmpfs.size", "not a size");
-        check(serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"mode": "1777"}}), ".tmpfs.mode", "integer");
-        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "consistency": "eventual"}), ".consistency", "not a consistency");
-        check(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "extra": 1}), ".extra", "unknown volume option");
+        check(
+            serde_json::json!({"type": "npipe", "source": "\\\\.\\pipe\\x", "target": "/p"}),
+            ".type",
+            "Windows-only",
+        );
+        check(
+            serde_json::json!({"type": "cluster", "source": "c", "target": "/c"}),
+            ".type",
+            "Swarm",
+        );
+        check(
+            serde_json::json!({"type": "image", "source": "busybox", "target": "/i"}),
+            ".type",
+            "API",
+        );
+        check(
+            serde_json::json!({"type": "nfs", "target": "/n"}),
+            ".type",
+            "not a mount type",
+        );
+        check(
+            serde_json::json!({"source": "data", "target": "/d"}),
+            ".type",
+            "required",
+        );
+        check(
+            serde_json::json!({"type": "volume", "source": "data"}),
+            ".target",
+            "required",
+        );
+        check(
+            serde_json::json!({"type": "volume", "source": "data", "target": "rel"}),
+            ".target",
+            "absolute",
+        );
+        check(
+            serde_json::json!({"type": "volume", "source": "data", "target": "/d", "volume": {"subpath": "x"}}),
+            ".volume.subpath",
+            "1.45",
+        );
+        check(
+            serde_json::json!({"type": "bind", "source": "./data", "target": "/d"}),
+            ".source",
+            "SDMD has no project directory",
+        );
+        check(
+            serde_json::json!({"type": "bind", "target": "/d"}),
+            ".source",
+            "required",
+        );
+        check(
+            serde_json::json!({"type": "bind", "source": "/s", "target": "/d", "bind": {"propagation": "weird"}}),
+            ".bind.propagation",
+            "not a propagation",
+        );
+        check(
+            serde_json::json!({"type": "bind", "source": "/s", "target": "/d", "bind": {"selinux": "y"}}),
+            ".bind.selinux",
+            "z or Z",
+        );
+        check(
+            serde_json::json!({"type": "volume", "source": "data", "target": "/d", "bind": {"propagation": "rprivate"}}),
+            ".bind",
+            "only to mounts of type bind",
+        );
+        check(
+            serde_json::json!({"type": "tmpfs", "source": "x", "target": "/t"}),
+            ".source",
+            "no source",
+        );
+        check(
+            serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"size": "lots"}}),
+            ".tmpfs.size",
+            "not a size",
+        );
+        check(
+            serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"mode": "1777"}}),
+            ".tmpfs.mode",
+            "integer",
+        );
+        check(
+            serde_json::json!({"type": "volume", "source": "data", "target": "/d", "consistency": "eventual"}),
+            ".consistency",
+            "not a consistency",
+        );
+        check(
+            serde_json::json!({"type": "volume", "source": "data", "target": "/d", "extra": 1}),
+            ".extra",
+            "unknown volume option",
+        );
         // A named volume in the long syntax must be declared, like in the short one.
-        let err = member(serde_json::json!([{"type": "volume", "source": "other", "target": "/o"}]))
-            .expect_err("undeclared");
-        assert!(err.iter().any(|p| p.message.contains("not declared")), "{err:?}");
+        let err =
+            member(serde_json::json!([{"type": "volume", "source": "other", "target": "/o"}]))
+                .expect_err("undeclared");
+        assert!(
+            err.iter().any(|p| p.message.contains("not declared")),
+            "{err:?}"
+        );
     }
 
     #[test]
