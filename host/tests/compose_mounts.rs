@@ -291,7 +291,7 @@ services:
     labels: {{sdmd.test: "1"}}
     volumes: ["data:/data"]
     depends_on:
-      init: {{condition: service_completed_successfully}}
+      init: {{condition: service_completed_successfully, restart: true}}
 volumes:
   data: {{labels: {{sdmd.test: "1"}}}}
 "#
@@ -343,6 +343,11 @@ services:
     let web = format!("{ok}-web");
     assert_eq!(docker(&["exec", &web, "cat", "/data/x"]).trim(), "done");
     assert_eq!(inspect(&format!("{ok}-init"))["State"]["ExitCode"], 0);
+    // A redeploy runs the exited job again (as compose's `up`), and `restart: true` restarts
+    // web after it although web itself is unchanged.
+    let v = app.ok(Method::POST, &deploy_ok).await;
+    assert_eq!(v["started"], json!(["init", "web"]), "{v}");
+    assert_eq!(v["unchanged"], json!([]), "{v}");
 
     // A job that fails stops the deploy before its dependent is created.
     assert_eq!(
