@@ -64,6 +64,9 @@ enum Command {
         /// Store the definition without deploying.
         #[arg(long)]
         no_deploy: bool,
+        /// Enable members of this profile when deploying (repeatable; `*` = all).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
         #[command(flatten)]
         client: ClientOpts,
     },
@@ -86,7 +89,13 @@ enum Command {
         command: plugin::PluginCommand,
     },
     /// Apply the current definition to Docker.
-    Deploy(Target),
+    Deploy {
+        #[command(flatten)]
+        target: Target,
+        /// Enable members of this profile (repeatable, or comma-separated; `*` = all).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+    },
     /// Start a service.
     Start(Target),
     /// Stop a service.
@@ -236,8 +245,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply {
             file,
             no_deploy,
+            profiles,
             client,
-        } => apply(&Client::new(&client)?, &file, !no_deploy).await,
+        } => {
+            apply(
+                &Client::new(&client)?,
+                &file,
+                (!no_deploy).then_some(&profiles),
+            )
+            .await
+        }
         Command::Logs {
             name,
             tail,
@@ -245,7 +262,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             client,
         } => logs(&Client::new(&client)?, &name, tail, follow).await,
         Command::Plugin { command } => plugin::run(command).await,
-        Command::Deploy(t) => action(&t, "deploy").await,
+        Command::Deploy { target, profiles } => {
+            action_with(&target, "deploy", &profile_query(&profiles)).await
+        }
         Command::Start(t) => action(&t, "start").await,
         Command::Stop(t) => action(&t, "stop").await,
         Command::Restart(t) => action(&t, "restart").await,
@@ -570,7 +589,29 @@ fn print_services(v: &Value) {
     }
 }
 
-async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<()> {
+/// `?profiles=a,b` for a deploy URL, or nothing.
+fn profile_query(profiles: &[String]) -> String {
+    if profiles.is_empty() {
+        return String::new();
+    }
+    let joined = profiles.join(",");
+    let mut q = String::from("?profiles=");
+    for b in joined.bytes() {
+        // Profile names are [a-zA-Z0-9_.-]; `*` and `,` are escaped anyway for any proxy.
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-') {
+            q.push(b as char);
+        } else {
+            q.push_str(&format!("%{b:02X}"));
+        }
+    }
+    q
+}
+
+async fn apply(
+    client: &Client,
+    file: &PathBuf,
+    deploy: Option<&Vec<String>>,
+) -> anyhow::Result<()> {
     let bytes = if file.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
@@ -626,11 +667,11 @@ async fn apply(client: &Client, file: &PathBuf, deploy: bool) -> anyhow::Result<
         "{} {name} (revision {rev})",
         if exists { "updated" } else { "created" }
     );
-    if deploy {
+    if let Some(profiles) = deploy {
         let r = client
             .send(
                 reqwest::Method::POST,
-                &format!("/api/v1/services/{name}/deploy"),
+                &format!("/api/v1/services/{name}/deploy{}", profile_query(profiles)),
                 None,
             )
             .await?;
@@ -666,11 +707,16 @@ fn summarize_report(r: &Value) -> String {
 }
 
 async fn action(t: &Target, verb: &str) -> anyhow::Result<()> {
+    action_with(t, verb, "").await
+}
+
+/// [`action`] with a query string (`?profiles=…`) on the request.
+async fn action_with(t: &Target, verb: &str, query: &str) -> anyhow::Result<()> {
     let client = Client::new(&t.client)?;
     let r = client
         .send(
             reqwest::Method::POST,
-            &format!("/api/v1/services/{}/{verb}", t.name),
+            &format!("/api/v1/services/{}/{verb}{query}", t.name),
             None,
         )
         .await?;

@@ -620,6 +620,15 @@ impl Docker {
         Ok((cs, health))
     }
 
+    /// The exit code of a container that has exited (`None` while it runs or never ran).
+    pub async fn exit_code(&self, id: &str) -> Result<Option<i64>, DockerError> {
+        let i = id.to_owned();
+        let r = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await?;
+        Ok(r.state.and_then(|s| s.exit_code))
+    }
+
     /// The last `tail` lines of a container's output (running or stopped).
     pub async fn logs_tail(&self, id: &str, tail: u32) -> Result<Vec<LogLine>, DockerError> {
         let stream = self.logs(id, tail, false).await?;

@@ -18,11 +18,14 @@ use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::live::{self, Kind, Status};
 use crate::project::Project;
-use crate::spec::{Condition, Definition, Problem, split_image_ref};
+use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
 use crate::state::AppState;
 
 /// How long a member waits for a `service_healthy` dependency.
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a member waits for a `service_completed_successfully` dependency (a migration job,
+/// say). compose waits without limit; a deploy holds the service's lock, so SDMD bounds it.
+const COMPLETION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A service as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -824,7 +827,8 @@ pub(crate) async fn pull_one(state: &AppState, service: &str, image: &str) -> Re
     Ok(())
 }
 
-/// Waits until `member`'s dependencies meet their conditions.
+/// Waits until `member`'s dependencies meet their conditions. A dependency marked
+/// `required: false` that is missing or not ready only warns, as compose does.
 pub(crate) async fn wait_dependencies(
     state: &AppState,
     def: &Definition,
@@ -835,54 +839,90 @@ pub(crate) async fn wait_dependencies(
         return Ok(());
     };
     for (dep, d) in &m.depends_on {
-        let not_ready = |reason: String| Error::DependencyNotReady {
-            member: member.into(),
-            dependency: dep.clone(),
-            reason,
-        };
-        let Some(id) = ids.get(dep) else {
-            return Err(not_ready("it has no container".into()));
-        };
-        let deadline = tokio::time::Instant::now() + HEALTHY_TIMEOUT;
-        loop {
-            let (st, health) = state.docker.container_status(id).await?;
-            match (d.condition, st, health) {
-                (_, ContainerState::Exited | ContainerState::Dead, _) => {
-                    return Err(not_ready(format!("its container is {}", state_word(st))));
-                }
-                (
-                    Condition::ServiceStarted,
-                    ContainerState::Running | ContainerState::Restarting,
-                    _,
-                ) => break,
-                (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => break,
-                (Condition::ServiceHealthy, _, Health::Unhealthy) => {
-                    return Err(not_ready("its health check reports unhealthy".into()));
-                }
-                (Condition::ServiceHealthy, ContainerState::Running, Health::None) => {
-                    return Err(not_ready(
-                        "it has no health check, so it can never be healthy".into(),
-                    ));
-                }
-                _ => {}
+        match wait_dependency(state, member, dep, d, ids).await {
+            Err(Error::DependencyNotReady { reason, .. }) if !d.required => {
+                tracing::warn!(member, dependency = %dep, %reason, "optional dependency not ready");
+                publish_step(
+                    state,
+                    &def.name,
+                    "deploy",
+                    format!(
+                        "{member}: optional dependency {dep} is not ready ({reason}); going on"
+                    ),
+                );
             }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(not_ready(format!(
-                    "not {} after {} s (state {}, health {:?})",
-                    if d.condition == Condition::ServiceHealthy {
-                        "healthy"
-                    } else {
-                        "running"
-                    },
-                    HEALTHY_TIMEOUT.as_secs(),
-                    state_word(st),
-                    health
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            r => r?,
         }
     }
     Ok(())
+}
+
+async fn wait_dependency(
+    state: &AppState,
+    member: &str,
+    dep: &str,
+    d: &DependsOn,
+    ids: &HashMap<String, String>,
+) -> Result<()> {
+    let not_ready = |reason: String| Error::DependencyNotReady {
+        member: member.into(),
+        dependency: dep.to_owned(),
+        reason,
+    };
+    let Some(id) = ids.get(dep) else {
+        return Err(not_ready("it has no container".into()));
+    };
+    let timeout = match d.condition {
+        Condition::ServiceCompletedSuccessfully => COMPLETION_TIMEOUT,
+        _ => HEALTHY_TIMEOUT,
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let (st, health) = state.docker.container_status(id).await?;
+        match (d.condition, st, health) {
+            (Condition::ServiceCompletedSuccessfully, ContainerState::Exited, _) => {
+                return match state.docker.exit_code(id).await? {
+                    Some(0) => Ok(()),
+                    Some(code) => Err(not_ready(format!("it exited with status {code}"))),
+                    None => Err(not_ready("it exited without a status".into())),
+                };
+            }
+            (_, ContainerState::Exited | ContainerState::Dead, _) => {
+                return Err(not_ready(format!("its container is {}", state_word(st))));
+            }
+            (
+                Condition::ServiceStarted,
+                ContainerState::Running | ContainerState::Restarting,
+                _,
+            ) => {
+                return Ok(());
+            }
+            (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => return Ok(()),
+            (Condition::ServiceHealthy, _, Health::Unhealthy) => {
+                return Err(not_ready("its health check reports unhealthy".into()));
+            }
+            (Condition::ServiceHealthy, ContainerState::Running, Health::None) => {
+                return Err(not_ready(
+                    "it has no health check, so it can never be healthy".into(),
+                ));
+            }
+            _ => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(not_ready(format!(
+                "not {} after {} s (state {}, health {:?})",
+                match d.condition {
+                    Condition::ServiceHealthy => "healthy",
+                    Condition::ServiceStarted => "running",
+                    Condition::ServiceCompletedSuccessfully => "completed",
+                },
+                timeout.as_secs(),
+                state_word(st),
+                health
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn state_word(s: ContainerState) -> String {
@@ -931,8 +971,14 @@ pub(crate) async fn refresh_live(state: &AppState, id: &str) {
 }
 
 /// Applies the current revision: network, volumes, then members in dependency order. Members
-/// whose configuration hash is unchanged are left alone (started if stopped).
-pub async fn deploy(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
+/// whose configuration hash is unchanged are left alone (started if stopped). Members in
+/// profiles none of which is in `profiles` (`*` = all) are neither created nor touched.
+pub async fn deploy(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    profiles: &[String],
+) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let stored = load(state, name).await?;
     audited(
@@ -940,7 +986,7 @@ pub async fn deploy(state: &AppState, ctx: &AuditContext, name: &str) -> Result<
         ctx,
         "service.deploy",
         name,
-        deploy_locked(state, &stored),
+        deploy_locked(state, &stored, profiles),
     )
     .await
 }
@@ -964,9 +1010,14 @@ async fn write_project_dir(state: &AppState, stored: &StoredService) -> Result<(
         .services
         .values()
         .flat_map(|m| m.volumes.iter())
-        .filter_map(|v| match crate::spec::Mount::parse(v) {
-            Ok(crate::spec::Mount::Bind { source, .. }) => Some(std::path::PathBuf::from(source)),
-            _ => None,
+        .filter_map(|v| match v {
+            crate::spec::VolumeEntry::Short(s) => match crate::spec::Mount::parse(s) {
+                Ok(crate::spec::Mount::Bind { source, .. }) => {
+                    Some(std::path::PathBuf::from(source))
+                }
+                _ => None,
+            },
+            crate::spec::VolumeEntry::Long(l) => l.source.as_ref().map(std::path::PathBuf::from),
         })
         .filter(|p| p.starts_with(&stacks))
         .collect();
@@ -1016,8 +1067,47 @@ async fn write_project_dir(state: &AppState, stored: &StoredService) -> Result<(
     written.map_err(|m| problem("files", m))
 }
 
-async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<ActionReport> {
+/// Refuses attributes the engine is too old to honour (it would silently ignore them).
+async fn check_engine(state: &AppState, def: &Definition) -> Result<()> {
+    let needs = def.engine_requirements();
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let have = state.docker.ping().await?;
+    let problems: Vec<Problem> = needs
+        .into_iter()
+        .filter(|(_, min)| !api_at_least(&have, min))
+        .map(|(field, min)| Problem {
+            field,
+            message: format!(
+                "needs Engine API {min} or later; this engine speaks {have} and would ignore it"
+            ),
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// Compares `major.minor` Engine API versions.
+fn api_at_least(have: &str, min: &str) -> bool {
+    let v = |s: &str| -> (u32, u32) {
+        let mut it = s.split('.').map(|p| p.parse().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    v(have) >= v(min)
+}
+
+async fn deploy_locked(
+    state: &AppState,
+    stored: &StoredService,
+    profiles: &[String],
+) -> Result<ActionReport> {
     let def = &stored.definition;
+    let enabled = def.enabled_members(profiles).map_err(Error::Invalid)?;
+    check_engine(state, def).await?;
     write_project_dir(state, stored).await?;
     let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
     state
@@ -1100,7 +1190,10 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
         }
     }
     let mut ids: HashMap<String, String> = HashMap::new();
-    for member in def.start_order() {
+    // Members whose container this deploy (re)created or started: their `restart: true`
+    // dependents restart too.
+    let mut changed: HashSet<String> = HashSet::new();
+    for member in enabled {
         let hash = def.config_hash(&member);
         let mut current = existing.remove(&member).unwrap_or_default();
         // Keep the newest matching container; anything else of this member is stale.
@@ -1119,14 +1212,24 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
                 stop_and_remove(state, &c.id).await?;
             }
         }
+        let restart_for = def.services[&member]
+            .depends_on
+            .iter()
+            .any(|(dep, d)| d.restart && changed.contains(dep));
         match keep.map(|i| &current[i]) {
             Some(c) => {
-                if c.state == ContainerState::Running {
+                if c.state == ContainerState::Running && !restart_for {
                     report.unchanged.push(member.clone());
                 } else {
+                    if c.state == ContainerState::Running {
+                        stop_member(state, Some(def), &member, &c.id)
+                            .await
+                            .or_else(ignore_gone)?;
+                    }
                     wait_dependencies(state, def, &member, &ids).await?;
                     state.docker.start(&c.id).await?;
                     report.started.push(member.clone());
+                    changed.insert(member.clone());
                 }
                 ids.insert(member.clone(), c.id.clone());
                 refresh_live(state, &c.id).await;
@@ -1140,6 +1243,7 @@ async fn deploy_locked(state: &AppState, stored: &StoredService) -> Result<Actio
                 } else {
                     report.recreated.push(member.clone());
                 }
+                changed.insert(member.clone());
                 refresh_live(state, &id).await;
                 ids.insert(member, id);
             }
@@ -1566,8 +1670,11 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
             };
             if renamed != key {
                 for m in &mut a.spec.volumes {
-                    if let Some(rest) = m.strip_prefix(&format!("{key}:")) {
-                        *m = format!("{renamed}:{rest}");
+                    // Adoption writes the short syntax only.
+                    if let crate::spec::VolumeEntry::Short(s) = m
+                        && let Some(rest) = s.strip_prefix(&format!("{key}:"))
+                    {
+                        *s = format!("{renamed}:{rest}");
                     }
                 }
             }

@@ -505,7 +505,10 @@ mod tests {
         assert_eq!(web.environment["PASSWORD"], "s3cret");
         assert_eq!(
             web.volumes,
-            vec!["/stacks/app/data:/data", "/stacks/shared:/shared:ro"]
+            vec![
+                crate::spec::VolumeEntry::Short("/stacks/app/data:/data".into()),
+                crate::spec::VolumeEntry::Short("/stacks/shared:/shared:ro".into())
+            ]
         );
         let shown = &r.display.services["web"].environment;
         assert_eq!(shown["TOKEN"], MASK);

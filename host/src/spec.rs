@@ -14,14 +14,17 @@ pub mod network;
 mod ports;
 pub mod runtime;
 mod validate;
+/// A member's `volumes` entries in short and long syntax.
+pub mod volumes;
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-pub use ports::{PortMapping, parse_port};
+pub use ports::{LongPort, PortEntry, PortMapping, parse_port};
 pub use validate::{Problem, parse};
+pub use volumes::{LongVolume, VolumeEntry, VolumeKind};
 
 /// A validated, DNS-safe service or member name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -107,12 +110,17 @@ pub struct Member {
     /// Environment variables.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub environment: IndexMap<String, String>,
-    /// Mounts in short syntax: `name:/path[:ro]`, `/host:/path[:ro]` or an anonymous `/path`.
+    /// Mounts as written: short syntax (`name:/path[:mode]`, `/host:/path[:mode]`, `/path`) or
+    /// long syntax maps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes: Vec<String>,
-    /// Published ports in short syntax: `[ip:][host:]container[/proto]`, ranges allowed.
+    pub volumes: Vec<VolumeEntry>,
+    /// Published ports as written: short syntax (`[ip:][host:]container[/proto]`, ranges
+    /// allowed) or long syntax maps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<String>,
+    pub ports: Vec<PortEntry>,
+    /// Profiles the member belongs to: it is deployed only when one of them is selected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
     /// `no`, `always`, `on-failure[:N]` or `unless-stopped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
@@ -151,6 +159,31 @@ pub struct Member {
 pub struct DependsOn {
     /// What the dependency must reach before this member starts.
     pub condition: Condition,
+    /// Restart this member when deploy recreates or restarts the dependency.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
+    /// A dependency that is missing or not ready only warns when `false`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl DependsOn {
+    /// A required dependency with `condition`, as the list form writes it.
+    pub fn on(condition: Condition) -> Self {
+        Self {
+            condition,
+            restart: false,
+            required: true,
+        }
+    }
 }
 
 /// When a dependency counts as ready.
@@ -161,6 +194,8 @@ pub enum Condition {
     ServiceStarted,
     /// The dependency's health check reports healthy.
     ServiceHealthy,
+    /// The dependency ran to completion and exited with status 0.
+    ServiceCompletedSuccessfully,
 }
 
 /// A container health check (durations as compose strings such as `10s` or `1m30s`).
@@ -181,6 +216,9 @@ pub struct Healthcheck {
     /// Grace period after start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_period: Option<String>,
+    /// Time between checks during the start period (Engine API 1.44+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<String>,
     /// Disable the image's health check.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disable: bool,
@@ -224,7 +262,8 @@ pub enum Mount {
     Named {
         volume: String,
         target: String,
-        read_only: bool,
+        /// The short syntax's mode list (`ro`, `nocopy`, …), passed to the engine as written.
+        mode: Option<String>,
     },
     /// A host path.
     Bind {
@@ -234,9 +273,21 @@ pub enum Mount {
     },
     /// An anonymous volume at a path.
     Anonymous { target: String },
+    /// A tmpfs (long syntax `type: tmpfs`).
+    Tmpfs { target: String },
 }
 
 impl Mount {
+    /// The container path.
+    pub fn target(&self) -> &str {
+        match self {
+            Self::Named { target, .. }
+            | Self::Bind { target, .. }
+            | Self::Anonymous { target }
+            | Self::Tmpfs { target } => target,
+        }
+    }
+
     /// Parses the short syntax; `Err` carries a human explanation.
     pub fn parse(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split(':').collect();
@@ -295,13 +346,10 @@ impl Mount {
                         "`{source}` is a relative host path outside a project: it is resolved against the service's project directory when the service is stored"
                     ))
                 } else if is_volume_name(source) {
-                    let read_only = mode
-                        .as_deref()
-                        .is_some_and(|m| m.split(',').any(|o| o == "ro"));
                     Ok(Self::Named {
                         volume: source.to_string(),
                         target,
-                        read_only,
+                        mode,
                     })
                 } else {
                     Err(format!(
@@ -456,7 +504,7 @@ impl Definition {
             // serde_json with preserve_order is deterministic for our canonical struct.
             h.update(serde_json::to_vec(m).unwrap_or_default());
             for v in &m.volumes {
-                if let Ok(Mount::Named { volume, .. }) = Mount::parse(v) {
+                if let Ok(Mount::Named { volume, .. }) = v.mount() {
                     h.update(volume.as_bytes());
                     if let Some(decl) = self.volumes.get(&volume) {
                         h.update(serde_json::to_vec(decl).unwrap_or_default());
@@ -466,6 +514,66 @@ impl Definition {
         }
         h.update(self.network_name().as_bytes());
         hex::encode(h.finalize())
+    }
+
+    /// The members a deploy with `profiles` selected runs, in start order (compose's rule: a
+    /// member without profiles always runs, one with profiles when one of them is selected; `*`
+    /// selects all). An enabled member requiring a member that is not enabled is an error, as
+    /// in compose, where such a model is invalid; a `required: false` dependency is dropped.
+    pub fn enabled_members(&self, profiles: &[String]) -> Result<Vec<String>, Vec<Problem>> {
+        let all = profiles.iter().any(|p| p == "*");
+        let enabled = |m: &Member| {
+            all || m.profiles.is_empty() || m.profiles.iter().any(|p| profiles.contains(p))
+        };
+        let mut problems = Vec::new();
+        let mut out = Vec::new();
+        for name in self.start_order() {
+            let Some(m) = self.services.get(&name) else {
+                continue;
+            };
+            if !enabled(m) {
+                continue;
+            }
+            for (dep, d) in &m.depends_on {
+                if let Some(dm) = self.services.get(dep)
+                    && d.required
+                    && !enabled(dm)
+                {
+                    problems.push(Problem {
+                        field: format!("services.{name}.depends_on.{dep}"),
+                        message: format!(
+                            "`{dep}` runs only with profile(s) {}, none of which is selected: select one (?profiles=…) or mark the dependency `required: false`",
+                            dm.profiles.join(", ")
+                        ),
+                    });
+                }
+            }
+            out.push(name);
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Attributes that need a newer Engine API than the oldest SDMD talks to, as
+    /// (field, minimum API version): a deploy refuses them on an older engine, which would
+    /// silently ignore them.
+    pub fn engine_requirements(&self) -> Vec<(String, &'static str)> {
+        let mut out = Vec::new();
+        for (name, m) in &self.services {
+            if m.healthcheck
+                .as_ref()
+                .is_some_and(|h| h.start_interval.is_some())
+            {
+                out.push((
+                    format!("services.{name}.healthcheck.start_interval"),
+                    "1.44",
+                ));
+            }
+        }
+        out
     }
 
     /// Renders the definition as a compose YAML document.
@@ -533,7 +641,15 @@ mod tests {
             Ok(Mount::Named {
                 volume: "data".into(),
                 target: "/data".into(),
-                read_only: false
+                mode: None
+            })
+        );
+        assert_eq!(
+            Mount::parse("data:/data:ro,nocopy"),
+            Ok(Mount::Named {
+                volume: "data".into(),
+                target: "/data".into(),
+                mode: Some("ro,nocopy".into())
             })
         );
         assert_eq!(

@@ -114,6 +114,14 @@ async fn replace_service(
     ))
 }
 
+/// Options of a deploy.
+#[derive(Deserialize, IntoParams)]
+struct DeployParams {
+    /// Comma-separated profiles to enable (`*` = all); members in other profiles are skipped.
+    #[serde(default)]
+    profiles: Option<String>,
+}
+
 /// Options of a delete.
 #[derive(Deserialize, IntoParams)]
 struct DeleteParams {
@@ -139,15 +147,27 @@ async fn delete_service(
 
 /// Apply the current revision to Docker: recreates only members whose configuration changed.
 #[utoipa::path(post, path = "/api/v1/services/{name}/deploy", tag = "lifecycle",
-    params(("name" = String, Path, description = "Service name")),
+    params(("name" = String, Path, description = "Service name"), DeployParams),
     responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn deploy_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
+    Query(p): Query<DeployParams>,
 ) -> Result<axum::Json<ActionReport>, ApiError> {
-    Ok(axum::Json(ops::deploy(&state, &ctx, &name).await?))
+    let profiles: Vec<String> = p
+        .profiles
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(axum::Json(
+        ops::deploy(&state, &ctx, &name, &profiles).await?,
+    ))
 }
 
 /// Start the service's containers in dependency order.

@@ -124,6 +124,7 @@ pub(super) fn from_inspect(
                     .and_then(|r| u32::try_from(r).ok())
                     .filter(|r| *r > 0),
                 start_period: ns_to_duration(h.start_period),
+                start_interval: ns_to_duration(h.start_interval),
                 disable,
             })
         });
@@ -210,8 +211,9 @@ pub(super) fn from_inspect(
             image: image_ref.to_owned(),
             container_name: Some(container_name),
             environment,
-            volumes: mounts,
-            ports,
+            volumes: mounts.into_iter().map(Into::into).collect(),
+            ports: ports.into_iter().map(Into::into).collect(),
+            profiles: Vec::new(),
             restart,
             depends_on: IndexMap::new(),
             command,

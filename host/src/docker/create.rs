@@ -7,12 +7,14 @@ pub(crate) mod runtime;
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as EngineMount,
+    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::labels;
-use crate::spec::{Definition, Mount, Restart, parse_duration_ns, parse_port};
+use crate::spec::volumes::VolumeKind;
+use crate::spec::{Definition, LongVolume, Mount, Restart, VolumeEntry, parse_duration_ns};
 
 /// The create body for `member` of `def` at `revision`. The definition was validated when stored,
 /// so entries that fail to parse here are skipped rather than invented.
@@ -38,39 +40,44 @@ pub fn container_body(
     lbls.insert(labels::REVISION.into(), revision.to_string());
     lbls.insert(labels::CONFIG_HASH.into(), def.config_hash(member));
 
-    let mut binds = Vec::new();
-    let mut anonymous = Vec::new();
+    let (mut binds, mut mounts, mut anonymous) = (Vec::new(), Vec::new(), Vec::new());
     for v in &m.volumes {
-        match Mount::parse(v) {
-            Ok(Mount::Named {
-                volume,
-                target,
-                read_only,
-            }) => {
-                // An explicit `rw`, as docker-compose sends: without a mode the engine records
-                // `z` (an SELinux relabel) for named volumes, which compose never asks for.
-                let ro = if read_only { ":ro" } else { ":rw" };
-                binds.push(format!("{}:{target}{ro}", def.volume_name(&volume)));
-            }
-            Ok(Mount::Bind {
-                source,
-                target,
-                mode,
-            }) => {
-                binds.push(match mode {
-                    Some(mode) => format!("{source}:{target}:{mode}"),
-                    None => format!("{source}:{target}"),
-                });
-            }
-            Ok(Mount::Anonymous { target }) => anonymous.push(target),
-            Err(_) => {}
+        match v {
+            VolumeEntry::Short(s) => match Mount::parse(s) {
+                // The short syntax goes through `Binds` with its mode list as written (ro, rw,
+                // nocopy, z, Z, propagation), as docker-compose 1.29 sends it.
+                Ok(Mount::Named {
+                    volume,
+                    target,
+                    mode,
+                }) => binds.push(bind_string(
+                    &def.volume_name(&volume),
+                    &target,
+                    // An explicit `rw`, as docker-compose sends: without a mode the engine records
+                    // `z` (an SELinux relabel) for named volumes, which compose never asks for.
+                    mode.or_else(|| Some("rw".to_owned())),
+                )),
+                Ok(Mount::Bind {
+                    source,
+                    target,
+                    mode,
+                }) => binds.push(bind_string(&source, &target, mode)),
+                Ok(Mount::Anonymous { target }) => anonymous.push(target),
+                Ok(Mount::Tmpfs { .. }) | Err(_) => {}
+            },
+            VolumeEntry::Long(l) => match long_mount(def, l) {
+                LongMount::Bind(b) => binds.push(b),
+                LongMount::Mount(mt) => mounts.push(*mt),
+            },
         }
     }
     let configured: Vec<String> = m
         .volumes
         .iter()
-        .filter_map(|v| match Mount::parse(v).ok()? {
-            Mount::Named { target, .. } | Mount::Bind { target, .. } => Some(target),
+        .filter_map(|v| match v.mount().ok()? {
+            Mount::Named { target, .. } | Mount::Bind { target, .. } | Mount::Tmpfs { target } => {
+                Some(target)
+            }
             Mount::Anonymous { .. } => None,
         })
         .collect();
@@ -80,12 +87,19 @@ pub fn container_body(
             continue;
         }
         anonymous.retain(|a| a != target);
-        binds.push(format!("{volume}:{target}"));
+        // A long-syntax anonymous volume keeps its options; it just names the carried volume.
+        match mounts
+            .iter_mut()
+            .find(|mt| mt.target.as_ref() == Some(target) && mt.typ == Some(MountType::VOLUME))
+        {
+            Some(mt) => mt.source = Some(volume.clone()),
+            None => binds.push(format!("{volume}:{target}")),
+        }
     }
 
     let mut exposed = Vec::new();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    for p in m.ports.iter().filter_map(|p| parse_port(p).ok()).flatten() {
+    for p in m.ports.iter().filter_map(|p| p.mappings().ok()).flatten() {
         let key = format!("{}/{}", p.container_port, p.protocol);
         if !exposed.contains(&key) {
             exposed.push(key.clone());
@@ -96,7 +110,7 @@ pub fn container_body(
             .get_or_insert_with(Vec::new)
             .push(PortBinding {
                 host_ip: p.host_ip.clone(),
-                host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                host_port: Some(p.host_port_spec()),
             });
     }
 
@@ -135,7 +149,8 @@ pub fn container_body(
             timeout: ns(&h.timeout),
             retries: h.retries.map(i64::from),
             start_period: ns(&h.start_period),
-            ..Default::default()
+            // Deploy refuses start_interval on an engine older than API 1.44 (it would ignore it).
+            start_interval: ns(&h.start_interval),
         }
     });
 
@@ -164,6 +179,7 @@ pub fn container_body(
         volumes: (!anonymous.is_empty()).then_some(anonymous),
         host_config: Some(HostConfig {
             binds: (!binds.is_empty()).then_some(binds),
+            mounts: (!mounts.is_empty()).then_some(mounts),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
             restart_policy,
             init: m.init,
@@ -178,4 +194,195 @@ pub fn container_body(
     network::apply(def, member, &mut body);
     runtime::apply(&m.runtime, &mut body);
     Some(body)
+}
+
+/// `source:target[:mode]` for `HostConfig.Binds`.
+fn bind_string(source: &str, target: &str, mode: Option<String>) -> String {
+    match mode {
+        Some(mode) => format!("{source}:{target}:{mode}"),
+        None => format!("{source}:{target}"),
+    }
+}
+
+/// Where a long-syntax entry goes: the engine's `Mounts`, or `Binds` for what `Mounts` cannot say.
+enum LongMount {
+    Bind(String),
+    Mount(Box<EngineMount>),
+}
+
+/// Maps a long-syntax entry as compose v2 does (and docker-compose 1.29, which also sends the
+/// long syntax as `HostConfig.Mounts`). A bind with `create_host_path: true` goes through
+/// `Binds`, as compose v2 sends it, because `Mounts` fails on a missing host path instead of
+/// creating it; so does a bind with `selinux`, because `Mounts` has no relabelling option.
+fn long_mount(def: &Definition, l: &LongVolume) -> LongMount {
+    let target = l.target.clone();
+    let bind = l.bind.clone().unwrap_or_default();
+    if l.kind == VolumeKind::Bind && (bind.create_host_path == Some(true) || bind.selinux.is_some())
+    {
+        let opts: Vec<&str> = [
+            l.read_only.then_some("ro"),
+            bind.selinux.as_deref(),
+            bind.propagation.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let source = l.source.clone().unwrap_or_default();
+        return LongMount::Bind(bind_string(
+            &source,
+            &target,
+            (!opts.is_empty()).then(|| opts.join(",")),
+        ));
+    }
+    let mut mt = EngineMount {
+        target: Some(target),
+        read_only: l.read_only.then_some(true),
+        consistency: l.consistency.clone(),
+        ..Default::default()
+    };
+    match l.kind {
+        VolumeKind::Volume => {
+            mt.typ = Some(MountType::VOLUME);
+            mt.source = l.source.as_deref().map(|v| def.volume_name(v));
+            mt.volume_options =
+                l.volume
+                    .as_ref()
+                    .filter(|v| v.nocopy)
+                    .map(|_| MountVolumeOptions {
+                        no_copy: Some(true),
+                        ..Default::default()
+                    });
+        }
+        VolumeKind::Bind => {
+            mt.typ = Some(MountType::BIND);
+            mt.source = l.source.clone();
+            mt.bind_options = bind
+                .propagation
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+                .map(|p| MountBindOptions {
+                    propagation: Some(p),
+                    ..Default::default()
+                });
+        }
+        VolumeKind::Tmpfs => {
+            mt.typ = Some(MountType::TMPFS);
+            mt.tmpfs_options = l.tmpfs.as_ref().map(|t| MountTmpfsOptions {
+                size_bytes: t.size.as_ref().and_then(|s| s.bytes().ok()),
+                mode: t.mode.map(i64::from),
+                ..Default::default()
+            });
+        }
+    }
+    LongMount::Mount(Box::new(mt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::MountBindOptionsPropagationEnum;
+
+    fn body(member: serde_json::Value) -> ContainerCreateBody {
+        let def = crate::spec::parse(&serde_json::json!({
+            "name": "svc",
+            "services": {"web": member},
+            "volumes": {"data": {}}
+        }))
+        .expect("valid");
+        container_body(&def, "web", 1, &[]).expect("member exists")
+    }
+
+    #[test]
+    fn volumes_map_as_compose() {
+        let b = body(serde_json::json!({"image": "x", "volumes": [
+            "data:/d2:ro,nocopy",
+            "/srv:/s:rslave",
+            {"type": "bind", "source": "/srv", "target": "/b", "read_only": true, "bind": {"propagation": "rprivate"}},
+            {"type": "bind", "source": "/srv", "target": "/c", "bind": {"create_host_path": true, "selinux": "Z"}},
+            {"type": "volume", "source": "data", "target": "/data", "volume": {"nocopy": true}},
+            {"type": "volume", "target": "/anon"},
+            {"type": "tmpfs", "target": "/t", "tmpfs": {"size": "1m", "mode": 1023}}
+        ]}));
+        let hc = b.host_config.expect("host config");
+        assert_eq!(
+            hc.binds,
+            Some(vec![
+                "svc_data:/d2:ro,nocopy".to_string(),
+                "/srv:/s:rslave".into(),
+                "/srv:/c:Z".into()
+            ])
+        );
+        let mounts = hc.mounts.expect("mounts");
+        assert_eq!(
+            mounts[0],
+            EngineMount {
+                typ: Some(MountType::BIND),
+                source: Some("/srv".into()),
+                target: Some("/b".into()),
+                read_only: Some(true),
+                bind_options: Some(MountBindOptions {
+                    propagation: Some(MountBindOptionsPropagationEnum::RPRIVATE),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+        );
+        assert_eq!(mounts[1].source.as_deref(), Some("svc_data"));
+        assert_eq!(
+            mounts[1].volume_options.as_ref().and_then(|v| v.no_copy),
+            Some(true)
+        );
+        assert_eq!(mounts[2].source, None);
+        assert_eq!(mounts[2].typ, Some(MountType::VOLUME));
+        assert_eq!(
+            mounts[3].tmpfs_options,
+            Some(MountTmpfsOptions {
+                size_bytes: Some(1 << 20),
+                mode: Some(1023),
+                ..Default::default()
+            })
+        );
+    }
+
+    #[test]
+    fn carried_volume_names_a_long_anonymous_mount() {
+        let def = crate::spec::parse(&serde_json::json!({
+            "name": "svc",
+            "services": {"web": {"image": "x", "volumes": [{"type": "volume", "target": "/anon", "read_only": true}]}}
+        }))
+        .expect("valid");
+        let b = container_body(&def, "web", 1, &[("/anon".into(), "a".repeat(64))])
+            .expect("member exists");
+        let hc = b.host_config.expect("host config");
+        let m = &hc.mounts.expect("mounts")[0];
+        assert_eq!(m.source, Some("a".repeat(64)));
+        assert_eq!(m.read_only, Some(true));
+        assert_eq!(hc.binds, None);
+    }
+
+    #[test]
+    fn ports_long_and_ranges() {
+        let b = body(serde_json::json!({"image": "x", "ports": [
+            {"target": 80, "published": "8080", "host_ip": "127.0.0.1"},
+            {"target": 53, "published": 5353, "protocol": "udp"},
+            "9000-9010:81"
+        ]}));
+        let pb = b
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .expect("bindings");
+        let host = |k: &str| {
+            pb[k].as_ref().map(|v| {
+                v.iter()
+                    .map(|b| (b.host_ip.clone(), b.host_port.clone()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            host("80/tcp"),
+            Some(vec![(Some("127.0.0.1".into()), Some("8080".into()))])
+        );
+        assert_eq!(host("53/udp"), Some(vec![(None, Some("5353".into()))]));
+        assert_eq!(host("81/tcp"), Some(vec![(None, Some("9000-9010".into()))]));
+    }
 }

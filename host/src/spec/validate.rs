@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::{
     Condition, Definition, DependsOn, Healthcheck, Member, Mount, Restart, VolumeDecl,
-    is_dns_label, is_valid_image_ref, parse_duration_ns, parse_port,
+    is_dns_label, is_valid_image_ref, parse_duration_ns,
 };
 
 /// One validation problem: where, and what is wrong.
@@ -141,7 +141,13 @@ impl Walker {
         for k in map.keys() {
             if !matches!(
                 k.as_str(),
-                "test" | "interval" | "timeout" | "retries" | "start_period" | "disable"
+                "test"
+                    | "interval"
+                    | "timeout"
+                    | "retries"
+                    | "start_period"
+                    | "start_interval"
+                    | "disable"
             ) {
                 self.err(format!("{path}.{k}"), "unknown healthcheck field");
             }
@@ -177,6 +183,20 @@ impl Walker {
                 Vec::new()
             }
         };
+        if disable && map.len() > 1 {
+            // compose refuses the combination: the other options would be silently dropped.
+            self.err(
+                path,
+                "`disable: true` cannot be combined with other healthcheck options",
+            );
+        }
+        if map.contains_key("start_interval") && !map.contains_key("start_period") {
+            // compose v2's rule: the engine only uses start_interval within a start period.
+            self.err(
+                format!("{path}.start_interval"),
+                "requires start_period to be set (the engine uses it only during the start period)",
+            );
+        }
         if test.is_empty() && !disable {
             self.err(format!("{path}.test"), "is required unless disable: true");
         }
@@ -196,6 +216,8 @@ impl Walker {
             timeout: self.duration(&format!("{path}.timeout"), map.get("timeout")),
             retries,
             start_period: self.duration(&format!("{path}.start_period"), map.get("start_period")),
+            start_interval: self
+                .duration(&format!("{path}.start_interval"), map.get("start_interval")),
             disable,
         })
     }
@@ -205,37 +227,22 @@ impl Walker {
         match v {
             Value::Array(_) => {
                 for (_, name) in self.string_list(path, v) {
-                    out.insert(
-                        name,
-                        DependsOn {
-                            condition: Condition::ServiceStarted,
-                        },
-                    );
+                    out.insert(name, DependsOn::on(Condition::ServiceStarted));
                 }
             }
             Value::Object(map) => {
                 for (name, spec) in map {
                     let p = format!("{path}.{name}");
-                    let condition = match spec {
-                        Value::Null => Some(Condition::ServiceStarted),
-                        Value::Object(o) => match o.get("condition").and_then(Value::as_str) {
-                            None | Some("service_started") => Some(Condition::ServiceStarted),
-                            Some("service_healthy") => Some(Condition::ServiceHealthy),
-                            Some(other) => {
-                                self.err(
-                                    format!("{p}.condition"),
-                                    format!("`{other}` is not supported: use service_started or service_healthy"),
-                                );
-                                None
-                            }
-                        },
+                    let dep = match spec {
+                        Value::Null => Some(DependsOn::on(Condition::ServiceStarted)),
+                        Value::Object(o) => self.depends_on_long(&p, o),
                         _ => {
                             self.err(&p, "must be a map with a condition");
                             None
                         }
                     };
-                    if let Some(condition) = condition {
-                        out.insert(name.clone(), DependsOn { condition });
+                    if let Some(dep) = dep {
+                        out.insert(name.clone(), dep);
                     }
                 }
             }
@@ -245,6 +252,55 @@ impl Walker {
             ),
         }
         out
+    }
+
+    fn depends_on_long(
+        &mut self,
+        p: &str,
+        o: &serde_json::Map<String, Value>,
+    ) -> Option<DependsOn> {
+        for k in o.keys() {
+            if !matches!(k.as_str(), "condition" | "restart" | "required") {
+                self.err(
+                    format!("{p}.{k}"),
+                    "unknown depends_on option; supported: condition, restart, required",
+                );
+            }
+        }
+        let condition = match o.get("condition") {
+            None | Some(Value::Null) => Some(Condition::ServiceStarted),
+            Some(Value::String(c)) => match c.as_str() {
+                "service_started" => Some(Condition::ServiceStarted),
+                "service_healthy" => Some(Condition::ServiceHealthy),
+                "service_completed_successfully" => Some(Condition::ServiceCompletedSuccessfully),
+                other => {
+                    self.err(
+                        format!("{p}.condition"),
+                        format!("`{other}` is not a condition: use service_started, service_healthy or service_completed_successfully"),
+                    );
+                    None
+                }
+            },
+            Some(_) => {
+                self.err(format!("{p}.condition"), "must be a string");
+                None
+            }
+        };
+        let mut flag = |key: &str, default: bool| match o.get(key) {
+            None | Some(Value::Null) => default,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.err(format!("{p}.{key}"), "must be true or false");
+                default
+            }
+        };
+        let restart = flag("restart", false);
+        let required = flag("required", true);
+        Some(DependsOn {
+            condition: condition?,
+            restart,
+            required,
+        })
     }
 
     /// A top-level volume: driver and labels, or `external` (with an optional real `name`).
@@ -323,6 +379,7 @@ impl Walker {
             "labels",
             "healthcheck",
             "init",
+            "profiles",
         ];
         let mut extensions = IndexMap::new();
         for (k, val) in map {
@@ -386,24 +443,29 @@ impl Walker {
                 );
             }
         }
-        let mut volumes = Vec::new();
-        if let Some(v) = map.get("volumes") {
-            for (p, s) in self.string_list(&format!("{path}.volumes"), v) {
-                // Invalid entries are kept too (the definition is rejected anyway) so that later
-                // checks report the entry's original index.
-                if let Err(e) = Mount::parse(&s) {
-                    self.err(p, e);
+        let volumes = map
+            .get("volumes")
+            .map(|v| super::volumes::parse(self, &format!("{path}.volumes"), v))
+            .unwrap_or_default();
+        let ports = map
+            .get("ports")
+            .map(|v| super::ports::parse(self, &format!("{path}.ports"), v))
+            .unwrap_or_default();
+        let mut profiles = Vec::new();
+        if let Some(v) = map.get("profiles") {
+            for (p, s) in self.string_list(&format!("{path}.profiles"), v) {
+                // compose-spec's profile name pattern.
+                let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                if !ok {
+                    self.err(
+                        p,
+                        format!("`{s}` is not a profile name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"),
+                    );
+                } else if !profiles.contains(&s) {
+                    profiles.push(s);
                 }
-                volumes.push(s);
-            }
-        }
-        let mut ports = Vec::new();
-        if let Some(v) = map.get("ports") {
-            for (p, s) in self.string_list(&format!("{path}.ports"), v) {
-                if let Err(e) = parse_port(&s) {
-                    self.err(p, e);
-                }
-                ports.push(s);
             }
         }
         let restart = map.get("restart").and_then(|r| {
@@ -444,6 +506,7 @@ impl Walker {
             environment,
             volumes,
             ports,
+            profiles,
             restart,
             depends_on,
             command,
@@ -465,6 +528,7 @@ fn unsupported_member_field(k: &str) -> String {
         "develop" => "`develop` (compose watch) needs the build context on the client; SDMD deploys images".into(),
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
+        "scale" | "deploy" => format!("`{k}` (several containers per member) is not supported yet: SDMD runs exactly one container per member, so a replica count would be ignored"),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
@@ -569,7 +633,7 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             }
         }
         for (i, v) in m.volumes.iter().enumerate() {
-            if let Ok(Mount::Named { volume, .. }) = Mount::parse(v)
+            if let Ok(Mount::Named { volume, .. }) = v.mount()
                 && !volumes.contains_key(&volume)
             {
                 w.err(
@@ -702,5 +766,122 @@ mod tests {
                 .any(|p| p.message.contains("dependency cycle: a -> b -> c -> a")),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn depends_on_long_form() {
+        let def = parse(&json!({
+            "name": "d",
+            "services": {
+                "init": {"image": "x"},
+                "db": {"image": "x"},
+                "web": {"image": "x", "depends_on": {
+                    "init": {"condition": "service_completed_successfully"},
+                    "db": {"condition": "service_healthy", "restart": true, "required": false}
+                }}
+            }
+        }))
+        .expect("valid");
+        let web = &def.services["web"];
+        assert_eq!(
+            web.depends_on["init"],
+            DependsOn::on(Condition::ServiceCompletedSuccessfully)
+        );
+        assert_eq!(
+            web.depends_on["db"],
+            DependsOn {
+                condition: Condition::ServiceHealthy,
+                restart: true,
+                required: false
+            }
+        );
+        // Defaults are not written out, so definitions stored before these fields hash the same.
+        let stored = serde_json::to_value(&def.services["web"].depends_on["init"]).expect("json");
+        assert_eq!(
+            stored,
+            json!({"condition": "service_completed_successfully"})
+        );
+        let old: DependsOn =
+            serde_json::from_value(json!({"condition": "service_started"})).expect("old row");
+        assert!(old.required && !old.restart);
+        let err = parse(&json!({
+            "name": "d",
+            "services": {
+                "db": {"image": "x"},
+                "web": {"image": "x", "depends_on": {"db": {"condition": "service_done", "restart": "yes", "when": 1}}}
+            }
+        }))
+        .expect_err("refused");
+        for field in ["condition", "restart", "when"] {
+            assert!(
+                err.iter()
+                    .any(|p| p.field == format!("services.web.depends_on.db.{field}")),
+                "{field}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn healthcheck_parity() {
+        let def = parse(&json!({
+            "name": "h",
+            "services": {"web": {"image": "x", "healthcheck": {
+                "test": ["CMD", "true"], "start_period": "30s", "start_interval": "1s"
+            }}}
+        }))
+        .expect("valid");
+        assert_eq!(
+            def.engine_requirements(),
+            vec![(
+                "services.web.healthcheck.start_interval".to_string(),
+                "1.44"
+            )]
+        );
+        for (hc, says) in [
+            (
+                json!({"disable": true, "interval": "5s"}),
+                "cannot be combined",
+            ),
+            (
+                json!({"test": ["CMD", "true"], "start_interval": "1s"}),
+                "requires start_period",
+            ),
+        ] {
+            let err = parse(
+                &json!({"name": "h", "services": {"web": {"image": "x", "healthcheck": hc}}}),
+            )
+            .expect_err("refused");
+            assert!(err.iter().any(|p| p.message.contains(says)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn profiles_select_members() {
+        let def = parse(&json!({
+            "name": "p",
+            "services": {
+                "web": {"image": "x"},
+                "debug": {"image": "x", "profiles": ["debug"]},
+                "tool": {"image": "x", "profiles": ["tools", "debug"], "depends_on": ["debug"]},
+                "opt": {"image": "x", "depends_on": {"debug": {"required": false}}}
+            }
+        }))
+        .expect("valid");
+        assert_eq!(
+            def.enabled_members(&[]),
+            Ok(vec!["web".to_string(), "opt".into()])
+        );
+        assert_eq!(
+            def.enabled_members(&["debug".into()]).map(|m| m.len()),
+            Ok(4)
+        );
+        assert_eq!(def.enabled_members(&["*".into()]).map(|m| m.len()), Ok(4));
+        // `tool` needs `debug`, which `tools` alone does not enable: compose calls this invalid.
+        let err = def.enabled_members(&["tools".into()]).expect_err("invalid");
+        assert_eq!(err[0].field, "services.tool.depends_on.debug");
+        let err =
+            parse(&json!({"name": "p", "services": {"web": {"image": "x", "profiles": ["-bad"]}}}))
+                .expect_err("bad name");
+        assert_eq!(err[0].field, "services.web.profiles[0]");
     }
 }
