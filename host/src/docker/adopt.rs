@@ -5,6 +5,7 @@
 use bollard::models::{ContainerInspectResponse, HealthConfig, ImageInspect};
 use indexmap::IndexMap;
 
+use crate::spec::network::NetworkDecl;
 use crate::spec::{Healthcheck, Member, VolumeDecl};
 
 /// A member reconstructed from a container.
@@ -19,6 +20,9 @@ pub struct Adopted {
     /// Volumes the member mounts, as top-level declarations: each names the existing volume
     /// and is `external`, so a deploy mounts the same data and never creates or removes it.
     pub volumes: Vec<(String, VolumeDecl)>,
+    /// Networks the member joins that SDMD did not create, as top-level `external`
+    /// declarations naming the existing network (never created or removed by SDMD).
+    pub networks: Vec<(String, NetworkDecl)>,
 }
 
 fn ns_to_duration(ns: Option<i64>) -> Option<String> {
@@ -59,7 +63,7 @@ pub(super) fn from_inspect(
     image: Option<ImageInspect>,
 ) -> Adopted {
     // The group modules read what they need from the whole inspect.
-    let network = super::create::network::adopt(&c);
+    let network = super::create::network::adopt(&c, image.as_ref());
     let runtime = super::create::runtime::adopt(&c, image.as_ref());
     let config = c.config.unwrap_or_default();
     let host = c.host_config.unwrap_or_default();
@@ -215,11 +219,12 @@ pub(super) fn from_inspect(
             labels,
             healthcheck,
             init: host.init.filter(|i| *i),
-            network,
+            network: network.spec,
             runtime,
             extensions: IndexMap::new(),
         },
         volumes,
+        networks: network.decls,
     }
 }
 

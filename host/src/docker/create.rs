@@ -7,8 +7,8 @@ pub(crate) mod runtime;
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, NetworkingConfig, PortBinding,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, HealthConfig, HostConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 
 use super::labels;
@@ -21,11 +21,14 @@ use crate::spec::{Definition, Mount, Restart, parse_duration_ns, parse_port};
 /// replaces. As docker compose does on a recreate, an anonymous volume of the old container is
 /// mounted again by name where the member still has an anonymous volume, or does not mount
 /// anything at that path (an image `VOLUME`), so its data survives the recreate.
+///
+/// `peers` are the container ids of members already created (for `network_mode: service:X`).
 pub fn container_body(
     def: &Definition,
     member: &str,
     revision: i32,
     carried: &[(String, String)],
+    peers: &HashMap<String, String>,
 ) -> Option<ContainerCreateBody> {
     let m = def.services.get(member)?;
     let mut lbls: HashMap<String, String> = m
@@ -137,15 +140,6 @@ pub fn container_body(
         }
     });
 
-    let network = def.network_name();
-    let endpoints = HashMap::from([(
-        network.clone(),
-        EndpointSettings {
-            aliases: Some(vec![member.to_owned()]),
-            ..Default::default()
-        },
-    )]);
-
     let mut body = ContainerCreateBody {
         image: Some(m.image.clone()),
         env: (!m.environment.is_empty()).then(|| {
@@ -165,15 +159,11 @@ pub fn container_body(
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
             restart_policy,
             init: m.init,
-            network_mode: Some(network.clone()),
             ..Default::default()
-        }),
-        networking_config: Some(NetworkingConfig {
-            endpoints_config: Some(endpoints),
         }),
         ..Default::default()
     };
-    network::apply(def, member, &mut body);
+    network::apply(def, member, peers, &mut body);
     runtime::apply(&m.runtime, &mut body);
     Some(body)
 }
