@@ -158,6 +158,8 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         .unwrap_or_default()
         .trim_start_matches('/')
         .to_owned();
+    // The engine adds the short id and the host name as aliases itself.
+    let hostname_alias = config.hostname.clone().unwrap_or_default();
     let raw_mode = host.network_mode.clone().unwrap_or_default();
     let mut spec = MemberNetwork::default();
     let mut decls = Vec::new();
@@ -197,6 +199,7 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
                     .into_iter()
                     .filter(|a| {
                         *a != short_id
+                            && *a != hostname_alias
                             && *a != container_name
                             && Some(a) != compose_service.as_ref()
                     })
