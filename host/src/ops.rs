@@ -1173,6 +1173,30 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         .filter_map(|(k, m)| Some((m.container_name.clone()?, k.clone())))
         .collect();
     for m in services.values_mut() {
+        // Links read back as `<container>:<alias>`: to `member[:alias]`, dropping the names the
+        // engine and compose add (the container name, compose's `<service>_<n>`).
+        let mut links = Vec::new();
+        for l in std::mem::take(&mut m.network.links) {
+            let (cname, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+            let alias = alias.rsplit('/').next().unwrap_or(alias);
+            let Some(member) = by_container.get(cname) else {
+                // Not a container of this group: kept as is, so validation reports it.
+                links.push(l.clone());
+                continue;
+            };
+            let numbered = alias
+                .strip_prefix(&format!("{member}_"))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            let link = if alias == member || alias == cname || numbered {
+                member.clone()
+            } else {
+                format!("{member}:{alias}")
+            };
+            if !links.contains(&link) {
+                links.push(link);
+            }
+        }
+        m.network.links = links;
         if let Some(member) = m
             .network
             .network_mode

@@ -150,14 +150,19 @@ pub struct Member {
 }
 
 impl Member {
-    /// Members this one must start after: `depends_on` plus the implicit dependency of
-    /// `network_mode: service:X`.
+    /// Members this one must start after: `depends_on` plus the implicit dependencies of
+    /// `network_mode: service:X` and `links`, as in compose.
     pub fn dependencies(&self) -> Vec<String> {
         let mut deps: Vec<String> = self.depends_on.keys().cloned().collect();
-        if let Some(d) = self.network.service_dependency()
-            && !deps.contains(&d)
-        {
-            deps.push(d);
+        let implicit = self
+            .network
+            .service_dependency()
+            .into_iter()
+            .chain(self.network.link_targets().into_iter().map(|(m, _)| m));
+        for d in implicit {
+            if !deps.contains(&d) {
+                deps.push(d);
+            }
         }
         deps
     }

@@ -45,6 +45,7 @@ fn compose_file(prefix: &str) -> String {
     init: true
     labels: {{sdmd.test: "1"}}
     networks: [back]
+    links: ["proxy:gateway"]
   vpn:
     image: local/busybox:1
     command: ["sleep", "3600"]
@@ -140,7 +141,35 @@ fn view(c: &Value, norm: &dyn Fn(&str) -> String) -> Value {
                 .as_str()
                 .and_then(|a| a.rsplit('.').next())
                 .map(str::to_owned);
-            networks.insert(norm(n), json!({"aliases": aliases, "ipv4": last_octet}));
+            // Links name containers: compare by member; compose 1.29's extra `<service>_<n>`
+            // numbering name has no SDMD equivalent and is left out.
+            let mut links: Vec<String> = ep["Links"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .filter_map(|l| {
+                            let (cname, alias) = l.split_once(':')?;
+                            let cname = cname.trim_start_matches('/');
+                            let alias = alias.rsplit('/').next().unwrap_or(alias);
+                            let member = member_of(&inspect(cname));
+                            if alias
+                                .strip_prefix(&format!("{member}_"))
+                                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                            {
+                                return None;
+                            }
+                            let alias = if alias == cname { "<container>" } else { alias };
+                            Some(format!("{member}:{alias}"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            links.sort();
+            networks.insert(
+                norm(n),
+                json!({"aliases": aliases, "ipv4": last_octet, "links": links}),
+            );
         }
     }
     let mut exposed: Vec<String> = c["Config"]["ExposedPorts"]
@@ -242,6 +271,11 @@ async fn same_networking_as_compose(pool: PgPool) {
             json!(["edge", "edge-host", "proxy", "www"])
         );
         assert_eq!(proxy["network_mode"], "back");
+        let app_links = view(&inspect(&format!("{svc}-app")), &snorm);
+        assert_eq!(
+            app_links["networks"]["back"]["links"],
+            json!(["proxy:<container>", "proxy:gateway"])
+        );
         let client = view(&inspect(&format!("{svc}-client")), &snorm);
         assert_eq!(client["network_mode"], "container:vpn");
         for net in ["front", "back"] {
@@ -326,6 +360,13 @@ async fn adopted_run_keeps_its_networking(pool: PgPool) {
     let result = std::panic::AssertUnwindSafe(async {
         let same = |n: &str| n.to_owned();
         let before = view(&inspect(&name), &same);
+        // The live view learns about the container from the engine's events.
+        eventually(
+            std::time::Duration::from_secs(10),
+            "the container listed",
+            || app.listed(&name),
+        )
+        .await;
         let adopted = app
             .ok(Method::POST, &format!("/api/v1/services/{name}/adopt"))
             .await;

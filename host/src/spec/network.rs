@@ -23,6 +23,7 @@ pub const MEMBER_KEYS: &[&str] = &[
     "dns_opt",
     "extra_hosts",
     "expose",
+    "links",
 ];
 
 /// The key of compose's implicit network, which SDMD maps to `sdmd_<service>`.
@@ -58,6 +59,10 @@ pub struct MemberNetwork {
     /// Ports exposed without publishing, as `port[/proto]` or `start-end[/proto]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expose: Vec<String>,
+    /// Legacy links `member[:alias]`: extra names for another member on shared networks, and
+    /// an implicit dependency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 /// How a member attaches to one network.
@@ -213,6 +218,17 @@ impl MemberNetwork {
                 .then_with(|| a.0.cmp(&b.0))
         });
         v
+    }
+
+    /// `(member, alias)` of each link (the alias defaults to the member name).
+    pub fn link_targets(&self) -> Vec<(String, String)> {
+        self.links
+            .iter()
+            .map(|l| match l.split_once(':') {
+                Some((m, a)) => (m.to_owned(), a.to_owned()),
+                None => (l.clone(), l.clone()),
+            })
+            .collect()
     }
 
     /// The member whose network stack this one shares (`network_mode: service:X`).
@@ -517,7 +533,27 @@ pub(super) fn parse_member(
             })
             .collect(),
     };
+    let links = match map.get("links") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v) => w
+            .string_list(&format!("{path}.links"), v)
+            .into_iter()
+            .filter_map(|(p, s)| {
+                let ok = match s.split_once(':') {
+                    Some((m, a)) => !m.is_empty() && is_network_key(a),
+                    None => !s.is_empty(),
+                };
+                if ok {
+                    Some(s)
+                } else {
+                    w.err(p, format!("`{s}` must be member or member:alias"));
+                    None
+                }
+            })
+            .collect(),
+    };
     let out = MemberNetwork {
+        links,
         networks,
         network_mode,
         hostname,
@@ -545,6 +581,7 @@ pub(super) fn parse_member(
                 ("dns_opt", !out.dns_opt.is_empty()),
                 ("extra_hosts", !out.extra_hosts.is_empty()),
                 ("expose", !out.expose.is_empty()),
+                ("links", !out.links.is_empty()),
                 ("ports", map.contains_key("ports")),
             ] {
                 if set {
@@ -554,6 +591,13 @@ pub(super) fn parse_member(
                     );
                 }
             }
+        }
+        if !mode.is_shared() && !out.links.is_empty() {
+            // Links live on the endpoints of SDMD's networks, which a network_mode replaces.
+            w.err(
+                format!("{path}.links"),
+                "`links` needs the member's networks: it cannot be combined with `network_mode`",
+            );
         }
         if matches!(mode, NetworkMode::Host | NetworkMode::None) && map.contains_key("ports") {
             w.err(
@@ -836,6 +880,15 @@ pub(super) fn check_references(
                     format!("{p}.ipv6_address"),
                     format!("network `{key}` needs `enable_ipv6: true` for an IPv6 address"),
                 );
+            }
+        }
+        for (i, (target, _)) in m.network.link_targets().iter().enumerate() {
+            let p = format!("{path}.links[{i}]");
+            if target == mname {
+                w.err(p, "a member cannot link to itself");
+            } else if !services.contains_key(target) {
+                // compose refuses a link to an undefined service too.
+                w.err(p, format!("unknown member `{target}`"));
             }
         }
         if let Some(dep) = m.network.service_dependency() {

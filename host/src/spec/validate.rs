@@ -466,7 +466,6 @@ fn unsupported_member_field(k: &str) -> String {
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
         "mac_address" => "`mac_address` is not supported: on Engine API 1.41 it is a container setting SDMD's client cannot send, and from API 1.44 it moved to the network endpoint, which 1.41 engines ignore".into(),
-        "links" => "`links` is not supported (legacy): members already reach each other by member name on their networks; use `networks.<net>.aliases` for extra names".into(),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }

@@ -12,8 +12,9 @@ use crate::spec::Definition;
 use crate::spec::network::{Attachment, DEFAULT, MemberNetwork, NetworkDecl, NetworkMode};
 
 /// The endpoint of `member` on a network it joins: its member name as an alias (members reach
-/// each other by name, as compose's service name), then the declared aliases and addresses.
-pub(crate) fn endpoint(member: &str, a: &Attachment) -> EndpointSettings {
+/// each other by name, as compose's service name), then the declared aliases and addresses,
+/// and its links.
+pub(crate) fn endpoint(def: &Definition, member: &str, a: &Attachment) -> EndpointSettings {
     let mut aliases = vec![member.to_owned()];
     for al in &a.aliases {
         if !aliases.contains(al) {
@@ -27,7 +28,25 @@ pub(crate) fn endpoint(member: &str, a: &Attachment) -> EndpointSettings {
                 ipv6_address: a.ipv6_address.clone(),
                 link_local_ips: (!a.link_local_ips.is_empty()).then(|| a.link_local_ips.clone()),
             });
+    // As compose 1.29: each link names the target container by its alias (default: the member
+    // name) and its container name (compose's `<service>_<n>` has no SDMD equivalent).
+    let mut links = Vec::new();
+    for (target, alias) in def
+        .services
+        .get(member)
+        .map(|m| m.network.link_targets())
+        .unwrap_or_default()
+    {
+        let cname = def.container_name(&target);
+        for name in [alias, cname.clone()] {
+            let l = format!("{cname}:{name}");
+            if !links.contains(&l) {
+                links.push(l);
+            }
+        }
+    }
     EndpointSettings {
+        links: (!links.is_empty()).then_some(links),
         aliases: Some(aliases),
         ipam_config: ipam,
         driver_opts: (!a.driver_opts.is_empty()).then(|| {
@@ -109,7 +128,7 @@ pub(crate) fn apply(
             let name = def.network_docker_name(&key);
             hc.network_mode = Some(name.clone());
             body.networking_config = Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(name, endpoint(member, &a))])),
+                endpoints_config: Some(HashMap::from([(name, endpoint(def, member, &a))])),
             });
         }
     }
@@ -124,7 +143,7 @@ pub(crate) fn secondary(def: &Definition, member: &str) -> Vec<(String, Endpoint
                 .joined()
                 .into_iter()
                 .skip(1)
-                .map(|(k, a)| (def.network_docker_name(&k), endpoint(member, &a)))
+                .map(|(k, a)| (def.network_docker_name(&k), endpoint(def, member, &a)))
                 .collect()
         })
         .unwrap_or_default()
@@ -204,6 +223,14 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
                             && Some(a) != compose_service.as_ref()
                     })
                     .collect();
+                // Links are kept as `<container>:<alias>`; the caller maps container names of
+                // the same group to members (see `ops::adopt`).
+                for l in ep.links.clone().unwrap_or_default() {
+                    let l = l.trim_start_matches('/').to_owned();
+                    if !spec.links.contains(&l) {
+                        spec.links.push(l);
+                    }
+                }
                 let ipam = ep.ipam_config.unwrap_or_default();
                 let a = Attachment {
                     aliases,
