@@ -963,6 +963,16 @@ mod tests {
             vec!["front", "back"]
         );
         assert!(def.networks["back"].internal);
+        let linked = parse(&doc(
+            json!({"image": "x", "links": ["vpn:tunnel"]}),
+            json!(null),
+        ))
+        .expect("valid");
+        assert_eq!(
+            linked.services["web"].network.link_targets(),
+            vec![("vpn".to_string(), "tunnel".to_string())]
+        );
+        assert_eq!(linked.start_order(), vec!["vpn".to_string(), "web".into()]);
         assert_eq!(def.networks["front"].labels["k"], "v");
         assert_eq!(def.network_docker_name("front"), "n_front");
         assert_eq!(def.network_docker_name("default"), "sdmd_n");
@@ -1073,9 +1083,24 @@ mod tests {
                 "mac_address",
             ),
             (
-                json!({"image": "x", "links": ["vpn"]}),
+                json!({"image": "x", "links": ["ghost:g"]}),
                 json!(null),
-                "links",
+                "unknown member `ghost`",
+            ),
+            (
+                json!({"image": "x", "links": ["vpn:bad alias"]}),
+                json!(null),
+                "member or member:alias",
+            ),
+            (
+                json!({"image": "x", "network_mode": "host", "links": ["vpn"]}),
+                json!(null),
+                "cannot be combined",
+            ),
+            (
+                json!({"image": "x", "network_mode": "service:vpn", "links": ["vpn"]}),
+                json!(null),
+                "web.links",
             ),
             (
                 json!({"image": "x", "dns": ["dns.example"]}),
