@@ -341,25 +341,54 @@ impl Docker {
         }))
     }
 
-    /// Creates a bridge network if none of that name exists.
+    /// Creates a network from its top-level declaration if none of that name exists. `labels`
+    /// (SDMD's) go on last, over the declaration's own.
     pub async fn ensure_network(
         &self,
         name: &str,
+        decl: &crate::spec::network::NetworkDecl,
         labels: HashMap<String, String>,
     ) -> Result<(), DockerError> {
-        let n = name.to_owned();
-        match self
-            .call(|c| async move { c.inspect_network(&n, None).await })
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(DockerError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+        if self.network_exists(name).await? {
+            return Ok(());
         }
+        let mut all: HashMap<String, String> = decl
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        all.extend(labels);
+        let map = |m: &indexmap::IndexMap<String, String>| {
+            (!m.is_empty()).then(|| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<HashMap<_, _>>()
+            })
+        };
+        let ipam = decl.ipam.as_ref().map(|i| bollard::models::Ipam {
+            driver: i.driver.clone(),
+            config: Some(
+                i.config
+                    .iter()
+                    .map(|c| bollard::models::IpamConfig {
+                        subnet: c.subnet.clone(),
+                        ip_range: c.ip_range.clone(),
+                        gateway: c.gateway.clone(),
+                        auxiliary_addresses: map(&c.aux_addresses),
+                    })
+                    .collect(),
+            ),
+            options: map(&i.options),
+        });
         let req = bollard::models::NetworkCreateRequest {
             name: name.to_owned(),
-            driver: Some("bridge".into()),
-            labels: Some(labels),
+            driver: Some(decl.driver.clone().unwrap_or_else(|| "bridge".into())),
+            internal: decl.internal.then_some(true),
+            attachable: decl.attachable.then_some(true),
+            enable_ipv6: decl.enable_ipv6,
+            options: map(&decl.driver_opts),
+            ipam,
+            labels: Some(all),
             ..Default::default()
         };
         match self
@@ -370,6 +399,63 @@ impl Docker {
             Ok(_) | Err(DockerError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether a network exists (external networks must, as in compose).
+    pub async fn network_exists(&self, name: &str) -> Result<bool, DockerError> {
+        let n = name.to_owned();
+        match self
+            .call(|c| async move { c.inspect_network(&n, None).await })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(DockerError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Connects a created (not yet started) container to the networks of `member` beyond the
+    /// first: API 1.41 accepts only one network at create.
+    pub async fn connect_networks(
+        &self,
+        id: &str,
+        def: &crate::spec::Definition,
+        member: &str,
+    ) -> Result<(), DockerError> {
+        for (network, endpoint) in create::network::secondary(def, member) {
+            let req = bollard::models::NetworkConnectRequest {
+                container: id.to_owned(),
+                endpoint_config: Some(endpoint),
+            };
+            self.call(|c| async move { c.connect_network(&network, req).await })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a network only if it carries label `key=value` (SDMD created it for that
+    /// service); absent is fine. Networks someone else made are never removed.
+    pub async fn remove_network_labelled(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), DockerError> {
+        let n = name.to_owned();
+        let owned = match self
+            .call(|c| async move { c.inspect_network(&n, None).await })
+            .await
+        {
+            Ok(net) => net
+                .labels
+                .is_some_and(|l| l.get(key).map(String::as_str) == Some(value)),
+            Err(DockerError::NotFound(_)) => false,
+            Err(e) => return Err(e),
+        };
+        if owned {
+            self.remove_network(name).await?;
+        }
+        Ok(())
     }
 
     /// Removes a network; absent is fine.
@@ -702,7 +788,28 @@ impl Docker {
                 .ok(),
             None => None,
         };
-        Ok(adopt::from_inspect(&image_ref, inspect, image))
+        let mut a = adopt::from_inspect(&image_ref, inspect, image);
+        // `container:<id>` names a container by id, which changes on every recreate: refer to
+        // it by name (the caller turns a name of the same group into `service:<member>`).
+        if let Some(other) = a
+            .spec
+            .network
+            .network_mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("container:"))
+            .map(str::to_owned)
+        {
+            let o = other.clone();
+            if let Ok(c) = self
+                .call(|c| async move { c.inspect_container(&o, None).await })
+                .await
+                && let Some(name) = c.name
+            {
+                a.spec.network.network_mode =
+                    Some(format!("container:{}", name.trim_start_matches('/')));
+            }
+        }
+        Ok(a)
     }
 }
 

@@ -632,6 +632,7 @@ mod tests {
                 services: indexmap::IndexMap::new(),
                 volumes: indexmap::IndexMap::new(),
                 extensions: indexmap::IndexMap::new(),
+                networks: indexmap::IndexMap::new(),
             },
             adopted_from: Vec::new(),
             created_at: chrono::Utc::now(),

@@ -639,10 +639,22 @@ pub async fn delete(
             stop_and_remove_with(state, &c.id, volumes).await?;
             report.containers.push(c.name);
         }
-        state
-            .docker
-            .remove_network(&stored.definition.network_name())
-            .await?;
+        // Every network SDMD may have created for the service; only those carrying its label
+        // are removed (external ones and anyone else's never are).
+        let d = &stored.definition;
+        let mut networks = vec![d.network_name()];
+        for (key, decl) in &d.networks {
+            let n = d.network_docker_name(key);
+            if !decl.external && !networks.contains(&n) {
+                networks.push(n);
+            }
+        }
+        for n in networks {
+            state
+                .docker
+                .remove_network_labelled(&n, labels::SERVICE, name)
+                .await?;
+        }
         if volumes {
             // Only volumes SDMD created for this service carry its label; external and adopted
             // volumes (someone else's data) never do, so they are never removed.
@@ -935,17 +947,19 @@ fn state_word(s: ContainerState) -> String {
 /// Creates and starts a member's container, removing it again if it cannot start (a port
 /// conflict, say) so that a retry starts clean.
 ///
-/// `carried` are the volume mounts of the container this one replaces (see [`container_body`]).
+/// `carried` are the volume mounts of the container this one replaces (see [`container_body`]);
+/// `peers` the container ids of members already created (for `network_mode: service:X`).
 pub(crate) async fn create_member(
     state: &AppState,
     def: &Definition,
     revision: i32,
     member: &str,
     carried: &[(String, String)],
+    peers: &HashMap<String, String>,
 ) -> Result<String> {
     let m = &def.services[member];
     ensure_image(state, def, member).await?;
-    let body = container_body(def, member, revision, carried)
+    let body = container_body(def, member, revision, carried, peers)
         .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
     let id = state
         .docker
@@ -955,7 +969,12 @@ pub(crate) async fn create_member(
             body,
         )
         .await?;
-    if let Err(e) = state.docker.start(&id).await {
+    // The other networks are joined before start, so the process sees them all from the start.
+    let started = match state.docker.connect_networks(&id, def, member).await {
+        Ok(()) => state.docker.start(&id).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = started {
         if let Err(cleanup) = state.docker.remove_container(&id, false).await {
             tracing::warn!(error = %cleanup, container = %id, "could not remove a container that failed to start");
         }
@@ -1100,6 +1119,34 @@ fn api_at_least(have: &str, min: &str) -> bool {
     v(have) >= v(min)
 }
 
+/// Creates the networks members join (the undeclared `default` is `sdmd_<service>`); external
+/// ones must exist and are never created, as in compose.
+async fn ensure_networks(
+    state: &AppState,
+    def: &Definition,
+    service_label: &HashMap<String, String>,
+) -> Result<()> {
+    for (key, decl) in def.used_networks() {
+        let network = def.network_docker_name(&key);
+        if decl.external {
+            if !state.docker.network_exists(&network).await? {
+                return Err(problem(
+                    &format!("networks.{key}"),
+                    format!(
+                        "external network `{network}` does not exist: create it first or drop `external: true`"
+                    ),
+                ));
+            }
+            continue;
+        }
+        state
+            .docker
+            .ensure_network(&network, &decl, service_label.clone())
+            .await?;
+    }
+    Ok(())
+}
+
 async fn deploy_locked(
     state: &AppState,
     stored: &StoredService,
@@ -1110,10 +1157,7 @@ async fn deploy_locked(
     check_engine(state, def).await?;
     write_project_dir(state, stored).await?;
     let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
-    state
-        .docker
-        .ensure_network(&def.network_name(), service_label.clone())
-        .await?;
+    ensure_networks(state, def, &service_label).await?;
     for (v, decl) in &def.volumes {
         let volume = def.volume_name(v);
         if decl.external {
@@ -1193,14 +1237,22 @@ async fn deploy_locked(
     // Members whose container this deploy (re)created or started: their `restart: true`
     // dependents restart too.
     let mut changed: HashSet<String> = HashSet::new();
+    let mut recreated: Vec<String> = Vec::new();
     for member in enabled {
         let hash = def.config_hash(&member);
         let mut current = existing.remove(&member).unwrap_or_default();
         // Keep the newest matching container; anything else of this member is stale.
         current.sort_by_key(|c| std::cmp::Reverse(c.created));
+        // A member sharing the network stack of one (re)created now must follow it: its
+        // container joined the old container's stack by id.
+        let follows = def.services[&member]
+            .network
+            .service_dependency()
+            .is_some_and(|d| recreated.contains(&d));
         let keep = current
             .iter()
-            .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()));
+            .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
+            .filter(|_| !follows);
         // The newest container being replaced hands its volumes to the new one (compose keeps
         // anonymous volumes across a recreate; removing them would lose data).
         let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
@@ -1237,7 +1289,9 @@ async fn deploy_locked(
             None => {
                 wait_dependencies(state, def, &member, &ids).await?;
                 publish_step(state, &def.name, "deploy", format!("creating {member}"));
-                let id = create_member(state, def, stored.revision, &member, &carried).await?;
+                let id =
+                    create_member(state, def, stored.revision, &member, &carried, &ids).await?;
+                recreated.push(member.clone());
                 if current.is_empty() {
                     report.created.push(member.clone());
                 } else {
@@ -1655,6 +1709,7 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     }
     let mut services = indexmap::IndexMap::new();
     let mut volumes = indexmap::IndexMap::new();
+    let mut networks = indexmap::IndexMap::new();
     let mut ids = Vec::new();
     let mut lost = Vec::new();
     for c in &group.containers {
@@ -1680,6 +1735,19 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
             }
             volumes.insert(renamed, decl);
         }
+        for (key, decl) in std::mem::take(&mut a.networks) {
+            // As for volumes: a key already used for a different network is renamed.
+            let renamed = match networks.get(&key) {
+                Some(d) if d != &decl => format!("{}-{key}", a.member),
+                _ => key.clone(),
+            };
+            if renamed != key
+                && let Some(att) = a.spec.network.networks.shift_remove(&key)
+            {
+                a.spec.network.networks.insert(renamed.clone(), att);
+            }
+            networks.insert(renamed, decl);
+        }
         let mut member = a.member;
         while services.contains_key(&member) {
             member.push('x');
@@ -1687,10 +1755,51 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         services.insert(member, a.spec);
         ids.push(c.id.clone());
     }
+    // A member sharing the stack of another container of the group refers to it as a member.
+    let by_container: HashMap<String, String> = services
+        .iter()
+        .filter_map(|(k, m)| Some((m.container_name.clone()?, k.clone())))
+        .collect();
+    for m in services.values_mut() {
+        // Links read back as `<container>:<alias>`: to `member[:alias]`, dropping the names the
+        // engine and compose add (the container name, compose's `<service>_<n>`).
+        let mut links = Vec::new();
+        for l in std::mem::take(&mut m.network.links) {
+            let (cname, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+            let alias = alias.rsplit('/').next().unwrap_or(alias);
+            let Some(member) = by_container.get(cname) else {
+                // Not a container of this group: kept as is, so validation reports it.
+                links.push(l.clone());
+                continue;
+            };
+            let numbered = alias
+                .strip_prefix(&format!("{member}_"))
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            let link = if alias == member || alias == cname || numbered {
+                member.clone()
+            } else {
+                format!("{member}:{alias}")
+            };
+            if !links.contains(&link) {
+                links.push(link);
+            }
+        }
+        m.network.links = links;
+        if let Some(member) = m
+            .network
+            .network_mode
+            .as_deref()
+            .and_then(|n| n.strip_prefix("container:"))
+            .and_then(|c| by_container.get(c))
+        {
+            m.network.network_mode = Some(format!("service:{member}"));
+        }
+    }
     let def = Definition {
         name: service_name.to_string(),
         services,
         volumes,
+        networks,
         extensions: indexmap::IndexMap::new(),
     };
     // What inspect produced must pass the same validation as user input.

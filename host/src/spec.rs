@@ -76,6 +76,9 @@ pub struct Definition {
     /// Named volumes, created as `<service>_<volume>`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, VolumeDecl>,
+    /// Networks members join; `default` (implicit) is `sdmd_<service>`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub networks: IndexMap<String, network::NetworkDecl>,
     /// Top-level `x-*` extension fields (often YAML anchors' homes), kept exactly as written.
     #[serde(flatten)]
     #[schema(value_type = Object)]
@@ -152,6 +155,25 @@ pub struct Member {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub extensions: IndexMap<String, serde_json::Value>,
+}
+
+impl Member {
+    /// Members this one must start after: `depends_on` plus the implicit dependencies of
+    /// `network_mode: service:X` and `links`, as in compose.
+    pub fn dependencies(&self) -> Vec<String> {
+        let mut deps: Vec<String> = self.depends_on.keys().cloned().collect();
+        let implicit = self
+            .network
+            .service_dependency()
+            .into_iter()
+            .chain(self.network.link_targets().into_iter().map(|(m, _)| m));
+        for d in implicit {
+            if !deps.contains(&d) {
+                deps.push(d);
+            }
+        }
+        deps
+    }
 }
 
 /// A dependency edge of `depends_on`.
@@ -461,7 +483,7 @@ impl Definition {
         while done.len() < self.services.len() {
             let before = done.len();
             for (name, m) in &self.services {
-                if !done.contains(name) && m.depends_on.keys().all(|d| done.contains(d)) {
+                if !done.contains(name) && m.dependencies().iter().all(|d| done.contains(d)) {
                     done.push(name.clone());
                 }
             }
@@ -513,6 +535,20 @@ impl Definition {
             }
         }
         h.update(self.network_name().as_bytes());
+        // The networks joined, by their Docker names and declarations: a change (another
+        // subnet, say) recreates the member, as compose does. The undeclared `default` is
+        // `network_name` above, so members deployed before networks existed keep their hash.
+        if let Some(m) = self.services.get(member) {
+            for (key, _) in m.network.joined() {
+                if key == network::DEFAULT && !self.networks.contains_key(&key) {
+                    continue;
+                }
+                h.update(self.network_docker_name(&key).as_bytes());
+                if let Some(decl) = self.networks.get(&key) {
+                    h.update(serde_json::to_vec(decl).unwrap_or_default());
+                }
+            }
+        }
         hex::encode(h.finalize())
     }
 

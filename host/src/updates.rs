@@ -669,6 +669,17 @@ async fn pipeline(
         }
     }
     let order = def.start_order();
+    // A member sharing a changed member's network stack joined the old container by id: it is
+    // recreated with it (compose does the same), not merely restarted.
+    for member in &order {
+        if def.services[member]
+            .network
+            .service_dependency()
+            .is_some_and(|d| changed.contains(&d))
+        {
+            changed.insert(member.clone());
+        }
+    }
     let mut members = ActionReport::default();
     if changed.is_empty() {
         members.unchanged = order;
@@ -686,8 +697,8 @@ async fn pipeline(
     let mut affected = changed.clone();
     for member in &order {
         if def.services[member]
-            .depends_on
-            .keys()
+            .dependencies()
+            .iter()
             .any(|d| affected.contains(d))
         {
             affected.insert(member.clone());
@@ -739,7 +750,8 @@ async fn pipeline(
                     Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
                     None => Vec::new(),
                 };
-                let id = ops::create_member(state, def, stored.revision, member, &carried).await?;
+                let id =
+                    ops::create_member(state, def, stored.revision, member, &carried, &ids).await?;
                 new_ids.insert(member.clone(), id.clone());
                 ids.insert(member.clone(), id);
             } else if let Some(c) = current.get(member) {

@@ -227,7 +227,15 @@ async fn every_validation_rule_answers_422_with_field_paths(pool: sqlx::PgPool) 
     )
     .await;
     check(&app, &pool, json!({"services": {}}), &["services"]).await;
-    check(&app, &pool, json!({"networks": {}}), &["networks"]).await;
+    check(&app, &pool, json!({"bogus": {}}), &["bogus"]).await;
+    // Networks are supported; a member's network must be declared.
+    check(
+        &app,
+        &pool,
+        json!({"services": {"web": {"networks": ["nope"]}}}),
+        &["services.web.networks.nope"],
+    )
+    .await;
     check(
         &app,
         &pool,

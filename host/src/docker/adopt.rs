@@ -5,6 +5,7 @@
 use bollard::models::{ContainerInspectResponse, HealthConfig, ImageInspect};
 use indexmap::IndexMap;
 
+use crate::spec::network::NetworkDecl;
 use crate::spec::{Healthcheck, Member, VolumeDecl};
 
 /// A member reconstructed from a container.
@@ -22,6 +23,9 @@ pub struct Adopted {
     /// Settings of the container a definition cannot express (`path=value`): a deploy of the
     /// adopted definition would not reproduce them.
     pub lost: Vec<String>,
+    /// Networks the member joins that SDMD did not create, as top-level `external`
+    /// declarations naming the existing network (never created or removed by SDMD).
+    pub networks: Vec<(String, NetworkDecl)>,
 }
 
 fn ns_to_duration(ns: Option<i64>) -> Option<String> {
@@ -62,7 +66,7 @@ pub(super) fn from_inspect(
     image: Option<ImageInspect>,
 ) -> Adopted {
     // The group modules read what they need from the whole inspect.
-    let network = super::create::network::adopt(&c);
+    let network = super::create::network::adopt(&c, image.as_ref());
     let runtime = super::create::runtime::adopt(&c, image.as_ref());
     let lost = super::create::runtime::unexpressible(&c);
     let config = c.config.unwrap_or_default();
@@ -221,12 +225,13 @@ pub(super) fn from_inspect(
             labels,
             healthcheck,
             init: host.init.filter(|i| *i),
-            network,
+            network: network.spec,
             runtime,
             extensions: IndexMap::new(),
         },
         volumes,
         lost,
+        networks: network.decls,
     }
 }
 

@@ -7,9 +7,9 @@ pub(crate) mod runtime;
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as EngineMount,
-    MountBindOptions, MountTmpfsOptions, MountType, MountVolumeOptions, NetworkingConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, HealthConfig, HostConfig, Mount as EngineMount, MountBindOptions,
+    MountTmpfsOptions, MountType, MountVolumeOptions, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 
 use super::labels;
@@ -23,11 +23,14 @@ use crate::spec::{Definition, LongVolume, Mount, Restart, VolumeEntry, parse_dur
 /// replaces. As docker compose does on a recreate, an anonymous volume of the old container is
 /// mounted again by name where the member still has an anonymous volume, or does not mount
 /// anything at that path (an image `VOLUME`), so its data survives the recreate.
+///
+/// `peers` are the container ids of members already created (for `network_mode: service:X`).
 pub fn container_body(
     def: &Definition,
     member: &str,
     revision: i32,
     carried: &[(String, String)],
+    peers: &HashMap<String, String>,
 ) -> Option<ContainerCreateBody> {
     let m = def.services.get(member)?;
     let mut lbls: HashMap<String, String> = m
@@ -154,15 +157,6 @@ pub fn container_body(
         }
     });
 
-    let network = def.network_name();
-    let endpoints = HashMap::from([(
-        network.clone(),
-        EndpointSettings {
-            aliases: Some(vec![member.to_owned()]),
-            ..Default::default()
-        },
-    )]);
-
     let mut body = ContainerCreateBody {
         image: Some(m.image.clone()),
         env: (!m.environment.is_empty()).then(|| {
@@ -183,15 +177,11 @@ pub fn container_body(
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
             restart_policy,
             init: m.init,
-            network_mode: Some(network.clone()),
             ..Default::default()
-        }),
-        networking_config: Some(NetworkingConfig {
-            endpoints_config: Some(endpoints),
         }),
         ..Default::default()
     };
-    network::apply(def, member, &mut body);
+    network::apply(def, member, peers, &mut body);
     runtime::apply(&m.runtime, &mut body);
     Some(body)
 }
@@ -289,7 +279,7 @@ mod tests {
             "volumes": {"data": {}}
         }))
         .expect("valid");
-        container_body(&def, "web", 1, &[]).expect("member exists")
+        container_body(&def, "web", 1, &[], &HashMap::new()).expect("member exists")
     }
 
     #[test]
@@ -351,8 +341,14 @@ mod tests {
             "services": {"web": {"image": "x", "volumes": [{"type": "volume", "target": "/anon", "read_only": true}]}}
         }))
         .expect("valid");
-        let b = container_body(&def, "web", 1, &[("/anon".into(), "a".repeat(64))])
-            .expect("member exists");
+        let b = container_body(
+            &def,
+            "web",
+            1,
+            &[("/anon".into(), "a".repeat(64))],
+            &HashMap::new(),
+        )
+        .expect("member exists");
         let hc = b.host_config.expect("host config");
         let m = &hc.mounts.expect("mounts")[0];
         assert_eq!(m.source, Some("a".repeat(64)));

@@ -529,6 +529,7 @@ fn unsupported_member_field(k: &str) -> String {
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
         "scale" | "deploy" => format!("`{k}` (several containers per member) is not supported yet: SDMD runs exactly one container per member, so a replica count would be ignored"),
+        "mac_address" => "`mac_address` is not supported: on Engine API 1.41 it is a container setting SDMD's client cannot send, and from API 1.44 it moved to the network endpoint, which 1.41 engines ignore".into(),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
@@ -552,10 +553,13 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             continue;
         }
         // `version` is obsolete in compose but common in the wild: accepted and ignored.
-        if !matches!(k.as_str(), "name" | "services" | "volumes" | "version") {
+        if !matches!(
+            k.as_str(),
+            "name" | "services" | "volumes" | "networks" | "version"
+        ) {
             w.err(
                 k.clone(),
-                "unsupported top-level field; supported: name, services, volumes",
+                "unsupported top-level field; supported: name, services, volumes, networks",
             );
         }
     }
@@ -599,6 +603,7 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         }
         Some(_) => w.err("volumes", "must be a map of volume names"),
     }
+    let networks = super::network::parse_decls(&mut w, root.get("networks"));
     let mut services = IndexMap::new();
     match root.get("services") {
         Some(Value::Object(map)) if !map.is_empty() => {
@@ -653,6 +658,7 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             );
         }
     }
+    super::network::check_references(&mut w, &services, &networks);
     if let Some(cycle) = find_cycle(&services) {
         w.err(
             format!("services.{}.depends_on", cycle[0]),
@@ -664,6 +670,7 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             name,
             services,
             volumes,
+            networks,
             extensions,
         })
     } else {
@@ -689,9 +696,10 @@ fn find_cycle(services: &IndexMap<String, Member>) -> Option<Vec<String>> {
         }
         stack.push(n);
         if let Some(m) = services.get(n) {
-            for dep in m.depends_on.keys() {
+            for dep in m.dependencies() {
+                let dep = dep.as_str();
                 if dep != n
-                    && services.contains_key(dep)
+                    && let Some((dep, _)) = services.get_key_value(dep)
                     && let Some(c) = visit(dep, services, stack, done)
                 {
                     return Some(c);
