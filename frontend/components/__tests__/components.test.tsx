@@ -6,6 +6,8 @@ import { ErrorState } from "@/components/app/error-state";
 import { Toaster } from "@/components/app/toaster";
 import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
+import { FilesPanel } from "@/components/service/files-panel";
+import { ImportProject } from "@/components/service/import-project";
 import { mergeLogs } from "@/components/service/logs-viewer";
 import { HealthBadge, StatusBadge } from "@/components/services/badges";
 import { ServiceActions } from "@/components/services/service-actions";
@@ -350,6 +352,49 @@ describe("WarningsNotice", () => {
     expect(screen.getByTestId("warnings")).toHaveTextContent(
       "services.web.environment.A: A is not set",
     );
+  });
+});
+
+describe("FilesPanel", () => {
+  it("lists files, shows sealed ones masked and reveals on request", async () => {
+    const { calls } = mockFetch([
+      json([
+        { path: ".env", size: 12, sealed: true, sha256: "a" },
+        { path: "app.conf", size: 2048, sealed: false, sha256: "b" },
+      ]),
+      json({ path: ".env", sealed: true, masked: true, content: "A=********\nB=********\n" }),
+      json({ path: ".env", sealed: true, masked: false, content: "A=1\nB=2\n" }),
+    ]);
+    render(<FilesPanel service="shop" revision={1} onSaved={() => {}} />);
+    await userEvent.click(await screen.findByRole("button", { name: /\.env.*sealed/ }));
+    expect(await screen.findByTestId("masked-content")).toHaveTextContent("A=********");
+    expect(screen.getByText(/2 values are hidden/)).toHaveTextContent("audit log");
+    await userEvent.click(screen.getByRole("button", { name: "Reveal" }));
+    expect(await screen.findByLabelText("Content of .env")).toHaveValue("A=1\nB=2\n");
+    expect(calls[1]!.url).toBe("/api/v1/services/shop/files/.env");
+    expect(calls[2]!.url).toBe("/api/v1/services/shop/files/.env?reveal=true");
+    expect(screen.getByText("2.0 KB")).toBeInTheDocument();
+  });
+});
+
+describe("ImportProject", () => {
+  it("detects the compose file, asks for a missing name and sends multipart", async () => {
+    const { calls } = mockFetch([json(service("shop"), 201)]);
+    const onCreated = vi.fn();
+    render(<ImportProject onCreated={onCreated} />);
+    const compose = new File(["services:\n  web: {image: x}\n"], "docker-compose.yml");
+    const env = new File(["A=1\n"], ".env");
+    await userEvent.upload(screen.getByLabelText("Pick project files"), [env, compose]);
+    expect(await screen.findByTestId("import-files")).toHaveTextContent("docker-compose.yml");
+    expect(screen.getByLabelText("Compose file")).toHaveDisplayValue("docker-compose.yml");
+    await userEvent.type(await screen.findByLabelText("Service name"), "shop");
+    await userEvent.click(screen.getByRole("button", { name: "Import project" }));
+    await waitFor(() => expect(onCreated).toHaveBeenCalled());
+    const form = calls[0]!.body as unknown as FormData;
+    expect(calls[0]!.method).toBe("POST");
+    expect(calls[0]!.headers["Content-Type"]).toBeUndefined();
+    expect([...form.keys()]).toEqual(["compose", "name", ".env"]);
+    expect(form.get("name")).toBe("shop");
   });
 });
 

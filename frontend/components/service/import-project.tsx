@@ -58,6 +58,16 @@ async function droppedFiles(dt: DataTransfer): Promise<Picked[]> {
   return Array.from(dt.files).map((f) => ({ path: f.name, file: f }));
 }
 
+/** A file's text (FileReader: also where `Blob.text` is missing, as in older engines). */
+function readText(file: Blob): Promise<string> {
+  return new Promise((res, rej) => {
+    const r = new FileReader();
+    r.onload = () => res(String(r.result));
+    r.onerror = () => rej(r.error ?? new Error("unreadable file"));
+    r.readAsText(file);
+  });
+}
+
 const fromInput = (list: FileList | null): Picked[] =>
   Array.from(list ?? []).map((f) => ({
     path: projectPath({ name: f.name, relativePath: f.webkitRelativePath }),
@@ -90,8 +100,8 @@ export function ImportProject({ onCreated }: { onCreated: (v: ServiceView) => vo
   useEffect(() => {
     let live = true;
     const file = compose?.file;
-    file
-      ?.text()
+    if (!file) return;
+    readText(file)
       .then((text) => live && setRead({ file, text }))
       .catch((e: unknown) => console.error("[sdmd import] reading the compose file", e));
     return () => {
