@@ -169,6 +169,49 @@ try {
   await page.getByLabel("Image").first().waitFor();
   await shot("definition");
 
+  // Import a compose project (a document without `name` + its .env) → the Files tab shows the
+  // sealed .env masked, and the Definition tab the document as written.
+  const project = `${name}-proj`;
+  await page.goto(`${base}/new/`);
+  await page.getByRole("tab", { name: "Import project" }).click();
+  await page.getByLabel("Pick project files").setInputFiles([
+    {
+      name: "compose.yaml",
+      mimeType: "application/yaml",
+      buffer: Buffer.from(
+        `services:\n  web:\n    image: ${image}\n    environment:\n      GREETING: \${GREETING}\n`,
+      ),
+    },
+    { name: ".env", mimeType: "text/plain", buffer: Buffer.from("GREETING=hello\n") },
+  ]);
+  await page.getByTestId("import-files").getByText(".env").waitFor();
+  await page.getByLabel("Service name").fill(project);
+  await shot("import");
+  await page.getByRole("button", { name: "Import project" }).click();
+  await page.waitForURL(new RegExp(`/service/\\?id=${project}`));
+  await page.getByRole("tab", { name: "Files" }).click();
+  await page.getByRole("button", { name: /\.env.*sealed/ }).click();
+  await page.getByTestId("masked-content").getByText("GREETING=********").waitFor();
+  await shot("files");
+  await page.getByRole("tab", { name: "Definition" }).click();
+  await page.getByRole("tab", { name: "YAML" }).click();
+  const asWritten = await page.getByLabel("Compose YAML").inputValue();
+  if (!asWritten.includes("${GREETING}"))
+    throw new Error(`the definition is not the document as written:\n${asWritten}`);
+  // Saving the definition keeps the project's files.
+  await page
+    .getByLabel("Compose YAML")
+    .fill(asWritten.replace("GREETING:", "MODE: e2e\n      GREETING:"));
+  await page.getByRole("button", { name: "Save revision" }).click();
+  await page.getByText("Saved revision 2").waitFor();
+  await page.getByRole("tab", { name: "Files" }).click();
+  await page.getByRole("button", { name: /\.env.*sealed/ }).waitFor();
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByLabel(/Type .* to confirm/).fill(project);
+  await page.getByRole("button", { name: "Delete service" }).click();
+  await page.getByRole("heading", { name: "Services" }).waitFor();
+  console.log("  ✓ import with .env, Files tab, document as written, save keeps the files");
+
   // The audit log lists those actions.
   await page.getByRole("link", { name: "Audit log" }).first().click();
   await page.getByRole("heading", { name: "Audit log" }).waitFor();

@@ -123,8 +123,10 @@ export interface RequestOptions {
   json?: unknown;
   /** A YAML body (sent as `application/yaml`). */
   yaml?: string;
-  /** A binary body with its content type. */
-  raw?: { body: Blob; type: string };
+  /** A binary or text body with its content type. */
+  raw?: { body: Blob | string; type: string };
+  /** A `multipart/form-data` body (the browser sets the boundary). */
+  form?: FormData;
   /** Automatic retries of transient failures (default: 3 for GET, 0 otherwise). */
   retries?: number;
   signal?: AbortSignal;
@@ -143,8 +145,10 @@ function logFailure(method: string, path: string, err: ApiError) {
 async function once(path: string, o: RequestOptions): Promise<{ status: number; body: unknown }> {
   const method = o.method ?? "GET";
   const headers: Record<string, string> = { Accept: o.text ? "*/*" : "application/json" };
-  let body: string | Blob | undefined;
-  if (o.raw !== undefined) {
+  let body: string | Blob | FormData | undefined;
+  if (o.form !== undefined) {
+    body = o.form;
+  } else if (o.raw !== undefined) {
     headers["Content-Type"] = o.raw.type;
     body = o.raw.body;
   } else if (o.yaml !== undefined) {
@@ -236,6 +240,29 @@ export async function request<T extends z.ZodType>(
 }
 
 const enc = encodeURIComponent;
+
+/** A project to send as multipart: the document, its name when the document has none, files. */
+export interface ProjectUpload {
+  compose: string | Blob;
+  name?: string;
+  /** Path in the project → content. */
+  files: Iterable<[string, string | Blob]>;
+}
+
+/** The multipart body of a project: a part `compose`, maybe `name`, one part per file path. */
+export function projectForm(p: ProjectUpload): FormData {
+  const f = new FormData();
+  f.append(
+    "compose",
+    typeof p.compose === "string" ? new Blob([p.compose]) : p.compose,
+    "compose.yaml",
+  );
+  if (p.name) f.append("name", p.name);
+  for (const [path, content] of p.files) {
+    f.append(path, typeof content === "string" ? new Blob([content]) : content, path);
+  }
+  return f;
+}
 const nothing = z.unknown();
 
 /** Lifecycle actions on `/api/v1/services/{name}/{action}`. */
@@ -303,8 +330,35 @@ export const api = {
     }) as Promise<z.infer<(typeof actionSchemas)[A]>>,
   logs: (name: string, tail = 100) =>
     request(`/api/v1/services/${enc(name)}/logs${query({ tail })}`, s.logsResponse),
-  compose: (name: string) =>
-    request(`/api/v1/services/${enc(name)}/compose`, z.string(), { text: true }),
+  /** The compose document as written (`${VAR}` text kept), or the effective one (`resolved`). */
+  compose: (name: string, resolved = false, signal?: AbortSignal) =>
+    request(
+      `/api/v1/services/${enc(name)}/compose${query({ resolved: resolved || undefined })}`,
+      z.string(),
+      { text: true, signal },
+    ),
+  /** Create from a project: `compose` + `name` (optional) + one part per file, by its path. */
+  createProject: (p: ProjectUpload) =>
+    request("/api/v1/services", s.serviceView, { method: "POST", form: projectForm(p) }),
+  replaceProject: (name: string, p: ProjectUpload) =>
+    request(`/api/v1/services/${enc(name)}`, s.serviceView, {
+      method: "PUT",
+      form: projectForm(p),
+    }),
+  listFiles: (name: string, signal?: AbortSignal) =>
+    request(`/api/v1/services/${enc(name)}/files`, s.fileList, { signal }),
+  /** One project file; `reveal` shows a sealed one in clear (the server audits it). */
+  getFile: (name: string, path: string, reveal = false) =>
+    request(
+      `/api/v1/services/${enc(name)}/files/${enc(path)}${query({ reveal: reveal || undefined })}`,
+      s.fileContent,
+    ),
+  /** Replaces or adds one file: a new revision. */
+  putFile: (name: string, path: string, content: string) =>
+    request(`/api/v1/services/${enc(name)}/files/${enc(path)}`, s.serviceView, {
+      method: "PUT",
+      raw: { body: content, type: "text/plain" },
+    }),
   adopt: (name: string) =>
     request(`/api/v1/services/${enc(name)}/adopt`, s.serviceView, { method: "POST" }),
   revisions: (name: string) => request(`/api/v1/services/${enc(name)}/revisions`, s.revisionList),
@@ -375,4 +429,26 @@ export async function downloadAuthed(path: string, filename: string): Promise<vo
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/**
+ * Stores a new revision of `name`'s document without losing its project files. A definition
+ * PUT carries the whole project, so one without files would drop them: the current files are
+ * read (sealed ones revealed, which the server audits) and sent along as multipart.
+ */
+export async function replaceKeepingFiles(name: string, yaml: string): Promise<s.ServiceView> {
+  let files: s.FileInfo[];
+  try {
+    files = await api.listFiles(name);
+  } catch (e) {
+    // A server from before project files: the document is the whole project.
+    if (e instanceof ApiError && e.code === "route_not_found") files = [];
+    else throw e;
+  }
+  if (files.length === 0) return api.replaceService(name, yaml);
+  const contents = await Promise.all(files.map((f) => api.getFile(name, f.path, f.sealed)));
+  return api.replaceProject(name, {
+    compose: yaml,
+    files: contents.map((c) => [c.path, c.content] as [string, string]),
+  });
 }

@@ -2,10 +2,20 @@ import { describe, expect, it } from "vitest";
 
 import { service } from "@/test/fetch";
 
-import { fromForm, problemsByField, toForm } from "./definition-form";
+import { parse } from "yaml";
+
+import {
+  emptyMember,
+  formOfYaml,
+  patchYaml,
+  problemsByField,
+  type DefinitionForm,
+} from "./definition-form";
 import { diffLines } from "./diff";
 import { filterServices } from "./filter";
-import { serviceView, type Definition, type ServiceView } from "./schemas";
+import { serviceView, type ServiceView } from "./schemas";
+
+type Obj = Record<string, unknown>;
 import { applyContainerEvent, healthOf, nameOfId, statusOf, updateLabel } from "./status";
 import { safeNext, timeAgo } from "./utils";
 
@@ -121,42 +131,68 @@ describe("diffLines", () => {
 });
 
 describe("definition form", () => {
-  const def: Definition = {
-    name: "shop",
-    services: {
-      web: {
-        image: "web:1",
-        ports: ["8080:80"],
-        environment: { A: "1", B: "x=y" },
-        depends_on: { db: { condition: "service_healthy" } },
-        command: ["sh", "-c", "echo hi"],
-        healthcheck: { test: ["CMD", "true"] },
-      },
-      db: { image: "db:1" },
-    },
-    volumes: { data: {} },
-  };
+  const def = `name: shop
+services:
+  web:
+    image: web:1
+    ports: ["8080:80"]
+    environment: { A: "1", B: x=y }
+    depends_on: { db: { condition: service_healthy } }
+    command: [sh, -c, echo hi]
+    healthcheck: { test: [CMD, "true"] }
+  db:
+    image: db:1
+    ports: ["5432"]
+volumes:
+  data: { driver: local }
+`;
 
-  it("round-trips and keeps fields the form doesn't show", () => {
-    const f = toForm(def);
+  it("reads the document and patches only what changed", () => {
+    const f = formOfYaml(def);
     expect(f.members[0]!.environment).toBe("A=1\nB=x=y");
     expect(f.members[0]!.command).toBe("sh -c 'echo hi'");
-    const back = fromForm(f, def) as Definition;
-    expect(back.services.web!.healthcheck).toEqual({ test: ["CMD", "true"] });
-    expect(back.services.web!.environment).toEqual({ A: "1", B: "x=y" });
-    expect(back.services.web!.depends_on).toEqual({ db: { condition: "service_healthy" } });
-    // Unchanged command stays a list; an edited one goes as a string for the server to split.
-    expect(back.services.web!.command).toEqual(["sh", "-c", "echo hi"]);
-    f.members[0]!.command = "sleep 5";
-    f.members[1]!.ports = "";
-    const edited = fromForm(f, def) as Record<string, Record<string, Record<string, unknown>>>;
-    expect(edited.services!.web!.command).toBe("sleep 5");
-    expect(edited.services!.db!.ports).toBeUndefined();
-    expect(edited.volumes).toEqual({ data: {} });
+    // Nothing edited: the document comes back as it was.
+    expect(patchYaml(def, f, f)).toBe(def);
+    const edited: DefinitionForm = structuredClone(f);
+    edited.members[0]!.command = "sleep 5";
+    edited.members[1]!.ports = "";
+    const back = parse(patchYaml(def, f, edited)) as Record<string, Record<string, Obj>>;
+    expect(back.services!.web!.command).toBe("sleep 5");
+    expect(back.services!.web!.healthcheck).toEqual({ test: ["CMD", "true"] });
+    expect(back.services!.web!.depends_on).toEqual({ db: { condition: "service_healthy" } });
+    expect(back.services!.db!.ports).toBeUndefined();
+    expect(back.volumes).toEqual({ data: { driver: "local" } });
+  });
+
+  it("renames, adds and removes members, keeps list styles and locks what it can't show", () => {
+    const src = `name: s
+services:
+  a:
+    image: a:1
+    environment:
+      - X=\${X}
+    depends_on: [b]
+    ports: [{ target: 80 }]
+  b:
+    image: b:1
+`;
+    const f = formOfYaml(src);
+    expect(f.members[0]!.locked).toEqual(["ports"]);
+    const e: DefinitionForm = structuredClone(f);
+    e.members[0]!.key = "app";
+    e.members[0]!.environment = "X=${X}\nY=2";
+    e.members[0]!.ports = "1:1";
+    e.members = [e.members[0]!, { ...emptyMember("c"), image: "c:1" }];
+    const back = parse(patchYaml(src, f, e)) as Record<string, Record<string, Obj>>;
+    expect(Object.keys(back.services!)).toEqual(["app", "c"]);
+    expect(back.services!.app!.environment).toEqual(["X=${X}", "Y=2"]);
+    expect(back.services!.app!.depends_on).toEqual(["b"]);
+    expect(back.services!.app!.ports).toEqual([{ target: 80 }]);
+    expect(back.services!.c).toEqual({ image: "c:1", restart: "unless-stopped" });
   });
 
   it("maps server problem paths to form fields", () => {
-    const f = toForm(def);
+    const f = formOfYaml(def);
     const m = problemsByField(
       [
         { field: "services.web.ports[0]", message: "bad port" },

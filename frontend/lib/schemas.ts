@@ -98,6 +98,31 @@ export const schedule = z.object({
   next_run: z.string().nullable().optional(),
 });
 
+/**
+ * A validation problem from a 422 `validation_failed` (`details`), or a warning of a stored
+ * document (`ServiceView.warnings`): `field` is a document path (`services.web.ports[1]`,
+ * `files..env`), empty for the whole document.
+ */
+export const problem = z.object({ field: z.string(), message: z.string() });
+export const problems = z.array(problem);
+
+/** One file of a service's project (`GET /api/v1/services/{name}/files`); never its content. */
+export const fileInfo = z.object({
+  path: z.string(),
+  size: z.number(),
+  sealed: z.boolean(),
+  sha256: z.string(),
+});
+export const fileList = z.array(fileInfo);
+
+/** One file's content (`GET …/files/{path}`): sealed files come masked unless revealed. */
+export const fileContent = z.object({
+  path: z.string(),
+  sealed: z.boolean(),
+  masked: z.boolean(),
+  content: z.string(),
+});
+
 export const serviceView = z
   .object({
     /**
@@ -132,6 +157,8 @@ export const serviceView = z
     schedule: schedule.nullable().optional(),
     containers_total: z.number().optional(),
     containers_running: z.number().optional(),
+    /** What storing the document warned about (an unset variable became empty). */
+    warnings: problems.optional(),
   })
   .transform((v) => ({
     ...v,
@@ -275,10 +302,6 @@ export const runtimeConfig = z.object({
   anon_key: z.string(),
 });
 
-/** A validation problem from a 422 `validation_failed` (`details`). */
-export const problem = z.object({ field: z.string(), message: z.string() });
-export const problems = z.array(problem);
-
 export const errorBody = z.object({
   code: z.string(),
   message: z.string(),
@@ -342,4 +365,6 @@ export type ApiToken = z.infer<typeof apiToken>;
 export type CreatedToken = z.infer<typeof createdToken>;
 export type RuntimeConfig = z.infer<typeof runtimeConfig>;
 export type Problem = z.infer<typeof problem>;
+export type FileInfo = z.infer<typeof fileInfo>;
+export type FileContent = z.infer<typeof fileContent>;
 export type ServerEvent = z.infer<typeof serverEvent>;

@@ -16,8 +16,9 @@ import { ConnectionBadge } from "@/components/app/connection-badge";
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { useToast } from "@/components/app/toaster";
 import { ContainersList } from "@/components/service/containers-card";
-import { DefinitionEditor } from "@/components/service/definition-editor";
+import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
+import { FilesPanel } from "@/components/service/files-panel";
 import { LogsViewer } from "@/components/service/logs-viewer";
 import { Revisions } from "@/components/service/revisions";
 import { UpdatesPanel } from "@/components/service/updates-panel";
@@ -31,7 +32,7 @@ import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { useAsync } from "@/hooks/use-async";
-import { api, downloadAuthed, toApiError } from "@/lib/api";
+import { api, downloadAuthed, replaceKeepingFiles, toApiError } from "@/lib/api";
 import { subscribe } from "@/lib/events";
 import type { ServiceView } from "@/lib/schemas";
 import { applyContainerEvent, nameOfId, updateLabel } from "@/lib/status";
@@ -212,6 +213,7 @@ function ServiceDetail() {
           <TabsTrigger value="overview">Containers</TabsTrigger>
           <TabsTrigger value="logs">Logs</TabsTrigger>
           {managed && <TabsTrigger value="definition">Definition</TabsTrigger>}
+          {managed && <TabsTrigger value="files">Files</TabsTrigger>}
           {managed && <TabsTrigger value="revisions">Revisions</TabsTrigger>}
           {managed && <TabsTrigger value="updates">Updates</TabsTrigger>}
         </TabsList>
@@ -223,35 +225,19 @@ function ServiceDetail() {
         </TabsContent>
         {managed && (
           <TabsContent value="definition" className="flex flex-col gap-4">
-            {s.definition ? (
-              <>
-                <div className="flex justify-end">
-                  <Button
-                    variant="outline"
-                    size="sm"
-                    onClick={() =>
-                      void downloadAuthed(
-                        `/api/v1/services/${encodeURIComponent(name)}/compose`,
-                        `${name}.yaml`,
-                      ).catch((e: unknown) => toast("error", toApiError(e).friendly))
-                    }
-                  >
-                    <FileDownIcon /> Export compose
-                  </Button>
-                </div>
-                <DefinitionEditor
-                  key={s.revision ?? 0}
-                  initial={s.definition}
-                  mode="edit"
-                  onSaved={(v) => {
-                    toast("success", `Saved revision ${v.revision}. Deploy to apply it.`);
-                    svc.setData(v);
-                  }}
-                />
-              </>
-            ) : (
-              <Skeleton className="h-64 w-full" />
-            )}
+            <DefinitionTab
+              name={name}
+              revision={s.revision}
+              onSaved={(v) => {
+                toast("success", `Saved revision ${v.revision}. Deploy to apply it.`);
+                svc.setData(v);
+              }}
+            />
+          </TabsContent>
+        )}
+        {managed && (
+          <TabsContent value="files">
+            <FilesPanel service={name} revision={s.revision} onSaved={(v) => svc.setData(v)} />
           </TabsContent>
         )}
         {managed && (
@@ -289,5 +275,67 @@ function ServiceDetail() {
         </section>
       )}
     </div>
+  );
+}
+
+/**
+ * The definition tab: the document as written (`GET …/compose`), edited as a form or as YAML;
+ * saving keeps the service's project files. Warnings of the last save stay until the next one.
+ */
+function DefinitionTab({
+  name,
+  revision,
+  onSaved,
+}: {
+  name: string;
+  revision: number | null | undefined;
+  onSaved: (v: ServiceView) => void;
+}) {
+  const toast = useToast();
+  const source = useAsync((signal) => api.compose(name, false, signal), [name, revision]);
+  const [warnings, setWarnings] = useState<ServiceView["warnings"]>(undefined);
+  const exportAs = (resolved: boolean) =>
+    void downloadAuthed(
+      `/api/v1/services/${encodeURIComponent(name)}/compose${resolved ? "?resolved=true" : ""}`,
+      `${name}${resolved ? ".resolved" : ""}.yaml`,
+    ).catch((e: unknown) => toast("error", toApiError(e).friendly));
+  return (
+    <>
+      <div className="flex flex-wrap justify-end gap-2">
+        <Button variant="outline" size="sm" onClick={() => exportAs(false)}>
+          <FileDownIcon /> Export compose
+        </Button>
+        <Button
+          variant="outline"
+          size="sm"
+          onClick={() => exportAs(true)}
+          title="Interpolated, env files merged, sealed values masked"
+        >
+          <FileDownIcon /> Export resolved
+        </Button>
+      </div>
+      <WarningsNotice warnings={warnings} />
+      {source.error && !source.data ? (
+        <ErrorState
+          error={source.error}
+          onRetry={source.reload}
+          title="Couldn't load the definition"
+        />
+      ) : source.data === undefined || source.loading ? (
+        <Skeleton className="h-64 w-full" />
+      ) : (
+        <DefinitionEditor
+          key={revision ?? 0}
+          mode="edit"
+          service={name}
+          source={source.data}
+          save={(yaml) => replaceKeepingFiles(name, yaml)}
+          onSaved={(v) => {
+            setWarnings(v.warnings);
+            onSaved(v);
+          }}
+        />
+      )}
+    </>
   );
 }

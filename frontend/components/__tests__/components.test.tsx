@@ -4,8 +4,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { ErrorState } from "@/components/app/error-state";
 import { Toaster } from "@/components/app/toaster";
-import { DefinitionEditor } from "@/components/service/definition-editor";
+import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
+import { FilesPanel } from "@/components/service/files-panel";
+import { ImportProject } from "@/components/service/import-project";
 import { mergeLogs } from "@/components/service/logs-viewer";
 import { HealthBadge, StatusBadge } from "@/components/services/badges";
 import { ServiceActions } from "@/components/services/service-actions";
@@ -257,7 +259,8 @@ describe("DefinitionEditor", () => {
     render(
       <DefinitionEditor
         mode="edit"
-        initial={{ name: "w", services: { web: { image: "x:1", ports: ["80:x"] } } }}
+        service="w"
+        source={'name: w\nservices:\n  web:\n    image: x:1\n    ports: ["80:x"]\n'}
         onSaved={() => {}}
       />,
     );
@@ -273,12 +276,125 @@ describe("DefinitionEditor", () => {
   it("creates from pasted YAML with the YAML content type", async () => {
     const { calls } = mockFetch([json(service("pasted"), 201)]);
     const onSaved = vi.fn();
-    render(<DefinitionEditor mode="create" initial={null} onSaved={onSaved} />);
+    render(<DefinitionEditor mode="create" onSaved={onSaved} />);
     const area = screen.getByLabelText("Compose YAML");
     fireEvent.change(area, { target: { value: "name: pasted\nservices:\n  web: {image: x}\n" } });
     await userEvent.click(screen.getByRole("button", { name: "Create service" }));
     await waitFor(() => expect(onSaved).toHaveBeenCalled());
     expect(calls[0]!.headers["Content-Type"]).toBe("application/yaml");
+  });
+});
+
+describe("DefinitionEditor (document as written)", () => {
+  const source = `# the shop
+name: shop
+x-common: &common
+  restart: unless-stopped
+services:
+  web:
+    <<: *common
+    image: \${IMAGE:-web}:1
+    ports:
+      - "8080:80"
+      - target: 443
+        published: 8443
+    environment:
+      - TOKEN=\${TOKEN}
+    healthcheck:
+      test: [CMD, "true"]
+`;
+
+  it("patches the form's edits into the document, keeping everything else", async () => {
+    const { calls } = mockFetch([json(service("shop"))]);
+    render(<DefinitionEditor mode="edit" service="shop" source={source} onSaved={() => {}} />);
+    // Long-syntax ports can't be shown as lines: read-only, never written.
+    expect(screen.getByLabelText("Ports")).toHaveAttribute("readonly");
+    fireEvent.change(screen.getByLabelText("Container name"), { target: { value: "shop-web" } });
+    await userEvent.click(screen.getByRole("button", { name: "Save revision" }));
+    await waitFor(() => expect(calls).toHaveLength(1));
+    const body = calls[0]!.body!;
+    expect(calls[0]!.headers["Content-Type"]).toBe("application/yaml");
+    expect(body).toContain("# the shop");
+    expect(body).toContain("<<: *common");
+    expect(body).toContain("image: ${IMAGE:-web}:1");
+    expect(body).toContain("- TOKEN=${TOKEN}");
+    expect(body).toContain("published: 8443");
+    expect(body).toContain("container_name: shop-web");
+  });
+
+  it("shows YAML problems with their line", async () => {
+    mockFetch([
+      json(
+        {
+          code: "validation_failed",
+          message: "invalid",
+          details: [{ field: "services.web.ports[1]", message: "bad port" }],
+        },
+        422,
+      ),
+    ]);
+    render(<DefinitionEditor mode="edit" service="shop" source={source} onSaved={() => {}} />);
+    await userEvent.click(screen.getByRole("tab", { name: "YAML" }));
+    await userEvent.click(screen.getByRole("button", { name: "Save revision" }));
+    expect(await screen.findByTestId("problems")).toHaveTextContent(
+      "line 11: services.web.ports[1]: bad port",
+    );
+  });
+});
+
+describe("WarningsNotice", () => {
+  it("lists warnings without blocking", () => {
+    render(
+      <WarningsNotice
+        warnings={[{ field: "services.web.environment.A", message: "A is not set" }]}
+      />,
+    );
+    expect(screen.getByTestId("warnings")).toHaveTextContent(
+      "services.web.environment.A: A is not set",
+    );
+  });
+});
+
+describe("FilesPanel", () => {
+  it("lists files, shows sealed ones masked and reveals on request", async () => {
+    const { calls } = mockFetch([
+      json([
+        { path: ".env", size: 12, sealed: true, sha256: "a" },
+        { path: "app.conf", size: 2048, sealed: false, sha256: "b" },
+      ]),
+      json({ path: ".env", sealed: true, masked: true, content: "A=********\nB=********\n" }),
+      json({ path: ".env", sealed: true, masked: false, content: "A=1\nB=2\n" }),
+    ]);
+    render(<FilesPanel service="shop" revision={1} onSaved={() => {}} />);
+    await userEvent.click(await screen.findByRole("button", { name: /\.env.*sealed/ }));
+    expect(await screen.findByTestId("masked-content")).toHaveTextContent("A=********");
+    expect(screen.getByText(/2 values are hidden/)).toHaveTextContent("audit log");
+    await userEvent.click(screen.getByRole("button", { name: "Reveal" }));
+    expect(await screen.findByLabelText("Content of .env")).toHaveValue("A=1\nB=2\n");
+    expect(calls[1]!.url).toBe("/api/v1/services/shop/files/.env");
+    expect(calls[2]!.url).toBe("/api/v1/services/shop/files/.env?reveal=true");
+    expect(screen.getByText("2.0 KB")).toBeInTheDocument();
+  });
+});
+
+describe("ImportProject", () => {
+  it("detects the compose file, asks for a missing name and sends multipart", async () => {
+    const { calls } = mockFetch([json(service("shop"), 201)]);
+    const onCreated = vi.fn();
+    render(<ImportProject onCreated={onCreated} />);
+    const compose = new File(["services:\n  web: {image: x}\n"], "docker-compose.yml");
+    const env = new File(["A=1\n"], ".env");
+    await userEvent.upload(screen.getByLabelText("Pick project files"), [env, compose]);
+    expect(await screen.findByTestId("import-files")).toHaveTextContent("docker-compose.yml");
+    expect(screen.getByLabelText("Compose file")).toHaveDisplayValue("docker-compose.yml");
+    await userEvent.type(await screen.findByLabelText("Service name"), "shop");
+    await userEvent.click(screen.getByRole("button", { name: "Import project" }));
+    await waitFor(() => expect(onCreated).toHaveBeenCalled());
+    const form = calls[0]!.body as unknown as FormData;
+    expect(calls[0]!.method).toBe("POST");
+    expect(calls[0]!.headers["Content-Type"]).toBeUndefined();
+    expect([...form.keys()]).toEqual(["compose", "name", ".env"]);
+    expect(form.get("name")).toBe("shop");
   });
 });
 

@@ -1,8 +1,14 @@
 "use client";
 
-import { FileUpIcon, Loader2Icon, PlusIcon, SaveIcon, Trash2Icon } from "lucide-react";
+import {
+  FileUpIcon,
+  Loader2Icon,
+  PlusIcon,
+  SaveIcon,
+  Trash2Icon,
+  TriangleAlertIcon,
+} from "lucide-react";
 import { useMemo, useRef, useState } from "react";
-import { parse, stringify } from "yaml";
 
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -13,14 +19,16 @@ import { api, toApiError, type ApiError } from "@/lib/api";
 import {
   RESTART_POLICIES,
   emptyMember,
-  fromForm,
+  formOfYaml,
+  patchYaml,
   problemsByField,
-  toForm,
   type DefinitionForm,
+  type MemberField,
   type MemberForm,
 } from "@/lib/definition-form";
-import type { Definition, ServiceView } from "@/lib/schemas";
+import type { Problem, ServiceView } from "@/lib/schemas";
 import { cn } from "@/lib/utils";
+import { lineOfPath } from "@/lib/yaml-path";
 
 export const SAMPLE_YAML = `name: whoami
 services:
@@ -93,6 +101,13 @@ function MemberFields({
     (k: keyof MemberForm) =>
     (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
       onChange({ ...m, [k]: e.target.value });
+  // A field written in a shape the form can't show is read-only here; the YAML tab edits it.
+  const lock = (f: MemberField) =>
+    m.locked.includes(f) ? { readOnly: true, title: "Edit this field in the YAML tab" } : {};
+  const hintOf = (f: MemberField, h?: string) =>
+    m.locked.includes(f)
+      ? "Written in a form this editor doesn't show: edit it in the YAML tab."
+      : h;
   return (
     <fieldset className="grid gap-4 rounded-lg border p-4 sm:grid-cols-2">
       <legend className="px-1 text-sm font-medium">Member {m.key || index + 1}</legend>
@@ -107,6 +122,7 @@ function MemberFields({
         {(a) => (
           <Input
             {...a}
+            {...lock("image")}
             value={m.image}
             onChange={up("image")}
             placeholder="registry/repo:tag"
@@ -119,21 +135,29 @@ function MemberFields({
         id={id("ports")}
         label="Ports"
         errors={errors[`${p}.ports`]}
-        hint="One per line: [ip:]host:container[/proto]"
+        hint={hintOf("ports", "One per line: [ip:]host:container[/proto]")}
       >
         {(a) => (
-          <Textarea {...a} value={m.ports} onChange={up("ports")} className="font-mono" rows={2} />
+          <Textarea
+            {...a}
+            {...lock("ports")}
+            value={m.ports}
+            onChange={up("ports")}
+            className="font-mono"
+            rows={2}
+          />
         )}
       </Field>
       <Field
         id={id("volumes")}
         label="Volumes"
         errors={errors[`${p}.volumes`]}
-        hint="One per line: name:/path or /host:/path[:ro]"
+        hint={hintOf("volumes", "One per line: name:/path or /host:/path[:ro]")}
       >
         {(a) => (
           <Textarea
             {...a}
+            {...lock("volumes")}
             value={m.volumes}
             onChange={up("volumes")}
             className="font-mono"
@@ -145,11 +169,12 @@ function MemberFields({
         id={id("environment")}
         label="Environment"
         errors={errors[`${p}.environment`]}
-        hint="One KEY=VALUE per line"
+        hint={hintOf("environment", "One KEY=VALUE per line")}
       >
         {(a) => (
           <Textarea
             {...a}
+            {...lock("environment")}
             value={m.environment}
             onChange={up("environment")}
             className="font-mono"
@@ -162,6 +187,7 @@ function MemberFields({
           {(a) => (
             <NativeSelect
               {...a}
+              disabled={m.locked.includes("restart")}
               value={RESTART_POLICIES.includes(m.restart as never) ? m.restart : "custom"}
               onChange={up("restart")}
             >
@@ -180,18 +206,33 @@ function MemberFields({
           id={id("depends_on")}
           label="Depends on"
           errors={errors[`${p}.depends_on`]}
-          hint="Member names, comma-separated"
+          hint={hintOf("depends_on", "Member names, comma-separated")}
         >
-          {(a) => <Input {...a} value={m.depends_on} onChange={up("depends_on")} />}
+          {(a) => (
+            <Input
+              {...a}
+              {...lock("depends_on")}
+              value={m.depends_on}
+              onChange={up("depends_on")}
+            />
+          )}
         </Field>
       </div>
       <Field
         id={id("command")}
         label="Command"
         errors={errors[`${p}.command`]}
-        hint="Leave empty for the image's default"
+        hint={hintOf("command", "Leave empty for the image's default")}
       >
-        {(a) => <Input {...a} value={m.command} onChange={up("command")} className="font-mono" />}
+        {(a) => (
+          <Input
+            {...a}
+            {...lock("command")}
+            value={m.command}
+            onChange={up("command")}
+            className="font-mono"
+          />
+        )}
       </Field>
       <Field
         id={id("container_name")}
@@ -199,7 +240,14 @@ function MemberFields({
         errors={errors[`${p}.container_name`]}
         hint="Optional"
       >
-        {(a) => <Input {...a} value={m.container_name} onChange={up("container_name")} />}
+        {(a) => (
+          <Input
+            {...a}
+            {...lock("container_name")}
+            value={m.container_name}
+            onChange={up("container_name")}
+          />
+        )}
       </Field>
       {onRemove && (
         <div className="sm:col-span-2">
@@ -212,41 +260,125 @@ function MemberFields({
   );
 }
 
+/** Compose's warnings about a stored document (an unset variable became empty): non-blocking. */
+export function WarningsNotice({ warnings }: { warnings?: Problem[] }) {
+  if (!warnings?.length) return null;
+  return (
+    <Alert variant="warning" data-testid="warnings">
+      <TriangleAlertIcon />
+      <AlertTitle>Saved, with {warnings.length === 1 ? "a warning" : "warnings"}</AlertTitle>
+      <AlertDescription>
+        <ul className="list-disc pl-5 font-mono text-xs">
+          {warnings.map((w, i) => (
+            <li key={i}>
+              {w.field ? `${w.field}: ` : ""}
+              {w.message}
+            </li>
+          ))}
+        </ul>
+      </AlertDescription>
+    </Alert>
+  );
+}
+
+/** Problems of the YAML tab with the line each points at; clicking one selects that line. */
+function YamlProblems({
+  problems,
+  yaml,
+  onGoto,
+}: {
+  problems: Problem[];
+  yaml: string;
+  onGoto: (line: number) => void;
+}) {
+  if (!problems.length) return null;
+  return (
+    <ul className="mt-1 flex flex-col gap-0.5 font-mono text-xs" data-testid="problems">
+      {problems.map((p, i) => {
+        const at = p.field ? lineOfPath(yaml, p.field) : null;
+        const text = `${p.field || "(document)"}: ${p.message}`;
+        return (
+          <li key={i}>
+            {at ? (
+              <button
+                type="button"
+                className="text-left underline-offset-2 hover:underline"
+                onClick={() => onGoto(at.line)}
+              >
+                line {at.line}: {text}
+              </button>
+            ) : (
+              text
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** Selects line `line` (1-based) of a textarea and scrolls it into view. */
+function selectLine(ta: HTMLTextAreaElement, line: number) {
+  const lines = ta.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  ta.focus();
+  ta.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+  const lh = ta.scrollHeight / Math.max(lines.length, 1);
+  ta.scrollTop = Math.max(0, (line - 3) * lh);
+}
+
 /**
- * Edits a service definition as a form (the PRD fields) or as YAML, and saves it: POST for a new
- * service, PUT (a new revision) for an existing one. Server validation problems appear on their
- * fields (`details[].field`); problems without a form field are listed above the form.
+ * Edits a service's compose document **as written** — the YAML tab shows the text itself, the
+ * form patches only the fields it changes into that text (never rebuilding the document, so
+ * `${VAR}` text, comments and fields it doesn't show survive) — and saves it: POST for a new
+ * service, PUT (a new revision) for an existing one. Server problems appear on their fields in
+ * the form and with their line in the YAML tab; problems without a form field are listed above.
  */
 export function DefinitionEditor({
-  initial,
   mode,
+  service,
+  source,
   onSaved,
+  save: saveWith,
 }: {
-  initial: Definition | null;
   mode: "create" | "edit";
+  /** The service's name (edit mode). */
+  service?: string;
+  /** The document as written (edit mode); the sample when creating. */
+  source?: string;
   onSaved: (v: ServiceView) => void;
+  /** How to store the YAML (default: POST or PUT of the document). */
+  save?: (yaml: string) => Promise<ServiceView>;
 }) {
   const [tab, setTab] = useState<"form" | "yaml">(mode === "create" ? "yaml" : "form");
-  const [form, setForm] = useState<DefinitionForm>(() =>
-    initial ? toForm(initial) : { name: "", members: [emptyMember()], volumes: "" },
-  );
-  const [yamlText, setYamlText] = useState(() => (initial ? stringify(initial) : SAMPLE_YAML));
+  const [yamlText, setYamlText] = useState(() => source ?? SAMPLE_YAML);
+  // The form as read from `yamlText` (`base`) and as edited (`form`): their difference is what
+  // gets patched into the document.
+  const [base, setBase] = useState<DefinitionForm>(() => readForm(source ?? SAMPLE_YAML));
+  const [form, setForm] = useState<DefinitionForm>(base);
+  const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [saving, setSaving] = useState(false);
   const fileRef = useRef<HTMLInputElement>(null);
+  const yamlRef = useRef<HTMLTextAreaElement>(null);
 
   const errors = useMemo(() => (error ? problemsByField(error.problems, form) : {}), [error, form]);
   const general = errors[""] ?? [];
 
+  /** The document with the form's edits applied. */
+  const currentYaml = () => (tab === "form" ? patchYaml(yamlText, base, form) : yamlText);
+
   const switchTab = (t: string) => {
-    // Carry edits across: the form's state becomes YAML, and valid YAML becomes the form.
-    if (t === "yaml" && tab === "form") setYamlText(stringify(fromForm(form, initial)));
+    setNotice(null);
+    if (t === "yaml" && tab === "form") setYamlText(patchYaml(yamlText, base, form));
     if (t === "form" && tab === "yaml") {
       try {
-        const d = parse(yamlText) as Definition | null;
-        if (d && typeof d === "object" && d.services) setForm(toForm(d));
+        const f = formOfYaml(yamlText);
+        setBase(f);
+        setForm(f);
       } catch {
-        // Invalid YAML stays in the YAML tab; the form keeps its last state.
+        setNotice("The YAML doesn't parse, so the form can't show it. Fix it here first.");
+        return;
       }
     }
     setTab(t as "form" | "yaml");
@@ -257,11 +389,12 @@ export function DefinitionEditor({
     setSaving(true);
     setError(null);
     try {
-      const body = tab === "yaml" ? yamlText : (fromForm(form, initial) as Definition);
-      const v =
-        mode === "create"
+      const body = currentYaml();
+      const v = saveWith
+        ? await saveWith(body)
+        : mode === "create"
           ? await api.createService(body)
-          : await api.replaceService(initial!.name, body);
+          : await api.replaceService(service ?? "", body);
       onSaved(v);
     } catch (err) {
       setError(toApiError(err));
@@ -276,6 +409,7 @@ export function DefinitionEditor({
     setTab("yaml");
   };
 
+  const listed = tab === "yaml" ? [] : general;
   return (
     <form onSubmit={save} className="flex flex-col gap-4" aria-label="Service definition">
       {error && (
@@ -287,17 +421,20 @@ export function DefinitionEditor({
             <p>
               {error.code === "validation_failed" && tab === "form" && general.length === 0
                 ? "Fix the highlighted fields."
-                : error.friendly}
+                : error.code === "validation_failed" && tab === "yaml"
+                  ? "Fix the lines below (click one to select it)."
+                  : error.friendly}
             </p>
-            {(tab === "yaml"
-              ? error.problems.map((p) => `${p.field || "(document)"}: ${p.message}`)
-              : general
-            ).length > 0 && (
+            {tab === "yaml" && (
+              <YamlProblems
+                problems={error.problems}
+                yaml={yamlText}
+                onGoto={(l) => yamlRef.current && selectLine(yamlRef.current, l)}
+              />
+            )}
+            {listed.length > 0 && (
               <ul className="mt-1 list-disc pl-5 font-mono text-xs" data-testid="problems">
-                {(tab === "yaml"
-                  ? error.problems.map((p) => `${p.field || "(document)"}: ${p.message}`)
-                  : general
-                ).map((t, i) => (
+                {listed.map((t, i) => (
                   <li key={i}>{t}</li>
                 ))}
               </ul>
@@ -308,6 +445,11 @@ export function DefinitionEditor({
           </AlertDescription>
         </Alert>
       )}
+      {notice && (
+        <p className="text-sm text-destructive" role="status">
+          {notice}
+        </p>
+      )}
       <Tabs value={tab} onValueChange={switchTab}>
         <div className="flex flex-wrap items-center gap-2">
           <TabsList>
@@ -315,7 +457,7 @@ export function DefinitionEditor({
             <TabsTrigger value="yaml">YAML</TabsTrigger>
           </TabsList>
           <div className="flex-1" />
-          {tab === "yaml" && (
+          {tab === "yaml" && mode === "create" && (
             <>
               <input
                 ref={fileRef}
@@ -337,6 +479,10 @@ export function DefinitionEditor({
           )}
         </div>
         <TabsContent value="form" className="flex flex-col gap-4">
+          <p className="text-xs text-muted-foreground">
+            The form edits the document as written: fields it doesn&apos;t show, comments and{" "}
+            <code>${"{VAR}"}</code> references stay as they are.
+          </p>
           <div className="grid gap-4 sm:grid-cols-2">
             <Field
               id="def-name"
@@ -407,6 +553,7 @@ export function DefinitionEditor({
           </Label>
           <Textarea
             id="def-yaml"
+            ref={yamlRef}
             value={yamlText}
             onChange={(e) => setYamlText(e.target.value)}
             spellCheck={false}
@@ -419,7 +566,9 @@ export function DefinitionEditor({
             }
           />
           <p className="mt-1 text-xs text-muted-foreground">
-            A compose-style document with a top-level <code>name</code>.
+            The compose document as written, <code>${"{VAR}"}</code> references included (they are
+            filled from the service&apos;s <code>.env</code> and SDMD&apos;s variables). It needs a
+            top-level <code>name</code>.
           </p>
         </TabsContent>
       </Tabs>
@@ -431,4 +580,13 @@ export function DefinitionEditor({
       </div>
     </form>
   );
+}
+
+/** The form of a YAML text; an empty form when it doesn't parse (the YAML tab shows it). */
+function readForm(yaml: string): DefinitionForm {
+  try {
+    return formOfYaml(yaml);
+  } catch {
+    return { name: "", members: [emptyMember()], volumes: "" };
+  }
 }
