@@ -188,32 +188,12 @@ describe("helpers", () => {
 });
 
 describe("project files", () => {
-  it("a definition save sends the current files along (sealed ones revealed)", async () => {
-    const { calls } = mockFetch([
-      json([
-        { path: ".env", size: 4, sealed: true, sha256: "a" },
-        { path: "conf/app.ini", size: 3, sealed: false, sha256: "b" },
-      ]),
-      json({ path: ".env", sealed: true, masked: false, content: "A=1\n" }),
-      json({ path: "conf/app.ini", sealed: false, masked: false, content: "x=1" }),
-      json(service("shop")),
-    ]);
+  it("a definition save is a plain YAML PUT: the server keeps the files", async () => {
+    const { calls } = mockFetch([json(service("shop"))]);
     await replaceKeepingFiles("shop", "name: shop\n");
-    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
-      "GET /api/v1/services/shop/files",
-      "GET /api/v1/services/shop/files/.env?reveal=true",
-      "GET /api/v1/services/shop/files/conf%2Fapp.ini",
-      "PUT /api/v1/services/shop",
-    ]);
-    const form = calls[3]!.body as unknown as FormData;
-    expect([...form.keys()]).toEqual(["compose", ".env", "conf/app.ini"]);
-  });
-
-  it("a service without files is saved as plain YAML", async () => {
-    const { calls } = mockFetch([json([]), json(service("shop"))]);
-    await replaceKeepingFiles("shop", "name: shop\n");
-    expect(calls[1]!.headers["Content-Type"]).toBe("application/yaml");
-    expect(calls[1]!.body).toBe("name: shop\n");
+    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(["PUT /api/v1/services/shop"]);
+    expect(calls[0]!.headers["Content-Type"]).toBe("application/yaml");
+    expect(calls[0]!.body).toBe("name: shop\n");
   });
 
   it("puts a file as text/plain under its encoded path", async () => {

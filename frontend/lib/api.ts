@@ -432,23 +432,10 @@ export async function downloadAuthed(path: string, filename: string): Promise<vo
 }
 
 /**
- * Stores a new revision of `name`'s document without losing its project files. A definition
- * PUT carries the whole project, so one without files would drop them: the current files are
- * read (sealed ones revealed, which the server audits) and sent along as multipart.
+ * Stores a new revision of `name`'s document and keeps its project files: a plain YAML `PUT`
+ * (no multipart, no `files`) leaves the service's files as they are on the server, so nothing
+ * sealed needs to be revealed to save a definition.
  */
 export async function replaceKeepingFiles(name: string, yaml: string): Promise<s.ServiceView> {
-  let files: s.FileInfo[];
-  try {
-    files = await api.listFiles(name);
-  } catch (e) {
-    // A server from before project files: the document is the whole project.
-    if (e instanceof ApiError && e.code === "route_not_found") files = [];
-    else throw e;
-  }
-  if (files.length === 0) return api.replaceService(name, yaml);
-  const contents = await Promise.all(files.map((f) => api.getFile(name, f.path, f.sealed)));
-  return api.replaceProject(name, {
-    compose: yaml,
-    files: contents.map((c) => [c.path, c.content] as [string, string]),
-  });
+  return api.replaceService(name, yaml);
 }

@@ -1947,6 +1947,29 @@ fn mask_text(path: &str, text: &str) -> String {
         .join("\n")
 }
 
+/// Stores a new revision of the document only: the service's current files stay (a plain
+/// YAML/JSON `PUT` without `files`).
+pub async fn replace_keeping_files(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    source: serde_json::Value,
+) -> Result<ServiceView> {
+    // Read the stored files directly: they stay even if the current revision no longer resolves.
+    let stored = {
+        let mut conn = state.db.acquire().await?;
+        db::services::project(&mut conn, name)
+            .await?
+            .map(|(_, files)| files)
+            .unwrap_or_default()
+    };
+    let files = open_files(state, name, stored)?
+        .into_iter()
+        .map(|f| (f.path, f.content))
+        .collect();
+    replace(state, ctx, name, Project { source, files }).await
+}
+
 /// Replaces (or adds) one file: a new revision, validated like any other.
 pub async fn put_file(
     state: &AppState,

@@ -257,9 +257,9 @@ async fn long_syntax_ports_and_volumes_match_compose(pool: sqlx::PgPool) {
     );
 
     // The exported YAML is accepted again by SDMD (same definition) and by docker-compose.
-    let (s, export) = app.get(&format!("/api/v1/services/{name}")).await;
+    let (s, export) = app.get(&format!("/api/v1/services/{name}/compose")).await;
     assert_eq!(s, StatusCode::OK);
-    let yaml = serde_norway::to_string(&export["definition"]).unwrap();
+    let yaml = export.as_str().unwrap().to_owned();
     let (s, v) = app
         .put_yaml(&format!("/api/v1/services/{name}"), &yaml)
         .await;

@@ -446,7 +446,7 @@ services:
   tick:
     image: local/busybox:1
     init: true
-    command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.2; done"]
     labels: {{sdmd.test: "1"}}
 "#
     );

@@ -163,6 +163,21 @@ async fn a_stack_with_env_files_and_relative_binds(pool: sqlx::PgPool) {
     assert_eq!(v["recreated"], json!(["app"]), "{v}");
     assert!(env_of(&c).iter().any(|e| e == "TOKEN=tok-456"));
 
+    // A plain YAML PUT changes the document and keeps the files.
+    let (s, v) = app
+        .put_yaml(
+            &format!("/api/v1/services/{name}"),
+            &compose.replace("MODE: plain", "MODE: changed"),
+        )
+        .await;
+    assert_eq!(
+        (s, v["revision"].as_i64()),
+        (StatusCode::OK, Some(3)),
+        "{v}"
+    );
+    let (_, files) = app.get(&format!("/api/v1/services/{name}/files")).await;
+    assert_eq!(files.as_array().unwrap().len(), 3, "{files}");
+
     app.cleanup(&name).await;
     std::fs::remove_dir_all(&dir).ok();
 }

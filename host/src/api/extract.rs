@@ -63,7 +63,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Audit {
 /// {path: content}`; or `multipart/form-data` with a part `compose` (the YAML or JSON), an
 /// optional part `name`, and one part per file named by its path in the project directory.
 /// Validation happens in `ops` (interpolation needs the files), every problem reported.
-pub struct ProjectBody(pub Project);
+pub struct ProjectBody(pub Project, pub FilesSent);
+
+/// Whether a request sent project files (multipart, or a `files` key): a `PUT` that sent none
+/// keeps the service's current files instead of removing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilesSent(pub bool);
 
 /// Decodes a JSON or YAML body into an untyped document.
 pub fn decode_document(content_type: &str, bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
@@ -192,7 +197,9 @@ impl<S: Send + Sync> FromRequest<S> for ProjectBody {
             .unwrap_or_default()
             .to_owned();
         if ct.to_ascii_lowercase().starts_with("multipart/form-data") {
-            return multipart_project(req, state).await.map(Self);
+            return multipart_project(req, state)
+                .await
+                .map(|p| Self(p, FilesSent(true)));
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
@@ -204,8 +211,10 @@ impl<S: Send + Sync> FromRequest<S> for ProjectBody {
                 )
                 .with_details(e.body_text().into())
             })?;
-        let (source, files) = split_files(decode_document(&ct, &bytes)?)?;
-        Ok(Self(Project { source, files }))
+        let doc = decode_document(&ct, &bytes)?;
+        let sent = doc.get("files").is_some();
+        let (source, files) = split_files(doc)?;
+        Ok(Self(Project { source, files }, FilesSent(sent)))
     }
 }
 

@@ -76,7 +76,7 @@ async fn list_services(State(state): State<AppState>) -> Result<axum::Json<Servi
 async fn create_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
-    ProjectBody(project): ProjectBody,
+    ProjectBody(project, _): ProjectBody,
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
     Ok((
         StatusCode::CREATED,
@@ -107,11 +107,14 @@ async fn replace_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
-    ProjectBody(project): ProjectBody,
+    ProjectBody(project, sent): ProjectBody,
 ) -> Result<axum::Json<ServiceView>, ApiError> {
-    Ok(axum::Json(
-        ops::replace(&state, &ctx, &name, project).await?,
-    ))
+    // A plain document keeps the current files; multipart or `files` replaces them.
+    Ok(axum::Json(if sent.0 {
+        ops::replace(&state, &ctx, &name, project).await?
+    } else {
+        ops::replace_keeping_files(&state, &ctx, &name, project.source).await?
+    }))
 }
 
 /// Options of a deploy.
