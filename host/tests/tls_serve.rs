@@ -220,7 +220,7 @@ fn default_settings_serve_https_only() {
         .unwrap();
     let token = session["access_token"].as_str().unwrap();
     let (ok, out) = cli(data.path(), &url, token, &["services", "ls"]);
-    assert!(ok && out.contains("NAME"), "{out}");
+    assert!(ok && out.contains("KIND"), "{out}");
     let elsewhere = tempfile::tempdir().unwrap();
     let (ok, out) = cli(elsewhere.path(), &url, token, &["services", "ls"]);
     assert!(!ok, "an untrusted certificate was accepted: {out}");
