@@ -178,7 +178,7 @@ async fn check_images(
             });
             continue;
         };
-        let local_digest = local.as_ref().and_then(|l| {
+        let mut local_digest = local.as_ref().and_then(|l| {
             l.repo_digests.iter().find_map(|d| {
                 d.split_once('@')
                     .filter(|(n, _)| *n == r.docker_name)
@@ -195,6 +195,11 @@ async fn check_images(
                 let mut current = local
                     .as_ref()
                     .is_some_and(|l| is_current(&r, &l.repo_digests, &remote.digest));
+                if current {
+                    // One image can carry several digests of a repository (pushed under two
+                    // tags): the one that matches the registry is the one to report.
+                    local_digest = Some(remote.digest.clone());
+                }
                 let mut platform_digest = None;
                 let mut error = None;
                 // A new index may only have changed for other platforms: compare ours (two GETs
