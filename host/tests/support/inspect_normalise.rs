@@ -334,6 +334,8 @@ fn host_config(hc: &Value, naming: &Naming) -> Value {
             };
             m["Source"] = json!(src);
         }
+        // A set to the engine; docker-compose 1.29 orders it from a Python dict, so it varies.
+        ms.sort_by_key(|m| m["Target"].to_string());
     }
     Value::Object(h)
 }
