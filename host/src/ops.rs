@@ -1130,12 +1130,7 @@ async fn ensure_networks(
         let network = def.network_docker_name(&key);
         if decl.external {
             if !state.docker.network_exists(&network).await? {
-                return Err(problem(
-                    &format!("networks.{key}"),
-                    format!(
-                        "external network `{network}` does not exist: create it first or drop `external: true`"
-                    ),
-                ));
+                return Err(external_missing("networks", &key, &network));
             }
             continue;
         }
@@ -1145,6 +1140,17 @@ async fn ensure_networks(
             .await?;
     }
     Ok(())
+}
+
+/// An `external` network or volume that does not exist: compose refuses the deploy too.
+fn external_missing(section: &str, key: &str, name: &str) -> Error {
+    let kind = section.trim_end_matches('s');
+    problem(
+        &format!("{section}.{key}"),
+        format!(
+            "external {kind} `{name}` does not exist: create it first or drop `external: true`"
+        ),
+    )
 }
 
 async fn deploy_locked(
@@ -1163,12 +1169,7 @@ async fn deploy_locked(
         if decl.external {
             // As compose: an external volume must exist; SDMD never creates (or removes) it.
             if !state.docker.volume_exists(&volume).await? {
-                return Err(problem(
-                    &format!("volumes.{v}"),
-                    format!(
-                        "external volume `{volume}` does not exist: create it first or drop `external: true`"
-                    ),
-                ));
+                return Err(external_missing("volumes", v, &volume));
             }
             continue;
         }
