@@ -74,13 +74,7 @@ async fn a_recreate_keeps_anonymous_and_named_volume_data(pool: sqlx::PgPool) {
     assert_eq!(read(&c, "/data/f"), "named");
 
     // Deleting without ?volumes keeps every volume; with it, SDMD removes the ones it created.
-    let (s, v) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/services/{name}?volumes=true"),
-            None,
-        )
-        .await;
+    let (s, v) = app.delete_service(&name, true).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     for (_, vol) in &before {
         assert!(
@@ -104,9 +98,7 @@ async fn delete_without_volumes_keeps_them(pool: sqlx::PgPool) {
     app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
         .await;
     let mounts = volume_mounts(&format!("{name}-app"));
-    let (s, v) = app
-        .call(Method::DELETE, &format!("/api/v1/services/{name}"), None)
-        .await;
+    let (s, v) = app.delete_service(&name, false).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["volumes"], json!([]), "{v}");
     for (_, vol) in &mounts {
@@ -181,13 +173,7 @@ async fn adopt_then_deploy_mounts_the_same_volumes(pool: sqlx::PgPool) {
     assert_eq!(read(&name, "/anon/f"), "anon");
 
     // Even ?volumes=true never removes what SDMD did not create.
-    let (s, v) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/services/{name}?volumes=true"),
-            None,
-        )
-        .await;
+    let (s, v) = app.delete_service(&name, true).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["volumes"], json!([]), "{v}");
     for (_, vol) in &before {
@@ -302,13 +288,7 @@ async fn adopt_a_compose_project_from_its_own_files(pool: sqlx::PgPool) {
     let after: Vec<String> = volume_mounts(&c).into_iter().map(|(_, v)| v).collect();
     assert_eq!(after, before);
 
-    let (s, v) = app
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/services/{name}?volumes=true"),
-            None,
-        )
-        .await;
+    let (s, v) = app.delete_service(&name, true).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["volumes"], json!([]), "{v}");
     for v in &before {

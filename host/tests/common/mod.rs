@@ -280,6 +280,13 @@ impl TestApp {
         .await
     }
 
+    /// `DELETE /api/v1/services/{name}`, with `?volumes=true` when `volumes`.
+    pub async fn delete_service(&self, name: &str, volumes: bool) -> (StatusCode, Value) {
+        let q = if volumes { "?volumes=true" } else { "" };
+        self.call(Method::DELETE, &format!("/api/v1/services/{name}{q}"), None)
+            .await
+    }
+
     /// POSTs `multipart/form-data` with one part per (name, content): `compose`, `name` and
     /// project files named by their path.
     pub async fn post_multipart(&self, uri: &str, parts: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -334,13 +341,7 @@ impl TestApp {
 
     /// Deletes the service and its volumes (best effort) — call at the end of a test.
     pub async fn cleanup(&self, name: &str) {
-        let (s, v) = self
-            .call(
-                Method::DELETE,
-                &format!("/api/v1/services/{name}?volumes=true"),
-                None,
-            )
-            .await;
+        let (s, v) = self.delete_service(name, true).await;
         if !(s.is_success() || s == StatusCode::NOT_FOUND) {
             eprintln!("cleanup of {name} answered {s}: {v}");
         }
