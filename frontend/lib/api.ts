@@ -27,6 +27,8 @@ export const FRIENDLY: Record<string, string> = {
   name_in_use_unmanaged:
     "Containers SDMD doesn't manage already use that name. Adopt them from the services list, or choose another name.",
   already_managed: "This service is already managed by SDMD.",
+  adopt_would_lose_settings:
+    "Its containers have settings SDMD can't express yet. Review them, then adopt anyway or leave the service as it is.",
   unmanaged_service: "SDMD doesn't manage this service yet. Adopt it first.",
   docker_conflict: "Docker refused: a port or container name is already in use.",
   dependency_not_ready: "A dependency didn't become ready in time.",
@@ -71,6 +73,13 @@ export class ApiError extends Error {
         return `${kind === "compose" ? "A compose project" : "A container"} that SDMD doesn't manage already uses that name. Adopt it from the services list, or choose another name.`;
     }
     return FRIENDLY[this.code] ?? this.message;
+  }
+
+  /** The settings an adopt would lose (`adopt_would_lose_settings`), else an empty list. */
+  get lostSettings(): s.LostSetting[] {
+    if (this.code !== "adopt_would_lose_settings") return [];
+    const p = s.lostSettings.safeParse(this.details);
+    return p.success ? p.data : [];
   }
 
   /** Field problems of a `validation_failed`, else an empty list. */
@@ -359,8 +368,13 @@ export const api = {
       method: "PUT",
       raw: { body: content, type: "text/plain" },
     }),
-  adopt: (name: string) =>
-    request(`/api/v1/services/${enc(name)}/adopt`, s.serviceView, { method: "POST" }),
+  /** Adopts; with `acceptLoss`, even when settings would be lost (the answer's `dropped`). */
+  adopt: (name: string, acceptLoss = false) =>
+    request(
+      `/api/v1/services/${enc(name)}/adopt${acceptLoss ? "?accept_loss=true" : ""}`,
+      s.serviceView,
+      { method: "POST" },
+    ),
   revisions: (name: string) => request(`/api/v1/services/${enc(name)}/revisions`, s.revisionList),
   audit: (q: AuditQuery = {}, signal?: AbortSignal) =>
     request(`/api/v1/audit${query({ ...q })}`, s.auditPage, { signal }),

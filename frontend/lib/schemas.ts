@@ -106,6 +106,15 @@ export const schedule = z.object({
 export const problem = z.object({ field: z.string(), message: z.string() });
 export const problems = z.array(problem);
 
+/** A container setting a definition cannot express (adopt's 422 `details`, its `dropped`). */
+export const lostSetting = z.object({
+  container: z.string(),
+  field: z.string(),
+  value: z.string(),
+  message: z.string(),
+});
+export const lostSettings = z.array(lostSetting);
+
 /** One file of a service's project (`GET /api/v1/services/{name}/files`); never its content. */
 export const fileInfo = z.object({
   path: z.string(),
@@ -159,6 +168,8 @@ export const serviceView = z
     containers_running: z.number().optional(),
     /** What storing the document warned about (an unset variable became empty). */
     warnings: problems.optional(),
+    /** After an adopt with accept_loss: the settings the definition does not carry. */
+    dropped: lostSettings.optional(),
   })
   .transform((v) => ({
     ...v,
@@ -348,6 +359,7 @@ export type ContainerInfo = z.infer<typeof containerInfo>;
 export type Member = z.infer<typeof member>;
 export type Definition = z.infer<typeof definition>;
 export type ServiceView = z.infer<typeof serviceView>;
+export type LostSetting = z.infer<typeof lostSetting>;
 export type ActionReport = z.infer<typeof actionReport>;
 export type PullReport = z.infer<typeof pullReport>;
 export type UpdateReport = z.infer<typeof updateReport>;

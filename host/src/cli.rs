@@ -106,6 +106,15 @@ enum Command {
     Pull(Target),
     /// Pull and recreate what changed.
     Update(Target),
+    /// Import an unmanaged service (compose project or container) as a managed definition.
+    Adopt {
+        #[command(flatten)]
+        target: Target,
+        /// Adopt even when a container has settings a definition cannot express; they are
+        /// printed, and the first deploy will not reproduce them.
+        #[arg(long)]
+        accept_loss: bool,
+    },
     /// Manage built-in users (talks to the database directly; passwords are read from stdin).
     User {
         #[command(subcommand)]
@@ -270,6 +279,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restart(t) => action(&t, "restart").await,
         Command::Pull(t) => action(&t, "pull").await,
         Command::Update(t) => action(&t, "update").await,
+        Command::Adopt {
+            target,
+            accept_loss,
+        } => adopt(&target, accept_loss).await,
         Command::User { command, db } => {
             with_database(&db, |pool| user_command(pool, command)).await
         }
@@ -536,15 +549,56 @@ fn describe_error(status: u16, v: &Value) -> String {
     match v.get("details") {
         Some(Value::Array(problems)) => {
             for p in problems {
-                let field = p.get("field").and_then(Value::as_str).unwrap_or_default();
-                let msg = p.get("message").and_then(Value::as_str).unwrap_or_default();
-                s.push_str(&format!("\n  {field}: {msg}"));
+                s.push_str(&format!("\n  {}", describe_problem(p)));
             }
         }
         Some(Value::String(d)) => s.push_str(&format!("\n  {d}")),
         _ => {}
     }
     s
+}
+
+/// One `details` entry: `field: message`, or for a setting adopt cannot express
+/// `container: field = value: message`.
+fn describe_problem(p: &Value) -> String {
+    let get = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
+    match p.get("container").and_then(Value::as_str) {
+        Some(c) => format!(
+            "{c}: {} = {}: {}",
+            get("field"),
+            get("value"),
+            get("message")
+        ),
+        None => format!("{}: {}", get("field"), get("message")),
+    }
+}
+
+async fn adopt(t: &Target, accept_loss: bool) -> anyhow::Result<()> {
+    let client = Client::new(&t.client)?;
+    let query = if accept_loss { "?accept_loss=true" } else { "" };
+    // An id's `:` is sent as `%3A` (the API accepts either).
+    let id = t.name.replace(':', "%3A");
+    let v = client
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/services/{id}/adopt{query}"),
+            None,
+        )
+        .await?;
+    let name = v.get("name").and_then(Value::as_str).unwrap_or(&t.name);
+    let rev = v.get("revision").and_then(Value::as_i64).unwrap_or(1);
+    println!("adopted {name} (revision {rev}); `sdmd deploy {name}` replaces its containers");
+    let dropped = v.get("dropped").and_then(Value::as_array);
+    if let Some(dropped) = dropped.filter(|d| !d.is_empty()) {
+        println!(
+            "dropped {} setting(s) the definition cannot express (the first deploy will not reproduce them):",
+            dropped.len()
+        );
+        for d in dropped {
+            println!("  {}", describe_problem(d));
+        }
+    }
+    Ok(())
 }
 
 fn print_services(v: &Value) {

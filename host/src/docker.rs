@@ -788,32 +788,39 @@ impl Docker {
                 .ok(),
             None => None,
         };
-        let mut a = adopt::from_inspect(&image_ref, inspect, image);
+        // Engines before API 1.48 derive a MAC address from the IPv4 address; later ones pick
+        // one at random, so a chosen one cannot be told from theirs.
+        let v = self.client().await?.client_version();
+        let macs_from_ip = (v.major_version, v.minor_version) < (1, 48);
+        let mut a = adopt::from_inspect(&image_ref, inspect, image, macs_from_ip);
         // `container:<id>` names a container by id, which changes on every recreate: refer to
         // it by name (the caller turns a name of the same group into `service:<member>`).
-        if let Some(other) = a
-            .spec
-            .network
-            .network_mode
-            .as_deref()
-            .and_then(|m| m.strip_prefix("container:"))
-            .map(str::to_owned)
-        {
-            let o = other.clone();
+        let modes = [
+            &mut a.spec.network.network_mode,
+            &mut a.spec.runtime.ipc,
+            &mut a.spec.runtime.pid,
+        ];
+        for mode in modes {
+            let Some(other) = mode
+                .as_deref()
+                .and_then(|m| m.strip_prefix("container:"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
             if let Ok(c) = self
-                .call(|c| async move { c.inspect_container(&o, None).await })
+                .call(|c| async move { c.inspect_container(&other, None).await })
                 .await
                 && let Some(name) = c.name
             {
-                a.spec.network.network_mode =
-                    Some(format!("container:{}", name.trim_start_matches('/')));
+                *mode = Some(format!("container:{}", name.trim_start_matches('/')));
             }
         }
         Ok(a)
     }
 }
 
-pub use adopt::Adopted;
+pub use adopt::{Adopted, LostSetting};
 
 fn parse_log_line(raw: &str, stream: LogStream) -> LogLine {
     match raw.split_once(' ') {

@@ -42,6 +42,13 @@ pub enum Error {
     /// The service is already managed (e.g. adopt of a managed service).
     #[error("`{0}` is already managed by SDMD")]
     AlreadyManaged(String),
+    /// Adopt found settings a definition cannot express; nothing was stored. The caller may
+    /// accept the loss (`accept_loss=true`).
+    #[error(
+        "adopting would lose {} setting(s) a definition cannot express; nothing was stored. Pass accept_loss=true to adopt without them",
+        .0.len()
+    )]
+    WouldLose(Vec<crate::docker::LostSetting>),
     /// A member's dependency did not become ready.
     #[error("member `{member}` waits for `{dependency}`: {reason}")]
     DependencyNotReady {

@@ -70,6 +70,10 @@ pub struct ServiceView {
     /// and has no default becomes empty); only in answers to a store.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
+    /// Settings of the adopted containers that the definition does not carry, so the first
+    /// deploy will not reproduce them; only in the answer to an adopt with `accept_loss=true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::docker::LostSetting>,
 }
 
 /// The update a service's latest check found.
@@ -105,6 +109,7 @@ fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -
         last_updated: None,
         schedule: None,
         warnings: Vec::new(),
+        dropped: Vec::new(),
         containers: g.containers,
     }
 }
@@ -198,6 +203,7 @@ pub async fn adopt_address(
     state: &AppState,
     ctx: &AuditContext,
     address: &str,
+    accept_loss: bool,
 ) -> Result<ServiceView> {
     let a = live::Address::parse(address);
     if let live::Address::Exact(kind, name) = a {
@@ -216,7 +222,7 @@ pub async fn adopt_address(
             });
         }
     }
-    adopt(state, ctx, a.name()).await
+    adopt(state, ctx, a.name(), accept_loss).await
 }
 
 /// A managed service as deploy, update and lifecycle operations need it: when the revision has
@@ -270,6 +276,7 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::NameInUseUnmanaged { .. } => "name_in_use_unmanaged",
         Error::Unmanaged(_) => "unmanaged_service",
         Error::AlreadyManaged(_) => "already_managed",
+        Error::WouldLose(_) => "adopt_would_lose_settings",
         Error::DependencyNotReady { .. } => "dependency_not_ready",
         Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
         Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
@@ -1690,7 +1697,16 @@ async fn adopt_compose_files(
 
 /// Imports an unmanaged service's definition from its containers (minus image defaults). The
 /// containers keep running; the first deploy replaces them with SDMD's own.
-pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ServiceView> {
+///
+/// When a container has settings the definition cannot express, nothing is stored and the
+/// answer lists them ([`Error::WouldLose`]) unless `accept_loss`: then the definition is stored
+/// without them and the answer (and the audit entry) lists what was dropped.
+pub async fn adopt(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    accept_loss: bool,
+) -> Result<ServiceView> {
     let _guard = state.locks.lock(name).await;
     let mut conn = state.db.acquire().await?;
     if db::services::get(&mut conn, name).await?.is_some() {
@@ -1715,8 +1731,11 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
     let mut lost = Vec::new();
     for c in &group.containers {
         let mut a = state.docker.adopt_member(&c.id).await?;
-        // Recorded in the audit entry: the first deploy will not reproduce these settings.
-        lost.extend(a.lost.iter().map(|l| format!("{}: {l}", c.name)));
+        // The first deploy would not reproduce these settings.
+        lost.extend(std::mem::take(&mut a.lost).into_iter().map(|mut l| {
+            l.container = c.name.clone();
+            l
+        }));
         for (key, decl) in std::mem::take(&mut a.volumes) {
             // Two containers of one project share a volume under the same key and name; a key
             // already used for a different volume is renamed, in the member's mounts too.
@@ -1803,6 +1822,9 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         networks,
         extensions: indexmap::IndexMap::new(),
     };
+    if !lost.is_empty() && !accept_loss {
+        return Err(Error::WouldLose(lost));
+    }
     // What inspect produced must pass the same validation as user input.
     let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
         .map_err(Error::Invalid)?;
@@ -1827,14 +1849,16 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
             result: "ok",
             details: json!({
                 "containers": group.containers.iter().map(|c| &c.name).collect::<Vec<_>>(),
-                "not_expressible": lost,
+                "dropped": lost,
             }),
         },
     )
     .await?;
     tx.commit().await?;
     state.bus.publish(Event::Audit { entry });
-    get(state, name).await
+    let mut view = get(state, name).await?;
+    view.dropped = lost;
+    Ok(view)
 }
 
 /// A project file's content as the API shows it.

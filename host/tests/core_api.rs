@@ -613,7 +613,9 @@ async fn unmanaged_containers_are_listed_and_can_be_adopted(pool: sqlx::PgPool) 
     );
     assert_eq!(web["ports"], json!([format!("127.0.0.1:{port}:80")]));
     assert_eq!(web["restart"], "unless-stopped");
-    assert_eq!(web["volumes"], json!(["data:/data"]));
+    // Bound without a mode, the engine recorded `z` (a relabel): the definition says so, since
+    // SDMD would otherwise send `rw`.
+    assert_eq!(web["volumes"], json!(["data:/data:z"]));
     assert!(
         web.get("command").is_none(),
         "CMD equal to the image's is not copied: {web}"

@@ -154,6 +154,46 @@ describe("ServiceActions", () => {
     expect(onAdopted.mock.calls[0]![0]).toMatchObject({ id: "depbench", kind: "managed" });
   });
 
+  it("lists what an adopt would lose and adopts anyway on request", async () => {
+    const lost = {
+      container: "legacy",
+      field: "HostConfig.BlkioWeight",
+      value: "300",
+      message: "blkio_config is not supported yet",
+    };
+    const { calls } = mockFetch([
+      json({ code: "adopt_would_lose_settings", message: "would lose", details: [lost] }, 422),
+      json({ ...service("legacy"), dropped: [lost] }, 201),
+    ]);
+    const onAdopted = vi.fn();
+    render(
+      <Toaster>
+        <ServiceActions
+          service={{
+            id: "container:legacy",
+            name: "legacy",
+            kind: "standalone",
+            status: "running",
+          }}
+          onAdopted={onAdopted}
+        />
+      </Toaster>,
+    );
+    await userEvent.click(screen.getByRole("button", { name: /Adopt/ }));
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog).toHaveTextContent("legacy: HostConfig.BlkioWeight = 300");
+    expect(dialog).toHaveTextContent("blkio_config is not supported yet");
+    expect(onAdopted).not.toHaveBeenCalled();
+    await userEvent.click(screen.getByRole("button", { name: "Adopt anyway" }));
+    await waitFor(() => expect(onAdopted).toHaveBeenCalled());
+    expect(calls.map((c) => c.url)).toEqual([
+      "/api/v1/services/container%3Alegacy/adopt",
+      "/api/v1/services/container%3Alegacy/adopt?accept_loss=true",
+    ]);
+    expect(onAdopted.mock.calls[0]![0].dropped).toEqual([lost]);
+    expect(await screen.findByText(/without 1 setting it can't express/)).toBeInTheDocument();
+  });
+
   it("offers Deploy first for a service that is not deployed", () => {
     render(
       <ServiceActions service={{ id: "n", name: "n", kind: "managed", status: "not_deployed" }} />,

@@ -32,7 +32,7 @@ import {
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
 import { api, toApiError, type ServiceAction } from "@/lib/api";
-import type { ActionReport, ServiceView } from "@/lib/schemas";
+import type { ActionReport, LostSetting, ServiceView } from "@/lib/schemas";
 
 type Act = ServiceAction | "adopt";
 
@@ -117,22 +117,33 @@ export function ServiceActions({
   const toast = useToast();
   const [busy, setBusy] = useState<Act | null>(null);
   const [confirm, setConfirm] = useState<Act | null>(null);
+  /** What an adopt would lose: shown before "Adopt anyway". */
+  const [loss, setLoss] = useState<LostSetting[] | null>(null);
   const managed = service.kind === "managed";
 
-  const run = async (act: Act) => {
+  const run = async (act: Act, acceptLoss = false) => {
     setConfirm(null);
+    setLoss(null);
     setBusy(act);
     try {
       if (act === "adopt") {
-        const v = await api.adopt(service.id);
-        toast("success", `${service.name} is now managed by SDMD.`);
+        const v = await api.adopt(service.id, acceptLoss);
+        const n = v.dropped?.length ?? 0;
+        toast(
+          "success",
+          n
+            ? `${service.name} is now managed by SDMD, without ${n} setting${n === 1 ? "" : "s"} it can't express.`
+            : `${service.name} is now managed by SDMD.`,
+        );
         onAdopted?.(v);
       } else {
         const r = await api.action(service.id, act);
         toast("success", `${service.name} — ${describeResult(act, r)}`);
       }
     } catch (e) {
-      toast("error", `${META[act].label} ${service.name}: ${toApiError(e).friendly}`);
+      const err = toApiError(e);
+      if (act === "adopt" && err.lostSettings.length) setLoss(err.lostSettings);
+      else toast("error", `${META[act].label} ${service.name}: ${err.friendly}`);
     } finally {
       setBusy(null);
       onDone?.();
@@ -218,6 +229,38 @@ export function ServiceActions({
               </DialogFooter>
             </>
           )}
+        </DialogContent>
+      </Dialog>
+      <Dialog open={loss !== null} onOpenChange={(o) => !o && setLoss(null)}>
+        <DialogContent>
+          <DialogHeader>
+            <DialogTitle>Adopting {service.name} would drop settings</DialogTitle>
+            <DialogDescription>
+              SDMD can&apos;t express these settings of its containers yet. Nothing was stored. If
+              you adopt anyway, the first deploy recreates the containers without them.
+            </DialogDescription>
+          </DialogHeader>
+          <ul
+            className="max-h-64 space-y-2 overflow-y-auto text-sm"
+            aria-label="Settings that would be dropped"
+          >
+            {loss?.map((l) => (
+              <li key={`${l.container}/${l.field}`}>
+                <span className="font-mono">
+                  {l.container}: {l.field} = {l.value}
+                </span>
+                <span className="block text-muted-foreground">{l.message}</span>
+              </li>
+            ))}
+          </ul>
+          <DialogFooter>
+            <Button variant="outline" onClick={() => setLoss(null)}>
+              Cancel
+            </Button>
+            <Button variant="destructive" onClick={() => void run("adopt", true)}>
+              Adopt anyway
+            </Button>
+          </DialogFooter>
         </DialogContent>
       </Dialog>
     </div>

@@ -471,18 +471,33 @@ async fn put_file(
     ))
 }
 
-/// Import an unmanaged service's definition from its containers.
+/// Options of an adopt.
+#[derive(Deserialize, IntoParams)]
+struct AdoptParams {
+    /// Adopt even when a container has settings the definition cannot express; the answer's
+    /// `dropped` lists them (the first deploy will not reproduce them).
+    #[serde(default)]
+    accept_loss: bool,
+}
+
+/// Import an unmanaged service's definition from its containers. When a container has settings
+/// a definition cannot express, answers 422 `adopt_would_lose_settings` listing each one
+/// (`details`: `[{container, field, value, message}]`) and stores nothing, unless
+/// `accept_loss=true`.
 #[utoipa::path(post, path = "/api/v1/services/{name}/adopt", tag = "services",
-    params(("name" = String, Path, description = "Id (`compose:<project>`, `container:<name>`) or bare name of the unmanaged service")),
-    responses((status = 201, body = ServiceView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("name" = String, Path, description = "Id (`compose:<project>`, `container:<name>`) or bare name of the unmanaged service"), AdoptParams),
+    responses((status = 201, body = ServiceView, description = "Adopted; `dropped` lists what the definition does not carry (only with accept_loss)"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`adopt_would_lose_settings` (details: `[{container, field, value, message}]`) or `validation_failed`")))]
 async fn adopt_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
+    Query(params): Query<AdoptParams>,
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(ops::adopt_address(&state, &ctx, &name).await?),
+        axum::Json(ops::adopt_address(&state, &ctx, &name, params.accept_loss).await?),
     ))
 }
 

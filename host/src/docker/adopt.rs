@@ -2,11 +2,44 @@
 //! `docker inspect` freezes image defaults (PATH, image labels, CMD) into the container, and
 //! copying them would pin the service to the old image's settings after an update.
 
-use bollard::models::{ContainerInspectResponse, HealthConfig, ImageInspect};
+use std::collections::HashSet;
+
+use bollard::models::{
+    ContainerInspectResponse, HealthConfig, HostConfig, ImageInspect, MountPoint, MountType,
+};
 use indexmap::IndexMap;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::spec::network::NetworkDecl;
-use crate::spec::{Healthcheck, Member, VolumeDecl};
+use crate::spec::volumes::{BindOptions, ByteSize, TmpfsOptions, VolumeOptions};
+use crate::spec::{Healthcheck, LongVolume, Member, Mount, VolumeDecl, VolumeEntry, VolumeKind};
+
+/// A setting of an existing container that a definition cannot express: a deploy of the
+/// adopted definition would not reproduce it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LostSetting {
+    /// The container that has it.
+    pub container: String,
+    /// Where `docker inspect` shows it (`HostConfig.BlkioWeight`, `Mounts[/data]`, …).
+    pub field: String,
+    /// Its value, as inspect shows it.
+    pub value: String,
+    /// Why a definition cannot express it.
+    pub message: String,
+}
+
+impl LostSetting {
+    /// A setting of the container being read (the caller fills in `container`).
+    pub(crate) fn new(field: impl Into<String>, value: impl Into<String>, why: &str) -> Self {
+        Self {
+            container: String::new(),
+            field: field.into(),
+            value: value.into(),
+            message: why.to_owned(),
+        }
+    }
+}
 
 /// A member reconstructed from a container.
 #[derive(Debug, Clone)]
@@ -20,9 +53,9 @@ pub struct Adopted {
     /// Volumes the member mounts, as top-level declarations: each names the existing volume
     /// and is `external`, so a deploy mounts the same data and never creates or removes it.
     pub volumes: Vec<(String, VolumeDecl)>,
-    /// Settings of the container a definition cannot express (`path=value`): a deploy of the
-    /// adopted definition would not reproduce them.
-    pub lost: Vec<String>,
+    /// Settings of the container a definition cannot express: a deploy of the adopted
+    /// definition would not reproduce them.
+    pub lost: Vec<LostSetting>,
     /// Networks the member joins that SDMD did not create, as top-level `external`
     /// declarations naming the existing network (never created or removed by SDMD).
     pub networks: Vec<(String, NetworkDecl)>,
@@ -60,15 +93,241 @@ fn member_name_from(name: &str) -> String {
     if s.is_empty() { "app".into() } else { s }
 }
 
+/// The key a volume gets in the definition: compose's `<project>_<vol>` is `<vol>`; an
+/// anonymous volume (64 hex digits) is named after the member and the path it is mounted at.
+fn volume_key(member: &str, project: Option<&str>, name: &str, dest: &str) -> String {
+    if is_anonymous(name) {
+        format!("{member}-{}", member_name_from(dest))
+    } else {
+        project
+            .and_then(|p| name.strip_prefix(&format!("{p}_")))
+            .unwrap_or(name)
+            .to_owned()
+    }
+}
+
+fn is_anonymous(name: &str) -> bool {
+    name.len() == 64 && name.chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
+/// Declares the existing volume `name` under a key (made unique) and returns the key. Every
+/// volume is `external` with its real name: a deploy mounts the same data and never creates
+/// or removes it. Anonymous volumes hold data too, so they are referred to by name the same way.
+fn declare(
+    volumes: &mut Vec<(String, VolumeDecl)>,
+    member: &str,
+    project: Option<&str>,
+    name: &str,
+    dest: &str,
+) -> String {
+    let decl = VolumeDecl {
+        name: Some(name.to_owned()),
+        external: true,
+        ..VolumeDecl::default()
+    };
+    if let Some((k, _)) = volumes.iter().find(|(_, d)| *d == decl) {
+        return k.clone();
+    }
+    let key = unique_key(volumes, volume_key(member, project, name, dest));
+    volumes.push((key.clone(), decl));
+    key
+}
+
+/// A container's mounts as `volumes` entries, from what the container was created with:
+/// `HostConfig.Binds` (the `-v` syntax, kept as written: its mode list is compose's short
+/// syntax), `HostConfig.Mounts` (`--mount`, compose's long syntax) and, for what neither
+/// names (an image `VOLUME`, `-v /path`), the mount points themselves.
+fn adopt_mounts(
+    member: &str,
+    project: Option<&str>,
+    host: &HostConfig,
+    points: Vec<MountPoint>,
+    lost: &mut Vec<LostSetting>,
+) -> (Vec<(String, VolumeDecl)>, Vec<VolumeEntry>) {
+    let mut volumes: Vec<(String, VolumeDecl)> = Vec::new();
+    let mut out = Vec::new();
+    let mut covered = HashSet::new();
+    let point = |dest: &str| {
+        points
+            .iter()
+            .find(|p| p.destination.as_deref() == Some(dest))
+    };
+    for b in host.binds.clone().unwrap_or_default() {
+        let mut parts = b.splitn(3, ':');
+        let (src, dest, mode) = (
+            parts.next().unwrap_or_default().to_owned(),
+            parts.next().unwrap_or_default().to_owned(),
+            parts.next().map(str::to_owned),
+        );
+        covered.insert(dest.clone());
+        let field = format!("HostConfig.Binds[{dest}]");
+        if src.starts_with('/') {
+            match Mount::parse(&b) {
+                Ok(_) => out.push(VolumeEntry::Short(b.clone())),
+                Err(e) => lost.push(LostSetting::new(field, &b, &e)),
+            }
+            continue;
+        }
+        // A volume: its mode as written, else the one the engine recorded (`z` for a volume
+        // bound without a mode), which SDMD then sends as written.
+        let mode = mode.or_else(|| {
+            point(&dest)
+                .and_then(|p| p.mode.clone())
+                .filter(|m| !m.is_empty())
+        });
+        let key = declare(&mut volumes, member, project, &src, &dest);
+        let entry = match &mode {
+            Some(m) => format!("{key}:{dest}:{m}"),
+            None => format!("{key}:{dest}"),
+        };
+        match Mount::parse(&entry) {
+            Ok(_) => out.push(VolumeEntry::Short(entry)),
+            Err(e) => lost.push(LostSetting::new(field, &b, &e)),
+        }
+    }
+    for m in host.mounts.clone().unwrap_or_default() {
+        let dest = m.target.clone().unwrap_or_default();
+        covered.insert(dest.clone());
+        let field = format!("HostConfig.Mounts[{dest}]");
+        let shown = serde_json::to_string(&m).unwrap_or_default();
+        let mut long = LongVolume {
+            kind: VolumeKind::Volume,
+            source: None,
+            target: dest.clone(),
+            read_only: m.read_only == Some(true),
+            consistency: m.consistency.clone().filter(|c| !c.is_empty()),
+            bind: None,
+            volume: None,
+            tmpfs: None,
+        };
+        match m.typ {
+            Some(MountType::BIND) => {
+                let b = m.bind_options.clone().unwrap_or_default();
+                if b.non_recursive == Some(true)
+                    || b.create_mountpoint == Some(true)
+                    || b.read_only_non_recursive == Some(true)
+                    || b.read_only_force_recursive == Some(true)
+                {
+                    lost.push(LostSetting::new(
+                        field,
+                        shown,
+                        "bind options `bind-nonrecursive`, `bind-create-mountpoint`, `bind-recursive` have no compose attribute",
+                    ));
+                    continue;
+                }
+                long.kind = VolumeKind::Bind;
+                long.source = m.source.clone();
+                long.bind = b
+                    .propagation
+                    .map(|p| p.to_string())
+                    .filter(|p| !p.is_empty())
+                    .map(|p| BindOptions {
+                        propagation: Some(p),
+                        ..BindOptions::default()
+                    });
+            }
+            Some(MountType::VOLUME) => {
+                let v = m.volume_options.clone().unwrap_or_default();
+                if v.subpath.as_deref().is_some_and(|s| !s.is_empty()) {
+                    lost.push(LostSetting::new(
+                        field,
+                        shown,
+                        "`volume.subpath` needs Engine API 1.45; SDMD targets 1.41",
+                    ));
+                    continue;
+                }
+                // The volume exists already: its driver and labels stay as they are.
+                let name = m
+                    .source
+                    .clone()
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| point(&dest).and_then(|p| p.name.clone()));
+                let Some(name) = name else {
+                    lost.push(LostSetting::new(
+                        field,
+                        shown,
+                        "the container has no volume mounted there",
+                    ));
+                    continue;
+                };
+                long.source = Some(declare(&mut volumes, member, project, &name, &dest));
+                long.volume = (v.no_copy == Some(true)).then_some(VolumeOptions { nocopy: true });
+            }
+            Some(MountType::TMPFS) => {
+                let t = m.tmpfs_options.clone().unwrap_or_default();
+                if t.options.as_ref().is_some_and(|o| !o.is_empty()) {
+                    lost.push(LostSetting::new(
+                        field,
+                        shown,
+                        "tmpfs mount options other than size and mode need Engine API 1.46 and have no compose attribute",
+                    ));
+                    continue;
+                }
+                long.kind = VolumeKind::Tmpfs;
+                let size = t.size_bytes.filter(|s| *s > 0);
+                let mode = t.mode.filter(|m| *m > 0);
+                long.tmpfs = (size.is_some() || mode.is_some()).then(|| TmpfsOptions {
+                    size: size.map(|s| ByteSize::Bytes(s as u64)),
+                    mode: mode.map(|m| m as u32),
+                });
+            }
+            other => {
+                lost.push(LostSetting::new(
+                    field,
+                    shown,
+                    &format!(
+                        "a mount of type `{}` cannot be expressed (SDMD mounts volume, bind and tmpfs)",
+                        other.map(|t| t.to_string()).unwrap_or_default()
+                    ),
+                ));
+                continue;
+            }
+        }
+        out.push(VolumeEntry::Long(long));
+    }
+    // What the create did not name: anonymous volumes of `-v /path` and of the image's VOLUMEs
+    // (and mounts shared through `VolumesFrom`, reported as lost by the caller): mounted again
+    // by name, so the data stays.
+    for p in &points {
+        let dest = p.destination.clone().unwrap_or_default();
+        if covered.contains(&dest) {
+            continue;
+        }
+        let ro = if p.rw == Some(false) { ":ro" } else { "" };
+        match p.typ.as_deref() {
+            Some("volume") => {
+                let name = p.name.clone().unwrap_or_default();
+                let key = declare(&mut volumes, member, project, &name, &dest);
+                out.push(VolumeEntry::Short(format!("{key}:{dest}{ro}")));
+            }
+            Some("bind") => {
+                let src = p.source.clone().unwrap_or_default();
+                out.push(VolumeEntry::Short(format!("{src}:{dest}{ro}")));
+            }
+            other => lost.push(LostSetting::new(
+                format!("Mounts[{dest}]"),
+                other.unwrap_or_default(),
+                "a mount of this type cannot be expressed",
+            )),
+        }
+    }
+    (volumes, out)
+}
+
+/// Reads `c` (created from `image`) into a member. `macs_from_ip`: the engine derives a
+/// container's MAC address from its IPv4 address (engines before API 1.48), so another MAC was
+/// chosen at create.
 pub(super) fn from_inspect(
     image_ref: &str,
     c: ContainerInspectResponse,
     image: Option<ImageInspect>,
+    macs_from_ip: bool,
 ) -> Adopted {
     // The group modules read what they need from the whole inspect.
-    let network = super::create::network::adopt(&c, image.as_ref());
+    let mut network = super::create::network::adopt(&c, image.as_ref(), macs_from_ip);
     let runtime = super::create::runtime::adopt(&c, image.as_ref());
-    let lost = super::create::runtime::unexpressible(&c);
+    let mut lost = super::create::runtime::unexpressible(&c, image.as_ref());
+    lost.append(&mut network.lost);
     let config = c.config.unwrap_or_default();
     let host = c.host_config.unwrap_or_default();
     let img = image.and_then(|i| i.config).unwrap_or_default();
@@ -104,12 +363,23 @@ pub(super) fn from_inspect(
         .collect();
     labels.sort_keys();
 
-    let command = config
-        .cmd
-        .filter(|c| Some(c) != img.cmd.as_ref() && !c.is_empty());
-    let entrypoint = config
-        .entrypoint
-        .filter(|e| Some(e) != img.entrypoint.as_ref() && !e.is_empty());
+    // The engine takes the image's ENTRYPOINT and CMD only when the create names no entrypoint.
+    // So a container whose CMD was cleared (`docker run --entrypoint X`) keeps its entrypoint even
+    // when it is the image's; one whose entrypoint was cleared (`--entrypoint ""`) says so with
+    // `[""]` (as the docker CLI sends it); and with an entrypoint the command is always written.
+    let image_cmd = img.cmd.clone().unwrap_or_default();
+    let own_cmd = config.cmd.unwrap_or_default();
+    let image_entrypoint = img.entrypoint.clone().unwrap_or_default();
+    let own_entrypoint = config.entrypoint.unwrap_or_default();
+    let entrypoint = if own_entrypoint.is_empty() {
+        (!image_entrypoint.is_empty()).then(|| vec![String::new()])
+    } else if own_entrypoint != image_entrypoint || (own_cmd.is_empty() && !image_cmd.is_empty()) {
+        Some(own_entrypoint)
+    } else {
+        None
+    };
+    let command =
+        (!own_cmd.is_empty() && (entrypoint.is_some() || own_cmd != image_cmd)).then_some(own_cmd);
     let healthcheck = config
         .healthcheck
         .filter(|h| Some(h) != img.healthcheck.as_ref())
@@ -133,41 +403,13 @@ pub(super) fn from_inspect(
             })
         });
 
-    let mut volumes: Vec<(String, VolumeDecl)> = Vec::new();
-    let mut mounts = Vec::new();
-    for m in c.mounts.unwrap_or_default() {
-        let dest = m.destination.unwrap_or_default();
-        let ro = if m.rw == Some(false) { ":ro" } else { "" };
-        match m.typ.as_deref() {
-            Some("volume") => {
-                let name = m.name.unwrap_or_default();
-                // An anonymous volume has a 64-hex name. It holds data too: the definition refers
-                // to it by name so the first deploy mounts it again instead of a new, empty one.
-                let anonymous = name.len() == 64 && name.chars().all(|ch| ch.is_ascii_hexdigit());
-                let key = if anonymous {
-                    format!("{member}-{}", member_name_from(&dest))
-                } else {
-                    project
-                        .as_deref()
-                        .and_then(|p| name.strip_prefix(&format!("{p}_")))
-                        .unwrap_or(&name)
-                        .to_owned()
-                };
-                let key = unique_key(&volumes, key);
-                mounts.push(format!("{key}:{dest}{ro}"));
-                volumes.push((
-                    key,
-                    VolumeDecl {
-                        name: Some(name),
-                        external: true,
-                        ..VolumeDecl::default()
-                    },
-                ));
-            }
-            Some("bind") => mounts.push(format!("{}:{dest}{ro}", m.source.unwrap_or_default())),
-            _ => {}
-        }
-    }
+    let (volumes, mounts) = adopt_mounts(
+        &member,
+        project.as_deref(),
+        &host,
+        c.mounts.unwrap_or_default(),
+        &mut lost,
+    );
 
     let mut ports = Vec::new();
     let mut bindings: Vec<_> = host.port_bindings.unwrap_or_default().into_iter().collect();
@@ -215,7 +457,7 @@ pub(super) fn from_inspect(
             image: image_ref.to_owned(),
             container_name: Some(container_name),
             environment,
-            volumes: mounts.into_iter().map(Into::into).collect(),
+            volumes: mounts,
             ports: ports.into_iter().map(Into::into).collect(),
             profiles: Vec::new(),
             restart,
@@ -267,11 +509,171 @@ mod tests {
             }),
             ..Default::default()
         };
-        let a = from_inspect("local/app:1", c, Some(img));
+        let a = from_inspect("local/app:1", c, Some(img), true);
         assert_eq!(a.member, "my-app");
         assert_eq!(a.spec.environment.len(), 1);
         assert_eq!(a.spec.environment["GREETING"], "hi");
         assert_eq!(a.spec.command, None);
         assert_eq!(a.spec.labels.keys().collect::<Vec<_>>(), vec!["tier"]);
+    }
+
+    fn inspect(v: serde_json::Value) -> ContainerInspectResponse {
+        serde_json::from_value(v).expect("inspect")
+    }
+
+    #[test]
+    fn entrypoint_and_command_as_the_engine_merges_them() {
+        let img: ImageInspect = serde_json::from_value(serde_json::json!({
+            "Config": {"Entrypoint": ["sleep"], "Cmd": ["60"]}
+        }))
+        .expect("image");
+        let run = |ep: serde_json::Value, cmd: serde_json::Value| {
+            let c = inspect(
+                serde_json::json!({"Name": "/x", "Config": {"Entrypoint": ep, "Cmd": cmd}}),
+            );
+            let a = from_inspect("i", c, Some(img.clone()), true);
+            (a.spec.entrypoint, a.spec.command)
+        };
+        let v = |s: &[&str]| Some(s.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // The image's own: nothing to write.
+        assert_eq!(
+            run(serde_json::json!(["sleep"]), serde_json::json!(["60"])),
+            (None, None)
+        );
+        // `--entrypoint ""` cleared it: `[""]`, and the command is written.
+        assert_eq!(
+            run(serde_json::Value::Null, serde_json::json!(["echo", "hi"])),
+            (v(&[""]), v(&["echo", "hi"]))
+        );
+        // `--entrypoint sleep` (the image's) cleared CMD: the entrypoint is written so the engine
+        // does not take the image's CMD.
+        assert_eq!(
+            run(serde_json::json!(["sleep"]), serde_json::Value::Null),
+            (v(&["sleep"]), None)
+        );
+        // Another entrypoint with the image's CMD text: both written.
+        assert_eq!(
+            run(serde_json::json!(["sh"]), serde_json::json!(["60"])),
+            (v(&["sh"]), v(&["60"]))
+        );
+    }
+
+    #[test]
+    fn mounts_keep_their_syntax_and_volumes_their_names() {
+        let anon = "a".repeat(64);
+        let anon2 = "b".repeat(64);
+        let c = inspect(serde_json::json!({
+            "Name": "/app",
+            "HostConfig": {
+                "Binds": ["/srv:/h:z,ro", "data:/v:nocopy", "data2:/w", "/bad:/x:cached"],
+                "Mounts": [
+                    {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1000000, "Mode": 1023}},
+                    {"Type": "volume", "Target": "/anon2", "VolumeOptions": {"NoCopy": true}},
+                    {"Type": "bind", "Source": "/etc", "Target": "/e", "ReadOnly": true,
+                     "BindOptions": {"Propagation": "rslave"}},
+                    {"Type": "bind", "Source": "/etc", "Target": "/nr", "BindOptions": {"NonRecursive": true}},
+                    {"Type": "npipe", "Source": "x", "Target": "/p"}
+                ]
+            },
+            "Mounts": [
+                {"Type": "volume", "Name": "data2", "Destination": "/w", "Mode": "z", "RW": true},
+                {"Type": "volume", "Name": anon2, "Destination": "/anon2", "Mode": "z", "RW": true},
+                {"Type": "volume", "Name": anon, "Destination": "/cache", "Mode": "", "RW": true}
+            ]
+        }));
+        let a = from_inspect("i", c, None, true);
+        let entries: Vec<serde_json::Value> = a
+            .spec
+            .volumes
+            .iter()
+            .map(|v| serde_json::to_value(v).expect("json"))
+            .collect();
+        assert_eq!(
+            entries,
+            vec![
+                serde_json::json!("/srv:/h:z,ro"),
+                serde_json::json!("data:/v:nocopy"),
+                // The engine recorded `z` for a volume bound without a mode: written out.
+                serde_json::json!("data2:/w:z"),
+                serde_json::json!({"type": "tmpfs", "target": "/t", "tmpfs": {"size": 1000000, "mode": 1023}}),
+                serde_json::json!({"type": "volume", "source": "app-anon2", "target": "/anon2", "volume": {"nocopy": true}}),
+                serde_json::json!({"type": "bind", "source": "/etc", "target": "/e", "read_only": true, "bind": {"propagation": "rslave"}}),
+                serde_json::json!("app-cache:/cache"),
+            ]
+        );
+        let names: Vec<(&str, Option<&str>, bool)> = a
+            .volumes
+            .iter()
+            .map(|(k, d)| (k.as_str(), d.name.as_deref(), d.external))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("data", Some("data"), true),
+                ("data2", Some("data2"), true),
+                ("app-anon2", Some(anon2.as_str()), true),
+                ("app-cache", Some(anon.as_str()), true),
+            ]
+        );
+        let lost: Vec<&str> = a.lost.iter().map(|l| l.field.as_str()).collect();
+        assert_eq!(
+            lost,
+            vec![
+                "HostConfig.Binds[/x]",
+                "HostConfig.Mounts[/nr]",
+                "HostConfig.Mounts[/p]"
+            ]
+        );
+        assert!(a.lost.iter().all(|l| !l.message.is_empty()));
+    }
+
+    #[test]
+    fn networking_and_process_losses_are_named() {
+        let c = inspect(serde_json::json!({
+            "Name": "/app",
+            "Config": {"StdinOnce": true, "Shell": ["/bin/bash", "-c"]},
+            "HostConfig": {"NetworkMode": "default", "AutoRemove": true, "BlkioWeight": 300,
+                           "ContainerIDFile": "/tmp/id", "MaskedPaths": ["/proc/kcore", "/secret"],
+                           "ReadonlyPaths": ["/proc/sys"], "Links": ["/db:/app/db"]},
+            "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.5", "MacAddress": "02:42:ac:11:00:05"}}}
+        }));
+        let a = from_inspect("i", c, None, true);
+        assert_eq!(a.spec.network.network_mode.as_deref(), Some("bridge"));
+        let lost: Vec<&str> = a.lost.iter().map(|l| l.field.as_str()).collect();
+        assert_eq!(
+            lost,
+            vec![
+                "HostConfig.BlkioWeight",
+                "HostConfig.ContainerIDFile",
+                "HostConfig.AutoRemove",
+                "Config.StdinOnce",
+                "HostConfig.Links",
+                "HostConfig.MaskedPaths",
+                "Config.Shell",
+            ]
+        );
+        // A chosen MAC address; a container on bridge and another network.
+        let c = inspect(serde_json::json!({
+            "Name": "/app",
+            "HostConfig": {"NetworkMode": "mynet", "MaskedPaths": [], "ReadonlyPaths": []},
+            "NetworkSettings": {"Networks": {
+                "bridge": {"IPAddress": "172.17.0.5", "MacAddress": "02:42:ac:11:00:05"},
+                "mynet": {"IPAddress": "10.1.0.2", "MacAddress": "02:11:22:33:44:55"}}}
+        }));
+        let a = from_inspect("i", c.clone(), None, true);
+        let lost: Vec<&str> = a.lost.iter().map(|l| l.field.as_str()).collect();
+        assert_eq!(
+            lost,
+            vec![
+                "NetworkSettings.Networks.mynet.MacAddress",
+                "NetworkSettings.Networks.bridge"
+            ]
+        );
+        assert!(a.spec.network.networks.contains_key("mynet"));
+        // Empty path lists are `systempaths=unconfined`.
+        assert_eq!(a.spec.runtime.security_opt, vec!["systempaths=unconfined"]);
+        // Engines that pick MACs at random: a MAC says nothing.
+        let a = from_inspect("i", c, None, false);
+        assert_eq!(a.lost.len(), 1);
     }
 }

@@ -8,6 +8,7 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 
+use crate::docker::adopt::LostSetting;
 use crate::spec::Definition;
 use crate::spec::network::{Attachment, DEFAULT, MemberNetwork, NetworkDecl, NetworkMode};
 
@@ -155,15 +156,31 @@ pub(crate) struct AdoptedNetwork {
     pub spec: MemberNetwork,
     /// Networks it joins, as top-level declarations (all `external`: SDMD did not create them).
     pub decls: Vec<(String, NetworkDecl)>,
+    /// Networking settings a definition cannot express.
+    pub lost: Vec<LostSetting>,
+}
+
+/// The MAC address the engine gives an endpoint with this IPv4 address (engines before API
+/// 1.48: `02:42` and the four address bytes).
+fn mac_of_ip(ip: &str) -> Option<String> {
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    let [a, b, c, d] = ip.octets();
+    Some(format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}"))
 }
 
 /// The networking settings of an existing container, minus compose's and the engine's defaults.
 ///
-/// Compose's `<project>_default` network becomes SDMD's `default`; the engine's `bridge` network
-/// is dropped (the member joins the service network, where members reach each other by name);
-/// other networks are referenced by name as `external`, so they are never removed. A
-/// `container:<id>` mode is kept as is: the caller maps the id to a name or member.
-pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) -> AdoptedNetwork {
+/// Compose's `<project>_default` network becomes SDMD's `default`; a container on the engine's
+/// `bridge` network alone keeps `network_mode: bridge` (on bridge and other networks, the bridge
+/// attachment is reported lost: a definition cannot combine them); other networks are
+/// referenced by name as `external`, so they are never removed. A `container:<id>` mode is kept
+/// as is: the caller maps the id to a name or member. `macs_from_ip`: see
+/// `docker::adopt::from_inspect`.
+pub(crate) fn adopt(
+    c: &ContainerInspectResponse,
+    image: Option<&ImageInspect>,
+    macs_from_ip: bool,
+) -> AdoptedNetwork {
     let config = c.config.clone().unwrap_or_default();
     let host = c.host_config.clone().unwrap_or_default();
     let labels = config.labels.clone().unwrap_or_default();
@@ -182,22 +199,54 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
     let raw_mode = host.network_mode.clone().unwrap_or_default();
     let mut spec = MemberNetwork::default();
     let mut decls = Vec::new();
+    let mut lost = Vec::new();
     let shared = raw_mode.starts_with("container:");
+    let mut nets: Vec<_> = c
+        .network_settings
+        .clone()
+        .and_then(|s| s.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    nets.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, ep) in &nets {
+        let field = format!("NetworkSettings.Networks.{name}");
+        // A stopped container has no address: its MAC cannot be told from a generated one.
+        let mac = ep.mac_address.clone().unwrap_or_default();
+        let ip = ep.ip_address.clone().unwrap_or_default();
+        if macs_from_ip && !mac.is_empty() && !ip.is_empty() && mac_of_ip(&ip) != Some(mac.clone())
+        {
+            lost.push(LostSetting::new(
+                format!("{field}.MacAddress"),
+                mac,
+                "a MAC address chosen at create (`--mac-address`): SDMD cannot set one yet",
+            ));
+        }
+        if let Some(p) = ep.gw_priority.filter(|p| *p != 0) {
+            lost.push(LostSetting::new(
+                format!("{field}.GwPriority"),
+                p.to_string(),
+                "a gateway priority needs Engine API 1.48; SDMD targets 1.41",
+            ));
+        }
+    }
+    let on_bridge = nets.iter().any(|(n, _)| n == "bridge");
     match raw_mode.as_str() {
         "host" | "none" => spec.network_mode = Some(raw_mode.clone()),
         m if shared => spec.network_mode = Some(m.to_owned()),
+        // The engine's default network, alone (`default` is what `docker run` records for it).
+        "default" | "bridge" | "" if on_bridge && nets.len() == 1 => {
+            spec.network_mode = Some("bridge".to_owned())
+        }
         _ => {
-            let mut nets: Vec<_> = c
-                .network_settings
-                .clone()
-                .and_then(|s| s.networks)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            nets.sort_by(|a, b| a.0.cmp(&b.0));
             let mut attachments = IndexMap::new();
             for (name, ep) in nets {
                 if name == "bridge" {
+                    lost.push(LostSetting::new(
+                        "NetworkSettings.Networks.bridge",
+                        "joined",
+                        "the engine's default bridge network together with other networks: a definition joins it only as `network_mode: bridge`, which excludes `networks`",
+                    ));
                     continue;
                 }
                 let default = project
@@ -291,7 +340,7 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         expose.sort();
         spec.expose = expose;
     }
-    AdoptedNetwork { spec, decls }
+    AdoptedNetwork { spec, decls, lost }
 }
 
 #[cfg(test)]
@@ -399,7 +448,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let a = adopt(&c, Some(&img));
+        let a = adopt(&c, Some(&img), true);
         assert_eq!(a.spec.hostname, None);
         assert_eq!(a.spec.expose, vec!["9000/tcp"]);
         assert_eq!(a.spec.networks["mynet"].aliases, vec!["api"]);

@@ -10,6 +10,7 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 
+use crate::docker::adopt::LostSetting;
 use crate::spec::runtime::{Device, Logging, Runtime, Ulimit, grace_seconds};
 
 /// The engine's `/dev/shm` size when none is asked for.
@@ -164,7 +165,11 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
     let image_dir = img.working_dir.unwrap_or_default();
     let image_signal = some_str(img.stop_signal).unwrap_or_else(|| "SIGTERM".into());
     let memory = positive(h.memory);
-    let security_opt = h.security_opt.unwrap_or_default();
+    let mut security_opt = h.security_opt.clone().unwrap_or_default();
+    // The docker CLI and compose v2 turn this option into empty path lists; it reads back so.
+    if systempaths_unconfined(&h) && !security_opt.iter().any(|o| o == "systempaths=unconfined") {
+        security_opt.push("systempaths=unconfined".into());
+    }
     Runtime {
         cap_add: h.cap_add.unwrap_or_default(),
         cap_drop: h.cap_drop.unwrap_or_default(),
@@ -234,9 +239,11 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         stop_signal: config
             .stop_signal
             .filter(|s| !s.is_empty() && *s != image_signal),
+        // Absent unless chosen at create (`--stop-timeout`, compose v2's stop_grace_period): an
+        // explicit 10 is kept, so the container keeps reporting it.
         stop_grace_period: config
             .stop_timeout
-            .filter(|t| *t >= 0 && *t != 10)
+            .filter(|t| *t >= 0)
             .map(|t| format!("{t}s")),
         tmpfs: {
             let mut t: Vec<String> = h
@@ -268,84 +275,249 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
     }
 }
 
-/// The settings of an existing container that [`Runtime`] (and SDMD) cannot express, each as
-/// `path=value`: adopting the container would lose them.
-pub fn unexpressible(c: &ContainerInspectResponse) -> Vec<String> {
+/// The paths the engine masks (`HostConfig.MaskedPaths`) and makes read-only (`ReadonlyPaths`)
+/// in a container it creates without `systempaths=unconfined`, across engine versions (moby's
+/// `oci.DefaultSpec`): a list within these is the engine's default, not a choice.
+const DEFAULT_MASKED: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+const DEFAULT_READONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Whether the container was created with `security_opt: systempaths=unconfined` (the engine
+/// then records empty masked and read-only path lists; a privileged container has none at all).
+fn systempaths_unconfined(h: &HostConfig) -> bool {
+    h.privileged != Some(true)
+        && h.masked_paths.as_ref().is_some_and(Vec::is_empty)
+        && h.readonly_paths.as_ref().is_some_and(Vec::is_empty)
+}
+
+/// The settings of an existing container that [`Runtime`] (and SDMD) cannot express: adopting
+/// the container would lose them. Together with [`adopt`], the network and mount readers and
+/// `docker::adopt`, every field of `Config` and `HostConfig` is either read back, listed here, or
+/// a value the engine or the client derives (documented in `docs/service-format.md`).
+pub fn unexpressible(
+    c: &ContainerInspectResponse,
+    image: Option<&ImageInspect>,
+) -> Vec<LostSetting> {
     let mut out = Vec::new();
     let h = c.host_config.clone().unwrap_or_default();
     let config = c.config.clone().unwrap_or_default();
-    let mut num = |path: &str, v: Option<i64>| {
-        if let Some(v) = v.filter(|v| *v != 0) {
-            out.push(format!("{path}={v}"));
-        }
+    let mut push = |field: &str, value: String, why: &str| {
+        out.push(LostSetting::new(field, value, why));
     };
-    num("HostConfig.CpuCount", h.cpu_count);
-    num("HostConfig.CpuPercent", h.cpu_percent);
-    num("HostConfig.IOMaximumIOps", h.io_maximum_iops);
-    num("HostConfig.IOMaximumBandwidth", h.io_maximum_bandwidth);
-    num("HostConfig.BlkioWeight", h.blkio_weight.map(i64::from));
-    let mut push = |path: &str, v: String| out.push(format!("{path}={v}"));
-    for (path, v) in [
+    const WINDOWS: &str = "a Windows-only resource setting: a definition for Linux cannot carry it";
+    const BLKIO: &str =
+        "blkio_config is not supported yet (this engine's blkio cgroup cannot verify the mapping)";
+    for (field, v, why) in [
+        ("HostConfig.CpuCount", h.cpu_count, WINDOWS),
+        ("HostConfig.CpuPercent", h.cpu_percent, WINDOWS),
+        ("HostConfig.IOMaximumIOps", h.io_maximum_iops, WINDOWS),
+        (
+            "HostConfig.IOMaximumBandwidth",
+            h.io_maximum_bandwidth,
+            WINDOWS,
+        ),
+        (
+            "HostConfig.BlkioWeight",
+            h.blkio_weight.map(i64::from),
+            BLKIO,
+        ),
+    ] {
+        if let Some(v) = v.filter(|v| *v != 0) {
+            push(field, v.to_string(), why);
+        }
+    }
+    for (field, shown, why) in [
         (
             "HostConfig.BlkioWeightDevice",
-            h.blkio_weight_device.as_ref().map(|v| v.len()),
+            h.blkio_weight_device
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .map(json),
+            BLKIO,
         ),
         (
             "HostConfig.BlkioDeviceReadBps",
-            h.blkio_device_read_bps.as_ref().map(|v| v.len()),
+            h.blkio_device_read_bps
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .map(json),
+            BLKIO,
         ),
         (
             "HostConfig.BlkioDeviceWriteBps",
-            h.blkio_device_write_bps.as_ref().map(|v| v.len()),
+            h.blkio_device_write_bps
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .map(json),
+            BLKIO,
         ),
         (
             "HostConfig.BlkioDeviceReadIOps",
-            h.blkio_device_read_iops.as_ref().map(|v| v.len()),
+            h.blkio_device_read_iops
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .map(json),
+            BLKIO,
         ),
         (
             "HostConfig.BlkioDeviceWriteIOps",
-            h.blkio_device_write_iops.as_ref().map(|v| v.len()),
+            h.blkio_device_write_iops
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .map(json),
+            BLKIO,
         ),
         (
             "HostConfig.DeviceRequests",
-            h.device_requests.as_ref().map(|v| v.len()),
+            h.device_requests
+                .as_ref()
+                .filter(|v| !v.is_empty())
+                .map(json),
+            "device requests (`--gpus`, `gpus`, `deploy.resources.reservations.devices`) are not supported: SDMD cannot verify them on an engine without GPUs",
+        ),
+        (
+            "HostConfig.Annotations",
+            h.annotations.as_ref().filter(|v| !v.is_empty()).map(json),
+            "annotations need Engine API 1.43; SDMD targets 1.41, which would drop them",
         ),
     ] {
-        if let Some(n) = v.filter(|n| *n > 0) {
-            push(path, format!("{n} entries"));
+        if let Some(shown) = shown {
+            push(field, shown, why);
         }
     }
-    if let Some(m) = some_str(h.cpuset_mems) {
-        push("HostConfig.CpusetMems", m);
+    for (field, v, why) in [
+        (
+            "HostConfig.CpusetMems",
+            some_str(h.cpuset_mems.clone()),
+            "memory nodes (`--cpuset-mems`) have no compose attribute",
+        ),
+        (
+            "HostConfig.VolumeDriver",
+            some_str(h.volume_driver.clone()),
+            "a default driver for the container's new volumes (`--volume-driver`) has no compose attribute (declare volumes with `driver`)",
+        ),
+        (
+            "HostConfig.Cgroup",
+            some_str(h.cgroup.clone()),
+            "joining another container's cgroup has no compose attribute",
+        ),
+        (
+            "HostConfig.Isolation",
+            some_str(h.isolation.as_ref().map(|i| i.to_string())).filter(|i| i != "default"),
+            "isolation is Windows-only",
+        ),
+        (
+            "HostConfig.ContainerIDFile",
+            some_str(h.container_id_file.clone()),
+            "the docker CLI wrote the container's id to this file (`--cidfile`); containers SDMD creates do not update it",
+        ),
+    ] {
+        if let Some(v) = v {
+            push(field, v, why);
+        }
     }
-    if h.auto_remove == Some(true) {
-        push("HostConfig.AutoRemove", "true".into());
+    for (field, on, why) in [
+        (
+            "HostConfig.AutoRemove",
+            h.auto_remove == Some(true),
+            "`--rm` has no compose attribute: SDMD keeps a member's container when it exits",
+        ),
+        (
+            "HostConfig.PublishAllPorts",
+            h.publish_all_ports == Some(true),
+            "`-P` publishes every exposed port on an engine-chosen port; a definition lists its ports",
+        ),
+        (
+            "Config.StdinOnce",
+            config.stdin_once == Some(true),
+            "closing stdin after the first attach has no compose attribute",
+        ),
+        (
+            "Config.NetworkDisabled",
+            config.network_disabled == Some(true),
+            "no compose attribute (the nearest is `network_mode: none`)",
+        ),
+    ] {
+        if on {
+            push(field, "true".into(), why);
+        }
     }
-    if h.publish_all_ports == Some(true) {
-        push("HostConfig.PublishAllPorts", "true".into());
+    if let Some(v) = h.volumes_from.as_ref().filter(|v| !v.is_empty()) {
+        push(
+            "HostConfig.VolumesFrom",
+            v.join(","),
+            "volumes_from is not supported yet: the mounts it shares are adopted as the container's own mounts of the same volumes and paths",
+        );
     }
-    if let Some(a) = h.annotations.filter(|a| !a.is_empty()) {
-        push("HostConfig.Annotations", format!("{a:?}"));
+    if let Some(l) = h.links.as_ref().filter(|l| !l.is_empty()) {
+        push(
+            "HostConfig.Links",
+            l.join(","),
+            "legacy links on the default bridge network have no equivalent in a definition (links work between members on the service's networks)",
+        );
     }
-    if let Some(d) = some_str(h.volume_driver) {
-        push("HostConfig.VolumeDriver", d);
+    if !systempaths_unconfined(&h) {
+        for (field, paths, defaults) in [
+            ("HostConfig.MaskedPaths", &h.masked_paths, DEFAULT_MASKED),
+            (
+                "HostConfig.ReadonlyPaths",
+                &h.readonly_paths,
+                DEFAULT_READONLY,
+            ),
+        ] {
+            let custom: Vec<&String> = paths
+                .iter()
+                .flatten()
+                .filter(|p| !defaults.contains(&p.as_str()))
+                .collect();
+            if !custom.is_empty() {
+                push(
+                    field,
+                    json(paths),
+                    "a list of masked or read-only paths other than the engine's: compose can only clear them (`security_opt: systempaths=unconfined`)",
+                );
+            }
+        }
     }
-    if let Some(v) = h.volumes_from.filter(|v| !v.is_empty()) {
-        push("HostConfig.VolumesFrom", v.join(","));
-    }
-    if let Some(l) = h.links.filter(|l| !l.is_empty()) {
-        push("HostConfig.Links", l.join(","));
-    }
-    if let Some(s) = config.shell.filter(|s| !s.is_empty()) {
-        push("Config.Shell", s.join(" "));
-    }
-    if config.stdin_once == Some(true) {
-        push("Config.StdinOnce", "true".into());
-    }
-    if config.network_disabled == Some(true) {
-        push("Config.NetworkDisabled", "true".into());
+    let image_shell = image
+        .and_then(|i| i.config.as_ref())
+        .and_then(|c| c.shell.clone())
+        .unwrap_or_default();
+    if let Some(s) = config
+        .shell
+        .as_ref()
+        .filter(|s| !s.is_empty() && **s != image_shell)
+    {
+        push(
+            "Config.Shell",
+            json(s),
+            "a SHELL other than the image's has no compose attribute",
+        );
     }
     out
+}
+
+/// An inspect value as JSON (for [`LostSetting::value`]).
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -429,6 +601,12 @@ mod tests {
                 ..Default::default()
             }
         );
-        assert_eq!(unexpressible(&c), vec!["HostConfig.CpuCount=2".to_string()]);
+        let lost = unexpressible(&c, Some(&img));
+        assert_eq!(
+            lost.iter()
+                .map(|l| (l.field.as_str(), l.value.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("HostConfig.CpuCount", "2")]
+        );
     }
 }
