@@ -1,7 +1,7 @@
 //! Networking fidelity: the same file deployed by docker-compose 1.29 and by SDMD produces the
 //! same networking in `docker inspect` (attachments, aliases, static addresses, modes, hosts,
-//! DNS, host names, exposed ports); and a `docker run` container with a custom network survives
-//! adopt → deploy → delete with its networking intact and the network left in place.
+//! DNS, host names, exposed ports). (Adopting `docker run` containers with custom networks and
+//! network modes: `adopt_fidelity.rs`.)
 
 mod common;
 
@@ -317,108 +317,6 @@ async fn same_networking_as_compose(pool: PgPool) {
             "network {n} outlived the service"
         );
     }
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
-}
-
-#[sqlx::test(migrations = "../migrations")]
-async fn adopted_run_keeps_its_networking(pool: PgPool) {
-    let app = TestApp::new(pool).await;
-    let name = unique("anet");
-    let net = format!("{name}-net");
-    let prefix = subnet_prefix();
-    docker(&[
-        "network",
-        "create",
-        "--label",
-        "sdmd.test=1",
-        "--subnet",
-        &format!("{prefix}.0/24"),
-        &net,
-    ]);
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--label",
-        "sdmd.test=1",
-        "--init",
-        "--network",
-        &net,
-        "--network-alias",
-        "api",
-        "--ip",
-        &format!("{prefix}.20"),
-        "--add-host",
-        "db:10.231.250.3",
-        "--dns",
-        "10.231.250.53",
-        "--hostname",
-        "myhost",
-        "local/busybox:1",
-        "sleep",
-        "3600",
-    ]);
-    let result = std::panic::AssertUnwindSafe(async {
-        let same = |n: &str| n.to_owned();
-        let before = view(&inspect(&name), &same);
-        // The live view learns about the container from the engine's events.
-        eventually(
-            std::time::Duration::from_secs(10),
-            "the container listed",
-            || app.listed(&name),
-        )
-        .await;
-        let adopted = app
-            .ok(Method::POST, &format!("/api/v1/services/{name}/adopt"))
-            .await;
-        let def = &adopted["definition"];
-        assert_eq!(
-            def["networks"][&net],
-            json!({"external": true, "name": net}),
-            "{def}"
-        );
-        let member = def["services"]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap();
-        assert_eq!(member["hostname"], "myhost", "{member}");
-        assert_eq!(
-            member["networks"][&net]["aliases"],
-            json!(["api"]),
-            "{member}"
-        );
-        app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
-            .await;
-        let after = inspect(&name);
-        assert_eq!(after["Config"]["Labels"]["io.sdmd.service"], name.as_str());
-        let after = view(&after, &same);
-        // SDMD adds the member name as an alias (members reach each other by name): that
-        // name is the container's here, which `view` drops.
-        assert_eq!(after, before);
-        assert_eq!(after["networks"][&net]["ipv4"], "20");
-        let (s, v) = app
-            .call(
-                Method::DELETE,
-                &format!("/api/v1/services/{name}?volumes=true"),
-                None,
-            )
-            .await;
-        assert!(s.is_success(), "{v}");
-        assert!(
-            docker_ok(&["network", "inspect", &net]),
-            "the adopted (external) network was removed"
-        );
-    })
-    .catch_unwind_safe()
-    .await;
-    app.cleanup(&name).await;
-    docker_ok(&["rm", "-f", &name]);
-    docker_ok(&["network", "rm", &net]);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

@@ -1,15 +1,14 @@
 //! Privileges, resources and process attributes: SDMD creates the same container as docker-compose
-//! 1.29 (the reference on this machine) for the same file, and adopting a `docker run` container
-//! then deploying it reproduces the same settings.
+//! 1.29 (the reference on this machine) for the same file. (Adopting `docker run` containers with
+//! these flags: `adopt_fidelity.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, docker, docker_ok, eventually, inspect, unique};
+use common::{TestApp, docker, inspect, unique};
 use serde_json::{Value, json};
 
 /// A second member with the rest of the attributes this engine can run.
@@ -262,105 +261,4 @@ async fn compose_and_sdmd_create_the_same_container(pool: sqlx::PgPool) {
     let down = tokio::task::spawn_blocking(move || compose(&dir_path, &p, &["down", "-v"]));
     let (_, down) = tokio::join!(app.cleanup(&name), down);
     assert!(down.unwrap().status.success());
-}
-
-#[sqlx::test(migrations = "../migrations")]
-async fn docker_run_flags_survive_adopt_and_deploy(pool: sqlx::PgPool) {
-    let app = TestApp::new(pool).await;
-    let name = unique("rtrun");
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--label",
-        "sdmd.test=1",
-        "--init",
-        "--cap-add",
-        "NET_ADMIN",
-        "--cap-drop",
-        "MKNOD",
-        "--user",
-        "1000:1000",
-        "--memory",
-        "64m",
-        "--cpus",
-        "0.5",
-        "--pids-limit",
-        "50",
-        "--shm-size",
-        "32m",
-        "--ulimit",
-        "nofile=1024:2048",
-        "--tmpfs",
-        "/run:size=1m",
-        "--log-opt",
-        "max-size=10m",
-        "--read-only",
-        "--workdir",
-        "/tmp",
-        "--stop-signal",
-        "SIGINT",
-        "--stop-timeout",
-        "4",
-        "--device",
-        "/dev/null:/dev/xnull",
-        "--sysctl",
-        "net.core.somaxconn=1024",
-        "--security-opt",
-        "no-new-privileges",
-        "--group-add",
-        "100",
-        "--oom-score-adj",
-        "50",
-        "-t",
-        "-i",
-        "local/busybox:1",
-        "sleep",
-        "300",
-    ]);
-    let before = inspect(&name);
-    eventually(
-        Duration::from_secs(10),
-        "the container is listed",
-        || async { app.listed(&name).await },
-    )
-    .await;
-
-    let (s, v) = app.post(&format!("/api/v1/services/{name}/adopt")).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let member = v["definition"]["services"]
-        .as_object()
-        .and_then(|m| m.values().next())
-        .cloned()
-        .unwrap();
-    // Defaults of the engine and the image are not copied.
-    for absent in ["ipc", "cgroup", "runtime", "memswap_limit", "privileged"] {
-        assert!(member.get(absent).is_none(), "{absent}: {member}");
-    }
-    assert_eq!(member["shm_size"], 32 << 20, "{member}");
-    assert_eq!(member["user"], "1000:1000", "{member}");
-    assert_eq!(member["mem_limit"], 64 << 20, "{member}");
-    assert_eq!(member["stop_grace_period"], "4s", "{member}");
-    assert_eq!(
-        member["logging"],
-        json!({"driver": "json-file", "options": {"max-size": "10m"}})
-    );
-
-    let deployed = app
-        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
-        .await;
-    assert_eq!(
-        deployed["created"].as_array().map(Vec::len),
-        Some(1),
-        "{deployed}"
-    );
-    let after = inspect(&name);
-    assert_ne!(
-        before["Id"], after["Id"],
-        "deploy replaced the adopted container"
-    );
-    assert_same(&before, &after, "docker run vs adopt → deploy");
-    app.cleanup(&name).await;
-    docker_ok(&["rm", "-f", &name]);
 }

@@ -227,8 +227,9 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         oom_kill_disable: h.oom_kill_disable.filter(|o| *o),
         oom_score_adj: h.oom_score_adj.filter(|o| *o != 0),
         deploy: Default::default(),
-        // `private` and `shareable` are the daemon's defaults (it has one of them configured).
-        ipc: some_str(h.ipc_mode).filter(|m| m != "private" && m != "shareable"),
+        // `private` is the daemon's default since Docker 19.03 (`shareable` before, or when
+        // configured so): an explicit `shareable` is kept.
+        ipc: some_str(h.ipc_mode).filter(|m| m != "private"),
         pid: some_str(h.pid_mode),
         uts: some_str(h.uts_mode),
         tty: config.tty.filter(|t| *t),
