@@ -13,6 +13,11 @@
 //!   normalised fields differ from compose's: a known, reported bug, asserted so that a fix (or a
 //!   new difference) fails the test until the entry is updated.
 //!
+//! Every case SDMD accepts is also exported (`GET …/compose`) before its deploy: docker-compose
+//! 1.29 accepts the export (`config`, in a project directory with the case's files), and
+//! `PUT`ting the export with the same files back stores nothing new — the definition, the stored
+//! document and the files are identical (issue 10, item 6).
+//!
 //! Images are `local/busybox:1` tagged under every name the corpus uses (Docker Hub is not
 //! reachable); every service runs a long-lived command with `init: true` so stops are instant.
 //! Host ports are fixed per case and unique across the corpus (cases run four at a time).
@@ -274,7 +279,9 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
     if s != StatusCode::CREATED {
         return Err(format!("SDMD create answered {s}: {v}"));
     }
-    let result = {
+    let exported = export_round_trip(app, service, &files).await;
+    let result = async {
+        exported.map_err(|e| format!("export: {e}"))?;
         let (s, v) = app
             .call(
                 Method::POST,
@@ -295,7 +302,8 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
         } else {
             Err(format!("deploy answered {s}: {v}"))
         }
-    };
+    }
+    .await;
     let (s, v) = app
         .call(
             Method::DELETE,
@@ -308,6 +316,84 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
         return Err(format!("SDMD delete answered {s}: {v}"));
     }
     Ok(SdmdOutcome::Deployed(result))
+}
+
+/// `multipart/form-data` of (part name, content): `compose` and one part per project file.
+fn multipart(parts: &[(&str, &str)]) -> (String, String) {
+    const BOUNDARY: &str = "sdmd-parity-boundary-41f3";
+    let mut body = String::new();
+    for (name, content) in parts {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{BOUNDARY}--\r\n"));
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// Exports the stored service, has docker-compose 1.29 parse the export in a project directory
+/// holding the case's files, and sends the export with the same files back.
+async fn export_round_trip(
+    app: &TestApp,
+    service: &str,
+    files: &[(String, String)],
+) -> Result<(), String> {
+    let (s, export) = app
+        .get(&format!("/api/v1/services/{service}/compose"))
+        .await;
+    let export = match (s, export) {
+        (StatusCode::OK, Value::String(y)) => y,
+        (s, v) => return Err(format!("GET …/compose answered {s}: {v}")),
+    };
+    // The reference parser predates the Compose Specification's top-level `name` (it answers
+    // "'name' does not match any of the regexes: '^x-'"); compose v2 reads it. Everything else
+    // of the export goes to docker-compose as is.
+    let mut doc: Value =
+        serde_norway::from_str(&export).map_err(|e| format!("the export is not YAML: {e}"))?;
+    doc.as_object_mut().map(|o| o.remove("name"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (path, content) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    std::fs::write(
+        dir.join("compose.yaml"),
+        serde_norway::to_string(&doc).unwrap(),
+    )
+    .unwrap();
+    compose_cmd(service, dir, &["config", "-q"])
+        .await
+        .map_err(|e| format!("docker-compose refused the export: {e}\n{export}"))?;
+
+    let (_, before) = app.get(&format!("/api/v1/services/{service}")).await;
+    let mut parts: Vec<(&str, &str)> = vec![("compose", export.as_str())];
+    parts.extend(files.iter().map(|(p, c)| (p.as_str(), c.as_str())));
+    let (ct, body) = multipart(&parts);
+    let (s, v) = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/services/{service}"),
+            Some((&ct, body)),
+        )
+        .await;
+    if !s.is_success() {
+        return Err(format!("PUT of the export answered {s}: {v}\n{export}"));
+    }
+    if v["definition"] != before["definition"] {
+        return Err(format!(
+            "the export stores a different definition:\n  stored   {}\n  exported {}",
+            before["definition"], v["definition"]
+        ));
+    }
+    if v["revision"] != before["revision"] {
+        return Err(format!(
+            "the export is not the stored document (PUT made revision {}):\n{export}",
+            v["revision"]
+        ));
+    }
+    Ok(())
 }
 
 /// The case's project files (everything but `compose.yaml` and `expect.yaml`), by relative path.
