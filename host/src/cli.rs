@@ -57,8 +57,13 @@ enum Command {
         client: ClientOpts,
     },
     /// Create or update a service from a compose-style YAML (or JSON) file, then deploy it.
+    ///
+    /// The file's companions are sent with it, as in a compose project directory: the `.env`
+    /// next to it, the members' `env_file`s and the `file:` of `secrets` and `configs`, by their
+    /// paths relative to the file's directory (paths leaving it are refused).
     Apply {
-        /// The definition file (`-` for standard input).
+        /// The definition file (`-` for standard input; companions are then read from the
+        /// current directory).
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
         /// Store the definition without deploying.
@@ -521,6 +526,21 @@ impl Client {
         if let Some((ct, bytes)) = body {
             r = r.header(reqwest::header::CONTENT_TYPE, ct).body(bytes);
         }
+        self.answer(r).await
+    }
+
+    /// Sends a `multipart/form-data` body.
+    async fn send_form(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> anyhow::Result<Value> {
+        self.answer(self.request(method, path).multipart(form))
+            .await
+    }
+
+    async fn answer(&self, r: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         let resp = r
             .send()
             .await
@@ -661,12 +681,144 @@ fn profile_query(profiles: &[String]) -> String {
     q
 }
 
+/// The files a compose file's project directory gives it, as (multipart part name, where the
+/// document asks for it): the `.env` next to the file, each member's `env_file`s, and the
+/// `file:` of top-level `secrets` and `configs`. Paths are as written, relative to the file's
+/// directory. `required` is false for `.env` and `env_file` entries with `required: false`.
+struct Companion {
+    path: String,
+    field: String,
+    required: bool,
+}
+
+fn companions(doc: &Value) -> Vec<Companion> {
+    let mut out = vec![Companion {
+        path: ".env".into(),
+        field: ".env".into(),
+        required: false,
+    }];
+    for (m, svc) in doc
+        .get("services")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let field = format!("services.{m}.env_file");
+        let entry = |i: Option<usize>, v: &Value| {
+            let field = match i {
+                Some(i) => format!("{field}[{i}]"),
+                None => field.clone(),
+            };
+            match v {
+                Value::String(p) => Some(Companion {
+                    path: p.clone(),
+                    field,
+                    required: true,
+                }),
+                Value::Object(o) => Some(Companion {
+                    path: o.get("path")?.as_str()?.to_owned(),
+                    field,
+                    required: o.get("required").and_then(Value::as_bool).unwrap_or(true),
+                }),
+                _ => None,
+            }
+        };
+        match svc.get("env_file") {
+            Some(Value::Array(items)) => out.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| entry(Some(i), v)),
+            ),
+            Some(v) => out.extend(entry(None, v)),
+            None => {}
+        }
+    }
+    for top in ["secrets", "configs"] {
+        for (k, d) in doc
+            .get(top)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(p) = d.get("file").and_then(Value::as_str) {
+                out.push(Companion {
+                    path: p.to_owned(),
+                    field: format!("{top}.{k}.file"),
+                    required: true,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Reads the companion files of a compose file in `dir`, keyed by their path in the project
+/// (`./secrets/db` → `secrets/db`). A path that leaves `dir` — absolute, through `..`, or
+/// through a symbolic link — is refused: SDMD keeps a service's files in its own project
+/// directory, so such a file could not be found there.
+fn read_companions(dir: &std::path::Path, doc: &Value) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for c in companions(doc) {
+        let mut rel = c.path.as_str();
+        while let Some(rest) = rel.strip_prefix("./") {
+            rel = rest;
+        }
+        let escapes = || {
+            anyhow::anyhow!(
+                "{}: `{}` is outside the compose file's directory {}: SDMD stores a service's files inside its project directory; move the file there and refer to it by a relative path",
+                c.field,
+                c.path,
+                root.display()
+            )
+        };
+        if rel.contains('$') {
+            bail!(
+                "{}: `{}` is interpolated; `sdmd apply` sends files by the paths the document names: write the path literally",
+                c.field,
+                c.path
+            );
+        }
+        if crate::project::check_path(rel).is_err() {
+            return Err(escapes());
+        }
+        // The path is the part's name, sent as is (servers read no `name*=` encoding).
+        if rel.contains(['"', '\r', '\n']) {
+            bail!(
+                "{}: `{}` cannot be sent as a multipart part name: rename the file",
+                c.field,
+                c.path
+            );
+        }
+        let path = root.join(rel);
+        let real = match path.canonicalize() {
+            Ok(p) => p,
+            Err(_) if !c.required => continue,
+            Err(e) => bail!("{}: cannot read `{}`: {e}", c.field, path.display()),
+        };
+        if !real.starts_with(&root) {
+            return Err(escapes());
+        }
+        if out.iter().any(|(p, _)| p == rel) {
+            continue;
+        }
+        let bytes = std::fs::read(&real)
+            .with_context(|| format!("{}: reading {}", c.field, path.display()))?;
+        out.push((rel.to_owned(), bytes));
+    }
+    Ok(out)
+}
+
 async fn apply(
     client: &Client,
     file: &PathBuf,
     deploy: Option<&Vec<String>>,
 ) -> anyhow::Result<()> {
-    let bytes = if file.as_os_str() == "-" {
+    let stdin = file.as_os_str() == "-";
+    let bytes = if stdin {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
         buf
@@ -689,6 +841,15 @@ async fn apply(
         .and_then(Value::as_str)
         .context("the document has no `name`")?
         .to_owned();
+    // As compose: the project directory is the file's (the current one for standard input).
+    let dir = match file
+        .parent()
+        .filter(|p| !stdin && !p.as_os_str().is_empty())
+    {
+        Some(d) => d.to_owned(),
+        None => PathBuf::from("."),
+    };
+    let files = read_companions(&dir, &doc)?;
     let exists = match client
         .send(
             reqwest::Method::GET,
@@ -700,27 +861,55 @@ async fn apply(
         Ok(v) => v.get("kind").and_then(Value::as_str) == Some("managed"),
         Err(_) => false,
     };
-    let v = if exists {
-        client
-            .send(
-                reqwest::Method::PUT,
-                &format!("/api/v1/services/{name}"),
-                Some((ct, bytes)),
-            )
-            .await?
+    let (method, path) = if exists {
+        (reqwest::Method::PUT, format!("/api/v1/services/{name}"))
     } else {
-        client
-            .send(reqwest::Method::POST, "/api/v1/services", Some((ct, bytes)))
-            .await?
+        (reqwest::Method::POST, "/api/v1/services".to_owned())
+    };
+    let v = if files.is_empty() {
+        client.send(method, &path, Some((ct, bytes))).await?
+    } else {
+        // The compose file plus one part per file, named by its path in the project.
+        let mut form = reqwest::multipart::Form::new().percent_encode_noop().part(
+            "compose",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(if is_json {
+                    "compose.json"
+                } else {
+                    "compose.yaml"
+                })
+                .mime_str(ct)?,
+        );
+        for (p, content) in &files {
+            form = form.part(
+                p.clone(),
+                reqwest::multipart::Part::bytes(content.clone()).file_name(p.clone()),
+            );
+        }
+        client.send_form(method, &path, form).await?
     };
     let rev = v
         .get("revision")
         .and_then(Value::as_i64)
         .unwrap_or_default();
+    let with = if files.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        format!(" with {}", names.join(", "))
+    };
     println!(
-        "{} {name} (revision {rev})",
+        "{} {name} (revision {rev}){with}",
         if exists { "updated" } else { "created" }
     );
+    for w in v
+        .get("warnings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        println!("warning: {}", describe_problem(w));
+    }
     if let Some(profiles) = deploy {
         let r = client
             .send(
@@ -855,4 +1044,56 @@ async fn logs(client: &Client, name: &str, tail: u32, follow: bool) -> anyhow::R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn companions_are_read_relative_to_the_file_and_never_outside() {
+        let root = tempfile::tempdir().expect("tmp");
+        let dir = root.path().join("stack");
+        for (p, c) in [
+            (".env", "A=1\n"),
+            ("app.env", "B=2\n"),
+            ("secrets/db", "pw"),
+            ("tuning.cnf", "[x]"),
+        ] {
+            let p = dir.join(p);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, c).expect("write");
+        }
+        let doc = serde_json::json!({
+            "name": "s",
+            "services": {"db": {"image": "x", "env_file": "./app.env"},
+                         "b": {"image": "x", "env_file": [{"path": "gone.env", "required": false}, "app.env"]}},
+            "secrets": {"db": {"file": "./secrets/db"}},
+            "configs": {"cnf": {"file": "tuning.cnf"}},
+        });
+        let files = read_companions(&dir, &doc).expect("read");
+        let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, [".env", "app.env", "secrets/db", "tuning.cnf"]);
+        assert_eq!(files[2].1, b"pw");
+        for (doc, field) in [
+            (
+                serde_json::json!({"secrets": {"s": {"file": "/etc/passwd"}}}),
+                "secrets.s.file",
+            ),
+            (
+                serde_json::json!({"configs": {"c": {"file": "../x"}}}),
+                "configs.c.file",
+            ),
+            (
+                serde_json::json!({"services": {"m": {"env_file": "a/../../x"}}}),
+                "services.m.env_file",
+            ),
+        ] {
+            let e = read_companions(&dir, &doc).expect_err("escape").to_string();
+            assert!(
+                e.starts_with(field) && e.contains("outside the compose file's directory"),
+                "{e}"
+            );
+        }
+    }
 }
