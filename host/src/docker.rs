@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::RwLock;
 use utoipa::ToSchema;
 
-pub use create::container_body;
+pub use create::{CopiedFile, container_body, copied_files};
 
 /// Label keys SDMD puts on what it creates.
 pub mod labels {
@@ -627,6 +627,49 @@ impl Docker {
             .call(|c| async move { c.create_container(Some(opts), body).await })
             .await?;
         Ok(r.id)
+    }
+
+    /// Copies files into a created container (archive upload at `/`), one upload per file as
+    /// compose v2 does: the tar entry carries the file's mode, and its uid/gid are applied
+    /// (`copyUIDGID`) when the file sets one. Parent directories are created by the engine.
+    pub async fn copy_files(&self, id: &str, files: &[CopiedFile]) -> Result<(), DockerError> {
+        let mtime = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        for f in files {
+            let mut header = tar::Header::new_ustar();
+            header
+                .set_path(f.path.trim_start_matches('/'))
+                .map_err(|e| DockerError::Other(format!("{}: {e}", f.path)))?;
+            header.set_size(f.content.len() as u64);
+            header.set_mode(f.mode);
+            header.set_uid(f.uid.unwrap_or(0));
+            header.set_gid(f.gid.unwrap_or(0));
+            header.set_mtime(mtime);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            let mut b = tar::Builder::new(Vec::new());
+            b.append(&header, f.content.as_slice())
+                .and_then(|()| b.finish())
+                .map_err(|e| DockerError::Other(format!("{}: {e}", f.path)))?;
+            let archive = b
+                .into_inner()
+                .map_err(|e| DockerError::Other(format!("{}: {e}", f.path)))?;
+            let mut opts =
+                bollard::query_parameters::UploadToContainerOptionsBuilder::default().path("/");
+            if f.uid.is_some() || f.gid.is_some() {
+                opts = opts.copy_uidgid("1");
+            }
+            let opts = opts.build();
+            let i = id.to_owned();
+            self.call(|c| async move {
+                c.upload_to_container(&i, Some(opts), bollard::body_full(archive.into()))
+                    .await
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Starts a container; already running is fine.

@@ -970,7 +970,13 @@ pub(crate) async fn create_member(
         )
         .await?;
     // The other networks are joined before start, so the process sees them all from the start.
-    let started = match state.docker.connect_networks(&id, def, member).await {
+    // Secrets and configs compose copies in rather than mounts (see `copied_files`).
+    let copied = crate::docker::copied_files(def, member);
+    let started = match state.docker.copy_files(&id, &copied).await {
+        Ok(()) => state.docker.connect_networks(&id, def, member).await,
+        Err(e) => Err(e),
+    };
+    let started = match started {
         Ok(()) => state.docker.start(&id).await,
         Err(e) => Err(e),
     };
@@ -1244,12 +1250,12 @@ async fn deploy_locked(
         let mut current = existing.remove(&member).unwrap_or_default();
         // Keep the newest matching container; anything else of this member is stale.
         current.sort_by_key(|c| std::cmp::Reverse(c.created));
-        // A member sharing the network stack of one (re)created now must follow it: its
-        // container joined the old container's stack by id.
+        // A member sharing the network stack (or ipc/pid namespace) of one (re)created now must
+        // follow it: its container joined the old container's by id.
         let follows = def.services[&member]
-            .network
-            .service_dependency()
-            .is_some_and(|d| recreated.contains(&d));
+            .namespace_owners()
+            .iter()
+            .any(|d| recreated.contains(d));
         let keep = current
             .iter()
             .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
@@ -1801,6 +1807,8 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
         services,
         volumes,
         networks,
+        secrets: indexmap::IndexMap::new(),
+        configs: indexmap::IndexMap::new(),
         extensions: indexmap::IndexMap::new(),
     };
     // What inspect produced must pass the same validation as user input.

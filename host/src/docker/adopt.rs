@@ -225,6 +225,9 @@ pub(super) fn from_inspect(
             labels,
             healthcheck,
             init: host.init.filter(|i| *i),
+            // A secret or config file shows in inspect as the bind mount it is: kept in `volumes`.
+            secrets: Vec::new(),
+            configs: Vec::new(),
             network: network.spec,
             runtime,
             extensions: IndexMap::new(),

@@ -265,6 +265,13 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
             _ => None,
         }),
         cgroup_parent: some_str(h.cgroup_parent),
+        // `<id or name>[:mode]`: the caller names containers (ids change on every recreate).
+        volumes_from: h
+            .volumes_from
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| format!("container:{v}"))
+            .collect(),
     }
 }
 
