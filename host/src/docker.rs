@@ -228,6 +228,71 @@ pub struct LogLine {
     pub line: String,
 }
 
+/// Engine API < 1.44 reads a container's MAC address from `Config.MacAddress` only (1.44 moved
+/// it to the endpoint, `EndpointSettings.MacAddress`, which older engines ignore on create).
+/// bollard's create body is modelled on the newer API and has no `Config.MacAddress`, so SDMD
+/// always puts the address on the create endpoint and, for an older engine, this request hook
+/// moves it to `Config.MacAddress` — exactly where docker-compose 1.29 and the docker CLI send
+/// it. Any other request passes through untouched.
+///
+/// `api` is the negotiated version: bollard 0.21 sends unversioned paths (its `Uri::parse` joins
+/// the absolute endpoint path over the versioned one), which the engine serves at its own
+/// version, the one negotiation found. A versioned path (`/v1.41/…`) says its own version.
+fn mac_address_before_1_44(
+    req: bollard::BollardRequest,
+    api: (u32, u32),
+) -> bollard::BollardRequest {
+    let path = req.uri().path();
+    let (version, rest) = match path
+        .strip_prefix("/v")
+        .and_then(|p| p.split_once('/'))
+        .and_then(|(v, rest)| {
+            let (major, minor) = v.split_once('.')?;
+            Some(((major.parse().ok()?, minor.parse().ok()?), rest))
+        }) {
+        Some((v, rest)) => (v, rest),
+        None => (api, path.trim_start_matches('/')),
+    };
+    let old_create = req.method() == axum::http::Method::POST
+        && rest == "containers/create"
+        && version < (1, 44);
+    if !old_create {
+        return req;
+    }
+    let (parts, body) = req.into_parts();
+    let http_body_util::Either::Left(full) = body else {
+        return bollard::BollardRequest::from_parts(parts, body);
+    };
+    use futures_util::FutureExt;
+    use http_body_util::BodyExt;
+    // A `Full` body is ready at once; the create body is JSON that bollard just serialised.
+    let Some(Ok(collected)) = full.clone().collect().now_or_never() else {
+        return bollard::BollardRequest::from_parts(parts, http_body_util::Either::Left(full));
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&collected.to_bytes()) else {
+        return bollard::BollardRequest::from_parts(parts, http_body_util::Either::Left(full));
+    };
+    let network = v["HostConfig"]["NetworkMode"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mac = v
+        .pointer_mut(&format!(
+            "/NetworkingConfig/EndpointsConfig/{}",
+            network.replace('~', "~0").replace('/', "~1")
+        ))
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|ep| ep.remove("MacAddress"));
+    match mac {
+        Some(mac) => {
+            v["MacAddress"] = mac;
+            let bytes = serde_json::to_vec(&v).unwrap_or_default();
+            bollard::BollardRequest::from_parts(parts, bollard::body_full(bytes.into()))
+        }
+        None => bollard::BollardRequest::from_parts(parts, http_body_util::Either::Left(full)),
+    }
+}
+
 /// A handle on the Docker engine. The bollard client is created and its API version negotiated
 /// lazily, and dropped after a connection failure so that a restarted (or upgraded) engine is
 /// negotiated afresh.
@@ -264,6 +329,10 @@ impl Docker {
             .await
             .map_err(|_| DockerError::Unavailable("timed out negotiating the API version".into()))?
             .map_err(|e| DockerError::Unavailable(e.to_string()))?;
+        let v = negotiated.client_version();
+        let api = (v.major_version as u32, v.minor_version as u32);
+        let negotiated =
+            negotiated.with_request_modifier(move |req| mac_address_before_1_44(req, api));
         *slot = Some(negotiated.clone());
         Ok(negotiated)
     }
@@ -945,6 +1014,68 @@ fn convert_summary(c: bollard::models::ContainerSummary) -> ContainerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn create_request(version: &str, body: &serde_json::Value) -> bollard::BollardRequest {
+        axum::http::Request::builder()
+            .method(axum::http::Method::POST)
+            .uri(format!(
+                "http://localhost/v{version}/containers/create?name=x"
+            ))
+            .body(bollard::body_full(serde_json::to_vec(body).unwrap().into()))
+            .unwrap()
+    }
+
+    fn body_of(req: bollard::BollardRequest) -> serde_json::Value {
+        use futures_util::FutureExt;
+        use http_body_util::BodyExt;
+        let bytes = req
+            .into_body()
+            .collect()
+            .now_or_never()
+            .and_then(Result::ok)
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn mac_address_moves_to_the_container_config_before_api_1_44() {
+        let body = serde_json::json!({
+            "Image": "x",
+            "HostConfig": {"NetworkMode": "sdmd_m"},
+            "NetworkingConfig": {"EndpointsConfig": {"sdmd_m": {"Aliases": ["a"], "MacAddress": "02:42:ac:11:65:43"}}}
+        });
+        let old = body_of(mac_address_before_1_44(
+            create_request("1.41", &body),
+            (1, 52),
+        ));
+        assert_eq!(old["MacAddress"], "02:42:ac:11:65:43");
+        assert_eq!(
+            old["NetworkingConfig"]["EndpointsConfig"]["sdmd_m"],
+            serde_json::json!({"Aliases": ["a"]})
+        );
+        let new = body_of(mac_address_before_1_44(
+            create_request("1.44", &body),
+            (1, 41),
+        ));
+        assert_eq!(new, body, "1.44 reads it on the endpoint");
+        // bollard's own, unversioned paths: the negotiated version decides.
+        let unversioned = |api| {
+            let mut req = create_request("1.41", &body);
+            *req.uri_mut() = "http://localhost/containers/create?name=x".parse().unwrap();
+            body_of(mac_address_before_1_44(req, api))
+        };
+        assert_eq!(unversioned((1, 41))["MacAddress"], "02:42:ac:11:65:43");
+        assert_eq!(unversioned((1, 52)), body);
+        let plain = serde_json::json!({"Image": "x", "HostConfig": {"NetworkMode": "host"}});
+        assert_eq!(
+            body_of(mac_address_before_1_44(
+                create_request("1.41", &plain),
+                (1, 41)
+            )),
+            plain
+        );
+    }
 
     #[test]
     fn log_lines_keep_timestamp_and_text() {

@@ -652,6 +652,16 @@ impl Definition {
                     "1.44",
                 ));
             }
+            // Before API 1.44 a MAC address is a container setting, which applies to the
+            // network the container is created on only; the others are joined later.
+            for (key, a) in m.network.joined().iter().skip(1) {
+                if a.mac_address.is_some() {
+                    out.push((
+                        format!("services.{name}.networks.{key}.mac_address"),
+                        "1.44",
+                    ));
+                }
+            }
         }
         out
     }

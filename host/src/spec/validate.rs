@@ -541,7 +541,6 @@ fn unsupported_member_field(k: &str) -> String {
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
         "scale" | "deploy" => format!("`{k}` (several containers per member) is not supported yet: SDMD runs exactly one container per member, so a replica count would be ignored"),
-        "mac_address" => "`mac_address` is not supported: on Engine API 1.41 it is a container setting SDMD's client cannot send, and from API 1.44 it moved to the network endpoint, which 1.41 engines ignore".into(),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
