@@ -901,6 +901,27 @@ impl Docker {
             None => None,
         };
         let mut a = adopt::from_inspect(&image_ref, inspect, image);
+        // The same for `ipc`/`pid: container:<id>` and `volumes_from` (`container:<id>[:mode]`).
+        let mut refs: Vec<&mut String> = [&mut a.spec.runtime.ipc, &mut a.spec.runtime.pid]
+            .into_iter()
+            .flatten()
+            .filter(|m| m.starts_with("container:"))
+            .collect();
+        refs.extend(a.spec.runtime.volumes_from.iter_mut());
+        for r in refs {
+            let rest = r.trim_start_matches("container:").to_owned();
+            let (other, mode) = match rest.split_once(':') {
+                Some((o, m)) => (o.to_owned(), format!(":{m}")),
+                None => (rest.clone(), String::new()),
+            };
+            if let Ok(c) = self
+                .call(|c| async move { c.inspect_container(&other, None).await })
+                .await
+                && let Some(name) = c.name
+            {
+                *r = format!("container:{}{mode}", name.trim_start_matches('/'));
+            }
+        }
         // `container:<id>` names a container by id, which changes on every recreate: refer to
         // it by name (the caller turns a name of the same group into `service:<member>`).
         if let Some(other) = a

@@ -1613,7 +1613,14 @@ async fn compose_project_of(group: &live::Group, name: &str) -> Option<(String, 
                 _ => Vec::new(),
             })
             .collect();
-        for f in env_files {
+        // The files its secrets and configs read from the project directory.
+        let object_files: Vec<String> = ["secrets", "configs"]
+            .iter()
+            .flat_map(|k| source[*k].as_object().into_iter().flatten())
+            .filter_map(|(_, d)| d["file"].as_str().map(str::to_owned))
+            .filter(|f| !f.starts_with('/'))
+            .collect();
+        for f in env_files.into_iter().chain(object_files) {
             let rel = f.trim_start_matches("./").to_owned();
             if crate::project::check_path(&rel).is_ok()
                 && let Ok(content) = std::fs::read(dir_path.join(&rel))
@@ -1800,6 +1807,25 @@ pub async fn adopt(state: &AppState, ctx: &AuditContext, name: &str) -> Result<S
             .and_then(|c| by_container.get(c))
         {
             m.network.network_mode = Some(format!("service:{member}"));
+        }
+        // Namespaces and volumes of another container of the group: `service:<member>`.
+        for r in [&mut m.runtime.ipc, &mut m.runtime.pid]
+            .into_iter()
+            .flatten()
+            .chain(m.runtime.volumes_from.iter_mut())
+        {
+            let Some(rest) = r.strip_prefix("container:") else {
+                continue;
+            };
+            let (cname, mode) = rest.split_once(':').unwrap_or((rest, ""));
+            if let Some(member) = by_container.get(cname) {
+                let mode = if mode.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{mode}")
+                };
+                *r = format!("service:{member}{mode}");
+            }
         }
     }
     let def = Definition {

@@ -297,3 +297,55 @@ async fn refusals_name_the_field_and_store_nothing(pool: sqlx::PgPool) {
     let (s, v) = app.get(&format!("/api/v1/services/{name}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "nothing stored: {v}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn adopt_names_the_containers_it_shares_volumes_and_namespaces_with(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let donor = unique("objdonor");
+    let name = unique("objjoin");
+    let run = |args: &[&str]| {
+        let mut a = vec!["run", "-d", "--init", "--label", "sdmd.test=1"];
+        a.extend_from_slice(args);
+        a.extend(["local/busybox:1", "sleep", "300"]);
+        docker(&a);
+    };
+    run(&["--name", &donor, "--ipc", "shareable", "-v", "/shared"]);
+    run(&[
+        "--name",
+        &name,
+        "--ipc",
+        &format!("container:{donor}"),
+        "--pid",
+        &format!("container:{donor}"),
+        "--volumes-from",
+        &format!("{donor}:ro"),
+    ]);
+    // The engine records the donor by id; adoption must name it (ids change on a recreate).
+    let hc = &inspect(&name)["HostConfig"];
+    assert!(
+        hc["IpcMode"].as_str().unwrap().len() > "container:".len() + 12,
+        "{hc}"
+    );
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the container is listed",
+        || async { app.listed(&name).await },
+    )
+    .await;
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/adopt")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let member = v["definition"]["services"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .cloned()
+        .unwrap();
+    assert_eq!(member["ipc"], format!("container:{donor}"), "{member}");
+    assert_eq!(member["pid"], format!("container:{donor}"), "{member}");
+    assert_eq!(
+        member["volumes_from"],
+        json!([format!("container:{donor}:ro")]),
+        "{member}"
+    );
+    app.cleanup(&name).await;
+    docker(&["rm", "-f", "-v", &name, &donor]);
+}
