@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::RwLock;
 use utoipa::ToSchema;
 
-pub use create::container_body;
+pub use create::{CopiedFile, container_body, copied_files};
 
 /// Label keys SDMD puts on what it creates.
 pub mod labels {
@@ -228,6 +228,71 @@ pub struct LogLine {
     pub line: String,
 }
 
+/// Engine API < 1.44 reads a container's MAC address from `Config.MacAddress` only (1.44 moved
+/// it to the endpoint, `EndpointSettings.MacAddress`, which older engines ignore on create).
+/// bollard's create body is modelled on the newer API and has no `Config.MacAddress`, so SDMD
+/// always puts the address on the create endpoint and, for an older engine, this request hook
+/// moves it to `Config.MacAddress` — exactly where docker-compose 1.29 and the docker CLI send
+/// it. Any other request passes through untouched.
+///
+/// `api` is the negotiated version: bollard 0.21 sends unversioned paths (its `Uri::parse` joins
+/// the absolute endpoint path over the versioned one), which the engine serves at its own
+/// version, the one negotiation found. A versioned path (`/v1.41/…`) says its own version.
+fn mac_address_before_1_44(
+    req: bollard::BollardRequest,
+    api: (u32, u32),
+) -> bollard::BollardRequest {
+    let path = req.uri().path();
+    let (version, rest) = match path
+        .strip_prefix("/v")
+        .and_then(|p| p.split_once('/'))
+        .and_then(|(v, rest)| {
+            let (major, minor) = v.split_once('.')?;
+            Some(((major.parse().ok()?, minor.parse().ok()?), rest))
+        }) {
+        Some((v, rest)) => (v, rest),
+        None => (api, path.trim_start_matches('/')),
+    };
+    let old_create = req.method() == axum::http::Method::POST
+        && rest == "containers/create"
+        && version < (1, 44);
+    if !old_create {
+        return req;
+    }
+    let (parts, body) = req.into_parts();
+    let http_body_util::Either::Left(full) = body else {
+        return bollard::BollardRequest::from_parts(parts, body);
+    };
+    use futures_util::FutureExt;
+    use http_body_util::BodyExt;
+    // A `Full` body is ready at once; the create body is JSON that bollard just serialised.
+    let Some(Ok(collected)) = full.clone().collect().now_or_never() else {
+        return bollard::BollardRequest::from_parts(parts, http_body_util::Either::Left(full));
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&collected.to_bytes()) else {
+        return bollard::BollardRequest::from_parts(parts, http_body_util::Either::Left(full));
+    };
+    let network = v["HostConfig"]["NetworkMode"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mac = v
+        .pointer_mut(&format!(
+            "/NetworkingConfig/EndpointsConfig/{}",
+            network.replace('~', "~0").replace('/', "~1")
+        ))
+        .and_then(serde_json::Value::as_object_mut)
+        .and_then(|ep| ep.remove("MacAddress"));
+    match mac {
+        Some(mac) => {
+            v["MacAddress"] = mac;
+            let bytes = serde_json::to_vec(&v).unwrap_or_default();
+            bollard::BollardRequest::from_parts(parts, bollard::body_full(bytes.into()))
+        }
+        None => bollard::BollardRequest::from_parts(parts, http_body_util::Either::Left(full)),
+    }
+}
+
 /// A handle on the Docker engine. The bollard client is created and its API version negotiated
 /// lazily, and dropped after a connection failure so that a restarted (or upgraded) engine is
 /// negotiated afresh.
@@ -264,6 +329,10 @@ impl Docker {
             .await
             .map_err(|_| DockerError::Unavailable("timed out negotiating the API version".into()))?
             .map_err(|e| DockerError::Unavailable(e.to_string()))?;
+        let v = negotiated.client_version();
+        let api = (v.major_version as u32, v.minor_version as u32);
+        let negotiated =
+            negotiated.with_request_modifier(move |req| mac_address_before_1_44(req, api));
         *slot = Some(negotiated.clone());
         Ok(negotiated)
     }
@@ -629,6 +698,49 @@ impl Docker {
         Ok(r.id)
     }
 
+    /// Copies files into a created container (archive upload at `/`), one upload per file as
+    /// compose v2 does: the tar entry carries the file's mode, and its uid/gid are applied
+    /// (`copyUIDGID`) when the file sets one. Parent directories are created by the engine.
+    pub async fn copy_files(&self, id: &str, files: &[CopiedFile]) -> Result<(), DockerError> {
+        let mtime = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        for f in files {
+            let mut header = tar::Header::new_ustar();
+            header
+                .set_path(f.path.trim_start_matches('/'))
+                .map_err(|e| DockerError::Other(format!("{}: {e}", f.path)))?;
+            header.set_size(f.content.len() as u64);
+            header.set_mode(f.mode);
+            header.set_uid(f.uid.unwrap_or(0));
+            header.set_gid(f.gid.unwrap_or(0));
+            header.set_mtime(mtime);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            let mut b = tar::Builder::new(Vec::new());
+            b.append(&header, f.content.as_slice())
+                .and_then(|()| b.finish())
+                .map_err(|e| DockerError::Other(format!("{}: {e}", f.path)))?;
+            let archive = b
+                .into_inner()
+                .map_err(|e| DockerError::Other(format!("{}: {e}", f.path)))?;
+            let mut opts =
+                bollard::query_parameters::UploadToContainerOptionsBuilder::default().path("/");
+            if f.uid.is_some() || f.gid.is_some() {
+                opts = opts.copy_uidgid("1");
+            }
+            let opts = opts.build();
+            let i = id.to_owned();
+            self.call(|c| async move {
+                c.upload_to_container(&i, Some(opts), bollard::body_full(archive.into()))
+                    .await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Starts a container; already running is fine.
     pub async fn start(&self, id: &str) -> Result<(), DockerError> {
         let i = id.to_owned();
@@ -793,6 +905,23 @@ impl Docker {
         let v = self.client().await?.client_version();
         let macs_from_ip = (v.major_version, v.minor_version) < (1, 48);
         let mut a = adopt::from_inspect(&image_ref, inspect, image, macs_from_ip);
+        // `volumes_from` (`container:<id>[:mode]`) names a container by id too.
+        for r in a.spec.runtime.volumes_from.iter_mut() {
+            let Some(rest) = r.strip_prefix("container:").map(str::to_owned) else {
+                continue;
+            };
+            let (other, mode) = match rest.split_once(':') {
+                Some((o, m)) => (o.to_owned(), format!(":{m}")),
+                None => (rest, String::new()),
+            };
+            if let Ok(c) = self
+                .call(|c| async move { c.inspect_container(&other, None).await })
+                .await
+                && let Some(name) = c.name
+            {
+                *r = format!("container:{}{mode}", name.trim_start_matches('/'));
+            }
+        }
         // `container:<id>` names a container by id, which changes on every recreate: refer to
         // it by name (the caller turns a name of the same group into `service:<member>`).
         let modes = [
@@ -909,6 +1038,68 @@ fn convert_summary(c: bollard::models::ContainerSummary) -> ContainerInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn create_request(version: &str, body: &serde_json::Value) -> bollard::BollardRequest {
+        axum::http::Request::builder()
+            .method(axum::http::Method::POST)
+            .uri(format!(
+                "http://localhost/v{version}/containers/create?name=x"
+            ))
+            .body(bollard::body_full(serde_json::to_vec(body).unwrap().into()))
+            .unwrap()
+    }
+
+    fn body_of(req: bollard::BollardRequest) -> serde_json::Value {
+        use futures_util::FutureExt;
+        use http_body_util::BodyExt;
+        let bytes = req
+            .into_body()
+            .collect()
+            .now_or_never()
+            .and_then(Result::ok)
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn mac_address_moves_to_the_container_config_before_api_1_44() {
+        let body = serde_json::json!({
+            "Image": "x",
+            "HostConfig": {"NetworkMode": "sdmd_m"},
+            "NetworkingConfig": {"EndpointsConfig": {"sdmd_m": {"Aliases": ["a"], "MacAddress": "02:42:ac:11:65:43"}}}
+        });
+        let old = body_of(mac_address_before_1_44(
+            create_request("1.41", &body),
+            (1, 52),
+        ));
+        assert_eq!(old["MacAddress"], "02:42:ac:11:65:43");
+        assert_eq!(
+            old["NetworkingConfig"]["EndpointsConfig"]["sdmd_m"],
+            serde_json::json!({"Aliases": ["a"]})
+        );
+        let new = body_of(mac_address_before_1_44(
+            create_request("1.44", &body),
+            (1, 41),
+        ));
+        assert_eq!(new, body, "1.44 reads it on the endpoint");
+        // bollard's own, unversioned paths: the negotiated version decides.
+        let unversioned = |api| {
+            let mut req = create_request("1.41", &body);
+            *req.uri_mut() = "http://localhost/containers/create?name=x".parse().unwrap();
+            body_of(mac_address_before_1_44(req, api))
+        };
+        assert_eq!(unversioned((1, 41))["MacAddress"], "02:42:ac:11:65:43");
+        assert_eq!(unversioned((1, 52)), body);
+        let plain = serde_json::json!({"Image": "x", "HostConfig": {"NetworkMode": "host"}});
+        assert_eq!(
+            body_of(mac_address_before_1_44(
+                create_request("1.41", &plain),
+                (1, 41)
+            )),
+            plain
+        );
+    }
 
     #[test]
     fn log_lines_keep_timestamp_and_text() {

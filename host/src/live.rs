@@ -633,6 +633,8 @@ mod tests {
                 volumes: indexmap::IndexMap::new(),
                 extensions: indexmap::IndexMap::new(),
                 networks: indexmap::IndexMap::new(),
+                secrets: indexmap::IndexMap::new(),
+                configs: indexmap::IndexMap::new(),
             },
             adopted_from: Vec::new(),
             created_at: chrono::Utc::now(),

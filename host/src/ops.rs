@@ -977,7 +977,13 @@ pub(crate) async fn create_member(
         )
         .await?;
     // The other networks are joined before start, so the process sees them all from the start.
-    let started = match state.docker.connect_networks(&id, def, member).await {
+    // Secrets and configs compose copies in rather than mounts (see `copied_files`).
+    let copied = crate::docker::copied_files(def, member);
+    let started = match state.docker.copy_files(&id, &copied).await {
+        Ok(()) => state.docker.connect_networks(&id, def, member).await,
+        Err(e) => Err(e),
+    };
+    let started = match started {
         Ok(()) => state.docker.start(&id).await,
         Err(e) => Err(e),
     };
@@ -1251,12 +1257,12 @@ async fn deploy_locked(
         let mut current = existing.remove(&member).unwrap_or_default();
         // Keep the newest matching container; anything else of this member is stale.
         current.sort_by_key(|c| std::cmp::Reverse(c.created));
-        // A member sharing the network stack of one (re)created now must follow it: its
-        // container joined the old container's stack by id.
+        // A member sharing the network stack (or ipc/pid namespace) of one (re)created now must
+        // follow it: its container joined the old container's by id.
         let follows = def.services[&member]
-            .network
-            .service_dependency()
-            .is_some_and(|d| recreated.contains(&d));
+            .namespace_owners()
+            .iter()
+            .any(|d| recreated.contains(d));
         let keep = current
             .iter()
             .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
@@ -1614,7 +1620,14 @@ async fn compose_project_of(group: &live::Group, name: &str) -> Option<(String, 
                 _ => Vec::new(),
             })
             .collect();
-        for f in env_files {
+        // The files its secrets and configs read from the project directory.
+        let object_files: Vec<String> = ["secrets", "configs"]
+            .iter()
+            .flat_map(|k| source[*k].as_object().into_iter().flatten())
+            .filter_map(|(_, d)| d["file"].as_str().map(str::to_owned))
+            .filter(|f| !f.starts_with('/'))
+            .collect();
+        for f in env_files.into_iter().chain(object_files) {
             let rel = f.trim_start_matches("./").to_owned();
             if crate::project::check_path(&rel).is_ok()
                 && let Ok(content) = std::fs::read(dir_path.join(&rel))
@@ -1814,12 +1827,33 @@ pub async fn adopt(
         {
             m.network.network_mode = Some(format!("service:{member}"));
         }
+        // Namespaces and volumes of another container of the group: `service:<member>`.
+        for r in [&mut m.runtime.ipc, &mut m.runtime.pid]
+            .into_iter()
+            .flatten()
+            .chain(m.runtime.volumes_from.iter_mut())
+        {
+            let Some(rest) = r.strip_prefix("container:") else {
+                continue;
+            };
+            let (cname, mode) = rest.split_once(':').unwrap_or((rest, ""));
+            if let Some(member) = by_container.get(cname) {
+                let mode = if mode.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{mode}")
+                };
+                *r = format!("service:{member}{mode}");
+            }
+        }
     }
     let def = Definition {
         name: service_name.to_string(),
         services,
         volumes,
         networks,
+        secrets: indexmap::IndexMap::new(),
+        configs: indexmap::IndexMap::new(),
         extensions: indexmap::IndexMap::new(),
     };
     if !lost.is_empty() && !accept_loss {

@@ -278,7 +278,11 @@ pub fn resolve(
             anchor_relative_binds(mname, m, project_dir, &mut problems);
         }
     }
-    // Environment values that read a variable of the (sealed) `.env` are masked when shown.
+    // Secrets and configs read from project files: anchored at the project directory.
+    let object_files = anchor_object_files(&mut doc, project, project_dir, &mut problems);
+    // Environment values that read a variable of the (sealed) `.env` are masked when shown, and
+    // so is a config's `content` that does.
+    let mut sealed_content: Vec<String> = Vec::new();
     for r in interpolate::references(&project.source) {
         if !dotenv_vars.contains_key(&r.variable) {
             continue;
@@ -286,12 +290,36 @@ pub fn resolve(
         if let Some((member, key)) = env_key_of(&project.source, &r.path) {
             sealed_env.push((member, key));
         }
+        if let Some(key) = r
+            .path
+            .strip_prefix("configs.")
+            .and_then(|k| k.strip_suffix(".content"))
+        {
+            sealed_content.push(key.to_owned());
+        }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let definition = crate::spec::parse(&doc)?;
+    let mut definition = crate::spec::parse(&doc)?;
+    fill_object_data(&mut definition, &object_files, &lookup)?;
     let mut display = definition.clone();
+    for decl in display
+        .secrets
+        .values_mut()
+        .chain(display.configs.values_mut())
+    {
+        decl.data = None;
+    }
+    for key in sealed_content {
+        if let Some(c) = display
+            .configs
+            .get_mut(&key)
+            .and_then(|d| d.content.as_mut())
+        {
+            *c = MASK.to_owned();
+        }
+    }
     for (member, key) in sealed_env {
         if let Some(v) = display
             .services
@@ -307,6 +335,126 @@ pub fn resolve(
         display,
         warnings,
     })
+}
+
+/// Anchors the relative `file:` of every top-level secret and config at the project directory.
+/// Such a file must be one of the project's files (compose reads it from the project
+/// directory); returns the content of each, by (section, key).
+fn anchor_object_files(
+    doc: &mut Value,
+    project: &Project,
+    project_dir: &Path,
+    problems: &mut Vec<Problem>,
+) -> IndexMap<(String, String), Vec<u8>> {
+    let mut out = IndexMap::new();
+    for section in ["secrets", "configs"] {
+        let Some(decls) = doc.get_mut(section).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (key, decl) in decls.iter_mut() {
+            let Some(o) = decl.as_object_mut() else {
+                continue;
+            };
+            let Some(file) = o.get("file").and_then(Value::as_str).map(str::to_owned) else {
+                continue;
+            };
+            if file.starts_with('/') || file.is_empty() {
+                continue;
+            }
+            let field = format!("{section}.{key}.file");
+            let path = normalise(&file);
+            if let Err(m) = check_path(&path) {
+                problems.push(Problem { field, message: m });
+                continue;
+            }
+            match project.files.get(&path) {
+                Some(content) => {
+                    let abs = project_dir.join(&path);
+                    o.insert("file".into(), Value::String(abs.display().to_string()));
+                    out.insert((section.to_owned(), key.clone()), content.clone());
+                }
+                None => problems.push(Problem {
+                    field,
+                    message: format!(
+                        "`{file}` is not among the service's files: send it with the definition (multipart part or `files`)"
+                    ),
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// Gives every secret and config whose content the project holds its bytes (never stored or
+/// shown; deploy copies them into containers where compose does, see `spec::objects`).
+fn fill_object_data(
+    def: &mut Definition,
+    files: &IndexMap<(String, String), Vec<u8>>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Vec<Problem>> {
+    let mut problems = Vec::new();
+    // The references that need the content (uid/gid/mode on a file), by section and key.
+    let mut shaped: Vec<(String, String, String)> = Vec::new();
+    for (mname, m) in &def.services {
+        for (section, refs) in [("secrets", &m.secrets), ("configs", &m.configs)] {
+            for (i, r) in refs.iter().enumerate() {
+                if r.shapes_file() {
+                    shaped.push((
+                        section.to_owned(),
+                        r.source.clone(),
+                        format!("services.{mname}.{section}[{i}]"),
+                    ));
+                }
+            }
+        }
+    }
+    let used: Vec<(String, String)> = def
+        .services
+        .values()
+        .flat_map(|m| {
+            let s = m
+                .secrets
+                .iter()
+                .map(|r| ("secrets".to_owned(), r.source.clone()));
+            let c = m
+                .configs
+                .iter()
+                .map(|r| ("configs".to_owned(), r.source.clone()));
+            s.chain(c).collect::<Vec<_>>()
+        })
+        .collect();
+    for (section, decls) in [("secrets", &mut def.secrets), ("configs", &mut def.configs)] {
+        for (key, decl) in decls.iter_mut() {
+            if let Some(var) = &decl.environment {
+                match lookup(var) {
+                    Some(v) => decl.data = Some(v.into_bytes()),
+                    // compose v2 fails the deploy the same way (`injectSecrets`) when a member
+                    // reads it; an unused one is left alone, as there.
+                    None if !used.contains(&(section.to_owned(), key.clone())) => {}
+                    None => problems.push(Problem {
+                        field: format!("{section}.{key}.environment"),
+                        message: format!("variable `{var}` is not set (in the service's .env or SDMD's variables)"),
+                    }),
+                }
+            } else if let Some(c) = &decl.content {
+                decl.data = Some(c.as_bytes().to_vec());
+            } else if let Some(d) = files.get(&(section.to_owned(), key.clone())) {
+                decl.data = Some(d.clone());
+            } else if decl.file.is_some() {
+                for (_, _, field) in shaped.iter().filter(|(s, k, _)| s == section && k == key) {
+                    problems.push(Problem {
+                        field: field.clone(),
+                        message: format!("uid, gid and mode need the file's content, which SDMD then copies into the container: `{}` is a host path outside the project, which can only be bind-mounted as it is (compose ignores uid/gid/mode there); add the file to the service's files", decl.file.as_deref().unwrap_or_default()),
+                    });
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// `environment` as an ordered map of values (list entries `K=V` split; a bare `K` maps to null).

@@ -11,6 +11,8 @@ pub mod dotenv;
 /// Compose variable interpolation (`${VAR:-default}`) over an untyped document, plus type casts.
 pub mod interpolate;
 pub mod network;
+/// Top-level `secrets` and `configs` and the members' references to them.
+pub mod objects;
 mod ports;
 pub mod runtime;
 mod validate;
@@ -79,6 +81,12 @@ pub struct Definition {
     /// Networks members join; `default` (implicit) is `sdmd_<service>`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub networks: IndexMap<String, network::NetworkDecl>,
+    /// Secrets members read as files (`/run/secrets/<name>`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets: IndexMap<String, objects::FileObject>,
+    /// Configuration files members read.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub configs: IndexMap<String, objects::FileObject>,
     /// Top-level `x-*` extension fields (often YAML anchors' homes), kept exactly as written.
     #[serde(flatten)]
     #[schema(value_type = Object)]
@@ -145,6 +153,12 @@ pub struct Member {
     /// Run an init process (tini) as PID 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
+    /// Top-level secrets the member reads, and where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<objects::FileRef>,
+    /// Top-level configs the member reads, and where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<objects::FileRef>,
     /// Networking: attachments, modes, names and hosts (see [`network`]).
     #[serde(flatten)]
     pub network: network::MemberNetwork,
@@ -159,20 +173,32 @@ pub struct Member {
 
 impl Member {
     /// Members this one must start after: `depends_on` plus the implicit dependencies of
-    /// `network_mode: service:X` and `links`, as in compose.
+    /// `network_mode`, `ipc` and `pid: service:X`, `volumes_from` and `links`, as in compose.
     pub fn dependencies(&self) -> Vec<String> {
         let mut deps: Vec<String> = self.depends_on.keys().cloned().collect();
         let implicit = self
             .network
             .service_dependency()
             .into_iter()
-            .chain(self.network.link_targets().into_iter().map(|(m, _)| m));
+            .chain(self.network.link_targets().into_iter().map(|(m, _)| m))
+            .chain(self.runtime.namespace_services())
+            .chain(self.runtime.volume_services());
         for d in implicit {
             if !deps.contains(&d) {
                 deps.push(d);
             }
         }
         deps
+    }
+}
+
+impl Member {
+    /// Members whose container this one joins by id (`network_mode`, `ipc`, `pid: service:X`):
+    /// when one is recreated, this one must be too.
+    pub fn namespace_owners(&self) -> Vec<String> {
+        let mut out = self.runtime.namespace_services();
+        out.extend(self.network.service_dependency());
+        out
     }
 }
 
@@ -399,7 +425,10 @@ fn is_volume_name(s: &str) -> bool {
 pub fn yaml_document(bytes: &[u8]) -> Result<serde_json::Value, String> {
     let mut v: serde_norway::Value = serde_norway::from_slice(bytes).map_err(|e| e.to_string())?;
     v.apply_merge().map_err(|e| e.to_string())?;
-    serde_json::to_value(v).map_err(|e| format!("the document has keys compose cannot use: {e}"))
+    let mut doc = serde_json::to_value(v)
+        .map_err(|e| format!("the document has keys compose cannot use: {e}"))?;
+    objects::octal_modes(&mut doc);
+    Ok(doc)
 }
 
 /// Parses a compose duration (`1m30s`, `500ms`, `10s`, `2h`) into nanoseconds.
@@ -534,6 +563,21 @@ impl Definition {
                 }
             }
         }
+        // The secrets and configs read, with a digest of their content: a changed file or value
+        // recreates the member (a copy is made at create, and a bind mount of a replaced file
+        // keeps showing the old one). Only SHA-256 digests go in, as the files API shows them.
+        if let Some(m) = self.services.get(member) {
+            for (refs, decls) in [(&m.secrets, &self.secrets), (&m.configs, &self.configs)] {
+                for r in refs {
+                    if let Some(decl) = decls.get(&r.source) {
+                        h.update(serde_json::to_vec(decl).unwrap_or_default());
+                        if let Some(d) = &decl.data {
+                            h.update(Sha256::digest(d));
+                        }
+                    }
+                }
+            }
+        }
         h.update(self.network_name().as_bytes());
         // The networks joined, by their Docker names and declarations: a change (another
         // subnet, say) recreates the member, as compose does. The undeclared `default` is
@@ -607,6 +651,16 @@ impl Definition {
                     format!("services.{name}.healthcheck.start_interval"),
                     "1.44",
                 ));
+            }
+            // Before API 1.44 a MAC address is a container setting, which applies to the
+            // network the container is created on only; the others are joined later.
+            for (key, a) in m.network.joined().iter().skip(1) {
+                if a.mac_address.is_some() {
+                    out.push((
+                        format!("services.{name}.networks.{key}.mac_address"),
+                        "1.44",
+                    ));
+                }
             }
         }
         out

@@ -286,8 +286,8 @@ fn adopt_mounts(
         out.push(VolumeEntry::Long(long));
     }
     // What the create did not name: anonymous volumes of `-v /path` and of the image's VOLUMEs
-    // (and mounts shared through `VolumesFrom`, reported as lost by the caller): mounted again
-    // by name, so the data stays.
+    // (and mounts shared through `VolumesFrom`, which the engine lets the container's own mounts
+    // of the same paths override): mounted again by name, so the data stays.
     for p in &points {
         let dest = p.destination.clone().unwrap_or_default();
         if covered.contains(&dest) {
@@ -467,6 +467,9 @@ pub(super) fn from_inspect(
             labels,
             healthcheck,
             init: host.init.filter(|i| *i),
+            // A secret or config file shows in inspect as the bind mount it is: kept in `volumes`.
+            secrets: Vec::new(),
+            configs: Vec::new(),
             network: network.spec,
             runtime,
             extensions: IndexMap::new(),

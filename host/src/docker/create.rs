@@ -13,6 +13,7 @@ use bollard::models::{
 };
 
 use super::labels;
+use crate::spec::objects::{Delivery, FileRef, Kind};
 use crate::spec::volumes::VolumeKind;
 use crate::spec::{Definition, LongVolume, Mount, Restart, VolumeEntry, parse_duration_ns};
 
@@ -100,6 +101,22 @@ pub fn container_body(
         }
     }
 
+    // Secrets and configs from files are bind-mounted read-only, as docker compose does; the
+    // others are copied in before start (see `copied_files`).
+    for (kind, refs, decls) in file_refs(def, m) {
+        for r in refs {
+            if let Some(Delivery::Bind(source)) = decls.get(&r.source).and_then(|d| d.delivery(r)) {
+                mounts.push(EngineMount {
+                    typ: Some(MountType::BIND),
+                    source: Some(source),
+                    target: Some(r.container_path(kind)),
+                    read_only: Some(true),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
     let mut exposed = Vec::new();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in m.ports.iter().filter_map(|p| p.mappings().ok()).flatten() {
@@ -183,7 +200,115 @@ pub fn container_body(
     };
     network::apply(def, member, peers, &mut body);
     runtime::apply(&m.runtime, &mut body);
+    join_members(def, &m.runtime, peers, &mut body);
     Some(body)
+}
+
+/// Points `ipc`/`pid: service:X` and `volumes_from` at the containers they name, as
+/// docker-compose 1.29 does: a member's container by id when it was created in this deploy
+/// (else by its container name), and `volumes_from` always with its mode (default `rw`).
+fn join_members(
+    def: &Definition,
+    rt: &crate::spec::runtime::Runtime,
+    peers: &HashMap<String, String>,
+    body: &mut ContainerCreateBody,
+) {
+    let peer = |x: &str| {
+        peers
+            .get(x)
+            .cloned()
+            .unwrap_or_else(|| def.container_name(x))
+    };
+    let h = body.host_config.get_or_insert_with(HostConfig::default);
+    for mode in [&mut h.ipc_mode, &mut h.pid_mode] {
+        let joined = mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("service:"))
+            .map(|x| format!("container:{}", peer(x)));
+        if joined.is_some() {
+            *mode = joined;
+        }
+    }
+    let from: Vec<String> = rt
+        .volumes_from
+        .iter()
+        .map(|v| {
+            let (kind, rest) = v.split_once(':').unwrap_or(("container", v));
+            let (name, mode) = rest.split_once(':').unwrap_or((rest, "rw"));
+            let target = if kind == "service" {
+                peer(name)
+            } else {
+                name.to_owned()
+            };
+            format!("{target}:{mode}")
+        })
+        .collect();
+    h.volumes_from = (!from.is_empty()).then_some(from);
+}
+
+type Refs<'a> = (
+    Kind,
+    &'a [FileRef],
+    &'a indexmap::IndexMap<String, crate::spec::objects::FileObject>,
+);
+
+fn file_refs<'a>(def: &'a Definition, m: &'a crate::spec::Member) -> [Refs<'a>; 2] {
+    [
+        (Kind::Secret, &m.secrets, &def.secrets),
+        (Kind::Config, &m.configs, &def.configs),
+    ]
+}
+
+/// A file copied into a container between create and start.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CopiedFile {
+    /// Absolute path in the container.
+    pub path: String,
+    /// The content (a secret's value: never logged).
+    pub content: Vec<u8>,
+    /// Owner, when the reference sets one.
+    pub uid: Option<u64>,
+    /// Group, when the reference sets one.
+    pub gid: Option<u64>,
+    /// Permission bits: the reference's `mode`, else compose v2's `0444`.
+    pub mode: u32,
+}
+
+impl std::fmt::Debug for CopiedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopiedFile")
+            .field("path", &self.path)
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("mode", &format_args!("{:o}", self.mode))
+            .finish()
+    }
+}
+
+/// The secrets and configs of `member` that are copied into its container before it starts:
+/// those from `environment` or `content` (as compose v2's `injectSecrets`/`injectConfigs`), and
+/// files with `uid`, `gid` or `mode`, which a bind mount cannot give (compose ignores them).
+pub fn copied_files(def: &Definition, member: &str) -> Vec<CopiedFile> {
+    let Some(m) = def.services.get(member) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (kind, refs, decls) in file_refs(def, m) {
+        for r in refs {
+            if let Some(Delivery::Copy(content)) = decls.get(&r.source).and_then(|d| d.delivery(r))
+            {
+                out.push(CopiedFile {
+                    path: r.container_path(kind),
+                    content,
+                    uid: r.uid.as_deref().and_then(|u| u.parse().ok()),
+                    gid: r.gid.as_deref().and_then(|g| g.parse().ok()),
+                    mode: r.mode.unwrap_or(0o444),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// `source:target[:mode]` for `HostConfig.Binds`.
@@ -354,6 +479,131 @@ mod tests {
         assert_eq!(m.source, Some("a".repeat(64)));
         assert_eq!(m.read_only, Some(true));
         assert_eq!(hc.binds, None);
+    }
+
+    #[test]
+    fn shared_namespaces_and_volumes_follow_compose() {
+        let def = crate::spec::parse(&serde_json::json!({
+            "name": "svc",
+            "services": {
+                "data": {"image": "x", "ipc": "shareable"},
+                "app": {"image": "x", "ipc": "service:data", "pid": "service:data",
+                        "volumes_from": ["data:ro", "service:data", "container:other", "other:rw"]}
+            }
+        }))
+        .expect("valid");
+        assert_eq!(
+            def.services["app"].runtime.volumes_from,
+            vec![
+                "service:data:ro".to_string(),
+                "service:data".into(),
+                "container:other".into(),
+                "container:other:rw".into()
+            ],
+            "a bare name is a member when one has it, else a container"
+        );
+        assert_eq!(def.start_order(), vec!["data".to_string(), "app".into()]);
+        let peers = HashMap::from([("data".to_string(), "abc123".to_string())]);
+        let hc = container_body(&def, "app", 1, &[], &peers)
+            .and_then(|b| b.host_config)
+            .expect("host config");
+        assert_eq!(hc.ipc_mode.as_deref(), Some("container:abc123"));
+        assert_eq!(hc.pid_mode.as_deref(), Some("container:abc123"));
+        assert_eq!(
+            hc.volumes_from,
+            Some(vec![
+                "abc123:ro".to_string(),
+                "abc123:rw".into(),
+                "other:rw".into(),
+                "other:rw".into()
+            ])
+        );
+        // Not created yet in this deploy: by container name.
+        let hc = container_body(&def, "app", 1, &[], &HashMap::new())
+            .and_then(|b| b.host_config)
+            .expect("host config");
+        assert_eq!(hc.ipc_mode.as_deref(), Some("container:svc-data"));
+        for (doc, field) in [
+            (
+                serde_json::json!({"image": "x", "ipc": "service:ghost"}),
+                "services.app.ipc",
+            ),
+            (
+                serde_json::json!({"image": "x", "pid": "service:app"}),
+                "services.app.pid",
+            ),
+            (
+                serde_json::json!({"image": "x", "volumes_from": ["service:ghost"]}),
+                "services.app.volumes_from[0]",
+            ),
+        ] {
+            let err =
+                crate::spec::parse(&serde_json::json!({"name": "s", "services": {"app": doc}}))
+                    .expect_err("refused");
+            assert_eq!(err[0].field, field, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_and_configs_mount_or_copy() {
+        let mut def = crate::spec::parse(&serde_json::json!({
+            "name": "svc",
+            "services": {"web": {"image": "x",
+                "secrets": ["pw", {"source": "pw", "target": "/etc/pw", "uid": "1", "mode": 256}, "tok"],
+                "configs": [{"source": "conf", "target": "conf.d/a"}, "inline"]}},
+            "secrets": {"pw": {"file": "/srv/pw"}, "tok": {"environment": "TOKEN"}},
+            "configs": {"conf": {"file": "/srv/a.conf"}, "inline": {"content": "k=v"}}
+        }))
+        .expect("valid");
+        let hc = container_body(&def, "web", 1, &[], &HashMap::new())
+            .and_then(|b| b.host_config)
+            .expect("host config");
+        let mounts: Vec<(Option<String>, Option<String>, Option<bool>)> = hc
+            .mounts
+            .expect("mounts")
+            .into_iter()
+            .map(|m| (m.source, m.target, m.read_only))
+            .collect();
+        assert_eq!(
+            mounts,
+            vec![
+                (
+                    Some("/srv/pw".into()),
+                    Some("/run/secrets/pw".into()),
+                    Some(true)
+                ),
+                (
+                    Some("/srv/a.conf".into()),
+                    Some("/conf.d/a".into()),
+                    Some(true)
+                ),
+            ]
+        );
+        // Without resolved content (not from a project) only `content` is known.
+        let copied: Vec<String> = copied_files(&def, "web")
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(copied, vec!["/inline".to_string()]);
+        def.secrets["pw"].data = Some(b"p".to_vec());
+        def.secrets["tok"].data = Some(b"t".to_vec());
+        let copied = copied_files(&def, "web");
+        let summary: Vec<(&str, Option<u64>, u32)> = copied
+            .iter()
+            .map(|f| (f.path.as_str(), f.uid, f.mode))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("/etc/pw", Some(1), 0o400),
+                ("/run/secrets/tok", None, 0o444),
+                ("/inline", None, 0o444)
+            ]
+        );
+        assert!(
+            !format!("{copied:?}").contains("k=v"),
+            "content is never printed"
+        );
     }
 
     #[test]

@@ -667,6 +667,9 @@ pub enum Cast {
     Number,
     /// `true`/`false`, case-insensitive; YAML 1.1's `y|yes|on|n|no|off` with a warning.
     Boolean,
+    /// A file mode: octal when written with a leading `0` (`0440`) or `0o`, as compose reads
+    /// the unquoted YAML `mode: 0440`; see [`super::objects::parse_mode`].
+    FileMode,
 }
 
 impl Cast {
@@ -675,6 +678,7 @@ impl Cast {
             Self::Integer => "integer",
             Self::Number => "number",
             Self::Boolean => "boolean",
+            Self::FileMode => "file mode",
         }
     }
 
@@ -691,6 +695,8 @@ impl Cast {
                 let n = Number::from_f64(f).ok_or_else(|| "not a finite number".to_owned())?;
                 Ok((Value::Number(n), false))
             }
+            Self::FileMode => super::objects::parse_mode(&Value::String(s.to_owned()))
+                .map(|m| (Value::from(m), false)),
             Self::Boolean => match s.to_ascii_lowercase().as_str() {
                 "true" => Ok((Value::Bool(true), false)),
                 "false" => Ok((Value::Bool(false), false)),
@@ -713,7 +719,7 @@ pub type PathPattern = &'static [&'static str];
 /// (it may be a range such as `"8000-8010"`), nor byte sizes and durations, which are parsed
 /// from strings later.
 pub const CAST_PATHS: &[(PathPattern, Cast)] = &[
-    (&["services", "*", "configs", "[]", "mode"], Cast::Integer),
+    (&["services", "*", "configs", "[]", "mode"], Cast::FileMode),
     (&["services", "*", "cpu_count"], Cast::Integer),
     (&["services", "*", "cpu_percent"], Cast::Number),
     (&["services", "*", "cpu_period"], Cast::Integer),
@@ -775,7 +781,7 @@ pub const CAST_PATHS: &[(PathPattern, Cast)] = &[
     (&["services", "*", "privileged"], Cast::Boolean),
     (&["services", "*", "read_only"], Cast::Boolean),
     (&["services", "*", "scale"], Cast::Integer),
-    (&["services", "*", "secrets", "[]", "mode"], Cast::Integer),
+    (&["services", "*", "secrets", "[]", "mode"], Cast::FileMode),
     (&["services", "*", "stdin_open"], Cast::Boolean),
     (&["services", "*", "tty"], Cast::Boolean),
     (&["services", "*", "ulimits", "*"], Cast::Integer),

@@ -24,6 +24,7 @@ pub const MEMBER_KEYS: &[&str] = &[
     "extra_hosts",
     "expose",
     "links",
+    "mac_address",
 ];
 
 /// The key of compose's implicit network, which SDMD maps to `sdmd_<service>`.
@@ -63,6 +64,9 @@ pub struct MemberNetwork {
     /// an implicit dependency.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    /// MAC address of the container on the network it is created on (its highest-priority one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
 }
 
 /// How a member attaches to one network.
@@ -86,6 +90,9 @@ pub struct Attachment {
     /// Endpoint driver options.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub driver_opts: IndexMap<String, String>,
+    /// MAC address of the container on this network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
 }
 
 /// A top-level network declaration.
@@ -328,12 +335,6 @@ fn attachment(w: &mut Walker, path: &str, v: &Value) -> Attachment {
             return Attachment::default();
         }
     };
-    if o.contains_key("mac_address") {
-        w.err(
-            format!("{path}.mac_address"),
-            "a per-network MAC address needs Engine API 1.44 (EndpointSettings.MacAddress); SDMD targets API 1.41 engines, where the engine ignores it",
-        );
-    }
     unknown_keys(
         w,
         path,
@@ -394,7 +395,29 @@ fn attachment(w: &mut Walker, path: &str, v: &Value) -> Attachment {
             .get("driver_opts")
             .map(|d| w.key_values(&format!("{path}.driver_opts"), d))
             .unwrap_or_default(),
+        mac_address: o
+            .get("mac_address")
+            .and_then(|v| mac(w, &format!("{path}.mac_address"), v)),
     }
+}
+
+/// A unicast MAC address `xx:xx:xx:xx:xx:xx` (the engine's `net.ParseMAC` also takes other
+/// spellings, which compose passes through; SDMD keeps to the one people write).
+fn mac(w: &mut Walker, path: &str, v: &Value) -> Option<String> {
+    let s = w.string(path, v)?;
+    let parts: Vec<&str> = s.split(':').collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !ok {
+        w.err(
+            path,
+            format!("`{s}` is not a MAC address (xx:xx:xx:xx:xx:xx)"),
+        );
+        return None;
+    }
+    Some(s)
 }
 
 /// A `port`, `port/proto`, `start-end` or `start-end/proto` of `expose`.
@@ -552,7 +575,11 @@ pub(super) fn parse_member(
             })
             .collect(),
     };
+    let mac_address = map
+        .get("mac_address")
+        .and_then(|v| mac(w, &format!("{path}.mac_address"), v));
     let out = MemberNetwork {
+        mac_address,
         links,
         networks,
         network_mode,
@@ -564,6 +591,15 @@ pub(super) fn parse_member(
         extra_hosts,
         expose,
     };
+    if let (Some(m), Some((key, a))) = (&out.mac_address, out.joined().first())
+        && let Some(own) = &a.mac_address
+        && own != m
+    {
+        w.err(
+            format!("{path}.networks.{key}.mac_address"),
+            format!("`{own}` contradicts the member's mac_address `{m}` on the network it is created on: set one of them"),
+        );
+    }
     if let Some(mode) = out.mode() {
         let mp = format!("{path}.network_mode");
         if !out.networks.is_empty() {
@@ -597,6 +633,13 @@ pub(super) fn parse_member(
             w.err(
                 format!("{path}.links"),
                 "`links` needs the member's networks: it cannot be combined with `network_mode`",
+            );
+        }
+        if !matches!(mode, NetworkMode::Bridge) && out.mac_address.is_some() {
+            // The engine refuses it: "conflicting options: mac-address and the network mode".
+            w.err(
+                format!("{path}.mac_address"),
+                format!("a MAC address needs a network of the member's own; `network_mode: {}` has none", out.network_mode.as_deref().unwrap_or_default()),
             );
         }
         if matches!(mode, NetworkMode::Host | NetworkMode::None) && map.contains_key("ports") {
@@ -1033,9 +1076,14 @@ mod tests {
                 "enable_ipv6",
             ),
             (
-                json!({"image": "x", "networks": {"a": {"mac_address": "02:00:00:00:00:01"}}}),
+                json!({"image": "x", "networks": {"a": {"mac_address": "02:00:00:00:00:0g"}}}),
                 json!({"a": {}}),
-                "API 1.44",
+                "not a MAC address",
+            ),
+            (
+                json!({"image": "x", "mac_address": "02:00:00:00:00:01", "networks": {"a": {"mac_address": "02:00:00:00:00:02"}}}),
+                json!({"a": {}}),
+                "contradicts",
             ),
             (
                 json!({"image": "x", "networks": {"a": {"bogus": 1}}}),
@@ -1078,9 +1126,9 @@ mod tests {
                 "engine discards them",
             ),
             (
-                json!({"image": "x", "mac_address": "02:00:00:00:00:01"}),
+                json!({"image": "x", "mac_address": "02:00:00:00:00:01", "network_mode": "host"}),
                 json!(null),
-                "mac_address",
+                "network of the member's own",
             ),
             (
                 json!({"image": "x", "links": ["ghost:g"]}),

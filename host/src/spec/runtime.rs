@@ -257,6 +257,71 @@ pub struct Runtime {
     /// Parent cgroup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
+    /// Containers whose volumes this one mounts: `service:<member>[:ro|rw]` or
+    /// `container:<name>[:ro|rw]` (a bare name is a member when one has it, as in compose).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+}
+
+impl Runtime {
+    /// Members whose namespaces (`ipc`, `pid: service:X`) this one joins.
+    pub fn namespace_services(&self) -> Vec<String> {
+        [&self.ipc, &self.pid]
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.strip_prefix("service:").map(str::to_owned))
+            .collect()
+    }
+
+    /// Members whose volumes this one mounts (`volumes_from: service:X`).
+    pub fn volume_services(&self) -> Vec<String> {
+        self.volumes_from
+            .iter()
+            .filter_map(|v| v.strip_prefix("service:"))
+            .map(|v| v.split(':').next().unwrap_or(v).to_owned())
+            .collect()
+    }
+}
+
+/// A `volumes_from` entry: `NAME[:mode]`, `service:NAME[:mode]` or `container:NAME[:mode]`,
+/// mode `ro` or `rw`. A bare `NAME` is kept bare for the cross-member check to qualify.
+fn volumes_from_of(w: &mut Walker, path: &str, v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (p, s) in w.string_list(path, v) {
+        let parts: Vec<&str> = s.split(':').collect();
+        let (name, mode) = match parts.as_slice() {
+            [name] => (*name, None),
+            ["service" | "container", name] => (*name, None),
+            ["service" | "container", name, mode] => (*name, Some(*mode)),
+            [name, mode] => (*name, Some(*mode)),
+            _ => {
+                w.err(
+                    &p,
+                    format!("`{s}` is not [service:|container:]NAME[:ro|rw]"),
+                );
+                continue;
+            }
+        };
+        if name.is_empty() {
+            w.err(&p, format!("`{s}` names no service or container"));
+            continue;
+        }
+        if let Some(m) = mode
+            && m != "ro"
+            && m != "rw"
+        {
+            w.err(
+                &p,
+                format!("`{m}` is not a volumes_from mode: use ro or rw"),
+            );
+            continue;
+        }
+        if out.contains(&s) {
+            continue;
+        }
+        out.push(s);
+    }
+    out
 }
 
 /// Parses a byte size as the docker CLI and compose v2 do (go-units `RAMInBytes`): an integer is
@@ -382,8 +447,15 @@ fn non_empty(w: &mut Walker, path: &str, v: &Value) -> Option<String> {
     Some(s)
 }
 
-/// A namespace mode: one of `simple`, or `container:NAME` when `container` is allowed.
-fn mode_of(w: &mut Walker, path: &str, v: &Value, simple: &[&str]) -> Option<String> {
+/// A namespace mode: one of `simple`, `container:NAME`, or — where compose allows it (`ipc`,
+/// `pid`) — `service:NAME`, which joins that member's container and starts after it.
+fn mode_of(
+    w: &mut Walker,
+    path: &str,
+    v: &Value,
+    simple: &[&str],
+    service: bool,
+) -> Option<String> {
     let s = w.string(path, v)?;
     if simple.contains(&s.as_str()) {
         return Some(s);
@@ -393,12 +465,17 @@ fn mode_of(w: &mut Walker, path: &str, v: &Value, simple: &[&str]) -> Option<Str
     {
         return Some(s);
     }
-    if s.starts_with("service:") {
-        w.err(
-            path,
-            "`service:NAME` is not supported: SDMD does not order members by namespace references; use `container:NAME` with the member's container name and list it in depends_on",
-        );
-        return None;
+    if let Some(name) = s.strip_prefix("service:") {
+        if service && !name.is_empty() {
+            return Some(s);
+        }
+        if !service {
+            w.err(
+                path,
+                "`service:NAME` is not a mode of this namespace (compose allows it for network_mode, ipc and pid)",
+            );
+            return None;
+        }
     }
     w.err(
         path,
@@ -757,7 +834,7 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
             "privileged" => rt.privileged = bool_of(w, &kp, v),
             "security_opt" => rt.security_opt = security_opts_of(w, &kp, v),
             "user" => rt.user = non_empty(w, &kp, v),
-            "userns_mode" => rt.userns_mode = mode_of(w, &kp, v, &["host"]),
+            "userns_mode" => rt.userns_mode = mode_of(w, &kp, v, &["host"], false),
             "group_add" => rt.group_add = strings(w, &kp, v),
             "read_only" => rt.read_only = bool_of(w, &kp, v),
             "devices" => {
@@ -798,9 +875,11 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
                 "blkio_config is not supported (yet): this engine's blkio cgroup has no weight files (the engine discards weights with only a warning), so SDMD cannot verify the mapping",
             ),
             "deploy" => {}
-            "ipc" => rt.ipc = mode_of(w, &kp, v, &["none", "private", "shareable", "host"]),
-            "pid" => rt.pid = mode_of(w, &kp, v, &["host"]),
-            "uts" => rt.uts = mode_of(w, &kp, v, &["host"]),
+            "ipc" => {
+                rt.ipc = mode_of(w, &kp, v, &["none", "private", "shareable", "host"], true)
+            }
+            "pid" => rt.pid = mode_of(w, &kp, v, &["host"], true),
+            "uts" => rt.uts = mode_of(w, &kp, v, &["host"], false),
             "tty" => rt.tty = bool_of(w, &kp, v),
             "stdin_open" => rt.stdin_open = bool_of(w, &kp, v),
             "working_dir" => {
@@ -862,10 +941,7 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
                 kp,
                 "lifecycle hooks are not supported (yet): compose v2 runs them as exec around start/stop, SDMD does not",
             ),
-            "volumes_from" => w.err(
-                kp,
-                "volumes_from is not supported (yet): declare the shared volumes as named volumes instead",
-            ),
+            "volumes_from" => rt.volumes_from = volumes_from_of(w, &kp, v),
             _ => {}
         }
     }
@@ -1044,9 +1120,19 @@ mod tests {
             "-1000",
         );
         refused(
-            json!({"ipc": "service:db"}),
-            &format!("{m}.ipc"),
+            json!({"uts": "service:db"}),
+            &format!("{m}.uts"),
             "service:",
+        );
+        refused(
+            json!({"volumes_from": ["service:db:z"]}),
+            &format!("{m}.volumes_from[0]"),
+            "ro or rw",
+        );
+        refused(
+            json!({"volumes_from": ["a:b:c:d"]}),
+            &format!("{m}.volumes_from[0]"),
+            "NAME",
         );
         refused(
             json!({"pull_policy": "build"}),

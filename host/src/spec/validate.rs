@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::objects::{FileObject, Kind};
 use super::{
     Condition, Definition, DependsOn, Healthcheck, Member, Mount, Restart, VolumeDecl,
     is_dns_label, is_valid_image_ref, parse_duration_ns,
@@ -380,6 +381,8 @@ impl Walker {
             "healthcheck",
             "init",
             "profiles",
+            "secrets",
+            "configs",
         ];
         let mut extensions = IndexMap::new();
         for (k, val) in map {
@@ -500,6 +503,13 @@ impl Walker {
                 None
             }
         };
+        let refs = |w: &mut Self, key: &str| {
+            map.get(key)
+                .map(|v| super::objects::parse_refs(w, &format!("{path}.{key}"), v))
+                .unwrap_or_default()
+        };
+        let secrets = refs(self, "secrets");
+        let configs = refs(self, "configs");
         Some(Member {
             image,
             container_name,
@@ -514,6 +524,8 @@ impl Walker {
             labels,
             healthcheck,
             init,
+            secrets,
+            configs,
             network,
             runtime,
             extensions,
@@ -529,7 +541,6 @@ fn unsupported_member_field(k: &str) -> String {
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
         "scale" | "deploy" => format!("`{k}` (several containers per member) is not supported yet: SDMD runs exactly one container per member, so a replica count would be ignored"),
-        "mac_address" => "`mac_address` is not supported: on Engine API 1.41 it is a container setting SDMD's client cannot send, and from API 1.44 it moved to the network endpoint, which 1.41 engines ignore".into(),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
@@ -555,11 +566,11 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         // `version` is obsolete in compose but common in the wild: accepted and ignored.
         if !matches!(
             k.as_str(),
-            "name" | "services" | "volumes" | "networks" | "version"
+            "name" | "services" | "volumes" | "networks" | "secrets" | "configs" | "version"
         ) {
             w.err(
                 k.clone(),
-                "unsupported top-level field; supported: name, services, volumes, networks",
+                "unsupported top-level field; supported: name, services, volumes, networks, secrets, configs",
             );
         }
     }
@@ -604,6 +615,8 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         Some(_) => w.err("volumes", "must be a map of volume names"),
     }
     let networks = super::network::parse_decls(&mut w, root.get("networks"));
+    let secrets = super::objects::parse_decls(&mut w, Kind::Secret, root.get("secrets"));
+    let configs = super::objects::parse_decls(&mut w, Kind::Config, root.get("configs"));
     let mut services = IndexMap::new();
     match root.get("services") {
         Some(Value::Object(map)) if !map.is_empty() => {
@@ -659,6 +672,10 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         }
     }
     super::network::check_references(&mut w, &services, &networks);
+    qualify_volumes_from(&mut w, &mut services);
+    for (mname, m) in &services {
+        check_file_refs(&mut w, mname, m, &secrets, &configs);
+    }
     if let Some(cycle) = find_cycle(&services) {
         w.err(
             format!("services.{}.depends_on", cycle[0]),
@@ -671,10 +688,107 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             services,
             volumes,
             networks,
+            secrets,
+            configs,
             extensions,
         })
     } else {
         Err(w.problems)
+    }
+}
+
+/// `volumes_from` names a member when one has the bare name, else a container (compose's rule);
+/// `service:` references and `ipc`/`pid: service:X` must name another member.
+fn qualify_volumes_from(w: &mut Walker, services: &mut IndexMap<String, Member>) {
+    let names: Vec<String> = services.keys().cloned().collect();
+    for (mname, m) in services.iter_mut() {
+        for (i, v) in m.runtime.volumes_from.iter_mut().enumerate() {
+            if !v.starts_with("service:") && !v.starts_with("container:") {
+                let name = v.split(':').next().unwrap_or_default();
+                let kind = if names.iter().any(|n| n == name) {
+                    "service"
+                } else {
+                    "container"
+                };
+                *v = format!("{kind}:{v}");
+            }
+            if let Some(rest) = v.strip_prefix("service:") {
+                let target = rest.split(':').next().unwrap_or_default();
+                let p = format!("services.{mname}.volumes_from[{i}]");
+                if target == mname {
+                    w.err(p, "a member cannot mount its own volumes");
+                } else if !names.iter().any(|n| n == target) {
+                    w.err(p, format!("unknown member `{target}`"));
+                }
+            }
+        }
+        for (key, mode) in [("ipc", &m.runtime.ipc), ("pid", &m.runtime.pid)] {
+            if let Some(target) = mode.as_deref().and_then(|s| s.strip_prefix("service:")) {
+                let p = format!("services.{mname}.{key}");
+                if target == mname {
+                    w.err(p, "a member cannot share its own namespace");
+                } else if !names.iter().any(|n| n == target) {
+                    w.err(p, format!("unknown member `{target}`"));
+                }
+            }
+        }
+    }
+}
+
+/// A member's secrets and configs: declared, at distinct paths that no volume or tmpfs also
+/// takes, and copyable when they must be copied.
+fn check_file_refs(
+    w: &mut Walker,
+    mname: &str,
+    m: &Member,
+    secrets: &IndexMap<String, FileObject>,
+    configs: &IndexMap<String, FileObject>,
+) {
+    let mut taken: Vec<String> = m
+        .volumes
+        .iter()
+        .filter_map(|v| v.mount().ok().map(|mt| mt.target().to_owned()))
+        .chain(
+            m.runtime
+                .tmpfs
+                .iter()
+                .map(|t| t.split(':').next().unwrap_or_default().to_owned()),
+        )
+        .collect();
+    for (kind, refs, decls) in [
+        (Kind::Secret, &m.secrets, secrets),
+        (Kind::Config, &m.configs, configs),
+    ] {
+        for (i, r) in refs.iter().enumerate() {
+            let p = format!("services.{mname}.{}[{i}]", kind.key());
+            let Some(decl) = decls.get(&r.source) else {
+                w.err(
+                    &p,
+                    format!(
+                        "`{}` is not declared under the top-level {}",
+                        r.source,
+                        kind.key()
+                    ),
+                );
+                continue;
+            };
+            let target = r.container_path(kind);
+            if taken.contains(&target) {
+                // The engine refuses two mounts at one path; compose v2 silently drops the file.
+                w.err(
+                    &p,
+                    format!("`{target}` is already used by another volume, secret or config of this member"),
+                );
+            }
+            taken.push(target);
+            let copied = decl.file.is_none() || r.shapes_file();
+            if copied && m.runtime.read_only == Some(true) {
+                w.err(
+                    &p,
+                    "this file is copied into the container before it starts (its content comes from a variable or inline, or it sets uid/gid/mode), which the engine refuses on a `read_only: true` root filesystem: use a `file:` source without uid/gid/mode (bind-mounted), or drop read_only",
+                );
+            }
+        }
     }
 }
 

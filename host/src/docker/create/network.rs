@@ -47,6 +47,7 @@ pub(crate) fn endpoint(def: &Definition, member: &str, a: &Attachment) -> Endpoi
         }
     }
     EndpointSettings {
+        mac_address: a.mac_address.clone(),
         links: (!links.is_empty()).then_some(links),
         aliases: Some(aliases),
         ipam_config: ipam,
@@ -117,8 +118,17 @@ pub(crate) fn apply(
     };
     match mode {
         Some(mode) => {
+            // `network_mode: bridge` with a MAC address: on the engine's bridge endpoint.
+            body.networking_config = n.mac_address.as_ref().map(|mac| NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    mode.clone(),
+                    EndpointSettings {
+                        mac_address: Some(mac.clone()),
+                        ..Default::default()
+                    },
+                )])),
+            });
             hc.network_mode = Some(mode);
-            body.networking_config = None;
         }
         None => {
             // API 1.41 takes one network at create: the highest-priority one. The others are
@@ -128,8 +138,13 @@ pub(crate) fn apply(
             };
             let name = def.network_docker_name(&key);
             hc.network_mode = Some(name.clone());
+            // The member's `mac_address` is its MAC on the network it is created on (compose
+            // v2's rule). On Engine API < 1.44 the client moves it to `Config.MacAddress`, where
+            // those engines read it (see `docker::mac_address_before_1_44`).
+            let mut ep = endpoint(def, member, &a);
+            ep.mac_address = ep.mac_address.or_else(|| n.mac_address.clone());
             body.networking_config = Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(name, endpoint(def, member, &a))])),
+                endpoints_config: Some(HashMap::from([(name, ep)])),
             });
         }
     }
@@ -216,11 +231,19 @@ pub(crate) fn adopt(
         let ip = ep.ip_address.clone().unwrap_or_default();
         if macs_from_ip && !mac.is_empty() && !ip.is_empty() && mac_of_ip(&ip) != Some(mac.clone())
         {
-            lost.push(LostSetting::new(
-                format!("{field}.MacAddress"),
-                mac,
-                "a MAC address chosen at create (`--mac-address`): SDMD cannot set one yet",
-            ));
+            // `--mac-address` applies to the network the container was created on, which is
+            // what a member-level `mac_address` sets; one chosen on a network joined later
+            // needs Engine API 1.44.
+            let created_on = *name == raw_mode || (raw_mode == "default" && name == "bridge");
+            if created_on && spec.mac_address.is_none() {
+                spec.mac_address = Some(mac);
+            } else {
+                lost.push(LostSetting::new(
+                    format!("{field}.MacAddress"),
+                    mac,
+                    "a MAC address on a network joined after create needs Engine API 1.44",
+                ));
+            }
         }
         if let Some(p) = ep.gw_priority.filter(|p| *p != 0) {
             lost.push(LostSetting::new(
@@ -288,6 +311,9 @@ pub(crate) fn adopt(
                     link_local_ips: ipam.link_local_ips.unwrap_or_default(),
                     priority: None,
                     driver_opts: ep.driver_opts.unwrap_or_default().into_iter().collect(),
+                    // Inspect shows the MAC the engine picked too: whether one was configured
+                    // cannot be told from it, so none is (the engine picks a new one).
+                    mac_address: None,
                 };
                 if !default {
                     decls.push((
@@ -350,6 +376,48 @@ mod tests {
 
     fn def(doc: serde_json::Value) -> Definition {
         crate::spec::parse(&doc).expect("valid")
+    }
+
+    #[test]
+    fn mac_address_on_the_create_endpoint() {
+        let d = def(serde_json::json!({
+            "name": "m",
+            "services": {
+                "a": {"image": "x", "mac_address": "02:42:ac:11:65:43"},
+                "b": {"image": "x", "networks": {"front": {"priority": 10, "mac_address": "02:00:00:00:00:01"}, "back": {"mac_address": "02:00:00:00:00:02"}}},
+                "c": {"image": "x", "network_mode": "bridge", "mac_address": "02:00:00:00:00:03"}
+            },
+            "networks": {"front": {}, "back": {}}
+        }));
+        let eps = |m: &str| {
+            let mut body = ContainerCreateBody::default();
+            apply(&d, m, &HashMap::new(), &mut body);
+            body.networking_config
+                .and_then(|n| n.endpoints_config)
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            eps("a")["sdmd_m"].mac_address.as_deref(),
+            Some("02:42:ac:11:65:43")
+        );
+        assert_eq!(
+            eps("b")["m_front"].mac_address.as_deref(),
+            Some("02:00:00:00:00:01")
+        );
+        assert_eq!(
+            eps("c")["bridge"].mac_address.as_deref(),
+            Some("02:00:00:00:00:03")
+        );
+        let second = secondary(&d, "b");
+        assert_eq!(
+            second[0].1.mac_address.as_deref(),
+            Some("02:00:00:00:00:02")
+        );
+        assert_eq!(
+            d.engine_requirements(),
+            vec![("services.b.networks.back.mac_address".to_string(), "1.44")],
+            "before 1.44 only the create network's MAC can be set"
+        );
     }
 
     #[test]

@@ -273,6 +273,13 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
             _ => None,
         }),
         cgroup_parent: some_str(h.cgroup_parent),
+        // `<id or name>[:mode]`: the caller names containers (ids change on every recreate).
+        volumes_from: h
+            .volumes_from
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| format!("container:{v}"))
+            .collect(),
     }
 }
 
@@ -460,13 +467,6 @@ pub fn unexpressible(
         if on {
             push(field, "true".into(), why);
         }
-    }
-    if let Some(v) = h.volumes_from.as_ref().filter(|v| !v.is_empty()) {
-        push(
-            "HostConfig.VolumesFrom",
-            v.join(","),
-            "volumes_from is not supported yet: the mounts it shares are adopted as the container's own mounts of the same volumes and paths",
-        );
     }
     if let Some(l) = h.links.as_ref().filter(|l| !l.is_empty()) {
         push(
