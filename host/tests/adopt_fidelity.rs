@@ -379,11 +379,7 @@ async fn docker_run_flag_groups_survive_adopt_and_deploy(pool: sqlx::PgPool) {
                 d["field"].as_str().unwrap()
             })
             .collect();
-        assert_eq!(
-            fields,
-            vec!["HostConfig.CpusetMems"],
-            "{v}"
-        );
+        assert_eq!(fields, vec!["HostConfig.CpusetMems"], "{v}");
         let still = app.listed(&lossy).await.unwrap();
         assert_eq!(still["kind"], "standalone", "nothing stored: {still}");
         let (s, audit) = app
