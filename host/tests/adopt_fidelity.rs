@@ -422,7 +422,7 @@ async fn docker_run_flag_groups_survive_adopt_and_deploy(pool: sqlx::PgPool) {
             .post(&format!("/api/v1/services/{lossy}/adopt?accept_loss=true"))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        assert_eq!(v["dropped"].as_array().map(Vec::len), Some(2), "{v}");
+        assert_eq!(v["dropped"].as_array().map(Vec::len), Some(1), "{v}");
         assert_eq!(v["dropped"][0]["field"], "HostConfig.CpusetMems", "{v}");
 
         let app = &app;
