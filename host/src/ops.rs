@@ -21,6 +21,8 @@ use crate::project::Project;
 use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
 use crate::state::AppState;
 
+mod graph;
+
 /// How long a member waits for a `service_healthy` dependency.
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a member waits for a `service_completed_successfully` dependency (a migration job,
@@ -884,6 +886,12 @@ async fn wait_dependency(
     let Some(id) = ids.get(dep) else {
         return Err(not_ready("it has no container".into()));
     };
+    if d.condition == Condition::ServiceStarted {
+        // The dependency's own step started it before this one runs; as in compose (1.29 and
+        // v2), `service_started` orders the starts and waits for nothing more: a dependency
+        // that has already run to its end (a one-shot job) does not fail its dependents.
+        return Ok(());
+    }
     let timeout = match d.condition {
         Condition::ServiceCompletedSuccessfully => COMPLETION_TIMEOUT,
         _ => HEALTHY_TIMEOUT,
@@ -901,13 +909,6 @@ async fn wait_dependency(
             }
             (_, ContainerState::Exited | ContainerState::Dead, _) => {
                 return Err(not_ready(format!("its container is {}", state_word(st))));
-            }
-            (
-                Condition::ServiceStarted,
-                ContainerState::Running | ContainerState::Restarting,
-                _,
-            ) => {
-                return Ok(());
             }
             (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => return Ok(()),
             (Condition::ServiceHealthy, _, Health::Unhealthy) => {
@@ -957,8 +958,20 @@ pub(crate) async fn create_member(
     carried: &[(String, String)],
     peers: &HashMap<String, String>,
 ) -> Result<String> {
-    let m = &def.services[member];
     ensure_image(state, def, member).await?;
+    create_and_start(state, def, revision, member, carried, peers).await
+}
+
+/// [`create_member`] once the image is known to be present.
+async fn create_and_start(
+    state: &AppState,
+    def: &Definition,
+    revision: i32,
+    member: &str,
+    carried: &[(String, String)],
+    peers: &HashMap<String, String>,
+) -> Result<String> {
+    let m = &def.services[member];
     let body = container_body(def, member, revision, carried, peers)
         .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
     let id = state
@@ -989,7 +1002,8 @@ pub(crate) async fn refresh_live(state: &AppState, id: &str) {
     }
 }
 
-/// Applies the current revision: network, volumes, then members in dependency order. Members
+/// Applies the current revision: networks, volumes and missing images up front, then members in
+/// dependency order, those without a dependency path between them concurrently. Members
 /// whose configuration hash is unchanged are left alone (started if stopped). Members in
 /// profiles none of which is in `profiles` (`*` = all) are neither created nor touched.
 pub async fn deploy(
@@ -1119,26 +1133,29 @@ fn api_at_least(have: &str, min: &str) -> bool {
     v(have) >= v(min)
 }
 
-/// Creates the networks members join (the undeclared `default` is `sdmd_<service>`); external
-/// ones must exist and are never created, as in compose.
+/// Creates the networks members join (the undeclared `default` is `sdmd_<service>`), all at
+/// once; external ones must exist and are never created, as in compose.
 async fn ensure_networks(
     state: &AppState,
     def: &Definition,
     service_label: &HashMap<String, String>,
 ) -> Result<()> {
-    for (key, decl) in def.used_networks() {
-        let network = def.network_docker_name(&key);
+    let used = def.used_networks();
+    futures_util::future::try_join_all(used.iter().map(|(key, decl)| async move {
+        let network = def.network_docker_name(key);
         if decl.external {
             if !state.docker.network_exists(&network).await? {
-                return Err(external_missing("networks", &key, &network));
+                return Err(external_missing("networks", key, &network));
             }
-            continue;
+            return Ok(());
         }
         state
             .docker
-            .ensure_network(&network, &decl, service_label.clone())
+            .ensure_network(&network, decl, service_label.clone())
             .await?;
-    }
+        Ok(())
+    }))
+    .await?;
     Ok(())
 }
 
@@ -1153,25 +1170,20 @@ fn external_missing(section: &str, key: &str, name: &str) -> Error {
     )
 }
 
-async fn deploy_locked(
+/// Creates the top-level volumes members mount (all at once); external ones must exist.
+async fn ensure_volumes(
     state: &AppState,
-    stored: &StoredService,
-    profiles: &[String],
-) -> Result<ActionReport> {
-    let def = &stored.definition;
-    let enabled = def.enabled_members(profiles).map_err(Error::Invalid)?;
-    check_engine(state, def).await?;
-    write_project_dir(state, stored).await?;
-    let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
-    ensure_networks(state, def, &service_label).await?;
-    for (v, decl) in &def.volumes {
+    def: &Definition,
+    service_label: &HashMap<String, String>,
+) -> Result<()> {
+    futures_util::future::try_join_all(def.volumes.iter().map(|(v, decl)| async move {
         let volume = def.volume_name(v);
         if decl.external {
             // As compose: an external volume must exist; SDMD never creates (or removes) it.
             if !state.docker.volume_exists(&volume).await? {
                 return Err(external_missing("volumes", v, &volume));
             }
-            continue;
+            return Ok(());
         }
         // SDMD's label goes last so a definition's own labels can never claim another service.
         let mut l: HashMap<String, String> = decl
@@ -1184,13 +1196,198 @@ async fn deploy_locked(
             .docker
             .ensure_volume(&volume, decl.driver.clone(), l)
             .await?;
+        Ok(())
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Pulls, once per distinct image and all at once, the missing images of the members this
+/// deploy may create (those without a container of their current configuration, and those
+/// sharing another member's network stack, which follow it): compose also pulls every missing
+/// image before it creates anything. An image only `pull_policy: never` members use must be
+/// present.
+async fn ensure_images(
+    state: &AppState,
+    def: &Definition,
+    enabled: &[String],
+    existing: &HashMap<String, Vec<ContainerInfo>>,
+) -> Result<()> {
+    let mut by_image: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
+    for member in enabled {
+        let m = &def.services[member];
+        let hash = def.config_hash(member);
+        let current = existing.get(member).is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
+        });
+        if !current || m.network.service_dependency().is_some() {
+            by_image.entry(&m.image).or_default().push(member);
+        }
     }
+    futures_util::future::try_join_all(by_image.into_iter().map(|(_, members)| {
+        // Pulled for the first member that allows it; `never` everywhere refuses a missing image.
+        let member = members
+            .iter()
+            .find(|m| def.services[**m].runtime.pull_policy.as_deref() != Some("never"))
+            .unwrap_or(&members[0]);
+        ensure_image(state, def, member)
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Names the member in an engine error (`conflict: member `web`: port is already allocated`),
+/// keeping its kind: with members deployed concurrently the message must say which one failed.
+fn in_member(member: &str, e: Error) -> Error {
+    let name = |m: String| format!("member `{member}`: {m}");
+    match e {
+        Error::Docker(DockerError::NotFound(m)) => Error::Docker(DockerError::NotFound(name(m))),
+        Error::Docker(DockerError::Conflict(m)) => Error::Docker(DockerError::Conflict(name(m))),
+        Error::Docker(DockerError::Other(m)) => Error::Docker(DockerError::Other(name(m))),
+        e => e,
+    }
+}
+
+/// What a deploy did to one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemberAction {
+    /// Created for the first time.
+    Created,
+    /// Recreated (configuration or image changed, or it follows a recreated member).
+    Recreated,
+    /// Its container was (re)started.
+    Started,
+    /// Left running as it was.
+    Unchanged,
+}
+
+/// One member's deploy result: its container and what happened to it.
+#[derive(Debug, Clone)]
+struct Deployed {
+    id: String,
+    action: MemberAction,
+}
+
+/// What a member's deploy step needs to know beyond the definition.
+struct MemberPlan {
+    /// Its current containers (SDMD's, of any configuration).
+    current: Vec<ContainerInfo>,
+    /// Volume mounts of the adopted container it replaces.
+    adopted: Vec<(String, String)>,
+    /// It shares the network stack of a member this deploy (re)created.
+    follows: bool,
+    /// A `restart: true` dependency was (re)created or (re)started.
+    restart_for: bool,
+    /// Container ids of the members already deployed (its dependencies among them).
+    peers: HashMap<String, String>,
+}
+
+/// Deploys one member: keeps its container when the configuration hash matches (starting it if
+/// needed), else replaces it, carrying its volumes over. Runs once its dependencies are done.
+async fn deploy_member(
+    state: &AppState,
+    def: &Definition,
+    revision: i32,
+    member: &str,
+    plan: MemberPlan,
+) -> Result<Deployed> {
+    let MemberPlan {
+        mut current,
+        adopted,
+        follows,
+        restart_for,
+        peers,
+    } = plan;
+    let hash = def.config_hash(member);
+    // Keep the newest matching container; anything else of this member is stale.
+    current.sort_by_key(|c| std::cmp::Reverse(c.created));
+    // A member sharing the network stack of one (re)created now must follow it: its container
+    // joined the old container's stack by id.
+    let keep = current
+        .iter()
+        .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
+        .filter(|_| !follows);
+    // The newest container being replaced hands its volumes to the new one (compose keeps
+    // anonymous volumes across a recreate; removing them would lose data).
+    let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
+        Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
+        _ => adopted,
+    };
+    futures_util::future::try_join_all(
+        current
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != keep)
+            .map(|(_, c)| stop_and_remove(state, &c.id)),
+    )
+    .await?;
+    match keep.map(|i| &current[i]) {
+        Some(c) => {
+            let action = if c.state == ContainerState::Running && !restart_for {
+                MemberAction::Unchanged
+            } else {
+                if c.state == ContainerState::Running {
+                    stop_member(state, Some(def), member, &c.id)
+                        .await
+                        .or_else(ignore_gone)?;
+                }
+                wait_dependencies(state, def, member, &peers).await?;
+                state.docker.start(&c.id).await?;
+                MemberAction::Started
+            };
+            refresh_live(state, &c.id).await;
+            Ok(Deployed {
+                id: c.id.clone(),
+                action,
+            })
+        }
+        None => {
+            wait_dependencies(state, def, member, &peers).await?;
+            publish_step(state, &def.name, "deploy", format!("creating {member}"));
+            let id = create_and_start(state, def, revision, member, &carried, &peers).await?;
+            refresh_live(state, &id).await;
+            Ok(Deployed {
+                id,
+                action: if current.is_empty() {
+                    MemberAction::Created
+                } else {
+                    MemberAction::Recreated
+                },
+            })
+        }
+    }
+}
+
+async fn deploy_locked(
+    state: &AppState,
+    stored: &StoredService,
+    profiles: &[String],
+) -> Result<ActionReport> {
+    let def = &stored.definition;
+    let enabled = def.enabled_members(profiles).map_err(Error::Invalid)?;
+    check_engine(state, def).await?;
+    write_project_dir(state, stored).await?;
+    let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
+    let mut existing: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
+    for c in managed_containers(state, &def.name).await? {
+        existing
+            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
+            .or_default()
+            .push(c);
+    }
+    // Networks, volumes and missing images once, up front, all at once.
+    tokio::try_join!(
+        ensure_networks(state, def, &service_label),
+        ensure_volumes(state, def, &service_label),
+        ensure_images(state, def, &enabled, &existing),
+    )?;
     let mut report = ActionReport::default();
     // Adopted containers are replaced by SDMD's own on the first deploy; each hands its volume
     // mounts to the member that replaces it (by compose service, else by container name), so
     // anonymous volumes keep their data as in any recreate.
-    let mut adopted_mounts: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for id in &stored.adopted_from {
+    let replaced = futures_util::future::try_join_all(stored.adopted_from.iter().map(|id| async {
+        let mut handed = None;
         if let Some(c) = state
             .docker
             .list_containers(Filter::Id(id))
@@ -1209,99 +1406,96 @@ async fn deploy_locked(
                         .cloned()
                 });
             if let Some(member) = member {
-                adopted_mounts.insert(member, state.docker.volume_mounts(id).await?);
+                handed = Some((member, state.docker.volume_mounts(id).await?));
             }
         }
         stop_and_remove(state, id).await?;
-        report.removed.push(id.chars().take(12).collect());
-    }
+        Ok::<_, Error>(handed)
+    }))
+    .await?;
+    let mut adopted_mounts: HashMap<String, Vec<(String, String)>> =
+        replaced.into_iter().flatten().collect();
+    report.removed.extend(
+        stored
+            .adopted_from
+            .iter()
+            .map(|id| id.chars().take(12).collect::<String>()),
+    );
     if !stored.adopted_from.is_empty() {
         db::services::clear_adopted(&state.db, &def.name).await?;
     }
-    let mut existing: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
-    for c in managed_containers(state, &def.name).await? {
-        existing
-            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
-            .or_default()
-            .push(c);
-    }
     // Members no longer defined go first (they may hold a port or name the new ones need).
-    for (member, cs) in &existing {
-        if !def.services.contains_key(member) {
-            for c in cs {
-                stop_and_remove(state, &c.id).await?;
-                report.removed.push(c.name.clone());
+    let gone: Vec<ContainerInfo> = existing
+        .iter()
+        .filter(|(member, _)| !def.services.contains_key(*member))
+        .flat_map(|(_, cs)| cs.iter().cloned())
+        .collect();
+    futures_util::future::try_join_all(gone.iter().map(|c| stop_and_remove(state, &c.id))).await?;
+    report.removed.extend(gone.into_iter().map(|c| c.name));
+    // Then every member once its dependencies are done, independent ones concurrently.
+    let deps: HashMap<String, Vec<String>> = enabled
+        .iter()
+        .map(|m| (m.clone(), def.services[m].dependencies()))
+        .collect();
+    let traversal = graph::in_dependency_order(
+        &enabled,
+        &deps,
+        graph::PARALLEL_LIMIT,
+        |member, done: &HashMap<String, Deployed>| {
+            let m = &def.services[member];
+            let plan = MemberPlan {
+                current: existing.remove(member).unwrap_or_default(),
+                adopted: adopted_mounts.remove(member).unwrap_or_default(),
+                follows: m.network.service_dependency().is_some_and(|d| {
+                    done.get(&d).is_some_and(|o| {
+                        matches!(o.action, MemberAction::Created | MemberAction::Recreated)
+                    })
+                }),
+                restart_for: m.depends_on.iter().any(|(dep, d)| {
+                    d.restart
+                        && done
+                            .get(dep)
+                            .is_some_and(|o| o.action != MemberAction::Unchanged)
+                }),
+                peers: done
+                    .iter()
+                    .map(|(k, o)| (k.clone(), o.id.clone()))
+                    .collect(),
+            };
+            let member = member.to_owned();
+            async move {
+                deploy_member(state, def, stored.revision, &member, plan)
+                    .await
+                    .map_err(|e| in_member(&member, e))
             }
-        }
+        },
+    )
+    .await;
+    for (member, e) in &traversal.failed {
+        tracing::warn!(service = %def.name, member, error = %e, "member failed to deploy");
+        publish_step(state, &def.name, "deploy", format!("{member} failed: {e}"));
     }
-    let mut ids: HashMap<String, String> = HashMap::new();
-    // Members whose container this deploy (re)created or started: their `restart: true`
-    // dependents restart too.
-    let mut changed: HashSet<String> = HashSet::new();
-    let mut recreated: Vec<String> = Vec::new();
+    for member in &traversal.skipped {
+        publish_step(
+            state,
+            &def.name,
+            "deploy",
+            format!("{member} not started: a member it depends on failed"),
+        );
+    }
+    if let Some((_, e)) = traversal.failed.into_iter().next() {
+        // The first failure in start order; the others went to the log and the event stream.
+        return Err(e);
+    }
     for member in enabled {
-        let hash = def.config_hash(&member);
-        let mut current = existing.remove(&member).unwrap_or_default();
-        // Keep the newest matching container; anything else of this member is stale.
-        current.sort_by_key(|c| std::cmp::Reverse(c.created));
-        // A member sharing the network stack of one (re)created now must follow it: its
-        // container joined the old container's stack by id.
-        let follows = def.services[&member]
-            .network
-            .service_dependency()
-            .is_some_and(|d| recreated.contains(&d));
-        let keep = current
-            .iter()
-            .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
-            .filter(|_| !follows);
-        // The newest container being replaced hands its volumes to the new one (compose keeps
-        // anonymous volumes across a recreate; removing them would lose data).
-        let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
-            Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
-            _ => adopted_mounts.remove(&member).unwrap_or_default(),
+        let Some(o) = traversal.done.get(&member) else {
+            continue;
         };
-        for (i, c) in current.iter().enumerate() {
-            if Some(i) != keep {
-                stop_and_remove(state, &c.id).await?;
-            }
-        }
-        let restart_for = def.services[&member]
-            .depends_on
-            .iter()
-            .any(|(dep, d)| d.restart && changed.contains(dep));
-        match keep.map(|i| &current[i]) {
-            Some(c) => {
-                if c.state == ContainerState::Running && !restart_for {
-                    report.unchanged.push(member.clone());
-                } else {
-                    if c.state == ContainerState::Running {
-                        stop_member(state, Some(def), &member, &c.id)
-                            .await
-                            .or_else(ignore_gone)?;
-                    }
-                    wait_dependencies(state, def, &member, &ids).await?;
-                    state.docker.start(&c.id).await?;
-                    report.started.push(member.clone());
-                    changed.insert(member.clone());
-                }
-                ids.insert(member.clone(), c.id.clone());
-                refresh_live(state, &c.id).await;
-            }
-            None => {
-                wait_dependencies(state, def, &member, &ids).await?;
-                publish_step(state, &def.name, "deploy", format!("creating {member}"));
-                let id =
-                    create_member(state, def, stored.revision, &member, &carried, &ids).await?;
-                recreated.push(member.clone());
-                if current.is_empty() {
-                    report.created.push(member.clone());
-                } else {
-                    report.recreated.push(member.clone());
-                }
-                changed.insert(member.clone());
-                refresh_live(state, &id).await;
-                ids.insert(member, id);
-            }
+        match o.action {
+            MemberAction::Created => report.created.push(member),
+            MemberAction::Recreated => report.recreated.push(member),
+            MemberAction::Started => report.started.push(member),
+            MemberAction::Unchanged => report.unchanged.push(member),
         }
     }
     Ok(report)

@@ -617,3 +617,84 @@ services:
     assert_eq!(audit["entries"][0]["result"], "dependency_not_ready");
     app.cleanup(&name).await;
 }
+
+/// Members without a dependency path between them deploy concurrently: a member that fails
+/// blocks only what depends on it (as in docker compose), the deploy reports it by name, and
+/// every dependency started before its dependents.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failing_member_blocks_only_its_dependents(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("chains");
+    let member = |deps: &str, command: &str| {
+        // Without init the engine itself runs the command, so a missing binary fails the start.
+        let init = !command.contains("no/such");
+        format!(
+            "    image: local/busybox:1\n    init: {init}\n    command: {command}\n    labels: {{sdmd.test: \"1\"}}\n    depends_on: [{deps}]\n"
+        )
+    };
+    let sleep = r#"["sleep", "60"]"#;
+    let yaml = format!(
+        "name: {name}\nservices:\n  a1:\n{}  a2:\n{}  a3:\n{}  b1:\n{}  b2:\n{}  b3:\n{}",
+        member("", sleep),
+        member("a1", sleep),
+        member("a2", sleep),
+        member("", sleep),
+        // Cannot start: the engine refuses a command that does not exist.
+        member("b1", r#"["/no/such/binary"]"#),
+        member("b2", sleep),
+    );
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("docker_error")),
+        "{v}"
+    );
+    assert!(
+        v["details"].as_str().unwrap().contains("member `b2`"),
+        "{v}"
+    );
+    let running = |m: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Running}}",
+            &format!("{name}-{m}"),
+        ])
+        .trim()
+            == "true"
+    };
+    // The chain without a path to the failure is complete; b2's dependency ran; b2 was removed
+    // again and b3 was never created.
+    for m in ["a1", "a2", "a3", "b1"] {
+        assert!(running(m), "{m} runs");
+    }
+    for m in ["b2", "b3"] {
+        assert!(
+            !docker_ok(&["inspect", &format!("{name}-{m}")]),
+            "{m} absent"
+        );
+    }
+    let started = |m: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.StartedAt}}",
+            &format!("{name}-{m}"),
+        ])
+        .trim()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+    };
+    assert!(started("a1") <= started("a2") && started("a2") <= started("a3"));
+    let (_, audit) = app
+        .get(&format!(
+            "/api/v1/audit?target={name}&action=service.deploy"
+        ))
+        .await;
+    assert_eq!(audit["entries"][0]["result"], "docker_error", "{audit}");
+    app.cleanup(&name).await;
+}
