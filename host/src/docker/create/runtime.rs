@@ -222,6 +222,7 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         oom_kill_disable: h.oom_kill_disable.filter(|o| *o),
         oom_score_adj: h.oom_score_adj.filter(|o| *o != 0),
         deploy: Default::default(),
+        scale: None,
         // `private` and `shareable` are the daemon's defaults (it has one of them configured).
         ipc: some_str(h.ipc_mode).filter(|m| m != "private" && m != "shareable"),
         pid: some_str(h.pid_mode),
