@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # GET /api/v1/services vs the raw Engine list with 200 containers, and sdmd's memory; then
-# checking 100 services against the local registry.
+# checking 100 services against the local registry; then deploying a 12-member stack (sdmd vs
+# docker-compose 1.29 vs the engine floor) and validating a 50-member file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DB="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:55432/postgres}"
+TARGET="${CARGO_TARGET_DIR:-$(pwd)/target}"
 cargo build --release -p sdmd
-SDMD_BIN="$(pwd)/target/release/sdmd" DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:55432/postgres}" \
-  cargo bench -p sdmd --bench services_list
+SDMD_BIN="$TARGET/release/sdmd" DATABASE_URL="$DB" cargo bench -p sdmd --bench services_list
 # Checking 100 services against the local registry: wall time and registry requests by kind.
-DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:55432/postgres}" \
-  cargo bench -p sdmd --bench updates_check
+DATABASE_URL="$DB" cargo bench -p sdmd --bench updates_check
+# Deploying a 12-member stack: sdmd vs docker-compose 1.29 (installed by test-env) vs the engine floor.
+SDMD_BIN="$TARGET/release/sdmd" DATABASE_URL="$DB" cargo bench -p sdmd --bench deploy_stack
+cargo bench -p sdmd --bench validate_compose

@@ -31,6 +31,9 @@ pub mod labels {
     pub const REVISION: &str = "io.sdmd.revision";
     /// Hash of the member's configuration; a change means recreate.
     pub const CONFIG_HASH: &str = "io.sdmd.config-hash";
+    /// Which of the member's containers this is, from 1 (compose's
+    /// `com.docker.compose.container-number`); containers without it are number 1.
+    pub const REPLICA: &str = "io.sdmd.replica";
     /// Compose's project label, used to group unmanaged containers.
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     /// Compose's service label.
@@ -151,6 +154,13 @@ impl ContainerInfo {
     /// The value of a label, if set.
     pub fn label(&self, key: &str) -> Option<&str> {
         self.labels.get(key).map(String::as_str)
+    }
+
+    /// Which replica of its member an SDMD container is (`io.sdmd.replica`, 1 when absent).
+    pub fn replica(&self) -> u32 {
+        self.label(labels::REPLICA)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
     }
 }
 

@@ -21,6 +21,8 @@ use crate::project::Project;
 use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
 use crate::state::AppState;
 
+mod graph;
+
 /// How long a member waits for a `service_healthy` dependency.
 const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a member waits for a `service_completed_successfully` dependency (a migration job,
@@ -846,18 +848,38 @@ pub(crate) async fn pull_one(state: &AppState, service: &str, image: &str) -> Re
     Ok(())
 }
 
-/// Waits until `member`'s dependencies meet their conditions. A dependency marked
-/// `required: false` that is missing or not ready only warns, as compose does.
+/// The containers of members, by member, in replica order (the first is the one
+/// `network_mode: service:X` joins, as compose joins X's first container).
+pub(crate) type Peers = HashMap<String, Vec<String>>;
+
+/// The first container of each member, as the create body wants them.
+fn first_of(peers: &Peers) -> HashMap<String, String> {
+    peers
+        .iter()
+        .filter_map(|(m, ids)| Some((m.clone(), ids.first()?.clone())))
+        .collect()
+}
+
+/// Waits until `member`'s dependencies meet their conditions, every replica of each (compose
+/// v2 checks them all). A dependency marked `required: false` that is missing or not ready only
+/// warns, as compose does; a dependency scaled to 0 is not waited for (compose neither).
 pub(crate) async fn wait_dependencies(
     state: &AppState,
     def: &Definition,
     member: &str,
-    ids: &HashMap<String, String>,
+    ids: &Peers,
 ) -> Result<()> {
     let Some(m) = def.services.get(member) else {
         return Ok(());
     };
     for (dep, d) in &m.depends_on {
+        if def
+            .services
+            .get(dep)
+            .is_some_and(|dm| dm.runtime.replicas() == 0)
+        {
+            continue;
+        }
         match wait_dependency(state, member, dep, d, ids).await {
             Err(Error::DependencyNotReady { reason, .. }) if !d.required => {
                 tracing::warn!(member, dependency = %dep, %reason, "optional dependency not ready");
@@ -881,24 +903,53 @@ async fn wait_dependency(
     member: &str,
     dep: &str,
     d: &DependsOn,
-    ids: &HashMap<String, String>,
+    ids: &Peers,
 ) -> Result<()> {
     let not_ready = |reason: String| Error::DependencyNotReady {
         member: member.into(),
         dependency: dep.to_owned(),
         reason,
     };
-    let Some(id) = ids.get(dep) else {
+    let Some(ids) = ids.get(dep).filter(|ids| !ids.is_empty()) else {
         return Err(not_ready("it has no container".into()));
     };
+    if d.condition == Condition::ServiceStarted {
+        // The dependency's own step started it before this one runs; as in compose (1.29 and
+        // v2), `service_started` orders the starts and waits for nothing more: a dependency
+        // that has already run to its end (a one-shot job) does not fail its dependents.
+        return Ok(());
+    }
     let timeout = match d.condition {
         Condition::ServiceCompletedSuccessfully => COMPLETION_TIMEOUT,
         _ => HEALTHY_TIMEOUT,
     };
     let deadline = tokio::time::Instant::now() + timeout;
+    for (i, id) in ids.iter().enumerate() {
+        // Replicas after the first are named in the reason.
+        let not_ready = |reason: String| {
+            not_ready(if i == 0 {
+                reason
+            } else {
+                format!("its replica {}: {reason}", i + 1)
+            })
+        };
+        wait_container(state, id, d.condition, deadline, timeout, not_ready).await?;
+    }
+    Ok(())
+}
+
+/// Waits until one container of a dependency meets `condition` (or `deadline` passes).
+async fn wait_container(
+    state: &AppState,
+    id: &str,
+    condition: Condition,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+    not_ready: impl Fn(String) -> Error,
+) -> Result<()> {
     loop {
         let (st, health) = state.docker.container_status(id).await?;
-        match (d.condition, st, health) {
+        match (condition, st, health) {
             (Condition::ServiceCompletedSuccessfully, ContainerState::Exited, _) => {
                 return match state.docker.exit_code(id).await? {
                     Some(0) => Ok(()),
@@ -908,13 +959,6 @@ async fn wait_dependency(
             }
             (_, ContainerState::Exited | ContainerState::Dead, _) => {
                 return Err(not_ready(format!("its container is {}", state_word(st))));
-            }
-            (
-                Condition::ServiceStarted,
-                ContainerState::Running | ContainerState::Restarting,
-                _,
-            ) => {
-                return Ok(());
             }
             (Condition::ServiceHealthy, ContainerState::Running, Health::Healthy) => return Ok(()),
             (Condition::ServiceHealthy, _, Health::Unhealthy) => {
@@ -930,7 +974,7 @@ async fn wait_dependency(
         if tokio::time::Instant::now() >= deadline {
             return Err(not_ready(format!(
                 "not {} after {} s (state {}, health {:?})",
-                match d.condition {
+                match condition {
                     Condition::ServiceHealthy => "healthy",
                     Condition::ServiceStarted => "running",
                     Condition::ServiceCompletedSuccessfully => "completed",
@@ -951,27 +995,44 @@ fn state_word(s: ContainerState) -> String {
         .unwrap_or_default()
 }
 
-/// Creates and starts a member's container, removing it again if it cannot start (a port
-/// conflict, say) so that a retry starts clean.
+/// Creates and starts replica `number` of a member, removing it again if it cannot start (a
+/// port conflict, say) so that a retry starts clean.
 ///
 /// `carried` are the volume mounts of the container this one replaces (see [`container_body`]);
-/// `peers` the container ids of members already created (for `network_mode: service:X`).
+/// `peers` the containers of members already created (for `network_mode: service:X`).
 pub(crate) async fn create_member(
     state: &AppState,
     def: &Definition,
     revision: i32,
     member: &str,
+    number: u32,
     carried: &[(String, String)],
-    peers: &HashMap<String, String>,
+    peers: &Peers,
+) -> Result<String> {
+    ensure_image(state, def, member).await?;
+    create_and_start(state, def, revision, member, number, carried, peers).await
+}
+
+/// [`create_member`] once the image is known to be present.
+async fn create_and_start(
+    state: &AppState,
+    def: &Definition,
+    revision: i32,
+    member: &str,
+    number: u32,
+    carried: &[(String, String)],
+    peers: &Peers,
 ) -> Result<String> {
     let m = &def.services[member];
-    ensure_image(state, def, member).await?;
-    let body = container_body(def, member, revision, carried, peers)
+    let mut body = container_body(def, member, revision, carried, &first_of(peers))
         .ok_or_else(|| Error::ServiceNotFound(member.into()))?;
+    body.labels
+        .get_or_insert_with(HashMap::new)
+        .insert(labels::REPLICA.to_owned(), number.to_string());
     let id = state
         .docker
         .create_container(
-            &def.container_name(member),
+            &def.replica_name(member, number),
             m.runtime.platform.as_deref(),
             body,
         )
@@ -1002,7 +1063,8 @@ pub(crate) async fn refresh_live(state: &AppState, id: &str) {
     }
 }
 
-/// Applies the current revision: network, volumes, then members in dependency order. Members
+/// Applies the current revision: networks, volumes and missing images up front, then members in
+/// dependency order, those without a dependency path between them concurrently. Members
 /// whose configuration hash is unchanged are left alone (started if stopped). Members in
 /// profiles none of which is in `profiles` (`*` = all) are neither created nor touched.
 pub async fn deploy(
@@ -1132,26 +1194,29 @@ fn api_at_least(have: &str, min: &str) -> bool {
     v(have) >= v(min)
 }
 
-/// Creates the networks members join (the undeclared `default` is `sdmd_<service>`); external
-/// ones must exist and are never created, as in compose.
+/// Creates the networks members join (the undeclared `default` is `sdmd_<service>`), all at
+/// once; external ones must exist and are never created, as in compose.
 async fn ensure_networks(
     state: &AppState,
     def: &Definition,
     service_label: &HashMap<String, String>,
 ) -> Result<()> {
-    for (key, decl) in def.used_networks() {
-        let network = def.network_docker_name(&key);
+    let used = def.used_networks();
+    futures_util::future::try_join_all(used.iter().map(|(key, decl)| async move {
+        let network = def.network_docker_name(key);
         if decl.external {
             if !state.docker.network_exists(&network).await? {
-                return Err(external_missing("networks", &key, &network));
+                return Err(external_missing("networks", key, &network));
             }
-            continue;
+            return Ok(());
         }
         state
             .docker
-            .ensure_network(&network, &decl, service_label.clone())
+            .ensure_network(&network, decl, service_label.clone())
             .await?;
-    }
+        Ok(())
+    }))
+    .await?;
     Ok(())
 }
 
@@ -1166,25 +1231,20 @@ fn external_missing(section: &str, key: &str, name: &str) -> Error {
     )
 }
 
-async fn deploy_locked(
+/// Creates the top-level volumes members mount (all at once); external ones must exist.
+async fn ensure_volumes(
     state: &AppState,
-    stored: &StoredService,
-    profiles: &[String],
-) -> Result<ActionReport> {
-    let def = &stored.definition;
-    let enabled = def.enabled_members(profiles).map_err(Error::Invalid)?;
-    check_engine(state, def).await?;
-    write_project_dir(state, stored).await?;
-    let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
-    ensure_networks(state, def, &service_label).await?;
-    for (v, decl) in &def.volumes {
+    def: &Definition,
+    service_label: &HashMap<String, String>,
+) -> Result<()> {
+    futures_util::future::try_join_all(def.volumes.iter().map(|(v, decl)| async move {
         let volume = def.volume_name(v);
         if decl.external {
             // As compose: an external volume must exist; SDMD never creates (or removes) it.
             if !state.docker.volume_exists(&volume).await? {
                 return Err(external_missing("volumes", v, &volume));
             }
-            continue;
+            return Ok(());
         }
         // SDMD's label goes last so a definition's own labels can never claim another service.
         let mut l: HashMap<String, String> = decl
@@ -1197,13 +1257,287 @@ async fn deploy_locked(
             .docker
             .ensure_volume(&volume, decl.driver.clone(), l)
             .await?;
+        Ok(())
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Pulls, once per distinct image and all at once, the missing images of the members this
+/// deploy may create (those without a container of their current configuration, and those
+/// sharing another member's network stack, which follow it): compose also pulls every missing
+/// image before it creates anything. An image only `pull_policy: never` members use must be
+/// present.
+async fn ensure_images(
+    state: &AppState,
+    def: &Definition,
+    enabled: &[String],
+    existing: &HashMap<String, Vec<ContainerInfo>>,
+) -> Result<()> {
+    let mut by_image: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
+    for member in enabled {
+        let m = &def.services[member];
+        let hash = def.config_hash(member);
+        let current = existing.get(member).is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
+        });
+        if m.runtime.replicas() > 0 && (!current || m.network.service_dependency().is_some()) {
+            by_image.entry(&m.image).or_default().push(member);
+        }
     }
+    futures_util::future::try_join_all(by_image.into_iter().map(|(_, members)| {
+        // Pulled for the first member that allows it; `never` everywhere refuses a missing image.
+        let member = members
+            .iter()
+            .find(|m| def.services[**m].runtime.pull_policy.as_deref() != Some("never"))
+            .unwrap_or(&members[0]);
+        ensure_image(state, def, member)
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Names the member in an engine error (`conflict: member `web`: port is already allocated`),
+/// keeping its kind: with members deployed concurrently the message must say which one failed.
+fn in_member(member: &str, e: Error) -> Error {
+    let name = |m: String| format!("member `{member}`: {m}");
+    match e {
+        Error::Docker(DockerError::NotFound(m)) => Error::Docker(DockerError::NotFound(name(m))),
+        Error::Docker(DockerError::Conflict(m)) => Error::Docker(DockerError::Conflict(name(m))),
+        Error::Docker(DockerError::Other(m)) => Error::Docker(DockerError::Other(name(m))),
+        e => e,
+    }
+}
+
+/// What a deploy did to one member (for a member with replicas: the most that happened to any
+/// of them, in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum MemberAction {
+    /// Left running as it was.
+    Unchanged,
+    /// Its container was (re)started.
+    Started,
+    /// Created for the first time.
+    Created,
+    /// Recreated (configuration or image changed, or it follows a recreated member).
+    Recreated,
+}
+
+impl MemberAction {
+    fn is_new(self) -> bool {
+        matches!(self, Self::Created | Self::Recreated)
+    }
+}
+
+/// One member's deploy result: its containers and what happened to them.
+#[derive(Debug, Clone)]
+struct Deployed {
+    /// Container ids by replica number.
+    ids: Vec<String>,
+    /// `None`: the member runs no container (scale 0).
+    action: Option<MemberAction>,
+    /// Its first container is new (members sharing its network stack must follow).
+    first_new: bool,
+    /// Containers removed because the member was scaled down.
+    removed: Vec<String>,
+}
+
+/// What a member's deploy step needs to know beyond the definition.
+struct MemberPlan {
+    /// Its current containers (SDMD's, of any configuration and replica number).
+    current: Vec<ContainerInfo>,
+    /// Volume mounts of the adopted container its first replica replaces.
+    adopted: Vec<(String, String)>,
+    /// It shares the network stack of a member this deploy (re)created.
+    follows: bool,
+    /// A `restart: true` dependency was (re)created or (re)started.
+    restart_for: bool,
+    /// Containers of the members already deployed (its dependencies among them).
+    peers: Peers,
+}
+
+/// One replica as a deploy found it: the container to keep, if any, and what a new one carries.
+struct Replica {
+    number: u32,
+    keep: Option<ContainerInfo>,
+    carried: Vec<(String, String)>,
+    existed: bool,
+}
+
+/// Keeps replica `number`'s newest container of the current configuration (unless the member
+/// follows a recreated one) and removes the others, noting the volumes a new container takes
+/// over from the newest one it replaces (compose keeps anonymous volumes across a recreate).
+async fn prepare_replica(
+    state: &AppState,
+    hash: &str,
+    number: u32,
+    mut current: Vec<ContainerInfo>,
+    follows: bool,
+    adopted: Vec<(String, String)>,
+) -> Result<Replica> {
+    current.sort_by_key(|c| std::cmp::Reverse(c.created));
+    let keep = current
+        .iter()
+        .position(|c| c.label(labels::CONFIG_HASH) == Some(hash))
+        .filter(|_| !follows);
+    let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
+        Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
+        _ => adopted,
+    };
+    futures_util::future::try_join_all(
+        current
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != keep)
+            .map(|(_, c)| stop_and_remove(state, &c.id)),
+    )
+    .await?;
+    Ok(Replica {
+        number,
+        existed: !current.is_empty(),
+        keep: keep.map(|i| current.swap_remove(i)),
+        carried,
+    })
+}
+
+/// Waits for every future and answers the first error, if any: unlike `try_join_all`, nothing
+/// is dropped halfway (a container being created is either started or removed again).
+async fn join_settled<T, E: Into<Error>>(
+    futures: impl IntoIterator<Item = impl Future<Output = Result<T, E>>>,
+) -> Result<Vec<T>> {
+    futures_util::future::join_all(futures)
+        .await
+        .into_iter()
+        .map(|r| r.map_err(Into::into))
+        .collect()
+}
+
+/// Deploys one member: each of its replicas keeps its container when the configuration hash
+/// matches (starting it if needed), else gets a new one carrying the old one's volumes; replicas
+/// beyond the member's scale are removed, highest numbers first, their volumes kept (compose
+/// does the same). Runs once the member's dependencies are done; its replicas go concurrently.
+async fn deploy_member(
+    state: &AppState,
+    def: &Definition,
+    revision: i32,
+    member: &str,
+    plan: MemberPlan,
+) -> Result<Deployed> {
+    let MemberPlan {
+        current,
+        adopted,
+        follows,
+        restart_for,
+        peers,
+    } = plan;
+    let count = def.services[member].runtime.replicas();
+    let hash = def.config_hash(member);
+    let mut by_number: std::collections::BTreeMap<u32, Vec<ContainerInfo>> = Default::default();
+    for c in current {
+        by_number.entry(c.replica()).or_default().push(c);
+    }
+    let extra: Vec<ContainerInfo> = by_number
+        .split_off(&(count + 1))
+        .into_values()
+        .rev()
+        .flatten()
+        .collect();
+    join_settled(extra.iter().map(|c| stop_and_remove(state, &c.id))).await?;
+    let mut adopted = Some(adopted);
+    let replicas = join_settled((1..=count).map(|n| {
+        let cs = by_number.remove(&n).unwrap_or_default();
+        // The adopted container's volumes go to the first replica.
+        let handed = if n == 1 { adopted.take() } else { None };
+        prepare_replica(state, &hash, n, cs, follows, handed.unwrap_or_default())
+    }))
+    .await?;
+    // Kept containers that run and must restart are stopped before the dependencies are waited
+    // for, as a compose restart of dependents does.
+    let restart = |r: &Replica| {
+        r.keep
+            .as_ref()
+            .is_some_and(|c| c.state == ContainerState::Running && restart_for)
+    };
+    join_settled(replicas.iter().filter(|r| restart(r)).map(|r| async {
+        let id = r.keep.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
+        stop_member(state, Some(def), member, id)
+            .await
+            .or_else(ignore_gone)
+            .map_err(Error::from)
+    }))
+    .await?;
+    let unchanged = |r: &Replica| {
+        r.keep
+            .as_ref()
+            .is_some_and(|c| c.state == ContainerState::Running && !restart_for)
+    };
+    if !replicas.iter().all(unchanged) {
+        wait_dependencies(state, def, member, &peers).await?;
+    }
+    if replicas.iter().any(|r| r.keep.is_none()) {
+        publish_step(state, &def.name, "deploy", format!("creating {member}"));
+    }
+    let done = join_settled(replicas.iter().map(|r| async {
+        let (id, action) = match &r.keep {
+            Some(c) if unchanged(r) => (c.id.clone(), MemberAction::Unchanged),
+            Some(c) => {
+                state.docker.start(&c.id).await?;
+                (c.id.clone(), MemberAction::Started)
+            }
+            None => {
+                let id =
+                    create_and_start(state, def, revision, member, r.number, &r.carried, &peers)
+                        .await?;
+                let action = if r.existed {
+                    MemberAction::Recreated
+                } else {
+                    MemberAction::Created
+                };
+                (id, action)
+            }
+        };
+        refresh_live(state, &id).await;
+        Ok::<_, Error>((id, action))
+    }))
+    .await?;
+    Ok(Deployed {
+        first_new: done.first().is_some_and(|(_, a)| a.is_new()),
+        action: done.iter().map(|(_, a)| *a).max(),
+        ids: done.into_iter().map(|(id, _)| id).collect(),
+        removed: extra.into_iter().map(|c| c.name).collect(),
+    })
+}
+
+async fn deploy_locked(
+    state: &AppState,
+    stored: &StoredService,
+    profiles: &[String],
+) -> Result<ActionReport> {
+    let def = &stored.definition;
+    let enabled = def.enabled_members(profiles).map_err(Error::Invalid)?;
+    check_engine(state, def).await?;
+    write_project_dir(state, stored).await?;
+    let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);
+    let mut existing: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
+    for c in managed_containers(state, &def.name).await? {
+        existing
+            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
+            .or_default()
+            .push(c);
+    }
+    // Networks, volumes and missing images once, up front, all at once.
+    tokio::try_join!(
+        ensure_networks(state, def, &service_label),
+        ensure_volumes(state, def, &service_label),
+        ensure_images(state, def, &enabled, &existing),
+    )?;
     let mut report = ActionReport::default();
     // Adopted containers are replaced by SDMD's own on the first deploy; each hands its volume
     // mounts to the member that replaces it (by compose service, else by container name), so
     // anonymous volumes keep their data as in any recreate.
-    let mut adopted_mounts: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for id in &stored.adopted_from {
+    let replaced = futures_util::future::try_join_all(stored.adopted_from.iter().map(|id| async {
+        let mut handed = None;
         if let Some(c) = state
             .docker
             .list_containers(Filter::Id(id))
@@ -1222,99 +1556,99 @@ async fn deploy_locked(
                         .cloned()
                 });
             if let Some(member) = member {
-                adopted_mounts.insert(member, state.docker.volume_mounts(id).await?);
+                handed = Some((member, state.docker.volume_mounts(id).await?));
             }
         }
         stop_and_remove(state, id).await?;
-        report.removed.push(id.chars().take(12).collect());
-    }
+        Ok::<_, Error>(handed)
+    }))
+    .await?;
+    let mut adopted_mounts: HashMap<String, Vec<(String, String)>> =
+        replaced.into_iter().flatten().collect();
+    report.removed.extend(
+        stored
+            .adopted_from
+            .iter()
+            .map(|id| id.chars().take(12).collect::<String>()),
+    );
     if !stored.adopted_from.is_empty() {
         db::services::clear_adopted(&state.db, &def.name).await?;
     }
-    let mut existing: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
-    for c in managed_containers(state, &def.name).await? {
-        existing
-            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
-            .or_default()
-            .push(c);
-    }
     // Members no longer defined go first (they may hold a port or name the new ones need).
-    for (member, cs) in &existing {
-        if !def.services.contains_key(member) {
-            for c in cs {
-                stop_and_remove(state, &c.id).await?;
-                report.removed.push(c.name.clone());
+    let gone: Vec<ContainerInfo> = existing
+        .iter()
+        .filter(|(member, _)| !def.services.contains_key(*member))
+        .flat_map(|(_, cs)| cs.iter().cloned())
+        .collect();
+    futures_util::future::try_join_all(gone.iter().map(|c| stop_and_remove(state, &c.id))).await?;
+    report.removed.extend(gone.into_iter().map(|c| c.name));
+    // Then every member once its dependencies are done, independent ones concurrently.
+    let deps: HashMap<String, Vec<String>> = enabled
+        .iter()
+        .map(|m| (m.clone(), def.services[m].dependencies()))
+        .collect();
+    let traversal = graph::in_dependency_order(
+        &enabled,
+        &deps,
+        graph::PARALLEL_LIMIT,
+        |member, done: &HashMap<String, Deployed>| {
+            let m = &def.services[member];
+            let plan = MemberPlan {
+                current: existing.remove(member).unwrap_or_default(),
+                adopted: adopted_mounts.remove(member).unwrap_or_default(),
+                // A member sharing the network stack (or ipc/pid namespace) of one (re)created
+                // now must follow it: its container joined the old container's by id.
+                follows: m
+                    .namespace_owners()
+                    .iter()
+                    .any(|d| done.get(d).is_some_and(|o| o.first_new)),
+                restart_for: m.depends_on.iter().any(|(dep, d)| {
+                    d.restart
+                        && done
+                            .get(dep)
+                            .is_some_and(|o| o.action.is_some_and(|a| a != MemberAction::Unchanged))
+                }),
+                peers: done
+                    .iter()
+                    .map(|(k, o)| (k.clone(), o.ids.clone()))
+                    .collect(),
+            };
+            let member = member.to_owned();
+            async move {
+                deploy_member(state, def, stored.revision, &member, plan)
+                    .await
+                    .map_err(|e| in_member(&member, e))
             }
-        }
+        },
+    )
+    .await;
+    for (member, e) in &traversal.failed {
+        tracing::warn!(service = %def.name, member, error = %e, "member failed to deploy");
+        publish_step(state, &def.name, "deploy", format!("{member} failed: {e}"));
     }
-    let mut ids: HashMap<String, String> = HashMap::new();
-    // Members whose container this deploy (re)created or started: their `restart: true`
-    // dependents restart too.
-    let mut changed: HashSet<String> = HashSet::new();
-    let mut recreated: Vec<String> = Vec::new();
+    for member in &traversal.skipped {
+        publish_step(
+            state,
+            &def.name,
+            "deploy",
+            format!("{member} not started: a member it depends on failed"),
+        );
+    }
+    if let Some((_, e)) = traversal.failed.into_iter().next() {
+        // The first failure in start order; the others went to the log and the event stream.
+        return Err(e);
+    }
     for member in enabled {
-        let hash = def.config_hash(&member);
-        let mut current = existing.remove(&member).unwrap_or_default();
-        // Keep the newest matching container; anything else of this member is stale.
-        current.sort_by_key(|c| std::cmp::Reverse(c.created));
-        // A member sharing the network stack (or ipc/pid namespace) of one (re)created now must
-        // follow it: its container joined the old container's by id.
-        let follows = def.services[&member]
-            .namespace_owners()
-            .iter()
-            .any(|d| recreated.contains(d));
-        let keep = current
-            .iter()
-            .position(|c| c.label(labels::CONFIG_HASH) == Some(hash.as_str()))
-            .filter(|_| !follows);
-        // The newest container being replaced hands its volumes to the new one (compose keeps
-        // anonymous volumes across a recreate; removing them would lose data).
-        let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
-            Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
-            _ => adopted_mounts.remove(&member).unwrap_or_default(),
+        let Some(o) = traversal.done.get(&member) else {
+            continue;
         };
-        for (i, c) in current.iter().enumerate() {
-            if Some(i) != keep {
-                stop_and_remove(state, &c.id).await?;
-            }
-        }
-        let restart_for = def.services[&member]
-            .depends_on
-            .iter()
-            .any(|(dep, d)| d.restart && changed.contains(dep));
-        match keep.map(|i| &current[i]) {
-            Some(c) => {
-                if c.state == ContainerState::Running && !restart_for {
-                    report.unchanged.push(member.clone());
-                } else {
-                    if c.state == ContainerState::Running {
-                        stop_member(state, Some(def), &member, &c.id)
-                            .await
-                            .or_else(ignore_gone)?;
-                    }
-                    wait_dependencies(state, def, &member, &ids).await?;
-                    state.docker.start(&c.id).await?;
-                    report.started.push(member.clone());
-                    changed.insert(member.clone());
-                }
-                ids.insert(member.clone(), c.id.clone());
-                refresh_live(state, &c.id).await;
-            }
-            None => {
-                wait_dependencies(state, def, &member, &ids).await?;
-                publish_step(state, &def.name, "deploy", format!("creating {member}"));
-                let id =
-                    create_member(state, def, stored.revision, &member, &carried, &ids).await?;
-                recreated.push(member.clone());
-                if current.is_empty() {
-                    report.created.push(member.clone());
-                } else {
-                    report.recreated.push(member.clone());
-                }
-                changed.insert(member.clone());
-                refresh_live(state, &id).await;
-                ids.insert(member, id);
-            }
+        report.removed.extend(o.removed.iter().cloned());
+        match o.action {
+            Some(MemberAction::Created) => report.created.push(member),
+            Some(MemberAction::Recreated) => report.recreated.push(member),
+            Some(MemberAction::Started) => report.started.push(member),
+            Some(MemberAction::Unchanged) => report.unchanged.push(member),
+            None => {}
         }
     }
     Ok(report)
@@ -1332,27 +1666,152 @@ pub async fn start(state: &AppState, ctx: &AuditContext, name: &str) -> Result<A
     .await
 }
 
-/// Starts the target's containers in dependency order, waiting for `depends_on` conditions;
-/// running ones are left alone unless `all` (a restart, after everything was stopped).
+/// Runs `step` for each member of the target once the members it depends on are done
+/// (`reverse`: once the members depending on it are done), independent ones concurrently, and
+/// answers per member, in that order, whether the step acted; the first error in that order
+/// fails the whole after every step has settled.
+async fn walk<'a, F, Fut>(
+    target: &'a Resolved,
+    reverse: bool,
+    mut step: F,
+) -> Result<Vec<(String, bool)>>
+where
+    F: FnMut(&'a str, &'a [ContainerInfo], Peers) -> Fut,
+    Fut: Future<Output = Result<bool>>,
+{
+    let mut order: Vec<String> = target.members.iter().map(|(m, _)| m.clone()).collect();
+    let mut deps: HashMap<String, Vec<String>> = HashMap::new();
+    if let Some(def) = &target.definition {
+        for m in &order {
+            for d in def
+                .services
+                .get(m)
+                .map(|s| s.dependencies())
+                .unwrap_or_default()
+            {
+                if reverse {
+                    deps.entry(d).or_default().push(m.clone());
+                } else {
+                    deps.entry(m.clone()).or_default().push(d);
+                }
+            }
+        }
+    }
+    if reverse {
+        order.reverse();
+    }
+    let traversal = graph::in_dependency_order(
+        &order,
+        &deps,
+        graph::PARALLEL_LIMIT,
+        |member, done: &HashMap<String, (bool, Vec<String>)>| {
+            let (member, cs) = target
+                .members
+                .iter()
+                .find(|(m, _)| m == member)
+                .map(|(m, cs)| (m.as_str(), cs.as_slice()))
+                .unwrap_or(("", &[]));
+            let peers: Peers = done
+                .iter()
+                .map(|(m, (_, ids))| (m.clone(), ids.clone()))
+                .collect();
+            let ids: Vec<String> = cs.iter().map(|c| c.id.clone()).collect();
+            let fut = step(member, cs, peers);
+            async move {
+                let acted = fut.await.map_err(|e| in_member(member, e))?;
+                Ok::<_, Error>((acted, ids))
+            }
+        },
+    )
+    .await;
+    if let Some((_, e)) = traversal.failed.into_iter().next() {
+        return Err(e);
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|m| {
+            let acted = traversal.done.get(&m)?.0;
+            Some((m, acted))
+        })
+        .collect())
+}
+
+/// Starts the target's containers in dependency order, waiting for `depends_on` conditions,
+/// independent members and every member's replicas concurrently; running ones are left alone
+/// unless `all` (a restart, after everything was stopped).
 async fn start_in_order(
     state: &AppState,
     target: &Resolved,
     report: &mut ActionReport,
     all: bool,
 ) -> Result<()> {
-    let mut ids = HashMap::new();
-    for (member, c) in &target.ordered {
-        if let Some(def) = &target.definition {
-            wait_dependencies(state, def, member, &ids).await?;
+    let def = target.definition.as_ref();
+    let walked = walk(target, false, |member, cs, peers| async move {
+        let todo: Vec<&ContainerInfo> = cs
+            .iter()
+            .filter(|c| all || c.state != ContainerState::Running)
+            .collect();
+        if let Some(def) = def
+            && !todo.is_empty()
+        {
+            wait_dependencies(state, def, member, &peers).await?;
         }
-        if c.state == ContainerState::Running && !all {
-            report.unchanged.push(member.clone());
-        } else {
+        join_settled(todo.iter().map(|c| async {
             state.docker.start(&c.id).await?;
-            report.started.push(member.clone());
+            refresh_live(state, &c.id).await;
+            Ok::<_, Error>(())
+        }))
+        .await?;
+        Ok(!todo.is_empty())
+    })
+    .await?;
+    for (member, acted) in walked {
+        if acted {
+            report.started.push(member);
+        } else {
+            report.unchanged.push(member);
         }
-        ids.insert(member.clone(), c.id.clone());
-        refresh_live(state, &c.id).await;
+    }
+    Ok(())
+}
+
+/// Stops the target's containers in reverse dependency order (a member once every member
+/// depending on it has stopped), independent members and replicas concurrently; with `all`,
+/// containers that are not running are stopped too (a restart).
+async fn stop_in_order(
+    state: &AppState,
+    target: &Resolved,
+    report: &mut ActionReport,
+    all: bool,
+) -> Result<()> {
+    let def = target.definition.as_ref();
+    let walked = walk(target, true, |member, cs, _| async move {
+        let todo: Vec<&ContainerInfo> = cs
+            .iter()
+            .filter(|c| {
+                all || matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+            })
+            .collect();
+        join_settled(todo.iter().map(|c| async {
+            stop_member(state, def, member, &c.id)
+                .await
+                .or_else(ignore_gone)?;
+            refresh_live(state, &c.id).await;
+            Ok::<_, Error>(())
+        }))
+        .await?;
+        Ok(!todo.is_empty())
+    })
+    .await?;
+    for (member, acted) in walked {
+        if acted {
+            report.stopped.push(member);
+        } else {
+            report.unchanged.push(member);
+        }
     }
     Ok(())
 }
@@ -1363,20 +1822,7 @@ pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Ac
     let target = resolve(state, name).await?;
     audited(state, ctx, "service.stop", name, async {
         let mut report = ActionReport::default();
-        for (member, c) in target.ordered.iter().rev() {
-            if matches!(
-                c.state,
-                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
-            ) {
-                stop_member(state, target.definition.as_ref(), member, &c.id)
-                    .await
-                    .or_else(ignore_gone)?;
-                report.stopped.push(member.clone());
-            } else {
-                report.unchanged.push(member.clone());
-            }
-            refresh_live(state, &c.id).await;
-        }
+        stop_in_order(state, &target, &mut report, false).await?;
         Ok(report)
     })
     .await
@@ -1388,40 +1834,50 @@ pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result
     let target = resolve(state, name).await?;
     audited(state, ctx, "service.restart", name, async {
         let mut report = ActionReport::default();
-        for (member, c) in target.ordered.iter().rev() {
-            stop_member(state, target.definition.as_ref(), member, &c.id)
-                .await
-                .or_else(ignore_gone)?;
-            report.stopped.push(member.clone());
-        }
+        stop_in_order(state, &target, &mut report, true).await?;
         start_in_order(state, &target, &mut report, true).await?;
         Ok(report)
     })
     .await
 }
 
-/// A service's containers in start order, keyed by member.
+/// A service's containers by member, members in start order, each member's by replica number.
 struct Resolved {
     definition: Option<Definition>,
-    ordered: Vec<(String, ContainerInfo)>,
+    members: Vec<(String, Vec<ContainerInfo>)>,
+}
+
+impl Resolved {
+    /// Every container with its member, in start order.
+    fn containers(self) -> Vec<(String, ContainerInfo)> {
+        self.members
+            .into_iter()
+            .flat_map(|(m, cs)| cs.into_iter().map(move |c| (m.clone(), c)))
+            .collect()
+    }
 }
 
 async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
     let mut conn = state.db.acquire().await?;
     if let Some(stored) = db::services::get(&mut conn, name).await? {
         drop(conn);
-        let mut by_member: HashMap<String, ContainerInfo> = HashMap::new();
+        let mut by_member: HashMap<String, std::collections::BTreeMap<u32, ContainerInfo>> =
+            HashMap::new();
         for c in managed_containers(state, name).await? {
             let m = c.label(labels::MEMBER).unwrap_or_default().to_owned();
-            // Several containers of one member only exist mid-deploy; prefer the newest.
-            if by_member.get(&m).is_none_or(|old| old.created < c.created) {
-                by_member.insert(m, c);
+            let replicas = by_member.entry(m).or_default();
+            // Two containers of one replica only exist mid-deploy; prefer the newest.
+            if replicas
+                .get(&c.replica())
+                .is_none_or(|old| old.created < c.created)
+            {
+                replicas.insert(c.replica(), c);
             }
         }
-        let mut ordered = Vec::new();
+        let mut members = Vec::new();
         for member in stored.definition.start_order() {
-            if let Some(c) = by_member.remove(&member) {
-                ordered.push((member, c));
+            if let Some(cs) = by_member.remove(&member) {
+                members.push((member, cs.into_values().collect()));
             }
         }
         // Containers adopted but not yet replaced still belong to the service.
@@ -1433,12 +1889,12 @@ async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
                 .into_iter()
                 .next()
             {
-                ordered.push((c.name.clone(), c));
+                members.push((c.name.clone(), vec![c]));
             }
         }
         return Ok(Resolved {
             definition: Some(stored.definition),
-            ordered,
+            members,
         });
     }
     drop(conn);
@@ -1451,20 +1907,21 @@ async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
         .into_iter()
         .find(|g| g.kind != Kind::Managed && address.matches(g))
         .ok_or_else(|| Error::ServiceNotFound(name.to_owned()))?;
+    // A compose service's containers (its replicas) go together.
+    let mut members: Vec<(String, Vec<ContainerInfo>)> = Vec::new();
+    for c in group.containers {
+        let key = c
+            .label(labels::COMPOSE_SERVICE)
+            .unwrap_or(&c.name)
+            .to_owned();
+        match members.iter_mut().find(|(m, _)| *m == key) {
+            Some((_, cs)) => cs.push(c),
+            None => members.push((key, vec![c])),
+        }
+    }
     Ok(Resolved {
         definition: None,
-        ordered: group
-            .containers
-            .into_iter()
-            .map(|c| {
-                (
-                    c.label(labels::COMPOSE_SERVICE)
-                        .unwrap_or(&c.name)
-                        .to_owned(),
-                    c,
-                )
-            })
-            .collect(),
+        members,
     })
 }
 
@@ -1562,7 +2019,7 @@ pub struct ContainerLogs {
 
 /// The containers whose logs a service shows: (member, container).
 pub async fn log_targets(state: &AppState, name: &str) -> Result<Vec<(String, ContainerInfo)>> {
-    Ok(resolve(state, name).await?.ordered)
+    Ok(resolve(state, name).await?.containers())
 }
 
 /// The last `tail` lines of every container of a service.

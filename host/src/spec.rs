@@ -535,6 +535,18 @@ impl Definition {
             .unwrap_or_else(|| format!("{}-{}", self.name, member))
     }
 
+    /// The container name of replica `number` (1-based) of a member: the member's own name for
+    /// the first, `<service>-<member>-<number>` for the others (compose numbers every container
+    /// `<project>-<service>-<n>`; SDMD keeps its one-container name for the first replica, so
+    /// scaling never renames a container). `container_name` excludes replicas.
+    pub fn replica_name(&self, member: &str, number: u32) -> String {
+        if number <= 1 {
+            self.container_name(member)
+        } else {
+            format!("{}-{}-{number}", self.name, member)
+        }
+    }
+
     /// The Docker network all members join.
     pub fn network_name(&self) -> String {
         format!("sdmd_{}", self.name)
@@ -552,8 +564,13 @@ impl Definition {
     pub fn config_hash(&self, member: &str) -> String {
         let mut h = Sha256::new();
         if let Some(m) = self.services.get(member) {
+            // How many containers run is not part of any one container's configuration: scaling
+            // leaves the existing replicas alone, as compose's service hash does.
+            let mut one = m.clone();
+            one.runtime.scale = None;
+            one.runtime.deploy.replicas = None;
             // serde_json with preserve_order is deterministic for our canonical struct.
-            h.update(serde_json::to_vec(m).unwrap_or_default());
+            h.update(serde_json::to_vec(&one).unwrap_or_default());
             for v in &m.volumes {
                 if let Ok(Mount::Named { volume, .. }) = v.mount() {
                     h.update(volume.as_bytes());

@@ -654,23 +654,30 @@ async fn pipeline(
     );
     let pull = PullReport { images };
 
-    // 3. Which members change: those whose container does not run the current local image.
-    let mut current: HashMap<String, ContainerInfo> = HashMap::new();
+    // 3. Which members change: those with a container that does not run the current local
+    // image (any replica), or with no container at all.
+    let mut current: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
     for c in state
         .docker
         .list_containers(Filter::Label(labels::SERVICE, &stored.name))
         .await?
     {
-        current.insert(c.label(labels::MEMBER).unwrap_or_default().to_owned(), c);
+        current
+            .entry(c.label(labels::MEMBER).unwrap_or_default().to_owned())
+            .or_default()
+            .push(c);
+    }
+    for cs in current.values_mut() {
+        cs.sort_by_key(ContainerInfo::replica);
     }
     let mut changed: HashSet<String> = HashSet::new();
     for (member, m) in &def.services {
         let local = state.docker.image(&m.image).await?.map(|i| i.id);
-        match current.get(member) {
-            Some(c) if Some(&c.image_id) == local.as_ref() => {}
-            _ => {
-                changed.insert(member.clone());
-            }
+        let runs_current = current.get(member).is_some_and(|cs| {
+            !cs.is_empty() && cs.iter().all(|c| Some(&c.image_id) == local.as_ref())
+        });
+        if !runs_current && m.runtime.replicas() > 0 {
+            changed.insert(member.clone());
         }
     }
     let order = def.start_order();
@@ -709,12 +716,14 @@ async fn pipeline(
             affected.insert(member.clone());
         }
     }
+    let none: Vec<ContainerInfo> = Vec::new();
+    let containers_of = |m: &str| current.get(m).unwrap_or(&none);
 
     // 4. Stop the affected members (reverse order); keep changed ones aside under a new name.
     let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
     let mut aside: Vec<(String, ContainerInfo)> = Vec::new();
     for member in order.iter().rev().filter(|m| affected.contains(*m)) {
-        if let Some(c) = current.get(member) {
+        for c in containers_of(member) {
             state
                 .docker
                 .stop(&c.id, 10)
@@ -733,34 +742,59 @@ async fn pipeline(
         "stop_old",
         true,
         format!(
-            "stopped {} member(s), kept {} aside",
+            "stopped {} member(s), kept {} container(s) aside",
             affected.len(),
             aside.len()
         ),
     );
 
-    // 5. Start the new containers (and restart dependents) in order, then gate on health.
-    let mut ids: HashMap<String, String> = current
+    // 5. Start the new containers (every replica of a changed member; and restart dependents)
+    // in order, then gate on health.
+    let mut ids: ops::Peers = current
         .iter()
-        .map(|(m, c)| (m.clone(), c.id.clone()))
+        .map(|(m, cs)| (m.clone(), cs.iter().map(|c| c.id.clone()).collect()))
         .collect();
-    let mut new_ids: HashMap<String, String> = HashMap::new();
+    let mut new_ids: HashMap<String, Vec<String>> = HashMap::new();
     let mut failure: Option<(String, String)> = None;
     for member in order.iter().filter(|m| affected.contains(*m)) {
         let started = async {
             ops::wait_dependencies(state, def, member, &ids).await?;
             if changed.contains(member) {
-                // The old container is kept aside: its volumes go to the new one.
-                let carried = match aside.iter().find(|(m, _)| m == member) {
-                    Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
-                    None => Vec::new(),
-                };
-                let id =
-                    ops::create_member(state, def, stored.revision, member, &carried, &ids).await?;
-                new_ids.insert(member.clone(), id.clone());
-                ids.insert(member.clone(), id);
-            } else if let Some(c) = current.get(member) {
-                state.docker.start(&c.id).await?;
+                let mut created = Vec::new();
+                for number in 1..=def.services[member].runtime.replicas() {
+                    // The old container of this replica is kept aside: its volumes go to the new
+                    // one.
+                    let carried = match aside
+                        .iter()
+                        .find(|(m, c)| m == member && c.replica() == number)
+                    {
+                        Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
+                        None => Vec::new(),
+                    };
+                    let made = ops::create_member(
+                        state,
+                        def,
+                        stored.revision,
+                        member,
+                        number,
+                        &carried,
+                        &ids,
+                    )
+                    .await;
+                    match made {
+                        Ok(id) => created.push(id),
+                        Err(e) => {
+                            new_ids.insert(member.clone(), created);
+                            return Err(e);
+                        }
+                    }
+                }
+                new_ids.insert(member.clone(), created.clone());
+                ids.insert(member.clone(), created);
+            } else {
+                for c in containers_of(member) {
+                    state.docker.start(&c.id).await?;
+                }
             }
             Ok::<_, Error>(())
         }
@@ -770,17 +804,21 @@ async fn pipeline(
             break;
         }
     }
+    let new_count: usize = new_ids.values().map(Vec::len).sum();
+    let mut failed_id: Option<String> = None;
     if failure.is_none() {
         run.step(
             "start_new",
             true,
-            format!("started {} new container(s)", new_ids.len()),
+            format!("started {new_count} new container(s)"),
         );
-        for member in order.iter().filter(|m| new_ids.contains_key(*m)) {
-            let id = &new_ids[member];
-            if let Err(reason) = health_gate(state, def, member, id).await {
-                failure = Some((member.clone(), reason));
-                break;
+        'gate: for member in order.iter().filter(|m| new_ids.contains_key(*m)) {
+            for id in &new_ids[member] {
+                if let Err(reason) = health_gate(state, def, member, id).await {
+                    failure = Some((member.clone(), reason));
+                    failed_id = Some(id.clone());
+                    break 'gate;
+                }
             }
         }
         if failure.is_none()
@@ -826,7 +864,7 @@ async fn pipeline(
             if let Err(e) = db::updates::clear_checks(&state.db, &stored.name).await {
                 tracing::warn!(error = %e, "could not clear stale checks");
             }
-            for id in new_ids.values() {
+            for id in new_ids.values().flatten() {
                 ops::refresh_live(state, id).await;
             }
             Ok(PipelineOutcome {
@@ -839,8 +877,9 @@ async fn pipeline(
         }
         Some((member, reason)) => {
             run.step("health_gate", false, format!("{member}: {reason}"));
-            let log_excerpt = match new_ids.get(&member) {
-                Some(id) => state.docker.logs_tail(id, 20).await.ok().map(|lines| {
+            let failed_id = failed_id.or_else(|| new_ids.get(&member)?.last().cloned());
+            let log_excerpt = match failed_id {
+                Some(id) => state.docker.logs_tail(&id, 20).await.ok().map(|lines| {
                     lines
                         .into_iter()
                         .map(|l| l.line)
@@ -851,7 +890,7 @@ async fn pipeline(
             };
             // Roll back in strict order: new containers out, old names back, old ones started.
             for member in order.iter().rev() {
-                if let Some(id) = new_ids.get(member) {
+                for id in new_ids.get(member).into_iter().flatten() {
                     ops::stop_and_remove(state, id).await?;
                 }
             }
@@ -859,7 +898,7 @@ async fn pipeline(
                 state.docker.rename(&old.id, &old.name).await?;
             }
             for member in order.iter().filter(|m| affected.contains(*m)) {
-                if let Some(c) = current.get(member) {
+                for c in containers_of(member) {
                     state.docker.start(&c.id).await?;
                     ops::refresh_live(state, &c.id).await;
                 }

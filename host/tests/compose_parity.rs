@@ -162,11 +162,27 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Normalised containers by member name.
+/// Normalised containers by member name (`member#n` for replica n ≥ 2).
 type Deployment = BTreeMap<String, Value>;
 
 fn by_member(containers: &[Value], label: &str, mut naming: Naming) -> Result<Deployment, String> {
     let member = |c: &Value| c["Config"]["Labels"][label].as_str().map(str::to_owned);
+    // Each tool's container number: compose's and SDMD's (absent: 1).
+    let number = |c: &Value| {
+        let labels = &c["Config"]["Labels"];
+        labels["com.docker.compose.container-number"]
+            .as_str()
+            .or(labels["io.sdmd.replica"].as_str())
+            .unwrap_or("1")
+            .to_owned()
+    };
+    let key = |c: &Value| {
+        let m = member(c).unwrap_or_default();
+        match number(c).as_str() {
+            "1" => m,
+            n => format!("{m}#{n}"),
+        }
+    };
     for c in containers {
         let m = member(c).ok_or_else(|| format!("container {} has no {label}", c["Name"]))?;
         naming.add_container(c, &m);
@@ -179,7 +195,7 @@ fn by_member(containers: &[Value], label: &str, mut naming: Naming) -> Result<De
                 c["Name"], c["State"]
             ));
         }
-        out.insert(member(c).unwrap(), normalise(c, &naming));
+        out.insert(key(c), normalise(c, &naming));
     }
     Ok(out)
 }

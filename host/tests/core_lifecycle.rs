@@ -617,3 +617,287 @@ services:
     assert_eq!(audit["entries"][0]["result"], "dependency_not_ready");
     app.cleanup(&name).await;
 }
+
+/// Members without a dependency path between them deploy concurrently: a member that fails
+/// blocks only what depends on it (as in docker compose), the deploy reports it by name, and
+/// every dependency started before its dependents.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_failing_member_blocks_only_its_dependents(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("chains");
+    let member = |deps: &str, command: &str| {
+        // Without init the engine itself runs the command, so a missing binary fails the start.
+        let init = !command.contains("no/such");
+        format!(
+            "    image: local/busybox:1\n    init: {init}\n    command: {command}\n    labels: {{sdmd.test: \"1\"}}\n    depends_on: [{deps}]\n"
+        )
+    };
+    let sleep = r#"["sleep", "60"]"#;
+    let yaml = format!(
+        "name: {name}\nservices:\n  a1:\n{}  a2:\n{}  a3:\n{}  b1:\n{}  b2:\n{}  b3:\n{}",
+        member("", sleep),
+        member("a1", sleep),
+        member("a2", sleep),
+        member("", sleep),
+        // Cannot start: the engine refuses a command that does not exist.
+        member("b1", r#"["/no/such/binary"]"#),
+        member("b2", sleep),
+    );
+    assert_eq!(
+        app.post_yaml("/api/v1/services", &yaml).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_GATEWAY, Some("docker_error")),
+        "{v}"
+    );
+    assert!(
+        v["details"].as_str().unwrap().contains("member `b2`"),
+        "{v}"
+    );
+    let running = |m: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Running}}",
+            &format!("{name}-{m}"),
+        ])
+        .trim()
+            == "true"
+    };
+    // The chain without a path to the failure is complete; b2's dependency ran; b2 was removed
+    // again and b3 was never created.
+    for m in ["a1", "a2", "a3", "b1"] {
+        assert!(running(m), "{m} runs");
+    }
+    for m in ["b2", "b3"] {
+        assert!(
+            !docker_ok(&["inspect", &format!("{name}-{m}")]),
+            "{m} absent"
+        );
+    }
+    let started = |m: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.StartedAt}}",
+            &format!("{name}-{m}"),
+        ])
+        .trim()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap()
+    };
+    assert!(started("a1") <= started("a2") && started("a2") <= started("a3"));
+    let (_, audit) = app
+        .get(&format!(
+            "/api/v1/audit?target={name}&action=service.deploy"
+        ))
+        .await;
+    assert_eq!(audit["entries"][0]["result"], "docker_error", "{audit}");
+    app.cleanup(&name).await;
+}
+
+/// `scale` / `deploy.replicas`: N containers per member, numbered as compose numbers them;
+/// scaling down removes the highest numbers and keeps their volumes; scaling never recreates
+/// the replicas that stay; lifecycle operations act on every replica; dependents wait for all
+/// replicas of a dependency.
+#[sqlx::test(migrations = "../migrations")]
+async fn replicas_scale_up_and_down_and_follow_the_lifecycle(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("scaled");
+    let yaml = |web_scale: u32| {
+        format!(
+            r#"
+name: {name}
+services:
+  web:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "600"]
+    scale: {web_scale}
+    volumes: ["/data"]
+    labels: {{sdmd.test: "1"}}
+    depends_on: {{db: {{condition: service_healthy}}}}
+  db:
+    image: local/busybox:1
+    init: true
+    command: ["sleep", "600"]
+    deploy: {{replicas: 2}}
+    labels: {{sdmd.test: "1"}}
+    healthcheck: {{test: ["CMD-SHELL", "exit 0"], interval: 1s, retries: 3}}
+"#
+        )
+    };
+    let (s, v) = app.post_yaml("/api/v1/services", &yaml(3)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(v["created"], serde_json::json!(["db", "web"]), "{v}");
+    let replica = |c: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"io.sdmd.replica\"}} {{.State.Running}}",
+            c,
+        ])
+        .trim()
+        .to_owned()
+    };
+    for (c, n) in [
+        ("web", 1),
+        ("web-2", 2),
+        ("web-3", 3),
+        ("db", 1),
+        ("db-2", 2),
+    ] {
+        assert_eq!(replica(&format!("{name}-{c}")), format!("{n} true"), "{c}");
+    }
+    // web started only once both db replicas were healthy.
+    let health = |c: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Health.Status}}",
+            &format!("{name}-{c}"),
+        ])
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(
+        (health("db").as_str(), health("db-2").as_str()),
+        ("healthy", "healthy")
+    );
+    let listed = app.listed(&name).await.expect("listed");
+    assert_eq!(
+        (&listed["containers_total"], &listed["containers_running"]),
+        (&serde_json::json!(5), &serde_json::json!(5)),
+        "{listed}"
+    );
+
+    // Data in the anonymous volume of replica 3, which scaling down removes.
+    docker_ok(&[
+        "exec",
+        &format!("{name}-web-3"),
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    let volume = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Name}}{{end}}",
+        &format!("{name}-web-3"),
+    ])
+    .trim()
+    .to_owned();
+    let first = container_id(&format!("{name}-web"));
+    let (s, v) = app
+        .put_yaml(&format!("/api/v1/services/{name}"), &yaml(1))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(v["unchanged"], serde_json::json!(["db", "web"]), "{v}");
+    assert_eq!(
+        v["removed"],
+        serde_json::json!([format!("{name}-web-3"), format!("{name}-web-2")]),
+        "{v}"
+    );
+    assert_eq!(
+        container_id(&format!("{name}-web")),
+        first,
+        "replica 1 stays"
+    );
+    assert!(!docker_ok(&["inspect", &format!("{name}-web-2")]));
+    let kept = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/data"),
+        "local/busybox:1",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(
+        kept.trim(),
+        "kept",
+        "a removed replica's volume keeps its data"
+    );
+
+    // Scaling up adds replica 2 next to the untouched replica 1.
+    app.put_yaml(&format!("/api/v1/services/{name}"), &yaml(2))
+        .await;
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(
+        (v["created"].clone(), v["unchanged"].clone()),
+        (serde_json::json!(["web"]), serde_json::json!(["db"])),
+        "{v}"
+    );
+    assert_eq!(container_id(&format!("{name}-web")), first);
+    assert_eq!(replica(&format!("{name}-web-2")), "2 true");
+
+    // stop, start and restart act on every replica.
+    let all = ["web", "web-2", "db", "db-2"];
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/stop"))
+        .await;
+    assert_eq!(v["stopped"], serde_json::json!(["web", "db"]), "{v}");
+    for c in all {
+        assert!(
+            replica(&format!("{name}-{c}")).ends_with("false"),
+            "{c} stopped"
+        );
+    }
+    let listed = app.listed(&name).await.expect("listed");
+    assert_eq!(listed["containers_total"], 4, "{listed}");
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/start"))
+        .await;
+    assert_eq!(v["started"], serde_json::json!(["db", "web"]), "{v}");
+    for c in all {
+        assert!(
+            replica(&format!("{name}-{c}")).ends_with("true"),
+            "{c} runs"
+        );
+    }
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/restart"))
+        .await;
+    assert_eq!(
+        (v["stopped"].clone(), v["started"].clone()),
+        (
+            serde_json::json!(["web", "db"]),
+            serde_json::json!(["db", "web"])
+        ),
+        "{v}"
+    );
+
+    // A fixed name cannot go to several containers; scale and deploy.replicas must agree.
+    let bad = yaml(2).replace(
+        "    scale: 2\n",
+        "    scale: 2\n    container_name: fixed-web\n",
+    );
+    let (s, v) = app
+        .put_yaml(&format!("/api/v1/services/{name}"), &bad)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("services.web.container_name"), "{v}");
+    let bad = yaml(3).replace(
+        "deploy: {replicas: 2}",
+        "deploy: {replicas: 2}\n    scale: 3",
+    );
+    let (s, v) = app
+        .put_yaml(&format!("/api/v1/services/{name}"), &bad)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("services.db.deploy.replicas"), "{v}");
+
+    app.cleanup(&name).await;
+    docker_ok(&["volume", "rm", &volume]);
+}

@@ -45,6 +45,7 @@ pub const KEYS: &[&str] = &[
     "oom_score_adj",
     "blkio_config",
     "deploy",
+    "scale",
     "ipc",
     "pid",
     "uts",
@@ -114,12 +115,23 @@ pub struct Deploy {
     /// Restart policy; overrides `restart` as in compose v2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicy>,
+    /// How many containers the member runs (as `scale`; the two must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
 impl Deploy {
     fn is_empty(&self) -> bool {
-        self.restart_policy.is_none()
+        self.restart_policy.is_none() && self.replicas.is_none()
     }
+}
+
+/// The most containers one member may run (`scale`, `deploy.replicas`): a guard against a typo
+/// creating thousands of containers; compose sets no limit.
+pub const MAX_REPLICAS: u32 = 1000;
+
+fn replicas_of(w: &mut Walker, path: &str, v: &Value) -> Option<u32> {
+    int_of(w, path, v, 0, i64::from(MAX_REPLICAS)).and_then(|n| u32::try_from(n).ok())
 }
 
 /// A member's runtime settings; empty means the engine's defaults.
@@ -209,6 +221,9 @@ pub struct Runtime {
     /// The `deploy` settings left after folding `deploy.resources` into the fields above.
     #[serde(default, skip_serializing_if = "Deploy::is_empty")]
     pub deploy: Deploy,
+    /// How many containers the member runs (default 1; `deploy.replicas` says the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
     /// IPC namespace mode (`private`, `shareable`, `host`, `none`, `container:NAME`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipc: Option<String>,
@@ -322,6 +337,14 @@ fn volumes_from_of(w: &mut Walker, path: &str, v: &Value) -> Vec<String> {
         out.push(s);
     }
     out
+}
+
+impl Runtime {
+    /// How many containers the member runs: `scale`, else `deploy.replicas`, else 1 (compose's
+    /// `GetScale`).
+    pub fn replicas(&self) -> u32 {
+        self.scale.or(self.deploy.replicas).unwrap_or(1)
+    }
 }
 
 /// Parses a byte size as the docker CLI and compose v2 do (go-units `RAMInBytes`): an integer is
@@ -654,14 +677,19 @@ fn deploy_of(w: &mut Walker, path: &str, v: &Value, rt: &mut Runtime) {
         match k.as_str() {
             "resources" => resources_of(w, &p, val, rt),
             "restart_policy" => rt.deploy.restart_policy = restart_policy_of(w, &p, val),
-            "replicas" => match val {
-                Value::Number(n) if n.as_i64() == Some(1) => {}
-                Value::Null => {}
-                _ => w.err(
-                    p,
-                    "only 1 replica is supported: a member is one container (use more members for more containers)",
-                ),
-            },
+            "replicas" => {
+                rt.deploy.replicas = replicas_of(w, &p, val);
+                if let (Some(scale), Some(replicas)) = (rt.scale, rt.deploy.replicas)
+                    && scale != replicas
+                {
+                    // compose-go refuses it too ("can't set distinct values on 'scale' and
+                    // 'deploy.replicas'"); docker-compose 1.29 refuses both set at all.
+                    w.err(
+                        p,
+                        format!("is {replicas} but `scale` is {scale}: set one of them, or the same number in both"),
+                    );
+                }
+            }
             "mode" => match val.as_str() {
                 Some("replicated") => {}
                 _ => w.err(
@@ -875,6 +903,7 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
                 "blkio_config is not supported (yet): this engine's blkio cgroup has no weight files (the engine discards weights with only a warning), so SDMD cannot verify the mapping",
             ),
             "deploy" => {}
+            "scale" => rt.scale = replicas_of(w, &kp, v),
             "ipc" => {
                 rt.ipc = mode_of(w, &kp, v, &["none", "private", "shareable", "host"], true)
             }
@@ -1024,6 +1053,18 @@ mod tests {
     }
 
     #[test]
+    fn scale_and_replicas_count_containers() {
+        assert_eq!(member(json!({})).expect("valid").replicas(), 1);
+        assert_eq!(member(json!({"scale": 3})).expect("valid").replicas(), 3);
+        assert_eq!(member(json!({"scale": 0})).expect("valid").replicas(), 0);
+        let rt = member(json!({"deploy": {"replicas": "2"}})).expect("valid");
+        assert_eq!((rt.scale, rt.replicas()), (None, 2));
+        // The same number in both is what compose-go accepts.
+        let rt = member(json!({"deploy": {"replicas": 2}, "scale": 2})).expect("valid");
+        assert_eq!(rt.replicas(), 2);
+    }
+
+    #[test]
     fn parses_resources_and_folds_deploy() {
         let rt = member(json!({
             "cpus": "0.5", "mem_limit": "64m", "mem_reservation": 1048576, "memswap_limit": -1,
@@ -1036,6 +1077,7 @@ mod tests {
         }))
         .expect("valid");
         assert_eq!(rt.cpus, Some(1.5));
+        assert_eq!((rt.deploy.replicas, rt.replicas()), (Some(1), 1));
         assert_eq!(rt.mem_limit, Some(128 << 20));
         assert_eq!(rt.mem_reservation, Some(32 << 20));
         assert_eq!(rt.memswap_limit, Some(-1));
@@ -1155,9 +1197,15 @@ mod tests {
             "project directory",
         );
         refused(
-            json!({"deploy": {"replicas": 3}}),
+            json!({"scale": 2, "deploy": {"replicas": 3}}),
             &format!("{m}.deploy.replicas"),
-            "1 replica",
+            "`scale` is 2",
+        );
+        refused(json!({"scale": -1}), &format!("{m}.scale"), "0 to 1000");
+        refused(
+            json!({"deploy": {"replicas": 1001}}),
+            &format!("{m}.deploy.replicas"),
+            "0 to 1000",
         );
         refused(
             json!({"deploy": {"mode": "global"}}),

@@ -430,6 +430,17 @@ impl Walker {
             }
             Some(s)
         });
+        if container_name.is_some() && runtime.replicas() > 1 {
+            // Compose fails the same way (v2 before it creates anything, 1.29 at the second
+            // container): every container needs a name of its own.
+            self.err(
+                format!("{path}.container_name"),
+                format!(
+                    "a fixed container name cannot be given to {} containers (the member's scale): remove `container_name` to run replicas",
+                    runtime.replicas()
+                ),
+            );
+        }
         let environment = map
             .get("environment")
             .map(|e| self.key_values(&format!("{path}.environment"), e))
@@ -540,7 +551,6 @@ fn unsupported_member_field(k: &str) -> String {
         "develop" => "`develop` (compose watch) needs the build context on the client; SDMD deploys images".into(),
         "extends" => "`extends` refers to other files SDMD was not given: inline the extended service".into(),
         "credential_spec" | "isolation" => format!("`{k}` is Windows-only"),
-        "scale" | "deploy" => format!("`{k}` (several containers per member) is not supported yet: SDMD runs exactly one container per member, so a replica count would be ignored"),
         _ => format!("`{k}` is not supported by SDMD (yet); see docs/service-format.md for the supported fields"),
     }
 }
@@ -635,7 +645,7 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         None => w.err("services", "is required"),
     }
     // Cross-member rules: references, uniqueness, cycles.
-    let mut container_names: IndexMap<String, String> = IndexMap::new();
+    let mut container_names: IndexMap<String, (String, u32)> = IndexMap::new();
     for (mname, m) in &services {
         for dep in m.depends_on.keys() {
             if dep == mname {
@@ -664,11 +674,27 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             .container_name
             .clone()
             .unwrap_or_else(|| format!("{name}-{mname}"));
-        if let Some(other) = container_names.insert(cname.clone(), mname.clone()) {
-            w.err(
-                format!("services.{mname}.container_name"),
-                format!("container name `{cname}` is also used by member `{other}`"),
-            );
+        // Replicas after the first are `<service>-<member>-<n>` (see `Definition::replica_name`).
+        let names = std::iter::once((cname, 1))
+            .chain((2..=m.runtime.replicas()).map(|n| (format!("{name}-{mname}-{n}"), n)));
+        for (cname, n) in names {
+            if let Some((other, on)) = container_names.insert(cname.clone(), (mname.clone(), n)) {
+                let whose = |m: &str, n: u32| {
+                    if n > 1 {
+                        format!("member `{m}` (its replica {n})")
+                    } else {
+                        format!("member `{m}`")
+                    }
+                };
+                w.err(
+                    format!("services.{mname}.container_name"),
+                    format!(
+                        "container name `{cname}` of {} is also used by {}",
+                        whose(mname, n),
+                        whose(&other, on)
+                    ),
+                );
+            }
         }
     }
     super::network::check_references(&mut w, &services, &networks);

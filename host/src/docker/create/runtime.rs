@@ -227,6 +227,7 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         oom_kill_disable: h.oom_kill_disable.filter(|o| *o),
         oom_score_adj: h.oom_score_adj.filter(|o| *o != 0),
         deploy: Default::default(),
+        scale: None,
         // `private` is the daemon's default since Docker 19.03 (`shareable` before, or when
         // configured so): an explicit `shareable` is kept.
         ipc: some_str(h.ipc_mode).filter(|m| m != "private"),

@@ -1,0 +1,95 @@
+//! Benchmark: what storing (and every deploy of) a 50-member compose file costs before the engine
+//! is asked anything: YAML decoding with anchors and merge keys, `${VAR}` interpolation from the
+//! project's `.env`, and validation into the canonical definition (`project::resolve`). Needs no
+//! engine or database. Prints p50/p99; asserts nothing about time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+const MEMBERS: usize = 50;
+const ROUNDS: usize = 2000;
+
+/// A file shaped like the stacks people run: an `x-` block merged into every member, env from
+/// `.env` with defaults, ports, named and relative bind volumes, health checks, limits and a
+/// dependency on the previous member.
+fn document() -> String {
+    let mut out = String::from(
+        "name: bench50\nx-common: &common\n  restart: unless-stopped\n  init: true\n  labels: {tier: bench}\n  logging: {driver: json-file, options: {max-size: 10m}}\nservices:\n",
+    );
+    for i in 0..MEMBERS {
+        out.push_str(&format!(
+            r#"  app{i}:
+    <<: *common
+    image: ${{REGISTRY:-127.0.0.1:5000}}/bench/app{i}:${{TAG:-1.0}}
+    environment:
+      DB_URL: postgres://${{DB_USER}}:${{DB_PASSWORD}}@db:5432/app{i}
+      MODE: ${{MODE:-production}}
+      INDEX: "{i}"
+    ports: ["127.0.0.1:${{BASE_PORT:-200}}{i:02}:80"]
+    volumes: ["data{i}:/data", "./config/app{i}:/config:ro"]
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -T 2 -O- http://127.0.0.1/ || exit 1"]
+      interval: 10s
+      timeout: 3s
+      retries: 3
+    mem_limit: 256m
+    cap_drop: [ALL]
+"#
+        ));
+        if i > 0 {
+            out.push_str(&format!(
+                "    depends_on:\n      app{}: {{condition: service_started}}\n",
+                i - 1
+            ));
+        }
+    }
+    out.push_str("volumes:\n");
+    for i in 0..MEMBERS {
+        out.push_str(&format!("  data{i}: {{}}\n"));
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let yaml = document();
+    let env = b"DB_USER=app\nDB_PASSWORD='s3cr$$et'\nTAG=2.4.1\n".to_vec();
+    let dir = std::path::Path::new("/srv/stacks/bench50");
+    let globals = |_: &str| None;
+    let once = || {
+        let source = sdmd::spec::yaml_document(yaml.as_bytes()).unwrap();
+        let project = sdmd::project::Project {
+            source,
+            files: [(".env".to_owned(), env.clone())].into_iter().collect(),
+        };
+        sdmd::project::resolve(&project, &globals, dir).unwrap()
+    };
+    let r = once();
+    assert_eq!(r.definition.services.len(), MEMBERS);
+    assert_eq!(
+        r.definition.services["app7"].image,
+        "127.0.0.1:5000/bench/app7:2.4.1"
+    );
+    for _ in 0..100 {
+        once();
+    }
+    let mut t = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let s = Instant::now();
+        std::hint::black_box(once());
+        t.push(s.elapsed());
+    }
+    t.sort();
+    println!(
+        "{MEMBERS}-member file ({} bytes) + .env: YAML decode, interpolation, validation; {ROUNDS} rounds",
+        yaml.len()
+    );
+    println!(
+        "p50 {:.3} ms, p99 {:.3} ms   (target p50 < 2 ms)",
+        percentile(&t, 0.5).as_secs_f64() * 1000.0,
+        percentile(&t, 0.99).as_secs_f64() * 1000.0
+    );
+}
