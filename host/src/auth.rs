@@ -58,6 +58,9 @@ pub enum AuthError {
     /// The request is missing something or has a bad value.
     #[error("{0}")]
     Validation(String),
+    /// The request is malformed for this route (e.g. an email longer than an email can be): 400.
+    #[error("{0}")]
+    BadRequest(String),
     /// This route does not exist in the configured auth mode.
     #[error("{0}")]
     NotInThisMode(String),

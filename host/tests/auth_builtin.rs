@@ -116,6 +116,120 @@ async fn wrong_password_and_unknown_user_look_the_same(pool: PgPool) {
             .all(|(_, _, result)| result == "invalid_credentials"),
         "{rows:?}"
     );
+    // Nobody is authenticated yet: the actor is `anonymous`, the attempted email is a detail
+    // (the target names the account only when it exists).
+    let stored: Vec<(String, Option<String>, Value)> = sqlx::query_as(
+        "select actor, target, details from audit_log where action = 'auth.login' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored[0].0, "anonymous", "{stored:?}");
+    assert_eq!(stored[0].1.as_deref(), Some(ADMIN));
+    assert_eq!(stored[0].2["email"], ADMIN);
+    assert_eq!(stored[1].0, "anonymous", "{stored:?}");
+    assert_eq!(stored[1].1, None);
+    assert_eq!(stored[1].2["email"], "nobody@example.com");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn oversized_credentials_are_refused_and_leave_no_row(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let long_email = format!("{}@example.com", "a".repeat(1024 * 1024));
+    let just_over = format!("{}@example.com", "b".repeat(321 - "@example.com".len()));
+    assert_eq!(just_over.len(), 321);
+    for (email, password) in [
+        (long_email.as_str(), PASSWORD),
+        (just_over.as_str(), PASSWORD),
+        (ADMIN, &*"p".repeat(1025)),
+    ] {
+        let r = sign_in(&router, email, password).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.body["code"], "validation_failed", "{}", r.body);
+    }
+    assert!(audit_rows(&pool, "auth.login").await.is_empty());
+    // At the limits exactly, the request is an ordinary (wrong) sign-in.
+    let at_limit = format!("{}@example.com", "c".repeat(320 - "@example.com".len()));
+    let r = sign_in(&router, &at_limit, &"p".repeat(1024)).await;
+    assert_eq!(r.body["code"], "invalid_credentials", "{}", r.body);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn request_ids_are_made_by_the_server(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let forged = "x".repeat(4000);
+    let r = call(
+        &router,
+        Method::POST,
+        "/auth/v1/token?grant_type=password",
+        None,
+        &[("x-request-id", &forged)],
+        Some(json!({"email": ADMIN, "password": "wrong password"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let answered = r.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&answered).is_ok(), "{answered}");
+    let (request_id, client_request_id): (Option<String>, Option<String>) = sqlx::query_as(
+        "select request_id, client_request_id from audit_log where action = 'auth.login'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(request_id.as_deref(), Some(answered.as_str()));
+    let kept = client_request_id.expect("the client's id is kept apart");
+    assert!(
+        kept.len() <= 256 && forged.starts_with(kept.trim_end_matches('…')),
+        "{kept}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn throttled_attempts_are_aggregated(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    for _ in 0..5 {
+        sign_in(&router, ADMIN, "wrong password").await;
+    }
+    let mut throttled = 0;
+    for _ in 0..1000 {
+        if sign_in(&router, ADMIN, "wrong password").await.status == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+        }
+    }
+    assert!(throttled > 900, "only {throttled} of 1000 throttled");
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "select actor, details from audit_log where result = 'over_request_rate_limit' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        (1..=2).contains(&rows.len()),
+        "{throttled} throttled attempts wrote {} rows",
+        rows.len()
+    );
+    assert_eq!(rows[0].0, "anonymous");
+    assert_eq!(rows[0].1["email"], ADMIN);
+    assert_eq!(rows[0].1["window"], "opened");
+    // The window closes (every minute once its 15 minutes are up; here: as at shutdown) with
+    // one row that carries the count.
+    assert_eq!(
+        sdmd::db::audit::close_windows(&pool, true).await.unwrap(),
+        1
+    );
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "select actor, details from audit_log where result = 'over_request_rate_limit' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1].1["window"], "closed");
+    assert_eq!(rows[1].1["attempts"], throttled, "{}", rows[1].1);
+    assert!(matches!(
+        sdmd::db::audit::verify(&pool).await.unwrap(),
+        sdmd::db::audit::Verification::Intact { .. }
+    ));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -409,7 +523,7 @@ async fn audit_csv_export(pool: PgPool) {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,at,actor,action,target,result,request_id,client_ip,details,hash"
+        "id,at,actor,action,target,result,request_id,client_ip,details,hash,client_request_id"
     );
     let row = lines.next().expect("the login row");
     assert!(row.contains("auth.login") && row.contains(ADMIN), "{row}");
@@ -516,4 +630,60 @@ async fn forwarded_for_is_honoured_only_from_trusted_proxies(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(keys, ["ip:198.51.100.7", "ip:203.0.113.9"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn audit_csv_is_streamed(pool: PgPool) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (_, router) = app(pool.clone()).await;
+    let admin = security::admin_token(&router).await;
+    let mut conn = pool.acquire().await.unwrap();
+    for i in 0..1100 {
+        sdmd::db::audit::record(
+            &mut conn,
+            &sdmd::db::audit::AuditContext {
+                actor: "tester".into(),
+                ..Default::default()
+            },
+            &sdmd::db::audit::NewEntry {
+                action: "test.bulk",
+                target: Some(&format!("row-{i}")),
+                result: "ok",
+                details: json!({"i": i}),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    drop(conn);
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/audit.csv?action=test.bulk&limit=1000")
+        .header("authorization", format!("Bearer {admin}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers().get("content-length").is_none(),
+        "a streamed body has no length up front"
+    );
+    let mut body = resp.into_body();
+    let (mut frames, mut text) = (0, String::new());
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            frames += 1;
+            text.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+    assert!(
+        frames >= 3,
+        "{frames} frame(s): the export was built in memory"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1001, "header and the newest 1000 rows");
+    assert!(lines[0].starts_with("id,at,actor"));
+    // Oldest first within the newest 1000: rows 100..1099.
+    assert!(lines[1].contains(",row-100,"), "{}", lines[1]);
+    assert!(lines[1000].contains(",row-1099,"), "{}", lines[1000]);
 }

@@ -66,6 +66,7 @@ impl From<AuthError> for ApiError {
             AuthError::Validation(m) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m)
             }
+            AuthError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "validation_failed", m),
             AuthError::NotInThisMode(m) => {
                 Self::new(StatusCode::NOT_FOUND, "builtin_auth_disabled", m)
             }
@@ -125,6 +126,7 @@ fn client(headers: &HeaderMap, ctx: AuditContext) -> Client {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect()),
         request_id: ctx.request_id,
+        client_request_id: ctx.client_request_id,
     }
 }
 
@@ -149,7 +151,9 @@ struct TokenRequest {
 /// Sign in (`grant_type=password`) or exchange a refresh token (`grant_type=refresh_token`; single
 /// use: a reused token revokes its session). GoTrue-compatible, built-in mode only.
 #[utoipa::path(post, path = "/auth/v1/token", tag = "auth", security(()), params(GrantParams), request_body = TokenRequest,
-    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = Session),
+        (status = 400, body = ErrorBody, description = "`invalid_credentials`, `validation_failed` (email over 320 bytes, password over 1 KiB), `refresh_token_not_found`, `refresh_token_already_used`, `session_expired`"),
+        (status = 429, body = ErrorBody)))]
 async fn token(
     State(state): State<AppState>,
     Query(p): Query<GrantParams>,

@@ -104,8 +104,10 @@ pub struct Client {
     pub ip: Option<String>,
     /// `User-Agent`.
     pub user_agent: Option<String>,
-    /// Request id.
+    /// Request id (made by the server).
     pub request_id: Option<String>,
+    /// The `x-request-id` the client sent, if any.
+    pub client_request_id: Option<String>,
 }
 
 impl Client {
@@ -114,8 +116,34 @@ impl Client {
             actor: actor.to_owned(),
             request_id: self.request_id.clone(),
             client_ip: self.ip.clone(),
+            client_request_id: self.client_request_id.clone(),
         }
     }
+}
+
+/// The actor of audit rows written before anyone is authenticated (failed and throttled
+/// sign-ins, refresh-token reuse): the attempted email goes into the details.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// Longest email accepted by the password grant, in bytes (RFC 5321's 64 + 1 + 255 rounded as
+/// GoTrue does); longer ones answer 400 before anything is stored.
+pub const MAX_EMAIL_BYTES: usize = 320;
+/// Longest password accepted, in bytes; longer ones answer 400 before anything is hashed or stored.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Refuses credentials no account can have, before they reach the database or argon2.
+fn check_sizes(email: &str, pw: &str) -> Result<(), AuthError> {
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(AuthError::BadRequest(format!(
+            "The email must be at most {MAX_EMAIL_BYTES} bytes."
+        )));
+    }
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(AuthError::BadRequest(format!(
+            "The password must be at most {MAX_PASSWORD_BYTES} bytes."
+        )));
+    }
+    Ok(())
 }
 
 impl Auth {
@@ -129,25 +157,31 @@ impl Auth {
     ) -> Result<Session, AuthError> {
         self.require_builtin()?;
         let email = email.trim();
+        check_sizes(email, pw)?;
         if email.is_empty() || pw.is_empty() {
             return Err(AuthError::Validation(
                 "Email and password are required.".into(),
             ));
         }
-        let ctx = client.audit(email);
+        let ctx = client.audit(ANONYMOUS);
         let account_key = format!("account:{}", email.to_lowercase());
         let ip_key = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
         let mut tx = pool.begin().await?;
         let by_account = db::recent_failures(&mut tx, &account_key, WINDOW_SECS).await?;
         let by_ip = db::recent_failures(&mut tx, &ip_key, WINDOW_SECS).await?;
         if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
+            let key = if by_account >= MAX_FAILURES_PER_ACCOUNT {
+                &account_key
+            } else {
+                &ip_key
+            };
             let entry = NewEntry {
                 action: "auth.login",
-                target: Some(email),
+                target: None,
                 result: "over_request_rate_limit",
-                details: json!({"failures_account": by_account, "failures_ip": by_ip}),
+                details: json!({"email": email, "throttled_by": key}),
             };
-            audit::record(&mut tx, &ctx, &entry).await?;
+            audit::record_repeated(&mut tx, &format!("auth.login:{key}"), &ctx, &entry).await?;
             tx.commit().await?;
             return Err(AuthError::RateLimited);
         }
@@ -157,13 +191,15 @@ impl Auth {
             None => self.dummy_hash().await?.to_owned(),
         };
         let ok = password::verify(pw.to_owned(), phc).await? && user.is_some();
+        let account = user.as_ref().map(|u| u.email.clone());
         let Some(user) = user.filter(|_| ok) else {
             db::record_failure(&mut tx, &[account_key, ip_key]).await?;
             let entry = NewEntry {
                 action: "auth.login",
-                target: Some(email),
+                // The account, when there is one; the attempt as typed is a detail.
+                target: account.as_deref(),
                 result: "invalid_credentials",
-                details: json!({}),
+                details: json!({"email": email}),
             };
             audit::record(&mut tx, &ctx, &entry).await?;
             tx.commit().await?;
@@ -226,7 +262,8 @@ impl Auth {
                 result: "refresh_token_already_used",
                 details: json!({"session_id": found.session_id}),
             };
-            audit::record(&mut tx, &client.audit(&user.email), &entry).await?;
+            // Whoever presented the spent token is not authenticated by it.
+            audit::record(&mut tx, &client.audit(ANONYMOUS), &entry).await?;
             tx.commit().await?;
             return Err(AuthError::RefreshTokenAlreadyUsed);
         }
@@ -447,5 +484,27 @@ pub async fn bootstrap_admin(
         // Another replica created it at the same moment.
         Err(AuthError::Conflict(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Background upkeep of the built-in auth tables, every minute until `shutdown`: closes the audit
+/// windows of throttled sign-ins whose time is up (and every open one at shutdown, so the count
+/// is recorded).
+pub async fn run_maintenance(pool: PgPool, shutdown: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => break,
+        }
+        if let Err(e) = audit::close_windows(&pool, false).await {
+            tracing::warn!(error = %e, "closing throttled sign-in windows");
+        }
+    }
+    match audit::close_windows(&pool, true).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(windows = n, "closed throttled sign-in windows at shutdown"),
+        Err(e) => tracing::warn!(error = %e, "closing throttled sign-in windows at shutdown"),
     }
 }
