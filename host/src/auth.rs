@@ -46,9 +46,12 @@ pub enum AuthError {
     /// Wrong email or password.
     #[error("Invalid login credentials")]
     InvalidCredentials,
-    /// Too many failed sign-ins from this address or for this account.
-    #[error("Too many sign-in attempts; wait a few minutes and retry.")]
-    RateLimited,
+    /// Too many failed sign-ins from this address or for this account: retry after the wait.
+    #[error("Too many sign-in attempts; retry in {} s.", retry_after_ms.div_ceil(1000))]
+    RateLimited {
+        /// How long until an attempt is checked again, in milliseconds.
+        retry_after_ms: u64,
+    },
     /// The refresh token is unknown or its session ended.
     #[error("Invalid Refresh Token: Refresh Token Not Found")]
     RefreshTokenNotFound,
@@ -135,6 +138,14 @@ pub struct Auth {
     keys: keys::KeyCache,
     jwks: Option<jwks::JwksCache>,
     dummy_hash: tokio::sync::OnceCell<String>,
+    /// Password checks running at once: one per CPU core, so a flood of sign-ins queues here
+    /// (holding no database connection) instead of starving the machine and 19 MiB each.
+    argon2: tokio::sync::Semaphore,
+}
+
+/// Password checks allowed at once: the CPU cores available to this process.
+pub fn argon2_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Auth {
@@ -156,6 +167,7 @@ impl Auth {
             keys: keys::KeyCache::default(),
             jwks,
             dummy_hash: tokio::sync::OnceCell::new(),
+            argon2: tokio::sync::Semaphore::new(argon2_permits()),
         })
     }
 
@@ -276,6 +288,16 @@ impl Auth {
             self.signing_key(db).await?;
         }
         Ok(())
+    }
+
+    /// Whether `password` matches `phc`, waiting for one of [`argon2_permits`] slots first.
+    pub async fn verify_password(&self, password: String, phc: String) -> Result<bool, AuthError> {
+        let _slot = self
+            .argon2
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Internal(format!("password check slots: {e}")))?;
+        password::verify(password, phc).await
     }
 
     /// The argon2id hash verified against when the account does not exist, so an unknown email

@@ -196,6 +196,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("SDMD_TRUSTED_PROXIES: {e}"))?;
         state.trusted_proxies = std::sync::Arc::new(nets);
     }
+    if let Some(warning) = crate::api::client_ip::proxy_warning(state.tls, &state.trusted_proxies) {
+        tracing::warn!("{warning}");
+    }
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
     let auth_upkeep = tokio::spawn(crate::auth::builtin::run_maintenance(

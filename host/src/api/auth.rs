@@ -50,11 +50,12 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_credentials", message)
             }
-            AuthError::RateLimited => Self::new(
+            AuthError::RateLimited { retry_after_ms } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "over_request_rate_limit",
                 message,
-            ),
+            )
+            .with_details(serde_json::json!({ "retry_after_ms": retry_after_ms })),
             AuthError::RefreshTokenNotFound => {
                 Self::new(StatusCode::BAD_REQUEST, "refresh_token_not_found", message)
             }
@@ -153,23 +154,23 @@ struct TokenRequest {
 #[utoipa::path(post, path = "/auth/v1/token", tag = "auth", security(()), params(GrantParams), request_body = TokenRequest,
     responses((status = 200, body = Session),
         (status = 400, body = ErrorBody, description = "`invalid_credentials`, `validation_failed` (email over 320 bytes, password over 1 KiB), `refresh_token_not_found`, `refresh_token_already_used`, `session_expired`"),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody, description = "`over_request_rate_limit`: `Retry-After` (seconds) and `details.retry_after_ms` say when an attempt is checked again")))]
 async fn token(
     State(state): State<AppState>,
     Query(p): Query<GrantParams>,
     Audit(ctx): Audit,
     headers: HeaderMap,
     Json(body): Json<TokenRequest>,
-) -> Result<AxumJson<Session>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = client(&headers, ctx);
-    let session = match p.grant_type.as_str() {
+    let result = match p.grant_type.as_str() {
         "password" => {
             let email = body.email.unwrap_or_default();
             let password = body.password.unwrap_or_default();
             state
                 .auth
                 .password_grant(&state.db, &email, &password, &c)
-                .await?
+                .await
         }
         "refresh_token" => {
             state
@@ -179,7 +180,7 @@ async fn token(
                     body.refresh_token.as_deref().unwrap_or_default(),
                     &c,
                 )
-                .await?
+                .await
         }
         other => {
             return Err(ApiError::new(
@@ -189,7 +190,18 @@ async fn token(
             ));
         }
     };
-    Ok(AxumJson(session))
+    match result {
+        Ok(session) => Ok(AxumJson(session).into_response()),
+        Err(e @ AuthError::RateLimited { retry_after_ms }) => {
+            let mut resp = ApiError::from(e).into_response();
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_ms.div_ceil(1000)),
+            );
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A JWKS document.

@@ -36,13 +36,16 @@ pub async fn user_by_email(
     .await
 }
 
-/// Finds a user by id.
-pub async fn user_by_id(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+/// Finds a user by id (on a pool, or on the connection a request already holds).
+pub async fn user_by_id<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    id: Uuid,
+) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS} from users where id = $1"
     )))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
@@ -121,13 +124,14 @@ pub async fn prune_sessions(conn: &mut PgConnection) -> Result<(), sqlx::Error> 
         .map(|_| ())
 }
 
-/// Marks a successful sign-in.
-pub async fn touch_sign_in(conn: &mut PgConnection, user: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set last_sign_in_at = now() where id = $1")
-        .bind(user)
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Marks a successful sign-in; returns the user as stored now.
+pub async fn touch_sign_in(conn: &mut PgConnection, user: Uuid) -> Result<User, sqlx::Error> {
+    sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+        "update users set last_sign_in_at = now() where id = $1 returning {USER_COLUMNS}"
+    )))
+    .bind(user)
+    .fetch_one(conn)
+    .await
 }
 
 /// Starts a session and stores its first refresh token (by hash).
@@ -379,38 +383,86 @@ pub async fn use_api_token(
     .await
 }
 
-/// Failed sign-ins for `key` within the last `window_secs`.
-pub async fn recent_failures(
+/// The throttling state of one key (`account:<email>` or `ip:<address>`), locked until the
+/// transaction ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Throttle {
+    /// Failed (or still running) sign-ins counted.
+    pub failures: i32,
+    /// Start of the counting window (addresses).
+    pub window_start: DateTime<Utc>,
+    /// The latest counted attempt.
+    pub last_failure_at: Option<DateTime<Utc>>,
+    /// No attempt is checked before this (accounts).
+    pub next_at: DateTime<Utc>,
+    /// The database's clock (the transaction's start).
+    pub now: DateTime<Utc>,
+}
+
+/// Locks the throttle row of `key` (`for update` semantics through the upsert), creating it
+/// when missing, so that concurrent sign-ins for one key are decided one after the other.
+pub async fn lock_throttle(conn: &mut PgConnection, key: &str) -> Result<Throttle, sqlx::Error> {
+    sqlx::query_as::<_, Throttle>(
+        "insert into login_throttle (key) values ($1)
+         on conflict (key) do update set key = excluded.key
+         returning failures, window_start, last_failure_at, next_at, now() as now",
+    )
+    .bind(key)
+    .fetch_one(conn)
+    .await
+}
+
+/// Counts an attempt for a locked key: `failures`, the window start, and the time before which
+/// the next attempt is not checked.
+pub async fn count_attempt(
     conn: &mut PgConnection,
     key: &str,
-    window_secs: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from login_failures where key = $1 and at > now() - make_interval(secs => $2)")
-        .bind(key)
-        .bind(window_secs as f64)
-        .fetch_one(conn)
-        .await
+    failures: i32,
+    window_start: DateTime<Utc>,
+    next_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update login_throttle set failures = $2, window_start = $3, next_at = $4, last_failure_at = now()
+         where key = $1",
+    )
+    .bind(key)
+    .bind(failures)
+    .bind(window_start)
+    .bind(next_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
-/// Records a failed sign-in for each key and drops entries older than a day.
-pub async fn record_failure(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into login_failures (key) select unnest($1::text[])")
-        .bind(keys)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from login_failures where at < now() - interval '1 day'")
+/// Forgets a key (an account after its owner signed in).
+pub async fn clear_throttle(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_throttle where key = $1")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Takes back one counted attempt (the successful sign-in's, for its address).
+pub async fn uncount_attempt(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update login_throttle set failures = greatest(failures - 1, 0) where key = $1")
+        .bind(key)
         .execute(conn)
         .await
         .map(|_| ())
 }
 
-/// Forgets an account's failures after a successful sign-in.
-pub async fn clear_failures(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failures where key = $1")
-        .bind(key)
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Deletes throttle rows with no counted attempt for `idle_secs` and no delay pending.
+pub async fn prune_throttle(pool: &PgPool, idle_secs: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "delete from login_throttle
+         where coalesce(last_failure_at, window_start) < now() - make_interval(secs => $1)
+           and next_at < now()",
+    )
+    .bind(idle_secs as f64)
+    .execute(pool)
+    .await
+    .map(|d| d.rows_affected())
 }
 
 /// The name of the dedicated application role.
