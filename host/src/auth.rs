@@ -29,7 +29,7 @@ use crate::config::{AuthConfig, AuthMode};
 /// Who a verified credential belongs to.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// How the audit log names them: the user's email, or `token:<name>`.
+    /// How the audit log names them: the user's email, or `token:<name>:<id>`.
     pub actor: String,
     /// The user id (`sub`), for user tokens.
     pub user_id: Option<Uuid>,

@@ -646,18 +646,18 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
         "listing leaks the secret"
     );
 
-    // The token acts, and the audit log names it.
     let dup = call(
         &router,
         Method::POST,
         "/api/v1/tokens",
-        Some(&secret),
+        Some(&admin),
         &[],
         Some(json!({"name": "ci"})),
     )
     .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
-    let second = call(
+    // A token cannot mint tokens (they would outlive its revocation): a user session must.
+    let minted = call(
         &router,
         Method::POST,
         "/api/v1/tokens",
@@ -666,11 +666,39 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
         Some(json!({"name": "deploy-bot"})),
     )
     .await;
+    assert_eq!(minted.status, StatusCode::FORBIDDEN, "{}", minted.body);
+    assert_eq!(minted.body["code"], "user_session_required");
+    let second = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&admin),
+        &[],
+        Some(json!({"name": "deploy-bot"})),
+    )
+    .await;
     assert_eq!(second.status, StatusCode::CREATED);
     let rows = audit_rows(&pool, "token.create").await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].0, ADMIN);
-    assert_eq!(rows[1].0, "token:ci");
+    // The token acts, and the audit log names it by name and id (names are reused after
+    // revocation; ids are not).
+    let ci_id = created.body["id"].as_str().unwrap().to_owned();
+    let bot_id = second.body["id"].as_str().unwrap();
+    let del = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/v1/tokens/{bot_id}"),
+        Some(&secret),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        audit_rows(&pool, "token.revoke").await[0].0,
+        format!("token:ci:{ci_id}")
+    );
 
     let id = created.body["id"].as_str().unwrap();
     let del = call(
@@ -696,7 +724,7 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
         .status,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(audit_rows(&pool, "token.revoke").await.len(), 1);
+    assert_eq!(audit_rows(&pool, "token.revoke").await.len(), 2);
 
     // Expired tokens stop working.
     let past = call(

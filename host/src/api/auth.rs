@@ -349,14 +349,19 @@ struct CreatedToken {
     secret: String,
 }
 
-/// Create an API token.
+/// Create an API token. Needs a user session: a token cannot mint tokens (they would outlive its
+/// own revocation).
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken),
+        (status = 403, body = ErrorBody, description = "`user_session_required`: called with an API token"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_token(
     State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
     Audit(ctx): Audit,
     Json(body): Json<NewToken>,
 ) -> Result<(StatusCode, AxumJson<CreatedToken>), ApiError> {
+    user_session(&p)?;
     let c = tokens::create(&state.db, &ctx, &body.name, body.expires_at).await?;
     Ok((
         StatusCode::CREATED,

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 /// The principal of a request, inserted into request extensions by the auth layer.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// How the audit log names them (email, `token:<name>`).
+    /// How the audit log names them (email, `token:<name>:<id>`).
     pub name: String,
     /// The user (JWT `sub`); none for API tokens.
     pub user_id: Option<uuid::Uuid>,

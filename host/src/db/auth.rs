@@ -304,7 +304,7 @@ pub async fn insert_signing_key_if_none(pool: &PgPool, k: &SigningKey) -> Result
 pub struct ApiToken {
     /// Token id.
     pub id: Uuid,
-    /// Unique name (the audit log's actor is `token:<name>`).
+    /// Unique name among active tokens (the audit log's actor is `token:<name>:<id>`).
     pub name: String,
     /// The first characters of the secret, to recognise it.
     pub prefix: String,
@@ -362,13 +362,14 @@ pub async fn revoke_api_token(
         .await
 }
 
-/// The name of the active, unexpired token with this secret hash. `last_used_at` is refreshed
-/// at most once a minute, so automation hammering the API does not turn every read into a write.
+/// The id and name of the active, unexpired token with this secret hash. `last_used_at` is
+/// refreshed at most once a minute, so automation hammering the API does not turn every read
+/// into a write.
 pub async fn use_api_token(
     pool: &PgPool,
     secret_hash: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
         "with t as (
              select id, name from api_tokens
              where secret_hash = $1 and revoked_at is null and (expires_at is null or expires_at > now())
@@ -376,7 +377,7 @@ pub async fn use_api_token(
              update api_tokens set last_used_at = now()
              where id in (select id from t) and (last_used_at is null or last_used_at < now() - interval '1 minute')
          )
-         select name from t",
+         select id, name from t",
     )
     .bind(secret_hash)
     .fetch_optional(pool)
