@@ -55,6 +55,12 @@ pub enum AuthError {
     /// The refresh token is unknown or its session ended.
     #[error("Invalid Refresh Token: Refresh Token Not Found")]
     RefreshTokenNotFound,
+    /// The session outlived its absolute lifetime (or, `inactivity`, its idle timeout).
+    #[error("Invalid Refresh Token: Session Expired{}", if *inactivity { " (Inactivity)" } else { "" })]
+    SessionExpired {
+        /// Ended by the idle timeout rather than the absolute lifetime.
+        inactivity: bool,
+    },
     /// The refresh token was used before: the session is revoked.
     #[error("Invalid Refresh Token: Already Used")]
     RefreshTokenAlreadyUsed,
@@ -218,8 +224,8 @@ impl Auth {
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| AuthError::Unauthorized("token has no session".into()))?;
-        if !crate::db::auth::session_active(db, session_id).await? {
-            return Err(AuthError::Unauthorized("session revoked".into()));
+        if !crate::db::auth::session_active(db, session_id, &self.config.session_limits()).await? {
+            return Err(AuthError::Unauthorized("session revoked or expired".into()));
         }
         let actor = claims.email.clone().unwrap_or_else(|| user_id.to_string());
         Ok(Identity {
@@ -347,6 +353,14 @@ fn user_of(c: &Claims) -> Result<Uuid, AuthError> {
 }
 
 impl AuthConfig {
+    /// The session limits of built-in mode.
+    pub fn session_limits(&self) -> crate::db::auth::SessionLimits {
+        crate::db::auth::SessionLimits {
+            lifetime_secs: i64::try_from(self.session_lifetime_secs).unwrap_or(i64::MAX),
+            idle_secs: i64::try_from(self.session_idle_secs).unwrap_or(i64::MAX),
+        }
+    }
+
     /// The algorithms accepted in supabase mode: `SDMD_JWT_ALGORITHMS` when set, else HS256 when a
     /// secret is configured plus ES256 and RS256 when a Supabase URL (JWKS) is configured.
     pub fn algorithms(&self) -> HashSet<Algorithm> {

@@ -59,6 +59,9 @@ impl From<AuthError> for ApiError {
             AuthError::RefreshTokenNotFound => {
                 Self::new(StatusCode::BAD_REQUEST, "refresh_token_not_found", message)
             }
+            AuthError::SessionExpired { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "session_expired", message)
+            }
             AuthError::RefreshTokenAlreadyUsed => Self::new(
                 StatusCode::BAD_REQUEST,
                 "refresh_token_already_used",

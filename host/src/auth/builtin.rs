@@ -309,7 +309,7 @@ impl Auth {
         )
         .await?;
         let user = db::touch_sign_in(&mut tx, user.id).await?;
-        db::prune_sessions(&mut tx).await?;
+        db::prune_sessions(&mut tx, &self.config.session_limits()).await?;
         let ctx = client.audit(&user.email);
         let entry = NewEntry {
             action: "auth.login",
@@ -322,7 +322,8 @@ impl Auth {
         self.issue(pool, &user, session, refresh).await
     }
 
-    /// `grant_type=refresh_token`: single use; a second use revokes the whole session.
+    /// `grant_type=refresh_token`: single use; a second use revokes the whole session; refused
+    /// once the session is past its absolute lifetime or idle timeout.
     pub async fn refresh_grant(
         &self,
         pool: &PgPool,
@@ -337,13 +338,20 @@ impl Auth {
         // transaction that holds the token's lock (a second connection here could deadlock a
         // busy pool).
         let mut tx = pool.begin().await?;
+        let limits = self.config.session_limits();
         let Some(found) =
-            db::refresh_token_for_update(&mut tx, &secret_hash(refresh_token)).await?
+            db::refresh_token_for_update(&mut tx, &secret_hash(refresh_token), &limits).await?
         else {
             return Err(AuthError::RefreshTokenNotFound);
         };
         if found.session_revoked_at.is_some() {
             return Err(AuthError::RefreshTokenNotFound);
+        }
+        // An expired session stays expired: no refresh extends it.
+        if found.lifetime_over || found.idle_over {
+            return Err(AuthError::SessionExpired {
+                inactivity: !found.lifetime_over,
+            });
         }
         let user = db::user_by_id(&mut *tx, found.user_id)
             .await?

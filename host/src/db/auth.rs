@@ -112,12 +112,32 @@ pub async fn delete_user(conn: &mut PgConnection, email: &str) -> Result<bool, s
     Ok(done.rows_affected() > 0)
 }
 
-/// Forgets sessions revoked more than 30 days ago and refresh tokens spent more than 30 days ago
-/// (reuse of such an old token then answers "not found" instead of revoking: still refused).
-pub async fn prune_sessions(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from auth_sessions where revoked_at < now() - interval '30 days'")
-        .execute(&mut *conn)
-        .await?;
+/// How long built-in sessions last (`SDMD_SESSION_LIFETIME_SECS`, `SDMD_SESSION_IDLE_SECS`).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Absolute lifetime from sign-in.
+    pub lifetime_secs: i64,
+    /// Longest time without a refresh (or the sign-in).
+    pub idle_secs: i64,
+}
+
+/// Forgets sessions revoked or expired more than 30 days ago and refresh tokens spent more than
+/// 30 days ago (reuse of such an old token then answers "not found" instead of revoking: still
+/// refused).
+pub async fn prune_sessions(
+    conn: &mut PgConnection,
+    limits: &SessionLimits,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from auth_sessions
+         where revoked_at < now() - interval '30 days'
+            or created_at < now() - make_interval(secs => $1) - interval '30 days'
+            or coalesce(refreshed_at, created_at) < now() - make_interval(secs => $2) - interval '30 days'",
+    )
+    .bind(limits.lifetime_secs as f64)
+    .bind(limits.idle_secs as f64)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("delete from refresh_tokens where used_at < now() - interval '30 days'")
         .execute(conn)
         .await
@@ -171,6 +191,10 @@ pub struct RefreshToken {
     pub used_at: Option<DateTime<Utc>>,
     /// Set when the session was revoked.
     pub session_revoked_at: Option<DateTime<Utc>>,
+    /// The session is older than its absolute lifetime.
+    pub lifetime_over: bool,
+    /// The session was not refreshed (nor signed in) within the idle timeout.
+    pub idle_over: bool,
 }
 
 /// Finds a refresh token by hash and locks it (`for update`), so two concurrent exchanges of the
@@ -178,14 +202,19 @@ pub struct RefreshToken {
 pub async fn refresh_token_for_update(
     conn: &mut PgConnection,
     hash: &str,
+    limits: &SessionLimits,
 ) -> Result<Option<RefreshToken>, sqlx::Error> {
     sqlx::query_as::<_, RefreshToken>(
-        "select r.id, r.session_id, s.user_id, r.used_at, s.revoked_at as session_revoked_at
+        "select r.id, r.session_id, s.user_id, r.used_at, s.revoked_at as session_revoked_at,
+                s.created_at <= now() - make_interval(secs => $2) as lifetime_over,
+                coalesce(s.refreshed_at, s.created_at) <= now() - make_interval(secs => $3) as idle_over
          from refresh_tokens r join auth_sessions s on s.id = r.session_id
          where r.token_hash = $1
          for update of r",
     )
     .bind(hash)
+    .bind(limits.lifetime_secs as f64)
+    .bind(limits.idle_secs as f64)
     .fetch_optional(conn)
     .await
 }
@@ -242,13 +271,23 @@ pub async fn reinstate_session(conn: &mut PgConnection, session: Uuid) -> Result
         .map(|_| ())
 }
 
-/// Whether a session exists and is not revoked.
-pub async fn session_active(pool: &PgPool, session: Uuid) -> Result<bool, sqlx::Error> {
-    let found: Option<Uuid> =
-        sqlx::query_scalar("select id from auth_sessions where id = $1 and revoked_at is null")
-            .bind(session)
-            .fetch_optional(pool)
-            .await?;
+/// Whether a session exists, is not revoked and has not expired (absolute lifetime, idle timeout).
+pub async fn session_active(
+    pool: &PgPool,
+    session: Uuid,
+    limits: &SessionLimits,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "select id from auth_sessions
+         where id = $1 and revoked_at is null
+           and created_at > now() - make_interval(secs => $2)
+           and coalesce(refreshed_at, created_at) > now() - make_interval(secs => $3)",
+    )
+    .bind(session)
+    .bind(limits.lifetime_secs as f64)
+    .bind(limits.idle_secs as f64)
+    .fetch_optional(pool)
+    .await?;
     Ok(found.is_some())
 }
 
