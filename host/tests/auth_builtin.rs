@@ -418,6 +418,42 @@ async fn concurrent_wrong_passwords_are_counted_atomically(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn concurrent_sign_ins_of_one_owner_never_fail(pool: PgPool) {
+    // Counting an attempt and clearing the account after a success lock the same rows: in the
+    // same order, or concurrent sign-ins deadlock (PostgreSQL aborts one: a 500).
+    let (_, router) = app(pool.clone()).await;
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let router = router.clone();
+                let pw = if i % 4 == 0 {
+                    "wrong password"
+                } else {
+                    PASSWORD
+                };
+                tokio::spawn(async move { sign_in_from(&router, "10.7.0.1", ADMIN, pw).await })
+            })
+            .collect();
+        for t in tasks {
+            let status = t.await.unwrap();
+            assert!(
+                [
+                    StatusCode::OK,
+                    StatusCode::BAD_REQUEST,
+                    StatusCode::TOO_MANY_REQUESTS
+                ]
+                .contains(&status),
+                "round {round}: {status}"
+            );
+        }
+        sqlx::query("delete from login_throttle")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn one_pooled_connection_serves_every_auth_request(pool: PgPool) {
     sdmd::auth::builtin::add_user(
         &pool,

@@ -297,8 +297,9 @@ impl Auth {
             tx.commit().await?;
             return Err(AuthError::InvalidCredentials);
         };
-        db::clear_throttle(&mut tx, &account_key).await?;
+        // Same lock order as `count_attempt` (address, then account): no deadlock between them.
         db::uncount_attempt(&mut tx, &ip_key).await?;
+        db::clear_throttle(&mut tx, &account_key).await?;
         let refresh = random_token(32);
         let session = db::insert_session(
             &mut tx,
