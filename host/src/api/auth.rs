@@ -364,7 +364,14 @@ async fn create_token(
     Audit(ctx): Audit,
     Json(body): Json<NewToken>,
 ) -> Result<(StatusCode, AxumJson<CreatedToken>), ApiError> {
-    user_session(&p)?;
+    // A user (built-in session or Supabase user token), never an API token.
+    if p.user_id.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "user_session_required",
+            "Creating an API token needs a user session, not an API token.",
+        ));
+    }
     let c = tokens::create(&state.db, &ctx, &body.name, body.expires_at).await?;
     Ok((
         StatusCode::CREATED,
