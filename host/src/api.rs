@@ -138,6 +138,8 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        // Outermost: a client's own id never becomes the request id.
+        .layer(middleware::from_fn(extract::take_client_request_id))
 }
 
 /// CORS for supabase-js and API clients on other origins. Credentials travel as bearer headers,

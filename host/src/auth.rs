@@ -29,7 +29,7 @@ use crate::config::{AuthConfig, AuthMode};
 /// Who a verified credential belongs to.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// How the audit log names them: the user's email, or `token:<name>`.
+    /// How the audit log names them: the user's email, or `token:<name>:<id>`.
     pub actor: String,
     /// The user id (`sub`), for user tokens.
     pub user_id: Option<Uuid>,
@@ -46,18 +46,30 @@ pub enum AuthError {
     /// Wrong email or password.
     #[error("Invalid login credentials")]
     InvalidCredentials,
-    /// Too many failed sign-ins from this address or for this account.
-    #[error("Too many sign-in attempts; wait a few minutes and retry.")]
-    RateLimited,
+    /// Too many failed sign-ins from this address or for this account: retry after the wait.
+    #[error("Too many sign-in attempts; retry in {} s.", retry_after_ms.div_ceil(1000))]
+    RateLimited {
+        /// How long until an attempt is checked again, in milliseconds.
+        retry_after_ms: u64,
+    },
     /// The refresh token is unknown or its session ended.
     #[error("Invalid Refresh Token: Refresh Token Not Found")]
     RefreshTokenNotFound,
+    /// The session outlived its absolute lifetime (or, `inactivity`, its idle timeout).
+    #[error("Invalid Refresh Token: Session Expired{}", if *inactivity { " (Inactivity)" } else { "" })]
+    SessionExpired {
+        /// Ended by the idle timeout rather than the absolute lifetime.
+        inactivity: bool,
+    },
     /// The refresh token was used before: the session is revoked.
     #[error("Invalid Refresh Token: Already Used")]
     RefreshTokenAlreadyUsed,
     /// The request is missing something or has a bad value.
     #[error("{0}")]
     Validation(String),
+    /// The request is malformed for this route (e.g. an email longer than an email can be): 400.
+    #[error("{0}")]
+    BadRequest(String),
     /// This route does not exist in the configured auth mode.
     #[error("{0}")]
     NotInThisMode(String),
@@ -132,6 +144,14 @@ pub struct Auth {
     keys: keys::KeyCache,
     jwks: Option<jwks::JwksCache>,
     dummy_hash: tokio::sync::OnceCell<String>,
+    /// Password checks running at once: one per CPU core, so a flood of sign-ins queues here
+    /// (holding no database connection) instead of starving the machine and 19 MiB each.
+    argon2: tokio::sync::Semaphore,
+}
+
+/// Password checks allowed at once: the CPU cores available to this process.
+pub fn argon2_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Auth {
@@ -153,6 +173,7 @@ impl Auth {
             keys: keys::KeyCache::default(),
             jwks,
             dummy_hash: tokio::sync::OnceCell::new(),
+            argon2: tokio::sync::Semaphore::new(argon2_permits()),
         })
     }
 
@@ -203,8 +224,8 @@ impl Auth {
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| AuthError::Unauthorized("token has no session".into()))?;
-        if !crate::db::auth::session_active(db, session_id).await? {
-            return Err(AuthError::Unauthorized("session revoked".into()));
+        if !crate::db::auth::session_active(db, session_id, &self.config.session_limits()).await? {
+            return Err(AuthError::Unauthorized("session revoked or expired".into()));
         }
         let actor = claims.email.clone().unwrap_or_else(|| user_id.to_string());
         Ok(Identity {
@@ -275,6 +296,16 @@ impl Auth {
         Ok(())
     }
 
+    /// Whether `password` matches `phc`, waiting for one of [`argon2_permits`] slots first.
+    pub async fn verify_password(&self, password: String, phc: String) -> Result<bool, AuthError> {
+        let _slot = self
+            .argon2
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Internal(format!("password check slots: {e}")))?;
+        password::verify(password, phc).await
+    }
+
     /// The argon2id hash verified against when the account does not exist, so an unknown email
     /// costs the same time as a wrong password.
     pub(crate) async fn dummy_hash(&self) -> Result<&str, AuthError> {
@@ -322,6 +353,14 @@ fn user_of(c: &Claims) -> Result<Uuid, AuthError> {
 }
 
 impl AuthConfig {
+    /// The session limits of built-in mode.
+    pub fn session_limits(&self) -> crate::db::auth::SessionLimits {
+        crate::db::auth::SessionLimits {
+            lifetime_secs: i64::try_from(self.session_lifetime_secs).unwrap_or(i64::MAX),
+            idle_secs: i64::try_from(self.session_idle_secs).unwrap_or(i64::MAX),
+        }
+    }
+
     /// The algorithms accepted in supabase mode: `SDMD_JWT_ALGORITHMS` when set, else HS256 when a
     /// secret is configured plus ES256 and RS256 when a Supabase URL (JWKS) is configured.
     pub fn algorithms(&self) -> HashSet<Algorithm> {

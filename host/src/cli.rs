@@ -337,8 +337,7 @@ fn cli_actor() -> crate::db::audit::AuditContext {
         .unwrap_or_else(|_| "unknown".into());
     crate::db::audit::AuditContext {
         actor: format!("cli:{who}"),
-        request_id: None,
-        client_ip: None,
+        ..Default::default()
     }
 }
 

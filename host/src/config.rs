@@ -113,6 +113,15 @@ pub struct AuthConfig {
     /// Lifetime of built-in access tokens, in seconds.
     #[arg(long, env = "SDMD_JWT_EXPIRY", default_value_t = 3600)]
     pub jwt_expiry: u32,
+    /// Absolute lifetime of a built-in session, in seconds (default 30 days): after it, its
+    /// refresh token is refused and its access tokens stop working, however active it was.
+    #[arg(long, env = "SDMD_SESSION_LIFETIME_SECS", default_value_t = 30 * 24 * 3600)]
+    pub session_lifetime_secs: u64,
+    /// Idle timeout of a built-in session, in seconds (default 7 days): a session not refreshed
+    /// (nor signed in) for this long ends. At least `SDMD_JWT_EXPIRY`, since clients refresh
+    /// only when their access token is about to expire.
+    #[arg(long, env = "SDMD_SESSION_IDLE_SECS", default_value_t = 7 * 24 * 3600)]
+    pub session_idle_secs: u64,
     /// First administrator, created when no user exists.
     #[arg(long, env = "SDMD_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -135,6 +144,8 @@ impl Default for AuthConfig {
             supabase_jwt_issuer: None,
             jwks_min_refetch_secs: 30,
             jwt_expiry: 3600,
+            session_lifetime_secs: 30 * 24 * 3600,
+            session_idle_secs: 7 * 24 * 3600,
             admin_email: None,
             admin_password: None,
             admin_password_file: None,
@@ -164,6 +175,18 @@ impl AuthConfig {
 
     /// Refuses configurations that cannot work or would be unsafe.
     pub fn validate(&self) -> Result<(), String> {
+        if self.session_idle_secs < u64::from(self.jwt_expiry) {
+            return Err(format!(
+                "SDMD_SESSION_IDLE_SECS ({}) must be at least SDMD_JWT_EXPIRY ({}): clients refresh only when their access token is about to expire, so active sessions would end",
+                self.session_idle_secs, self.jwt_expiry
+            ));
+        }
+        if self.session_lifetime_secs < self.session_idle_secs {
+            return Err(format!(
+                "SDMD_SESSION_LIFETIME_SECS ({}) must be at least SDMD_SESSION_IDLE_SECS ({})",
+                self.session_lifetime_secs, self.session_idle_secs
+            ));
+        }
         if self.mode != AuthMode::Supabase {
             return Ok(());
         }
@@ -265,5 +288,44 @@ mod tests {
                 .is_err()
         );
         assert!(AuthConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn session_limits_are_configurable_and_checked() {
+        let d = AuthConfig::default();
+        assert_eq!(d.session_lifetime_secs, 30 * 24 * 3600);
+        assert_eq!(d.session_idle_secs, 7 * 24 * 3600);
+        let short_idle = AuthConfig {
+            session_idle_secs: 600,
+            ..AuthConfig::default()
+        };
+        assert!(
+            short_idle
+                .validate()
+                .unwrap_err()
+                .contains("SDMD_SESSION_IDLE_SECS")
+        );
+        let idle_over_lifetime = AuthConfig {
+            session_lifetime_secs: 3600,
+            session_idle_secs: 7200,
+            ..AuthConfig::default()
+        };
+        assert!(idle_over_lifetime.validate().is_err());
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            auth: AuthConfig,
+        }
+        let parsed = <Cli as clap::Parser>::try_parse_from([
+            "sdmd",
+            "--session-lifetime-secs",
+            "86400",
+            "--session-idle-secs",
+            "7200",
+        ])
+        .unwrap();
+        assert_eq!(parsed.auth.session_lifetime_secs, 86_400);
+        assert_eq!(parsed.auth.session_idle_secs, 7200);
+        assert!(parsed.auth.validate().is_ok());
     }
 }

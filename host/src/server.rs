@@ -196,8 +196,15 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("SDMD_TRUSTED_PROXIES: {e}"))?;
         state.trusted_proxies = std::sync::Arc::new(nets);
     }
+    if let Some(warning) = crate::api::client_ip::proxy_warning(state.tls, &state.trusted_proxies) {
+        tracing::warn!("{warning}");
+    }
     let watcher = state.spawn_watcher();
     let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
+    let auth_upkeep = tokio::spawn(crate::auth::builtin::run_maintenance(
+        state.db.clone(),
+        state.shutdown.clone(),
+    ));
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
     listener.set_nonblocking(true)?;
@@ -258,6 +265,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the scheduler did not stop in time");
+    }
+    if tokio::time::timeout(Duration::from_secs(5), auth_upkeep)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the auth upkeep task did not stop in time");
     }
     pool.close().await;
     if let Some(pg) = embedded {

@@ -21,6 +21,7 @@ async fn write(pool: &PgPool, n: usize) {
                 actor: "tester".into(),
                 request_id: Some(format!("r{i}")),
                 client_ip: None,
+                client_request_id: None,
             },
             &entry,
         )
@@ -204,4 +205,63 @@ async fn pruning_keeps_ninety_days(pool: PgPool) {
         .expect_err("the trigger must refuse young rows");
     assert!(err.to_string().contains("append-only"), "{err}");
     assert_eq!(ids(&pool).await.len(), 3);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn oversized_fields_are_truncated_and_still_chain(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    let target = "t".repeat(10_000);
+    let entry = audit::record(
+        &mut conn,
+        &AuditContext {
+            actor: "é".repeat(5_000),
+            request_id: Some("r".repeat(5_000)),
+            client_ip: Some("1".repeat(5_000)),
+            ..Default::default()
+        },
+        &NewEntry {
+            action: "test.big",
+            target: Some(&target),
+            result: "ok",
+            details: json!({"blob": "z".repeat(100_000), "n": 1}),
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (actor, target, request_id, client_ip, details): (String, String, String, String, String) =
+        sqlx::query_as(
+            "select actor, target, request_id, client_ip, details::text from audit_log where action = 'test.big'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for (what, v) in [
+        ("actor", &actor),
+        ("target", &target),
+        ("request_id", &request_id),
+        ("client_ip", &client_ip),
+    ] {
+        assert!(
+            v.len() <= 512, // documented in docs/security.md
+            "{what} stored {} bytes",
+            v.len()
+        );
+        assert!(v.ends_with('…'), "{what} is marked as truncated");
+    }
+    assert!(actor.starts_with("éé"), "cut on a character boundary");
+    assert!(
+        details.len() <= 16 * 1024,
+        "details {} bytes",
+        details.len()
+    );
+    assert_eq!(
+        entry.details.as_ref().unwrap()["n"],
+        1,
+        "small values survive"
+    );
+    assert!(matches!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 1, .. }
+    ));
 }

@@ -116,6 +116,120 @@ async fn wrong_password_and_unknown_user_look_the_same(pool: PgPool) {
             .all(|(_, _, result)| result == "invalid_credentials"),
         "{rows:?}"
     );
+    // Nobody is authenticated yet: the actor is `anonymous`, the attempted email is a detail
+    // (the target names the account only when it exists).
+    let stored: Vec<(String, Option<String>, Value)> = sqlx::query_as(
+        "select actor, target, details from audit_log where action = 'auth.login' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored[0].0, "anonymous", "{stored:?}");
+    assert_eq!(stored[0].1.as_deref(), Some(ADMIN));
+    assert_eq!(stored[0].2["email"], ADMIN);
+    assert_eq!(stored[1].0, "anonymous", "{stored:?}");
+    assert_eq!(stored[1].1, None);
+    assert_eq!(stored[1].2["email"], "nobody@example.com");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn oversized_credentials_are_refused_and_leave_no_row(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let long_email = format!("{}@example.com", "a".repeat(1024 * 1024));
+    let just_over = format!("{}@example.com", "b".repeat(321 - "@example.com".len()));
+    assert_eq!(just_over.len(), 321);
+    for (email, password) in [
+        (long_email.as_str(), PASSWORD),
+        (just_over.as_str(), PASSWORD),
+        (ADMIN, &*"p".repeat(1025)),
+    ] {
+        let r = sign_in(&router, email, password).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.body["code"], "validation_failed", "{}", r.body);
+    }
+    assert!(audit_rows(&pool, "auth.login").await.is_empty());
+    // At the limits exactly, the request is an ordinary (wrong) sign-in.
+    let at_limit = format!("{}@example.com", "c".repeat(320 - "@example.com".len()));
+    let r = sign_in(&router, &at_limit, &"p".repeat(1024)).await;
+    assert_eq!(r.body["code"], "invalid_credentials", "{}", r.body);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn request_ids_are_made_by_the_server(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let forged = "x".repeat(4000);
+    let r = call(
+        &router,
+        Method::POST,
+        "/auth/v1/token?grant_type=password",
+        None,
+        &[("x-request-id", &forged)],
+        Some(json!({"email": ADMIN, "password": "wrong password"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let answered = r.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&answered).is_ok(), "{answered}");
+    let (request_id, client_request_id): (Option<String>, Option<String>) = sqlx::query_as(
+        "select request_id, client_request_id from audit_log where action = 'auth.login'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(request_id.as_deref(), Some(answered.as_str()));
+    let kept = client_request_id.expect("the client's id is kept apart");
+    assert!(
+        kept.len() <= 256 && forged.starts_with(kept.trim_end_matches('…')),
+        "{kept}"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn throttled_attempts_are_aggregated(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    for _ in 0..5 {
+        sign_in(&router, ADMIN, "wrong password").await;
+    }
+    let mut throttled = 0;
+    for _ in 0..1000 {
+        if sign_in(&router, ADMIN, "wrong password").await.status == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+        }
+    }
+    assert!(throttled > 900, "only {throttled} of 1000 throttled");
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "select actor, details from audit_log where result = 'over_request_rate_limit' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        (1..=2).contains(&rows.len()),
+        "{throttled} throttled attempts wrote {} rows",
+        rows.len()
+    );
+    assert_eq!(rows[0].0, "anonymous");
+    assert_eq!(rows[0].1["email"], ADMIN);
+    assert_eq!(rows[0].1["window"], "opened");
+    // The window closes (every minute once its 15 minutes are up; here: as at shutdown) with
+    // one row that carries the count.
+    assert_eq!(
+        sdmd::db::audit::close_windows(&pool, true).await.unwrap(),
+        1
+    );
+    let rows: Vec<(String, Value)> = sqlx::query_as(
+        "select actor, details from audit_log where result = 'over_request_rate_limit' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1].1["window"], "closed");
+    assert_eq!(rows[1].1["attempts"], throttled, "{}", rows[1].1);
+    assert!(matches!(
+        sdmd::db::audit::verify(&pool).await.unwrap(),
+        sdmd::db::audit::Verification::Intact { .. }
+    ));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -206,21 +320,269 @@ async fn logout_ends_the_session(pool: PgPool) {
     );
 }
 
+/// How long a 429 asks the client to wait.
+fn retry_after(r: &security::Resp) -> std::time::Duration {
+    let ms = r.body["details"]["retry_after_ms"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a 429 says how long to wait: {}", r.body));
+    let header: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        header,
+        ms.div_ceil(1000),
+        "Retry-After is the same wait in seconds"
+    );
+    std::time::Duration::from_millis(ms)
+}
+
 #[sqlx::test(migrations = "../migrations")]
-async fn sign_in_is_throttled_per_account(pool: PgPool) {
+async fn the_owner_signs_in_after_the_delay_ten_failures_earned(pool: PgPool) {
     let (_, router) = app(pool.clone()).await;
-    for _ in 0..sdmd::auth::builtin::MAX_FAILURES_PER_ACCOUNT {
-        assert_eq!(
-            sign_in(&router, ADMIN, "wrong password").await.body["code"],
-            "invalid_credentials"
-        );
+    let (mut failures, mut waited) = (0, std::time::Duration::ZERO);
+    while failures < 10 {
+        let r = sign_in(&router, ADMIN, "wrong password").await;
+        match r.status {
+            StatusCode::BAD_REQUEST => failures += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = retry_after(&r);
+                assert!(wait.as_secs() < 60, "{wait:?} after {failures} failures");
+                tokio::time::sleep(wait + std::time::Duration::from_millis(20)).await;
+                waited += wait;
+            }
+            other => panic!("{other}: {}", r.body),
+        }
     }
-    // Now even the right password is refused until the window passes.
-    let r = sign_in(&router, ADMIN, PASSWORD).await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(r.body["code"], "over_request_rate_limit");
-    let rows = audit_rows(&pool, "auth.login").await;
-    assert_eq!(rows.last().unwrap().2, "over_request_rate_limit");
+    // Within the delay even the right password is not checked…
+    let early = sign_in(&router, ADMIN, PASSWORD).await;
+    assert_eq!(
+        early.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        early.body
+    );
+    assert_eq!(early.body["code"], "over_request_rate_limit");
+    let wait = retry_after(&early);
+    // …and after it, it signs in: no lockout of the owner.
+    tokio::time::sleep(wait + std::time::Duration::from_millis(20)).await;
+    let ok = sign_in(&router, ADMIN, PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    println!("waited {waited:?} during 10 failures, then {wait:?} before the correct password");
+    // Success clears the account's delay.
+    assert_eq!(
+        sign_in(&router, ADMIN, "wrong password").await.body["code"],
+        "invalid_credentials"
+    );
+}
+
+/// A sign-in from `ip` (the TCP peer, as the server sees it).
+async fn sign_in_from(router: &axum::Router, ip: &str, email: &str, pw: &str) -> StatusCode {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/auth/v1/token?grant_type=password")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"email": email, "password": pw}).to_string(),
+        ))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:4000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    router.clone().oneshot(req).await.unwrap().status()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn concurrent_wrong_passwords_are_counted_atomically(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                sign_in_from(&router, &format!("10.8.0.{i}"), ADMIN, "wrong password").await
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::BAD_REQUEST => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    // Five attempts are free; each attempt reserves its place before the password is checked,
+    // so concurrent ones cannot all slip through (one more may, if the first delay already ran out).
+    assert!(
+        checked <= 6,
+        "{checked} of 20 concurrent wrong passwords were checked"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn concurrent_sign_ins_of_one_owner_never_fail(pool: PgPool) {
+    // Counting an attempt and clearing the account after a success lock the same rows: in the
+    // same order, or concurrent sign-ins deadlock (PostgreSQL aborts one: a 500).
+    let (_, router) = app(pool.clone()).await;
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let router = router.clone();
+                let pw = if i % 4 == 0 {
+                    "wrong password"
+                } else {
+                    PASSWORD
+                };
+                tokio::spawn(async move { sign_in_from(&router, "10.7.0.1", ADMIN, pw).await })
+            })
+            .collect();
+        for t in tasks {
+            let status = t.await.unwrap();
+            assert!(
+                [
+                    StatusCode::OK,
+                    StatusCode::BAD_REQUEST,
+                    StatusCode::TOO_MANY_REQUESTS
+                ]
+                .contains(&status),
+                "round {round}: {status}"
+            );
+        }
+        sqlx::query("delete from login_throttle")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_pooled_connection_serves_every_auth_request(pool: PgPool) {
+    sdmd::auth::builtin::add_user(
+        &pool,
+        &sdmd::db::audit::AuditContext::system(),
+        ADMIN,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    // A pool of one: any request that needs a second connection at once waits forever (here:
+    // the acquire timeout, then an error).
+    let opts = pool.connect_options().as_ref().clone();
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .connect_with(opts)
+        .await
+        .unwrap();
+    let (_, router) = security::app_with(one, sdmd::auth::Auth::builtin());
+    let s = sign_in(&router, ADMIN, PASSWORD).await;
+    assert_eq!(s.status, StatusCode::OK, "{}", s.body);
+    assert_eq!(
+        sign_in(&router, ADMIN, "wrong password").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let r = refresh(&router, s.body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "refresh: {}", r.body);
+    let access = r.body["access_token"].as_str().unwrap();
+    let me = call(
+        &router,
+        Method::GET,
+        "/auth/v1/user",
+        Some(access),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let t = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(access),
+        &[],
+        Some(json!({"name": "one-conn"})),
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let out = call(
+        &router,
+        Method::POST,
+        "/auth/v1/logout",
+        Some(access),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sign_in_floods_do_not_starve_authenticated_requests(pool: PgPool) {
+    // The production pool (10 connections) and a live Docker watcher, so `GET /api/v1/services`
+    // does what it does in production.
+    let opts = pool.connect_options().as_ref().clone();
+    let prod = sdmd::db::connect_with(opts).await.unwrap();
+    sdmd::auth::builtin::add_user(
+        &prod,
+        &sdmd::db::audit::AuditContext::system(),
+        ADMIN,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let (state, router) = security::app_with(prod, sdmd::auth::Auth::builtin());
+    let watcher = state.spawn_watcher();
+    for _ in 0..200 {
+        if state.live.connected() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(state.live.connected(), "the Docker watcher did not connect");
+    let token = security::admin_token(&router).await;
+
+    // 30 concurrent attackers (own addresses, unknown accounts: each attempt costs an argon2).
+    let attackers: Vec<_> = (0..30)
+        .map(|i| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                for k in 0..5 {
+                    let email = format!("nobody-{i}-{k}@example.com");
+                    let status =
+                        sign_in_from(&router, &format!("10.9.0.{i}"), &email, "wrong").await;
+                    assert_eq!(status, StatusCode::BAD_REQUEST);
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    while latencies.len() < 20 || attackers.iter().any(|a| !a.is_finished()) {
+        let t0 = std::time::Instant::now();
+        let r = call(
+            &router,
+            Method::GET,
+            "/api/v1/services",
+            Some(&token),
+            &[],
+            None,
+        )
+        .await;
+        latencies.push(t0.elapsed());
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    for a in attackers {
+        a.await.unwrap();
+    }
+    latencies.sort();
+    let p99 = latencies[(latencies.len() * 99).div_ceil(100) - 1];
+    println!(
+        "services list under 30 concurrent sign-in attackers: {} requests, p50 {:?}, p99 {:?}, max {:?}",
+        latencies.len(),
+        latencies[latencies.len() / 2],
+        p99,
+        latencies.last().unwrap()
+    );
+    assert!(p99 < std::time::Duration::from_secs(1), "p99 {p99:?}");
+    state.shutdown.cancel();
+    let _ = watcher.await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -320,18 +682,18 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
         "listing leaks the secret"
     );
 
-    // The token acts, and the audit log names it.
     let dup = call(
         &router,
         Method::POST,
         "/api/v1/tokens",
-        Some(&secret),
+        Some(&admin),
         &[],
         Some(json!({"name": "ci"})),
     )
     .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
-    let second = call(
+    // A token cannot mint tokens (they would outlive its revocation): a user session must.
+    let minted = call(
         &router,
         Method::POST,
         "/api/v1/tokens",
@@ -340,11 +702,39 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
         Some(json!({"name": "deploy-bot"})),
     )
     .await;
+    assert_eq!(minted.status, StatusCode::FORBIDDEN, "{}", minted.body);
+    assert_eq!(minted.body["code"], "user_session_required");
+    let second = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&admin),
+        &[],
+        Some(json!({"name": "deploy-bot"})),
+    )
+    .await;
     assert_eq!(second.status, StatusCode::CREATED);
     let rows = audit_rows(&pool, "token.create").await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].0, ADMIN);
-    assert_eq!(rows[1].0, "token:ci");
+    // The token acts, and the audit log names it by name and id (names are reused after
+    // revocation; ids are not).
+    let ci_id = created.body["id"].as_str().unwrap().to_owned();
+    let bot_id = second.body["id"].as_str().unwrap();
+    let del = call(
+        &router,
+        Method::DELETE,
+        &format!("/api/v1/tokens/{bot_id}"),
+        Some(&secret),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        audit_rows(&pool, "token.revoke").await[0].0,
+        format!("token:ci:{ci_id}")
+    );
 
     let id = created.body["id"].as_str().unwrap();
     let del = call(
@@ -370,7 +760,7 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
         .status,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(audit_rows(&pool, "token.revoke").await.len(), 1);
+    assert_eq!(audit_rows(&pool, "token.revoke").await.len(), 2);
 
     // Expired tokens stop working.
     let past = call(
@@ -409,7 +799,7 @@ async fn audit_csv_export(pool: PgPool) {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,at,actor,action,target,result,request_id,client_ip,details,hash"
+        "id,at,actor,action,target,result,request_id,client_ip,details,hash,client_request_id"
     );
     let row = lines.next().expect("the login row");
     assert!(row.contains("auth.login") && row.contains(ADMIN), "{row}");
@@ -510,10 +900,139 @@ async fn forwarded_for_is_honoured_only_from_trusted_proxies(pool: PgPool) {
     );
     // Throttling counts the resolved client: the spoofing peer was counted as itself.
     let keys: Vec<String> = sqlx::query_scalar(
-        "select distinct key from login_failures where key like 'ip:%' order by 1",
+        "select key from login_throttle where key like 'ip:%' and failures > 0 order by 1",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
     assert_eq!(keys, ["ip:198.51.100.7", "ip:203.0.113.9"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn audit_csv_is_streamed(pool: PgPool) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (_, router) = app(pool.clone()).await;
+    let admin = security::admin_token(&router).await;
+    let mut conn = pool.acquire().await.unwrap();
+    for i in 0..1100 {
+        sdmd::db::audit::record(
+            &mut conn,
+            &sdmd::db::audit::AuditContext {
+                actor: "tester".into(),
+                ..Default::default()
+            },
+            &sdmd::db::audit::NewEntry {
+                action: "test.bulk",
+                target: Some(&format!("row-{i}")),
+                result: "ok",
+                details: json!({"i": i}),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    drop(conn);
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/audit.csv?action=test.bulk&limit=1000")
+        .header("authorization", format!("Bearer {admin}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers().get("content-length").is_none(),
+        "a streamed body has no length up front"
+    );
+    let mut body = resp.into_body();
+    let (mut frames, mut text) = (0, String::new());
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            frames += 1;
+            text.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+    assert!(
+        frames >= 3,
+        "{frames} frame(s): the export was built in memory"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1001, "header and the newest 1000 rows");
+    assert!(lines[0].starts_with("id,at,actor"));
+    // Oldest first within the newest 1000: rows 100..1099.
+    assert!(lines[1].contains(",row-100,"), "{}", lines[1]);
+    assert!(lines[1000].contains(",row-1099,"), "{}", lines[1000]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn expired_sessions_refuse_refresh(pool: PgPool) {
+    let (_, router) = app(pool.clone()).await;
+    // Absolute lifetime (30 days by default), however recently refreshed.
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    sqlx::query(
+        "update auth_sessions set created_at = now() - interval '31 days', refreshed_at = now() - interval '1 hour'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["code"], "session_expired");
+    let me = call(
+        &router,
+        Method::GET,
+        "/auth/v1/user",
+        s["access_token"].as_str(),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "an expired session's access token"
+    );
+
+    // Idle timeout (7 days by default): signed in 8 days ago, never refreshed since.
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    let session: uuid::Uuid = sqlx::query_scalar(
+        "select id from auth_sessions where created_at > now() - interval '1 minute'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("update auth_sessions set created_at = now() - interval '8 days' where id = $1")
+        .bind(session)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["code"], "session_expired");
+
+    // A session within both limits refreshes.
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Both limits are configurable (SDMD_SESSION_LIFETIME_SECS, SDMD_SESSION_IDLE_SECS): with a
+    // 2-hour idle timeout, a session refreshed 3 hours ago has ended.
+    let (_, short) = security::app_with(
+        pool.clone(),
+        sdmd::auth::Auth::new(sdmd::config::AuthConfig {
+            session_idle_secs: 2 * 3600,
+            ..Default::default()
+        }),
+    );
+    let s = sign_in(&short, ADMIN, PASSWORD).await.body;
+    sqlx::query("update auth_sessions set created_at = now() - interval '3 hours' where revoked_at is null and created_at > now() - interval '1 minute'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = refresh(&short, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.body["code"], "session_expired", "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Invalid Refresh Token: Session Expired (Inactivity)"
+    );
 }

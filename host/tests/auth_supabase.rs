@@ -335,3 +335,39 @@ async fn verifies_rs256_tokens_from_the_jwks(pool: PgPool) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn supabase_users_create_tokens_and_tokens_do_not(pool: PgPool) {
+    let url = serve_jwks(
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let (_, router) = app_with(pool, Auth::new(config(&url)));
+    // A Supabase user token without `session_id` is still a user session.
+    let mut claims = user_claims("bob@example.com");
+    claims.as_object_mut().unwrap().remove("session_id");
+    let user = hs256(&claims, SECRET);
+    let created = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&user),
+        &[],
+        Some(json!({"name": "bob-ci"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let secret = created.body["secret"].as_str().unwrap();
+    let minted = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(secret),
+        &[],
+        Some(json!({"name": "bob-ci-2"})),
+    )
+    .await;
+    assert_eq!(minted.status, StatusCode::FORBIDDEN, "{}", minted.body);
+    assert_eq!(minted.body["code"], "user_session_required");
+}

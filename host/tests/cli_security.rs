@@ -119,13 +119,13 @@ async fn token_commands_print_the_secret_once(pool: PgPool) {
     let id = sdmd::auth::tokens::authenticate(&pool, &secret)
         .await
         .unwrap();
-    assert_eq!(id.actor, "token:ci");
     let (ok, out) = sdmd(&url, &["token", "list"], "");
     assert!(ok && out.contains("ci") && !out.contains(&secret), "{out}");
     let token_id: uuid::Uuid = sqlx::query_scalar("select id from api_tokens")
         .fetch_one(&pool)
         .await
         .unwrap();
+    assert_eq!(id.actor, format!("token:ci:{token_id}"));
     let (ok, out) = sdmd(&url, &["token", "revoke", &token_id.to_string()], "");
     assert!(ok, "{out}");
     assert!(

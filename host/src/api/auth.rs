@@ -50,13 +50,17 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_credentials", message)
             }
-            AuthError::RateLimited => Self::new(
+            AuthError::RateLimited { retry_after_ms } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "over_request_rate_limit",
                 message,
-            ),
+            )
+            .with_details(serde_json::json!({ "retry_after_ms": retry_after_ms })),
             AuthError::RefreshTokenNotFound => {
                 Self::new(StatusCode::BAD_REQUEST, "refresh_token_not_found", message)
+            }
+            AuthError::SessionExpired { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "session_expired", message)
             }
             AuthError::RefreshTokenAlreadyUsed => Self::new(
                 StatusCode::BAD_REQUEST,
@@ -66,6 +70,7 @@ impl From<AuthError> for ApiError {
             AuthError::Validation(m) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m)
             }
+            AuthError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "validation_failed", m),
             AuthError::NotInThisMode(m) => {
                 Self::new(StatusCode::NOT_FOUND, "builtin_auth_disabled", m)
             }
@@ -125,6 +130,7 @@ fn client(headers: &HeaderMap, ctx: AuditContext) -> Client {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect()),
         request_id: ctx.request_id,
+        client_request_id: ctx.client_request_id,
     }
 }
 
@@ -149,23 +155,25 @@ struct TokenRequest {
 /// Sign in (`grant_type=password`) or exchange a refresh token (`grant_type=refresh_token`; single
 /// use: a reused token revokes its session). GoTrue-compatible, built-in mode only.
 #[utoipa::path(post, path = "/auth/v1/token", tag = "auth", security(()), params(GrantParams), request_body = TokenRequest,
-    responses((status = 200, body = Session), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = Session),
+        (status = 400, body = ErrorBody, description = "`invalid_credentials`, `validation_failed` (email over 320 bytes, password over 1 KiB), `refresh_token_not_found`, `refresh_token_already_used`, `session_expired`"),
+        (status = 429, body = ErrorBody, description = "`over_request_rate_limit`: `Retry-After` (seconds) and `details.retry_after_ms` say when an attempt is checked again")))]
 async fn token(
     State(state): State<AppState>,
     Query(p): Query<GrantParams>,
     Audit(ctx): Audit,
     headers: HeaderMap,
     Json(body): Json<TokenRequest>,
-) -> Result<AxumJson<Session>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = client(&headers, ctx);
-    let session = match p.grant_type.as_str() {
+    let result = match p.grant_type.as_str() {
         "password" => {
             let email = body.email.unwrap_or_default();
             let password = body.password.unwrap_or_default();
             state
                 .auth
                 .password_grant(&state.db, &email, &password, &c)
-                .await?
+                .await
         }
         "refresh_token" => {
             state
@@ -175,7 +183,7 @@ async fn token(
                     body.refresh_token.as_deref().unwrap_or_default(),
                     &c,
                 )
-                .await?
+                .await
         }
         other => {
             return Err(ApiError::new(
@@ -185,7 +193,18 @@ async fn token(
             ));
         }
     };
-    Ok(AxumJson(session))
+    match result {
+        Ok(session) => Ok(AxumJson(session).into_response()),
+        Err(e @ AuthError::RateLimited { retry_after_ms }) => {
+            let mut resp = ApiError::from(e).into_response();
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_ms.div_ceil(1000)),
+            );
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A JWKS document.
@@ -333,14 +352,26 @@ struct CreatedToken {
     secret: String,
 }
 
-/// Create an API token.
+/// Create an API token. Needs a user session: a token cannot mint tokens (they would outlive its
+/// own revocation).
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken),
+        (status = 403, body = ErrorBody, description = "`user_session_required`: called with an API token"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_token(
     State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
     Audit(ctx): Audit,
     Json(body): Json<NewToken>,
 ) -> Result<(StatusCode, AxumJson<CreatedToken>), ApiError> {
+    // A user (built-in session or Supabase user token), never an API token.
+    if p.user_id.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "user_session_required",
+            "Creating an API token needs a user session, not an API token.",
+        ));
+    }
     let c = tokens::create(&state.db, &ctx, &body.name, body.expires_at).await?;
     Ok((
         StatusCode::CREATED,

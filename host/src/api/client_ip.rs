@@ -112,10 +112,27 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     next.run(req).await
 }
 
+/// The warning `sdmd serve` logs when SDMD serves plain HTTP (so presumably sits behind a
+/// TLS-terminating proxy) and no proxy is trusted: then every client has the proxy's address.
+pub fn proxy_warning(tls: bool, trusted: &[Net]) -> Option<&'static str> {
+    (!tls && trusted.is_empty()).then_some(
+        "SDMD_TLS=off and SDMD_TRUSTED_PROXIES is unset: behind a reverse proxy every client has the \
+         proxy's address, so audit rows name the proxy and the per-address sign-in block (20 failures \
+         in 15 minutes) blocks everyone; set SDMD_TRUSTED_PROXIES to the proxy's address",
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_without_trusted_proxies_warns() {
+        assert!(proxy_warning(false, &[]).is_some());
+        assert!(proxy_warning(true, &[]).is_none());
+        assert!(proxy_warning(false, &parse_list("10.0.0.1").unwrap()).is_none());
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

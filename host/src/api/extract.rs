@@ -15,12 +15,40 @@ use indexmap::IndexMap;
 /// The principal of a request, inserted into request extensions by the auth layer.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// How the audit log names them (email, `token:<name>`).
+    /// How the audit log names them (email, `token:<name>:<id>`).
     pub name: String,
     /// The user (JWT `sub`); none for API tokens.
     pub user_id: Option<uuid::Uuid>,
     /// The built-in session; none for API tokens and Supabase tokens without one.
     pub session_id: Option<uuid::Uuid>,
+}
+
+/// The `x-request-id` a client sent, taken off the request by [`take_client_request_id`] so the
+/// server's own id replaces it; audit rows keep it as `client_request_id`.
+#[derive(Debug, Clone)]
+pub struct ClientRequestId(pub String);
+
+/// Longest client request id kept, in bytes.
+pub const CLIENT_REQUEST_ID_LIMIT: usize = 128;
+
+/// Middleware (outside the request-id layer): moves the client's `x-request-id` into
+/// [`ClientRequestId`], so the id that audit rows, logs and the response carry is always one the
+/// server made.
+pub async fn take_client_request_id(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let sent: Vec<String> = req
+        .headers_mut()
+        .remove("x-request-id")
+        .into_iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    if let Some(id) = sent.first().filter(|s| !s.is_empty()) {
+        let kept = crate::db::audit::truncate(id, CLIENT_REQUEST_ID_LIMIT).into_owned();
+        req.extensions_mut().insert(ClientRequestId(kept));
+    }
+    next.run(req).await
 }
 
 /// Who is acting, from where, under which request id.
@@ -50,10 +78,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Audit {
                     .get::<ConnectInfo<SocketAddr>>()
                     .map(|c| c.0.ip().to_string())
             });
+        let client_request_id = parts
+            .extensions
+            .get::<ClientRequestId>()
+            .map(|c| c.0.clone());
         Ok(Self(AuditContext {
             actor,
             request_id,
             client_ip,
+            client_request_id,
         }))
     }
 }

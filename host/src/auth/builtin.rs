@@ -1,26 +1,109 @@
 //! The built-in GoTrue subset: password and refresh-token grants, logout, users.
 //!
-//! Login throttling is kept **in the database** (`login_failures`), so every replica sees the
-//! same counts: at most [`MAX_FAILURES_PER_ACCOUNT`] failures per account and
-//! [`MAX_FAILURES_PER_IP`] per client address within [`WINDOW_SECS`]; beyond that sign-ins
-//! answer `over_request_rate_limit` without checking the password.
+//! Login throttling is kept **in the database** (`login_throttle`), so every replica sees the
+//! same counts, and never locks an owner out:
+//!
+//! - per account, growing delays: [`FREE_FAILURES_PER_ACCOUNT`] failures are free, then each
+//!   failure makes the next attempt wait [`FIRST_DELAY_MS`] × 2^(failures − 5), at most
+//!   [`MAX_DELAY_SECS`]. Attempts inside the delay answer `429` with the wait (`Retry-After`)
+//!   without checking the password; after it, the right password signs in. A run of failures is
+//!   forgotten [`ACCOUNT_RESET_SECS`] after the last one, and at once by a successful sign-in.
+//! - per client address, a hard block: [`MAX_FAILURES_PER_IP`] failures within
+//!   [`IP_WINDOW_SECS`] block that address until the window ends.
+//!
+//! Every attempt is counted *before* its password is checked, under the row locks of its keys
+//! (one short transaction), so concurrent attempts cannot slip past the limits. argon2 runs
+//! outside any transaction, with no pooled connection held, behind a semaphore sized to the CPU
+//! cores ([`super::Auth::verify_password`]).
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Auth, AuthError, Claims, password, random_token, secret_hash};
 use crate::db::audit::{self, AuditContext, NewEntry};
 use crate::db::auth::{self as db, User};
 
-/// Failed sign-ins per account within the window before throttling.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-/// Failed sign-ins per client address within the window before throttling.
-pub const MAX_FAILURES_PER_IP: i64 = 20;
-/// The throttling window.
-pub const WINDOW_SECS: i64 = 15 * 60;
+/// Failed sign-ins per account that cost no delay.
+pub const FREE_FAILURES_PER_ACCOUNT: i32 = 5;
+/// The delay after the first failure beyond the free ones; it doubles with each further failure.
+pub const FIRST_DELAY_MS: u64 = 250;
+/// The longest delay between two checked attempts on one account.
+pub const MAX_DELAY_SECS: u64 = 15 * 60;
+/// A run of account failures is forgotten this long after the last one.
+pub const ACCOUNT_RESET_SECS: i64 = 60 * 60;
+/// Failed sign-ins per client address within [`IP_WINDOW_SECS`] before that address is blocked.
+pub const MAX_FAILURES_PER_IP: i32 = 20;
+/// The window of the per-address block.
+pub const IP_WINDOW_SECS: i64 = 15 * 60;
+
+/// The wait before the next checked attempt of an account with `failures` counted failures.
+pub fn account_delay(failures: i32) -> Duration {
+    let beyond = failures - FREE_FAILURES_PER_ACCOUNT;
+    if beyond < 0 {
+        return Duration::ZERO;
+    }
+    let max = Duration::from_secs(MAX_DELAY_SECS);
+    // 2^22 × 250 ms is beyond the cap already: no overflow for any count.
+    let factor = 1u64 << beyond.clamp(0, 22);
+    Duration::from_millis(FIRST_DELAY_MS.saturating_mul(factor)).min(max)
+}
+
+/// Whether a sign-in attempt may check its password.
+enum Attempt {
+    /// Counted: check it.
+    Counted,
+    /// Refused without checking: `key` is throttled for `wait`.
+    Throttled { key: String, wait: Duration },
+}
+
+fn until(now: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
+    (at - now).to_std().unwrap_or_default()
+}
+
+/// Counts an attempt for the address and the account, or names the key that refuses it.
+/// Locks the address row first, then the account row: every request takes them in this order.
+async fn count_attempt(
+    conn: &mut PgConnection,
+    ip_key: &str,
+    account_key: &str,
+) -> Result<Attempt, sqlx::Error> {
+    let ip = db::lock_throttle(conn, ip_key).await?;
+    let ip_window_over = ip.window_start <= ip.now - chrono::Duration::seconds(IP_WINDOW_SECS);
+    let (ip_failures, ip_window) = if ip_window_over {
+        (0, ip.now)
+    } else {
+        (ip.failures, ip.window_start)
+    };
+    if ip_failures >= MAX_FAILURES_PER_IP {
+        return Ok(Attempt::Throttled {
+            key: ip_key.to_owned(),
+            wait: until(
+                ip.now,
+                ip_window + chrono::Duration::seconds(IP_WINDOW_SECS),
+            ),
+        });
+    }
+    let acct = db::lock_throttle(conn, account_key).await?;
+    if acct.next_at > acct.now {
+        return Ok(Attempt::Throttled {
+            key: account_key.to_owned(),
+            wait: until(acct.now, acct.next_at),
+        });
+    }
+    let run_over = acct
+        .last_failure_at
+        .is_none_or(|t| t <= acct.now - chrono::Duration::seconds(ACCOUNT_RESET_SECS));
+    let failures = if run_over { 1 } else { acct.failures + 1 };
+    let delay = chrono::Duration::from_std(account_delay(failures)).unwrap_or_default();
+    db::count_attempt(conn, account_key, failures, acct.now, acct.now + delay).await?;
+    db::count_attempt(conn, ip_key, ip_failures + 1, ip_window, ip.now).await?;
+    Ok(Attempt::Counted)
+}
 
 /// A user as GoTrue shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -104,8 +187,10 @@ pub struct Client {
     pub ip: Option<String>,
     /// `User-Agent`.
     pub user_agent: Option<String>,
-    /// Request id.
+    /// Request id (made by the server).
     pub request_id: Option<String>,
+    /// The `x-request-id` the client sent, if any.
+    pub client_request_id: Option<String>,
 }
 
 impl Client {
@@ -114,12 +199,39 @@ impl Client {
             actor: actor.to_owned(),
             request_id: self.request_id.clone(),
             client_ip: self.ip.clone(),
+            client_request_id: self.client_request_id.clone(),
         }
     }
 }
 
+/// The actor of audit rows written before anyone is authenticated (failed and throttled
+/// sign-ins, refresh-token reuse): the attempted email goes into the details.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// Longest email accepted by the password grant, in bytes (RFC 5321's 64 + 1 + 255 rounded as
+/// GoTrue does); longer ones answer 400 before anything is stored.
+pub const MAX_EMAIL_BYTES: usize = 320;
+/// Longest password accepted, in bytes; longer ones answer 400 before anything is hashed or stored.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Refuses credentials no account can have, before they reach the database or argon2.
+fn check_sizes(email: &str, pw: &str) -> Result<(), AuthError> {
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(AuthError::BadRequest(format!(
+            "The email must be at most {MAX_EMAIL_BYTES} bytes."
+        )));
+    }
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(AuthError::BadRequest(format!(
+            "The password must be at most {MAX_PASSWORD_BYTES} bytes."
+        )));
+    }
+    Ok(())
+}
+
 impl Auth {
-    /// `grant_type=password`: throttled, constant-time, audited (success and failure).
+    /// `grant_type=password`: throttled, constant-time, audited (success and failure). Uses at
+    /// most one pooled connection at a time and none while argon2 runs.
     pub async fn password_grant(
         &self,
         pool: &PgPool,
@@ -129,47 +241,65 @@ impl Auth {
     ) -> Result<Session, AuthError> {
         self.require_builtin()?;
         let email = email.trim();
+        check_sizes(email, pw)?;
         if email.is_empty() || pw.is_empty() {
             return Err(AuthError::Validation(
                 "Email and password are required.".into(),
             ));
         }
-        let ctx = client.audit(email);
+        let ctx = client.audit(ANONYMOUS);
         let account_key = format!("account:{}", email.to_lowercase());
         let ip_key = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
-        let mut tx = pool.begin().await?;
-        let by_account = db::recent_failures(&mut tx, &account_key, WINDOW_SECS).await?;
-        let by_ip = db::recent_failures(&mut tx, &ip_key, WINDOW_SECS).await?;
-        if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
-            let entry = NewEntry {
-                action: "auth.login",
-                target: Some(email),
-                result: "over_request_rate_limit",
-                details: json!({"failures_account": by_account, "failures_ip": by_ip}),
-            };
-            audit::record(&mut tx, &ctx, &entry).await?;
+
+        // 1. Count the attempt (or refuse it) and find the account: one short transaction.
+        let user = {
+            let mut conn = pool.acquire().await?;
+            let mut tx = conn.begin().await?;
+            if let Attempt::Throttled { key, wait } =
+                count_attempt(&mut tx, &ip_key, &account_key).await?
+            {
+                let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+                let entry = NewEntry {
+                    action: "auth.login",
+                    target: None,
+                    result: "over_request_rate_limit",
+                    details: json!({"email": email, "throttled_by": key, "retry_after_ms": retry_after_ms}),
+                };
+                audit::record_repeated(&mut tx, &format!("auth.login:{key}"), &ctx, &entry).await?;
+                tx.commit().await?;
+                return Err(AuthError::RateLimited { retry_after_ms });
+            }
+            let user = db::user_by_email(&mut tx, email).await?;
             tx.commit().await?;
-            return Err(AuthError::RateLimited);
-        }
-        let user = db::user_by_email(&mut tx, email).await?;
+            user
+            // The connection goes back to the pool here, before argon2.
+        };
+
+        // 2. argon2, with no connection or transaction held.
         let phc = match &user {
             Some(u) => u.password_hash.clone(),
             None => self.dummy_hash().await?.to_owned(),
         };
-        let ok = password::verify(pw.to_owned(), phc).await? && user.is_some();
+        let ok = self.verify_password(pw.to_owned(), phc).await? && user.is_some();
+
+        // 3. The outcome: a second short transaction.
+        let mut tx = pool.begin().await?;
+        let account = user.as_ref().map(|u| u.email.clone());
         let Some(user) = user.filter(|_| ok) else {
-            db::record_failure(&mut tx, &[account_key, ip_key]).await?;
             let entry = NewEntry {
                 action: "auth.login",
-                target: Some(email),
+                // The account, when there is one; the attempt as typed is a detail.
+                target: account.as_deref(),
                 result: "invalid_credentials",
-                details: json!({}),
+                details: json!({"email": email}),
             };
             audit::record(&mut tx, &ctx, &entry).await?;
             tx.commit().await?;
             return Err(AuthError::InvalidCredentials);
         };
-        db::clear_failures(&mut tx, &account_key).await?;
+        // Same lock order as `count_attempt` (address, then account): no deadlock between them.
+        db::uncount_attempt(&mut tx, &ip_key).await?;
+        db::clear_throttle(&mut tx, &account_key).await?;
         let refresh = random_token(32);
         let session = db::insert_session(
             &mut tx,
@@ -179,8 +309,8 @@ impl Auth {
             client.ip.as_deref(),
         )
         .await?;
-        db::touch_sign_in(&mut tx, user.id).await?;
-        db::prune_sessions(&mut tx).await?;
+        let user = db::touch_sign_in(&mut tx, user.id).await?;
+        db::prune_sessions(&mut tx, &self.config.session_limits()).await?;
         let ctx = client.audit(&user.email);
         let entry = NewEntry {
             action: "auth.login",
@@ -190,11 +320,11 @@ impl Auth {
         };
         audit::record(&mut tx, &ctx, &entry).await?;
         tx.commit().await?;
-        let user = db::user_by_id(pool, user.id).await?.unwrap_or(user);
         self.issue(pool, &user, session, refresh).await
     }
 
-    /// `grant_type=refresh_token`: single use; a second use revokes the whole session.
+    /// `grant_type=refresh_token`: single use; a second use revokes the whole session; refused
+    /// once the session is past its absolute lifetime or idle timeout.
     pub async fn refresh_grant(
         &self,
         pool: &PgPool,
@@ -205,16 +335,26 @@ impl Auth {
         if refresh_token.is_empty() {
             return Err(AuthError::Validation("refresh_token is required.".into()));
         }
+        // One connection for the whole exchange: the lookup of the user runs inside the
+        // transaction that holds the token's lock (a second connection here could deadlock a
+        // busy pool).
         let mut tx = pool.begin().await?;
+        let limits = self.config.session_limits();
         let Some(found) =
-            db::refresh_token_for_update(&mut tx, &secret_hash(refresh_token)).await?
+            db::refresh_token_for_update(&mut tx, &secret_hash(refresh_token), &limits).await?
         else {
             return Err(AuthError::RefreshTokenNotFound);
         };
         if found.session_revoked_at.is_some() {
             return Err(AuthError::RefreshTokenNotFound);
         }
-        let user = db::user_by_id(pool, found.user_id)
+        // An expired session stays expired: no refresh extends it.
+        if found.lifetime_over || found.idle_over {
+            return Err(AuthError::SessionExpired {
+                inactivity: !found.lifetime_over,
+            });
+        }
+        let user = db::user_by_id(&mut *tx, found.user_id)
             .await?
             .ok_or(AuthError::RefreshTokenNotFound)?;
         if found.used_at.is_some() {
@@ -226,7 +366,8 @@ impl Auth {
                 result: "refresh_token_already_used",
                 details: json!({"session_id": found.session_id}),
             };
-            audit::record(&mut tx, &client.audit(&user.email), &entry).await?;
+            // Whoever presented the spent token is not authenticated by it.
+            audit::record(&mut tx, &client.audit(ANONYMOUS), &entry).await?;
             tx.commit().await?;
             return Err(AuthError::RefreshTokenAlreadyUsed);
         }
@@ -246,10 +387,10 @@ impl Auth {
         client: &Client,
     ) -> Result<(), AuthError> {
         self.require_builtin()?;
-        let u = db::user_by_id(pool, user)
+        let mut tx = pool.begin().await?;
+        let u = db::user_by_id(&mut *tx, user)
             .await?
             .ok_or_else(|| AuthError::Unauthorized("no such user".into()))?;
-        let mut tx = pool.begin().await?;
         match scope {
             "local" => db::revoke_session(&mut tx, session).await?,
             "global" => db::revoke_user_sessions(&mut tx, user).await?,
@@ -447,5 +588,47 @@ pub async fn bootstrap_admin(
         // Another replica created it at the same moment.
         Err(AuthError::Conflict(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Background upkeep of the built-in auth tables, every minute until `shutdown`: closes the audit
+/// windows of throttled sign-ins whose time is up (and every open one at shutdown, so the count
+/// is recorded), and forgets throttle rows idle for longer than any window.
+pub async fn run_maintenance(pool: PgPool, shutdown: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => break,
+        }
+        if let Err(e) = audit::close_windows(&pool, false).await {
+            tracing::warn!(error = %e, "closing throttled sign-in windows");
+        }
+        if let Err(e) = db::prune_throttle(&pool, ACCOUNT_RESET_SECS.max(IP_WINDOW_SECS)).await {
+            tracing::warn!(error = %e, "pruning sign-in throttle rows");
+        }
+    }
+    match audit::close_windows(&pool, true).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(windows = n, "closed throttled sign-in windows at shutdown"),
+        Err(e) => tracing::warn!(error = %e, "closing throttled sign-in windows at shutdown"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_from_the_sixth_attempt_and_are_capped() {
+        for n in 0..FREE_FAILURES_PER_ACCOUNT {
+            assert_eq!(account_delay(n), Duration::ZERO, "{n}");
+        }
+        assert_eq!(account_delay(5), Duration::from_millis(250));
+        assert_eq!(account_delay(6), Duration::from_millis(500));
+        assert_eq!(account_delay(10), Duration::from_secs(8));
+        assert_eq!(account_delay(17), Duration::from_secs(MAX_DELAY_SECS));
+        assert_eq!(account_delay(i32::MAX), Duration::from_secs(MAX_DELAY_SECS));
     }
 }

@@ -1,5 +1,6 @@
 //! API tokens for automation: `sdmd_<random>`, shown once, stored as a SHA-256 hash, listed by
-//! name and prefix. The audit log names their actions `token:<name>`.
+//! name and prefix. The audit log names their actions `token:<name>:<id>` (a name can be reused
+//! once its token is revoked; the id cannot). Only a user session creates tokens (`api::auth`).
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -100,11 +101,16 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ApiToken>, AuthError> {
     Ok(db::list_api_tokens(pool).await?)
 }
 
+/// How the audit log names a token: `token:<name>:<id>`.
+pub fn actor(name: &str, id: Uuid) -> String {
+    format!("token:{name}:{id}")
+}
+
 /// The identity of a bearer API token.
 pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Identity, AuthError> {
     match db::use_api_token(pool, &secret_hash(secret)).await? {
-        Some(name) => Ok(Identity {
-            actor: format!("token:{name}"),
+        Some((id, name)) => Ok(Identity {
+            actor: actor(&name, id),
             user_id: None,
             session_id: None,
         }),

@@ -1,5 +1,12 @@
 //! The append-only audit log. Every mutation records exactly one row through [`record`], inside
 //! the same transaction as the change it describes.
+//!
+//! Stored fields are bounded (docs/security.md): text fields at [`TEXT_LIMIT`] bytes, details at
+//! [`DETAILS_LIMIT`] bytes, so no request can write rows of arbitrary size. Repeated events (a
+//! flood of throttled sign-ins) go through [`record_repeated`]: one row opens a window, one row
+//! closes it with the count.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,10 +19,13 @@ use utoipa::ToSchema;
 pub struct AuditContext {
     /// User email, token name, `scheduler` or `system`.
     pub actor: String,
-    /// The request id (`x-request-id`), when the action came through the API.
+    /// The request id the server made (also answered as `x-request-id`), when the action came
+    /// through the API.
     pub request_id: Option<String>,
     /// The client's address, when known.
     pub client_ip: Option<String>,
+    /// The `x-request-id` the client sent, if any (never trusted as the request id).
+    pub client_request_id: Option<String>,
 }
 
 impl AuditContext {
@@ -56,7 +66,7 @@ pub struct Entry {
     pub target: Option<String>,
     /// `ok` or an error code.
     pub result: String,
-    /// Request id.
+    /// Request id (made by the server).
     pub request_id: Option<String>,
     /// Client address.
     pub client_ip: Option<String>,
@@ -64,11 +74,66 @@ pub struct Entry {
     pub details: Option<serde_json::Value>,
     /// Hex SHA-256 link of the hash chain: `sha256(previous hash ‖ canonical row)`.
     pub hash: Option<String>,
+    /// The `x-request-id` the client sent, if any.
+    pub client_request_id: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash";
+const ENTRY_COLUMNS: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash, client_request_id";
 
-/// Appends one row (call it inside the transaction of the change it records).
+/// Longest stored actor, action, target, result, request ids and client address, in bytes
+/// (longer values are cut on a character boundary and end with `…`).
+pub const TEXT_LIMIT: usize = 512;
+/// Longest stored details (compact JSON), in bytes. Larger details have their strings cut to
+/// [`DETAILS_STRING_LIMIT`] bytes (and gain `"_truncated": true`); if that is still too large
+/// they are replaced by `{"_truncated": true, "bytes": <original size>}`.
+pub const DETAILS_LIMIT: usize = 16 * 1024;
+/// Longest string inside oversized details, in bytes.
+pub const DETAILS_STRING_LIMIT: usize = 1024;
+
+/// `s` cut to at most `max` bytes on a character boundary, ending with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
+    if s.len() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &s[..end]))
+}
+
+fn cut_strings(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(truncate(s, DETAILS_STRING_LIMIT).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(cut_strings).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), cut_strings(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Details bounded to [`DETAILS_LIMIT`] bytes.
+fn bounded_details(v: &serde_json::Value) -> Cow<'_, serde_json::Value> {
+    let size = v.to_string().len();
+    if size <= DETAILS_LIMIT {
+        return Cow::Borrowed(v);
+    }
+    let mut cut = cut_strings(v);
+    if let Some(map) = cut.as_object_mut() {
+        map.insert("_truncated".into(), true.into());
+    }
+    if cut.to_string().len() <= DETAILS_LIMIT {
+        return Cow::Owned(cut);
+    }
+    Cow::Owned(serde_json::json!({"_truncated": true, "bytes": size}))
+}
+
+/// Appends one row (call it inside the transaction of the change it records). Fields are
+/// bounded first ([`TEXT_LIMIT`], [`DETAILS_LIMIT`]); the chain covers what is stored.
 ///
 /// The row is linked into the hash chain: the chain head row is locked `for update`, which
 /// serializes concurrent writers across replicas until the surrounding transaction ends, so every
@@ -78,6 +143,20 @@ pub async fn record(
     ctx: &AuditContext,
     e: &NewEntry<'_>,
 ) -> Result<Entry, sqlx::Error> {
+    let text = |s: &str| truncate(s, TEXT_LIMIT).into_owned();
+    let opt = |s: &Option<String>| s.as_deref().map(text);
+    let (actor, action, target, result) = (
+        text(&ctx.actor),
+        text(e.action),
+        e.target.map(text),
+        text(e.result),
+    );
+    let (request_id, client_ip, client_request_id) = (
+        opt(&ctx.request_id),
+        opt(&ctx.client_ip),
+        opt(&ctx.client_request_id),
+    );
+    let details = bounded_details(&e.details);
     // A savepoint inside the caller's transaction, or a transaction of its own when the caller has
     // none: the lock, the timestamp and the insert must share one transaction.
     let mut tx = conn.begin().await?;
@@ -89,35 +168,36 @@ pub async fn record(
         sqlx::query_as("select nextval(pg_get_serial_sequence('audit_log', 'id')), now()")
             .fetch_one(&mut *tx)
             .await?;
-    let details = Some(e.details.clone());
     let row = CanonicalRow {
         id,
         at,
-        actor: &ctx.actor,
-        action: e.action,
-        target: e.target,
-        result: e.result,
-        request_id: ctx.request_id.as_deref(),
-        client_ip: ctx.client_ip.as_deref(),
-        details: details.as_ref(),
+        actor: &actor,
+        action: &action,
+        target: target.as_deref(),
+        result: &result,
+        request_id: request_id.as_deref(),
+        client_ip: client_ip.as_deref(),
+        details: Some(details.as_ref()),
+        client_request_id: client_request_id.as_deref(),
     };
     let hash = chain_hash(&prev, &row);
     let entry = sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
-        "insert into audit_log (id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        "insert into audit_log (id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash, client_request_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          returning {ENTRY_COLUMNS}"
     )))
     .bind(id)
     .bind(at)
-    .bind(&ctx.actor)
-    .bind(e.action)
-    .bind(e.target)
-    .bind(e.result)
-    .bind(&ctx.request_id)
-    .bind(&ctx.client_ip)
-    .bind(&e.details)
+    .bind(&actor)
+    .bind(&action)
+    .bind(&target)
+    .bind(&result)
+    .bind(&request_id)
+    .bind(&client_ip)
+    .bind(details.as_ref())
     .bind(&prev)
     .bind(hash.as_slice())
+    .bind(&client_request_id)
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("update audit_chain_head set last_id = $1, last_hash = $2 where id = 1")
@@ -127,6 +207,141 @@ pub async fn record(
         .await?;
     tx.commit().await?;
     Ok(entry)
+}
+
+/// How long a window of [`record_repeated`] stays open.
+pub const REPEAT_WINDOW_SECS: i64 = 15 * 60;
+
+/// An open window of a repeated event, as kept in `audit_windows`.
+#[derive(sqlx::FromRow)]
+struct Window {
+    key: String,
+    actor: String,
+    action: String,
+    target: Option<String>,
+    result: String,
+    details: serde_json::Value,
+    opened_at: DateTime<Utc>,
+    last_at: DateTime<Utc>,
+    attempts: i64,
+    opened_id: Option<i64>,
+    last_client_ip: Option<String>,
+}
+
+/// Records one occurrence of an event that may repeat thousands of times (a throttled sign-in),
+/// without one row per occurrence: the first occurrence of `key` writes a row (details gain
+/// `"window": "opened"`) and opens a window of [`REPEAT_WINDOW_SECS`]; later occurrences only
+/// count, in the side table `audit_windows`; [`close_windows`] (every minute, and at shutdown)
+/// or the first occurrence after the window writes one closing row with `"window": "closed"`
+/// and `"attempts"`. Both rows are ordinary chained rows: the chain is never rewritten.
+/// Returns the row written, if any.
+pub async fn record_repeated(
+    conn: &mut PgConnection,
+    key: &str,
+    ctx: &AuditContext,
+    e: &NewEntry<'_>,
+) -> Result<Option<Entry>, sqlx::Error> {
+    let key = truncate(key, TEXT_LIMIT);
+    let mut tx = conn.begin().await?;
+    let expired = sqlx::query_as::<_, Window>(
+        "delete from audit_windows where key = $1 and closes_at <= now() returning *",
+    )
+    .bind(key.as_ref())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(w) = expired {
+        close(&mut tx, w).await?;
+    }
+    let mut details = bounded_details(&e.details).into_owned();
+    let opened: bool = sqlx::query_scalar(
+        "insert into audit_windows (key, actor, action, target, result, details, closes_at, last_client_ip)
+         values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)
+         on conflict (key) do update
+             set attempts = audit_windows.attempts + 1, last_at = now(),
+                 last_client_ip = excluded.last_client_ip
+         returning xmax = 0",
+    )
+    .bind(key.as_ref())
+    .bind(&ctx.actor)
+    .bind(e.action)
+    .bind(e.target)
+    .bind(e.result)
+    .bind(&details)
+    .bind(REPEAT_WINDOW_SECS as f64)
+    .bind(&ctx.client_ip)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut written = None;
+    if opened {
+        if let Some(map) = details.as_object_mut() {
+            map.insert("window".into(), "opened".into());
+            map.insert("window_key".into(), key.as_ref().into());
+            map.insert("window_secs".into(), REPEAT_WINDOW_SECS.into());
+        }
+        let entry = record(
+            &mut tx,
+            ctx,
+            &NewEntry {
+                details,
+                ..e.clone()
+            },
+        )
+        .await?;
+        sqlx::query("update audit_windows set opened_id = $2 where key = $1")
+            .bind(key.as_ref())
+            .bind(entry.id)
+            .execute(&mut *tx)
+            .await?;
+        written = Some(entry);
+    }
+    tx.commit().await?;
+    Ok(written)
+}
+
+async fn close(conn: &mut PgConnection, w: Window) -> Result<Entry, sqlx::Error> {
+    let mut details = w.details;
+    if let Some(map) = details.as_object_mut() {
+        map.insert("window".into(), "closed".into());
+        map.insert("window_key".into(), w.key.clone().into());
+        map.insert("attempts".into(), w.attempts.into());
+        map.insert("first_at".into(), w.opened_at.to_rfc3339().into());
+        map.insert("last_at".into(), w.last_at.to_rfc3339().into());
+        map.insert("opened_id".into(), w.opened_id.into());
+        map.insert("last_client_ip".into(), w.last_client_ip.clone().into());
+    }
+    record(
+        conn,
+        &AuditContext {
+            actor: w.actor,
+            client_ip: w.last_client_ip,
+            ..AuditContext::default()
+        },
+        &NewEntry {
+            action: &w.action,
+            target: w.target.as_deref(),
+            result: &w.result,
+            details,
+        },
+    )
+    .await
+}
+
+/// Writes the closing row of every window whose time is up (`all`: of every open window, at
+/// shutdown). Safe on several replicas at once: each window is closed by one of them.
+pub async fn close_windows(pool: &sqlx::PgPool, all: bool) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let due = sqlx::query_as::<_, Window>(
+        "delete from audit_windows where closes_at <= now() or $1 returning *",
+    )
+    .bind(all)
+    .fetch_all(&mut *tx)
+    .await?;
+    let n = due.len();
+    for w in due {
+        close(&mut tx, w).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// The fields a chain link covers, in a fixed order.
@@ -140,11 +355,14 @@ struct CanonicalRow<'a> {
     request_id: Option<&'a str>,
     client_ip: Option<&'a str>,
     details: Option<&'a serde_json::Value>,
+    /// Appended only when present, so rows written before the column existed keep their hash.
+    client_request_id: Option<&'a str>,
 }
 
 impl CanonicalRow<'_> {
     /// A JSON array of the fields with object keys sorted and microsecond UTC time, so that the
-    /// bytes do not depend on how PostgreSQL's jsonb reorders keys.
+    /// bytes do not depend on how PostgreSQL's jsonb reorders keys. The client's request id, when
+    /// there is one, is a tenth element.
     fn bytes(&self) -> Vec<u8> {
         let mut out = String::from("[");
         out.push_str(&self.id.to_string());
@@ -171,6 +389,10 @@ impl CanonicalRow<'_> {
         match self.details {
             Some(d) => canonical_json(d, &mut out),
             None => out.push_str("null"),
+        }
+        if let Some(c) = self.client_request_id {
+            out.push(',');
+            canonical_json(&serde_json::Value::String(c.to_owned()), &mut out);
         }
         out.push(']');
         out.into_bytes()
@@ -252,6 +474,7 @@ struct ChainRow {
     details: Option<serde_json::Value>,
     prev_hash: Option<Vec<u8>>,
     hash: Option<Vec<u8>>,
+    client_request_id: Option<String>,
 }
 
 /// Walks the chain from the oldest remaining row (pruning removes a prefix, so the oldest row's
@@ -260,7 +483,7 @@ struct ChainRow {
 pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification, sqlx::Error> {
     use futures_util::TryStreamExt;
     let mut rows = sqlx::query_as::<_, ChainRow>(
-        "select id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash
+        "select id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash, client_request_id
          from audit_log order by id",
     )
     .fetch(pool);
@@ -294,6 +517,7 @@ pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification, sqlx::Error> {
             request_id: r.request_id.as_deref(),
             client_ip: r.client_ip.as_deref(),
             details: r.details.as_ref(),
+            client_request_id: r.client_request_id.as_deref(),
         };
         if chain_hash(prev, &row).as_slice() != hash.as_slice() {
             return Ok(Verification::Broken {
@@ -353,15 +577,6 @@ pub async fn prune(pool: &sqlx::PgPool, older_than_days: u32) -> Result<u64, sql
     Ok(done.rows_affected())
 }
 
-/// Rows for the CSV export, oldest first within the filter (same filters as [`list`]).
-pub async fn list_all(pool: &sqlx::PgPool, f: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
-    let mut f = f.clone();
-    f.limit = f.limit.clamp(1, 100_000);
-    let mut rows = list(pool, &f).await?;
-    rows.reverse();
-    Ok(rows)
-}
-
 /// Filters for listing.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -381,33 +596,99 @@ pub struct Filter {
     pub limit: i64,
 }
 
-/// Lists rows newest first.
-pub async fn list(pool: &sqlx::PgPool, f: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
-    let action_pattern = f.action.as_ref().map(|a| match a.strip_suffix('*') {
-        Some(prefix) => format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_")),
-        None => a.replace('%', "\\%").replace('_', "\\_"),
-    });
-    sqlx::query_as::<_, Entry>(
-        "select id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash
-         from audit_log
-         where ($1::bigint is null or id < $1)
+/// The filter of [`list`] and [`export`], on parameters `$1`..`$6`.
+const FILTER_SQL: &str = "($1::bigint is null or id < $1)
            and ($2::text is null or actor = $2)
            and ($3::text is null or action like $3)
            and ($4::text is null or target = $4)
            and ($5::timestamptz is null or at >= $5)
-           and ($6::timestamptz is null or at < $6)
-         order by id desc
-         limit $7",
+           and ($6::timestamptz is null or at < $6)";
+
+impl Filter {
+    /// `action` as a LIKE pattern (a trailing `*` is a prefix match).
+    fn action_pattern(&self) -> Option<String> {
+        self.action.as_ref().map(|a| match a.strip_suffix('*') {
+            Some(prefix) => format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_")),
+            None => a.replace('%', "\\%").replace('_', "\\_"),
+        })
+    }
+}
+
+/// Binds the six filter parameters of [`FILTER_SQL`].
+macro_rules! bind_filter {
+    ($q:expr, $f:expr) => {
+        $q.bind($f.before)
+            .bind($f.actor.clone())
+            .bind($f.action_pattern())
+            .bind($f.target.clone())
+            .bind($f.since)
+            .bind($f.until)
+    };
+}
+
+/// Lists rows newest first.
+pub async fn list(pool: &sqlx::PgPool, f: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
+    bind_filter!(
+        sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
+            "select {ENTRY_COLUMNS} from audit_log where {FILTER_SQL} order by id desc limit $7"
+        ))),
+        f
     )
-    .bind(f.before)
-    .bind(&f.actor)
-    .bind(action_pattern)
-    .bind(&f.target)
-    .bind(f.since)
-    .bind(f.until)
     .bind(f.limit)
     .fetch_all(pool)
     .await
+}
+
+/// Rows per query of [`export`].
+pub const EXPORT_CHUNK: i64 = 500;
+
+/// The newest `f.limit` matching rows (at most 100,000), oldest first, as a stream of chunks of
+/// [`EXPORT_CHUNK`] rows: each chunk is one short query (keyset pagination on `id`), so an
+/// export holds neither the whole result in memory nor a pooled connection while the client
+/// reads slowly. Rows appended during the export are not included.
+pub fn export(
+    pool: sqlx::PgPool,
+    f: Filter,
+) -> impl futures_util::Stream<Item = Result<Vec<Entry>, sqlx::Error>> + Send + 'static {
+    async_stream::try_stream! {
+        let limit = f.limit.clamp(1, 100_000);
+        let (lo, hi): (Option<i64>, Option<i64>) = bind_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "select min(id), max(id) from
+                   (select id from audit_log where {FILTER_SQL} order by id desc limit $7) newest"
+            ))),
+            f
+        )
+        .bind(limit)
+        .fetch_one(&pool)
+        .await?;
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            let mut after = lo - 1;
+            loop {
+                let rows: Vec<Entry> = bind_filter!(
+                    sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
+                        "select {ENTRY_COLUMNS} from audit_log
+                         where {FILTER_SQL} and id > $7 and id <= $8 order by id limit $9"
+                    ))),
+                    f
+                )
+                .bind(after)
+                .bind(hi)
+                .bind(EXPORT_CHUNK)
+                .fetch_all(&pool)
+                .await?;
+                let full = rows.len() as i64 == EXPORT_CHUNK;
+                match rows.last() {
+                    Some(last) => after = last.id,
+                    None => break,
+                }
+                yield rows;
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +732,7 @@ mod tests {
             request_id: None,
             client_ip: Some("127.0.0.1"),
             details: Some(&d),
+            client_request_id: None,
         };
         let h = chain_hash(&[0; 32], &base);
         assert_ne!(h, chain_hash(&[1; 32], &base), "prev hash");
@@ -486,5 +768,36 @@ mod tests {
             chain_hash(&[0; 32], &CanonicalRow { ..base }),
             "deterministic"
         );
+        // Rows without a client request id hash as before the column existed (nine fields).
+        assert!(!String::from_utf8(base.bytes()).unwrap().ends_with(",null]"));
+        assert_ne!(
+            h,
+            chain_hash(
+                &[0; 32],
+                &CanonicalRow {
+                    client_request_id: Some(""),
+                    ..base
+                }
+            ),
+            "client request id"
+        );
+    }
+
+    #[test]
+    fn truncation_keeps_characters_whole_and_bounds_details() {
+        assert_eq!(truncate("short", 10), "short");
+        let long = "é".repeat(100);
+        let cut = truncate(&long, 11);
+        assert!(cut.len() <= 11 && cut.ends_with('…'), "{cut}");
+        let big = serde_json::json!({"a": "x".repeat(50_000), "keep": 7});
+        let b = bounded_details(&big);
+        assert!(b.to_string().len() <= DETAILS_LIMIT);
+        assert_eq!(b["keep"], 7);
+        assert_eq!(b["_truncated"], true);
+        let many: Vec<String> = (0..100).map(|_| "y".repeat(2000)).collect();
+        let many = serde_json::json!(many);
+        let b = bounded_details(&many);
+        assert_eq!(b["_truncated"], true);
+        assert!(b["bytes"].as_u64().unwrap() > DETAILS_LIMIT as u64);
     }
 }

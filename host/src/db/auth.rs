@@ -36,13 +36,16 @@ pub async fn user_by_email(
     .await
 }
 
-/// Finds a user by id.
-pub async fn user_by_id(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+/// Finds a user by id (on a pool, or on the connection a request already holds).
+pub async fn user_by_id<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    id: Uuid,
+) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS} from users where id = $1"
     )))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
 }
 
@@ -109,25 +112,46 @@ pub async fn delete_user(conn: &mut PgConnection, email: &str) -> Result<bool, s
     Ok(done.rows_affected() > 0)
 }
 
-/// Forgets sessions revoked more than 30 days ago and refresh tokens spent more than 30 days ago
-/// (reuse of such an old token then answers "not found" instead of revoking: still refused).
-pub async fn prune_sessions(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from auth_sessions where revoked_at < now() - interval '30 days'")
-        .execute(&mut *conn)
-        .await?;
+/// How long built-in sessions last (`SDMD_SESSION_LIFETIME_SECS`, `SDMD_SESSION_IDLE_SECS`).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Absolute lifetime from sign-in.
+    pub lifetime_secs: i64,
+    /// Longest time without a refresh (or the sign-in).
+    pub idle_secs: i64,
+}
+
+/// Forgets sessions revoked or expired more than 30 days ago and refresh tokens spent more than
+/// 30 days ago (reuse of such an old token then answers "not found" instead of revoking: still
+/// refused).
+pub async fn prune_sessions(
+    conn: &mut PgConnection,
+    limits: &SessionLimits,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "delete from auth_sessions
+         where revoked_at < now() - interval '30 days'
+            or created_at < now() - make_interval(secs => $1) - interval '30 days'
+            or coalesce(refreshed_at, created_at) < now() - make_interval(secs => $2) - interval '30 days'",
+    )
+    .bind(limits.lifetime_secs as f64)
+    .bind(limits.idle_secs as f64)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("delete from refresh_tokens where used_at < now() - interval '30 days'")
         .execute(conn)
         .await
         .map(|_| ())
 }
 
-/// Marks a successful sign-in.
-pub async fn touch_sign_in(conn: &mut PgConnection, user: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set last_sign_in_at = now() where id = $1")
-        .bind(user)
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Marks a successful sign-in; returns the user as stored now.
+pub async fn touch_sign_in(conn: &mut PgConnection, user: Uuid) -> Result<User, sqlx::Error> {
+    sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+        "update users set last_sign_in_at = now() where id = $1 returning {USER_COLUMNS}"
+    )))
+    .bind(user)
+    .fetch_one(conn)
+    .await
 }
 
 /// Starts a session and stores its first refresh token (by hash).
@@ -167,6 +191,10 @@ pub struct RefreshToken {
     pub used_at: Option<DateTime<Utc>>,
     /// Set when the session was revoked.
     pub session_revoked_at: Option<DateTime<Utc>>,
+    /// The session is older than its absolute lifetime.
+    pub lifetime_over: bool,
+    /// The session was not refreshed (nor signed in) within the idle timeout.
+    pub idle_over: bool,
 }
 
 /// Finds a refresh token by hash and locks it (`for update`), so two concurrent exchanges of the
@@ -174,14 +202,19 @@ pub struct RefreshToken {
 pub async fn refresh_token_for_update(
     conn: &mut PgConnection,
     hash: &str,
+    limits: &SessionLimits,
 ) -> Result<Option<RefreshToken>, sqlx::Error> {
     sqlx::query_as::<_, RefreshToken>(
-        "select r.id, r.session_id, s.user_id, r.used_at, s.revoked_at as session_revoked_at
+        "select r.id, r.session_id, s.user_id, r.used_at, s.revoked_at as session_revoked_at,
+                s.created_at <= now() - make_interval(secs => $2) as lifetime_over,
+                coalesce(s.refreshed_at, s.created_at) <= now() - make_interval(secs => $3) as idle_over
          from refresh_tokens r join auth_sessions s on s.id = r.session_id
          where r.token_hash = $1
          for update of r",
     )
     .bind(hash)
+    .bind(limits.lifetime_secs as f64)
+    .bind(limits.idle_secs as f64)
     .fetch_optional(conn)
     .await
 }
@@ -238,13 +271,23 @@ pub async fn reinstate_session(conn: &mut PgConnection, session: Uuid) -> Result
         .map(|_| ())
 }
 
-/// Whether a session exists and is not revoked.
-pub async fn session_active(pool: &PgPool, session: Uuid) -> Result<bool, sqlx::Error> {
-    let found: Option<Uuid> =
-        sqlx::query_scalar("select id from auth_sessions where id = $1 and revoked_at is null")
-            .bind(session)
-            .fetch_optional(pool)
-            .await?;
+/// Whether a session exists, is not revoked and has not expired (absolute lifetime, idle timeout).
+pub async fn session_active(
+    pool: &PgPool,
+    session: Uuid,
+    limits: &SessionLimits,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<Uuid> = sqlx::query_scalar(
+        "select id from auth_sessions
+         where id = $1 and revoked_at is null
+           and created_at > now() - make_interval(secs => $2)
+           and coalesce(refreshed_at, created_at) > now() - make_interval(secs => $3)",
+    )
+    .bind(session)
+    .bind(limits.lifetime_secs as f64)
+    .bind(limits.idle_secs as f64)
+    .fetch_optional(pool)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -300,7 +343,7 @@ pub async fn insert_signing_key_if_none(pool: &PgPool, k: &SigningKey) -> Result
 pub struct ApiToken {
     /// Token id.
     pub id: Uuid,
-    /// Unique name (the audit log's actor is `token:<name>`).
+    /// Unique name among active tokens (the audit log's actor is `token:<name>:<id>`).
     pub name: String,
     /// The first characters of the secret, to recognise it.
     pub prefix: String,
@@ -358,13 +401,14 @@ pub async fn revoke_api_token(
         .await
 }
 
-/// The name of the active, unexpired token with this secret hash. `last_used_at` is refreshed
-/// at most once a minute, so automation hammering the API does not turn every read into a write.
+/// The id and name of the active, unexpired token with this secret hash. `last_used_at` is
+/// refreshed at most once a minute, so automation hammering the API does not turn every read
+/// into a write.
 pub async fn use_api_token(
     pool: &PgPool,
     secret_hash: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
         "with t as (
              select id, name from api_tokens
              where secret_hash = $1 and revoked_at is null and (expires_at is null or expires_at > now())
@@ -372,45 +416,93 @@ pub async fn use_api_token(
              update api_tokens set last_used_at = now()
              where id in (select id from t) and (last_used_at is null or last_used_at < now() - interval '1 minute')
          )
-         select name from t",
+         select id, name from t",
     )
     .bind(secret_hash)
     .fetch_optional(pool)
     .await
 }
 
-/// Failed sign-ins for `key` within the last `window_secs`.
-pub async fn recent_failures(
+/// The throttling state of one key (`account:<email>` or `ip:<address>`), locked until the
+/// transaction ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Throttle {
+    /// Failed (or still running) sign-ins counted.
+    pub failures: i32,
+    /// Start of the counting window (addresses).
+    pub window_start: DateTime<Utc>,
+    /// The latest counted attempt.
+    pub last_failure_at: Option<DateTime<Utc>>,
+    /// No attempt is checked before this (accounts).
+    pub next_at: DateTime<Utc>,
+    /// The database's clock (the transaction's start).
+    pub now: DateTime<Utc>,
+}
+
+/// Locks the throttle row of `key` (`for update` semantics through the upsert), creating it
+/// when missing, so that concurrent sign-ins for one key are decided one after the other.
+pub async fn lock_throttle(conn: &mut PgConnection, key: &str) -> Result<Throttle, sqlx::Error> {
+    sqlx::query_as::<_, Throttle>(
+        "insert into login_throttle (key) values ($1)
+         on conflict (key) do update set key = excluded.key
+         returning failures, window_start, last_failure_at, next_at, now() as now",
+    )
+    .bind(key)
+    .fetch_one(conn)
+    .await
+}
+
+/// Counts an attempt for a locked key: `failures`, the window start, and the time before which
+/// the next attempt is not checked.
+pub async fn count_attempt(
     conn: &mut PgConnection,
     key: &str,
-    window_secs: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from login_failures where key = $1 and at > now() - make_interval(secs => $2)")
-        .bind(key)
-        .bind(window_secs as f64)
-        .fetch_one(conn)
-        .await
+    failures: i32,
+    window_start: DateTime<Utc>,
+    next_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update login_throttle set failures = $2, window_start = $3, next_at = $4, last_failure_at = now()
+         where key = $1",
+    )
+    .bind(key)
+    .bind(failures)
+    .bind(window_start)
+    .bind(next_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
-/// Records a failed sign-in for each key and drops entries older than a day.
-pub async fn record_failure(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into login_failures (key) select unnest($1::text[])")
-        .bind(keys)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("delete from login_failures where at < now() - interval '1 day'")
+/// Forgets a key (an account after its owner signed in).
+pub async fn clear_throttle(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_throttle where key = $1")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Takes back one counted attempt (the successful sign-in's, for its address).
+pub async fn uncount_attempt(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update login_throttle set failures = greatest(failures - 1, 0) where key = $1")
+        .bind(key)
         .execute(conn)
         .await
         .map(|_| ())
 }
 
-/// Forgets an account's failures after a successful sign-in.
-pub async fn clear_failures(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failures where key = $1")
-        .bind(key)
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Deletes throttle rows with no counted attempt for `idle_secs` and no delay pending.
+pub async fn prune_throttle(pool: &PgPool, idle_secs: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "delete from login_throttle
+         where coalesce(last_failure_at, window_start) < now() - make_interval(secs => $1)
+           and next_at < now()",
+    )
+    .bind(idle_secs as f64)
+    .execute(pool)
+    .await
+    .map(|d| d.rows_affected())
 }
 
 /// The name of the dedicated application role.
