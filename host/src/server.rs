@@ -152,6 +152,14 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut state =
         AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
+    // Hidden knob for tests of stream re-checks; the default (30 s) is what users get.
+    if let Some(ms) = std::env::var("SDMD_STREAM_RECHECK_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        state.stream_recheck = std::time::Duration::from_millis(ms);
+    }
     state.tls_fingerprint = match &tls_files {
         Some((cert, _)) => Some(crate::tls::fingerprint(cert)?),
         None => None,

@@ -118,10 +118,12 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
 }
 
 /// Server-sent events: `container_status`, `pull_progress`, `operation` and `audit`, each with a
-/// JSON payload whose `type` repeats the event name.
+/// JSON payload whose `type` repeats the event name. The credential is re-checked every 30 s
+/// and at the token's `exp`; when it no longer holds (signed out, revoked, expired) the stream
+/// ends with `event: error` and `{"code": "unauthorized", "message": …}`.
 #[utoipa::path(get, path = "/api/v1/events", tag = "system",
     responses((status = 200, content_type = "text/event-stream", body = crate::events::Event)))]
-async fn events(State(state): State<AppState>) -> Response {
+async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let stream = BroadcastStream::new(state.bus.subscribe())
         .map(|item| {
             let ev = match item {
@@ -136,7 +138,7 @@ async fn events(State(state): State<AppState>) -> Response {
             Ok::<_, Infallible>(ev)
         })
         .take_until(state.shutdown.clone().cancelled_owned());
-    super::services::sse(stream).into_response()
+    super::services::sse(super::stream_guard::guard(&state, &headers, stream)).into_response()
 }
 
 /// Audit log filters.
