@@ -205,6 +205,10 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         state.trusted_proxies = std::sync::Arc::new(nets);
     }
     let watcher = state.spawn_watcher();
+    // sdmd owns the embedded cluster: a crash or a stop under it is repaired, not served as 503s.
+    let supervisor = embedded
+        .as_ref()
+        .and_then(|pg| pg.supervise(state.shutdown.clone(), Duration::from_millis(250)));
     let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
@@ -266,6 +270,13 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the scheduler did not stop in time");
+    }
+    if let Some(h) = supervisor
+        && tokio::time::timeout(Duration::from_secs(15), h)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the embedded PostgreSQL supervisor did not stop in time");
     }
     pool.close().await;
     if let Some(pg) = embedded {
