@@ -290,11 +290,12 @@ export const apiToken = z.object({
 export const tokenList = z.object({ tokens: z.array(apiToken) });
 export const createdToken = apiToken.extend({ secret: z.string() });
 
+/** `/healthz`: `status` for anyone, the rest only for a signed-in caller. */
 export const healthz = z.object({
   status: z.string(),
-  docker: z.object({ ok: z.boolean(), error: z.string().optional() }),
-  database: z.object({ ok: z.boolean(), error: z.string().optional() }),
-  version: z.string(),
+  docker: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
+  database: z.object({ ok: z.boolean(), error: z.string().optional() }).optional(),
+  version: z.string().optional(),
   tls_fingerprint: z.string().optional(),
 });
 

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod plugins;
 pub mod registries;
 pub mod services;
+pub mod stream_guard;
 pub mod system;
 pub mod ui;
 

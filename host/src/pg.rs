@@ -96,9 +96,7 @@ impl EmbeddedPostgres {
                 // not take the server's database down when it exits.
                 return Ok(false);
             }
-            let opts = format!("-c listen_addresses='' -k {} -p {PORT}", path_str(&me.socket_dir)?);
-            let log = me.data.join("server.log");
-            me.run("pg_ctl", &["-D", path_str(&me.data)?, "-l", path_str(&log)?, "-w", "-t", "60", "-o", &opts, "start"])?;
+            me.start_server(60)?;
             Ok(true)
         })
         .await
@@ -120,6 +118,138 @@ impl EmbeddedPostgres {
             pg.socket_dir.display()
         );
         Ok((pg, url))
+    }
+
+    /// `pg_ctl start`, waiting at most `timeout_secs` for the server to accept connections.
+    fn start_server(&self, timeout_secs: u32) -> anyhow::Result<()> {
+        let mut opts = format!(
+            "-c listen_addresses='' -k {} -p {PORT}",
+            path_str(&self.socket_dir)?
+        );
+        // After a crash PostgreSQL first fsyncs every file of the data directory (seconds on a
+        // busy disk); `syncfs` (PostgreSQL 14+, Linux) flushes the file system once, with the
+        // same durability, so a restarted cluster serves again within the supervisor's budget.
+        let major: u32 = std::fs::read_to_string(self.data.join("PG_VERSION"))
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if major >= 14 {
+            opts.push_str(" -c recovery_init_sync_method=syncfs");
+        }
+        let log = self.data.join("server.log");
+        let t = timeout_secs.to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&self.data)?,
+                "-l",
+                path_str(&log)?,
+                "-w",
+                "-t",
+                &t,
+                "-o",
+                &opts,
+                "start",
+            ],
+        )
+    }
+
+    /// Whether the postmaster accepts connections on its socket (a killed one leaves the socket
+    /// file behind and refuses; a stopped one removes it).
+    async fn accepting(&self) -> Result<(), String> {
+        let socket = self.socket_dir.join(format!(".s.PGSQL.{PORT}"));
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::UnixStream::connect(&socket),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("{}: {e}", socket.display())),
+            Err(_) => Err(format!("{}: no answer within 2 s", socket.display())),
+        }
+    }
+
+    /// Lock files (the data directory's `postmaster.pid`, the socket's `.lock`) naming a
+    /// postmaster that is gone, or a zombie nobody reaped (it still answers `kill(pid, 0)`, so
+    /// PostgreSQL would refuse to start), are removed.
+    fn clear_stale_locks(&self) {
+        let locks = [
+            self.data.join("postmaster.pid"),
+            self.socket_dir.join(format!(".s.PGSQL.{PORT}.lock")),
+        ];
+        for lock in locks {
+            let Some(pid) = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
+            else {
+                continue;
+            };
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim().to_owned()));
+            let gone = state.is_none_or(|rest| rest.starts_with('Z') || rest.starts_with('X'));
+            if gone {
+                tracing::info!(pid, lock = %lock.display(), "removing the stale lock file of a dead postmaster");
+                let _ = std::fs::remove_file(&lock);
+            }
+        }
+    }
+
+    /// Watches the cluster while SDMD serves and restarts it, with backoff (0.2 s doubling to
+    /// 10 s), when it stops or crashes; logs why. Ends when `shutdown` is cancelled, before
+    /// [`EmbeddedPostgres::stop`] runs. A cluster another process started is left to it.
+    pub fn supervise(
+        &self,
+        shutdown: tokio_util::sync::CancellationToken,
+        every: std::time::Duration,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        if !self.started_here {
+            return None;
+        }
+        let pg = self.clone();
+        Some(tokio::spawn(async move {
+            let mut backoff = std::time::Duration::from_millis(200);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(every) => {}
+                }
+                let Err(why) = pg.accepting().await else {
+                    backoff = std::time::Duration::from_millis(200);
+                    continue;
+                };
+                if shutdown.is_cancelled() {
+                    return;
+                }
+                tracing::warn!(reason = %why, "embedded PostgreSQL stopped unexpectedly; restarting it");
+                loop {
+                    let me = pg.clone();
+                    let started = tokio::task::spawn_blocking(move || {
+                        me.clear_stale_locks();
+                        me.start_server(10)
+                    })
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r);
+                    match started {
+                        Ok(()) => {
+                            tracing::info!("embedded PostgreSQL restarted");
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, retry_in = ?backoff, "restarting the embedded PostgreSQL failed");
+                            tokio::select! {
+                                () = shutdown.cancelled() => return,
+                                () = tokio::time::sleep(backoff) => {}
+                            }
+                            backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+                        }
+                    }
+                }
+            }
+        }))
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {

@@ -152,6 +152,14 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let mut state =
         AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();
+    // Hidden knob for tests of stream re-checks; the default (30 s) is what users get.
+    if let Some(ms) = std::env::var("SDMD_STREAM_RECHECK_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        state.stream_recheck = std::time::Duration::from_millis(ms);
+    }
     state.tls_fingerprint = match &tls_files {
         Some((cert, _)) => Some(crate::tls::fingerprint(cert)?),
         None => None,
@@ -200,6 +208,10 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let watcher = state.spawn_watcher();
+    // sdmd owns the embedded cluster: a crash or a stop under it is repaired, not served as 503s.
+    let supervisor = embedded
+        .as_ref()
+        .and_then(|pg| pg.supervise(state.shutdown.clone(), Duration::from_millis(250)));
     let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
     let auth_upkeep = tokio::spawn(crate::auth::builtin::run_maintenance(
         state.db.clone(),
@@ -271,6 +283,13 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the auth upkeep task did not stop in time");
+    }
+    if let Some(h) = supervisor
+        && tokio::time::timeout(Duration::from_secs(15), h)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the embedded PostgreSQL supervisor did not stop in time");
     }
     pool.close().await;
     if let Some(pg) = embedded {

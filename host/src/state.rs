@@ -52,6 +52,9 @@ pub struct AppState {
     pub stacks_dir: Arc<std::path::PathBuf>,
     /// SDMD's global variables for interpolation, after each service's `.env` (`SDMD_VARIABLES`).
     pub variables: Arc<indexmap::IndexMap<String, String>>,
+    /// How often a long-lived stream (events, followed logs) re-checks its credential (30 s;
+    /// `SDMD_STREAM_RECHECK_MS` overrides it, for tests).
+    pub stream_recheck: std::time::Duration,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             notifications: Arc::default(),
             stacks_dir: Arc::new(std::path::PathBuf::from("data/stacks")),
             variables: Arc::default(),
+            stream_recheck: std::time::Duration::from_secs(30),
         }
     }
 

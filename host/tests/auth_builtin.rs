@@ -983,6 +983,66 @@ async fn expired_sessions_refuse_refresh(pool: PgPool) {
         Method::GET,
         "/auth/v1/user",
         s["access_token"].as_str(),
+
+/// Reads an SSE body until the server ends it (or `bound` passes: then the stream outlived
+/// its credential and the test fails). Returns the text received.
+async fn read_until_end(body: axum::body::Body, bound: std::time::Duration) -> String {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => panic!("the stream was still open after {bound:?}: {text}"),
+            Ok(None) => return text,
+            Ok(Some(frame)) => {
+                if let Ok(data) = frame.unwrap().into_data() {
+                    text.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+        }
+    }
+}
+
+/// A stream opened with a session ends with `event: error` / `unauthorized` once the session
+/// is signed out (issue 11, item 4): the re-check interval is shortened so the test needn't wait
+/// 30 s; the bound is the issue's 35 s.
+#[sqlx::test(migrations = "../migrations")]
+async fn event_stream_ends_when_its_session_signs_out(pool: PgPool) {
+    use tower::ServiceExt;
+    sdmd::auth::builtin::add_user(
+        &pool,
+        &sdmd::db::audit::AuditContext::system(),
+        ADMIN,
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    let mut state = sdmd::state::AppState::new(pool, sdmd::docker::Docker::new(None));
+    state.stream_recheck = std::time::Duration::from_millis(200);
+    let router = sdmd::api::app(state);
+    let access = security::admin_token(&router).await;
+    let open = |bearer: String| {
+        let router = router.clone();
+        async move {
+            router
+                .oneshot(
+                    axum::http::Request::get("/api/v1/events")
+                        .header("authorization", format!("Bearer {bearer}"))
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let resp = open(access.clone()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let out = call(
+        &router,
+        Method::POST,
+        "/auth/v1/logout",
+        Some(&access),
         &[],
         None,
     )
@@ -1035,4 +1095,17 @@ async fn expired_sessions_refuse_refresh(pool: PgPool) {
         r.body["message"],
         "Invalid Refresh Token: Session Expired (Inactivity)"
     );
+
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let text = read_until_end(resp.into_body(), std::time::Duration::from_secs(35)).await;
+    assert!(text.contains("event: error"), "{text}");
+    let data = text
+        .lines()
+        .skip_while(|l| *l != "event: error")
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no data after the error event: {text}"));
+    let v: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(v["code"], "unauthorized", "{text}");
+    // A new stream with the signed-out token is refused outright.
+    assert_eq!(open(access).await.status(), StatusCode::UNAUTHORIZED);
 }

@@ -254,3 +254,34 @@ async fn public_routes_need_no_token(pool: PgPool) {
     assert_eq!(cfg["auth_mode"], "builtin");
     assert!(cfg["anon_key"].as_str().is_some_and(|k| !k.is_empty()));
 }
+
+/// `/healthz` tells anyone only `status`; the reasons (Docker/database errors), the version and
+/// the TLS fingerprint need a valid credential (issue 11, item 8).
+#[sqlx::test(migrations = "../migrations")]
+async fn healthz_details_need_a_token(pool: PgPool) {
+    // Docker is never contacted here, so its component carries an error text.
+    let (_, router) = app(pool).await;
+    let access = security::admin_token(&router).await;
+    for bearer in [None, Some("not-a-token"), Some("sdmd_forged")] {
+        let r = call(&router, Method::GET, "/healthz", bearer, &[], None).await;
+        assert_eq!(r.status, StatusCode::OK, "{bearer:?}: {}", r.body);
+        let keys: Vec<&String> = r.body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["status"], "{bearer:?}: {}", r.body);
+        assert_eq!(r.body["status"], "degraded", "{}", r.body);
+    }
+    let r = call(&router, Method::GET, "/healthz", Some(&access), &[], None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "degraded", "{}", r.body);
+    assert_eq!(r.body["docker"]["ok"], false, "{}", r.body);
+    assert!(r.body["docker"]["error"].is_string(), "{}", r.body);
+    assert_eq!(r.body["database"]["ok"], true, "{}", r.body);
+    assert_eq!(r.body["version"], env!("CARGO_PKG_VERSION"), "{}", r.body);
+    // The document describes both shapes: only `status` is required.
+    let (_, _, doc) = sdmd::api::routes();
+    let doc = serde_json::to_value(&doc).unwrap();
+    let schema = &doc["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    let name = schema["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+    let health = &doc["components"]["schemas"][name];
+    assert_eq!(health["required"], json!(["status"]), "{health}");
+}

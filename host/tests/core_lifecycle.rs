@@ -437,7 +437,10 @@ async fn two_member_service_from_yaml_to_delete(pool: sqlx::PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn follow_logs_streams_new_lines(pool: sqlx::PgPool) {
-    let app = TestApp::new(pool).await;
+    let mut app = TestApp::new(pool).await;
+    // Streams re-check their credential every 200 ms here (30 s by default).
+    app.state.stream_recheck = Duration::from_millis(200);
+    app.router = sdmd::api::app(app.state.clone());
     let name = unique("ticker");
     let yaml = format!(
         r#"
@@ -481,7 +484,43 @@ services:
         "{seen}"
     );
     assert!(seen.contains("\"line\":\"tick "), "{seen}");
+    // Its API token revoked, the stream ends with an `unauthorized` error event (issue 11,
+    // item 4) although the container keeps printing.
+    let tokens = sdmd::auth::tokens::list(&app.state.db).await.unwrap();
+    assert_eq!(tokens.len(), 1, "only the harness token");
+    sdmd::auth::tokens::revoke(
+        &app.state.db,
+        &sdmd::db::audit::AuditContext::system(),
+        tokens[0].id,
+    )
+    .await
+    .unwrap();
+    let mut rest = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(35);
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(f))) => rest.push_str(&String::from_utf8_lossy(
+                f.data_ref().map(|d| d.as_ref()).unwrap_or_default(),
+            )),
+            Ok(None) => break,
+            other => panic!("log stream still open or failed ({other:?}): {rest}"),
+        }
+    }
+    assert!(
+        rest.contains("event: error\ndata: {\"code\":\"unauthorized\""),
+        "{rest}"
+    );
     drop(body);
+    // The harness token is gone: clean up through a fresh one.
+    app.token = sdmd::auth::tokens::create(
+        &app.state.db,
+        &sdmd::db::audit::AuditContext::system(),
+        "test-harness-cleanup",
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
     app.cleanup(&name).await;
 }
 

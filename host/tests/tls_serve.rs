@@ -187,9 +187,20 @@ fn default_settings_serve_https_only() {
     let fp = sdmd::tls::fingerprint(&cert).unwrap();
     let log = std::fs::read_to_string(data.path().join("server.log")).unwrap();
     assert!(log.contains(&fp), "fingerprint {fp} not logged:\n{log}");
-    // The dashboard's settings page reads the same fingerprint from /healthz.
+    // The dashboard's settings page reads the same fingerprint from /healthz (signed in: the
+    // public answer is `{status}` only).
+    let session: serde_json::Value = client_trusting(&cert)
+        .post(format!(
+            "https://127.0.0.1:{port}/auth/v1/token?grant_type=password"
+        ))
+        .json(&serde_json::json!({"email": "admin@example.com", "password": "tls-test-password"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     let health: serde_json::Value = client_trusting(&cert)
         .get(format!("https://127.0.0.1:{port}/healthz"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
         .send()
         .unwrap()
         .json()

@@ -384,15 +384,23 @@ function ServerCard() {
         {health.data && (
           <dl className="grid grid-cols-[auto_1fr] gap-x-6 gap-y-1">
             <dt className="text-muted-foreground">Version</dt>
-            <dd>{health.data.version}</dd>
+            <dd>{health.data.version ?? "?"}</dd>
             <dt className="text-muted-foreground">Docker</dt>
             <dd>
-              {health.data.docker.ok
-                ? "reachable"
-                : `unreachable (${health.data.docker.error ?? "?"})`}
+              {health.data.docker === undefined
+                ? health.data.status
+                : health.data.docker.ok
+                  ? "reachable"
+                  : `unreachable (${health.data.docker.error ?? "?"})`}
             </dd>
             <dt className="text-muted-foreground">Database</dt>
-            <dd>{health.data.database.ok ? "reachable" : "unreachable"}</dd>
+            <dd>
+              {health.data.database === undefined
+                ? health.data.status
+                : health.data.database.ok
+                  ? "reachable"
+                  : "unreachable"}
+            </dd>
             <dt className="text-muted-foreground">Sign-in</dt>
             <dd>{auth.config?.auth_mode === "none" ? "not enabled" : auth.config?.auth_mode}</dd>
           </dl>

@@ -115,7 +115,8 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+/// The bearer credential of a request, if it carries one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -334,7 +334,9 @@ pub struct FollowLine {
     pub line: crate::docker::LogLine,
 }
 
-/// The last N log lines per container; with `follow=true`, an SSE stream of new lines.
+/// The last N log lines per container; with `follow=true`, an SSE stream of new lines, which
+/// ends with `event: error` (`{"code": "unauthorized"}`) once the credential no longer holds
+/// (re-checked every 30 s and at the token's `exp`).
 #[utoipa::path(get, path = "/api/v1/services/{name}/logs", tag = "services",
     params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name"), LogParams),
     responses((status = 200, body = LogsResponse, description = "JSON, or text/event-stream with follow=true"),
@@ -343,6 +345,7 @@ async fn service_logs(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(p): Query<LogParams>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let tail = p.tail.unwrap_or(100);
     if tail > 10_000 {
@@ -377,7 +380,7 @@ async fn service_logs(
             ))
         })
         .take_until(state.shutdown.clone().cancelled_owned());
-    Ok(sse(merged).into_response())
+    Ok(sse(super::stream_guard::guard(&state, &headers, merged)).into_response())
 }
 
 /// Wraps a stream as SSE with keep-alive comments.

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::Event as SseEvent;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -34,26 +34,31 @@ pub fn public_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(healthz))
 }
 
-/// Reachability of what SDMD depends on.
+/// Reachability of what SDMD depends on. Anyone gets `status`; the other fields (which carry
+/// error texts, the version and the certificate) only come with a valid bearer credential (a user
+/// session or an API token, as the rest of the API authenticates).
 #[derive(Serialize, ToSchema)]
-pub struct Health {
+pub struct ServerHealth {
     /// `ok` when Docker and the database answer, else `degraded`.
     pub status: String,
-    /// Docker reachability (from the events stream).
-    pub docker: Component,
-    /// Database reachability.
-    pub database: Component,
-    /// SDMD's version.
-    pub version: String,
+    /// Docker reachability (from the events stream). Authenticated callers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker: Option<HealthComponent>,
+    /// Database reachability. Authenticated callers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<HealthComponent>,
+    /// SDMD's version. Authenticated callers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// The certificate's SHA-256 fingerprint when SDMD serves TLS itself (compare it with what
-    /// your browser shows for the self-signed certificate).
+    /// your browser shows for the self-signed certificate). Authenticated callers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_fingerprint: Option<String>,
 }
 
 /// One dependency's reachability.
 #[derive(Serialize, ToSchema)]
-pub struct Component {
+pub struct HealthComponent {
     /// Whether it answers.
     pub ok: bool,
     /// Why not, when it does not.
@@ -63,41 +68,62 @@ pub struct Component {
 
 /// Liveness plus Docker and database reachability. Always 200 while the process serves, so an
 /// orchestrator does not restart SDMD because Docker is down; read `status` for readiness.
-#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
-    responses((status = 200, body = Health)))]
-async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
+/// Without a valid bearer token the answer is `{status}` only; with one it adds `docker`,
+/// `database`, `version` and `tls_fingerprint`. An invalid token is not an error here: it just
+/// gets the public answer.
+#[utoipa::path(get, path = "/healthz", tag = "system",
+    security((), ("bearer" = [])),
+    responses((status = 200, body = ServerHealth)))]
+async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<ServerHealth> {
     let db = crate::db::ping(&state.db).await;
     let docker_ok = state.live.connected();
+    let status = if docker_ok && db.is_ok() {
+        "ok"
+    } else {
+        "degraded"
+    }
+    .to_owned();
+    let authenticated = match super::auth::bearer(&headers) {
+        // With the database down no credential can be checked: the public answer.
+        Some(b) if db.is_ok() => state.auth.authenticate(&state.db, &b).await.is_ok(),
+        _ => false,
+    };
+    if !authenticated {
+        return axum::Json(ServerHealth {
+            status,
+            docker: None,
+            database: None,
+            version: None,
+            tls_fingerprint: None,
+        });
+    }
     let docker_err = if docker_ok {
         None
     } else {
         state.live.last_error().await.or(Some("connecting".into()))
     };
-    axum::Json(Health {
-        status: if docker_ok && db.is_ok() {
-            "ok"
-        } else {
-            "degraded"
-        }
-        .into(),
-        docker: Component {
+    axum::Json(ServerHealth {
+        status,
+        docker: Some(HealthComponent {
             ok: docker_ok,
             error: docker_err,
-        },
-        database: Component {
+        }),
+        database: Some(HealthComponent {
             ok: db.is_ok(),
             error: db.err().map(|e| e.to_string()),
-        },
-        version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        version: Some(env!("CARGO_PKG_VERSION").into()),
         tls_fingerprint: state.tls_fingerprint.clone(),
     })
 }
 
 /// Server-sent events: `container_status`, `pull_progress`, `operation` and `audit`, each with a
-/// JSON payload whose `type` repeats the event name.
+/// JSON payload whose `type` repeats the event name. The credential is re-checked every 30 s
+/// and at the token's `exp`; when it no longer holds (signed out, revoked, expired) the stream
+/// ends with `event: error` and `{"code": "unauthorized", "message": …}`.
 #[utoipa::path(get, path = "/api/v1/events", tag = "system",
     responses((status = 200, content_type = "text/event-stream", body = crate::events::Event)))]
-async fn events(State(state): State<AppState>) -> Response {
+async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let stream = BroadcastStream::new(state.bus.subscribe())
         .map(|item| {
             let ev = match item {
@@ -112,7 +138,7 @@ async fn events(State(state): State<AppState>) -> Response {
             Ok::<_, Infallible>(ev)
         })
         .take_until(state.shutdown.clone().cancelled_owned());
-    super::services::sse(stream).into_response()
+    super::services::sse(super::stream_guard::guard(&state, &headers, stream)).into_response()
 }
 
 /// Audit log filters.
