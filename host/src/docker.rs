@@ -38,6 +38,8 @@ pub mod labels {
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     /// Compose's service label.
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+    /// Compose v2's record of a service's `depends_on`: `service:condition:restart[,…]`.
+    pub const COMPOSE_DEPENDS_ON: &str = "com.docker.compose.depends_on";
 }
 
 /// What can go wrong talking to Docker, in the terms callers branch on.

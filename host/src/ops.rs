@@ -2171,6 +2171,40 @@ async fn adopt_compose_files(
 /// When a container has settings the definition cannot express, nothing is stored and the
 /// answer lists them ([`Error::WouldLose`]) unless `accept_loss`: then the definition is stored
 /// without them and the answer (and the audit entry) lists what was dropped.
+/// Parses compose v2's `com.docker.compose.depends_on` label (`service:condition:restart`,
+/// comma-separated) into dependencies on the members `by_service` names; entries naming a
+/// service outside the group or an unknown condition are left out (the label is informational,
+/// and compose itself writes it only for services of the project).
+fn compose_depends_on(
+    label: &str,
+    by_service: &HashMap<String, String>,
+) -> Vec<(String, crate::spec::DependsOn)> {
+    use crate::spec::{Condition, DependsOn};
+    label
+        .split(',')
+        .filter_map(|entry| {
+            let mut parts = entry.trim().splitn(3, ':');
+            let service = parts.next()?;
+            let condition = match parts.next().unwrap_or("service_started") {
+                "service_started" => Condition::ServiceStarted,
+                "service_healthy" => Condition::ServiceHealthy,
+                "service_completed_successfully" => Condition::ServiceCompletedSuccessfully,
+                _ => return None,
+            };
+            let restart = parts.next() == Some("true");
+            let member = by_service.get(service)?;
+            Some((
+                member.clone(),
+                DependsOn {
+                    condition,
+                    restart,
+                    required: true,
+                },
+            ))
+        })
+        .collect()
+}
+
 pub async fn adopt(
     state: &AppState,
     ctx: &AuditContext,
@@ -2199,6 +2233,7 @@ pub async fn adopt(
     let mut networks = indexmap::IndexMap::new();
     let mut ids = Vec::new();
     let mut lost = Vec::new();
+    let mut depends_labels = Vec::new();
     for c in &group.containers {
         let mut a = state.docker.adopt_member(&c.id).await?;
         // The first deploy would not reproduce these settings.
@@ -2242,8 +2277,29 @@ pub async fn adopt(
         while services.contains_key(&member) {
             member.push('x');
         }
+        if let Some(l) = c.label(labels::COMPOSE_DEPENDS_ON) {
+            depends_labels.push((member.clone(), l.to_owned()));
+        }
         services.insert(member, a.spec);
         ids.push(c.id.clone());
+    }
+    // Compose v2 records `depends_on` in a label (1.29 does not): read back for the services
+    // of this group, by their compose service names.
+    let by_compose_service: HashMap<String, String> = group
+        .containers
+        .iter()
+        .zip(services.keys())
+        .filter_map(|(c, k)| Some((c.label(labels::COMPOSE_SERVICE)?.to_owned(), k.clone())))
+        .collect();
+    for (member, label) in depends_labels {
+        let deps = compose_depends_on(&label, &by_compose_service);
+        if let Some(m) = services.get_mut(&member) {
+            for (dep, d) in deps {
+                if dep != member {
+                    m.depends_on.entry(dep).or_insert(d);
+                }
+            }
+        }
     }
     // A member sharing the stack of another container of the group refers to it as a member.
     let by_container: HashMap<String, String> = services
@@ -2511,4 +2567,30 @@ pub async fn resolved_document(state: &AppState, name: &str) -> Result<Definitio
 /// The document as written (with its `${VAR}` text), for export.
 pub async fn source_document(state: &AppState, name: &str) -> Result<serde_json::Value> {
     Ok(current_project(state, name).await?.source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Condition;
+
+    #[test]
+    fn compose_depends_on_label_reads_back_conditions_and_restart() {
+        let by = HashMap::from([
+            ("db".to_owned(), "db".to_owned()),
+            ("cache".to_owned(), "redis".to_owned()),
+        ]);
+        let deps = compose_depends_on(
+            "db:service_healthy:true,cache:service_started:false,gone:service_started:false,db2:bogus:false",
+            &by,
+        );
+        assert_eq!(deps.len(), 2);
+        assert_eq!(deps[0].0, "db");
+        assert_eq!(deps[0].1.condition, Condition::ServiceHealthy);
+        assert!(deps[0].1.restart);
+        assert_eq!(deps[1].0, "redis");
+        assert_eq!(deps[1].1.condition, Condition::ServiceStarted);
+        assert!(!deps[1].1.restart);
+        assert!(compose_depends_on("", &by).is_empty());
+    }
 }

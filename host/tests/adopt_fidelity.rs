@@ -494,6 +494,83 @@ async fn docker_run_flag_groups_survive_adopt_and_deploy(pool: sqlx::PgPool) {
     }
 }
 
+/// A compose v2 project SDMD cannot read the files of is reconstructed from inspect: its
+/// `com.docker.compose.depends_on` labels become `depends_on` with their conditions.
+#[sqlx::test(migrations = "../migrations")]
+async fn compose_v2_depends_on_label_is_adopted(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let project = unique("afdep");
+    let run = |service: &str, deps: &str| {
+        let mut args = vec![
+            "run".to_owned(),
+            "-d".into(),
+            "--name".into(),
+            format!("{project}-{service}-1"),
+            "--label".into(),
+            "sdmd.test=1".into(),
+            "--label".into(),
+            format!("com.docker.compose.project={project}"),
+            "--label".into(),
+            format!("com.docker.compose.service={service}"),
+            "--label".into(),
+            "com.docker.compose.container-number=1".into(),
+        ];
+        if !deps.is_empty() {
+            args.extend([
+                "--label".into(),
+                format!("com.docker.compose.depends_on={deps}"),
+            ]);
+        }
+        args.extend(strs(&["--init", "local/busybox:1", "sleep", "3600"]));
+        args
+    };
+    let cases = [
+        run("db", ""),
+        run("cache", ""),
+        run(
+            "app",
+            "db:service_healthy:true,cache:service_started:false,elsewhere:service_started:false",
+        ),
+    ];
+    let containers: Vec<String> = cases.iter().map(|a| a[3].clone()).collect();
+    let result = std::panic::AssertUnwindSafe(async {
+        for args in &cases {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            docker(&refs);
+        }
+        eventually(Duration::from_secs(10), "the project is listed", || {
+            app.listed(&project)
+        })
+        .await;
+        let (s, v) = app.post(&format!("/api/v1/services/{project}/adopt")).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let deps = &v["definition"]["services"]["app"]["depends_on"];
+        assert_eq!(
+            deps,
+            &json!({
+                "db": {"condition": "service_healthy", "restart": true},
+                "cache": {"condition": "service_started"}
+            }),
+            "{v}"
+        );
+        assert!(
+            v["definition"]["services"]["db"]
+                .get("depends_on")
+                .is_none(),
+            "{v}"
+        );
+    })
+    .catch_unwind_safe()
+    .await;
+    app.cleanup(&project).await;
+    for c in &containers {
+        docker_ok(&["rm", "-f", "-v", c]);
+    }
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
 /// `catch_unwind` for a future, so cleanup runs before the failure is reported.
 trait CatchUnwind: std::future::Future + Sized {
     fn catch_unwind_safe(self) -> futures_util::future::CatchUnwind<Self>

@@ -983,6 +983,59 @@ async fn expired_sessions_refuse_refresh(pool: PgPool) {
         Method::GET,
         "/auth/v1/user",
         s["access_token"].as_str(),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "an expired session's access token"
+    );
+
+    // Idle timeout (7 days by default): signed in 8 days ago, never refreshed since.
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    let session: uuid::Uuid = sqlx::query_scalar(
+        "select id from auth_sessions where created_at > now() - interval '1 minute'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("update auth_sessions set created_at = now() - interval '8 days' where id = $1")
+        .bind(session)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["code"], "session_expired");
+
+    // A session within both limits refreshes.
+    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
+    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Both limits are configurable (SDMD_SESSION_LIFETIME_SECS, SDMD_SESSION_IDLE_SECS): with a
+    // 2-hour idle timeout, a session refreshed 3 hours ago has ended.
+    let (_, short) = security::app_with(
+        pool.clone(),
+        sdmd::auth::Auth::new(sdmd::config::AuthConfig {
+            session_idle_secs: 2 * 3600,
+            ..Default::default()
+        }),
+    );
+    let s = sign_in(&short, ADMIN, PASSWORD).await.body;
+    sqlx::query("update auth_sessions set created_at = now() - interval '3 hours' where revoked_at is null and created_at > now() - interval '1 minute'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = refresh(&short, s["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.body["code"], "session_expired", "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Invalid Refresh Token: Session Expired (Inactivity)"
+    );
+}
 
 /// Reads an SSE body until the server ends it (or `bound` passes: then the stream outlived
 /// its credential and the test fails). Returns the text received.
@@ -1047,55 +1100,6 @@ async fn event_stream_ends_when_its_session_signs_out(pool: PgPool) {
         None,
     )
     .await;
-    assert_eq!(
-        me.status,
-        StatusCode::UNAUTHORIZED,
-        "an expired session's access token"
-    );
-
-    // Idle timeout (7 days by default): signed in 8 days ago, never refreshed since.
-    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
-    let session: uuid::Uuid = sqlx::query_scalar(
-        "select id from auth_sessions where created_at > now() - interval '1 minute'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    sqlx::query("update auth_sessions set created_at = now() - interval '8 days' where id = $1")
-        .bind(session)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
-    assert_eq!(r.body["code"], "session_expired");
-
-    // A session within both limits refreshes.
-    let s = sign_in(&router, ADMIN, PASSWORD).await.body;
-    let r = refresh(&router, s["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-
-    // Both limits are configurable (SDMD_SESSION_LIFETIME_SECS, SDMD_SESSION_IDLE_SECS): with a
-    // 2-hour idle timeout, a session refreshed 3 hours ago has ended.
-    let (_, short) = security::app_with(
-        pool.clone(),
-        sdmd::auth::Auth::new(sdmd::config::AuthConfig {
-            session_idle_secs: 2 * 3600,
-            ..Default::default()
-        }),
-    );
-    let s = sign_in(&short, ADMIN, PASSWORD).await.body;
-    sqlx::query("update auth_sessions set created_at = now() - interval '3 hours' where revoked_at is null and created_at > now() - interval '1 minute'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let r = refresh(&short, s["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(r.body["code"], "session_expired", "{}", r.body);
-    assert_eq!(
-        r.body["message"],
-        "Invalid Refresh Token: Session Expired (Inactivity)"
-    );
-
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     let text = read_until_end(resp.into_body(), std::time::Duration::from_secs(35)).await;
     assert!(text.contains("event: error"), "{text}");

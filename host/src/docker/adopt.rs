@@ -655,12 +655,13 @@ mod tests {
                 "Config.Shell",
             ]
         );
-        // A chosen MAC address; a container on bridge and another network.
+        // A chosen MAC address on the network the container was created on is adopted; one on
+        // a network joined later is a loss. A container on bridge and another network.
         let c = inspect(serde_json::json!({
             "Name": "/app",
             "HostConfig": {"NetworkMode": "mynet", "MaskedPaths": [], "ReadonlyPaths": []},
             "NetworkSettings": {"Networks": {
-                "bridge": {"IPAddress": "172.17.0.5", "MacAddress": "02:42:ac:11:00:05"},
+                "bridge": {"IPAddress": "172.17.0.5", "MacAddress": "02:42:ac:11:00:07"},
                 "mynet": {"IPAddress": "10.1.0.2", "MacAddress": "02:11:22:33:44:55"}}}
         }));
         let a = from_inspect("i", c.clone(), None, true);
@@ -668,9 +669,13 @@ mod tests {
         assert_eq!(
             lost,
             vec![
-                "NetworkSettings.Networks.mynet.MacAddress",
+                "NetworkSettings.Networks.bridge.MacAddress",
                 "NetworkSettings.Networks.bridge"
             ]
+        );
+        assert_eq!(
+            a.spec.network.mac_address.as_deref(),
+            Some("02:11:22:33:44:55")
         );
         assert!(a.spec.network.networks.contains_key("mynet"));
         // Empty path lists are `systempaths=unconfined`.
