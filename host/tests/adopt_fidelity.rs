@@ -538,9 +538,16 @@ async fn compose_v2_depends_on_label_is_adopted(pool: sqlx::PgPool) {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
             docker(&refs);
         }
-        eventually(Duration::from_secs(10), "the project is listed", || {
-            app.listed(&project)
-        })
+        // The live cache sees the containers one event at a time: adopt all three.
+        eventually(
+            Duration::from_secs(10),
+            "the project is listed with its 3 containers",
+            || async {
+                app.listed(&project)
+                    .await
+                    .filter(|v| v["containers_total"] == 3)
+            },
+        )
         .await;
         let (s, v) = app.post(&format!("/api/v1/services/{project}/adopt")).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
