@@ -12,4 +12,4 @@ SDMD_BIN="$TARGET/release/sdmd" DATABASE_URL="$DB" cargo bench -p sdmd --bench s
 DATABASE_URL="$DB" cargo bench -p sdmd --bench updates_check
 # Deploying a 12-member stack: sdmd vs docker-compose 1.29 (installed by test-env) vs the engine floor.
 SDMD_BIN="$TARGET/release/sdmd" DATABASE_URL="$DB" cargo bench -p sdmd --bench deploy_stack
-cargo bench -p sdmd --bench validate_compose
+cargo bench -p sdmd-model --bench validate_compose

@@ -768,6 +768,75 @@ impl Docker {
             .await
     }
 
+    /// Runs a lifecycle hook in a running container as `docker exec` does (compose v2's
+    /// `post_start`/`pre_stop`): waits for it to finish and answers its exit code and the last
+    /// few KiB of its output.
+    pub async fn exec(
+        &self,
+        id: &str,
+        hook: &crate::spec::runtime::Hook,
+    ) -> Result<(i64, String), DockerError> {
+        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+        const KEEP: usize = 4096;
+        let i = id.to_owned();
+        let opts = CreateExecOptions {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(hook.command.clone()),
+            env: (!hook.environment.is_empty()).then(|| {
+                hook.environment
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect()
+            }),
+            privileged: Some(hook.privileged),
+            user: hook.user.clone(),
+            working_dir: hook.working_dir.clone(),
+            ..Default::default()
+        };
+        let exec = self
+            .call(|c| async move { c.create_exec(&i, opts).await })
+            .await?;
+        let exec_id = exec.id.clone();
+        let mut tail = String::new();
+        let started = self
+            .call(|c| async move {
+                c.start_exec(
+                    &exec_id,
+                    Some(StartExecOptions {
+                        detach: false,
+                        ..Default::default()
+                    }),
+                )
+                .await
+            })
+            .await?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                let chunk = chunk.map_err(DockerError::from)?;
+                tail.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                if tail.len() > 2 * KEEP {
+                    let cut = tail.len() - KEEP;
+                    let cut = (cut..tail.len())
+                        .find(|i| tail.is_char_boundary(*i))
+                        .unwrap_or(tail.len());
+                    tail.drain(..cut);
+                }
+            }
+        }
+        let exec_id = exec.id.clone();
+        let done = self
+            .call(|c| async move { c.inspect_exec(&exec_id).await })
+            .await?;
+        if tail.len() > KEEP {
+            let cut = (tail.len() - KEEP..tail.len())
+                .find(|i| tail.is_char_boundary(*i))
+                .unwrap_or(tail.len());
+            tail.drain(..cut);
+        }
+        Ok((done.exit_code.unwrap_or(-1), tail))
+    }
+
     /// Stops a container, waiting its own `StopTimeout` (the `stop_grace_period` SDMD or compose
     /// set, else the engine's 10 s) before SIGKILL; already stopped is fine.
     pub async fn stop_default(&self, id: &str) -> Result<(), DockerError> {

@@ -59,6 +59,21 @@ pub enum Error {
         /// Why it is not ready.
         reason: String,
     },
+    /// A `post_start`/`pre_stop` hook of the definition exited non-zero (compose v2 fails the
+    /// operation the same way).
+    #[error("member `{member}`: {hook}[{index}] exited with status {exit_code}")]
+    HookFailed {
+        /// The member whose hook failed.
+        member: String,
+        /// `post_start` or `pre_stop`.
+        hook: &'static str,
+        /// Its position in the list.
+        index: usize,
+        /// The command's exit code.
+        exit_code: i64,
+        /// The last few KiB of its output.
+        output: String,
+    },
     /// The Docker engine failed or refused.
     #[error(transparent)]
     Docker(#[from] DockerError),

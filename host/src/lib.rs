@@ -15,12 +15,13 @@ pub mod notify;
 pub mod ops;
 pub mod pg;
 pub mod plugins;
-pub mod project;
 pub mod registry;
 pub mod schedule;
 pub mod secrets;
 pub mod server;
-pub mod spec;
 pub mod state;
 pub mod tls;
 pub mod updates;
+
+/// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.
+pub use sdmd_model::{project, spec};

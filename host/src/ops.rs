@@ -280,6 +280,7 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::AlreadyManaged(_) => "already_managed",
         Error::WouldLose(_) => "adopt_would_lose_settings",
         Error::DependencyNotReady { .. } => "dependency_not_ready",
+        Error::HookFailed { .. } => "hook_failed",
         Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
         Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
         Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
@@ -644,6 +645,10 @@ pub async fn delete(
                     }
                 }
             }
+            // `pre_stop` hooks first, as compose's `down` runs them.
+            if let Some(member) = c.label(labels::MEMBER) {
+                stop_with_hooks(state, Some(&stored.definition), member, &c.id).await?;
+            }
             // Anonymous volumes of SDMD's own containers go only when volumes were asked for.
             stop_and_remove_with(state, &c.id, volumes).await?;
             report.containers.push(c.name);
@@ -755,6 +760,91 @@ async fn stop_member(
         Some(t) => state.docker.stop(id, t).await,
         None => state.docker.stop_default(id).await,
     }
+}
+
+/// Which of a member's lifecycle hooks to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HookPoint {
+    /// Right after the container started.
+    PostStart,
+    /// Before a running container is stopped.
+    PreStop,
+}
+
+/// Runs `member`'s `post_start` or `pre_stop` hooks in container `id`, in order, as compose v2
+/// does (an exec each; the first non-zero exit fails the operation). Answers without doing
+/// anything when the member has none.
+pub(crate) async fn run_hooks(
+    state: &AppState,
+    def: Option<&Definition>,
+    member: &str,
+    id: &str,
+    point: HookPoint,
+) -> Result<()> {
+    let Some(m) = def.and_then(|d| d.services.get(member)) else {
+        return Ok(());
+    };
+    let (hooks, name) = match point {
+        HookPoint::PostStart => (&m.runtime.post_start, "post_start"),
+        HookPoint::PreStop => (&m.runtime.pre_stop, "pre_stop"),
+    };
+    for (index, hook) in hooks.iter().enumerate() {
+        if let Some(d) = def {
+            publish_step(
+                state,
+                &d.name,
+                name,
+                format!("member {member}: running {name}[{index}]"),
+            );
+        }
+        let (exit_code, output) = state.docker.exec(id, hook).await?;
+        if exit_code != 0 {
+            return Err(Error::HookFailed {
+                member: member.to_owned(),
+                hook: name,
+                index,
+                exit_code,
+                output,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Stops a member's container after its `pre_stop` hooks (when it is running: an exec needs
+/// a running container; compose ignores a container that is already gone).
+pub(crate) async fn stop_with_hooks(
+    state: &AppState,
+    def: Option<&Definition>,
+    member: &str,
+    id: &str,
+) -> Result<()> {
+    if def
+        .and_then(|d| d.services.get(member))
+        .is_some_and(|m| !m.runtime.pre_stop.is_empty())
+    {
+        let running = matches!(
+            state.docker.container_status(id).await,
+            Ok((ContainerState::Running, _))
+        );
+        if running {
+            match run_hooks(state, def, member, id, HookPoint::PreStop).await {
+                Err(Error::Docker(DockerError::NotFound(_) | DockerError::Conflict(_))) => {}
+                other => other?,
+            }
+        }
+    }
+    stop_member(state, def, member, id)
+        .await
+        .or_else(ignore_gone)?;
+    Ok(())
+}
+
+/// Removes a member's container that a deploy replaces or scales away (volumes kept), after its
+/// `pre_stop` hooks, as compose v2 stops a container it recreates.
+async fn retire(state: &AppState, def: &Definition, member: &str, id: &str) -> Result<()> {
+    stop_with_hooks(state, Some(def), member, id).await?;
+    Ok(stop_and_remove(state, id).await?)
 }
 
 /// Docker names an anonymous volume with 64 hex digits.
@@ -1054,6 +1144,8 @@ async fn create_and_start(
         }
         return Err(e.into());
     }
+    // A failing hook fails the deploy but leaves the started container, as compose v2 does.
+    run_hooks(state, Some(def), member, &id, HookPoint::PostStart).await?;
     Ok(id)
 }
 
@@ -1275,8 +1367,17 @@ async fn ensure_images(
     existing: &HashMap<String, Vec<ContainerInfo>>,
 ) -> Result<()> {
     let mut by_image: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
+    // `pull_policy: always` pulls on every deploy, whatever runs (compose v2's `up`); a member
+    // whose image changed is then recreated (see `Current`).
+    let mut always: Vec<&str> = Vec::new();
     for member in enabled {
         let m = &def.services[member];
+        if m.runtime.replicas() > 0 && m.runtime.pull_policy.as_deref() == Some("always") {
+            if !always.contains(&m.image.as_str()) {
+                always.push(&m.image);
+            }
+            continue;
+        }
         let hash = def.config_hash(member);
         let current = existing.get(member).is_some_and(|cs| {
             cs.iter()
@@ -1286,6 +1387,17 @@ async fn ensure_images(
             by_image.entry(&m.image).or_default().push(member);
         }
     }
+    by_image.retain(|image, _| !always.contains(image));
+    futures_util::future::try_join_all(always.iter().map(|image| async move {
+        publish_step(
+            state,
+            &def.name,
+            "deploy",
+            format!("pulling {image} (pull_policy: always)"),
+        );
+        pull_one(state, &def.name, image).await
+    }))
+    .await?;
     futures_util::future::try_join_all(by_image.into_iter().map(|(_, members)| {
         // Pulled for the first member that allows it; `never` everywhere refuses a missing image.
         let member = members
@@ -1365,12 +1477,21 @@ struct Replica {
     existed: bool,
 }
 
+/// What a member's container must carry to be kept: its configuration hash and (when the image
+/// is present) the image id its reference resolves to.
+#[derive(Clone, Copy)]
+struct Current<'a> {
+    hash: &'a str,
+    image_id: Option<&'a str>,
+}
+
 /// Keeps replica `number`'s newest container of the current configuration (unless the member
 /// follows a recreated one) and removes the others, noting the volumes a new container takes
 /// over from the newest one it replaces (compose keeps anonymous volumes across a recreate).
 async fn prepare_replica(
     state: &AppState,
-    hash: &str,
+    (def, member): (&Definition, &str),
+    now: Current<'_>,
     number: u32,
     mut current: Vec<ContainerInfo>,
     follows: bool,
@@ -1379,7 +1500,10 @@ async fn prepare_replica(
     current.sort_by_key(|c| std::cmp::Reverse(c.created));
     let keep = current
         .iter()
-        .position(|c| c.label(labels::CONFIG_HASH) == Some(hash))
+        .position(|c| {
+            c.label(labels::CONFIG_HASH) == Some(now.hash)
+                && now.image_id.is_none_or(|id| c.image_id == id)
+        })
         .filter(|_| !follows);
     let carried = match current.iter().enumerate().find(|(i, _)| Some(*i) != keep) {
         Some((_, c)) if keep.is_none() => state.docker.volume_mounts(&c.id).await?,
@@ -1390,7 +1514,7 @@ async fn prepare_replica(
             .iter()
             .enumerate()
             .filter(|(i, _)| Some(*i) != keep)
-            .map(|(_, c)| stop_and_remove(state, &c.id)),
+            .map(|(_, c)| retire(state, def, member, &c.id)),
     )
     .await?;
     Ok(Replica {
@@ -1443,13 +1567,36 @@ async fn deploy_member(
         .rev()
         .flatten()
         .collect();
-    join_settled(extra.iter().map(|c| stop_and_remove(state, &c.id))).await?;
+    join_settled(extra.iter().map(|c| retire(state, def, member, &c.id))).await?;
     let mut adopted = Some(adopted);
+    // A container of the current configuration is kept only while it runs the image its
+    // reference names now (compose recreates one whose image changed, e.g. after a pull).
+    let image_id = if count > 0 {
+        state
+            .docker
+            .image(&def.services[member].image)
+            .await?
+            .map(|i| i.id)
+    } else {
+        None
+    };
+    let current = Current {
+        hash: &hash,
+        image_id: image_id.as_deref(),
+    };
     let replicas = join_settled((1..=count).map(|n| {
         let cs = by_number.remove(&n).unwrap_or_default();
         // The adopted container's volumes go to the first replica.
         let handed = if n == 1 { adopted.take() } else { None };
-        prepare_replica(state, &hash, n, cs, follows, handed.unwrap_or_default())
+        prepare_replica(
+            state,
+            (def, member),
+            current,
+            n,
+            cs,
+            follows,
+            handed.unwrap_or_default(),
+        )
     }))
     .await?;
     // Kept containers that run and must restart are stopped before the dependencies are waited
@@ -1461,10 +1608,7 @@ async fn deploy_member(
     };
     join_settled(replicas.iter().filter(|r| restart(r)).map(|r| async {
         let id = r.keep.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
-        stop_member(state, Some(def), member, id)
-            .await
-            .or_else(ignore_gone)
-            .map_err(Error::from)
+        stop_with_hooks(state, Some(def), member, id).await
     }))
     .await?;
     let unchanged = |r: &Replica| {
@@ -1483,6 +1627,7 @@ async fn deploy_member(
             Some(c) if unchanged(r) => (c.id.clone(), MemberAction::Unchanged),
             Some(c) => {
                 state.docker.start(&c.id).await?;
+                run_hooks(state, Some(def), member, &c.id, HookPoint::PostStart).await?;
                 (c.id.clone(), MemberAction::Started)
             }
             None => {
@@ -1759,7 +1904,7 @@ async fn start_in_order(
         join_settled(todo.iter().map(|c| async {
             state.docker.start(&c.id).await?;
             refresh_live(state, &c.id).await;
-            Ok::<_, Error>(())
+            run_hooks(state, def, member, &c.id, HookPoint::PostStart).await
         }))
         .await?;
         Ok(!todo.is_empty())
@@ -1796,9 +1941,7 @@ async fn stop_in_order(
             })
             .collect();
         join_settled(todo.iter().map(|c| async {
-            stop_member(state, def, member, &c.id)
-                .await
-                .or_else(ignore_gone)?;
+            stop_with_hooks(state, def, member, &c.id).await?;
             refresh_live(state, &c.id).await;
             Ok::<_, Error>(())
         }))

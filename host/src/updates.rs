@@ -724,11 +724,8 @@ async fn pipeline(
     let mut aside: Vec<(String, ContainerInfo)> = Vec::new();
     for member in order.iter().rev().filter(|m| affected.contains(*m)) {
         for c in containers_of(member) {
-            state
-                .docker
-                .stop(&c.id, 10)
-                .await
-                .or_else(ops::ignore_gone)?;
+            // Its `pre_stop` hooks and its own grace period (not a fixed 10 s).
+            ops::stop_with_hooks(state, Some(def), member, &c.id).await?;
             if changed.contains(member) {
                 state
                     .docker
@@ -794,6 +791,8 @@ async fn pipeline(
             } else {
                 for c in containers_of(member) {
                     state.docker.start(&c.id).await?;
+                    ops::run_hooks(state, Some(def), member, &c.id, ops::HookPoint::PostStart)
+                        .await?;
                 }
             }
             Ok::<_, Error>(())
@@ -901,6 +900,13 @@ async fn pipeline(
                 for c in containers_of(member) {
                     state.docker.start(&c.id).await?;
                     ops::refresh_live(state, &c.id).await;
+                    // The rollback goes on whatever a hook says; the failure is logged.
+                    if let Err(e) =
+                        ops::run_hooks(state, Some(def), member, &c.id, ops::HookPoint::PostStart)
+                            .await
+                    {
+                        tracing::warn!(error = %e, member = %member, "post_start hook failed during rollback");
+                    }
                 }
             }
             run.step(

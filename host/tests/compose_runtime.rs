@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, docker, inspect, unique};
+use common::{TestApp, docker, docker_ok, inspect, unique};
 use serde_json::{Value, json};
 
 /// A second member with the rest of the attributes this engine can run.
@@ -261,4 +261,118 @@ async fn compose_and_sdmd_create_the_same_container(pool: sqlx::PgPool) {
     let down = tokio::task::spawn_blocking(move || compose(&dir_path, &p, &["down", "-v"]));
     let (_, down) = tokio::join!(app.cleanup(&name), down);
     assert!(down.unwrap().status.success());
+}
+
+/// `post_start` and `pre_stop` run in the container as compose v2's lifecycle hooks do (an exec
+/// each, with their own user and environment), around deploy, stop, start and a recreate; a
+/// failing hook fails the operation with its exit code and output. `pull_policy: always` pulls on
+/// every deploy and recreates the member when the image its tag names changed.
+#[sqlx::test(migrations = "../migrations")]
+async fn lifecycle_hooks_and_pull_policy_always(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("hooks");
+    let data = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        data.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let image = format!("127.0.0.1:5000/sdmd-test/pullalways:{name}");
+    common::build_image(&image, "FROM local/busybox:1\nLABEL sdmd.test=1 v=1\n");
+    let v1 = inspect(&image)["Id"].as_str().unwrap().to_owned();
+    let yaml = |extra: &str| {
+        format!(
+            r#"name: {name}
+services:
+  app:
+    image: {image}
+    pull_policy: always
+    command: ["sleep", "300"]
+    init: true
+    labels: {{sdmd.test: "1"}}
+    volumes: ["{data}:/data"]
+    environment: {{WHO: app}}
+    post_start:
+      # `$$`: the shell's variables, not compose's (interpolation happens first, as in compose).
+      - command: sh -c 'echo "$$GREETING $$WHO $$(id -u)" >> /data/started'
+        user: "1000"
+        environment: {{GREETING: hello}}
+    pre_stop:
+      - command: ["sh", "-c", "echo bye >> /data/stopped"]
+{extra}"#,
+            data = data.path().display()
+        )
+    };
+    let (s, v) = app.post_yaml("/api/v1/services", &yaml("")).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let deployed = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(deployed["created"], json!(["app"]), "{deployed}");
+    let read = |f: &str| std::fs::read_to_string(data.path().join(f)).unwrap_or_default();
+    assert_eq!(read("started"), "hello app 1000\n");
+    assert_eq!(read("stopped"), "");
+
+    // Stop runs pre_stop (in the running container), start runs post_start again.
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/stop"))
+        .await;
+    assert_eq!(read("stopped"), "bye\n");
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/start"))
+        .await;
+    assert_eq!(read("started").lines().count(), 2);
+
+    // A new image under the same tag in the registry, the local tag still on v1: a deploy
+    // pulls it (always) and recreates the member on it, stopping the old one through pre_stop.
+    common::build_image(&image, "FROM local/busybox:1\nLABEL sdmd.test=1 v=2\n");
+    let v2 = inspect(&image)["Id"].as_str().unwrap().to_owned();
+    assert_ne!(v1, v2);
+    docker(&["tag", &v1, &image]);
+    let again = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(again["recreated"], json!(["app"]), "{again}");
+    assert_eq!(inspect(&format!("{name}-app"))["Image"], v2);
+    assert_eq!(read("stopped"), "bye\nbye\n");
+    assert_eq!(read("started").lines().count(), 3);
+    // Nothing changed since: the pull finds the same image and the container stays.
+    let same = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    assert_eq!(same["unchanged"], json!(["app"]), "{same}");
+
+    // A failing hook fails the deploy with what it printed; the container it ran in stays.
+    let broken = yaml(
+        r#"  broken:
+    image: local/busybox:1
+    command: ["sleep", "300"]
+    init: true
+    labels: {sdmd.test: "1"}
+    post_start:
+      - command: sh -c 'echo cannot warm the cache; exit 3'
+"#,
+    );
+    let (s, v) = app
+        .put_yaml(&format!("/api/v1/services/{name}"), &broken)
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "hook_failed", "{v}");
+    assert_eq!(v["details"]["member"], "broken");
+    assert_eq!(v["details"]["hook"], "post_start");
+    assert_eq!(v["details"]["exit_code"], 3);
+    assert!(
+        v["details"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("cannot warm the cache"),
+        "{v}"
+    );
+    assert_eq!(inspect(&format!("{name}-broken"))["State"]["Running"], true);
+
+    // Delete (compose's down) runs pre_stop too.
+    app.cleanup(&name).await;
+    assert_eq!(read("stopped"), "bye\nbye\nbye\n");
+    docker_ok(&["rmi", &image]);
+    docker_ok(&["rmi", &v1]);
 }

@@ -87,6 +87,21 @@ impl From<Error> for ApiError {
                 });
                 Self::new(StatusCode::CONFLICT, code, message).with_details(details)
             }
+            Error::HookFailed {
+                ref member,
+                hook,
+                index,
+                exit_code,
+                ref output,
+            } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_details(
+                serde_json::json!({
+                    "member": member,
+                    "hook": hook,
+                    "index": index,
+                    "exit_code": exit_code,
+                    "output": output,
+                }),
+            ),
             Error::Unmanaged(_) | Error::DependencyNotReady { .. } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }

@@ -266,6 +266,10 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         }),
         platform: None,
         pull_policy: None,
+        // Hooks are compose's, not the container's: inspect cannot show them (a compose
+        // project's own file, when adopt can read it, keeps them).
+        post_start: Vec::new(),
+        pre_stop: Vec::new(),
         runtime: some_str(h.runtime).filter(|r| r != "runc"),
         storage_opt: index(h.storage_opt),
         // The engine's default depends on the cgroup version: `host` on v1 (this engine).

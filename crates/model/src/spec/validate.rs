@@ -1027,6 +1027,29 @@ mod tests {
         // `tool` needs `debug`, which `tools` alone does not enable: compose calls this invalid.
         let err = def.enabled_members(&["tools".into()]).expect_err("invalid");
         assert_eq!(err[0].field, "services.tool.depends_on.debug");
+        // Implicit dependencies are never optional: a member that joins a disabled member's
+        // network namespace (or mounts its volumes) cannot run without it.
+        let def = parse(&json!({
+            "name": "p",
+            "services": {
+                "vpn": {"image": "x", "profiles": ["vpn"]},
+                "app": {"image": "x", "network_mode": "service:vpn"},
+                "backup": {"image": "x", "volumes_from": ["vpn"], "profiles": ["backup"]}
+            }
+        }))
+        .expect("valid");
+        let err = def.enabled_members(&[]).expect_err("app needs vpn");
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(err[0].field, "services.app");
+        assert!(err[0].message.contains("`vpn`"), "{err:?}");
+        let err = def
+            .enabled_members(&["backup".into()])
+            .expect_err("both need vpn");
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert_eq!(
+            def.enabled_members(&["vpn".into()]),
+            Ok(vec!["vpn".to_string(), "app".into()])
+        );
         let err =
             parse(&json!({"name": "p", "services": {"web": {"image": "x", "profiles": ["-bad"]}}}))
                 .expect_err("bad name");

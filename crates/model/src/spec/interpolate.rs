@@ -251,6 +251,10 @@ pub fn substitute(
 pub fn references(doc: &Value) -> Vec<Reference> {
     let mut out = Vec::new();
     visit_strings(doc, &mut Vec::new(), &mut |path, s| {
+        // Most strings reference nothing: no parse, no path.
+        if !s.contains('$') {
+            return;
+        }
         if let Ok(pieces) = parse(s) {
             collect_refs(&pieces, &path_string(path), false, &mut out);
         }
@@ -601,6 +605,13 @@ impl<'a> Walker<'a> {
     }
 
     fn string(&mut self, s: &str, path: &[Seg<'_>]) -> Value {
+        // Most strings hold no `$`: nothing to expand, and no path to spell out.
+        if !s.contains('$') {
+            return match cast_for(path) {
+                Some(cast) => self.cast(cast, s.to_owned(), path),
+                None => Value::String(s.to_owned()),
+            };
+        }
         let p = path_string(path);
         let mut eval = Eval::new(self.lookup, self.sealed);
         let expanded = eval.expand(s);
@@ -624,17 +635,17 @@ impl<'a> Walker<'a> {
         }
         match cast_for(path) {
             // A masked value is not the real one, so its type says nothing.
-            Some(cast) if !eval.masked => self.cast(cast, out, p),
+            Some(cast) if !eval.masked => self.cast(cast, out, path),
             _ => Value::String(out),
         }
     }
 
-    fn cast(&mut self, cast: Cast, s: String, path: String) -> Value {
+    fn cast(&mut self, cast: Cast, s: String, path: &[Seg<'_>]) -> Value {
         match cast.apply(&s) {
             Ok((value, yaml11)) => {
                 if yaml11 {
                     self.warnings.push(InterpolationWarning {
-                        path,
+                        path: path_string(path),
                         kind: WarningKind::Yaml11Boolean { value: s },
                     });
                 }
@@ -642,7 +653,7 @@ impl<'a> Walker<'a> {
             }
             Err(reason) => {
                 self.errors.push(InterpolationError {
-                    path,
+                    path: path_string(path),
                     kind: ErrorKind::TypeCast {
                         value: s.clone(),
                         expected: cast.name(),
@@ -805,6 +816,15 @@ pub const CAST_PATHS: &[(PathPattern, Cast)] = &[
 ];
 
 fn cast_for(path: &[Seg<'_>]) -> Option<Cast> {
+    // Every pattern is 3 to 6 segments long and starts at a top-level section.
+    if !(3..=6).contains(&path.len())
+        || !matches!(
+            path[0],
+            Seg::Key("services" | "networks" | "volumes" | "secrets" | "configs")
+        )
+    {
+        return None;
+    }
     CAST_PATHS
         .iter()
         .find(|(pattern, _)| matches_pattern(path, pattern))

@@ -276,6 +276,76 @@ pub struct Runtime {
     /// `container:<name>[:ro|rw]` (a bare name is a member when one has it, as in compose).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
+    /// Commands run in the container right after it starts (compose v2's `post_start`: an exec;
+    /// a non-zero exit fails the start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    /// Commands run in the running container before it is stopped (compose v2's `pre_stop`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
+}
+
+/// A lifecycle hook (`post_start`/`pre_stop` entry): a command executed in the service's
+/// container, as `docker exec` would.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hook {
+    /// The command (a list, or a string split like `command:`).
+    pub command: Vec<String>,
+    /// User the command runs as (`user[:group]`); the container's user when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Run with extended privileges.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// Working directory of the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Extra environment of the command.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub environment: IndexMap<String, String>,
+}
+
+/// Parses a `post_start`/`pre_stop` list.
+fn hooks_of(w: &mut Walker, path: &str, v: &Value) -> Vec<Hook> {
+    let Value::Array(items) = v else {
+        w.err(
+            path,
+            "must be a list of hooks ({command, user, privileged, working_dir, environment})",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let Value::Object(map) = item else {
+            w.err(&p, "must be a map with `command`");
+            continue;
+        };
+        let mut hook = Hook::default();
+        for (k, v) in map {
+            let kp = format!("{p}.{k}");
+            match k.as_str() {
+                "command" => hook.command = w.command(&kp, v).unwrap_or_default(),
+                "user" => hook.user = non_empty(w, &kp, v),
+                "privileged" => match v {
+                    Value::Bool(b) => hook.privileged = *b,
+                    _ => w.err(&kp, "must be true or false"),
+                },
+                "working_dir" => hook.working_dir = non_empty(w, &kp, v),
+                "environment" => hook.environment = w.key_values(&kp, v),
+                k if k.starts_with("x-") => {}
+                _ => w.err(
+                    &kp,
+                    "is not a hook attribute (command, user, privileged, working_dir, environment)",
+                ),
+            }
+        }
+        if hook.command.is_empty() {
+            w.err(format!("{p}.command"), "is required and must not be empty");
+        }
+        out.push(hook);
+    }
+    out
 }
 
 impl Runtime {
@@ -927,14 +997,7 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
             "platform" => rt.platform = non_empty(w, &kp, v),
             "pull_policy" => {
                 rt.pull_policy = w.string(&kp, v).and_then(|s| match s.as_str() {
-                    "never" | "missing" => Some(s),
-                    "always" => {
-                        w.err(
-                            &kp,
-                            "`always` is not supported (yet): SDMD would pull only when it creates the container, not on every deploy as compose does; use `POST …/update`, which pulls and recreates what changed",
-                        );
-                        None
-                    }
+                    "never" | "missing" | "always" => Some(s),
                     // compose v2 treats if_not_present as missing.
                     "if_not_present" => Some("missing".to_owned()),
                     "build" => {
@@ -966,10 +1029,8 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
                 kp,
                 "annotations need Docker Engine API ≥ 1.43; this engine speaks 1.41 and would drop them silently",
             ),
-            "post_start" | "pre_stop" => w.err(
-                kp,
-                "lifecycle hooks are not supported (yet): compose v2 runs them as exec around start/stop, SDMD does not",
-            ),
+            "post_start" => rt.post_start = hooks_of(w, &kp, v),
+            "pre_stop" => rt.pre_stop = hooks_of(w, &kp, v),
             "volumes_from" => rt.volumes_from = volumes_from_of(w, &kp, v),
             _ => {}
         }
@@ -1102,6 +1163,33 @@ mod tests {
     }
 
     #[test]
+    fn hooks_parse_like_compose() {
+        let rt = member(json!({
+            "pull_policy": "always",
+            "post_start": [
+                {"command": "sh -c 'echo started > /tmp/x'", "user": "root", "privileged": true,
+                 "working_dir": "/tmp", "environment": ["A=1"]},
+                {"command": ["touch", "/tmp/y"], "environment": {"B": "2"}}
+            ],
+            "pre_stop": [{"command": "sync"}]
+        }))
+        .expect("valid");
+        assert_eq!(rt.pull_policy.as_deref(), Some("always"));
+        assert_eq!(rt.post_start.len(), 2);
+        assert_eq!(
+            rt.post_start[0].command,
+            ["sh", "-c", "echo started > /tmp/x"]
+        );
+        assert_eq!(rt.post_start[0].user.as_deref(), Some("root"));
+        assert!(rt.post_start[0].privileged);
+        assert_eq!(rt.post_start[0].environment["A"], "1");
+        assert_eq!(rt.post_start[1].environment["B"], "2");
+        assert_eq!(rt.pre_stop[0].command, ["sync"]);
+        let again = member(serde_json::to_value(&rt).expect("json")).expect("valid again");
+        assert_eq!(rt, again);
+    }
+
+    #[test]
     fn canonical_form_parses_back_identically() {
         let rt = member(json!({
             "devices": ["/dev/null:/dev/xnull"], "mem_limit": "64m", "cpus": 0.25,
@@ -1127,9 +1215,14 @@ mod tests {
             "1.43",
         );
         refused(
-            json!({"post_start": []}),
-            &format!("{m}.post_start"),
-            "hooks",
+            json!({"post_start": [{"command": []}]}),
+            &format!("{m}.post_start[0].command"),
+            "required",
+        );
+        refused(
+            json!({"pre_stop": [{"command": "x", "detach": true}]}),
+            &format!("{m}.pre_stop[0].detach"),
+            "hook attribute",
         );
         refused(
             json!({"mem_limit": "12x"}),

@@ -80,13 +80,13 @@ fn main() {
     let files: indexmap::IndexMap<String, Vec<u8>> =
         [(".env".to_owned(), env)].into_iter().collect();
     let resolve = |source: serde_json::Value| {
-        let project = sdmd::project::Project {
+        let project = sdmd_model::project::Project {
             source,
             files: files.clone(),
         };
-        sdmd::project::resolve(&project, &globals, dir).unwrap()
+        sdmd_model::project::resolve(&project, &globals, dir).unwrap()
     };
-    let decoded = sdmd::spec::yaml_document(yaml.as_bytes()).unwrap();
+    let decoded = sdmd_model::spec::yaml_document(yaml.as_bytes()).unwrap();
     let r = resolve(decoded.clone());
     assert_eq!(r.definition.services.len(), MEMBERS);
     assert_eq!(
@@ -96,19 +96,46 @@ fn main() {
     // What the target names: interpolation (from the `.env`), env files, relative paths and
     // validation into the canonical definition, of the decoded document (a JSON body starts
     // here; so does every deploy, from the stored document).
-    let project = sdmd::project::Project {
+    let project = sdmd_model::project::Project {
         source: decoded,
         files: files.clone(),
     };
     let (r50, r99) = measure(|| {
-        std::hint::black_box(sdmd::project::resolve(&project, &globals, dir).unwrap());
+        std::hint::black_box(sdmd_model::project::resolve(&project, &globals, dir).unwrap());
     });
     // And with the YAML decoding (anchors and merge keys) in front, as a YAML body costs.
     let (y50, y99) = measure(|| {
-        std::hint::black_box(resolve(sdmd::spec::yaml_document(yaml.as_bytes()).unwrap()));
+        std::hint::black_box(resolve(
+            sdmd_model::spec::yaml_document(yaml.as_bytes()).unwrap(),
+        ));
+    });
+    // The split by phase: interpolation alone, and validation alone of the interpolated document.
+    let lookup = |k: &str| match k {
+        "DB_USER" => Some("app".to_owned()),
+        "DB_PASSWORD" => Some("s3cr$et".to_owned()),
+        "TAG" => Some("2.4.1".to_owned()),
+        _ => None,
+    };
+    let (i50, i99) = measure(|| {
+        std::hint::black_box(sdmd_model::spec::interpolate::interpolate(
+            &project.source,
+            lookup,
+        ));
+    });
+    // (relative binds anchored as `project::resolve` does, which `spec::parse` expects)
+    let interpolated: serde_json::Value = serde_json::from_str(
+        &serde_json::to_string(
+            &sdmd_model::spec::interpolate::interpolate(&project.source, lookup).value,
+        )
+        .unwrap()
+        .replace("./config/", "/srv/stacks/bench50/config/"),
+    )
+    .unwrap();
+    let (p50, p99) = measure(|| {
+        std::hint::black_box(sdmd_model::spec::parse(&interpolated).unwrap());
     });
     let (d50, d99) = measure(|| {
-        std::hint::black_box(sdmd::spec::yaml_document(yaml.as_bytes()).unwrap());
+        std::hint::black_box(sdmd_model::spec::yaml_document(yaml.as_bytes()).unwrap());
     });
     println!(
         "{MEMBERS}-member file ({} bytes) + .env, {ROUNDS} rounds each",
@@ -117,6 +144,12 @@ fn main() {
     println!("{:<52} {:>9} {:>9}", "", "p50", "p99");
     for (label, p50, p99) in [
         ("interpolation + validation (project::resolve)", r50, r99),
+        (
+            "  of which interpolation (interpolate::interpolate)",
+            i50,
+            i99,
+        ),
+        ("  of which validation (spec::parse)", p50, p99),
         ("YAML decode alone (spec::yaml_document)", d50, d99),
         ("YAML decode + interpolation + validation", y50, y99),
     ] {

@@ -569,6 +569,11 @@ impl Definition {
             let mut one = m.clone();
             one.runtime.scale = None;
             one.runtime.deploy.replicas = None;
+            // Neither are when the image is pulled and the hooks run around start/stop (not
+            // part of the container either; compose v2's hash leaves them out too).
+            one.runtime.pull_policy = None;
+            one.runtime.post_start.clear();
+            one.runtime.pre_stop.clear();
             // serde_json with preserve_order is deterministic for our canonical struct.
             h.update(serde_json::to_vec(&one).unwrap_or_default());
             for v in &m.volumes {
@@ -631,18 +636,32 @@ impl Definition {
             if !enabled(m) {
                 continue;
             }
-            for (dep, d) in &m.depends_on {
-                if let Some(dm) = self.services.get(dep)
-                    && d.required
-                    && !enabled(dm)
-                {
-                    problems.push(Problem {
+            // Explicit `depends_on` entries may be optional (`required: false`); the implicit
+            // ones (`network_mode`/`ipc`/`pid: service:X`, `volumes_from`, `links`) never are: the
+            // container joins or reads the other one, which must exist.
+            for dep in m.dependencies() {
+                let Some(dm) = self.services.get(&dep) else {
+                    continue;
+                };
+                if enabled(dm) {
+                    continue;
+                }
+                match m.depends_on.get(&dep) {
+                    Some(d) if !d.required => {}
+                    Some(_) => problems.push(Problem {
                         field: format!("services.{name}.depends_on.{dep}"),
                         message: format!(
                             "`{dep}` runs only with profile(s) {}, none of which is selected: select one (?profiles=…) or mark the dependency `required: false`",
                             dm.profiles.join(", ")
                         ),
-                    });
+                    }),
+                    None => problems.push(Problem {
+                        field: format!("services.{name}"),
+                        message: format!(
+                            "uses `{dep}` (network_mode, ipc, pid, volumes_from or links), which runs only with profile(s) {}, none of which is selected: select one (?profiles=…)",
+                            dm.profiles.join(", ")
+                        ),
+                    }),
                 }
             }
             out.push(name);
