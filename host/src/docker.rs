@@ -38,6 +38,8 @@ pub mod labels {
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     /// Compose's service label.
     pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+    /// Compose's number of a container among its service's replicas (from 1).
+    pub const COMPOSE_NUMBER: &str = "com.docker.compose.container-number";
     /// Compose v2's record of a service's `depends_on`: `service:condition:restart[,…]`.
     pub const COMPOSE_DEPENDS_ON: &str = "com.docker.compose.depends_on";
 }

@@ -2377,6 +2377,8 @@ pub async fn adopt(
     let mut ids = Vec::new();
     let mut lost = Vec::new();
     let mut depends_labels = Vec::new();
+    // Compose service → (container number, member key) of each of its containers.
+    let mut replicas_of: indexmap::IndexMap<String, Vec<(u32, String)>> = Default::default();
     for c in &group.containers {
         let mut a = state.docker.adopt_member(&c.id).await?;
         // The first deploy would not reproduce these settings.
@@ -2419,6 +2421,17 @@ pub async fn adopt(
         let mut member = a.member;
         while services.contains_key(&member) {
             member.push('x');
+        }
+        if let Some(svc) = c.label(labels::COMPOSE_SERVICE) {
+            replicas_of
+                .entry(svc.to_owned())
+                .or_insert_with(Vec::new)
+                .push((
+                    c.label(labels::COMPOSE_NUMBER)
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(1),
+                    member.clone(),
+                ));
         }
         if let Some(l) = c.label(labels::COMPOSE_DEPENDS_ON) {
             depends_labels.push((member.clone(), l.to_owned()));
@@ -2503,6 +2516,7 @@ pub async fn adopt(
             }
         }
     }
+    fold_replicas(&mut services, replicas_of);
     let def = Definition {
         name: service_name.to_string(),
         services,
@@ -2549,6 +2563,61 @@ pub async fn adopt(
     let mut view = get(state, name).await?;
     view.dropped = lost;
     Ok(view)
+}
+
+/// The containers of one scaled compose service (`scale: N`, `--scale`) become one member with
+/// `scale: N` when their settings agree apart from their names (the first replica's settings,
+/// no `container_name`: SDMD names the replicas). Replicas that differ — e.g. each with its own
+/// anonymous volume, whose data must stay with it — stay members of their own, as does a
+/// replica another member refers to.
+fn fold_replicas(
+    services: &mut indexmap::IndexMap<String, crate::spec::Member>,
+    replicas_of: indexmap::IndexMap<String, Vec<(u32, String)>>,
+) {
+    let unnamed = |m: &crate::spec::Member| {
+        let mut m = m.clone();
+        m.container_name = None;
+        m
+    };
+    for (_, mut keys) in replicas_of {
+        if keys.len() < 2 {
+            continue;
+        }
+        keys.sort();
+        let Some(base) = services.get(&keys[0].1).map(unnamed) else {
+            continue;
+        };
+        let same = keys[1..]
+            .iter()
+            .all(|(_, k)| services.get(k).map(unnamed).as_ref() == Some(&base));
+        let distinct: std::collections::HashSet<u32> = keys.iter().map(|(n, _)| *n).collect();
+        let referenced = services.iter().any(|(k, m)| {
+            !keys.iter().any(|(_, r)| r == k)
+                && m.dependencies()
+                    .iter()
+                    .any(|d| keys.iter().any(|(_, r)| r == d))
+        });
+        if !same || distinct.len() != keys.len() || referenced {
+            continue;
+        }
+        // The plain key (the compose service's) names the member.
+        let name = keys
+            .iter()
+            .map(|(_, k)| k.clone())
+            .min_by_key(String::len)
+            .unwrap_or_default();
+        let at = keys
+            .iter()
+            .filter_map(|(_, k)| services.get_index_of(k))
+            .min()
+            .unwrap_or(0);
+        for (_, k) in &keys {
+            services.shift_remove(k);
+        }
+        let mut member = base;
+        member.runtime.scale = u32::try_from(keys.len()).ok();
+        services.shift_insert(at.min(services.len()), name, member);
+    }
 }
 
 /// A project file's content as the API shows it.

@@ -578,6 +578,185 @@ async fn compose_v2_depends_on_label_is_adopted(pool: sqlx::PgPool) {
     }
 }
 
+/// A docker-compose 1.29 project whose files SDMD cannot read (they are gone), with a service
+/// scaled to two containers, named volumes and an anonymous one: adopt reconstructs it from
+/// inspect, folds the two identical replicas into one member with `scale: 2`, and after the
+/// first deploy every container's normalised inspect equals the original's and the data written
+/// before the adopt is still there.
+#[sqlx::test(migrations = "../migrations")]
+async fn scaled_compose_project_survives_adopt_and_deploy(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let project = unique("afcmp").replace('-', "");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docker-compose.yml");
+    std::fs::write(
+        &file,
+        r#"services:
+  web:
+    image: local/busybox:1
+    command: ["sleep", "3600"]
+    init: true
+    labels: {sdmd.test: "1"}
+    cap_add: [NET_ADMIN]
+    mem_limit: 64m
+    environment: {MODE: prod}
+    volumes: ["shared:/shared"]
+  db:
+    image: local/busybox:1
+    command: ["sleep", "3600"]
+    init: true
+    labels: {sdmd.test: "1"}
+    volumes: ["data:/data", "/anon"]
+    healthcheck: {test: ["CMD", "true"], interval: 5s}
+volumes:
+  shared: {labels: {sdmd.test: "1"}}
+  data: {labels: {sdmd.test: "1"}}
+"#,
+    )
+    .unwrap();
+    let up = std::process::Command::new("docker-compose")
+        .args(["-p", &project, "-f"])
+        .arg(&file)
+        .args(["up", "-d", "--scale", "web=2"])
+        .output()
+        .unwrap();
+    let originals = [
+        format!("{project}_db_1"),
+        format!("{project}_web_1"),
+        format!("{project}_web_2"),
+    ];
+    // The anonymous volume is removed at the end by name (SDMD keeps it: it is not its own).
+    let anonymous: Vec<String> = if up.status.success() {
+        inspect(&originals[0])["Mounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["Destination"] == "/anon")
+            .filter_map(|m| m["Name"].as_str().map(str::to_owned))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let result = std::panic::AssertUnwindSafe(async {
+        assert!(
+            up.status.success(),
+            "docker-compose up: {}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        let db = &originals[0];
+        docker(&[
+            "exec",
+            db,
+            "sh",
+            "-c",
+            "echo kept > /data/f; echo kept > /anon/f",
+        ]);
+        docker(&["exec", &originals[1], "sh", "-c", "echo kept > /shared/f"]);
+        let before: Vec<Value> = originals.iter().map(|c| inspect(c)).collect();
+        // The project's files are gone: adopt must work from inspect alone.
+        std::fs::remove_file(&file).unwrap();
+        eventually(
+            Duration::from_secs(10),
+            "the project is listed with its 3 containers",
+            || async {
+                app.listed(&project)
+                    .await
+                    .filter(|v| v["containers_total"] == 3)
+            },
+        )
+        .await;
+        let (s, v) = app.post(&format!("/api/v1/services/{project}/adopt")).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let services = &v["definition"]["services"];
+        assert_eq!(
+            services.as_object().map(|m| m.len()),
+            Some(2),
+            "the two web containers are one member: {v}"
+        );
+        assert_eq!(services["web"]["scale"], 2, "{v}");
+        assert!(services["web"].get("container_name").is_none(), "{v}");
+        assert_eq!(services["db"]["container_name"], db.as_str(), "{v}");
+
+        let r = app
+            .ok(Method::POST, &format!("/api/v1/services/{project}/deploy"))
+            .await;
+        assert_eq!(r["removed"].as_array().map(Vec::len), Some(3), "{r}");
+        let after = [
+            db.clone(),
+            format!("{project}-web"),
+            format!("{project}-web-2"),
+        ];
+        // The project's default network becomes the service's own default network, by design
+        // (as in the parity corpus, both are `<default>`); the volumes keep their real names.
+        let naming_of = |c: &Value| {
+            let mut n = Naming::compose(&project, dir.path());
+            n.networks
+                .insert(format!("sdmd_{project}"), "<default>".to_owned());
+            n.add_container(c, "self");
+            n
+        };
+        let mut problems = Vec::new();
+        for (b, name) in before.iter().zip(&after) {
+            let a = inspect(name);
+            assert_ne!(a["Id"], b["Id"], "{name}: not replaced");
+            let d = diff(
+                &comparable(b, &naming_of(b)),
+                &comparable(&a, &naming_of(&a)),
+            );
+            problems.extend(d.iter().map(|x| format!("{name}: {x}")));
+        }
+        assert!(
+            problems.is_empty(),
+            "adopt → deploy changed settings (original | SDMD):\n{}",
+            problems.join("\n")
+        );
+        for path in ["/data/f", "/anon/f"] {
+            assert_eq!(docker(&["exec", db, "cat", path]).trim(), "kept", "{path}");
+        }
+        for c in &after[1..] {
+            assert_eq!(
+                docker(&["exec", c, "cat", "/shared/f"]).trim(),
+                "kept",
+                "{c}: the shared volume"
+            );
+        }
+        // The volumes were docker-compose's: deleting the service with volumes keeps them.
+        let (s, v) = app.delete_service(&project, true).await;
+        assert!(s.is_success(), "{v}");
+        for vol in ["shared", "data"] {
+            assert!(
+                docker_ok(&["volume", "inspect", &format!("{project}_{vol}")]),
+                "{vol} removed"
+            );
+        }
+    })
+    .catch_unwind_safe()
+    .await;
+    app.cleanup(&project).await;
+    let anon: Vec<String> = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    for c in anon.iter().chain(&originals) {
+        docker_ok(&["rm", "-f", "-v", c]);
+    }
+    for vol in ["shared", "data"] {
+        docker_ok(&["volume", "rm", &format!("{project}_{vol}")]);
+    }
+    for vol in &anonymous {
+        docker_ok(&["volume", "rm", vol]);
+    }
+    docker_ok(&["network", "rm", &format!("{project}_default")]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
 /// `catch_unwind` for a future, so cleanup runs before the failure is reported.
 trait CatchUnwind: std::future::Future + Sized {
     fn catch_unwind_safe(self) -> futures_util::future::CatchUnwind<Self>
