@@ -558,11 +558,13 @@ impl Docker {
         &self,
         name: &str,
         driver: Option<String>,
+        driver_opts: HashMap<String, String>,
         labels: HashMap<String, String>,
     ) -> Result<(), DockerError> {
         let req = bollard::models::VolumeCreateRequest {
             name: Some(name.to_owned()),
             driver,
+            driver_opts: (!driver_opts.is_empty()).then_some(driver_opts),
             labels: Some(labels),
             ..Default::default()
         };

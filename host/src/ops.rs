@@ -1347,7 +1347,15 @@ async fn ensure_volumes(
         l.extend(service_label.clone());
         state
             .docker
-            .ensure_volume(&volume, decl.driver.clone(), l)
+            .ensure_volume(
+                &volume,
+                decl.driver.clone(),
+                decl.driver_opts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                l,
+            )
             .await?;
         Ok(())
     }))

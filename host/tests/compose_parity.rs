@@ -36,7 +36,7 @@ use common::*;
 use futures_util::StreamExt;
 use inspect_normalise::{Naming, diff, normalise};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Cases deployed at the same time (the machine has two cores; most time is spent waiting).
 const CONCURRENCY: usize = 4;
@@ -200,6 +200,26 @@ fn by_member(containers: &[Value], label: &str, mut naming: Naming) -> Result<De
     Ok(out)
 }
 
+/// Adds the volumes labelled `label` to `out` as `volume:<key>` → their driver, driver options
+/// and own labels (each tool's bookkeeping labels dropped), `<key>` being the volume's name
+/// without the project's (`<project>_`) or service's (`<service>_`) prefix.
+async fn add_volumes(out: &mut Deployment, label: &str, prefix: &str) -> Result<(), String> {
+    let ids = docker_cli(&["volume", "ls", "-q", "--filter", &format!("label={label}")]).await?;
+    for name in ids.split_whitespace() {
+        let v: Value = serde_json::from_str(&docker_cli(&["volume", "inspect", name]).await?)
+            .map_err(|e| e.to_string())?;
+        let v = &v[0];
+        let mut labels = v["Labels"].as_object().cloned().unwrap_or_default();
+        labels.retain(|k, _| !k.starts_with("com.docker.compose.") && !k.starts_with("io.sdmd."));
+        let key = name.strip_prefix(prefix).unwrap_or(name);
+        out.insert(
+            format!("volume:{key}"),
+            json!({"Driver": v["Driver"], "Options": v["Options"], "Labels": labels}),
+        );
+    }
+    Ok(())
+}
+
 /// `docker-compose -p <project> -f compose.yaml <args>` in the project directory.
 async fn compose_cmd(project: &str, dir: &Path, args: &[&str]) -> Result<String, String> {
     let mut a = vec!["-p", project, "-f", "compose.yaml"];
@@ -241,8 +261,9 @@ async fn deploy_compose(case: &Case, project: &str) -> Result<Deployment, String
         docker_cli(&["tag", "local/busybox:1", &image]).await?;
     }
     let up = compose_cmd(project, &dir, &["up", "-d", "--no-color"]).await;
+    let label = format!("com.docker.compose.project={project}");
     let result = match up {
-        Ok(_) => match inspect_labelled(&format!("com.docker.compose.project={project}")).await {
+        Ok(_) => match inspect_labelled(&label).await {
             Ok(cs) => by_member(
                 &cs,
                 "com.docker.compose.service",
@@ -251,6 +272,12 @@ async fn deploy_compose(case: &Case, project: &str) -> Result<Deployment, String
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
+    };
+    let result = match result {
+        Ok(mut d) => add_volumes(&mut d, &label, &format!("{project}_"))
+            .await
+            .map(|()| d),
+        e => e,
     };
     let down = compose_cmd(
         project,
@@ -307,14 +334,13 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
             .await;
         if s.is_success() {
             let label = format!("io.sdmd.service={service}");
-            match inspect_labelled(&label).await {
-                Ok(cs) => by_member(
-                    &cs,
-                    "io.sdmd.member",
-                    Naming::sdmd(service, Some(&stacks_dir().join(service))),
-                ),
-                Err(e) => Err(e),
-            }
+            let mut d = by_member(
+                &inspect_labelled(&label).await?,
+                "io.sdmd.member",
+                Naming::sdmd(service, Some(&stacks_dir().join(service))),
+            )?;
+            add_volumes(&mut d, &label, &format!("{service}_")).await?;
+            Ok(d)
         } else {
             Err(format!("deploy answered {s}: {v}"))
         }

@@ -307,16 +307,24 @@ impl Walker {
     /// A top-level volume: driver and labels, or `external` (with an optional real `name`).
     fn volume_decl(&mut self, p: &str, o: &serde_json::Map<String, Value>) -> Option<VolumeDecl> {
         for k in o.keys() {
-            if !matches!(k.as_str(), "driver" | "labels" | "name" | "external") {
+            if !matches!(
+                k.as_str(),
+                "driver" | "driver_opts" | "labels" | "name" | "external"
+            ) && !k.starts_with("x-")
+            {
                 self.err(
                     format!("{p}.{k}"),
-                    "unsupported volume field; supported: driver, labels, name, external",
+                    "unsupported volume field; supported: driver, driver_opts, labels, name, external",
                 );
             }
         }
         let driver = o
             .get("driver")
             .and_then(|d| self.string(&format!("{p}.driver"), d));
+        let driver_opts = o
+            .get("driver_opts")
+            .map(|d| self.key_values(&format!("{p}.driver_opts"), d))
+            .unwrap_or_default();
         let labels = o
             .get("labels")
             .map(|l| self.key_values(&format!("{p}.labels"), l))
@@ -347,15 +355,16 @@ impl Walker {
                 false
             }
         };
-        if external && (driver.is_some() || !labels.is_empty()) {
+        if external && (driver.is_some() || !labels.is_empty() || !driver_opts.is_empty()) {
             // compose refuses this too: an external volume's settings are not SDMD's to make.
             self.err(
                 p,
-                "an external volume cannot also set driver or labels (it is not created by SDMD)",
+                "an external volume cannot also set driver, driver_opts or labels (it is not created by SDMD)",
             );
         }
         Some(VolumeDecl {
             driver,
+            driver_opts,
             labels,
             name,
             external,
