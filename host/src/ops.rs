@@ -2431,15 +2431,12 @@ pub async fn adopt(
             member.push('x');
         }
         if let Some(svc) = c.label(labels::COMPOSE_SERVICE) {
-            replicas_of
-                .entry(svc.to_owned())
-                .or_insert_with(Vec::new)
-                .push((
-                    c.label(labels::COMPOSE_NUMBER)
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(1),
-                    member.clone(),
-                ));
+            replicas_of.entry(svc.to_owned()).or_default().push((
+                c.label(labels::COMPOSE_NUMBER)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+                member.clone(),
+            ));
         }
         if let Some(l) = c.label(labels::COMPOSE_DEPENDS_ON) {
             depends_labels.push((member.clone(), l.to_owned()));
