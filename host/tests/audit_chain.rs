@@ -615,3 +615,261 @@ async fn oversized_fields_are_truncated_and_still_chain(pool: PgPool) {
         Verification::Intact { rows: 1, .. }
     ));
 }
+
+fn sink_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_sink_gets_one_line_per_committed_row_with_its_hash(pool: PgPool) {
+    use sdmd::audit_sink::FileSink;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    write(&pool, 2).await;
+    let mut sink = FileSink::open(&path, &pool).await.unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Rows before the sink existed are exported first.
+    assert_eq!(sink.export_pending(&pool).await.unwrap(), 2);
+    // A row of a transaction still open is not exported; once committed, it is.
+    let mut tx = pool.begin().await.unwrap();
+    audit::record(
+        &mut tx,
+        &AuditContext::system(),
+        &NewEntry {
+            action: "test.tx",
+            target: None,
+            result: "ok",
+            details: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(sink.export_pending(&pool).await.unwrap(), 0);
+    tx.commit().await.unwrap();
+    assert_eq!(sink.export_pending(&pool).await.unwrap(), 1);
+    let db = entries(&pool).await;
+    let lines = sink_lines(&path);
+    assert_eq!(lines.len(), 3);
+    for (e, l) in db.iter().zip(&lines) {
+        assert_eq!(l["id"], e.id);
+        assert_eq!(l["hash"].as_str(), e.hash.as_deref());
+        assert_eq!(l["action"], e.action);
+    }
+    // Reopened (a restart), it continues after its last line instead of repeating rows.
+    drop(sink);
+    write(&pool, 1).await;
+    let mut sink = FileSink::open(&path, &pool).await.unwrap();
+    assert_eq!(sink.export_pending(&pool).await.unwrap(), 1);
+    assert_eq!(sink_lines(&path).len(), 4);
+
+    // The running exporter writes each row as it is committed (NOTIFY), and its last export at
+    // shutdown.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(sdmd::audit_sink::run(pool.clone(), sink, stop.clone()));
+    write(&pool, 2).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink_lines(&path).len() < 6 {
+        assert!(std::time::Instant::now() < deadline, "rows not exported");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
+    let ids_in_file: Vec<i64> = sink_lines(&path)
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids_in_file, ids(&pool).await);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sink_comparison_shows_rewritten_deleted_and_inserted_rows(pool: PgPool) {
+    use sdmd::audit_sink::{FileSink, compare};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    write(&pool, 5).await;
+    let mut sink = FileSink::open(&path, &pool).await.unwrap();
+    sink.export_pending(&pool).await.unwrap();
+    drop(sink);
+    let all = ids(&pool).await;
+    let clean = compare(&pool, audit::key(), &path).await.unwrap();
+    assert_eq!((clean.matched, clean.problems.len()), (5, 0), "{clean:?}");
+
+    // Rewritten by someone who holds the key too: the chain verifies, the sink does not agree.
+    as_superuser_bypassing_trigger(
+        &pool,
+        &format!("update audit_log set actor = 'someone-else' where id = {}", all[1]),
+    )
+    .await;
+    relink(&pool, all[1], Relink::Hmac).await;
+    assert!(matches!(
+        audit::verify(&pool, audit::key()).await.unwrap(),
+        Verification::Intact { .. }
+    ));
+    let cmp = compare(&pool, audit::key(), &path).await.unwrap();
+    let bad: Vec<i64> = cmp.problems.iter().map(|(id, _)| *id).collect();
+    assert!(bad.contains(&all[1]), "{cmp:?}");
+    assert!(
+        cmp.problems.iter().any(|(id, what)| *id == all[1] && what.contains("rewritten")),
+        "{cmp:?}"
+    );
+
+    // Deleted (the newest row, the head moved back) and inserted (a row the exporter never saw,
+    // below newer ones): both named.
+    as_superuser_bypassing_trigger(
+        &pool,
+        &format!("delete from audit_log where id = {}", all[4]),
+    )
+    .await;
+    as_superuser_bypassing_trigger(
+        &pool,
+        "insert into audit_log (id, at, actor, action, result, prev_hash, hash)
+         values (-1, now(), 'mallory', 'service.delete', 'ok', sha256('a'), sha256('b'))",
+    )
+    .await;
+    let cmp = compare(&pool, audit::key(), &path).await.unwrap();
+    assert!(
+        cmp.problems.iter().any(|(id, what)| *id == all[4] && what.contains("deleted")),
+        "{cmp:?}"
+    );
+    assert!(
+        cmp.problems.iter().any(|(id, what)| *id == -1 && what.contains("inserted")),
+        "{cmp:?}"
+    );
+    // A restart refuses to continue a sink the database contradicts.
+    let err = FileSink::open(&path, &pool).await.unwrap_err();
+    assert!(err.to_string().contains("row"), "{err}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_sink_accounts_for_pruned_rows_and_its_own_edits(pool: PgPool) {
+    use sdmd::audit_sink::{FileSink, compare};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    write(&pool, 4).await;
+    let all = ids(&pool).await;
+    age(&pool, &all[..2], 120).await;
+    let mut sink = FileSink::open(&path, &pool).await.unwrap();
+    sink.export_pending(&pool).await.unwrap();
+    audit::prune(&pool, &AuditContext::system(), 100)
+        .await
+        .unwrap();
+    sink.export_pending(&pool).await.unwrap();
+    let cmp = compare(&pool, audit::key(), &path).await.unwrap();
+    assert_eq!(
+        (cmp.matched, cmp.pruned, cmp.pending, cmp.problems.len()),
+        (3, 2, 0, 0),
+        "{cmp:?}"
+    );
+    // An edited sink line is reported too (its link no longer holds).
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("\"tester\"", "\"edited\"", 1)).unwrap();
+    let cmp = compare(&pool, audit::key(), &path).await.unwrap();
+    assert!(
+        cmp.problems.iter().any(|(id, what)| *id == all[0] && what.contains("sink line 1")),
+        "{cmp:?}"
+    );
+}
+
+/// An installation upgraded from the plain SHA-256 chain: its rows stay verifiable as legacy
+/// rows (reported as such), new rows are HMAC-linked, and the first HMAC link covers the last
+/// legacy hash, so the legacy prefix cannot be rewritten unseen either.
+#[sqlx::test(migrations = false)]
+async fn an_upgraded_chain_keeps_its_legacy_rows_verifiable(pool: PgPool) {
+    let full = sqlx::migrate::Migrator::new(std::path::Path::new("../migrations"))
+        .await
+        .unwrap();
+    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new("../migrations"))
+        .await
+        .unwrap();
+    before.migrations = full
+        .migrations
+        .iter()
+        .filter(|m| m.version < 20261212000000)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&pool).await.unwrap();
+    // Rows as the previous release wrote them: id from the sequence, SHA-256 link, head moved.
+    for i in 0..3 {
+        let mut tx = pool.begin().await.unwrap();
+        let prev: Vec<u8> =
+            sqlx::query_scalar("select last_hash from audit_chain_head where id = 1 for update")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        let (id, at): (i64, chrono::DateTime<chrono::Utc>) =
+            sqlx::query_as("select nextval(pg_get_serial_sequence('audit_log', 'id')), now()")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        let e = Entry {
+            id,
+            at,
+            actor: "old".into(),
+            action: "test.legacy".into(),
+            target: None,
+            result: "ok".into(),
+            request_id: None,
+            client_ip: None,
+            details: Some(json!({"i": i})),
+            hash: None,
+            client_request_id: None,
+        };
+        let h = e.sha256_link(&prev);
+        sqlx::query(
+            "insert into audit_log (id, at, actor, action, result, details, prev_hash, hash)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.result)
+        .bind(&e.details)
+        .bind(&prev)
+        .bind(h.as_slice())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query("update audit_chain_head set last_id = $1, last_hash = $2 where id = 1")
+            .bind(id)
+            .bind(h.as_slice())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let legacy_ids = ids(&pool).await;
+    full.run(&pool).await.unwrap();
+    write(&pool, 2).await;
+    let all = ids(&pool).await;
+    assert_eq!(
+        audit::verify(&pool, audit::key()).await.unwrap(),
+        Verification::Intact {
+            rows: 5,
+            first: Some(legacy_ids[0]),
+            last: Some(all[4]),
+            legacy: 3,
+            unhashed: 0,
+            hmac_from: legacy_ids[2] + 1,
+        }
+    );
+    // Rewriting a legacy row and recomputing the SHA-256 links after it breaks at the first HMAC
+    // row, whose link covers the last legacy hash.
+    as_superuser_bypassing_trigger(
+        &pool,
+        &format!("update audit_log set actor = 'mallory' where id = {}", legacy_ids[1]),
+    )
+    .await;
+    relink(&pool, legacy_ids[1], Relink::Sha256).await;
+    let (id, reason) = broken_at(audit::verify(&pool, audit::key()).await.unwrap());
+    assert_eq!(id, all[3], "{reason}");
+}
