@@ -30,7 +30,9 @@ pub fn parse(value: &str) -> Result<SinkConfig, String> {
     let v = value.trim();
     if let Some(path) = v.strip_prefix("file:") {
         if path.is_empty() {
-            return Err("SDMD_AUDIT_SINK=file: needs a path, e.g. file:/var/log/sdmd/audit.jsonl".into());
+            return Err(
+                "SDMD_AUDIT_SINK=file: needs a path, e.g. file:/var/log/sdmd/audit.jsonl".into(),
+            );
         }
         return Ok(SinkConfig::File(PathBuf::from(path)));
     }
@@ -139,10 +141,10 @@ fn last_line(path: &Path) -> anyhow::Result<Option<SinkLine>> {
         if line.trim().is_empty() {
             continue;
         }
-        last = Some(
-            serde_json::from_str::<SinkLine>(&line)
-                .with_context(|| format!("{} line {} is not an audit row", path.display(), n + 1))?,
-        );
+        last =
+            Some(serde_json::from_str::<SinkLine>(&line).with_context(|| {
+                format!("{} line {} is not an audit row", path.display(), n + 1)
+            })?);
     }
     Ok(last)
 }
@@ -329,8 +331,9 @@ pub async fn compare(
             if line.trim().is_empty() {
                 continue;
             }
-            let parsed: SinkLine = serde_json::from_str(&line)
-                .with_context(|| format!("{} line {} is not an audit row", path.display(), n + 1))?;
+            let parsed: SinkLine = serde_json::from_str(&line).with_context(|| {
+                format!("{} line {} is not an audit row", path.display(), n + 1)
+            })?;
             return Ok(Some((n + 1, parsed.row()?)));
         }
         Ok(None)
@@ -369,7 +372,9 @@ pub async fn compare(
                 if expect.as_slice() != hash.as_slice() {
                     out.problems.push((
                         f.id,
-                        format!("sink line {n}: the line's link does not hold (the file was altered)"),
+                        format!(
+                            "sink line {n}: the line's link does not hold (the file was altered)"
+                        ),
                     ));
                 }
             }
@@ -383,7 +388,10 @@ pub async fn compare(
                 {
                     out.problems.push((
                         d.id,
-                        format!("row {} differs from sink line {n}: rewritten in the database", d.id),
+                        format!(
+                            "row {} differs from sink line {n}: rewritten in the database",
+                            d.id
+                        ),
                     ));
                 } else {
                     out.matched += 1;
@@ -401,7 +409,10 @@ pub async fn compare(
                 } else {
                     out.problems.push((
                         f.id,
-                        format!("row {} (sink line {n}) is missing from the database: deleted", f.id),
+                        format!(
+                            "row {} (sink line {n}) is missing from the database: deleted",
+                            f.id
+                        ),
                     ));
                 }
                 file_row = next_line()?;

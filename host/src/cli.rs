@@ -487,7 +487,9 @@ async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Res
                         );
                     }
                     if unhashed > 0 {
-                        println!("  {unhashed} rows written before the chain existed carry no hash");
+                        println!(
+                            "  {unhashed} rows written before the chain existed carry no hash"
+                        );
                     }
                     Ok(())
                 }

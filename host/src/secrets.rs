@@ -52,8 +52,8 @@ impl SecretBox {
     /// The key from `SDMD_SECRET_KEY` when given, else from `<data_dir>/secret.key`, created on
     /// first start.
     pub fn load(env_key: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
-        let k = master_key(env_key, data_dir, true)?
-            .ok_or_else(|| anyhow::anyhow!("no secret key"))?;
+        let k =
+            master_key(env_key, data_dir, true)?.ok_or_else(|| anyhow::anyhow!("no secret key"))?;
         Self::from_key(&k)
     }
 

@@ -480,7 +480,9 @@ async fn pruning_keeps_ninety_days(pool: PgPool) {
     write(&pool, 3).await;
     // Recent rows survive a prune (which is recorded), and the database refuses even when asked
     // for fewer days.
-    let done = audit::prune(&pool, &AuditContext::system(), 90).await.unwrap();
+    let done = audit::prune(&pool, &AuditContext::system(), 90)
+        .await
+        .unwrap();
     assert_eq!((done.deleted, done.range), (0, None));
     let err = audit::prune(&pool, &AuditContext::system(), 0)
         .await
@@ -528,7 +530,10 @@ async fn prune_is_audited_and_the_chain_verifies_from_its_new_start(pool: PgPool
         vec![all[3], all[4], done.row]
     );
     let rec = rows.last().unwrap();
-    assert_eq!((rec.actor.as_str(), rec.action.as_str()), ("cli:tester", "audit.prune"));
+    assert_eq!(
+        (rec.actor.as_str(), rec.action.as_str()),
+        ("cli:tester", "audit.prune")
+    );
     let d = rec.details.as_ref().unwrap();
     assert_eq!(d["deleted"], 3);
     assert_eq!(d["from_id"], all[0]);
@@ -555,6 +560,13 @@ async fn prune_is_audited_and_the_chain_verifies_from_its_new_start(pool: PgPool
     .await;
     let (id, reason) = broken_at(audit::verify(&pool, audit::key()).await.unwrap());
     assert_eq!(id, all[4], "{reason}");
+    // A broken chain is not pruned: the prune row would record the tampered start as legitimate.
+    let err = audit::prune(&pool, &ctx, 100).await.unwrap_err();
+    assert!(
+        matches!(&err, audit::PruneError::Broken { id, .. } if *id == all[4]),
+        "{err}"
+    );
+    assert_eq!(entries(&pool).await.len(), 2, "nothing written");
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -705,7 +717,10 @@ async fn sink_comparison_shows_rewritten_deleted_and_inserted_rows(pool: PgPool)
     // Rewritten by someone who holds the key too: the chain verifies, the sink does not agree.
     as_superuser_bypassing_trigger(
         &pool,
-        &format!("update audit_log set actor = 'someone-else' where id = {}", all[1]),
+        &format!(
+            "update audit_log set actor = 'someone-else' where id = {}",
+            all[1]
+        ),
     )
     .await;
     relink(&pool, all[1], Relink::Hmac).await;
@@ -717,7 +732,9 @@ async fn sink_comparison_shows_rewritten_deleted_and_inserted_rows(pool: PgPool)
     let bad: Vec<i64> = cmp.problems.iter().map(|(id, _)| *id).collect();
     assert!(bad.contains(&all[1]), "{cmp:?}");
     assert!(
-        cmp.problems.iter().any(|(id, what)| *id == all[1] && what.contains("rewritten")),
+        cmp.problems
+            .iter()
+            .any(|(id, what)| *id == all[1] && what.contains("rewritten")),
         "{cmp:?}"
     );
 
@@ -736,11 +753,15 @@ async fn sink_comparison_shows_rewritten_deleted_and_inserted_rows(pool: PgPool)
     .await;
     let cmp = compare(&pool, audit::key(), &path).await.unwrap();
     assert!(
-        cmp.problems.iter().any(|(id, what)| *id == all[4] && what.contains("deleted")),
+        cmp.problems
+            .iter()
+            .any(|(id, what)| *id == all[4] && what.contains("deleted")),
         "{cmp:?}"
     );
     assert!(
-        cmp.problems.iter().any(|(id, what)| *id == -1 && what.contains("inserted")),
+        cmp.problems
+            .iter()
+            .any(|(id, what)| *id == -1 && what.contains("inserted")),
         "{cmp:?}"
     );
     // A restart refuses to continue a sink the database contradicts.
@@ -773,7 +794,9 @@ async fn the_sink_accounts_for_pruned_rows_and_its_own_edits(pool: PgPool) {
     std::fs::write(&path, text.replacen("\"tester\"", "\"edited\"", 1)).unwrap();
     let cmp = compare(&pool, audit::key(), &path).await.unwrap();
     assert!(
-        cmp.problems.iter().any(|(id, what)| *id == all[0] && what.contains("sink line 1")),
+        cmp.problems
+            .iter()
+            .any(|(id, what)| *id == all[0] && what.contains("sink line 1")),
         "{cmp:?}"
     );
 }
@@ -866,7 +889,10 @@ async fn an_upgraded_chain_keeps_its_legacy_rows_verifiable(pool: PgPool) {
     // row, whose link covers the last legacy hash.
     as_superuser_bypassing_trigger(
         &pool,
-        &format!("update audit_log set actor = 'mallory' where id = {}", legacy_ids[1]),
+        &format!(
+            "update audit_log set actor = 'mallory' where id = {}",
+            legacy_ids[1]
+        ),
     )
     .await;
     relink(&pool, legacy_ids[1], Relink::Sha256).await;

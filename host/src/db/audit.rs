@@ -676,9 +676,9 @@ pub async fn verify(pool: &sqlx::PgPool, key: &AuditKey) -> Result<Verification,
     let start = pruned
         .clone()
         .or_else(|| head.start_id.zip(head.start_prev.clone()));
-    let mut rows = sqlx::query_as::<_, ChainRow>(
-        sqlx::AssertSqlSafe(format!("select {CHAIN_COLUMNS} from audit_log order by id")),
-    )
+    let mut rows = sqlx::query_as::<_, ChainRow>(sqlx::AssertSqlSafe(format!(
+        "select {CHAIN_COLUMNS} from audit_log order by id"
+    )))
     .fetch(pool);
     let mut expected_prev: Option<Vec<u8>> = None;
     let mut first_row: Option<(i64, Vec<u8>)> = None;
@@ -686,8 +686,8 @@ pub async fn verify(pool: &sqlx::PgPool, key: &AuditKey) -> Result<Verification,
     let broken = |id: i64, reason: String| Ok(Verification::Broken { id, reason });
     while let Some(r) = rows.try_next().await? {
         let Some(hash) = &r.hash else {
-            let before_chain = expected_prev.is_none()
-                && head.unhashed_max_id.is_some_and(|max| r.id <= max);
+            let before_chain =
+                expected_prev.is_none() && head.unhashed_max_id.is_some_and(|max| r.id <= max);
             if before_chain && (unhashed as i64) < head.unhashed_rows {
                 unhashed += 1;
                 continue;
@@ -801,17 +801,39 @@ pub struct Pruned {
     pub row: i64,
 }
 
+/// Why [`prune`] did not prune.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// The chain does not verify: pruning would move its start past the evidence.
+    #[error(
+        "the audit chain is broken at row {id} ({reason}): not pruning, since a prune moves the chain's start and could hide it; investigate with `sdmd audit verify`"
+    )]
+    Broken {
+        /// The first broken row.
+        id: i64,
+        /// Why.
+        reason: String,
+    },
+    /// The database refused (e.g. rows younger than 90 days) or failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
 /// Deletes the oldest rows, those older than `older_than_days` (at least 90, which the database
 /// enforces too), always keeping the newest row. Only a prefix is removed (rows below the first
 /// younger one), so the chain stays whole; the head's start moves to the first kept row, and an
 /// `audit.prune` row (actor `ctx`) records the range and where the chain now starts, so
 /// [`verify`] checks the new start against an HMAC-linked record rather than taking it as given.
-/// Runs as the table owner: the application's role has no DELETE privilege.
+/// A chain that does not verify is not pruned (the prune row would record a tampered start as
+/// legitimate). Runs as the table owner: the application's role has no DELETE privilege.
 pub async fn prune(
     pool: &sqlx::PgPool,
     ctx: &AuditContext,
     older_than_days: u32,
-) -> Result<Pruned, sqlx::Error> {
+) -> Result<Pruned, PruneError> {
+    if let Verification::Broken { id, reason } = verify(pool, key()).await? {
+        return Err(PruneError::Broken { id, reason });
+    }
     let days = i32::try_from(older_than_days).unwrap_or(i32::MAX);
     let mut tx = pool.begin().await?;
     sqlx::query("set local sdmd.audit_prune = 'on'")
