@@ -1108,6 +1108,44 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_key_is_derived_and_keys_every_link() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let row = CanonicalRow {
+            id: 1,
+            at,
+            actor: "a",
+            action: "b",
+            target: None,
+            result: "ok",
+            request_id: None,
+            client_ip: None,
+            details: None,
+            client_request_id: None,
+        };
+        let (k1, k1_again, k2) = (
+            AuditKey::derive(&[1; 32]),
+            AuditKey::derive(&[1; 32]),
+            AuditKey::derive(&[2; 32]),
+        );
+        let link = k1.link(&GENESIS, &row);
+        assert_eq!(link, k1_again.link(&GENESIS, &row), "deterministic");
+        assert_ne!(link, k2.link(&GENESIS, &row), "another master key");
+        assert_ne!(
+            link,
+            chain_hash(&GENESIS, &row),
+            "not the plain SHA-256 link"
+        );
+        // The HMAC key is not the master key itself (HKDF under the audit label).
+        let raw = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[1; 32]);
+        let mut ctx = ring::hmac::Context::with_key(&raw);
+        ctx.update(&GENESIS);
+        ctx.update(&row.bytes());
+        assert_ne!(link.as_slice(), ctx.sign().as_ref());
+    }
+
+    #[test]
     fn truncation_keeps_characters_whole_and_bounds_details() {
         assert_eq!(truncate("short", 10), "short");
         let long = "é".repeat(100);
