@@ -481,11 +481,14 @@ async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Res
                         _ => String::new(),
                     };
                     println!("audit chain intact: {rows} rows{range}");
-                    if legacy > 0 {
-                        println!(
-                            "  {legacy} legacy rows below id {hmac_from} (written before the HMAC anchor) checked as plain SHA-256 links: they prove order and completeness, not origin"
-                        );
-                    }
+                    println!(
+                        "  HMAC-SHA256 links from id {hmac_from} on; {legacy} legacy rows below it (written before the HMAC anchor) checked as plain SHA-256 links{}",
+                        if legacy > 0 {
+                            ": they prove order and completeness, not origin"
+                        } else {
+                            ""
+                        }
+                    );
                     if unhashed > 0 {
                         println!(
                             "  {unhashed} rows written before the chain existed carry no hash"
