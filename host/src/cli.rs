@@ -185,9 +185,15 @@ enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; names the first row whose link does not hold.
-    Verify,
-    /// Delete rows older than the given age (at least 90 days).
+    /// Check the hash chain (HMAC links under the key from `SDMD_SECRET_KEY`); names the first
+    /// row whose link does not hold.
+    Verify {
+        /// Also compare the database with this `SDMD_AUDIT_SINK` file (JSON lines): reports rows
+        /// rewritten, deleted or inserted in the database.
+        #[arg(long)]
+        against: Option<PathBuf>,
+    },
+    /// Delete rows older than the given age (at least 90 days); the prune is itself recorded.
     Prune {
         /// Age such as `120d` (days; a bare number means days too).
         #[arg(long)]
@@ -306,6 +312,16 @@ where
     F: FnOnce(sqlx::PgPool) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    // Rows these commands write are linked under the server's key: use it, never invent one.
+    let master = crate::secrets::master_key(cfg.secret_key.as_deref(), &cfg.data_dir, false)?
+        .with_context(|| {
+            format!(
+                "no secret key: the audit log is linked under a key derived from SDMD_SECRET_KEY; set SDMD_SECRET_KEY to the server's, or SDMD_DATA_DIR to its data directory (no {} found)",
+                cfg.data_dir.join("secret.key").display()
+            )
+        })?;
+    crate::db::audit::install_key(crate::db::audit::AuditKey::derive(&master))
+        .map_err(anyhow::Error::msg)?;
     let (pool, embedded) = crate::server::open_database(cfg).await?;
     let result = f(pool.clone()).await;
     pool.close().await;
@@ -450,23 +466,75 @@ async fn token_command(pool: sqlx::PgPool, command: TokenCommand) -> anyhow::Res
 async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Result<()> {
     use crate::db::audit::{self, Verification};
     match command {
-        AuditCommand::Verify => match audit::verify(&pool).await? {
-            Verification::Intact { rows, first, last } => {
-                let range = match (first, last) {
-                    (Some(f), Some(l)) => format!(" (ids {f}..={l})"),
-                    _ => String::new(),
-                };
-                println!("audit chain intact: {rows} rows{range}");
-                Ok(())
+        AuditCommand::Verify { against } => {
+            let chain = match audit::verify(&pool, audit::key()).await? {
+                Verification::Intact {
+                    rows,
+                    first,
+                    last,
+                    legacy,
+                    unhashed,
+                    hmac_from,
+                } => {
+                    let range = match (first, last) {
+                        (Some(f), Some(l)) => format!(" (ids {f}..={l})"),
+                        _ => String::new(),
+                    };
+                    println!("audit chain intact: {rows} rows{range}");
+                    println!(
+                        "  HMAC-SHA256 links from id {hmac_from} on; {legacy} legacy rows below it (written before the HMAC anchor) checked as plain SHA-256 links{}",
+                        if legacy > 0 {
+                            ": they prove order and completeness, not origin"
+                        } else {
+                            ""
+                        }
+                    );
+                    if unhashed > 0 {
+                        println!(
+                            "  {unhashed} rows written before the chain existed carry no hash"
+                        );
+                    }
+                    Ok(())
+                }
+                Verification::Broken { id, reason } => {
+                    Err(anyhow::anyhow!("audit chain broken at row {id}: {reason}"))
+                }
+            };
+            let Some(path) = against else {
+                return chain;
+            };
+            let cmp = crate::audit_sink::compare(&pool, audit::key(), &path).await?;
+            for (id, what) in &cmp.problems {
+                eprintln!("sink mismatch at row {id}: {what}");
             }
-            Verification::Broken { id, reason } => {
-                bail!("audit chain broken at row {id}: {reason}")
+            println!(
+                "sink {}: {} rows match, {} pruned, {} not exported yet, {} mismatches",
+                path.display(),
+                cmp.matched,
+                cmp.pruned,
+                cmp.pending,
+                cmp.problems.len()
+            );
+            chain?;
+            if !cmp.problems.is_empty() {
+                bail!(
+                    "the database disagrees with the audit sink {} ({} mismatches)",
+                    path.display(),
+                    cmp.problems.len()
+                );
             }
-        },
+            Ok(())
+        }
         AuditCommand::Prune { older_than } => {
             let days = parse_retention(&older_than)?;
-            let n = audit::prune(&pool, days).await?;
-            println!("pruned {n} audit rows older than {days} days");
+            let p = audit::prune(&pool, &cli_actor(), days).await?;
+            let range = p
+                .range
+                .map_or(String::new(), |(lo, hi)| format!(" (ids {lo}..={hi})"));
+            println!(
+                "pruned {} audit rows older than {days} days{range}; recorded as row {}",
+                p.deleted, p.row
+            );
             Ok(())
         }
     }

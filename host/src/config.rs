@@ -29,10 +29,15 @@ pub struct ServeConfig {
     /// binary was built in, when it holds a build.
     #[arg(long, env = "SDMD_UI_DIR")]
     pub ui_dir: Option<PathBuf>,
-    /// 32 random bytes, base64: seals stored registry passwords; replicas must share it. Unset:
+    /// 32 random bytes, base64: seals stored registry passwords and keys the audit chain's HMAC
+    /// links (derived with HKDF); replicas must share it. Unset:
     /// generated once into `<data dir>/secret.key`.
     #[arg(long, env = "SDMD_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Append-only export of every audit row as it is committed: `file:/path/audit.jsonl` (JSON
+    /// lines, opened O_APPEND). Compare with `sdmd audit verify --against FILE`.
+    #[arg(long, env = "SDMD_AUDIT_SINK")]
+    pub audit_sink: Option<String>,
     /// External PostgreSQL; unset runs the embedded cluster in the data dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

@@ -2,6 +2,7 @@
 //! [`api::app`] builds the whole HTTP application from an [`state::AppState`].
 
 pub mod api;
+pub mod audit_sink;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -52,42 +52,8 @@ impl SecretBox {
     /// The key from `SDMD_SECRET_KEY` when given, else from `<data_dir>/secret.key`, created on
     /// first start.
     pub fn load(env_key: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        if let Some(k) = env_key {
-            let bytes = b64
-                .decode(k.trim())
-                .context("SDMD_SECRET_KEY is not valid base64")?;
-            return Self::from_key(&bytes);
-        }
-        let path = data_dir.join("secret.key");
-        if path.exists() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let bytes = b64
-                .decode(text.trim())
-                .with_context(|| format!("{} is not valid base64", path.display()))?;
-            return Self::from_key(&bytes);
-        }
-        let mut k = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut k)
-            .map_err(|_| anyhow::anyhow!("the system RNG failed"))?;
-        std::fs::create_dir_all(data_dir)?;
-        {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            f.write_all(b64.encode(k).as_bytes())?;
-        }
-        tracing::warn!(
-            path = %path.display(),
-            "generated a secret key for stored credentials; replicas must share it (set SDMD_SECRET_KEY)"
-        );
+        let k =
+            master_key(env_key, data_dir, true)?.ok_or_else(|| anyhow::anyhow!("no secret key"))?;
         Self::from_key(&k)
     }
 
@@ -124,6 +90,68 @@ impl SecretBox {
             .map_err(|_| OpenError)?;
         Ok(plain.to_vec())
     }
+}
+
+/// The installation's 32-byte master key: `SDMD_SECRET_KEY` (base64) when given, else
+/// `<data_dir>/secret.key`. When neither exists, `create` generates the file (mode 0600) — what
+/// `sdmd serve` does on first start — and otherwise the answer is `None` (maintenance commands
+/// must not invent a key the server does not have).
+///
+/// Keys for other purposes are derived from it with HKDF under their own label (e.g. the audit
+/// chain's HMAC key, `crate::db::audit::AuditKey`), so it is never used for two things.
+pub fn master_key(
+    env_key: Option<&str>,
+    data_dir: &Path,
+    create: bool,
+) -> anyhow::Result<Option<[u8; 32]>> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let exact = |bytes: Vec<u8>| -> anyhow::Result<[u8; 32]> {
+        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+            anyhow::anyhow!(
+                "SDMD_SECRET_KEY must be 32 bytes (base64), not {}",
+                bytes.len()
+            )
+        })
+    };
+    if let Some(k) = env_key {
+        let bytes = b64
+            .decode(k.trim())
+            .context("SDMD_SECRET_KEY is not valid base64")?;
+        return exact(bytes).map(Some);
+    }
+    let path = data_dir.join("secret.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let bytes = b64
+            .decode(text.trim())
+            .with_context(|| format!("{} is not valid base64", path.display()))?;
+        return exact(bytes).map(Some);
+    }
+    if !create {
+        return Ok(None);
+    }
+    let mut k = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut k)
+        .map_err(|_| anyhow::anyhow!("the system RNG failed"))?;
+    std::fs::create_dir_all(data_dir)?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        f.write_all(b64.encode(k).as_bytes())?;
+    }
+    tracing::warn!(
+        path = %path.display(),
+        "generated a secret key for stored credentials and the audit chain; replicas must share it (set SDMD_SECRET_KEY)"
+    );
+    Ok(Some(k))
 }
 
 #[cfg(test)]

@@ -126,6 +126,17 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .validate()
         .map_err(anyhow::Error::msg)?;
     let tls_files = crate::tls::material(&cfg)?;
+    let sink_cfg = cfg
+        .audit_sink
+        .as_deref()
+        .map(crate::audit_sink::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    // The audit chain's HMAC key, before anything is recorded (the first administrator is).
+    let master = crate::secrets::master_key(cfg.secret_key.as_deref(), &cfg.data_dir, true)?
+        .context("no secret key")?;
+    crate::db::audit::install_key(crate::db::audit::AuditKey::derive(&master))
+        .map_err(anyhow::Error::msg)?;
     let (admin, url, embedded) = open_database_with_url(&cfg).await?;
     let pool = match app_pool(&admin, &url).await? {
         Some(pool) => {
@@ -213,6 +224,20 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .as_ref()
         .and_then(|pg| pg.supervise(state.shutdown.clone(), Duration::from_millis(250)));
     let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
+    // Stopped after every task that may still write audit rows, so its last export has them.
+    let sink_stop = tokio_util::sync::CancellationToken::new();
+    let sink = match &sink_cfg {
+        Some(crate::audit_sink::SinkConfig::File(path)) => {
+            let sink = crate::audit_sink::FileSink::open(path, &state.db).await?;
+            tracing::info!(path = %path.display(), "exporting the audit log (SDMD_AUDIT_SINK)");
+            Some(tokio::spawn(crate::audit_sink::run(
+                state.db.clone(),
+                sink,
+                sink_stop.clone(),
+            )))
+        }
+        None => None,
+    };
     let auth_upkeep = tokio::spawn(crate::auth::builtin::run_maintenance(
         state.db.clone(),
         state.shutdown.clone(),
@@ -283,6 +308,14 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the auth upkeep task did not stop in time");
+    }
+    sink_stop.cancel();
+    if let Some(h) = sink
+        && tokio::time::timeout(Duration::from_secs(10), h)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the audit sink did not finish its last export in time");
     }
     if let Some(h) = supervisor
         && tokio::time::timeout(Duration::from_secs(15), h)

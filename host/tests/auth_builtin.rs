@@ -227,7 +227,9 @@ async fn throttled_attempts_are_aggregated(pool: PgPool) {
     assert_eq!(rows[1].1["window"], "closed");
     assert_eq!(rows[1].1["attempts"], throttled, "{}", rows[1].1);
     assert!(matches!(
-        sdmd::db::audit::verify(&pool).await.unwrap(),
+        sdmd::db::audit::verify(&pool, sdmd::db::audit::key())
+            .await
+            .unwrap(),
         sdmd::db::audit::Verification::Intact { .. }
     ));
 }

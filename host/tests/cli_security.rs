@@ -1,5 +1,6 @@
 //! The maintenance CLI against a real database: `sdmd user add|list|passwd|remove` (passwords
-//! from stdin) and `sdmd audit verify|prune`.
+//! from stdin) and `sdmd audit verify|prune`, and the audit sink of `sdmd serve` compared with
+//! `sdmd audit verify --against`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -16,11 +17,15 @@ async fn url_of(pool: &PgPool) -> String {
     format!("{}/{db}", base.rsplit_once('/').unwrap().0)
 }
 
+/// The installation key these tests share with the binaries they run (32 bytes, base64).
+const SECRET_KEY: &str = "c2RtZC10ZXN0LWtleS1vZi1jbGktc2VjdXJpdHktcnM=";
+
 /// Runs `sdmd args…` against `url` with `stdin`; returns (success, stdout+stderr).
 fn sdmd(url: &str, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sdmd"))
         .args(args)
         .env("DATABASE_URL", url)
+        .env("SDMD_SECRET_KEY", SECRET_KEY)
         .env("USER", "tester")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -103,6 +108,7 @@ async fn token_commands_print_the_secret_once(pool: PgPool) {
     let out = Command::new(env!("CARGO_BIN_EXE_sdmd"))
         .args(["token", "create", "ci", "--expires-in-days", "30"])
         .env("DATABASE_URL", &url)
+        .env("SDMD_SECRET_KEY", SECRET_KEY)
         .env("USER", "tester")
         .output()
         .unwrap();
@@ -284,4 +290,202 @@ fn user_add_next_to_a_running_embedded_server() {
         !data.path().join("postgres/postmaster.pid").exists(),
         "the server stops the cluster it started"
     );
+}
+
+/// Maintenance commands link audit rows under the server's key: without one they write nothing
+/// (they never invent a key the server does not have).
+#[sqlx::test(migrations = "../migrations")]
+async fn maintenance_commands_without_the_key_write_nothing(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let empty = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sdmd"))
+        .args(["user", "add", "nokey@example.com"])
+        .env("DATABASE_URL", &url)
+        .env_remove("SDMD_SECRET_KEY")
+        .env("SDMD_DATA_DIR", empty.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-fine-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("SDMD_SECRET_KEY"), "{err}");
+    assert!(!empty.path().join("secret.key").exists(), "no key invented");
+    let n: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `sdmd serve` with `SDMD_AUDIT_SINK=file:…` appends every committed row, also those the CLI
+/// writes next to it; `sdmd audit verify --against` agrees until a database row is rewritten
+/// (even with its link recomputed), and `sdmd audit prune` is recorded. `syslog` is refused.
+#[sqlx::test(migrations = "../migrations")]
+async fn serve_exports_the_audit_log_and_verify_against_finds_a_rewritten_row(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let bin = env!("CARGO_BIN_EXE_sdmd");
+    let data = tempfile::tempdir().unwrap();
+    let sink = data.path().join("audit.jsonl");
+
+    let out = Command::new(bin)
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("SDMD_SECRET_KEY", SECRET_KEY)
+        .env("SDMD_DATA_DIR", data.path())
+        .env("SDMD_TLS", "off")
+        .env("SDMD_LISTEN", "127.0.0.1:0")
+        .env("SDMD_AUDIT_SINK", "syslog")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("SDMD_AUDIT_SINK=syslog is not supported"),
+        "{err}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = KillOnDrop(Some(
+        Command::new(bin)
+            .arg("serve")
+            .env("DATABASE_URL", &url)
+            .env("SDMD_SECRET_KEY", SECRET_KEY)
+            .env("SDMD_DATA_DIR", data.path())
+            .env("SDMD_TLS", "off")
+            .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SDMD_AUDIT_SINK", format!("file:{}", sink.display()))
+            .env("SDMD_ADMIN_EMAIL", "admin@example.com")
+            .env("SDMD_ADMIN_PASSWORD", "admin-password-1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(data.path().join("server.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .unwrap();
+    while !http
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            server.child().try_wait().unwrap().is_none(),
+            "sdmd serve exited early: {}",
+            std::fs::read_to_string(data.path().join("server.log")).unwrap_or_default()
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sdmd did not become ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A row written by the CLI next to the server reaches the server's sink.
+    let (ok, out) = sdmd(
+        &url,
+        &["user", "add", "second@example.com"],
+        "a-fine-password\n",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = sdmd(&url, &["audit", "prune", "--older-than", "90d"], "");
+    assert!(ok && out.contains("pruned 0"), "{out}");
+    let wait_for_sink = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while lines(&sink).len() < n {
+            assert!(std::time::Instant::now() < deadline, "rows not exported");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("select id, actor, action from audit_log order by id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        rows.iter()
+            .any(|(_, a, act)| a == "cli:tester" && act == "audit.prune"),
+        "{rows:?}"
+    );
+    wait_for_sink(rows.len());
+    let exported: Vec<i64> = lines(&sink)
+        .iter()
+        .map(|l| l["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(exported, rows.iter().map(|r| r.0).collect::<Vec<_>>());
+
+    let against = ["audit", "verify", "--against", sink.to_str().unwrap()];
+    let (ok, out) = sdmd(&url, &against, "");
+    assert!(ok && out.contains("0 mismatches"), "{out}");
+
+    // Rewritten in the database, behind the trigger's back.
+    let victim = rows[0].0;
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("update audit_log set actor = 'someone-else' where id = $1")
+        .bind(victim)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (ok, out) = sdmd(&url, &against, "");
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("sink mismatch at row {victim}")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("broken at row {victim}")), "{out}");
+
+    let mut server = server.0.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// A server process that is killed if the test fails before stopping it (it would hold the test
+/// database open).
+struct KillOnDrop(Option<std::process::Child>);
+
+impl KillOnDrop {
+    fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().unwrap()
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }

@@ -7,12 +7,94 @@
 //! closes it with the count.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 use utoipa::ToSchema;
+
+/// The key of the chain's HMAC links: HKDF-SHA256 of the installation's master key
+/// (`SDMD_SECRET_KEY`, [`crate::secrets::master_key`]) under the label [`AuditKey::LABEL`]. The
+/// database never holds it, so whoever can rewrite the database but lacks the key cannot forge a
+/// link (docs/security.md).
+pub struct AuditKey {
+    key: ring::hmac::Key,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+struct HmacLen;
+
+impl ring::hkdf::KeyType for HmacLen {
+    fn len(&self) -> usize {
+        32
+    }
+}
+
+impl AuditKey {
+    /// The HKDF context of the audit key (distinct from every other use of the master key).
+    pub const LABEL: &'static [u8] = b"sdmd audit chain hmac-sha256 v1";
+
+    /// Derives the audit key from the 32-byte master key.
+    pub fn derive(master: &[u8; 32]) -> Self {
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"sdmd").extract(master);
+        let mut bytes = [0u8; 32];
+        // Cannot fail: 32 bytes is far below HKDF-SHA256's limit of 255 × 32.
+        if let Ok(okm) = prk.expand(&[Self::LABEL], HmacLen) {
+            let _ = okm.fill(&mut bytes);
+        }
+        Self {
+            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes),
+        }
+    }
+
+    /// A key of this process only (tests, and library users that never install one).
+    pub fn random() -> Self {
+        use ring::rand::SecureRandom;
+        let mut k = [0u8; 32];
+        // The system RNG failing leaves a zero key; `derive` still separates it by label.
+        let _ = ring::rand::SystemRandom::new().fill(&mut k);
+        Self::derive(&k)
+    }
+
+    pub(crate) fn link(&self, prev: &[u8], row: &CanonicalRow<'_>) -> [u8; 32] {
+        let mut ctx = ring::hmac::Context::with_key(&self.key);
+        ctx.update(prev);
+        ctx.update(&row.bytes());
+        let tag = ctx.sign();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+}
+
+static KEY: OnceLock<AuditKey> = OnceLock::new();
+
+/// Makes `key` the one [`record`] links rows with, for the rest of the process. `sdmd serve`
+/// and the maintenance commands install the key derived from `SDMD_SECRET_KEY` before writing
+/// anything; it fails if rows were already linked under another key in this process.
+pub fn install_key(key: AuditKey) -> Result<(), String> {
+    KEY.set(key)
+        .map_err(|_| "the audit key was already chosen in this process".to_owned())
+}
+
+/// The key [`record`] links rows with: the installed one, or — when none was installed (tests
+/// and embedders) — a random key of this process, with a warning, since rows linked under it
+/// cannot be verified by another process.
+pub fn key() -> &'static AuditKey {
+    KEY.get_or_init(|| {
+        tracing::warn!(
+            "no audit key installed: linking audit rows under a key of this process only (sdmd serve derives it from SDMD_SECRET_KEY)"
+        );
+        AuditKey::random()
+    })
+}
 
 /// Who did something, and from where.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +154,8 @@ pub struct Entry {
     pub client_ip: Option<String>,
     /// Technical details.
     pub details: Option<serde_json::Value>,
-    /// Hex SHA-256 link of the hash chain: `sha256(previous hash ‖ canonical row)`.
+    /// Hex link of the hash chain: `HMAC-SHA256(audit key, previous hash ‖ canonical row)`
+    /// (rows written before the HMAC anchor: plain `sha256(previous hash ‖ canonical row)`).
     pub hash: Option<String>,
     /// The `x-request-id` the client sent, if any.
     pub client_request_id: Option<String>,
@@ -135,9 +218,10 @@ fn bounded_details(v: &serde_json::Value) -> Cow<'_, serde_json::Value> {
 /// Appends one row (call it inside the transaction of the change it records). Fields are
 /// bounded first ([`TEXT_LIMIT`], [`DETAILS_LIMIT`]); the chain covers what is stored.
 ///
-/// The row is linked into the hash chain: the chain head row is locked `for update`, which
-/// serializes concurrent writers across replicas until the surrounding transaction ends, so every
-/// row's `prev_hash` is the hash of the row committed just before it.
+/// `audit_reserve()` locks the chain head until the surrounding transaction ends (which
+/// serializes concurrent writers across replicas) and hands out the row's id, time and previous
+/// hash; the row's link is the HMAC under [`key`]. The database's insert trigger sets the id and
+/// time itself and refuses a row that does not extend the head, then moves the head.
 pub async fn record(
     conn: &mut PgConnection,
     ctx: &AuditContext,
@@ -160,12 +244,8 @@ pub async fn record(
     // A savepoint inside the caller's transaction, or a transaction of its own when the caller has
     // none: the lock, the timestamp and the insert must share one transaction.
     let mut tx = conn.begin().await?;
-    let (prev,): (Vec<u8>,) =
-        sqlx::query_as("select last_hash from audit_chain_head where id = 1 for update")
-            .fetch_one(&mut *tx)
-            .await?;
-    let (id, at): (i64, DateTime<Utc>) =
-        sqlx::query_as("select nextval(pg_get_serial_sequence('audit_log', 'id')), now()")
+    let (id, at, prev): (i64, DateTime<Utc>, Vec<u8>) =
+        sqlx::query_as("select id, at, prev_hash from audit_reserve()")
             .fetch_one(&mut *tx)
             .await?;
     let row = CanonicalRow {
@@ -180,7 +260,7 @@ pub async fn record(
         details: Some(details.as_ref()),
         client_request_id: client_request_id.as_deref(),
     };
-    let hash = chain_hash(&prev, &row);
+    let hash = key().link(&prev, &row);
     let entry = sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
         "insert into audit_log (id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash, client_request_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -200,11 +280,6 @@ pub async fn record(
     .bind(&client_request_id)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("update audit_chain_head set last_id = $1, last_hash = $2 where id = 1")
-        .bind(id)
-        .bind(hash.as_slice())
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(entry)
 }
@@ -345,7 +420,7 @@ pub async fn close_windows(pool: &sqlx::PgPool, all: bool) -> Result<usize, sqlx
 }
 
 /// The fields a chain link covers, in a fixed order.
-struct CanonicalRow<'a> {
+pub(crate) struct CanonicalRow<'a> {
     id: i64,
     at: DateTime<Utc>,
     actor: &'a str,
@@ -363,7 +438,7 @@ impl CanonicalRow<'_> {
     /// A JSON array of the fields with object keys sorted and microsecond UTC time, so that the
     /// bytes do not depend on how PostgreSQL's jsonb reorders keys. The client's request id, when
     /// there is one, is a tenth element.
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut out = String::from("[");
         out.push_str(&self.id.to_string());
         out.push(',');
@@ -433,11 +508,38 @@ fn canonical_json(v: &serde_json::Value, out: &mut String) {
     }
 }
 
-fn chain_hash(prev: &[u8], row: &CanonicalRow<'_>) -> [u8; 32] {
+pub(crate) fn chain_hash(prev: &[u8], row: &CanonicalRow<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev);
     h.update(row.bytes());
     h.finalize().into()
+}
+
+impl Entry {
+    fn canonical(&self) -> CanonicalRow<'_> {
+        CanonicalRow {
+            id: self.id,
+            at: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            target: self.target.as_deref(),
+            result: &self.result,
+            request_id: self.request_id.as_deref(),
+            client_ip: self.client_ip.as_deref(),
+            details: self.details.as_ref(),
+            client_request_id: self.client_request_id.as_deref(),
+        }
+    }
+
+    /// The HMAC link this row's content has after `prev` under `key` (what [`record`] stores).
+    pub fn hmac_link(&self, key: &AuditKey, prev: &[u8]) -> [u8; 32] {
+        key.link(prev, &self.canonical())
+    }
+
+    /// The plain SHA-256 link of rows written before the HMAC anchor (anyone can compute it).
+    pub fn sha256_link(&self, prev: &[u8]) -> [u8; 32] {
+        chain_hash(prev, &self.canonical())
+    }
 }
 
 /// The outcome of [`verify`].
@@ -445,12 +547,19 @@ fn chain_hash(prev: &[u8], row: &CanonicalRow<'_>) -> [u8; 32] {
 pub enum Verification {
     /// Every row from `first` to `last` links correctly (`rows` rows checked).
     Intact {
-        /// Rows checked.
+        /// Rows checked (legacy and HMAC links).
         rows: u64,
         /// Oldest row checked (after pruning, the oldest remaining row).
         first: Option<i64>,
         /// Newest row checked.
         last: Option<i64>,
+        /// Of `rows`, those below [`Verification::Intact::hmac_from`]: written before the HMAC
+        /// anchor, linked by plain SHA-256 (which anyone can recompute).
+        legacy: u64,
+        /// Rows written before the chain existed (no hash at all), not counted in `rows`.
+        unhashed: u64,
+        /// The first id linked by HMAC (the anchor, recorded when the database was migrated).
+        hmac_from: i64,
     },
     /// The first row whose link does not hold, and why.
     Broken {
@@ -461,120 +570,335 @@ pub enum Verification {
     },
 }
 
-#[derive(sqlx::FromRow)]
-struct ChainRow {
-    id: i64,
-    at: DateTime<Utc>,
-    actor: String,
-    action: String,
-    target: Option<String>,
-    result: String,
-    request_id: Option<String>,
-    client_ip: Option<String>,
-    details: Option<serde_json::Value>,
-    prev_hash: Option<Vec<u8>>,
-    hash: Option<Vec<u8>>,
-    client_request_id: Option<String>,
+/// A stored row with its links, as [`verify`] and the sink read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ChainRow {
+    pub(crate) id: i64,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) target: Option<String>,
+    pub(crate) result: String,
+    pub(crate) request_id: Option<String>,
+    pub(crate) client_ip: Option<String>,
+    pub(crate) details: Option<serde_json::Value>,
+    pub(crate) prev_hash: Option<Vec<u8>>,
+    pub(crate) hash: Option<Vec<u8>>,
+    pub(crate) client_request_id: Option<String>,
 }
 
-/// Walks the chain from the oldest remaining row (pruning removes a prefix, so the oldest row's
-/// `prev_hash` is taken as given) and names the first row whose link does not hold. Rows written
-/// before the chain existed (no hash) are skipped while they precede the first chained row.
-pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification, sqlx::Error> {
-    use futures_util::TryStreamExt;
-    let mut rows = sqlx::query_as::<_, ChainRow>(
-        "select id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash, client_request_id
-         from audit_log order by id",
+impl ChainRow {
+    pub(crate) fn canonical(&self) -> CanonicalRow<'_> {
+        CanonicalRow {
+            id: self.id,
+            at: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            target: self.target.as_deref(),
+            result: &self.result,
+            request_id: self.request_id.as_deref(),
+            client_ip: self.client_ip.as_deref(),
+            details: self.details.as_ref(),
+            client_request_id: self.client_request_id.as_deref(),
+        }
+    }
+}
+
+/// The columns of [`ChainRow`].
+pub(crate) const CHAIN_COLUMNS: &str = "id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash, client_request_id";
+
+/// The chain head and the facts about the chain's start kept beside it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Head {
+    pub(crate) last_id: Option<i64>,
+    pub(crate) last_hash: Vec<u8>,
+    pub(crate) hmac_from: i64,
+    pub(crate) start_id: Option<i64>,
+    pub(crate) start_prev: Option<Vec<u8>>,
+    pub(crate) unhashed_max_id: Option<i64>,
+    pub(crate) unhashed_rows: i64,
+}
+
+pub(crate) async fn head(pool: &sqlx::PgPool) -> Result<Head, sqlx::Error> {
+    sqlx::query_as(
+        "select last_id, last_hash, hmac_from, start_id, start_prev, unhashed_max_id, unhashed_rows
+         from audit_chain_head where id = 1",
     )
+    .fetch_one(pool)
+    .await
+}
+
+/// The `prev_hash` of the very first row of a chain.
+const GENESIS: [u8; 32] = [0; 32];
+
+/// Where an `audit.prune` row says the chain continues.
+pub(crate) fn prune_start(details: Option<&serde_json::Value>) -> Option<(i64, Vec<u8>)> {
+    let d = details?;
+    let id = d.get("kept_from_id")?.as_i64()?;
+    let prev = hex::decode(d.get("kept_from_prev_hash")?.as_str()?).ok()?;
+    Some((id, prev))
+}
+
+/// Walks every row in id order — all of them: a row below the chain's start is reported, not
+/// skipped — and names the first whose link does not hold:
+///
+/// * rows from `hmac_from` on must carry `HMAC-SHA256(key, prev_hash ‖ canonical row)`, rows
+///   below it (written before the HMAC anchor) plain SHA-256;
+/// * each row's `prev_hash` is the previous row's hash;
+/// * the first row is where the chain starts: where the newest `audit.prune` row says it
+///   continues, else the start recorded in the head (the first row ever written, or the first
+///   chained row when the anchor was set); without a prune, an HMAC-linked first row must be the
+///   genesis link (previous hash all zeros), so removing a prefix outside `sdmd audit prune` is
+///   reported;
+/// * rows without any hash may only precede the chain (written before it existed; counted when
+///   the anchor was set);
+/// * the newest row is the one the head names, so removing the newest rows is reported while
+///   the head is intact.
+///
+/// What this cannot see: someone with both database access and `SDMD_SECRET_KEY` can rewrite
+/// everything; someone with database access alone can remove the newest rows together with the
+/// head's record of them (the append-only sink, [`crate::audit_sink`], shows that).
+pub async fn verify(pool: &sqlx::PgPool, key: &AuditKey) -> Result<Verification, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let head = head(pool).await?;
+    // Where the chain should start: as the newest prune row records it (its own link is checked
+    // when the walk reaches it), else as the head recorded it when the first row was written.
+    let newest_prune: Option<(i64, Option<serde_json::Value>)> = sqlx::query_as(
+        "select id, details from audit_log where action = 'audit.prune' and id >= $1
+         order by id desc limit 1",
+    )
+    .bind(head.hmac_from)
+    .fetch_optional(pool)
+    .await?;
+    let pruned = newest_prune
+        .as_ref()
+        .and_then(|(_, d)| prune_start(d.as_ref()));
+    let start = pruned
+        .clone()
+        .or_else(|| head.start_id.zip(head.start_prev.clone()));
+    let mut rows = sqlx::query_as::<_, ChainRow>(sqlx::AssertSqlSafe(format!(
+        "select {CHAIN_COLUMNS} from audit_log order by id"
+    )))
     .fetch(pool);
     let mut expected_prev: Option<Vec<u8>> = None;
-    let (mut count, mut first, mut last) = (0u64, None, None);
+    let mut first_row: Option<(i64, Vec<u8>)> = None;
+    let (mut count, mut legacy, mut unhashed, mut last) = (0u64, 0u64, 0u64, None);
+    let broken = |id: i64, reason: String| Ok(Verification::Broken { id, reason });
     while let Some(r) = rows.try_next().await? {
-        let (Some(prev), Some(hash)) = (&r.prev_hash, &r.hash) else {
-            if expected_prev.is_none() {
+        let Some(hash) = &r.hash else {
+            let before_chain =
+                expected_prev.is_none() && head.unhashed_max_id.is_some_and(|max| r.id <= max);
+            if before_chain && (unhashed as i64) < head.unhashed_rows {
+                unhashed += 1;
                 continue;
             }
-            return Ok(Verification::Broken {
-                id: r.id,
-                reason: "the row has no hash".into(),
-            });
+            return broken(
+                r.id,
+                match head.unhashed_max_id {
+                    Some(max) => format!(
+                        "the row has no hash (only the {} rows written before the chain existed, ids up to {max}, may lack one)",
+                        head.unhashed_rows
+                    ),
+                    None => "the row has no hash".into(),
+                },
+            );
         };
-        if let Some(exp) = &expected_prev
-            && exp != prev
-        {
-            return Ok(Verification::Broken {
-                id: r.id,
-                reason: "prev_hash does not match the previous row's hash (a row before it was removed or altered)".into(),
-            });
+        let Some(prev) = &r.prev_hash else {
+            return broken(r.id, "the row has a hash but no prev_hash".into());
+        };
+        match &expected_prev {
+            Some(exp) if exp != prev => {
+                return broken(
+                    r.id,
+                    "prev_hash does not match the previous row's hash (a row before it was removed, inserted or altered)".into(),
+                );
+            }
+            Some(_) => {}
+            None => {
+                if let Some((start_id, start_prev)) = &start
+                    && (r.id != *start_id || prev != start_prev)
+                {
+                    let why = if r.id < *start_id {
+                        "inserted below the chain's start"
+                    } else {
+                        "the rows before it were removed outside `sdmd audit prune`, or the start was moved"
+                    };
+                    return broken(
+                        r.id,
+                        format!(
+                            "the chain starts at row {start_id}{}, but the first row is {}: {why}",
+                            if pruned.is_some() {
+                                " (as the newest audit.prune row records)"
+                            } else {
+                                ""
+                            },
+                            r.id
+                        ),
+                    );
+                }
+                if pruned.is_none() && r.id >= head.hmac_from && prev.as_slice() != GENESIS {
+                    return broken(
+                        r.id,
+                        "the first row does not start the chain (its prev_hash is not the genesis link) and no audit.prune row records a prune: rows before it were removed".into(),
+                    );
+                }
+                first_row = Some((r.id, prev.clone()));
+            }
         }
-        let row = CanonicalRow {
-            id: r.id,
-            at: r.at,
-            actor: &r.actor,
-            action: &r.action,
-            target: r.target.as_deref(),
-            result: &r.result,
-            request_id: r.request_id.as_deref(),
-            client_ip: r.client_ip.as_deref(),
-            details: r.details.as_ref(),
-            client_request_id: r.client_request_id.as_deref(),
+        let row = r.canonical();
+        let is_legacy = r.id < head.hmac_from;
+        let expected = if is_legacy {
+            chain_hash(prev, &row)
+        } else {
+            key.link(prev, &row)
         };
-        if chain_hash(prev, &row).as_slice() != hash.as_slice() {
-            return Ok(Verification::Broken {
-                id: r.id,
-                reason: "the row's content does not match its hash".into(),
-            });
+        if expected.as_slice() != hash.as_slice() {
+            return broken(
+                r.id,
+                if is_legacy {
+                    "the row's content does not match its SHA-256 link (a row written before the HMAC anchor)".into()
+                } else {
+                    "the row's HMAC does not hold: its content was altered or its hash computed without SDMD's key (or SDMD_SECRET_KEY is not the key the log was written with)".into()
+                },
+            );
         }
         expected_prev = Some(hash.clone());
         count += 1;
-        first = first.or(Some(r.id));
+        legacy += u64::from(is_legacy);
         last = Some(r.id);
     }
     drop(rows);
     // Removing the newest rows leaves a consistent prefix: the head remembers the last link.
-    let (head_id, head_hash): (Option<i64>, Vec<u8>) =
-        sqlx::query_as("select last_id, last_hash from audit_chain_head where id = 1")
-            .fetch_one(pool)
-            .await?;
-    if let (Some(head_id), Some(exp)) = (head_id, &expected_prev)
-        && (Some(head_id) != last || exp != &head_hash)
+    if let (Some(head_id), Some(exp)) = (head.last_id, &expected_prev)
+        && (Some(head_id) != last || exp != &head.last_hash)
     {
-        return Ok(Verification::Broken {
-            id: head_id,
-            reason: "the newest row recorded by the chain head is missing or differs".into(),
-        });
+        return broken(
+            head_id,
+            "the newest row recorded by the chain head is missing or differs".into(),
+        );
     }
-    if let (Some(head_id), None) = (head_id, &expected_prev) {
-        return Ok(Verification::Broken {
-            id: head_id,
-            reason: "the chain head names a row that is missing".into(),
-        });
+    if let (Some(head_id), None) = (head.last_id, &expected_prev) {
+        return broken(head_id, "the chain head names a row that is missing".into());
     }
     Ok(Verification::Intact {
         rows: count,
-        first,
+        first: first_row.map(|(id, _)| id),
         last,
+        legacy,
+        unhashed,
+        hmac_from: head.hmac_from,
     })
 }
 
-/// Deletes rows older than `older_than_days` (at least 90, which the database enforces too),
-/// always keeping the newest row, which the chain head names, so `verify` still holds after
-/// pruning an idle log.
-/// Runs as the table owner: the application's role has no DELETE privilege.
-pub async fn prune(pool: &sqlx::PgPool, older_than_days: u32) -> Result<u64, sqlx::Error> {
+/// What [`prune`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// Rows deleted.
+    pub deleted: u64,
+    /// Lowest and highest id deleted.
+    pub range: Option<(i64, i64)>,
+    /// The `audit.prune` row that records it.
+    pub row: i64,
+}
+
+/// Why [`prune`] did not prune.
+#[derive(Debug, thiserror::Error)]
+pub enum PruneError {
+    /// The chain does not verify: pruning would move its start past the evidence.
+    #[error(
+        "the audit chain is broken at row {id} ({reason}): not pruning, since a prune moves the chain's start and could hide it; investigate with `sdmd audit verify`"
+    )]
+    Broken {
+        /// The first broken row.
+        id: i64,
+        /// Why.
+        reason: String,
+    },
+    /// The database refused (e.g. rows younger than 90 days) or failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Deletes the oldest rows, those older than `older_than_days` (at least 90, which the database
+/// enforces too), always keeping the newest row. Only a prefix is removed (rows below the first
+/// younger one), so the chain stays whole; the head's start moves to the first kept row, and an
+/// `audit.prune` row (actor `ctx`) records the range and where the chain now starts, so
+/// [`verify`] checks the new start against an HMAC-linked record rather than taking it as given.
+/// A chain that does not verify is not pruned (the prune row would record a tampered start as
+/// legitimate). Runs as the table owner: the application's role has no DELETE privilege.
+pub async fn prune(
+    pool: &sqlx::PgPool,
+    ctx: &AuditContext,
+    older_than_days: u32,
+) -> Result<Pruned, PruneError> {
+    if let Verification::Broken { id, reason } = verify(pool, key()).await? {
+        return Err(PruneError::Broken { id, reason });
+    }
+    let days = i32::try_from(older_than_days).unwrap_or(i32::MAX);
     let mut tx = pool.begin().await?;
     sqlx::query("set local sdmd.audit_prune = 'on'")
         .execute(&mut *tx)
         .await?;
-    let done = sqlx::query(
-        "delete from audit_log where at < now() - make_interval(days => $1)
-         and id is distinct from (select last_id from audit_chain_head where id = 1)",
+    // The chain head's lock: no row is appended while the prefix goes.
+    let last_id: Option<i64> =
+        sqlx::query_scalar("select last_id from audit_chain_head where id = 1 for update")
+            .fetch_one(&mut *tx)
+            .await?;
+    let (deleted, lo, hi): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        "with gone as (
+             delete from audit_log
+             where id < coalesce((select min(id) from audit_log
+                                  where at >= now() - make_interval(days => $1)), $2)
+               and id < $2
+             returning id)
+         select count(*), min(id), max(id) from gone",
     )
-    .bind(i32::try_from(older_than_days).unwrap_or(i32::MAX))
-    .execute(&mut *tx)
+    .bind(days)
+    .bind(last_id.unwrap_or(i64::MIN))
+    .fetch_one(&mut *tx)
+    .await?;
+    let kept: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "select id, prev_hash from audit_log where hash is not null order by id limit 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if deleted > 0
+        && let Some((id, prev)) = &kept
+    {
+        sqlx::query("update audit_chain_head set start_id = $1, start_prev = $2 where id = 1")
+            .bind(id)
+            .bind(prev)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (kept_id, kept_prev) = match &kept {
+        Some((id, prev)) => (Some(*id), Some(hex::encode(prev))),
+        None => (None, None),
+    };
+    let entry = record(
+        &mut tx,
+        ctx,
+        &NewEntry {
+            action: "audit.prune",
+            target: None,
+            result: "ok",
+            details: serde_json::json!({
+                "older_than_days": older_than_days,
+                "deleted": deleted,
+                "from_id": lo,
+                "to_id": hi,
+                "kept_from_id": kept_id,
+                "kept_from_prev_hash": kept_prev,
+            }),
+        },
+    )
     .await?;
     tx.commit().await?;
-    Ok(done.rows_affected())
+    Ok(Pruned {
+        deleted: u64::try_from(deleted).unwrap_or(0),
+        range: lo.zip(hi),
+        row: entry.id,
+    })
 }
 
 /// Filters for listing.
@@ -781,6 +1105,44 @@ mod tests {
             ),
             "client request id"
         );
+    }
+
+    #[test]
+    fn the_audit_key_is_derived_and_keys_every_link() {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let row = CanonicalRow {
+            id: 1,
+            at,
+            actor: "a",
+            action: "b",
+            target: None,
+            result: "ok",
+            request_id: None,
+            client_ip: None,
+            details: None,
+            client_request_id: None,
+        };
+        let (k1, k1_again, k2) = (
+            AuditKey::derive(&[1; 32]),
+            AuditKey::derive(&[1; 32]),
+            AuditKey::derive(&[2; 32]),
+        );
+        let link = k1.link(&GENESIS, &row);
+        assert_eq!(link, k1_again.link(&GENESIS, &row), "deterministic");
+        assert_ne!(link, k2.link(&GENESIS, &row), "another master key");
+        assert_ne!(
+            link,
+            chain_hash(&GENESIS, &row),
+            "not the plain SHA-256 link"
+        );
+        // The HMAC key is not the master key itself (HKDF under the audit label).
+        let raw = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[1; 32]);
+        let mut ctx = ring::hmac::Context::with_key(&raw);
+        ctx.update(&GENESIS);
+        ctx.update(&row.bytes());
+        assert_ne!(link.as_slice(), ctx.sign().as_ref());
     }
 
     #[test]

@@ -528,7 +528,8 @@ pub async fn may_rewrite_audit(pool: &PgPool) -> Result<bool, sqlx::Error> {
 
 /// Creates (or updates) the non-superuser application role with `password` (hex only) and grants
 /// it what the server needs: everything on the tables except UPDATE/DELETE/TRUNCATE on
-/// `audit_log`, which it may only read and append to.
+/// `audit_log`, which it may only read and append to (through `audit_reserve()` and the append
+/// trigger), and any write on the chain head `audit_chain_head`.
 pub async fn ensure_app_role(pool: &PgPool, password_hex: &str) -> Result<(), sqlx::Error> {
     debug_assert!(password_hex.chars().all(|c| c.is_ascii_hexdigit()));
     let mut tx = pool.begin().await?;
@@ -556,6 +557,11 @@ pub async fn ensure_app_role(pool: &PgPool, password_hex: &str) -> Result<(), sq
         "grant select, insert, update, delete on all tables in schema public to sdmd_app",
         "grant usage, select, update on all sequences in schema public to sdmd_app",
         "revoke update, delete, truncate on audit_log from sdmd_app",
+        // The chain head moves only through the append trigger (SECURITY DEFINER), and ids come
+        // from `audit_reserve()`: the role may read the head, not write it or move the sequence.
+        "revoke insert, update, delete, truncate on audit_chain_head from sdmd_app",
+        "revoke usage, update on sequence audit_log_id_seq from sdmd_app",
+        "grant execute on function audit_reserve() to sdmd_app",
         "revoke all on _sqlx_migrations from sdmd_app",
         "grant select on _sqlx_migrations to sdmd_app",
     ] {
