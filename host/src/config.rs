@@ -66,6 +66,11 @@ pub struct ServeConfig {
     /// `<data dir>/stacks`.
     #[arg(long, env = "SDMD_STACKS_DIR")]
     pub stacks_dir: Option<PathBuf>,
+    /// A YAML or JSON file with the definition policy (what no service may do on this host:
+    /// privileged, host namespaces, the Docker socket, devices, bind roots, capabilities); see
+    /// docs/security.md. Off when unset.
+    #[arg(long, env = "SDMD_POLICY")]
+    pub policy: Option<PathBuf>,
     /// A dotenv-format file of global variables for interpolation (after each service's `.env`).
     #[arg(long, env = "SDMD_VARIABLES")]
     pub variables: Option<PathBuf>,

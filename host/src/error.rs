@@ -59,6 +59,9 @@ pub enum Error {
         /// Why it is not ready.
         reason: String,
     },
+    /// The definition breaks the host's policy (`SDMD_POLICY`); every rule broken is listed.
+    #[error("the definition breaks the host's policy ({} problem(s))", .0.len())]
+    Policy(Vec<Problem>),
     /// A `post_start`/`pre_stop` hook of the definition exited non-zero (compose v2 fails the
     /// operation the same way).
     #[error("member `{member}`: {hook}[{index}] exited with status {exit_code}")]

@@ -281,6 +281,7 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::WouldLose(_) => "adopt_would_lose_settings",
         Error::DependencyNotReady { .. } => "dependency_not_ready",
         Error::HookFailed { .. } => "hook_failed",
+        Error::Policy(_) => "policy_violation",
         Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
         Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
         Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
@@ -470,9 +471,31 @@ pub(crate) fn resolve_project(
         .map_err(Error::Invalid)
 }
 
+/// Refuses a definition the host's policy (`SDMD_POLICY`) forbids: checked when a definition is
+/// stored and before every deploy or update (a policy tightened later stops what it forbids from
+/// being (re)created; stop, delete and reading still work).
+pub(crate) fn check_policy(
+    state: &AppState,
+    def: &Definition,
+    own_dir: Option<&str>,
+) -> Result<()> {
+    if !state.policy.is_active() {
+        return Ok(());
+    }
+    let problems = state
+        .policy
+        .check(def, &project_dir(state, &def.name, own_dir));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Policy(problems))
+    }
+}
+
 /// Stores a new service (revision 1) from a project: its document as written and its files.
 pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> Result<ServiceView> {
     let resolved = resolve_project(state, &document_name(&project.source), None, &project)?;
+    check_policy(state, &resolved.definition, None)?;
     let def = resolved.display;
     let files = seal_files(state, &def.name, &project)?;
     let src = db::services::RevisionSource {
@@ -529,6 +552,7 @@ pub async fn replace(
             .and_then(|s| s.project_dir)
     };
     let resolved = resolve_project(state, name, own_dir.as_deref(), &project)?;
+    check_policy(state, &resolved.definition, own_dir.as_deref())?;
     let def = resolved.display;
     if def.name != name {
         return Err(problem(
@@ -1669,6 +1693,7 @@ async fn deploy_locked(
 ) -> Result<ActionReport> {
     let def = &stored.definition;
     let enabled = def.enabled_members(profiles).map_err(Error::Invalid)?;
+    check_policy(state, def, stored.project_dir.as_deref())?;
     check_engine(state, def).await?;
     write_project_dir(state, stored).await?;
     let service_label = HashMap::from([(labels::SERVICE.to_owned(), def.name.clone())]);

@@ -194,6 +194,17 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             .canonicalize()
             .with_context(|| format!("resolving {}", stacks.display()))?,
     );
+    if let Some(path) = &cfg.policy {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading SDMD_POLICY {}", path.display()))?;
+        let policy: crate::spec::policy::Policy = serde_norway::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("SDMD_POLICY {}: {e}", path.display()))?;
+        policy
+            .validate()
+            .map_err(|e| anyhow::anyhow!("SDMD_POLICY {}: {e}", path.display()))?;
+        tracing::info!(policy = ?policy, "definition policy in force");
+        state.policy = std::sync::Arc::new(policy);
+    }
     if let Some(path) = &cfg.variables {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading SDMD_VARIABLES {}", path.display()))?;

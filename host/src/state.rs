@@ -52,6 +52,8 @@ pub struct AppState {
     pub stacks_dir: Arc<std::path::PathBuf>,
     /// SDMD's global variables for interpolation, after each service's `.env` (`SDMD_VARIABLES`).
     pub variables: Arc<indexmap::IndexMap<String, String>>,
+    /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
+    pub policy: Arc<crate::spec::policy::Policy>,
     /// How often a long-lived stream (events, followed logs) re-checks its credential (30 s;
     /// `SDMD_STREAM_RECHECK_MS` overrides it, for tests).
     pub stream_recheck: std::time::Duration,
@@ -83,6 +85,7 @@ impl AppState {
             stacks_dir: Arc::new(std::path::PathBuf::from("data/stacks")),
             variables: Arc::default(),
             stream_recheck: std::time::Duration::from_secs(30),
+            policy: Arc::new(crate::spec::policy::Policy::default()),
         }
     }
 

@@ -611,6 +611,8 @@ async fn pipeline(
 ) -> Result<PipelineOutcome> {
     let state = run.state;
     let def = &stored.definition;
+    // An update recreates containers: the host's policy applies as to a deploy.
+    ops::check_policy(state, def, stored.project_dir.as_deref())?;
     // 1. Check: HEAD only; images whose registry cannot be asked are pulled to find out.
     // The strategy already moved the tags (apply_strategy): compare digests of the new ones.
     let checks = check_images(state, stored, trigger, &HashMap::new()).await?;

@@ -376,3 +376,97 @@ services:
     docker_ok(&["rmi", &image]);
     docker_ok(&["rmi", &v1]);
 }
+
+/// `SDMD_POLICY` (opt-in): a definition that breaks it is refused with 422 naming each field
+/// and nothing is stored; a policy tightened after a service was stored refuses its deploy
+/// (nothing is created) while delete keeps working.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_host_policy_refuses_what_it_forbids(pool: sqlx::PgPool) {
+    use sdmd::spec::policy::Policy;
+    let mut app = TestApp::new(pool).await;
+    let allowed = tempfile::tempdir().unwrap();
+    let set_policy = |app: &mut TestApp, policy: Policy| {
+        app.state.policy = std::sync::Arc::new(policy);
+        app.router = sdmd::api::app(app.state.clone());
+    };
+    set_policy(
+        &mut app,
+        Policy {
+            forbid_privileged: true,
+            forbid_docker_socket: true,
+            allowed_bind_roots: vec![allowed.path().display().to_string()],
+            allowed_capabilities: Some(vec!["NET_BIND_SERVICE".into()]),
+            ..Policy::default()
+        },
+    );
+    let name = unique("policy");
+    let (s, v) = app
+        .post_yaml(
+            "/api/v1/services",
+            &format!(
+                r#"name: {name}
+services:
+  agent:
+    image: local/busybox:1
+    privileged: true
+    cap_add: [NET_BIND_SERVICE, SYS_ADMIN]
+    volumes:
+      - /var/run/docker.sock:/var/run/docker.sock
+      - {ok}:/data
+      - /etc:/host-etc:ro
+"#,
+                ok = allowed.path().display()
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "policy_violation", "{v}");
+    let fields: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "services.agent.privileged",
+        "services.agent.cap_add[1]",
+        "services.agent.volumes[0]",
+        "services.agent.volumes[2]",
+    ] {
+        assert!(fields.contains(&f), "{f} not in {fields:?}");
+    }
+    assert!(!fields.contains(&"services.agent.volumes[1]"), "{fields:?}");
+    let (s, _) = app.get(&format!("/api/v1/services/{name}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "nothing stored");
+
+    // Allowed under this policy; a later, stricter one refuses the deploy.
+    let yaml = format!(
+        "name: {name}\nservices:\n  top:\n    image: local/busybox:1\n    command: [sleep, '300']\n    init: true\n    labels: {{sdmd.test: '1'}}\n    pid: host\n"
+    );
+    let (s, v) = app.post_yaml("/api/v1/services", &yaml).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    set_policy(
+        &mut app,
+        Policy {
+            forbid_host_namespaces: true,
+            ..Policy::default()
+        },
+    );
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "policy_violation", "{v}");
+    assert_eq!(v["details"][0]["field"], "services.top.pid", "{v}");
+    assert!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.sdmd.service={name}")
+        ])
+        .trim()
+        .is_empty(),
+        "nothing created"
+    );
+    let (s, v) = app.delete_service(&name, true).await;
+    assert!(s.is_success(), "{v}");
+}

@@ -13,6 +13,8 @@ pub mod interpolate;
 pub mod network;
 /// Top-level `secrets` and `configs` and the members' references to them.
 pub mod objects;
+/// The opt-in definition policy (`SDMD_POLICY`).
+pub mod policy;
 mod ports;
 pub mod runtime;
 mod validate;

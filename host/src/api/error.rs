@@ -87,6 +87,8 @@ impl From<Error> for ApiError {
                 });
                 Self::new(StatusCode::CONFLICT, code, message).with_details(details)
             }
+            Error::Policy(problems) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                .with_details(serde_json::to_value(problems).unwrap_or_default()),
             Error::HookFailed {
                 ref member,
                 hook,
