@@ -9,6 +9,7 @@
 //! API tokens (`sdmd_…`) work in both modes. The HTTP gate lives in `api::auth`; this module
 //! holds the rules and never speaks HTTP.
 
+pub mod admission;
 pub mod builtin;
 pub mod jwks;
 pub mod keys;
@@ -43,6 +44,11 @@ pub enum AuthError {
     /// No usable credential; the string says why (logged, not shown in detail).
     #[error("{0}")]
     Unauthorized(String),
+    /// A valid Supabase user whom the admission policy does not make an administrator.
+    #[error(
+        "This account is not an SDMD administrator: ask an administrator to add it to SDMD_SUPABASE_ADMINS or give it the admission claim."
+    )]
+    NotAdmitted,
     /// Wrong email or password.
     #[error("Invalid login credentials")]
     InvalidCredentials,
@@ -131,6 +137,9 @@ pub struct Claims {
     /// User data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_metadata: Option<serde_json::Value>,
+    /// Any other claim (a custom access token hook's, for the admission policy).
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The non-secret `anon_key` handed to the dashboard in built-in mode: supabase-js wants a key,
@@ -143,6 +152,7 @@ pub struct Auth {
     pub config: AuthConfig,
     keys: keys::KeyCache,
     jwks: Option<jwks::JwksCache>,
+    admission: admission::Admission,
     dummy_hash: tokio::sync::OnceCell<String>,
     /// Password checks running at once: one per CPU core, so a flood of sign-ins queues here
     /// (holding no database connection) instead of starving the machine and 19 MiB each.
@@ -168,8 +178,14 @@ impl Auth {
             )),
             _ => None,
         };
+        // `validate` refuses bad rules at startup; here a bad rule admits nobody (deny by default).
+        let admission = config.admission().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "supabase admission policy");
+            admission::Admission::default()
+        });
         Arc::new(Self {
             config,
+            admission,
             keys: keys::KeyCache::default(),
             jwks,
             dummy_hash: tokio::sync::OnceCell::new(),
@@ -271,6 +287,16 @@ impl Auth {
             self.config.supabase_jwt_issuer.as_deref(),
         )?;
         let user_id = user_of(&claims)?;
+        let raw = serde_json::to_value(&claims)
+            .map_err(|e| AuthError::Internal(format!("claims as JSON: {e}")))?;
+        if !self
+            .admission
+            .admits(user_id, claims.email.as_deref(), &raw)
+        {
+            tracing::info!(user_id = %user_id, email = claims.email.as_deref().unwrap_or(""),
+                "Supabase user not admitted by SDMD_SUPABASE_ADMINS / SDMD_SUPABASE_ADMIN_CLAIM");
+            return Err(AuthError::NotAdmitted);
+        }
         let actor = claims
             .email
             .clone()
@@ -339,6 +365,12 @@ fn decode_claims(
     if matches!(c.role.as_deref(), Some("anon" | "service_role")) {
         return Err(AuthError::Unauthorized(
             "project API keys are not user tokens".into(),
+        ));
+    }
+    // Anonymous sign-ins are Supabase users nobody vouched for: never administrators.
+    if c.is_anonymous {
+        return Err(AuthError::Unauthorized(
+            "anonymous users are not accepted".into(),
         ));
     }
     Ok(c)

@@ -47,6 +47,7 @@ impl From<AuthError> for ApiError {
                 tracing::debug!(reason = %why, "request not authenticated");
                 unauthorized()
             }
+            AuthError::NotAdmitted => Self::new(StatusCode::FORBIDDEN, "not_admitted", message),
             AuthError::InvalidCredentials => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_credentials", message)
             }

@@ -459,6 +459,7 @@ impl Auth {
             is_anonymous: false,
             app_metadata: Some(json!({"provider": "email", "providers": ["email"]})),
             user_metadata: Some(json!({})),
+            extra: serde_json::Map::new(),
         };
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(keys.kid.clone());
