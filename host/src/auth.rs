@@ -14,6 +14,7 @@ pub mod builtin;
 pub mod jwks;
 pub mod keys;
 pub mod password;
+pub mod setup;
 pub mod tokens;
 
 use std::collections::HashSet;
@@ -85,6 +86,17 @@ pub enum AuthError {
     /// A name is taken.
     #[error("{0}")]
     Conflict(String),
+    /// `POST /api/v1/setup` after an administrator exists.
+    #[error("An administrator exists already: sign in instead.")]
+    SetupComplete,
+    /// `POST /api/v1/setup` without a valid setup code to check against (used or expired).
+    #[error(
+        "There is no valid setup code: it was used or is older than 30 minutes. Restart sdmd to print a new one in its log."
+    )]
+    SetupCodeExpired,
+    /// The setup code does not match.
+    #[error("That is not the setup code sdmd printed in its log.")]
+    InvalidSetupCode,
     /// PostgreSQL failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -153,6 +165,8 @@ pub struct Auth {
     keys: keys::KeyCache,
     jwks: Option<jwks::JwksCache>,
     admission: admission::Admission,
+    /// The first run's setup code (built-in mode, no user yet).
+    pub setup: setup::SetupCode,
     dummy_hash: tokio::sync::OnceCell<String>,
     /// Password checks running at once: one per CPU core, so a flood of sign-ins queues here
     /// (holding no database connection) instead of starving the machine and 19 MiB each.
@@ -186,6 +200,7 @@ impl Auth {
         Arc::new(Self {
             config,
             admission,
+            setup: setup::SetupCode::default(),
             keys: keys::KeyCache::default(),
             jwks,
             dummy_hash: tokio::sync::OnceCell::new(),
@@ -421,6 +436,11 @@ impl AuthConfig {
 
 /// `n` random bytes from the OS, base64url without padding.
 pub fn random_token(n: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(n))
+}
+
+/// `n` random bytes from the OS.
+pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     // `SystemRandom` reads the OS generator; it only fails when the OS has none.
     if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut buf).is_err() {
@@ -430,7 +450,7 @@ pub fn random_token(n: usize) -> String {
             .take(n)
             .collect();
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    buf
 }
 
 /// Hex SHA-256 of a secret (refresh tokens and API tokens are stored this way; they are long
