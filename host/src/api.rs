@@ -108,10 +108,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(protected)
         .merge(public)
-        .route(
-            "/api/docs",
-            get(|| async { Html(DOCS_HTML) }),
-        )
+        .route("/api/docs", get(|| async { Html(DOCS_HTML) }))
         .fallback(ui::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(

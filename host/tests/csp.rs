@@ -80,11 +80,16 @@ fn router_for(pool: PgPool, dir: &std::path::Path) -> axum::Router {
 async fn check_page(router: &axum::Router, path: &str) -> Vec<String> {
     let r = call(router, Method::GET, path, None, &[], None).await;
     assert_eq!(r.status, StatusCode::OK, "{path}");
-    let html = r.body.as_str().unwrap_or_else(|| panic!("{path} is not HTML"));
+    let html = r
+        .body
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} is not HTML"));
     let csp = r.headers["content-security-policy"].to_str().unwrap();
     let sources = script_src(csp);
     assert!(
-        !sources.iter().any(|s| s == "'unsafe-inline'" || s == "'unsafe-eval'" || s == "*"),
+        !sources
+            .iter()
+            .any(|s| s == "'unsafe-inline'" || s == "'unsafe-eval'" || s == "*"),
         "{path}: {csp}"
     );
     assert_eq!(sources[0], "'self'");
@@ -121,7 +126,11 @@ async fn every_inline_script_is_allowed_by_its_hash(pool: PgPool) {
     let mut hashes: Vec<Value> = Vec::new();
     for f in ["index.html", "login/index.html"] {
         let html = std::fs::read_to_string(built.path().join(f)).unwrap();
-        hashes.extend(inline_scripts(&html).iter().map(|b| json!(sha256_source(b))));
+        hashes.extend(
+            inline_scripts(&html)
+                .iter()
+                .map(|b| json!(sha256_source(b))),
+        );
     }
     hashes.push(json!("'unsafe-inline'"));
     hashes.push(json!("'sha256-x'; script-src *"));
@@ -134,7 +143,11 @@ async fn every_inline_script_is_allowed_by_its_hash(pool: PgPool) {
     let sources = check_page(&router, "/").await;
     check_page(&router, "/login/").await;
     check_page(&router, "/api/docs").await;
-    assert!(!sources.iter().any(|s| s.contains('*') || s.contains("unsafe")));
+    assert!(
+        !sources
+            .iter()
+            .any(|s| s.contains('*') || s.contains("unsafe"))
+    );
 
     // The build's file is what counts: a script it does not list is not allowed (the file is
     // the build-time record; sdmd does not widen it).
