@@ -1,6 +1,7 @@
 // First run in a real Chromium: a fresh sdmd without SDMD_ADMIN_EMAIL prints a one-time setup
 // code in its log; the dashboard sends a visitor to "Create the first administrator", a wrong
-// code is refused, the code from the log creates the administrator and lands on the dashboard.
+// code is refused, the code from the log creates the administrator and lands on the dashboard;
+// then, with the address blocked, the sign-in page says how long to wait.
 //
 // Env: SDMD_E2E_SETUP_URL (dashboard origin of that fresh sdmd), SDMD_E2E_SETUP_LOG (its log
 //      file), CHROMIUM, SDMD_E2E_SHOTS.
@@ -75,6 +76,23 @@ try {
   const body = await res.json();
   if (res.status !== 409 || body.code !== "setup_complete")
     throw new Error(`a second setup answered ${res.status} ${JSON.stringify(body)}`);
+
+  // A blocked address: the sign-in page names the wait from `details.retry_after_ms`. 20 failed
+  // sign-ins (distinct unknown accounts, so each counts against the address) block 127.0.0.1.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login\//);
+  for (let i = 0; i < 20; i++) {
+    await fetch(`${base}/auth/v1/token?grant_type=password`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: `nobody-${i}@example.com`, password: "wrong-password" }),
+    });
+  }
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText(/Too many attempts\. Try again in \d+ s\./).waitFor();
+  await shot("rate-limited");
   browser.assertNoCspViolations();
   ok = true;
 } catch (e) {
