@@ -93,6 +93,8 @@ if [ -n "${setup_backend:-}" ]; then
   SDMD_E2E_SETUP_URL=$setup_backend SDMD_E2E_SETUP_LOG=$tmp/setup.log node frontend/e2e/setup.mjs || {
     echo "--- first-run sdmd log (tail)"; tail -40 "$tmp/setup.log"; exit 1
   }
+else
+  echo "skipping the setup-code flow: SDMD_E2E_URL names a server that has an administrator already"
 fi
 
 # Plugin pages, when the server has the plugin routes and a component to upload exists.
