@@ -4,7 +4,9 @@
 #
 # By default it starts its own sdmd (SDMD_BIN, default target/debug/sdmd; built when missing)
 # with TLS off, a temporary data dir (embedded PostgreSQL), a first-run administrator and
-# SDMD_UI_DIR=frontend/out. To test a server that is already running, set SDMD_E2E_URL,
+# SDMD_UI_DIR=frontend/out, plus a second fresh sdmd without administrator variables for the
+# setup-code flow (frontend/e2e/setup.mjs). Every run checks the served CSP against the export's
+# inline scripts (frontend/e2e/csp.mjs) and fails on CSP violations in the browser console. To test a server that is already running, set SDMD_E2E_URL,
 # SDMD_E2E_EMAIL and SDMD_E2E_PASSWORD. If the server does not serve the dashboard itself,
 # frontend/e2e/serve.mjs serves it on one origin in front of the API.
 set -euo pipefail
@@ -51,6 +53,14 @@ if [ -z "${SDMD_E2E_URL:-}" ]; then
     SDMD_ADMIN_EMAIL=$SDMD_E2E_EMAIL SDMD_ADMIN_PASSWORD=$SDMD_E2E_PASSWORD \
     "$bin" serve >"$tmp/sdmd.log" 2>&1 &
   pids+=($!)
+  # First run without env vars: a second sdmd on a fresh data dir (its own embedded PostgreSQL)
+  # and no administrator variables; it prints a setup code (frontend/e2e/setup.mjs).
+  setup_port=${SDMD_E2E_SETUP_PORT:-18502}
+  env -u DATABASE_URL -u SDMD_ADMIN_EMAIL -u SDMD_ADMIN_PASSWORD -u SDMD_ADMIN_PASSWORD_FILE \
+    SDMD_TLS=off SDMD_LISTEN=127.0.0.1:$setup_port SDMD_DATA_DIR=$tmp/setup-data SDMD_UI_DIR=$root/frontend/out \
+    "$bin" serve >"$tmp/setup.log" 2>&1 &
+  pids+=($!)
+  setup_backend=http://127.0.0.1:$setup_port
   backend=http://127.0.0.1:$port
   for _ in $(seq 1 600); do curl -fsS "$backend/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   curl -fsS "$backend/healthz" >/dev/null || { echo "sdmd did not start:" >&2; tail -30 "$tmp/sdmd.log" >&2; exit 1; }
@@ -74,7 +84,18 @@ fail() {
   [ -f "$tmp/sdmd.log" ] && { echo "--- sdmd log (tail)"; tail -40 "$tmp/sdmd.log"; }
   exit 1
 }
+# Every exported page as served: script-src without 'unsafe-inline', each inline script hashed.
+node frontend/e2e/csp.mjs frontend/out || fail
 SDMD_E2E_IMAGE=$image node frontend/e2e/flow.mjs || fail
+
+if [ -n "${setup_backend:-}" ]; then
+  for _ in $(seq 1 600); do curl -fsS "$setup_backend/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  SDMD_E2E_SETUP_URL=$setup_backend SDMD_E2E_SETUP_LOG=$tmp/setup.log node frontend/e2e/setup.mjs || {
+    echo "--- first-run sdmd log (tail)"; tail -40 "$tmp/setup.log"; exit 1
+  }
+else
+  echo "skipping the setup-code flow: SDMD_E2E_URL names a server that has an administrator already"
+fi
 
 # Plugin pages, when the server has the plugin routes and a component to upload exists.
 plugin=${SDMD_E2E_PLUGIN:-plugins/dist/http-health.wasm}

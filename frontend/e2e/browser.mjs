@@ -31,11 +31,34 @@ export async function launchBrowser(prefix) {
       "--disable-sync",
     ],
   });
+  // Content-Security-Policy violations fail the run: Chromium logs each one as a console error
+  // ("Refused to execute inline script…"), and the page reports it as an event too.
+  const cspViolations = [];
+  await ctx.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(
+        `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber} ${e.sample || ""}`,
+      ),
+    );
+  });
+  const watch = (p) =>
+    p.on("console", (m) => {
+      const text = m.text();
+      if (m.type() === "error" && /Content Security Policy|CSP violation/i.test(text))
+        cspViolations.push(text);
+    });
+  ctx.on("page", watch);
   const page = ctx.pages()[0] ?? (await ctx.newPage());
+  if (ctx.pages()[0] === page) watch(page);
   page.setDefaultTimeout(30_000);
   const close = async () => {
     await ctx.close();
     rmSync(profile, { recursive: true, force: true });
   };
-  return { ctx, page, close };
+  /** Throws when any page hit the Content-Security-Policy. */
+  const assertNoCspViolations = () => {
+    if (cspViolations.length)
+      throw new Error(`CSP violations in the browser:\n  ${cspViolations.join("\n  ")}`);
+  };
+  return { ctx, page, close, cspViolations, assertNoCspViolations };
 }

@@ -245,6 +245,8 @@ try {
   await page.goto(`${base}/audit/`);
   await page.waitForURL(/\/login\//);
   await shot("signed-out");
+  browser.assertNoCspViolations();
+  console.log("  ✓ no Content-Security-Policy violations");
   ok = true;
 } catch (e) {
   console.error(`✗ e2e failed at step ${step + 1}: ${e.message}`);

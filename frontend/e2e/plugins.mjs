@@ -88,6 +88,7 @@ try {
       throw new Error(`delivery options not kept: cooldown ${cooldown}, batch ${batch}`);
     await shot("detail-delivery");
   }
+  browser.assertNoCspViolations();
   ok = true;
 } catch (e) {
   console.error(`✗ plugins e2e failed: ${e.message}`);

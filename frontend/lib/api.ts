@@ -5,6 +5,8 @@
  * failures (503, network) with exponential backoff; mutations never retry on their own — the UI
  * offers a Retry button instead, because a lost response may hide a completed action.
  */
+import "./zod-config";
+
 import { z } from "zod";
 
 import * as pl from "./plugin-schemas";
@@ -37,6 +39,13 @@ export const FRIENDLY: Record<string, string> = {
   docker_not_found: "Docker doesn't know that object (for example, the image doesn't exist).",
   docker_error: "Docker reported an error.",
   rate_limited: "Too many attempts. Wait a moment and try again.",
+  not_admitted:
+    "Your account is not an administrator of this SDMD server. Ask an administrator to add it to SDMD_SUPABASE_ADMINS.",
+  invalid_setup_code:
+    "That is not the setup code. Copy it from sdmd's log (it looks like ABCD-EFGH-JKMN-PQRS).",
+  setup_code_expired:
+    "The setup code has expired or was used. Restart sdmd and use the new code from its log.",
+  setup_complete: "An administrator exists already. Sign in instead.",
   internal: "Something went wrong on the server. The server log has the details.",
   plugin_not_found: "This plugin doesn't exist (any more).",
   plugin_in_use: "Services still use this plugin. Remove it from them first.",
@@ -311,6 +320,11 @@ export function query(
 
 export const api = {
   healthz: () => request("/healthz", s.healthz),
+  /** Public: whether the first administrator still has to be created. */
+  setupStatus: () => request("/api/v1/setup", s.setupStatus),
+  /** Public: creates the first administrator with the setup code; answers a session. */
+  completeSetup: (body: { code: string; email: string; password: string }) =>
+    request("/api/v1/setup", s.setupSession, { method: "POST", json: body }),
   listServices: (signal?: AbortSignal) => request("/api/v1/services", s.serviceList, { signal }),
   getService: (name: string, signal?: AbortSignal) =>
     request(`/api/v1/services/${enc(name)}`, s.serviceView, { signal }),

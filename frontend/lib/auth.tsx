@@ -8,7 +8,7 @@
 import type { Session, SupabaseClient } from "@supabase/supabase-js";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from "react";
 
-import { configureApi } from "./api";
+import { api, configureApi } from "./api";
 import { loadConfig, type AuthConfig } from "./config";
 
 type Status = "loading" | "signed-out" | "signed-in" | "open" | "error";
@@ -19,6 +19,8 @@ interface AuthState {
   email: string | null;
   error: string | null;
   signIn(email: string, password: string): Promise<void>;
+  /** First run: creates the first administrator with the setup code and signs them in. */
+  completeSetup(code: string, email: string, password: string): Promise<void>;
   signOut(): Promise<void>;
   retry(): void;
 }
@@ -31,14 +33,50 @@ export function useAuth(): AuthState {
   return c;
 }
 
-/** Friendly text for supabase-js sign-in errors (GoTrue codes). */
-export function signInMessage(e: { code?: string; status?: number; message?: string }): string {
+/** Friendly text for supabase-js sign-in errors (GoTrue codes). `retryAfterMs` is the wait a
+ * 429 named in `details.retry_after_ms` (sdmd's throttle), when known. */
+export function signInMessage(
+  e: { code?: string; status?: number; message?: string },
+  retryAfterMs?: number | null,
+): string {
+  if (e.status === 429 || e.code === "over_request_rate_limit") {
+    if (retryAfterMs && retryAfterMs > 0) {
+      const secs = Math.max(1, Math.ceil(retryAfterMs / 1000));
+      return `Too many attempts. Try again in ${secs} s.`;
+    }
+    return "Too many attempts. Wait a moment and try again.";
+  }
   if (e.code === "invalid_credentials" || e.status === 400 || e.status === 401)
     return "Wrong email or password.";
-  if (e.status === 429 || e.code === "over_request_rate_limit")
-    return "Too many attempts. Wait a moment and try again.";
   if (!e.status) return "Can't reach the server. Check your connection and try again.";
   return e.message || "Sign-in failed.";
+}
+
+/** `details.retry_after_ms` of the last 429 from the sign-in route: supabase-js keeps only the
+ * code and message of an error, so a fetch wrapper reads it from the body. */
+let lastRetryAfterMs: number | null = null;
+
+/** The fetch supabase-js uses: the browser's, noting the wait of a throttled sign-in. */
+export async function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const res = await fetch(input, init);
+  const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+  if (url.includes("/auth/v1/token")) {
+    lastRetryAfterMs = null;
+    if (res.status === 429) {
+      try {
+        const body = (await res.clone().json()) as { details?: { retry_after_ms?: unknown } };
+        const ms = body?.details?.retry_after_ms;
+        if (typeof ms === "number" && ms > 0) lastRetryAfterMs = ms;
+        else {
+          const header = Number(res.headers.get("retry-after"));
+          if (header > 0) lastRetryAfterMs = header * 1000;
+        }
+      } catch {
+        // Not JSON (a proxy's page): the generic message.
+      }
+    }
+  }
+  return res;
 }
 
 export function AuthProvider({ children }: { children: React.ReactNode }) {
@@ -66,6 +104,7 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
         const { createClient } = await import("@supabase/supabase-js");
         const sb = createClient(cfg.supabase_url, cfg.anon_key, {
           auth: { persistSession: true, autoRefreshToken: true, storageKey: "sdmd-auth" },
+          global: { fetch: authFetch },
         });
         configureApi({
           getToken: async () => (await sb.auth.getSession()).data.session?.access_token ?? null,
@@ -101,7 +140,24 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
       const { error: e } = await client.auth.signInWithPassword({ email, password });
       if (e) {
         console.error("[sdmd auth] sign-in failed", e);
-        throw new Error(signInMessage(e));
+        throw new Error(signInMessage(e, lastRetryAfterMs));
+      }
+    },
+    [client],
+  );
+
+  const completeSetup = useCallback(
+    async (code: string, email: string, password: string) => {
+      if (!client) throw new Error("Setup is not ready yet.");
+      // Errors are ApiErrors with a friendly text; the caller shows them.
+      const s = await api.completeSetup({ code, email, password });
+      const { error: e } = await client.auth.setSession({
+        access_token: s.access_token,
+        refresh_token: s.refresh_token,
+      });
+      if (e) {
+        console.error("[sdmd auth] storing the setup session", e);
+        throw new Error("The administrator was created; sign in with it.");
       }
     },
     [client],
@@ -123,13 +179,14 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
       email: session?.user?.email ?? null,
       error,
       signIn,
+      completeSetup,
       signOut,
       retry: () => {
         setStatus("loading");
         setAttempt((a) => a + 1);
       },
     }),
-    [status, config, session, error, signIn, signOut],
+    [status, config, session, error, signIn, completeSetup, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

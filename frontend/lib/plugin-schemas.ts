@@ -1,4 +1,6 @@
 /** zod schemas of the plugin routes (`/api/v1/plugins…`, DESIGN §4 and docs/plugins.md). */
+import "./zod-config";
+
 import { z } from "zod";
 
 export const capability = z.enum(["log", "config", "registry", "http"]);

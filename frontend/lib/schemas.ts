@@ -3,6 +3,8 @@
  * backend change that breaks the contract fails loudly at the parse, not deep in a component.
  * Shapes follow host/src (ServiceView, ContainerInfo, ActionReport, …) and DESIGN §4.
  */
+import "./zod-config";
+
 import { z } from "zod";
 
 export const containerState = z.enum([
@@ -314,6 +316,18 @@ export const runtimeConfig = z.object({
   anon_key: z.string(),
 });
 
+/** `GET /api/v1/setup`: whether the first administrator still has to be created. */
+export const setupStatus = z.object({
+  required: z.boolean(),
+  code_active: z.boolean(),
+});
+
+/** The session `POST /api/v1/setup` answers (GoTrue's token response). */
+export const setupSession = z.object({
+  access_token: z.string(),
+  refresh_token: z.string(),
+});
+
 export const errorBody = z.object({
   code: z.string(),
   message: z.string(),
@@ -377,6 +391,7 @@ export type AuditPage = z.infer<typeof auditPage>;
 export type ApiToken = z.infer<typeof apiToken>;
 export type CreatedToken = z.infer<typeof createdToken>;
 export type RuntimeConfig = z.infer<typeof runtimeConfig>;
+export type SetupStatus = z.infer<typeof setupStatus>;
 export type Problem = z.infer<typeof problem>;
 export type FileInfo = z.infer<typeof fileInfo>;
 export type FileContent = z.infer<typeof fileContent>;

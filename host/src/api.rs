@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod csp;
 pub mod error;
 pub mod extract;
 pub mod plugins;
@@ -83,6 +84,10 @@ pub fn app(state: AppState) -> Router {
     let (protected, public, doc) = routes();
     let supabase_url = state.auth.config.supabase_url.clone();
     let tls = state.tls;
+    let script_hashes = csp::script_hashes(
+        state.ui_dir.as_deref().map(std::path::PathBuf::as_path),
+        &[DOCS_HTML],
+    );
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
     let x_request_id = HeaderName::from_static("x-request-id");
     let protected = protected.route(
@@ -103,10 +108,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(protected)
         .merge(public)
-        .route(
-            "/api/docs",
-            get(|| async { Html(include_str!("api/docs.html")) }),
-        )
+        .route("/api/docs", get(|| async { Html(DOCS_HTML) }))
         .fallback(ui::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -120,7 +122,7 @@ pub fn app(state: AppState) -> Router {
             client_ip::resolve,
         ))
         .with_state(state);
-    with_security_headers(router, supabase_url.as_deref(), tls)
+    with_security_headers(router, supabase_url.as_deref(), &script_hashes, tls)
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("x-supabase-api-version"),
             HeaderValue::from_static("2024-01-01"),
@@ -172,11 +174,11 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(86_400))
 }
 
-/// The dashboard's Content-Security-Policy. A Next.js static export inlines its bootstrap
-/// scripts (`self.__next_f.push(...)`) and style attributes, and a static export cannot carry
-/// per-request nonces, hence `'unsafe-inline'` for scripts and styles; everything else is
-/// same-origin only, plus the Supabase project in supabase mode (sign-in and realtime).
-pub fn content_security_policy(supabase_url: Option<&str>) -> String {
+/// The dashboard's Content-Security-Policy. Scripts: same-origin files plus the inline scripts
+/// SDMD serves, each allowed by its SHA-256 hash (`script_hashes`, see [`csp`]) — no
+/// `'unsafe-inline'`. Styles keep `'unsafe-inline'` (React renders `style` attributes). Everything
+/// else is same-origin only, plus the Supabase project in supabase mode (sign-in and realtime).
+pub fn content_security_policy(supabase_url: Option<&str>, script_hashes: &[String]) -> String {
     let mut connect = String::from("'self'");
     if let Some(url) = supabase_url {
         let url = url.trim_end_matches('/');
@@ -188,16 +190,29 @@ pub fn content_security_policy(supabase_url: Option<&str>) -> String {
             connect.push_str(&format!(" ws://{rest}"));
         }
     }
+    let mut script = String::from("'self'");
+    for h in script_hashes {
+        script.push(' ');
+        script.push_str(h);
+    }
     format!(
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+        "default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: blob:; font-src 'self' data:; connect-src {connect}; \
          frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     )
 }
 
+/// The API docs page (compiled in; its inline script is allowed by hash).
+const DOCS_HTML: &str = include_str!("api/docs.html");
+
 /// CSP, `nosniff`, `Referrer-Policy`, `X-Frame-Options`, and HSTS when SDMD serves TLS itself.
-fn with_security_headers(router: Router, supabase_url: Option<&str>, tls: bool) -> Router {
-    let csp = content_security_policy(supabase_url);
+fn with_security_headers(
+    router: Router,
+    supabase_url: Option<&str>,
+    script_hashes: &[String],
+    tls: bool,
+) -> Router {
+    let csp = content_security_policy(supabase_url, script_hashes);
     let hsts = tls.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     router
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -9,10 +9,12 @@
 //! API tokens (`sdmd_…`) work in both modes. The HTTP gate lives in `api::auth`; this module
 //! holds the rules and never speaks HTTP.
 
+pub mod admission;
 pub mod builtin;
 pub mod jwks;
 pub mod keys;
 pub mod password;
+pub mod setup;
 pub mod tokens;
 
 use std::collections::HashSet;
@@ -43,6 +45,11 @@ pub enum AuthError {
     /// No usable credential; the string says why (logged, not shown in detail).
     #[error("{0}")]
     Unauthorized(String),
+    /// A valid Supabase user whom the admission policy does not make an administrator.
+    #[error(
+        "This account is not an SDMD administrator: ask an administrator to add it to SDMD_SUPABASE_ADMINS or give it the admission claim."
+    )]
+    NotAdmitted,
     /// Wrong email or password.
     #[error("Invalid login credentials")]
     InvalidCredentials,
@@ -79,6 +86,17 @@ pub enum AuthError {
     /// A name is taken.
     #[error("{0}")]
     Conflict(String),
+    /// `POST /api/v1/setup` after an administrator exists.
+    #[error("An administrator exists already: sign in instead.")]
+    SetupComplete,
+    /// `POST /api/v1/setup` without a valid setup code to check against (used or expired).
+    #[error(
+        "There is no valid setup code: it was used or is older than 30 minutes. Restart sdmd to print a new one in its log."
+    )]
+    SetupCodeExpired,
+    /// The setup code does not match.
+    #[error("That is not the setup code sdmd printed in its log.")]
+    InvalidSetupCode,
     /// PostgreSQL failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -131,6 +149,9 @@ pub struct Claims {
     /// User data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_metadata: Option<serde_json::Value>,
+    /// Any other claim (a custom access token hook's, for the admission policy).
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The non-secret `anon_key` handed to the dashboard in built-in mode: supabase-js wants a key,
@@ -143,6 +164,9 @@ pub struct Auth {
     pub config: AuthConfig,
     keys: keys::KeyCache,
     jwks: Option<jwks::JwksCache>,
+    admission: admission::Admission,
+    /// The first run's setup code (built-in mode, no user yet).
+    pub setup: setup::SetupCode,
     dummy_hash: tokio::sync::OnceCell<String>,
     /// Password checks running at once: one per CPU core, so a flood of sign-ins queues here
     /// (holding no database connection) instead of starving the machine and 19 MiB each.
@@ -168,8 +192,15 @@ impl Auth {
             )),
             _ => None,
         };
+        // `validate` refuses bad rules at startup; here a bad rule admits nobody (deny by default).
+        let admission = config.admission().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "supabase admission policy");
+            admission::Admission::default()
+        });
         Arc::new(Self {
             config,
+            admission,
+            setup: setup::SetupCode::default(),
             keys: keys::KeyCache::default(),
             jwks,
             dummy_hash: tokio::sync::OnceCell::new(),
@@ -271,6 +302,16 @@ impl Auth {
             self.config.supabase_jwt_issuer.as_deref(),
         )?;
         let user_id = user_of(&claims)?;
+        let raw = serde_json::to_value(&claims)
+            .map_err(|e| AuthError::Internal(format!("claims as JSON: {e}")))?;
+        if !self
+            .admission
+            .admits(user_id, claims.email.as_deref(), &raw)
+        {
+            tracing::info!(user_id = %user_id, email = claims.email.as_deref().unwrap_or(""),
+                "Supabase user not admitted by SDMD_SUPABASE_ADMINS / SDMD_SUPABASE_ADMIN_CLAIM");
+            return Err(AuthError::NotAdmitted);
+        }
         let actor = claims
             .email
             .clone()
@@ -341,6 +382,12 @@ fn decode_claims(
             "project API keys are not user tokens".into(),
         ));
     }
+    // Anonymous sign-ins are Supabase users nobody vouched for: never administrators.
+    if c.is_anonymous {
+        return Err(AuthError::Unauthorized(
+            "anonymous users are not accepted".into(),
+        ));
+    }
     Ok(c)
 }
 
@@ -389,6 +436,11 @@ impl AuthConfig {
 
 /// `n` random bytes from the OS, base64url without padding.
 pub fn random_token(n: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(n))
+}
+
+/// `n` random bytes from the OS.
+pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     // `SystemRandom` reads the OS generator; it only fails when the OS has none.
     if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut buf).is_err() {
@@ -398,7 +450,7 @@ pub fn random_token(n: usize) -> String {
             .take(n)
             .collect();
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    buf
 }
 
 /// Hex SHA-256 of a secret (refresh tokens and API tokens are stored this way; they are long

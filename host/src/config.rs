@@ -132,6 +132,14 @@ pub struct AuthConfig {
     /// only when their access token is about to expire.
     #[arg(long, env = "SDMD_SESSION_IDLE_SECS", default_value_t = 7 * 24 * 3600)]
     pub session_idle_secs: u64,
+    /// Supabase mode: administrators by email and/or user id (comma-separated). With
+    /// `SDMD_SUPABASE_ADMIN_CLAIM`, a user matching either is admitted; nobody else is.
+    #[arg(long, env = "SDMD_SUPABASE_ADMINS")]
+    pub supabase_admins: Option<String>,
+    /// Supabase mode: a claim that admits its holder, as a dotted path that must be `true`
+    /// (`app_metadata.sdmd_admin`) or `path=value` (`app_metadata.role=sdmd_admin`).
+    #[arg(long, env = "SDMD_SUPABASE_ADMIN_CLAIM")]
+    pub supabase_admin_claim: Option<String>,
     /// First administrator, created when no user exists.
     #[arg(long, env = "SDMD_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
@@ -153,6 +161,8 @@ impl Default for AuthConfig {
             jwt_algorithms: None,
             supabase_jwt_issuer: None,
             jwks_min_refetch_secs: 30,
+            supabase_admins: None,
+            supabase_admin_claim: None,
             jwt_expiry: 3600,
             session_lifetime_secs: 30 * 24 * 3600,
             session_idle_secs: 7 * 24 * 3600,
@@ -173,6 +183,8 @@ impl AuthConfig {
             &mut self.supabase_anon_key,
             &mut self.jwt_algorithms,
             &mut self.supabase_jwt_issuer,
+            &mut self.supabase_admins,
+            &mut self.supabase_admin_claim,
             &mut self.admin_email,
             &mut self.admin_password,
         ] {
@@ -203,6 +215,10 @@ impl AuthConfig {
         if self.supabase_url.is_none() && self.supabase_jwt_secret.is_none() {
             return Err("SDMD_AUTH_MODE=supabase needs SUPABASE_URL (JWKS) and/or SUPABASE_JWT_SECRET (HS256)".into());
         }
+        let admission = self.admission()?;
+        if admission.is_empty() {
+            return Err("SDMD_AUTH_MODE=supabase admits nobody yet: every administrator is root on the host, so a valid Supabase account is not enough. Set SDMD_SUPABASE_ADMINS (emails and/or user ids, comma-separated) and/or SDMD_SUPABASE_ADMIN_CLAIM (e.g. app_metadata.sdmd_admin, set with the service role); see docs/auth.md".into());
+        }
         if let Some(secret) = &self.supabase_jwt_secret
             && secret.len() < 32
         {
@@ -231,6 +247,14 @@ impl AuthConfig {
             }
         }
         Ok(())
+    }
+
+    /// The supabase-mode admission rules (`SDMD_SUPABASE_ADMINS`, `SDMD_SUPABASE_ADMIN_CLAIM`).
+    pub fn admission(&self) -> Result<crate::auth::admission::Admission, String> {
+        crate::auth::admission::Admission::parse(
+            self.supabase_admins.as_deref(),
+            self.supabase_admin_claim.as_deref(),
+        )
     }
 
     /// The `iss` of built-in tokens.
@@ -264,6 +288,7 @@ mod tests {
             supabase_jwt_secret: secret.map(Into::into),
             supabase_url: url.map(Into::into),
             jwt_algorithms: algs.map(Into::into),
+            supabase_admins: Some("admin@example.com".into()),
             ..AuthConfig::default()
         }
         .normalized()
@@ -297,6 +322,33 @@ mod tests {
                 .validate()
                 .is_err()
         );
+        assert!(AuthConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn supabase_mode_needs_an_admission_policy() {
+        let long = "x".repeat(32);
+        let none = AuthConfig {
+            supabase_admins: None,
+            ..supabase(Some(&long), None, None)
+        };
+        let err = none.validate().unwrap_err();
+        assert!(
+            err.contains("SDMD_SUPABASE_ADMINS") && err.contains("SDMD_SUPABASE_ADMIN_CLAIM"),
+            "{err}"
+        );
+        let claim = AuthConfig {
+            supabase_admins: None,
+            supabase_admin_claim: Some("app_metadata.sdmd_admin".into()),
+            ..supabase(Some(&long), None, None)
+        };
+        assert!(claim.validate().is_ok());
+        let everyone = AuthConfig {
+            supabase_admin_claim: Some("user_metadata.admin".into()),
+            ..claim
+        };
+        assert!(everyone.validate().unwrap_err().contains("user_metadata"));
+        // Built-in mode has no use for the policy.
         assert!(AuthConfig::default().validate().is_ok());
     }
 

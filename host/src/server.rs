@@ -160,6 +160,11 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     auth.warm_up(&pool)
         .await
         .map_err(|e| anyhow::anyhow!("preparing authentication: {e}"))?;
+    // No administrator and no variables: a one-time setup code, in the log and on the terminal
+    // (the banner only with text logs, so JSON logs stay one object per line).
+    auth.issue_setup_code(&pool, cfg.log_format != "json")
+        .await
+        .map_err(|e| anyhow::anyhow!("checking for a first administrator: {e}"))?;
     let mut state =
         AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
     state.tls = tls_files.is_some();

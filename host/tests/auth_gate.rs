@@ -21,6 +21,9 @@ const PUBLIC: &[&str] = &[
     "/auth/v1/token",
     "/auth/v1/.well-known/jwks.json",
     "/config.json",
+    // First run only: creating the first administrator needs the setup code, not a token
+    // (host/tests/auth_setup.rs); refused once a user exists.
+    "/api/v1/setup",
 ];
 
 /// Every (method, concrete path) of the document plus the document itself.
@@ -244,6 +247,7 @@ async fn public_routes_need_no_token(pool: PgPool) {
         "/auth/v1/.well-known/jwks.json",
         "/config.json",
         "/api/docs",
+        "/api/v1/setup",
     ] {
         let r = call(&router, Method::GET, path, None, &[], None).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);

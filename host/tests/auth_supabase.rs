@@ -1,5 +1,6 @@
 //! Supabase mode: HS256 tokens with the project's secret and ES256 tokens from a JWKS this test
-//! serves itself; algorithms pinned by configuration; project keys (anon/service_role) refused.
+//! serves itself; algorithms pinned by configuration; project keys (anon/service_role) refused;
+//! anonymous users refused; valid users admitted only by the admission policy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/security.rs"]
@@ -70,10 +71,19 @@ async fn serve_jwks(keys: Arc<Mutex<Vec<Value>>>, fetches: Arc<AtomicUsize>) -> 
     url
 }
 
+/// An administrator's claims under [`config`]'s policy (`app_metadata.sdmd_admin: true`).
 fn user_claims(email: &str) -> Value {
+    let mut c = plain_claims(email);
+    c["app_metadata"] = json!({"provider": "email", "providers": ["email"], "sdmd_admin": true});
+    c
+}
+
+/// A valid Supabase user with no admission claim.
+fn plain_claims(email: &str) -> Value {
     let now = Utc::now().timestamp();
     json!({"sub": uuid::Uuid::new_v4(), "aud": "authenticated", "role": "authenticated", "email": email,
-           "exp": now + 600, "iat": now, "iss": "http://supabase.test/auth/v1", "session_id": uuid::Uuid::new_v4()})
+           "exp": now + 600, "iat": now, "iss": "http://supabase.test/auth/v1", "session_id": uuid::Uuid::new_v4(),
+           "app_metadata": {"provider": "email", "providers": ["email"]}, "user_metadata": {}, "is_anonymous": false})
 }
 
 fn hs256(claims: &Value, secret: &str) -> String {
@@ -92,6 +102,7 @@ fn config(url: &str) -> AuthConfig {
         supabase_jwt_secret: Some(SECRET.into()),
         supabase_anon_key: Some("anon-key-for-the-dashboard".into()),
         jwks_min_refetch_secs: 1,
+        supabase_admin_claim: Some("app_metadata.sdmd_admin".into()),
         ..AuthConfig::default()
     }
 }
@@ -370,4 +381,147 @@ async fn supabase_users_create_tokens_and_tokens_do_not(pool: PgPool) {
     .await;
     assert_eq!(minted.status, StatusCode::FORBIDDEN, "{}", minted.body);
     assert_eq!(minted.body["code"], "user_session_required");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn anonymous_users_are_refused_and_others_need_the_policy(pool: PgPool) {
+    let url = serve_jwks(
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(AtomicUsize::new(0)),
+    )
+    .await;
+    let listed = uuid::Uuid::new_v4();
+    let cfg = AuthConfig {
+        supabase_admins: Some(format!("Owner@Example.com, {listed}")),
+        supabase_admin_claim: Some("app_metadata.role=sdmd_admin".into()),
+        ..config(&url)
+    };
+    assert!(cfg.validate().is_ok());
+    let (_, router) = app_with(pool.clone(), Auth::new(cfg));
+
+    // Anonymous sign-ins: 401 always, even with every admission rule matching.
+    let mut anon = plain_claims("owner@example.com");
+    anon["sub"] = json!(listed);
+    anon["is_anonymous"] = json!(true);
+    anon["app_metadata"] = json!({"provider": "anonymous", "role": "sdmd_admin"});
+    let r = call(
+        &router,
+        Method::GET,
+        "/api/v1/tokens",
+        Some(&hs256(&anon, SECRET)),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(r.body["code"], "unauthorized");
+
+    // A valid user the policy does not name: 403 not_admitted, on every protected route.
+    let outsider = hs256(&plain_claims("mallory@example.com"), SECRET);
+    for (method, uri) in [
+        (Method::GET, "/api/v1/tokens"),
+        (Method::GET, "/api/v1/services"),
+        (Method::GET, "/api/v1/audit"),
+    ] {
+        let r = call(&router, method, uri, Some(&outsider), &[], None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}: {}", r.body);
+        assert_eq!(r.body["code"], "not_admitted", "{uri}");
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("SDMD_SUPABASE_ADMINS")
+        );
+    }
+    let r = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&outsider),
+        &[],
+        Some(json!({"name": "mallory"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Claims the user can edit themselves admit nobody.
+    let mut self_made = plain_claims("mallory@example.com");
+    self_made["user_metadata"] = json!({"role": "sdmd_admin", "sdmd_admin": true});
+    self_made["app_metadata"]["sdmd_admin"] = json!("true");
+    assert_eq!(
+        status(&router, &hs256(&self_made, SECRET)).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Admitted by email (case-insensitive), by user id, by the claim.
+    let by_email = hs256(&plain_claims("owner@EXAMPLE.com"), SECRET);
+    assert_eq!(status(&router, &by_email).await, StatusCode::OK);
+    let mut by_id = plain_claims("someone-else@example.com");
+    by_id["sub"] = json!(listed);
+    assert_eq!(
+        status(&router, &hs256(&by_id, SECRET)).await,
+        StatusCode::OK
+    );
+    let mut by_claim = plain_claims("ops@example.com");
+    by_claim["app_metadata"]["role"] = json!("sdmd_admin");
+    let by_claim = hs256(&by_claim, SECRET);
+    let created = call(
+        &router,
+        Method::POST,
+        "/api/v1/tokens",
+        Some(&by_claim),
+        &[],
+        Some(json!({"name": "ops-ci"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        security::audit_rows(&pool, "token.create").await[0].0,
+        "ops@example.com"
+    );
+    // API tokens are not Supabase users: the policy does not apply to them.
+    let secret = created.body["secret"].as_str().unwrap();
+    assert_eq!(status(&router, secret).await, StatusCode::OK);
+}
+
+#[test]
+fn supabase_mode_without_a_policy_refuses_to_start() {
+    let cfg = AuthConfig {
+        supabase_admin_claim: None,
+        supabase_admins: None,
+        ..config("https://sb.example")
+    };
+    let err = cfg.clone().normalized().validate().unwrap_err();
+    assert!(
+        err.contains("SDMD_SUPABASE_ADMINS") && err.contains("SDMD_SUPABASE_ADMIN_CLAIM"),
+        "{err}"
+    );
+    // Empty values from an env file are no policy either.
+    let empty = AuthConfig {
+        supabase_admins: Some(" ".into()),
+        supabase_admin_claim: Some(String::new()),
+        ..cfg
+    };
+    assert!(empty.normalized().validate().is_err());
+}
+
+/// `sdmd serve` itself refuses to start in supabase mode without a policy, saying what to set.
+#[test]
+fn serve_refuses_supabase_mode_without_a_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sdmd"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SDMD_AUTH_MODE", "supabase")
+        .env("SUPABASE_JWT_SECRET", SECRET)
+        .env("SDMD_DATA_DIR", dir.path())
+        .env("SDMD_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SDMD_SUPABASE_ADMINS") && stderr.contains("SDMD_SUPABASE_ADMIN_CLAIM"),
+        "{stderr}"
+    );
 }

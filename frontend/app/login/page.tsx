@@ -10,7 +10,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { ApiError } from "@/lib/api";
+import { ApiError, api } from "@/lib/api";
 import { useAuth } from "@/lib/auth";
 import { safeNext } from "@/lib/utils";
 
@@ -27,6 +27,23 @@ export default function LoginPage() {
       router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
     }
   }, [auth.status, router]);
+
+  // First run: no administrator yet → the setup page (built-in mode only).
+  useEffect(() => {
+    if (auth.status !== "signed-out" || auth.config?.auth_mode !== "builtin") return;
+    let cancelled = false;
+    api
+      .setupStatus()
+      .then((s) => {
+        if (!cancelled && s.required) router.replace("/setup/");
+      })
+      .catch(() => {
+        // An older server without the route: the sign-in form is all there is.
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [auth.status, auth.config, router]);
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();

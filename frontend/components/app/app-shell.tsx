@@ -26,8 +26,10 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   );
 }
 
+/** Pages shown without a session: sign-in and the first run's setup. */
 function isLogin(path: string) {
-  return path.replace(/\/+$/, "") === "/login";
+  const p = path.replace(/\/+$/, "");
+  return p === "/login" || p === "/setup";
 }
 
 function Gate({ children }: { children: React.ReactNode }) {

@@ -28,6 +28,7 @@ pub fn public_router() -> OpenApiRouter<AppState> {
         .routes(routes!(token))
         .routes(routes!(jwks))
         .routes(routes!(runtime_config))
+        .routes(routes!(setup_status, setup))
 }
 
 /// Routes behind the gate.
@@ -47,6 +48,7 @@ impl From<AuthError> for ApiError {
                 tracing::debug!(reason = %why, "request not authenticated");
                 unauthorized()
             }
+            AuthError::NotAdmitted => Self::new(StatusCode::FORBIDDEN, "not_admitted", message),
             AuthError::InvalidCredentials => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_credentials", message)
             }
@@ -76,6 +78,13 @@ impl From<AuthError> for ApiError {
             }
             AuthError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
             AuthError::Conflict(m) => Self::new(StatusCode::CONFLICT, "name_taken", m),
+            AuthError::SetupComplete => Self::new(StatusCode::CONFLICT, "setup_complete", message),
+            AuthError::SetupCodeExpired => {
+                Self::new(StatusCode::GONE, "setup_code_expired", message)
+            }
+            AuthError::InvalidSetupCode => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_setup_code", message)
+            }
             AuthError::Database(db) => db.into(),
             AuthError::Internal(m) => {
                 tracing::error!(error = %m, "auth failure");
@@ -206,6 +215,80 @@ async fn token(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether the first administrator still has to be created.
+#[derive(Serialize, ToSchema)]
+struct SetupStatus {
+    /// True in built-in mode while no user exists: the dashboard shows "Create the first
+    /// administrator" instead of the sign-in form.
+    required: bool,
+    /// Whether this server holds a valid setup code now (false once it expired: restart sdmd
+    /// for a new one).
+    code_active: bool,
+}
+
+/// Whether the first administrator still has to be created (public: read by the sign-in page).
+#[utoipa::path(get, path = "/api/v1/setup", tag = "auth", security(()),
+    responses((status = 200, body = SetupStatus)))]
+async fn setup_status(State(state): State<AppState>) -> Result<AxumJson<SetupStatus>, ApiError> {
+    let required = state.auth.setup_required(&state.db).await?;
+    Ok(AxumJson(SetupStatus {
+        required,
+        code_active: required && state.auth.setup.active().is_some(),
+    }))
+}
+
+/// Body of `POST /api/v1/setup`.
+#[derive(Deserialize, ToSchema)]
+struct SetupRequest {
+    /// The one-time code sdmd printed in its log (dashes and case do not matter).
+    code: String,
+    /// The first administrator's email.
+    email: String,
+    /// Their password (at least 8 characters).
+    password: String,
+}
+
+/// Create the first administrator with the one-time setup code from sdmd's log, and sign them
+/// in (the same session as `/auth/v1/token`). Only while no user exists.
+#[utoipa::path(post, path = "/api/v1/setup", tag = "auth", security(()), request_body = SetupRequest,
+    responses((status = 200, body = Session),
+        (status = 400, body = ErrorBody, description = "`invalid_setup_code`, or `validation_failed` (a field over its size limit)"),
+        (status = 404, body = ErrorBody, description = "`builtin_auth_disabled` (supabase mode)"),
+        (status = 409, body = ErrorBody, description = "`setup_complete`: an administrator exists already"),
+        (status = 410, body = ErrorBody, description = "`setup_code_expired`: the code was used or is older than 30 minutes (restart sdmd)"),
+        (status = 422, body = ErrorBody, description = "`validation_failed`: not an email, or a password under 8 characters"),
+        (status = 429, body = ErrorBody, description = "`over_request_rate_limit`: too many wrong codes from this address; `Retry-After` and `details.retry_after_ms`")))]
+async fn setup(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    headers: HeaderMap,
+    Json(body): Json<SetupRequest>,
+) -> Result<Response, ApiError> {
+    let c = client(&headers, ctx);
+    match state
+        .auth
+        .setup_admin(&state.db, &body.code, &body.email, &body.password, &c)
+        .await
+    {
+        Ok(session) => Ok(AxumJson(session).into_response()),
+        Err(e) => Ok(error_response(e)),
+    }
+}
+
+/// An auth error as a response, with `Retry-After` for rate limits.
+fn error_response(e: AuthError) -> Response {
+    let retry = match &e {
+        AuthError::RateLimited { retry_after_ms } => Some(retry_after_ms.div_ceil(1000)),
+        _ => None,
+    };
+    let mut resp = ApiError::from(e).into_response();
+    if let Some(secs) = retry {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    resp
 }
 
 /// A JWKS document.

@@ -17,6 +17,9 @@ const NO_UI: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8
 <p>The API answers here, but no dashboard build was found. Build it with
 <code>bash scripts/frontend.sh build</code> (or <code>make ui</code>) in the SDMD checkout, or point
 <code>SDMD_UI_DIR</code> at a built <code>frontend/out</code> directory, then restart sdmd.</p>
+<p>First run without <code>SDMD_ADMIN_EMAIL</code>? sdmd printed a one-time setup code in its
+log; <code>POST /api/v1/setup</code> with <code>{"code", "email", "password"}</code> creates the first
+administrator.</p>
 <p>Meanwhile: the API reference is at <a href="/api/docs">/api/docs</a>, health at
 <a href="/healthz">/healthz</a>.</p></body></html>"#;
 

@@ -300,17 +300,7 @@ impl Auth {
         // Same lock order as `count_attempt` (address, then account): no deadlock between them.
         db::uncount_attempt(&mut tx, &ip_key).await?;
         db::clear_throttle(&mut tx, &account_key).await?;
-        let refresh = random_token(32);
-        let session = db::insert_session(
-            &mut tx,
-            user.id,
-            &secret_hash(&refresh),
-            client.user_agent.as_deref(),
-            client.ip.as_deref(),
-        )
-        .await?;
-        let user = db::touch_sign_in(&mut tx, user.id).await?;
-        db::prune_sessions(&mut tx, &self.config.session_limits()).await?;
+        let (user, session, refresh) = self.open_session(&mut tx, user.id, client).await?;
         let ctx = client.audit(&user.email);
         let entry = NewEntry {
             action: "auth.login",
@@ -320,6 +310,184 @@ impl Auth {
         };
         audit::record(&mut tx, &ctx, &entry).await?;
         tx.commit().await?;
+        self.issue(pool, &user, session, refresh).await
+    }
+
+    /// A new session for `user` (sign-in, first-run setup): its id and refresh token.
+    async fn open_session(
+        &self,
+        tx: &mut PgConnection,
+        user: Uuid,
+        client: &Client,
+    ) -> Result<(User, Uuid, String), AuthError> {
+        let refresh = random_token(32);
+        let session = db::insert_session(
+            tx,
+            user,
+            &secret_hash(&refresh),
+            client.user_agent.as_deref(),
+            client.ip.as_deref(),
+        )
+        .await?;
+        let user = db::touch_sign_in(tx, user).await?;
+        db::prune_sessions(tx, &self.config.session_limits()).await?;
+        Ok((user, session, refresh))
+    }
+
+    /// Whether the first-run setup is pending: built-in mode and no user yet.
+    pub async fn setup_required(&self, pool: &PgPool) -> Result<bool, AuthError> {
+        Ok(self.config.mode == crate::config::AuthMode::Builtin
+            && db::count_users(pool).await? == 0)
+    }
+
+    /// Issues the setup code when setup is pending (at startup) and prints it; `None` when a
+    /// user exists or in supabase mode. A restart issues a new one.
+    pub async fn issue_setup_code(
+        &self,
+        pool: &PgPool,
+        print_banner: bool,
+    ) -> Result<Option<String>, AuthError> {
+        if !self.setup_required(pool).await? {
+            self.setup.clear();
+            return Ok(None);
+        }
+        let code = self.setup.issue(super::setup::SETUP_CODE_TTL);
+        let minutes = super::setup::SETUP_CODE_TTL.as_secs() / 60;
+        tracing::info!(
+            setup_code = %code,
+            valid_minutes = minutes,
+            "no administrator yet: open the dashboard and create the first administrator with this one-time setup code (or set SDMD_ADMIN_EMAIL and SDMD_ADMIN_PASSWORD and restart)"
+        );
+        if print_banner {
+            let rule = "=".repeat(66);
+            eprintln!(
+                "\n  {rule}\n  SDMD first run: no administrator yet. Open the dashboard and enter\n  this one-time setup code (valid {minutes} minutes, for one use):\n\n      {code}\n\n  A restart prints a new code. Or set SDMD_ADMIN_EMAIL and\n  SDMD_ADMIN_PASSWORD and restart.\n  {rule}\n"
+            );
+        }
+        Ok(Some(code))
+    }
+
+    /// `POST /api/v1/setup`: creates the first administrator with the setup code and signs
+    /// them in. Refused once any user exists; wrong codes are throttled like sign-ins (per
+    /// client address) and audited; the code is compared in constant time and spent on success.
+    pub async fn setup_admin(
+        &self,
+        pool: &PgPool,
+        code: &str,
+        email: &str,
+        pw: &str,
+        client: &Client,
+    ) -> Result<Session, AuthError> {
+        self.require_builtin()?;
+        let email = email.trim();
+        check_sizes(email, pw)?;
+        if code.len() > 64 {
+            return Err(AuthError::BadRequest(
+                "The setup code must be at most 64 bytes.".into(),
+            ));
+        }
+        if !self.setup_required(pool).await? {
+            self.setup.clear();
+            return Err(AuthError::SetupComplete);
+        }
+        // What the user wrote must make a valid account before the code is spent.
+        check_new_account(email, pw)?;
+        if self.setup.active().is_none() {
+            return Err(AuthError::SetupCodeExpired);
+        }
+        let ctx = client.audit(ANONYMOUS);
+        let ip_key = format!("ip:{}", client.ip.as_deref().unwrap_or("unknown"));
+        let setup_key = format!("setup:{ip_key}");
+        // 1. Count the attempt (or refuse it): per address, growing delays then a hard block.
+        let spent = {
+            let mut tx = pool.begin().await?;
+            if let Attempt::Throttled { key, wait } =
+                count_attempt(&mut tx, &ip_key, &setup_key).await?
+            {
+                let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+                let entry = NewEntry {
+                    action: "auth.setup",
+                    target: None,
+                    result: "over_request_rate_limit",
+                    details: json!({"email": email, "throttled_by": key, "retry_after_ms": retry_after_ms}),
+                };
+                audit::record_repeated(&mut tx, &format!("auth.setup:{key}"), &ctx, &entry).await?;
+                tx.commit().await?;
+                return Err(AuthError::RateLimited { retry_after_ms });
+            }
+            let (check, spent) = self.setup.take(code);
+            match check {
+                super::setup::Check::Taken => {}
+                super::setup::Check::NoCode => {
+                    tx.commit().await?;
+                    return Err(AuthError::SetupCodeExpired);
+                }
+                super::setup::Check::Wrong => {
+                    let entry = NewEntry {
+                        action: "auth.setup",
+                        target: None,
+                        result: "invalid_setup_code",
+                        details: json!({"email": email}),
+                    };
+                    audit::record(&mut tx, &ctx, &entry).await?;
+                    tx.commit().await?;
+                    return Err(AuthError::InvalidSetupCode);
+                }
+            }
+            db::uncount_attempt(&mut tx, &ip_key).await?;
+            db::clear_throttle(&mut tx, &setup_key).await?;
+            tx.commit().await?;
+            spent
+        };
+        // 2. argon2 with no connection held, then the user and the session in one transaction.
+        let result = self.create_first_admin(pool, email, pw, client).await;
+        match (&result, spent) {
+            (Ok(_), _) => self.setup.clear(),
+            (Err(AuthError::SetupComplete), _) => self.setup.clear(),
+            (Err(_), Some(spent)) => self.setup.restore(spent),
+            (Err(_), None) => {}
+        }
+        result
+    }
+
+    async fn create_first_admin(
+        &self,
+        pool: &PgPool,
+        email: &str,
+        pw: &str,
+        client: &Client,
+    ) -> Result<Session, AuthError> {
+        let phc = {
+            let _slot = self
+                .argon2
+                .acquire()
+                .await
+                .map_err(|e| AuthError::Internal(format!("password hash slots: {e}")))?;
+            password::hash(pw.to_owned()).await?
+        };
+        let mut tx = pool.begin().await?;
+        // Replicas (or the env-var bootstrap) creating the first user at the same moment:
+        // one wins, the others see a user and answer `setup_complete`.
+        sqlx::query("select pg_advisory_xact_lock(hashtext('sdmd.first_admin'))")
+            .execute(&mut *tx)
+            .await?;
+        let users: i64 = sqlx::query_scalar("select count(*) from users")
+            .fetch_one(&mut *tx)
+            .await?;
+        if users > 0 {
+            return Err(AuthError::SetupComplete);
+        }
+        let user = db::insert_user(&mut tx, email, &phc).await?;
+        let (user, session, refresh) = self.open_session(&mut tx, user.id, client).await?;
+        let entry = NewEntry {
+            action: "auth.setup",
+            target: Some(&user.email),
+            result: "ok",
+            details: json!({"user_id": user.id, "session_id": session, "via": "setup_code"}),
+        };
+        audit::record(&mut tx, &client.audit(&user.email), &entry).await?;
+        tx.commit().await?;
+        tracing::info!(email = %user.email, "created the first administrator with the setup code");
         self.issue(pool, &user, session, refresh).await
     }
 
@@ -459,6 +627,7 @@ impl Auth {
             is_anonymous: false,
             app_metadata: Some(json!({"provider": "email", "providers": ["email"]})),
             user_metadata: Some(json!({})),
+            extra: serde_json::Map::new(),
         };
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(keys.kid.clone());
@@ -475,6 +644,22 @@ impl Auth {
     }
 }
 
+/// Refuses an email or password no new account may have (422).
+fn check_new_account(email: &str, pw: &str) -> Result<(), AuthError> {
+    if !email.contains('@') || email.len() > MAX_EMAIL_BYTES || email.contains(char::is_whitespace)
+    {
+        return Err(AuthError::Validation(format!(
+            "`{email}` is not an email address."
+        )));
+    }
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(AuthError::Validation(format!(
+            "The password must be at most {MAX_PASSWORD_BYTES} bytes."
+        )));
+    }
+    password::check_strength(pw)
+}
+
 /// Creates a user (CLI and first-run bootstrap), audited as `user.create`.
 pub async fn add_user(
     pool: &PgPool,
@@ -483,12 +668,7 @@ pub async fn add_user(
     pw: &str,
 ) -> Result<User, AuthError> {
     let email = email.trim();
-    if !email.contains('@') || email.len() > 320 {
-        return Err(AuthError::Validation(format!(
-            "`{email}` is not an email address."
-        )));
-    }
-    password::check_strength(pw)?;
+    check_new_account(email, pw)?;
     let phc = password::hash(pw.to_owned()).await?;
     let mut tx = pool.begin().await?;
     let user = db::insert_user(&mut tx, email, &phc)
@@ -570,11 +750,8 @@ pub async fn bootstrap_admin(
     pw: Option<&str>,
 ) -> Result<Option<User>, AuthError> {
     let (Some(email), Some(pw)) = (email, pw) else {
-        if db::count_users(pool).await? == 0 {
-            tracing::warn!(
-                "no users yet: set SDMD_ADMIN_EMAIL and SDMD_ADMIN_PASSWORD(_FILE), or run `sdmd user add`"
-            );
-        }
+        // No variables: the first administrator is created with the setup code
+        // (`Auth::issue_setup_code`), `sdmd user add`, or the variables and a restart.
         return Ok(None);
     };
     if db::count_users(pool).await? > 0 {
