@@ -18,8 +18,9 @@ use crate::state::AppState;
 
 /// Sets up logging once (`RUST_LOG`, default `info`; JSON with `SDMD_LOG_FORMAT=json`).
 pub fn init_tracing(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_cron_scheduler=warn"));
+    let filter = tracing_subscriber::EnvFilter::new(log_directives(
+        std::env::var("RUST_LOG").ok().as_deref(),
+    ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -30,6 +31,38 @@ pub fn init_tracing(format: &str) {
     };
     if result.is_err() {
         // Already initialised (tests, or a second call): keep the first subscriber.
+    }
+}
+
+/// The log filter: `RUST_LOG` (default `info`), with bollard capped at `info` unless `RUST_LOG`
+/// names it: at debug bollard logs request bodies — container create bodies carry environment
+/// values (secrets from `.env`), pulls carry registry credentials. Naming `bollard=debug`
+/// explicitly is an informed choice.
+fn log_directives(rust_log: Option<&str>) -> String {
+    let base = rust_log
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("info,tokio_cron_scheduler=warn");
+    if base.contains("bollard") {
+        base.to_owned()
+    } else {
+        format!("{base},bollard=info")
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    #[test]
+    fn bollard_stays_at_info_unless_named() {
+        assert_eq!(
+            super::log_directives(None),
+            "info,tokio_cron_scheduler=warn,bollard=info"
+        );
+        assert_eq!(super::log_directives(Some("debug")), "debug,bollard=info");
+        assert_eq!(
+            super::log_directives(Some("debug,bollard=debug")),
+            "debug,bollard=debug"
+        );
     }
 }
 
