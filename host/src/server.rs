@@ -50,22 +50,6 @@ fn log_directives(rust_log: Option<&str>) -> String {
     }
 }
 
-#[cfg(test)]
-mod log_tests {
-    #[test]
-    fn bollard_stays_at_info_unless_named() {
-        assert_eq!(
-            super::log_directives(None),
-            "info,tokio_cron_scheduler=warn,bollard=info"
-        );
-        assert_eq!(super::log_directives(Some("debug")), "debug,bollard=info");
-        assert_eq!(
-            super::log_directives(Some("debug,bollard=debug")),
-            "debug,bollard=debug"
-        );
-    }
-}
-
 /// Opens the database the configuration names, starting the embedded cluster when none is set,
 /// and applies migrations. The pool connects as the configured (possibly superuser) role: use it
 /// for maintenance; [`app_pool`] gives the server's least-privileged pool.
@@ -432,4 +416,20 @@ async fn wait_for_signal() {
         }
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+#[cfg(test)]
+mod log_tests {
+    #[test]
+    fn bollard_stays_at_info_unless_named() {
+        assert_eq!(
+            super::log_directives(None),
+            "info,tokio_cron_scheduler=warn,bollard=info"
+        );
+        assert_eq!(super::log_directives(Some("debug")), "debug,bollard=info");
+        assert_eq!(
+            super::log_directives(Some("debug,bollard=debug")),
+            "debug,bollard=debug"
+        );
+    }
 }

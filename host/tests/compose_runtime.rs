@@ -457,14 +457,7 @@ services:
     assert_eq!(v["code"], "policy_violation", "{v}");
     assert_eq!(v["details"][0]["field"], "services.top.pid", "{v}");
     assert!(
-        docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=io.sdmd.service={name}")
-        ])
-        .trim()
-        .is_empty(),
+        common::service_containers(&name).is_empty(),
         "nothing created"
     );
     let (s, v) = app.delete_service(&name, true).await;

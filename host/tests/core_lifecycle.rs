@@ -407,14 +407,8 @@ async fn two_member_service_from_yaml_to_delete(pool: sqlx::PgPool) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(
-        docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=io.sdmd.service={name}")
-        ])
-        .trim()
-        .is_empty()
+        common::service_containers(&name).is_empty(),
+        "nothing created"
     );
     assert!(
         !docker_ok(&["network", "inspect", &format!("sdmd_{name}")]),

@@ -274,14 +274,8 @@ async fn refusals_change_nothing(pool: sqlx::PgPool) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("symlink"), "{v}");
     assert!(
-        docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=io.sdmd.service={name}")
-        ])
-        .trim()
-        .is_empty()
+        common::service_containers(&name).is_empty(),
+        "nothing created"
     );
     app.cleanup(&name).await;
     std::fs::remove_dir_all(&dir).ok();

@@ -110,6 +110,19 @@ pub fn docker_ok(args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Ids of every container (running or not) SDMD labelled as `service`'s.
+pub fn service_containers(service: &str) -> Vec<String> {
+    docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=io.sdmd.service={service}"),
+    ])
+    .split_whitespace()
+    .map(str::to_owned)
+    .collect()
+}
+
 /// `docker inspect` of one object as JSON.
 pub fn inspect(what: &str) -> Value {
     let v: Value = serde_json::from_str(&docker(&["inspect", what])).expect("inspect JSON");

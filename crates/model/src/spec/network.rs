@@ -316,14 +316,7 @@ fn bool_field(w: &mut Walker, path: &str, v: Option<&Value>) -> Option<bool> {
 }
 
 fn unknown_keys(w: &mut Walker, path: &str, map: &serde_json::Map<String, Value>, known: &[&str]) {
-    for k in map.keys() {
-        if !known.contains(&k.as_str()) {
-            w.err(
-                format!("{path}.{k}"),
-                format!("unsupported field; supported: {}", known.join(", ")),
-            );
-        }
-    }
+    w.only_keys(path, map, known, "unsupported field");
 }
 
 fn attachment(w: &mut Walker, path: &str, v: &Value) -> Attachment {

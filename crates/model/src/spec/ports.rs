@@ -119,14 +119,7 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
         "app_protocol",
         "name",
     ];
-    for k in o.keys() {
-        if !KNOWN.contains(&k.as_str()) {
-            w.err(
-                format!("{p}.{k}"),
-                format!("unknown port option; supported: {}", KNOWN.join(", ")),
-            );
-        }
-    }
+    w.only_keys(p, o, KNOWN, "unknown port option");
     let target = match o.get("target") {
         Some(Value::Number(n)) if n.as_u64().is_some_and(|n| (1..=65535).contains(&n)) => {
             n.as_u64().map(|n| n as u16)

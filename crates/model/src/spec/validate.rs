@@ -64,6 +64,24 @@ impl Walker {
         }
     }
 
+    /// Reports every key of `map` not in `known`: "<what>; supported: …".
+    pub(super) fn only_keys(
+        &mut self,
+        path: &str,
+        map: &serde_json::Map<String, Value>,
+        known: &[&str],
+        what: &str,
+    ) {
+        for k in map.keys() {
+            if !known.contains(&k.as_str()) {
+                self.err(
+                    format!("{path}.{k}"),
+                    format!("{what}; supported: {}", known.join(", ")),
+                );
+            }
+        }
+    }
+
     /// A map of strings, or a list of `KEY=VALUE` (environment, labels).
     pub(super) fn key_values(&mut self, path: &str, v: &Value) -> IndexMap<String, String> {
         let mut out = IndexMap::new();

@@ -275,14 +275,7 @@ fn long(w: &mut Walker, p: &str, o: &serde_json::Map<String, Value>) -> Option<L
         "volume",
         "tmpfs",
     ];
-    for k in o.keys() {
-        if !KNOWN.contains(&k.as_str()) {
-            w.err(
-                format!("{p}.{k}"),
-                format!("unknown volume option; supported: {}", KNOWN.join(", ")),
-            );
-        }
-    }
+    w.only_keys(p, o, KNOWN, "unknown volume option");
     let kind = match o
         .get("type")
         .and_then(|t| w.string(&format!("{p}.type"), t))
