@@ -145,6 +145,7 @@ async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
 #[derive(Deserialize, IntoParams)]
 struct AuditParams {
     /// Page size (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Cursor: only entries with a smaller id (pass the last id of the previous page).
     before: Option<i64>,
@@ -232,6 +233,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[derive(Deserialize, IntoParams)]
 struct AuditCsvParams {
     /// At most this many rows (the newest matching ones), default 10000.
+    #[param(minimum = 1, maximum = 100000)]
     limit: Option<i64>,
     /// Cursor: only entries with a smaller id.
     before: Option<i64>,
