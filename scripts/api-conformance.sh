@@ -20,8 +20,8 @@ cd "$root"
 SCHEMATHESIS_VERSION=4.32.5
 venv=${SDMD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sdmd}/schemathesis-$SCHEMATHESIS_VERSION
 port=${SDMD_CONFORMANCE_PORT:-18700}
-max_examples=${SDMD_CONFORMANCE_MAX_EXAMPLES:-25}
-max_time=${SDMD_CONFORMANCE_MAX_TIME:-100}
+max_examples=${SDMD_CONFORMANCE_MAX_EXAMPLES:-10}
+max_time=${SDMD_CONFORMANCE_MAX_TIME:-140}
 # One worker: CPython 3.11's ast module can fail under hypothesis' threads ("AST constructor
 # recursion depth mismatch", gh-106905), and sdmd needs the other core.
 workers=${SDMD_CONFORMANCE_WORKERS:-1}

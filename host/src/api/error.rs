@@ -143,6 +143,13 @@ impl From<Error> for ApiError {
                         "The database is unavailable; retry shortly.",
                     )
                 }
+                // 22021 character_not_in_repertoire: a value with a NUL character, which
+                // PostgreSQL text cannot hold. The input's fault, never a 500.
+                sqlx::Error::Database(ref d) if d.code().as_deref() == Some("22021") => Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "A value contains a character that cannot be stored (NUL).",
+                ),
                 other => {
                     // Logged in full here; the client gets the kind, not the SQL.
                     tracing::error!(error = %other, "database error");

@@ -185,6 +185,18 @@ async fn list_audit(
             "limit must be between 1 and 500.",
         ));
     }
+    // PostgreSQL text never holds NUL: a filter with one matches no row (and must not reach the
+    // database, which refuses such a parameter).
+    if [&p.actor, &p.action, &p.target]
+        .into_iter()
+        .flatten()
+        .any(|f| f.contains('\0'))
+    {
+        return Ok(axum::Json(AuditPage {
+            entries: Vec::new(),
+            next_before: None,
+        }));
+    }
     let entries = audit::list(
         &state.db,
         &audit::Filter {
@@ -264,6 +276,11 @@ async fn audit_csv(
             "limit must be between 1 and 100000.",
         ));
     }
+    // As in the JSON listing: a NUL in a filter matches no row (PostgreSQL text never holds one).
+    let nothing = [&p.actor, &p.action, &p.target]
+        .into_iter()
+        .flatten()
+        .any(|f| f.contains('\0'));
     let filter = audit::Filter {
         before: p.before,
         actor: p.actor,
@@ -285,6 +302,11 @@ async fn audit_csv(
             Err(std::io::Error::other(e))
         }
     });
+    let rows = if nothing {
+        futures_util::stream::empty().boxed()
+    } else {
+        rows.boxed()
+    };
     let body = futures_util::stream::once(async { Ok::<_, std::io::Error>(header) }).chain(rows);
     Ok((
         [

@@ -243,7 +243,8 @@ impl Auth {
         let email = email.trim();
         check_sizes(email, pw)?;
         if email.is_empty() || pw.is_empty() {
-            return Err(AuthError::Validation(
+            // 400 as GoTrue (and as the size checks above): the grant is not usable as sent.
+            return Err(AuthError::BadRequest(
                 "Email and password are required.".into(),
             ));
         }
