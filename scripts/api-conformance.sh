@@ -21,7 +21,7 @@ SCHEMATHESIS_VERSION=4.32.5
 venv=${SDMD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sdmd}/schemathesis-$SCHEMATHESIS_VERSION
 port=${SDMD_CONFORMANCE_PORT:-18700}
 max_examples=${SDMD_CONFORMANCE_MAX_EXAMPLES:-10}
-max_time=${SDMD_CONFORMANCE_MAX_TIME:-140}
+max_time=${SDMD_CONFORMANCE_MAX_TIME:-110}
 # One worker: CPython 3.11's ast module can fail under hypothesis' threads ("AST constructor
 # recursion depth mismatch", gh-106905), and sdmd needs the other core.
 workers=${SDMD_CONFORMANCE_WORKERS:-1}
@@ -67,6 +67,7 @@ cleanup() {
   rm -rf "$tmp" 2>/dev/null
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM   # so the EXIT trap cleans up on a signal too
 
 # --- the sandbox engine -------------------------------------------------------------------------
 mkdir -p "$dock"

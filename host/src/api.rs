@@ -184,6 +184,18 @@ fn refine(doc: &mut serde_json::Value) {
             json!({"pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}),
         );
     }
+    // RFC 3339 as chrono reads it (JSON Schema's `format` alone is an annotation).
+    if let Some(expires) = schemas
+        .pointer_mut("/NewToken/properties/expires_at")
+        .and_then(|v| v.as_object_mut())
+    {
+        expires.insert(
+            "pattern".into(),
+            json!(
+                "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+            ),
+        );
+    }
     if let Some(schedule) = schemas.get_mut("Schedule").and_then(|v| v.as_object_mut()) {
         schedule.insert(
             "if".into(),

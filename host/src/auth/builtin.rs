@@ -334,7 +334,8 @@ impl Auth {
     ) -> Result<Session, AuthError> {
         self.require_builtin()?;
         if refresh_token.is_empty() {
-            return Err(AuthError::Validation("refresh_token is required.".into()));
+            // 400 as GoTrue (and as an unknown token): the grant is not usable as sent.
+            return Err(AuthError::BadRequest("refresh_token is required.".into()));
         }
         // One connection for the whole exchange: the lookup of the user runs inside the
         // transaction that holds the token's lock (a second connection here could deadlock a
