@@ -30,12 +30,15 @@ started=$(date +%s)
 
 # --- schemathesis, pinned, in its own venv (idempotent) ---------------------------------------
 if [ ! -x "$venv/bin/schemathesis" ] || [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
-  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    if [ "$(id -u)" != 0 ]; then echo "python3-venv is missing (run as root to install it)" >&2; exit 1; fi
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-  fi
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  mkdir -p "$(dirname "$venv")"
+  # Debian's python3 makes venvs only with python3-venv (its ensurepip is disabled otherwise).
+  if ! command -v python3 >/dev/null || ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ]; then echo "python3 with venv is missing (run as root to install python3-venv)" >&2; exit 1; fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
