@@ -75,16 +75,16 @@ impl From<bollard::errors::Error> for DockerError {
                 status_code: 409,
                 message,
             } => Self::Conflict(message),
-            E::DockerResponseServerError {
-                status_code: 400,
-                message,
-            } => Self::Rejected(message),
             E::DockerResponseServerError { message, .. }
                 if message.contains("port is already allocated")
                     || message.contains("address already in use") =>
             {
                 Self::Conflict(message)
             }
+            E::DockerResponseServerError {
+                status_code: 400,
+                message,
+            } => Self::Rejected(message),
             E::DockerResponseServerError {
                 status_code,
                 message,
