@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export NEXT_TELEMETRY_DISABLED := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:55432/postgres
 
-.PHONY: help run test deps test-env lint rust-test supabase-js frontend e2e ui plugins bench build
+.PHONY: help run test deps test-env lint rust-test supabase-js frontend e2e ui plugins bench build api-conformance
 
 help:
 	@echo "make run    build and run sdmd (embedded PostgreSQL in ./data, https://127.0.0.1:8443)"
@@ -46,10 +46,14 @@ supabase-js:
 frontend:
 	bash scripts/frontend.sh
 
+# schemathesis against a real sdmd (own database, sandboxed Docker engine): docs/api.md#conformance
+api-conformance: test-env
+	SDMD_BIN=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/sdmd bash scripts/api-conformance.sh
+
 e2e:
 	SDMD_BIN=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/sdmd bash scripts/e2e.sh
 
-test: test-env lint plugins rust-test supabase-js frontend e2e
+test: test-env lint plugins rust-test supabase-js frontend e2e api-conformance
 	@echo "make test: all gates passed"
 
 bench: test-env

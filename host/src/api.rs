@@ -76,7 +76,145 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         "bearer",
         Vec::<String>::new(),
     )]);
+    declare_common_responses(&mut doc);
     (protected, public, doc)
+}
+
+/// Declares, on every operation, the error answers that come from the layers around its handler
+/// rather than from the handler itself, so the document lists every status a route can give:
+/// the auth gate's 401 and its database check's 503 on protected routes; 400 `invalid_query` /
+/// `invalid_path` where the route has query or path parameters; 400 `malformed_body`, 413, 415
+/// `unsupported_media_type` and 422 `validation_failed` where it takes a body. A response the
+/// route declares itself (with its own description) is kept.
+fn declare_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            // `security(())` alone (or among others, as on /healthz) means a credential is optional.
+            let public = op
+                .security
+                .as_ref()
+                .is_some_and(|reqs| reqs.contains(&SecurityRequirement::default()));
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let has_query = params
+                .iter()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+            let has_path = params
+                .iter()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+            let has_body = op.request_body.is_some();
+            let mut add = |status: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            };
+            if !public {
+                add(
+                    "401",
+                    "`unauthorized`: no, invalid, expired or revoked bearer credential",
+                );
+                add(
+                    "503",
+                    "`database_unavailable` (or `docker_unavailable`): a dependency cannot be reached; retry",
+                );
+            }
+            if has_query || has_path || has_body {
+                add(
+                    "400",
+                    "`invalid_query`, `invalid_path` or `malformed_body`: a parameter or the body cannot be parsed",
+                );
+            }
+            if has_body {
+                add("413", "`body_unreadable`: the body is over the size limit");
+                add(
+                    "415",
+                    "`unsupported_media_type`: the body's media type is not one the route accepts",
+                );
+                add(
+                    "422",
+                    "`validation_failed`: the body does not have the expected shape or fails validation",
+                );
+            }
+        }
+    }
+}
+
+/// The document as served: utoipa's, plus what its attributes cannot say (see [`refine`]).
+pub fn document_json(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    refine(&mut value);
+    serde_json::to_string(&value).unwrap_or_else(|_| "{}".into())
+}
+
+/// Request-schema rules that the derive attributes cannot express, so that a request the
+/// document calls valid is one the server accepts: a definition has at least one member with a
+/// DNS-safe name; a weekly schedule names its weekday; a time zone is one of the IANA names
+/// SDMD knows.
+fn refine(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let schemas = &mut doc["components"]["schemas"];
+    if let Some(services) = schemas
+        .pointer_mut("/Definition/properties/services")
+        .and_then(|v| v.as_object_mut())
+    {
+        services.insert("minProperties".into(), json!(1));
+        services.insert(
+            "propertyNames".into(),
+            json!({"pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}),
+        );
+    }
+    // RFC 3339 as chrono reads it (JSON Schema's `format` alone is an annotation).
+    if let Some(expires) = schemas
+        .pointer_mut("/NewToken/properties/expires_at")
+        .and_then(|v| v.as_object_mut())
+    {
+        expires.insert(
+            "pattern".into(),
+            json!(
+                "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+            ),
+        );
+    }
+    if let Some(schedule) = schemas.get_mut("Schedule").and_then(|v| v.as_object_mut()) {
+        schedule.insert(
+            "if".into(),
+            json!({"properties": {"frequency": {"const": "weekly"}}, "required": ["frequency"]}),
+        );
+        schedule.insert(
+            "then".into(),
+            json!({"required": ["weekday"], "properties": {"weekday": {"type": "string"}}}),
+        );
+        let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect();
+        if let Some(tz) = schedule
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("timezone"))
+            .and_then(|v| v.as_object_mut())
+        {
+            tz.insert("enum".into(), json!(zones));
+        }
+    }
 }
 
 /// The whole application: API, docs, health, request ids, tracing and panic safety.
@@ -88,7 +226,7 @@ pub fn app(state: AppState) -> Router {
         state.ui_dir.as_deref().map(std::path::PathBuf::as_path),
         &[DOCS_HTML],
     );
-    let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
+    let doc_json = document_json(&doc);
     let x_request_id = HeaderName::from_static("x-request-id");
     let protected = protected.route(
         "/api/v1/openapi.json",

@@ -56,6 +56,10 @@ pub enum DockerError {
     /// The engine refused because of a conflict (name in use, port allocated, …).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The engine refused the request as invalid (HTTP 400: "No command specified", an invalid
+    /// mount or port spec, an invalid reference, …): caused by the definition, not an engine fault.
+    #[error("Docker rejected the request: {0}")]
+    Rejected(String),
     /// Anything else the engine reported.
     #[error("{0}")]
     Other(String),
@@ -79,6 +83,10 @@ impl From<bollard::errors::Error> for DockerError {
             {
                 Self::Conflict(message)
             }
+            E::DockerResponseServerError {
+                status_code: 400,
+                message,
+            } => Self::Rejected(message),
             E::DockerResponseServerError {
                 status_code,
                 message,

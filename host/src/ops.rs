@@ -285,6 +285,7 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::Docker(DockerError::Unavailable(_)) => "docker_unavailable",
         Error::Docker(DockerError::NotFound(_)) => "docker_not_found",
         Error::Docker(DockerError::Conflict(_)) => "docker_conflict",
+        Error::Docker(DockerError::Rejected(_)) => "docker_rejected",
         Error::Docker(DockerError::Other(_)) => "docker_error",
         Error::Database(_) => "database_error",
         Error::RegistryNotFound(_) => "registry_not_found",
@@ -1449,6 +1450,7 @@ fn in_member(member: &str, e: Error) -> Error {
     match e {
         Error::Docker(DockerError::NotFound(m)) => Error::Docker(DockerError::NotFound(name(m))),
         Error::Docker(DockerError::Conflict(m)) => Error::Docker(DockerError::Conflict(name(m))),
+        Error::Docker(DockerError::Rejected(m)) => Error::Docker(DockerError::Rejected(name(m))),
         Error::Docker(DockerError::Other(m)) => Error::Docker(DockerError::Other(name(m))),
         e => e,
     }

@@ -833,8 +833,10 @@ pub mod credentials {
     #[serde(deny_unknown_fields)]
     pub struct NewCredentials {
         /// User name.
+        #[schema(pattern = "\\S")]
         pub username: String,
         /// Password or access token (write-only).
+        #[schema(min_length = 1)]
         pub password: String,
     }
 

@@ -30,18 +30,23 @@ pub struct Schedule {
     /// Whether it runs.
     pub enabled: bool,
     /// `daily` or `weekly`.
+    #[schema(pattern = "^(daily|weekly)$")]
     pub frequency: String,
     /// `mon`..`sun`; required for weekly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(mon|tue|wed|thu|fri|sat|sun)$")]
     pub weekday: Option<String>,
     /// Time of day, `HH:MM` (24 h).
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub time: String,
-    /// IANA time zone, e.g. `Europe/Berlin`.
+    /// IANA time zone, e.g. `Europe/Berlin` (the document lists every name SDMD knows).
     pub timezone: String,
     /// `update` (check, then update when something changed) or `check` (report only).
+    #[schema(pattern = "^(update|check)$")]
     pub mode: String,
     /// Start up to this many seconds after the due time (spreads load across services).
     #[serde(default)]
+    #[schema(maximum = 3600)]
     pub jitter_seconds: u32,
     /// The next time it will run (read-only).
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]

@@ -681,9 +681,10 @@ async fn a_failing_member_blocks_only_its_dependents(pool: sqlx::PgPool) {
         StatusCode::CREATED
     );
     let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    // The engine answers 400 for a command the image does not have: the definition's fault.
     assert_eq!(
         (s, v["code"].as_str()),
-        (StatusCode::BAD_GATEWAY, Some("docker_error")),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("docker_rejected")),
         "{v}"
     );
     assert!(
@@ -728,7 +729,7 @@ async fn a_failing_member_blocks_only_its_dependents(pool: sqlx::PgPool) {
             "/api/v1/audit?target={name}&action=service.deploy"
         ))
         .await;
-    assert_eq!(audit["entries"][0]["result"], "docker_error", "{audit}");
+    assert_eq!(audit["entries"][0]["result"], "docker_rejected", "{audit}");
     app.cleanup(&name).await;
 }
 
@@ -933,4 +934,59 @@ services:
 
     app.cleanup(&name).await;
     docker_ok(&["volume", "rm", &volume]);
+}
+
+/// Docker's 400 is about what the definition asks for (here: an image with neither `CMD` nor
+/// `ENTRYPOINT`, and no `command`), not an engine fault: the deploy answers 422
+/// `docker_rejected` with the engine's message in `details`, not 502, and leaves no container.
+#[sqlx::test(migrations = "../migrations")]
+async fn dockers_400_on_deploy_is_a_422_with_its_message(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("nocmd");
+    // A local image (`FROM scratch`, one label): no command to run.
+    let image = format!("local/sdmd-test-{name}:1");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM scratch\nLABEL sdmd.test=1\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(DOCKER)
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", &image])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = format!(
+        "name: {name}\nservices:\n  app:\n    image: {image}\n    pull_policy: never\n    labels: {{sdmd.test: \"1\"}}\n"
+    );
+    let (s, v) = app.post_yaml("/api/v1/services", &yaml).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("docker_rejected")),
+        "{v}"
+    );
+    let details = v["details"].as_str().unwrap_or_default();
+    assert!(details.contains("No command specified"), "{v}");
+    assert!(details.contains("member `app`"), "the member is named: {v}");
+    assert!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.sdmd.service={name}")
+        ])
+        .trim()
+        .is_empty(),
+        "no container is left of the refused deploy"
+    );
+    app.cleanup(&name).await;
+    docker_ok(&["rmi", &image]);
 }

@@ -74,6 +74,7 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Definition {
     /// Unique, DNS-safe; the service's address in the API.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
     pub name: String,
     /// Members (compose "services"), in document order.
     pub services: IndexMap<String, Member>,
@@ -120,6 +121,7 @@ pub struct VolumeDecl {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Member {
     /// Image reference, e.g. `127.0.0.1:5000/demo/app:latest`.
+    #[schema(min_length = 1)]
     pub image: String,
     /// Fixed container name; default `<service>-<member>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -148,6 +148,7 @@ fn client(headers: &HeaderMap, ctx: AuditContext) -> Client {
 #[derive(Deserialize, IntoParams)]
 struct GrantParams {
     /// `password` or `refresh_token`.
+    #[param(pattern = "^(password|refresh_token)$")]
     grant_type: String,
 }
 
@@ -361,7 +362,8 @@ fn user_session(p: &Principal) -> Result<(Uuid, Uuid), ApiError> {
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/auth/v1/user", tag = "auth",
-    responses((status = 200, body = UserView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = UserView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`user_session_required`: called with an API token")))]
 async fn get_user(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -379,7 +381,8 @@ struct LogoutParams {
 
 /// Sign out: revokes sessions, so their access and refresh tokens stop working at once.
 #[utoipa::path(post, path = "/auth/v1/logout", tag = "auth", params(LogoutParams),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`user_session_required`: called with an API token")))]
 async fn logout(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -421,6 +424,7 @@ async fn list_tokens(State(state): State<AppState>) -> Result<AxumJson<TokenList
 #[derive(Deserialize, ToSchema)]
 struct NewToken {
     /// Unique name among active tokens (letters, digits, `-`, `_`, `.`).
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     name: String,
     /// Optional expiry (RFC 3339).
     expires_at: Option<DateTime<Utc>>,

@@ -131,6 +131,14 @@ impl From<Error> for ApiError {
                 };
                 Self::new(StatusCode::CONFLICT, code, message).with_details(d.into())
             }
+            // Docker's 400: the definition asks for something the engine refuses (no command,
+            // an invalid mount, …). The user's input, so 422 with the engine's words.
+            Error::Docker(DockerError::Rejected(d)) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "Docker rejected the definition; details has the engine's message.",
+            )
+            .with_details(d.into()),
             Error::Docker(DockerError::Other(d)) => {
                 Self::new(StatusCode::BAD_GATEWAY, code, "Docker reported an error.")
                     .with_details(d.into())
@@ -152,6 +160,13 @@ impl From<Error> for ApiError {
                         "The database is unavailable; retry shortly.",
                     )
                 }
+                // 22021 character_not_in_repertoire: a value with a NUL character, which
+                // PostgreSQL text cannot hold. The input's fault, never a 500.
+                sqlx::Error::Database(ref d) if d.code().as_deref() == Some("22021") => Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_input",
+                    "A value contains a character that cannot be stored (NUL).",
+                ),
                 other => {
                     // Logged in full here; the client gets the kind, not the SQL.
                     tracing::error!(error = %other, "database error");
@@ -184,3 +199,47 @@ impl IntoResponse for ApiError {
 /// Marker on responses produced from an [`ApiError`].
 #[derive(Clone, Copy)]
 pub struct ErrorLogged;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine's 400 is the definition's fault (422 with Docker's words); its 500 stays an
+    /// upstream fault (502); an unreachable engine stays 503.
+    #[test]
+    fn docker_answers_map_to_statuses() {
+        let engine = |status_code: u16, message: &str| {
+            ApiError::from(Error::Docker(DockerError::from(
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message: message.into(),
+                },
+            )))
+        };
+        let e = engine(400, "No command specified");
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.body.code, "docker_rejected");
+        assert_eq!(
+            e.body.details,
+            Some(serde_json::Value::String("No command specified".into()))
+        );
+        let e = engine(500, "driver failed programming external connectivity");
+        assert_eq!(
+            (e.status, e.body.code.as_str()),
+            (StatusCode::BAD_GATEWAY, "docker_error")
+        );
+        let e = engine(
+            409,
+            "Conflict. The container name is already in use by container",
+        );
+        assert_eq!(
+            (e.status, e.body.code.as_str()),
+            (StatusCode::CONFLICT, "docker_conflict")
+        );
+        let e = ApiError::from(Error::Docker(DockerError::Unavailable("refused".into())));
+        assert_eq!(
+            (e.status, e.body.code.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "docker_unavailable")
+        );
+    }
+}

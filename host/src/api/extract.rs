@@ -114,7 +114,23 @@ pub fn decode_document(content_type: &str, bytes: &[u8]) -> Result<serde_json::V
     match ct.as_str() {
         "application/json" | "" => serde_json::from_slice(bytes).map_err(ApiError::malformed),
         "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => {
-            crate::spec::yaml_document(bytes).map_err(ApiError::malformed)
+            crate::spec::yaml_document(bytes).map_err(|e| {
+                // Well-formed YAML with an integer beyond 128 bits: the document parses, SDMD
+                // cannot hold the value (JSON bodies read such numbers as floats).
+                if e.contains("invalid type: integer `")
+                    && (e.contains("as u128") || e.contains("as i128"))
+                {
+                    crate::error::Error::Invalid(vec![crate::spec::Problem {
+                        field: "(document)".into(),
+                        message: format!(
+                            "has an integer SDMD cannot represent (more than 128 bits): {e}"
+                        ),
+                    }])
+                    .into()
+                } else {
+                    ApiError::malformed(e)
+                }
+            })
         }
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -91,7 +91,10 @@ async fn list_plugins(State(state): State<AppState>) -> Result<axum::Json<Plugin
 /// Upload a plugin component (`application/wasm`, ≤ 20 MiB, manifest embedded as the `sdmd-manifest`
 /// section). A new id is created disabled with nothing granted (201); a known id gets a new version (200).
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content(
+        (Vec<u8> = "application/wasm"),
+        (Vec<u8> = "application/octet-stream")
+    )),
     responses((status = 201, body = PluginView), (status = 200, body = PluginView),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn upload_plugin(

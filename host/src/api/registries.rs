@@ -40,7 +40,7 @@ async fn get_registry(
 /// Store credentials for a registry (used for checks and pulls); the password is sealed with
 /// `SDMD_SECRET_KEY` and never returned.
 #[utoipa::path(put, path = "/api/v1/registries/{host}", tag = "updates",
-    params(("host" = String, Path, description = "Registry host")),
+    params(("host" = String, Path, description = "Registry host", pattern = "^[A-Za-z0-9.:\\[\\]-]{1,253}$")),
     request_body = NewCredentials,
     responses((status = 200, body = RegistryView), (status = 422, body = ErrorBody)))]
 async fn put_registry(

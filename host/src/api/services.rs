@@ -136,7 +136,10 @@ struct DeleteParams {
 /// Remove a service's containers and network (and volumes with `volumes=true`), then its definition.
 #[utoipa::path(delete, path = "/api/v1/services/{name}", tag = "services",
     params(("name" = String, Path, description = "Service name"), DeleteParams),
-    responses((status = 200, body = RemoveReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RemoveReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn delete_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -152,7 +155,9 @@ async fn delete_service(
 #[utoipa::path(post, path = "/api/v1/services/{name}/deploy", tag = "lifecycle",
     params(("name" = String, Path, description = "Service name"), DeployParams),
     responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)"),
         (status = 503, body = ErrorBody)))]
 async fn deploy_service(
     State(state): State<AppState>,
@@ -176,7 +181,10 @@ async fn deploy_service(
 /// Start the service's containers in dependency order.
 #[utoipa::path(post, path = "/api/v1/services/{name}/start", tag = "lifecycle",
     params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
-    responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn start_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -188,7 +196,10 @@ async fn start_service(
 /// Stop the service's containers in reverse dependency order.
 #[utoipa::path(post, path = "/api/v1/services/{name}/stop", tag = "lifecycle",
     params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
-    responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn stop_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -200,7 +211,10 @@ async fn stop_service(
 /// Stop (reverse order) and start (dependency order) the service's containers.
 #[utoipa::path(post, path = "/api/v1/services/{name}/restart", tag = "lifecycle",
     params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name")),
-    responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ActionReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn restart_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -212,7 +226,10 @@ async fn restart_service(
 /// Pull the service's images; progress streams on `/api/v1/events`.
 #[utoipa::path(post, path = "/api/v1/services/{name}/pull", tag = "lifecycle",
     params(("name" = String, Path, description = "Service name")),
-    responses((status = 200, body = PullReport), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    responses((status = 200, body = PullReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn pull_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -225,7 +242,10 @@ async fn pull_service(
 /// aside, gate on health and roll back on failure. `result` says which happened.
 #[utoipa::path(post, path = "/api/v1/services/{name}/update", tag = "updates",
     params(("name" = String, Path, description = "Service name")),
-    responses((status = 200, body = UpdateReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UpdateReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn update_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -239,7 +259,10 @@ async fn update_service(
 /// Ask the registry whether the service's images have newer digests, without pulling.
 #[utoipa::path(post, path = "/api/v1/services/{name}/check", tag = "updates",
     params(("name" = String, Path, description = "Service name")),
-    responses((status = 200, body = CheckReport), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CheckReport), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`, `dependency_not_ready` or `docker_conflict` (a host port or container name in use)"),
+        (status = 422, body = ErrorBody, description = "`docker_rejected`: the engine refused what the definition asks for (`details`: its message), or `validation_failed`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine or a registry failed (`details`: its message)")))]
 async fn check_service(
     State(state): State<AppState>,
     Audit(ctx): Audit,
@@ -282,6 +305,7 @@ async fn put_schedule(
 #[derive(Deserialize, IntoParams)]
 struct HistoryParams {
     /// At most this many runs (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -311,6 +335,7 @@ async fn update_history(
 #[derive(Deserialize, IntoParams)]
 struct LogParams {
     /// Lines per container (default 100, at most 10000).
+    #[param(minimum = 0, maximum = 10000)]
     tail: Option<u32>,
     /// Keep streaming new lines as server-sent events.
     #[serde(default)]
@@ -340,7 +365,8 @@ pub struct FollowLine {
 #[utoipa::path(get, path = "/api/v1/services/{name}/logs", tag = "services",
     params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name"), LogParams),
     responses((status = 200, body = LogsResponse, description = "JSON, or text/event-stream with follow=true"),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine failed (`details`: its message)")))]
 async fn service_logs(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -491,6 +517,7 @@ struct AdoptParams {
     params(("name" = String, Path, description = "Id (`compose:<project>`, `container:<name>`) or bare name of the unmanaged service"), AdoptParams),
     responses((status = 201, body = ServiceView, description = "Adopted; `dropped` lists what the definition does not carry (only with accept_loss)"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine failed (`details`: its message)"),
         (status = 422, body = ErrorBody, description = "`adopt_would_lose_settings` (details: `[{container, field, value, message}]`) or `validation_failed`")))]
 async fn adopt_service(
     State(state): State<AppState>,

@@ -145,6 +145,7 @@ async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
 #[derive(Deserialize, IntoParams)]
 struct AuditParams {
     /// Page size (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Cursor: only entries with a smaller id (pass the last id of the previous page).
     before: Option<i64>,
@@ -183,6 +184,18 @@ async fn list_audit(
             "invalid_query",
             "limit must be between 1 and 500.",
         ));
+    }
+    // PostgreSQL text never holds NUL: a filter with one matches no row (and must not reach the
+    // database, which refuses such a parameter).
+    if [&p.actor, &p.action, &p.target]
+        .into_iter()
+        .flatten()
+        .any(|f| f.contains('\0'))
+    {
+        return Ok(axum::Json(AuditPage {
+            entries: Vec::new(),
+            next_before: None,
+        }));
     }
     let entries = audit::list(
         &state.db,
@@ -232,6 +245,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[derive(Deserialize, IntoParams)]
 struct AuditCsvParams {
     /// At most this many rows (the newest matching ones), default 10000.
+    #[param(minimum = 1, maximum = 100000)]
     limit: Option<i64>,
     /// Cursor: only entries with a smaller id.
     before: Option<i64>,
@@ -262,6 +276,11 @@ async fn audit_csv(
             "limit must be between 1 and 100000.",
         ));
     }
+    // As in the JSON listing: a NUL in a filter matches no row (PostgreSQL text never holds one).
+    let nothing = [&p.actor, &p.action, &p.target]
+        .into_iter()
+        .flatten()
+        .any(|f| f.contains('\0'));
     let filter = audit::Filter {
         before: p.before,
         actor: p.actor,
@@ -283,6 +302,11 @@ async fn audit_csv(
             Err(std::io::Error::other(e))
         }
     });
+    let rows = if nothing {
+        futures_util::stream::empty().boxed()
+    } else {
+        rows.boxed()
+    };
     let body = futures_util::stream::once(async { Ok::<_, std::io::Error>(header) }).chain(rows);
     Ok((
         [

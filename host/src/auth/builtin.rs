@@ -243,7 +243,8 @@ impl Auth {
         let email = email.trim();
         check_sizes(email, pw)?;
         if email.is_empty() || pw.is_empty() {
-            return Err(AuthError::Validation(
+            // 400 as GoTrue (and as the size checks above): the grant is not usable as sent.
+            return Err(AuthError::BadRequest(
                 "Email and password are required.".into(),
             ));
         }
@@ -501,7 +502,8 @@ impl Auth {
     ) -> Result<Session, AuthError> {
         self.require_builtin()?;
         if refresh_token.is_empty() {
-            return Err(AuthError::Validation("refresh_token is required.".into()));
+            // 400 as GoTrue (and as an unknown token): the grant is not usable as sent.
+            return Err(AuthError::BadRequest("refresh_token is required.".into()));
         }
         // One connection for the whole exchange: the lookup of the user runs inside the
         // transaction that holds the token's lock (a second connection here could deadlock a
