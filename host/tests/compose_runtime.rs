@@ -463,3 +463,45 @@ services:
     let (s, v) = app.delete_service(&name, true).await;
     assert!(s.is_success(), "{v}");
 }
+
+/// Attributes this engine's API (1.41) would silently ignore are refused by the deploy with the
+/// version they need, and nothing is created: `annotations` (1.43), a health check's
+/// `start_interval` (1.44).
+#[sqlx::test(migrations = "../migrations")]
+async fn attributes_newer_than_the_engine_are_refused_at_deploy(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("newapi");
+    let yaml = format!(
+        r#"name: {name}
+services:
+  m:
+    image: local/busybox:1
+    command: ["sleep", "300"]
+    init: true
+    labels: {{sdmd.test: "1"}}
+    annotations: {{com.example.trace: "on"}}
+    healthcheck: {{test: ["CMD", "true"], start_period: 30s, start_interval: 1s}}
+"#
+    );
+    let (s, v) = app.post_yaml("/api/v1/services", &yaml).await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "stored: the engine decides at deploy: {v}"
+    );
+    let (s, v) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let problems = v["details"].as_array().unwrap();
+    let says = |field: &str, version: &str| {
+        problems.iter().any(|p| {
+            p["field"] == field && p["message"].as_str().unwrap_or_default().contains(version)
+        })
+    };
+    assert!(says("services.m.annotations", "1.43"), "{v}");
+    assert!(says("services.m.healthcheck.start_interval", "1.44"), "{v}");
+    assert!(
+        common::service_containers(&name).is_empty(),
+        "nothing created"
+    );
+    app.cleanup(&name).await;
+}

@@ -698,6 +698,9 @@ impl Definition {
                     "1.44",
                 ));
             }
+            if !m.runtime.annotations.is_empty() {
+                out.push((format!("services.{name}.annotations"), "1.43"));
+            }
             // Before API 1.44 a MAC address is a container setting, which applies to the
             // network the container is created on only; the others are joined later.
             for (key, a) in m.network.joined().iter().skip(1) {

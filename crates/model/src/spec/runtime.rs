@@ -266,6 +266,10 @@ pub struct Runtime {
     /// Storage driver options (`size: 1G`).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub storage_opt: IndexMap<String, String>,
+    /// OCI annotations handed to the runtime (`HostConfig.Annotations`, Engine API ≥ 1.43: a
+    /// deploy to an older engine refuses them, which would drop them silently).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub annotations: IndexMap<String, String>,
     /// Cgroup namespace: `host` or `private`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
@@ -1025,10 +1029,7 @@ pub(super) fn parse(w: &mut Walker, path: &str, map: &serde_json::Map<String, Va
                 })
             }
             "cgroup_parent" => rt.cgroup_parent = non_empty(w, &kp, v),
-            "annotations" => w.err(
-                kp,
-                "annotations need Docker Engine API ≥ 1.43; this engine speaks 1.41 and would drop them silently",
-            ),
+            "annotations" => rt.annotations = w.key_values(&kp, v),
             "post_start" => rt.post_start = hooks_of(w, &kp, v),
             "pre_stop" => rt.pre_stop = hooks_of(w, &kp, v),
             "volumes_from" => rt.volumes_from = volumes_from_of(w, &kp, v),
@@ -1163,6 +1164,22 @@ mod tests {
     }
 
     #[test]
+    fn annotations_need_api_1_43() {
+        let def = super::super::parse(&json!({"name": "t", "services": {"m": {
+            "image": "x", "annotations": {"com.example.trace": "on"}
+        }}}))
+        .expect("valid");
+        assert_eq!(
+            def.services["m"].runtime.annotations["com.example.trace"],
+            "on"
+        );
+        assert_eq!(
+            def.engine_requirements(),
+            vec![("services.m.annotations".to_string(), "1.43")]
+        );
+    }
+
+    #[test]
     fn hooks_parse_like_compose() {
         let rt = member(json!({
             "pull_policy": "always",
@@ -1208,11 +1225,6 @@ mod tests {
             json!({"gpus": "all"}),
             &format!("{m}.gpus"),
             "DeviceRequests",
-        );
-        refused(
-            json!({"annotations": {"a": "b"}}),
-            &format!("{m}.annotations"),
-            "1.43",
         );
         refused(
             json!({"post_start": [{"command": []}]}),

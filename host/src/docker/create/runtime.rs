@@ -116,6 +116,7 @@ pub(crate) fn apply(rt: &Runtime, body: &mut ContainerCreateBody) {
     });
     h.runtime = rt.runtime.clone();
     h.storage_opt = map(&rt.storage_opt);
+    h.annotations = map(&rt.annotations);
     h.cgroupns_mode = rt.cgroup.as_deref().map(|c| match c {
         "host" => HostConfigCgroupnsModeEnum::HOST,
         _ => HostConfigCgroupnsModeEnum::PRIVATE,
@@ -272,6 +273,7 @@ pub(crate) fn adopt(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         pre_stop: Vec::new(),
         runtime: some_str(h.runtime).filter(|r| r != "runc"),
         storage_opt: index(h.storage_opt),
+        annotations: index(h.annotations),
         // The engine's default depends on the cgroup version: `host` on v1 (this engine).
         cgroup: h.cgroupns_mode.and_then(|m| match m {
             HostConfigCgroupnsModeEnum::PRIVATE => Some("private".to_owned()),
