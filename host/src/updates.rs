@@ -759,34 +759,48 @@ async fn pipeline(
         let started = async {
             ops::wait_dependencies(state, def, member, &ids).await?;
             if changed.contains(member) {
+                // Every replica at once (compose recreates a service's containers in
+                // parallel); each takes over the volumes of the old container of its number,
+                // kept aside above.
+                let made = futures_util::future::join_all(
+                    (1..=def.services[member].runtime.replicas()).map(|number| {
+                        let (aside, ids) = (&aside, &ids);
+                        async move {
+                            let carried = match aside
+                                .iter()
+                                .find(|(m, c)| m == member && c.replica() == number)
+                            {
+                                Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
+                                None => Vec::new(),
+                            };
+                            ops::create_member(
+                                state,
+                                def,
+                                stored.revision,
+                                member,
+                                number,
+                                &carried,
+                                ids,
+                            )
+                            .await
+                        }
+                    }),
+                )
+                .await;
                 let mut created = Vec::new();
-                for number in 1..=def.services[member].runtime.replicas() {
-                    // The old container of this replica is kept aside: its volumes go to the new
-                    // one.
-                    let carried = match aside
-                        .iter()
-                        .find(|(m, c)| m == member && c.replica() == number)
-                    {
-                        Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
-                        None => Vec::new(),
-                    };
-                    let made = ops::create_member(
-                        state,
-                        def,
-                        stored.revision,
-                        member,
-                        number,
-                        &carried,
-                        &ids,
-                    )
-                    .await;
-                    match made {
+                let mut first_error = None;
+                for r in made {
+                    match r {
                         Ok(id) => created.push(id),
                         Err(e) => {
-                            new_ids.insert(member.clone(), created);
-                            return Err(e);
+                            first_error.get_or_insert(e);
                         }
                     }
+                }
+                if let Some(e) = first_error {
+                    // The ones that were made are rolled back with the rest.
+                    new_ids.insert(member.clone(), created);
+                    return Err(e);
                 }
                 new_ids.insert(member.clone(), created.clone());
                 ids.insert(member.clone(), created);

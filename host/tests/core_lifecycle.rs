@@ -990,3 +990,56 @@ async fn dockers_400_on_deploy_is_a_422_with_its_message(pool: sqlx::PgPool) {
     app.cleanup(&name).await;
     docker_ok(&["rmi", &image]);
 }
+
+/// An update of a scaled member recreates every replica (all at once) on the new image, and each
+/// replica keeps the data of its own anonymous volume.
+#[sqlx::test(migrations = "../migrations")]
+async fn update_recreates_every_replica_with_its_volume(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let name = unique("updrep");
+    let image = format!("{REGISTRY}/sdmd-test/{name}:latest");
+    build_http_image(&image, "v1", "VOLUME /state");
+    let yaml = format!(
+        "name: {name}\nservices:\n  web:\n    image: {image}\n    init: true\n    labels: {{sdmd.test: '1'}}\n    scale: 2\n"
+    );
+    let (s, v) = app.post_yaml("/api/v1/services", &yaml).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
+        .await;
+    let replicas = [format!("{name}-web"), format!("{name}-web-2")];
+    for (i, c) in replicas.iter().enumerate() {
+        docker(&[
+            "exec",
+            c,
+            "sh",
+            "-c",
+            &format!("echo replica{i} > /state/f"),
+        ]);
+    }
+    let before: Vec<String> = replicas
+        .iter()
+        .map(|c| inspect(c)["Id"].as_str().unwrap().to_owned())
+        .collect();
+    build_http_image(&image, "v2", "VOLUME /state");
+    docker_ok(&["rmi", &image]);
+    let v = app
+        .ok(Method::POST, &format!("/api/v1/services/{name}/update"))
+        .await;
+    assert_eq!(v["members"]["recreated"], serde_json::json!(["web"]), "{v}");
+    for (i, c) in replicas.iter().enumerate() {
+        let now = inspect(c);
+        assert_ne!(now["Id"].as_str().unwrap(), before[i], "{c} not recreated");
+        assert_eq!(
+            docker(&["exec", c, "cat", "/state/f"]).trim(),
+            format!("replica{i}"),
+            "{c}: its own volume's data"
+        );
+        assert_eq!(
+            docker(&["exec", c, "cat", "/www/index.html"]).trim(),
+            "v2",
+            "{c} runs the new image"
+        );
+    }
+    app.cleanup(&name).await;
+    docker_ok(&["rmi", &image]);
+}
