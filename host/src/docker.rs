@@ -810,7 +810,6 @@ impl Docker {
             .call(|c| async move { c.create_exec(&i, opts).await })
             .await?;
         let exec_id = exec.id.clone();
-        let mut tail = String::new();
         let started = self
             .call(|c| async move {
                 c.start_exec(
@@ -823,30 +822,25 @@ impl Docker {
                 .await
             })
             .await?;
+        // The last KEEP bytes of the output (bounded while reading, cut once at the end).
+        let mut tail: Vec<u8> = Vec::new();
         if let StartExecResults::Attached { mut output, .. } = started {
             while let Some(chunk) = output.next().await {
-                let chunk = chunk.map_err(DockerError::from)?;
-                tail.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+                tail.extend_from_slice(&chunk.map_err(DockerError::from)?.into_bytes());
                 if tail.len() > 2 * KEEP {
-                    let cut = tail.len() - KEEP;
-                    let cut = (cut..tail.len())
-                        .find(|i| tail.is_char_boundary(*i))
-                        .unwrap_or(tail.len());
-                    tail.drain(..cut);
+                    tail.drain(..tail.len() - KEEP);
                 }
             }
         }
+        tail.drain(..tail.len().saturating_sub(KEEP));
         let exec_id = exec.id.clone();
         let done = self
             .call(|c| async move { c.inspect_exec(&exec_id).await })
             .await?;
-        if tail.len() > KEEP {
-            let cut = (tail.len() - KEEP..tail.len())
-                .find(|i| tail.is_char_boundary(*i))
-                .unwrap_or(tail.len());
-            tail.drain(..cut);
-        }
-        Ok((done.exit_code.unwrap_or(-1), tail))
+        Ok((
+            done.exit_code.unwrap_or(-1),
+            String::from_utf8_lossy(&tail).into_owned(),
+        ))
     }
 
     /// Stops a container, waiting its own `StopTimeout` (the `stop_grace_period` SDMD or compose

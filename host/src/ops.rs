@@ -1945,13 +1945,7 @@ async fn start_in_order(
         Ok(!todo.is_empty())
     })
     .await?;
-    for (member, acted) in walked {
-        if acted {
-            report.started.push(member);
-        } else {
-            report.unchanged.push(member);
-        }
-    }
+    tally(walked, &mut report.started, &mut report.unchanged);
     Ok(())
 }
 
@@ -1984,14 +1978,19 @@ async fn stop_in_order(
         Ok(!todo.is_empty())
     })
     .await?;
-    for (member, acted) in walked {
-        if acted {
-            report.stopped.push(member);
+    tally(walked, &mut report.stopped, &mut report.unchanged);
+    Ok(())
+}
+
+/// Sorts a walk's members into those it acted on and those it left as they were.
+fn tally(walked: Vec<(String, bool)>, acted: &mut Vec<String>, unchanged: &mut Vec<String>) {
+    for (member, did) in walked {
+        if did {
+            acted.push(member);
         } else {
-            report.unchanged.push(member);
+            unchanged.push(member);
         }
     }
-    Ok(())
 }
 
 /// Stops every member in reverse dependency order.

@@ -545,17 +545,10 @@ fn is_relative(source: &str) -> bool {
 
 /// `project_dir/source`, lexically normalised, which must stay inside `stacks`.
 fn anchor(source: &str, project_dir: &Path, stacks: &Path) -> Result<PathBuf, String> {
-    let mut out = project_dir.to_path_buf();
-    for c in Path::new(source).components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(n) => out.push(n),
-            _ => return Err(format!("`{source}` is not a relative path")),
-        }
+    if Path::new(source).has_root() {
+        return Err(format!("`{source}` is not a relative path"));
     }
+    let out = crate::spec::lexical_path(&project_dir.join(source));
     if out.starts_with(stacks) && out != stacks {
         Ok(out)
     } else {

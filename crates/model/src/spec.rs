@@ -475,6 +475,23 @@ pub fn parse_duration_ns(s: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// The path with `.` and `..` resolved lexically, as the engine sees a bind source (it does not
+/// resolve `..` against symlinks; the project code refuses symlink escapes separately).
+pub(crate) fn lexical_path(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Checks an image reference against the distribution reference grammar
 /// (`[registry[:port]/]path[:tag][@digest]`, lowercase path components).
 pub fn is_valid_image_ref(s: &str) -> bool {

@@ -105,6 +105,28 @@ async fn count_attempt(
     Ok(Attempt::Counted)
 }
 
+/// Records a throttled attempt of `action` (one aggregated row per key and window), commits, and
+/// answers the error that tells the client when to retry.
+async fn refuse_throttled(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    ctx: &AuditContext,
+    action: &str,
+    email: &str,
+    key: &str,
+    wait: Duration,
+) -> Result<AuthError, AuthError> {
+    let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    let entry = NewEntry {
+        action,
+        target: None,
+        result: "over_request_rate_limit",
+        details: json!({"email": email, "throttled_by": key, "retry_after_ms": retry_after_ms}),
+    };
+    audit::record_repeated(&mut tx, &format!("{action}:{key}"), ctx, &entry).await?;
+    tx.commit().await?;
+    Ok(AuthError::RateLimited { retry_after_ms })
+}
+
 /// A user as GoTrue shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -259,16 +281,7 @@ impl Auth {
             if let Attempt::Throttled { key, wait } =
                 count_attempt(&mut tx, &ip_key, &account_key).await?
             {
-                let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-                let entry = NewEntry {
-                    action: "auth.login",
-                    target: None,
-                    result: "over_request_rate_limit",
-                    details: json!({"email": email, "throttled_by": key, "retry_after_ms": retry_after_ms}),
-                };
-                audit::record_repeated(&mut tx, &format!("auth.login:{key}"), &ctx, &entry).await?;
-                tx.commit().await?;
-                return Err(AuthError::RateLimited { retry_after_ms });
+                return Err(refuse_throttled(tx, &ctx, "auth.login", email, &key, wait).await?);
             }
             let user = db::user_by_email(&mut tx, email).await?;
             tx.commit().await?;
@@ -405,16 +418,7 @@ impl Auth {
             if let Attempt::Throttled { key, wait } =
                 count_attempt(&mut tx, &ip_key, &setup_key).await?
             {
-                let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-                let entry = NewEntry {
-                    action: "auth.setup",
-                    target: None,
-                    result: "over_request_rate_limit",
-                    details: json!({"email": email, "throttled_by": key, "retry_after_ms": retry_after_ms}),
-                };
-                audit::record_repeated(&mut tx, &format!("auth.setup:{key}"), &ctx, &entry).await?;
-                tx.commit().await?;
-                return Err(AuthError::RateLimited { retry_after_ms });
+                return Err(refuse_throttled(tx, &ctx, "auth.setup", email, &key, wait).await?);
             }
             let (check, spent) = self.setup.take(code);
             match check {

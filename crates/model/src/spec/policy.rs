@@ -4,7 +4,7 @@
 //! in depth for shared teams: a definition that would give its containers the host is refused
 //! with a 422 naming each field and the rule.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -181,7 +181,7 @@ impl Policy {
         field: String,
         deny: &mut impl FnMut(String, String),
     ) {
-        let path = lexical(Path::new(source));
+        let path = super::lexical_path(Path::new(source));
         if self.forbid_docker_socket && is_docker_socket(&path) {
             deny(
                 field.clone(),
@@ -193,7 +193,7 @@ impl Policy {
         if self.allowed_bind_roots.is_empty() {
             return;
         }
-        let inside = |root: &Path| path.starts_with(lexical(root));
+        let inside = |root: &Path| path.starts_with(super::lexical_path(root));
         if !inside(project_dir) && !self.allowed_bind_roots.iter().any(|r| inside(Path::new(r))) {
             deny(
                 field,
@@ -214,22 +214,6 @@ fn unconfines(opt: &str) -> bool {
         o.as_str(),
         "seccomp=unconfined" | "apparmor=unconfined" | "label=disable" | "systempaths=unconfined"
     )
-}
-
-/// The path with `.` and `..` resolved lexically (the engine does not follow `..` for us either;
-/// the project code refuses symlink escapes separately).
-fn lexical(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn is_docker_socket(path: &Path) -> bool {
