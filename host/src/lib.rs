@@ -7,10 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod docker;
 pub mod error;
-pub mod events;
-pub mod live;
 pub mod metrics;
 pub mod notify;
 pub mod ops;
@@ -25,4 +22,5 @@ pub mod tls;
 pub mod updates;
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.
-pub use sdmd_model::{project, spec};
+pub use sdmd_engine::{docker, live};
+pub use sdmd_model::{events, project, spec};

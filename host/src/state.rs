@@ -98,7 +98,7 @@ impl AppState {
     /// Starts the Docker events watcher for this state; it stops with `shutdown`.
     pub fn spawn_watcher(&self) -> tokio::task::JoinHandle<()> {
         let (died_tx, died_rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(crate::live::report_deaths(self.clone(), died_rx));
+        tokio::spawn(crate::updates::report_deaths(self.clone(), died_rx));
         tokio::spawn(crate::live::watch(
             self.docker.clone(),
             self.live.clone(),

@@ -1307,6 +1307,75 @@ pub(crate) fn notify(
     crate::notify::dispatch(state, notifiers, event);
 }
 
+/// At most one container-died notification per container per this long (restart loops).
+const DIED_DEDUPE: Duration = std::time::Duration::from_secs(300);
+
+/// Tells a managed service's notifiers (and the global ones) when one of its containers dies
+/// unexpectedly — not while an operation on the service (deploy, update, rollback, stop) runs,
+/// and at most once per container per five minutes, so a restart loop is one message.
+pub async fn report_deaths(
+    state: crate::state::AppState,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::live::Died>,
+) {
+    let mut last: HashMap<String, std::time::Instant> = HashMap::new();
+    loop {
+        let died = tokio::select! {
+            d = rx.recv() => match d { Some(d) => d, None => return },
+            () = state.shutdown.cancelled() => return,
+        };
+        let Some(c) = died.known else { continue };
+        let Some(service) = c.label(crate::docker::labels::SERVICE).map(str::to_owned) else {
+            continue;
+        };
+        if state.locks.is_busy(&service) {
+            continue;
+        }
+        last.retain(|_, at| at.elapsed() < DIED_DEDUPE);
+        if last.contains_key(&died.id) {
+            continue;
+        }
+        last.insert(died.id.clone(), std::time::Instant::now());
+        let Ok(stored) = crate::ops::load(&state, &service).await else {
+            continue;
+        };
+        let notifiers = match crate::plugins::store::resolve(&state, &service).await {
+            Ok(r) => r.notifiers,
+            Err(e) => {
+                tracing::warn!(service, error = %e, "cannot resolve the service's notifiers");
+                continue;
+            }
+        };
+        if notifiers.is_empty() {
+            continue;
+        }
+        let code = died
+            .exit_code
+            .map_or_else(|| "an unknown code".to_owned(), |c| c.to_string());
+        let tail = state
+            .docker
+            .logs_tail(&died.id, 10)
+            .await
+            .map(|lines| {
+                lines
+                    .into_iter()
+                    .map(|l| l.line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        notify(
+            &state,
+            &stored,
+            notifiers,
+            crate::plugins::types::EventKind::ContainerDied,
+            format!("{} exited with {code}", c.name),
+            (Some(c.image.clone()), None),
+            Some(format!("container {}, exit code {code}\n{tail}", c.name)),
+        );
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::semver_diff;

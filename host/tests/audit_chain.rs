@@ -4,19 +4,20 @@
 //! that `verify --against` compares with the database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sdmd::db::audit::{self, AuditContext, Entry, NewEntry, Verification};
+use sdmd::db::audit::{self, AuditContext, Entry, EntryRow, Links, NewEntry, Verification};
 use serde_json::json;
 use sqlx::PgPool;
 
 const ENTRY: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash, client_request_id";
 
 async fn entries(pool: &PgPool) -> Vec<Entry> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {ENTRY} from audit_log order by id"
     )))
     .fetch_all(pool)
     .await
-    .unwrap()
+    .unwrap();
+    rows.into_iter().map(Entry::from).collect()
 }
 
 async fn head_hash(pool: &PgPool) -> Vec<u8> {

@@ -10,10 +10,10 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
-use utoipa::ToSchema;
+
+pub use sdmd_model::audit::Entry;
 
 /// The key of the chain's HMAC links: HKDF-SHA256 of the installation's master key
 /// (`SDMD_SECRET_KEY`, [`crate::secrets::master_key`]) under the label [`AuditKey::LABEL`]. The
@@ -133,35 +133,43 @@ pub struct NewEntry<'a> {
     pub details: serde_json::Value,
 }
 
-/// A stored audit row.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Entry {
-    /// Monotonic id (the pagination cursor).
-    pub id: i64,
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// Who did it.
-    pub actor: String,
-    /// What was done.
-    pub action: String,
-    /// To what.
-    pub target: Option<String>,
-    /// `ok` or an error code.
-    pub result: String,
-    /// Request id (made by the server).
-    pub request_id: Option<String>,
-    /// Client address.
-    pub client_ip: Option<String>,
-    /// Technical details.
-    pub details: Option<serde_json::Value>,
-    /// Hex link of the hash chain: `HMAC-SHA256(audit key, previous hash ‖ canonical row)`
-    /// (rows written before the HMAC anchor: plain `sha256(previous hash ‖ canonical row)`).
-    pub hash: Option<String>,
-    /// The `x-request-id` the client sent, if any.
-    pub client_request_id: Option<String>,
+
+/// An audit row as read from the database (becomes an [`Entry`]); `select` the columns
+/// [`ENTRY_COLUMNS`] names.
+#[derive(sqlx::FromRow)]
+pub struct EntryRow {
+    id: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    target: Option<String>,
+    result: String,
+    request_id: Option<String>,
+    client_ip: Option<String>,
+    details: Option<serde_json::Value>,
+    hash: Option<String>,
+    client_request_id: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash, client_request_id";
+impl From<EntryRow> for Entry {
+    fn from(r: EntryRow) -> Self {
+        Entry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            result: r.result,
+            request_id: r.request_id,
+            client_ip: r.client_ip,
+            details: r.details,
+            hash: r.hash,
+            client_request_id: r.client_request_id,
+        }
+    }
+}
+
+pub const ENTRY_COLUMNS: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash, client_request_id";
 
 /// Longest stored actor, action, target, result, request ids and client address, in bytes
 /// (longer values are cut on a character boundary and end with `…`).
@@ -261,7 +269,7 @@ pub async fn record(
         client_request_id: client_request_id.as_deref(),
     };
     let hash = key().link(&prev, &row);
-    let entry = sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
+    let entry = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
         "insert into audit_log (id, at, actor, action, target, result, request_id, client_ip, details, prev_hash, hash, client_request_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          returning {ENTRY_COLUMNS}"
@@ -281,7 +289,7 @@ pub async fn record(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(entry)
+    Ok(entry.into())
 }
 
 /// How long a window of [`record_repeated`] stays open.
@@ -420,7 +428,7 @@ pub async fn close_windows(pool: &sqlx::PgPool, all: bool) -> Result<usize, sqlx
 }
 
 /// The fields a chain link covers, in a fixed order.
-pub(crate) struct CanonicalRow<'a> {
+pub struct CanonicalRow<'a> {
     id: i64,
     at: DateTime<Utc>,
     actor: &'a str,
@@ -515,7 +523,22 @@ pub(crate) fn chain_hash(prev: &[u8], row: &CanonicalRow<'_>) -> [u8; 32] {
     h.finalize().into()
 }
 
-impl Entry {
+/// The hash-chain links of an [`Entry`] (what [`record`] stores and [`verify`] recomputes).
+pub trait Links {
+    /// The row's canonical bytes, as hashed.
+    #[doc(hidden)]
+    fn canonical(&self) -> CanonicalRow<'_>;
+    /// The HMAC link this row's content has after `prev` under `key` (what [`record`] stores).
+    fn hmac_link(&self, key: &AuditKey, prev: &[u8]) -> [u8; 32] {
+        key.link(prev, &self.canonical())
+    }
+    /// The plain SHA-256 link of rows written before the HMAC anchor (anyone can compute it).
+    fn sha256_link(&self, prev: &[u8]) -> [u8; 32] {
+        chain_hash(prev, &self.canonical())
+    }
+}
+
+impl Links for Entry {
     fn canonical(&self) -> CanonicalRow<'_> {
         CanonicalRow {
             id: self.id,
@@ -531,15 +554,6 @@ impl Entry {
         }
     }
 
-    /// The HMAC link this row's content has after `prev` under `key` (what [`record`] stores).
-    pub fn hmac_link(&self, key: &AuditKey, prev: &[u8]) -> [u8; 32] {
-        key.link(prev, &self.canonical())
-    }
-
-    /// The plain SHA-256 link of rows written before the HMAC anchor (anyone can compute it).
-    pub fn sha256_link(&self, prev: &[u8]) -> [u8; 32] {
-        chain_hash(prev, &self.canonical())
-    }
 }
 
 /// The outcome of [`verify`].
@@ -953,7 +967,7 @@ macro_rules! bind_filter {
 /// Lists rows newest first.
 pub async fn list(pool: &sqlx::PgPool, f: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
     bind_filter!(
-        sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
             "select {ENTRY_COLUMNS} from audit_log where {FILTER_SQL} order by id desc limit $7"
         ))),
         f
@@ -961,6 +975,7 @@ pub async fn list(pool: &sqlx::PgPool, f: &Filter) -> Result<Vec<Entry>, sqlx::E
     .bind(f.limit)
     .fetch_all(pool)
     .await
+    .map(|rows: Vec<EntryRow>| rows.into_iter().map(Entry::from).collect())
 }
 
 /// Rows per query of [`export`].
@@ -989,8 +1004,8 @@ pub fn export(
         if let (Some(lo), Some(hi)) = (lo, hi) {
             let mut after = lo - 1;
             loop {
-                let rows: Vec<Entry> = bind_filter!(
-                    sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(format!(
+                let rows: Vec<EntryRow> = bind_filter!(
+                    sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
                         "select {ENTRY_COLUMNS} from audit_log
                          where {FILTER_SQL} and id > $7 and id <= $8 order by id limit $9"
                     ))),
@@ -1001,6 +1016,7 @@ pub fn export(
                 .bind(EXPORT_CHUNK)
                 .fetch_all(&pool)
                 .await?;
+                let rows: Vec<Entry> = rows.into_iter().map(Entry::from).collect();
                 let full = rows.len() as i64 == EXPORT_CHUNK;
                 match rows.last() {
                     Some(last) => after = last.id,

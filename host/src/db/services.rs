@@ -4,32 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use crate::spec::Definition;
+pub use sdmd_model::service::{StoredFile, StoredService};
 
-/// A service as stored: its current revision's definition.
-#[derive(Debug, Clone)]
-pub struct StoredService {
-    /// Service name.
-    pub name: String,
-    /// Current revision number.
-    pub revision: i32,
-    /// The definition at that revision.
-    pub definition: Definition,
-    /// Containers of an unmanaged service this one was adopted from.
-    pub adopted_from: Vec<String>,
-    /// When the service was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When the last revision was stored.
-    pub updated_at: DateTime<Utc>,
-    /// The project files in clear, filled in by `ops::load` (empty in lists).
-    pub files: Vec<StoredFile>,
-    /// The document as written, when stored apart from the definition (filled by `ops::load`).
-    pub source: Option<serde_json::Value>,
-    /// The project directory, when it is not `<stacks>/<service>` (an adopted compose project's
-    /// own working directory).
-    pub project_dir: Option<String>,
-    /// Volumes of the containers it was adopted from: never removed by SDMD.
-    pub foreign_volumes: Vec<String>,
-}
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -85,16 +61,6 @@ pub async fn get(
     Ok(row.map(Into::into))
 }
 
-/// A project file as stored: sealed ones hold ciphertext.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StoredFile {
-    /// Path relative to the project directory.
-    pub path: String,
-    /// Whether `content` is sealed with the installation's key.
-    pub sealed: bool,
-    /// The bytes (ciphertext when sealed).
-    pub content: Vec<u8>,
-}
 
 /// What a revision stores beside its definition: the document as written and its files.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +128,7 @@ pub async fn project(
     let Some((id, revision, source)) = row else {
         return Ok(None);
     };
-    let files: Vec<StoredFile> = sqlx::query_as(
+    let rows: Vec<(String, bool, Vec<u8>)> = sqlx::query_as(
         "select path, sealed, content from service_files
         where service_id = $1 and revision = $2 order by path",
     )
@@ -170,6 +136,14 @@ pub async fn project(
     .bind(revision)
     .fetch_all(conn)
     .await?;
+    let files = rows
+        .into_iter()
+        .map(|(path, sealed, content)| StoredFile {
+            path,
+            sealed,
+            content,
+        })
+        .collect();
     Ok(Some((source.map(|s| s.0), files)))
 }
 

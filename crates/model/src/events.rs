@@ -5,8 +5,8 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
-use crate::db::audit::Entry;
-use crate::docker::{ContainerState, Health, PullProgress};
+use crate::audit::Entry;
+use crate::container::{ContainerState, Health, PullProgress};
 
 /// One event as sent to subscribers (`type` names the variant).
 #[derive(Debug, Clone, Serialize, ToSchema)]

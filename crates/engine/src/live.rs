@@ -1,0 +1,247 @@
+//! Live container state, kept current from the Docker events stream so that listing services
+//! never asks Docker. On (re)connection the whole list is resynced; afterwards each container
+//! event refreshes just that container.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
+
+
+use crate::docker::{ContainerInfo, Docker, DockerError, Filter, labels};
+use crate::events::{Event, EventBus};
+pub use sdmd_model::status::{
+    Address, COMPOSE_PREFIX, CONTAINER_PREFIX, Group, Kind, Status, find, group, holder_of, id_of,
+    status_of,
+};
+
+/// The cache of every container on the host.
+#[derive(Default)]
+pub struct Live {
+    containers: RwLock<HashMap<String, ContainerInfo>>,
+    connected: AtomicBool,
+    last_error: RwLock<Option<String>>,
+}
+
+impl Live {
+    /// Whether the events stream is up and the cache current.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Why Docker is unreachable, when it is.
+    pub async fn last_error(&self) -> Option<String> {
+        self.last_error.read().await.clone()
+    }
+
+    /// A snapshot of all containers.
+    pub async fn containers(&self) -> Vec<ContainerInfo> {
+        self.containers.read().await.values().cloned().collect()
+    }
+
+    async fn replace_all(&self, list: Vec<ContainerInfo>, bus: &EventBus) {
+        let mut map = self.containers.write().await;
+        let fresh: HashMap<String, ContainerInfo> =
+            list.into_iter().map(|c| (c.id.clone(), c)).collect();
+        for (id, old) in map.iter() {
+            match fresh.get(id) {
+                Some(new) if new.state == old.state && new.health == old.health => {}
+                Some(new) => bus.publish(status_event(new)),
+                None => bus.publish(removed_event(old)),
+            }
+        }
+        for (id, new) in &fresh {
+            if !map.contains_key(id) {
+                bus.publish(status_event(new));
+            }
+        }
+        *map = fresh;
+    }
+
+    async fn upsert(&self, c: ContainerInfo, bus: &EventBus) {
+        let mut map = self.containers.write().await;
+        let changed = map
+            .get(&c.id)
+            .is_none_or(|old| old.state != c.state || old.health != c.health);
+        if changed {
+            bus.publish(status_event(&c));
+        }
+        map.insert(c.id.clone(), c);
+    }
+
+    async fn remove(&self, id: &str, bus: &EventBus) {
+        if let Some(old) = self.containers.write().await.remove(id) {
+            bus.publish(removed_event(&old));
+        }
+    }
+
+    /// Refreshes one container now (after SDMD changed it), without waiting for its event.
+    pub async fn refresh(
+        &self,
+        docker: &Docker,
+        id: &str,
+        bus: &EventBus,
+    ) -> Result<(), DockerError> {
+        match docker
+            .list_containers(Filter::Id(id))
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(c) => self.upsert(c, bus).await,
+            None => self.remove(id, bus).await,
+        }
+        Ok(())
+    }
+}
+
+fn service_of(c: &ContainerInfo) -> String {
+    c.label(labels::SERVICE)
+        .or_else(|| c.label(labels::COMPOSE_PROJECT))
+        .unwrap_or(&c.name)
+        .to_owned()
+}
+
+fn status_event(c: &ContainerInfo) -> Event {
+    Event::ContainerStatus {
+        service: service_of(c),
+        container_id: c.id.clone(),
+        container: c.name.clone(),
+        state: Some(c.state),
+        health: Some(c.health),
+    }
+}
+
+fn removed_event(c: &ContainerInfo) -> Event {
+    Event::ContainerStatus {
+        service: service_of(c),
+        container_id: c.id.clone(),
+        container: c.name.clone(),
+        state: None,
+        health: None,
+    }
+}
+
+/// Actions that change what we show; exec_* (health probes), attach, resize etc. do not.
+fn relevant(action: &str) -> bool {
+    matches!(
+        action,
+        "create"
+            | "start"
+            | "restart"
+            | "die"
+            | "stop"
+            | "kill"
+            | "pause"
+            | "unpause"
+            | "rename"
+            | "destroy"
+            | "oom"
+            | "update"
+    ) || action.starts_with("health_status")
+}
+
+/// A `die` after a `kill`/`stop` within this window was asked for.
+const EXPECTED_DIE_WINDOW: Duration = Duration::from_secs(60);
+
+
+/// A container exited on its own with a non-zero code (nobody stopped or killed it).
+#[derive(Debug, Clone)]
+pub struct Died {
+    /// Container id.
+    pub id: String,
+    /// Its exit code.
+    pub exit_code: Option<i64>,
+    /// What the cache knew of it just before.
+    pub known: Option<ContainerInfo>,
+}
+
+/// Follows Docker events until `shutdown`, reconnecting with backoff whenever the engine goes
+/// away and resyncing the whole list when it comes back.
+pub async fn watch(
+    docker: Docker,
+    live: Arc<Live>,
+    bus: EventBus,
+    shutdown: CancellationToken,
+    died: Option<tokio::sync::mpsc::UnboundedSender<Died>>,
+) {
+    let mut backoff = Duration::from_millis(250);
+    // Containers someone stopped or killed on purpose (sdmd or `docker stop`), by id: their `die`
+    // is no surprise.
+    let mut stopping: HashMap<String, std::time::Instant> = HashMap::new();
+    loop {
+        let session = async {
+            // Subscribe before listing so no change between the two is lost.
+            let events = docker.container_events().await?;
+            futures_util::pin_mut!(events);
+            let list = docker.list_containers(Filter::All).await?;
+            live.replace_all(list, &bus).await;
+            live.connected.store(true, Ordering::Release);
+            *live.last_error.write().await = None;
+            tracing::info!("docker events stream connected; state resynced");
+            while let Some(ev) = events.next().await {
+                let ev =
+                    ev.inspect_err(|e| tracing::debug!(error = %e, "the events stream failed"))?;
+                if !relevant(&ev.action) {
+                    continue;
+                }
+                if let Some(tx) = &died {
+                    match ev.action.as_str() {
+                        "kill" | "stop" => {
+                            stopping.retain(|_, at| at.elapsed() < EXPECTED_DIE_WINDOW);
+                            stopping.insert(ev.id.clone(), std::time::Instant::now());
+                        }
+                        "die" => {
+                            let expected = stopping
+                                .remove(&ev.id)
+                                .is_some_and(|at| at.elapsed() < EXPECTED_DIE_WINDOW);
+                            if !expected && ev.exit_code != Some(0) {
+                                // Read the container before the refresh below replaces it.
+                                let known = live.containers.read().await.get(&ev.id).cloned();
+                                let _ = tx.send(Died {
+                                    id: ev.id.clone(),
+                                    exit_code: ev.exit_code,
+                                    known,
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if ev.action == "destroy" {
+                    live.remove(&ev.id, &bus).await;
+                } else {
+                    live.refresh(&docker, &ev.id, &bus).await.inspect_err(|e| {
+                        tracing::debug!(error = %e, container = %ev.id, action = %ev.action, "refresh after an event failed");
+                    })?;
+                }
+            }
+            Err::<(), DockerError>(DockerError::Unavailable("the events stream ended".into()))
+        };
+        let result = tokio::select! {
+            r = session => r,
+            () = shutdown.cancelled() => return,
+        };
+        let was_connected = live.connected.swap(false, Ordering::AcqRel);
+        if let Err(e) = result {
+            if was_connected {
+                tracing::warn!(error = %e, "lost the docker events stream; reconnecting");
+                backoff = Duration::from_millis(250);
+            } else {
+                tracing::debug!(error = %e, "docker still unavailable");
+            }
+            *live.last_error.write().await = Some(e.to_string());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.cancelled() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+
