@@ -6,6 +6,7 @@ pub mod audit_sink;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod metrics;
@@ -13,7 +14,6 @@ pub mod notify;
 pub mod ops;
 pub mod pg;
 pub mod plugins;
-pub mod registry;
 pub mod schedule;
 pub mod secrets;
 pub mod server;
@@ -23,4 +23,5 @@ pub mod updates;
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.
 pub use sdmd_engine::{docker, live};
+pub use sdmd_registry as registry;
 pub use sdmd_model::{events, project, spec};

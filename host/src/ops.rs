@@ -941,7 +941,7 @@ pub(crate) async fn pull_one(state: &AppState, service: &str, image: &str) -> Re
     let bus = state.bus.clone();
     let (svc, img) = (service.to_owned(), image.to_owned());
     let login = match crate::registry::ImageRef::parse(image) {
-        Some(r) => crate::registry::credentials::for_host(state, &r.registry)
+        Some(r) => crate::credentials::for_host(state, &r.registry)
             .await?
             .map(|c| crate::docker::RegistryLogin {
                 username: c.username,

@@ -185,7 +185,7 @@ async fn check_images(
                     .map(|(_, d)| d.to_owned())
             })
         });
-        let creds = crate::registry::credentials::for_host(state, &r.registry).await?;
+        let creds = crate::credentials::for_host(state, &r.registry).await?;
         let check = match state
             .registry
             .digest(&r, creds.as_ref(), max_age(state, trigger))
@@ -1049,7 +1049,7 @@ async fn candidates(
     image: &ImageRef,
     trigger: &str,
 ) -> Vec<crate::plugins::types::Candidate> {
-    let creds = match crate::registry::credentials::for_host(state, &image.registry).await {
+    let creds = match crate::credentials::for_host(state, &image.registry).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(registry = %image.registry, error = %e, "cannot open the stored credentials");

@@ -7,7 +7,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path};
-use crate::registry::credentials::{self, NewCredentials, RegistryView};
+use crate::credentials::{self, NewCredentials, RegistryView};
 use crate::state::AppState;
 
 /// The routes of this resource.
