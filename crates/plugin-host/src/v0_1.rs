@@ -14,13 +14,13 @@ pub const VERSION: &str = "0.1.0";
 
 #[allow(missing_docs, clippy::all)] // generated
 mod host_api {
-    wasmtime::component::bindgen!({ path: "../wit/0.1.0", world: "host-api" });
+    wasmtime::component::bindgen!({ path: "../../wit/0.1.0", world: "host-api" });
 }
 
 #[allow(missing_docs, clippy::all)] // generated
 mod strategy_world {
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../../wit/0.1.0",
         world: "update-strategy",
         with: {
             "sdmd:plugin/types": super::host_api::sdmd::plugin::types,
@@ -34,7 +34,7 @@ mod strategy_world {
 #[allow(missing_docs, clippy::all)] // generated
 mod health_world {
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../../wit/0.1.0",
         world: "health-check",
         with: {
             "sdmd:plugin/types": super::host_api::sdmd::plugin::types,
@@ -48,7 +48,7 @@ mod health_world {
 #[allow(missing_docs, clippy::all)] // generated
 mod notifier_world {
     wasmtime::component::bindgen!({
-        path: "../wit/0.1.0",
+        path: "../../wit/0.1.0",
         world: "notifier",
         with: {
             "sdmd:plugin/types": super::host_api::sdmd::plugin::types,
@@ -435,7 +435,7 @@ impl config::Host for CallState {
 
 impl registry::Host for CallState {
     fn list_tags(&mut self, repository: String) -> Result<Vec<String>, String> {
-        if !super::registry_access::in_scope(&self.registry_scope, &repository) {
+        if !super::in_scope(&self.registry_scope, &repository) {
             return Err(format!(
                 "denied: only {} may be queried in this call",
                 self.registry_scope
@@ -447,7 +447,7 @@ impl registry::Host for CallState {
         }
     }
     fn resolve_digest(&mut self, reference: String) -> Result<String, String> {
-        if !super::registry_access::in_scope(&self.registry_scope, &reference) {
+        if !super::in_scope(&self.registry_scope, &reference) {
             return Err(format!(
                 "denied: only {} may be queried in this call",
                 self.registry_scope
