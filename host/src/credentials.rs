@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::registry::Credentials;
 use crate::db::audit::{self, AuditContext, NewEntry};
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::registry::Credentials;
 use crate::spec::Problem;
 use crate::state::AppState;
 
@@ -92,9 +92,7 @@ pub async fn put(
     if !valid_host {
         problems.push(Problem {
             field: "host".into(),
-            message: format!(
-                "`{host}` is not a registry host (e.g. ghcr.io or 127.0.0.1:5000)"
-            ),
+            message: format!("`{host}` is not a registry host (e.g. ghcr.io or 127.0.0.1:5000)"),
         });
     }
     if c.username.trim().is_empty() {

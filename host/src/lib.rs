@@ -2,20 +2,16 @@
 //! [`api::app`] builds the whole HTTP application from an [`state::AppState`].
 
 pub mod api;
-pub mod audit_sink;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod credentials;
-pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod notify;
 pub mod ops;
-pub mod pg;
 pub mod plugins;
 pub mod schedule;
-pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod tls;
@@ -23,5 +19,6 @@ pub mod updates;
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.
 pub use sdmd_engine::{docker, live};
-pub use sdmd_registry as registry;
 pub use sdmd_model::{events, project, spec};
+pub use sdmd_registry as registry;
+pub use sdmd_store::{audit_sink, db, pg, secrets};

@@ -20,6 +20,7 @@ use crate::live::{self, Kind, Status};
 use crate::project::Project;
 use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
 use crate::state::AppState;
+pub use sdmd_model::updates::PendingUpdate;
 
 mod graph;
 
@@ -76,19 +77,6 @@ pub struct ServiceView {
     /// deploy will not reproduce them; only in the answer to an adopt with `accept_loss=true`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<crate::docker::LostSetting>,
-}
-
-/// The update a service's latest check found.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PendingUpdate {
-    /// The image reference of the definition it concerns.
-    pub image: String,
-    /// `digest` (the tag points at a newer image) or `tag` (the strategy moves to `target`).
-    pub kind: String,
-    /// For `tag`: the image it moves to.
-    pub target: Option<String>,
-    /// For `tag`: `major`, `minor`, `patch` or `prerelease`.
-    pub semver_diff: Option<String>,
 }
 
 fn view(g: live::Group, stored: Option<&StoredService>, with_definition: bool) -> ServiceView {

@@ -17,6 +17,7 @@ use crate::events::Event;
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, Platform, is_current};
 use crate::state::AppState;
+pub use sdmd_model::updates::{ImageCheck, SemverDiff, UpdateKind, semver_diff};
 
 /// Health-gate settings.
 #[derive(Debug, Clone, Copy)]
@@ -36,34 +37,6 @@ impl Default for GateSettings {
     }
 }
 
-/// The registry's view of one image of a service.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ImageCheck {
-    /// The image reference.
-    pub image: String,
-    /// Digest of the local image for this repository, if any.
-    pub local_digest: Option<String>,
-    /// The tag's digest in the registry.
-    pub remote_digest: Option<String>,
-    /// For a multi-arch tag whose index differs from the one the local image came from: this
-    /// platform's manifest digest in the new index (what decides whether anything changed here).
-    pub platform_digest: Option<String>,
-    /// Whether the registry has something newer than what runs.
-    pub update_available: bool,
-    /// `digest` (the tag now points at another image) or `tag` (the service's strategy plugin
-    /// would move to another tag: see `target`).
-    pub kind: Option<String>,
-    /// For `tag`: the image reference the strategy would move to.
-    pub target: Option<String>,
-    /// For `tag`: which semver part changes (`major`, `minor`, `patch`, `prerelease`), when both
-    /// tags parse as (loose) semver.
-    pub semver_diff: Option<String>,
-    /// Whether the answer came from the shared cache.
-    pub cached: bool,
-    /// Why the image could not be checked (local-only image, registry down, …).
-    pub error: Option<String>,
-}
-
 /// The answer of a check.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckReport {
@@ -73,38 +46,6 @@ pub struct CheckReport {
     pub update_available: bool,
     /// Per image.
     pub images: Vec<ImageCheck>,
-}
-
-/// Which part of a loose semver tag (`v1.2`, `1.2.3-rc.1`, build metadata ignored) differs first
-/// between two tags; `None` when either is not semver-like or they are equal.
-pub fn semver_diff(from: &str, to: &str) -> Option<&'static str> {
-    fn parse(tag: &str) -> Option<([u64; 3], &str)> {
-        let tag = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
-        let tag = tag.split_once('+').map_or(tag, |(t, _)| t);
-        let (core, pre) = tag.split_once('-').unwrap_or((tag, ""));
-        let mut n = [0; 3];
-        let mut parts = core.split('.');
-        for slot in &mut n {
-            match parts.next() {
-                Some(p) => *slot = p.parse().ok()?,
-                None => break,
-            }
-        }
-        (parts.next().is_none() && !core.is_empty()).then_some((n, pre))
-    }
-    let (a, a_pre) = parse(from)?;
-    let (b, b_pre) = parse(to)?;
-    if a[0] != b[0] {
-        Some("major")
-    } else if a[1] != b[1] {
-        Some("minor")
-    } else if a[2] != b[2] {
-        Some("patch")
-    } else if a_pre != b_pre {
-        Some("prerelease")
-    } else {
-        None
-    }
 }
 
 fn distinct_images(def: &crate::spec::Definition) -> Vec<String> {
@@ -225,7 +166,7 @@ async fn check_images(
                     remote_digest: Some(remote.digest),
                     platform_digest,
                     update_available: !current,
-                    kind: (!current).then(|| "digest".to_owned()),
+                    kind: (!current).then_some(UpdateKind::Digest),
                     target: None,
                     semver_diff: None,
                     cached: remote.cached,
@@ -248,10 +189,8 @@ async fn check_images(
         let mut check = check;
         if let Some(to) = tag_moves.get(&image) {
             check.update_available = true;
-            check.kind = Some("tag".into());
-            check.semver_diff = ImageRef::parse(to)
-                .and_then(|t| semver_diff(&r.tag, &t.tag))
-                .map(str::to_owned);
+            check.kind = Some(UpdateKind::Tag);
+            check.semver_diff = ImageRef::parse(to).and_then(|t| semver_diff(&r.tag, &t.tag));
             check.target = Some(to.clone());
         }
         db::updates::record_check(&state.db, &stored.name, &check).await?;
@@ -1372,23 +1311,5 @@ pub async fn report_deaths(
             (Some(c.image.clone()), None),
             Some(format!("container {}, exit code {code}\n{tail}", c.name)),
         );
-    }
-}
-
-
-#[cfg(test)]
-mod tests {
-    use super::semver_diff;
-
-    #[test]
-    fn semver_differences() {
-        assert_eq!(semver_diff("1.2.3", "1.3.0"), Some("minor"));
-        assert_eq!(semver_diff("v1.2.3", "2.0.0"), Some("major"));
-        assert_eq!(semver_diff("1.2", "1.2.1"), Some("patch"));
-        assert_eq!(semver_diff("1.2.3-rc.1", "1.2.3"), Some("prerelease"));
-        assert_eq!(semver_diff("1.2.3+b1", "1.2.3+b2"), None);
-        assert_eq!(semver_diff("1.2.3", "1.2.3"), None);
-        assert_eq!(semver_diff("latest", "1.2.3"), None);
-        assert_eq!(semver_diff("1.2.3.4", "1.2.3"), None);
     }
 }

@@ -17,7 +17,6 @@ use bollard::query_parameters::{
 use futures_util::{Stream, StreamExt};
 use tokio::sync::RwLock;
 
-
 pub use create::{CopiedFile, container_body, copied_files};
 pub use sdmd_model::container::{
     ContainerInfo, ContainerState, Health, LogLine, LogStream, PublishedPort, PullProgress, labels,
@@ -122,7 +121,6 @@ pub struct ContainerEvent {
     pub exit_code: Option<i64>,
 }
 
-
 /// Engine API < 1.44 reads a container's MAC address from `Config.MacAddress` only (1.44 moved
 /// it to the endpoint, `EndpointSettings.MacAddress`, which older engines ignore on create).
 /// bollard's create body is modelled on the newer API and has no `Config.MacAddress`, so SDMD
@@ -148,9 +146,8 @@ fn mac_address_before_1_44(
         Some((v, rest)) => (v, rest),
         None => (api, path.trim_start_matches('/')),
     };
-    let old_create = req.method() == http::Method::POST
-        && rest == "containers/create"
-        && version < (1, 44);
+    let old_create =
+        req.method() == http::Method::POST && rest == "containers/create" && version < (1, 44);
     if !old_create {
         return req;
     }

@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
-
 use crate::docker::{ContainerInfo, Docker, DockerError, Filter, labels};
 use crate::events::{Event, EventBus};
 pub use sdmd_model::status::{
@@ -148,7 +147,6 @@ fn relevant(action: &str) -> bool {
 /// A `die` after a `kill`/`stop` within this window was asked for.
 const EXPECTED_DIE_WINDOW: Duration = Duration::from_secs(60);
 
-
 /// A container exited on its own with a non-zero code (nobody stopped or killed it).
 #[derive(Debug, Clone)]
 pub struct Died {
@@ -243,5 +241,3 @@ pub async fn watch(
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
-
-

@@ -9,6 +9,7 @@
 //! - [`service`] and [`status`]: stored services, and the grouping of containers into services
 //!   with their status.
 //! - [`audit`]: audit entries; [`events`]: the in-process event bus.
+//! - [`updates`]: what update checks find; [`text_enum`]: enums stored and sent as text.
 
 pub mod audit;
 pub mod container;
@@ -17,3 +18,5 @@ pub mod project;
 pub mod service;
 pub mod spec;
 pub mod status;
+pub mod text_enum;
+pub mod updates;

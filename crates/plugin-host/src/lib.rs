@@ -12,8 +12,8 @@
 
 pub mod http;
 pub mod manifest;
-mod scope;
 mod sandbox;
+mod scope;
 pub mod types;
 mod v0_1;
 
@@ -31,9 +31,9 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use http::{HostPattern, HttpGrant, HttpLimits};
-pub use scope::in_scope;
 pub use manifest::{Capability, Kind, Manifest, ManifestError, validate_config};
 use sandbox::{CappedPipe, LogSink, MemoryLimiter};
+pub use scope::in_scope;
 use types::{LogLevel, LogLine};
 
 /// WIT versions this host loads, oldest first.

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use sdmd_model::text_enum::UnknownValue;
+use sdmd_model::updates::{PendingUpdate, SemverDiff, UpdateKind};
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -101,7 +103,7 @@ pub async fn list(pool: &PgPool, service: &str, limit: i64) -> Result<Vec<Run>, 
 pub async fn record_check(
     pool: &PgPool,
     service: &str,
-    check: &crate::updates::ImageCheck,
+    check: &sdmd_model::updates::ImageCheck,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into image_checks (service, image, local_digest, remote_digest, update_available, error,
@@ -118,9 +120,9 @@ pub async fn record_check(
     .bind(&check.remote_digest)
     .bind(check.update_available)
     .bind(&check.error)
-    .bind(&check.kind)
+    .bind(check.kind.map(UpdateKind::as_str))
     .bind(&check.target)
-    .bind(&check.semver_diff)
+    .bind(check.semver_diff.map(SemverDiff::as_str))
     .execute(pool)
     .await
     .map(|_| ())
@@ -136,9 +138,7 @@ type PendingRow = (
 );
 
 /// The update a service's latest checks found (a tag move first), per service.
-pub async fn pending(
-    pool: &PgPool,
-) -> Result<HashMap<String, crate::ops::PendingUpdate>, sqlx::Error> {
+pub async fn pending(pool: &PgPool) -> Result<HashMap<String, PendingUpdate>, sqlx::Error> {
     let rows: Vec<PendingRow> = sqlx::query_as(
         "select distinct on (service) service, image, kind, target, semver_diff
              from image_checks where update_available
@@ -146,20 +146,30 @@ pub async fn pending(
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
+    let decode = |e: UnknownValue| sqlx::Error::Decode(Box::new(e));
+    rows.into_iter()
         .map(|(service, image, kind, target, semver_diff)| {
-            (
+            // Rows from before the `kind` column (null) are digest updates; an unknown text is
+            // an error, never a default.
+            let kind = match kind {
+                Some(k) => k.parse().map_err(decode)?,
+                None => UpdateKind::Digest,
+            };
+            let semver_diff = semver_diff
+                .map(|d| d.parse::<SemverDiff>())
+                .transpose()
+                .map_err(decode)?;
+            Ok((
                 service,
-                crate::ops::PendingUpdate {
+                PendingUpdate {
                     image,
-                    kind: kind.unwrap_or_else(|| "digest".into()),
+                    kind,
                     target,
                     semver_diff,
                 },
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// Per service: whether its latest checks found an update, and when it was last updated.

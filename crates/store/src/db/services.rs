@@ -6,7 +6,6 @@ use sqlx::{PgConnection, PgPool};
 use crate::spec::Definition;
 pub use sdmd_model::service::{StoredFile, StoredService};
 
-
 #[derive(sqlx::FromRow)]
 struct Row {
     name: String,
@@ -60,7 +59,6 @@ pub async fn get(
             .await?;
     Ok(row.map(Into::into))
 }
-
 
 /// What a revision stores beside its definition: the document as written and its files.
 #[derive(Debug, Clone, Copy)]

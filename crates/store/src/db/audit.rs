@@ -133,7 +133,6 @@ pub struct NewEntry<'a> {
     pub details: serde_json::Value,
 }
 
-
 /// An audit row as read from the database (becomes an [`Entry`]); `select` the columns
 /// [`ENTRY_COLUMNS`] names.
 #[derive(sqlx::FromRow)]
@@ -553,7 +552,6 @@ impl Links for Entry {
             client_request_id: self.client_request_id.as_deref(),
         }
     }
-
 }
 
 /// The outcome of [`verify`].
