@@ -14,6 +14,7 @@ pub mod builtin;
 pub mod jwks;
 pub mod keys;
 pub mod password;
+pub mod settings;
 pub mod setup;
 pub mod tokens;
 
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::config::{AuthConfig, AuthMode};
+pub use settings::{AuthConfig, AuthMode};
 
 /// Who a verified credential belongs to.
 #[derive(Debug, Clone)]

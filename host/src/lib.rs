@@ -11,9 +11,11 @@ pub mod metrics;
 pub mod notify;
 pub mod ops;
 pub mod plugins;
+pub mod runtime;
 pub mod schedule;
 pub mod server;
 pub mod state;
+pub mod timetable;
 pub mod tls;
 pub mod updates;
 

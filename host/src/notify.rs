@@ -8,16 +8,16 @@
 //!
 //! Delivery never blocks the caller: it runs on its own task, and failures are logged and counted.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
 use utoipa::ToSchema;
 
-use crate::plugins::Plugin;
-use crate::plugins::types::{Event, EventKind, Service};
+use sdmd_plugin_host::Plugin;
+use sdmd_plugin_host::types::{Event, EventKind, Service};
+
+use crate::runtime::Batch;
 use crate::state::AppState;
 
 /// Longest cooldown an admin can set (30 days).
@@ -65,19 +65,6 @@ pub struct Notifier {
     pub plugin: Plugin,
     /// Its options.
     pub delivery: Delivery,
-}
-
-/// Open batches of this replica, per (plugin, kind).
-#[derive(Default)]
-pub struct Batches {
-    open: Mutex<HashMap<(String, EventKind), Batch>>,
-    next_id: std::sync::atomic::AtomicU64,
-}
-
-struct Batch {
-    /// Tells a batch's timer whether the batch it started is still the open one.
-    id: u64,
-    events: Vec<Event>,
 }
 
 /// Snake-case name of a kind (history, metrics, cooldown rows).

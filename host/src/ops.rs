@@ -68,7 +68,7 @@ pub struct ServiceView {
     pub last_updated: Option<DateTime<Utc>>,
     /// Its update schedule, when one is stored (managed only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<crate::schedule::Schedule>,
+    pub schedule: Option<crate::timetable::Schedule>,
     /// What compose would warn about in the stored document (e.g. a variable that is not set
     /// and has no default becomes empty); only in answers to a store.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -122,10 +122,10 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
         stored.iter().map(|s| (s.name.as_str(), s)).collect();
     let updates = db::updates::summaries(&state.db).await?;
     let mut pending = db::updates::pending(&state.db).await?;
-    let schedules: HashMap<String, crate::schedule::Schedule> = db::schedules::all(&state.db)
+    let schedules: HashMap<String, crate::timetable::Schedule> = db::schedules::all(&state.db)
         .await?
         .iter()
-        .map(|r| (r.service.clone(), crate::schedule::Schedule::from_row(r)))
+        .map(|r| (r.service.clone(), crate::timetable::Schedule::from_row(r)))
         .collect();
     let groups = live::group(state.live.containers().await, &stored);
     Ok(groups

@@ -33,11 +33,11 @@ pub struct AppState {
     /// SHA-256 fingerprint of the served certificate (as at start), when TLS is on.
     pub tls_fingerprint: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`SDMD_TRUSTED_PROXIES`).
-    pub trusted_proxies: Arc<Vec<crate::api::client_ip::Net>>,
+    pub trusted_proxies: Arc<Vec<sdmd_model::net::Net>>,
     /// Registry client with the shared check cache.
     pub registry: Arc<crate::registry::Registry>,
     /// Health-gate settings of updates.
-    pub gate: crate::updates::GateSettings,
+    pub gate: sdmd_model::updates::GateSettings,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The dashboard's static export, when one is served.
@@ -45,9 +45,9 @@ pub struct AppState {
     /// Seals stored secrets (registry passwords); `None` only if the system RNG failed.
     pub secrets: Option<Arc<crate::secrets::SecretBox>>,
     /// The WebAssembly plugin runtime of this replica.
-    pub plugins: crate::plugins::store::PluginHost,
+    pub plugins: crate::runtime::PluginHost,
     /// Open notification batches of this replica.
-    pub notifications: Arc<crate::notify::Batches>,
+    pub notifications: Arc<crate::runtime::Batches>,
     /// Project directories of services (`SDMD_STACKS_DIR`): `<stacks>/<service>/`.
     pub stacks_dir: Arc<std::path::PathBuf>,
     /// SDMD's global variables for interpolation, after each service's `.env` (`SDMD_VARIABLES`).
@@ -76,11 +76,11 @@ impl AppState {
             registry: Arc::new(crate::registry::Registry::new(
                 std::time::Duration::from_secs(6 * 3600),
             )),
-            gate: crate::updates::GateSettings::default(),
+            gate: sdmd_model::updates::GateSettings::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             ui_dir: None,
             secrets: crate::secrets::SecretBox::random().ok().map(Arc::new),
-            plugins: crate::plugins::store::PluginHost::default(),
+            plugins: crate::runtime::PluginHost::default(),
             notifications: Arc::default(),
             stacks_dir: Arc::new(std::path::PathBuf::from("data/stacks")),
             variables: Arc::default(),
@@ -93,19 +93,6 @@ impl AppState {
     pub fn with_auth(mut self, auth: Arc<Auth>) -> Self {
         self.auth = auth;
         self
-    }
-
-    /// Starts the Docker events watcher for this state; it stops with `shutdown`.
-    pub fn spawn_watcher(&self) -> tokio::task::JoinHandle<()> {
-        let (died_tx, died_rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(crate::updates::report_deaths(self.clone(), died_rx));
-        tokio::spawn(crate::live::watch(
-            self.docker.clone(),
-            self.live.clone(),
-            self.bus.clone(),
-            self.shutdown.clone(),
-            Some(died_tx),
-        ))
     }
 }
 

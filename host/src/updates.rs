@@ -17,25 +17,7 @@ use crate::events::Event;
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, Platform, is_current};
 use crate::state::AppState;
-pub use sdmd_model::updates::{ImageCheck, SemverDiff, UpdateKind, semver_diff};
-
-/// Health-gate settings.
-#[derive(Debug, Clone, Copy)]
-pub struct GateSettings {
-    /// How long a container with a health check may take to become healthy.
-    pub health_timeout: Duration,
-    /// How long a container without one must run without restarting.
-    pub stable_for: Duration,
-}
-
-impl Default for GateSettings {
-    fn default() -> Self {
-        Self {
-            health_timeout: Duration::from_secs(300),
-            stable_for: Duration::from_secs(10),
-        }
-    }
-}
+pub use sdmd_model::updates::{GateSettings, ImageCheck, SemverDiff, UpdateKind, semver_diff};
 
 /// The answer of a check.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -1244,6 +1226,21 @@ pub(crate) fn notify(
         timestamp: chrono::Utc::now().to_rfc3339(),
     };
     crate::notify::dispatch(state, notifiers, event);
+}
+
+impl AppState {
+    /// Starts the Docker events watcher for this state; it stops with `shutdown`.
+    pub fn spawn_watcher(&self) -> tokio::task::JoinHandle<()> {
+        let (died_tx, died_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(report_deaths(self.clone(), died_rx));
+        tokio::spawn(crate::live::watch(
+            self.docker.clone(),
+            self.live.clone(),
+            self.bus.clone(),
+            self.shutdown.clone(),
+            Some(died_tx),
+        ))
+    }
 }
 
 /// At most one container-died notification per container per this long (restart loops).

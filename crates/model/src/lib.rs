@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod container;
 pub mod events;
+pub mod net;
 pub mod project;
 pub mod service;
 pub mod spec;

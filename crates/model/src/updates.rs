@@ -1,6 +1,8 @@
 //! What an update check finds: per image the registry's answer, per service the pending update,
 //! and how two semver-like tags differ.
 
+use std::time::Duration;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -67,6 +69,24 @@ pub struct ImageCheck {
     pub cached: bool,
     /// Why the image could not be checked (local-only image, registry down, …).
     pub error: Option<String>,
+}
+
+/// Health-gate settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GateSettings {
+    /// How long a container with a health check may take to become healthy.
+    pub health_timeout: Duration,
+    /// How long a container without one must run without restarting.
+    pub stable_for: Duration,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        Self {
+            health_timeout: Duration::from_secs(300),
+            stable_for: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Which part of a loose semver tag (`v1.2`, `1.2.3-rc.1`, build metadata ignored) differs first

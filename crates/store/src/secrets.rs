@@ -98,7 +98,7 @@ impl SecretBox {
 /// must not invent a key the server does not have).
 ///
 /// Keys for other purposes are derived from it with HKDF under their own label (e.g. the audit
-/// chain's HMAC key, `crate::db::audit::AuditKey`), so it is never used for two things.
+/// chain's HMAC key, `db::audit::AuditKey`), so it is never used for two things.
 pub fn master_key(
     env_key: Option<&str>,
     data_dir: &Path,

@@ -350,8 +350,7 @@ impl Auth {
 
     /// Whether the first-run setup is pending: built-in mode and no user yet.
     pub async fn setup_required(&self, pool: &PgPool) -> Result<bool, AuthError> {
-        Ok(self.config.mode == crate::config::AuthMode::Builtin
-            && db::count_users(pool).await? == 0)
+        Ok(self.config.mode == crate::auth::AuthMode::Builtin && db::count_users(pool).await? == 0)
     }
 
     /// Issues the setup code when setup is pending (at startup) and prints it; `None` when a
@@ -601,8 +600,8 @@ impl Auth {
 
     fn require_builtin(&self) -> Result<(), AuthError> {
         match self.config.mode {
-            crate::config::AuthMode::Builtin => Ok(()),
-            crate::config::AuthMode::Supabase => Err(AuthError::NotInThisMode(
+            crate::auth::AuthMode::Builtin => Ok(()),
+            crate::auth::AuthMode::Supabase => Err(AuthError::NotInThisMode(
                 "SDMD runs in supabase auth mode: sign in through your Supabase project.".into(),
             )),
         }

@@ -2,48 +2,21 @@
 //! which plugins a service uses. State lives in PostgreSQL (SQL in `db::plugins`), so every replica sees
 //! the same plugins; each replica compiles and caches them itself ([`PluginHost`]).
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeSet;
+use std::sync::{Arc, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::types::LogLine;
-use super::{
-    Capability, Grants, Inspection, Kind, Limits, Manifest, Plugin, PluginError, Runtime,
-    RuntimeConfig,
-};
+use super::{Capability, Grants, Inspection, Kind, Limits, Manifest, Plugin, PluginError, Runtime};
 use crate::db;
 use crate::db::audit::{AuditContext, NewEntry};
+pub use crate::runtime::PluginHost;
 use crate::state::AppState;
 
-/// The replica's plugin runtime (created on first use) and its loaded plugins. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct PluginHost {
-    inner: Arc<HostInner>,
-}
-
-#[derive(Default)]
-struct HostInner {
-    cache_dir: Mutex<Option<PathBuf>>,
-    registry_set: std::sync::atomic::AtomicBool,
-    runtime: Mutex<Option<Runtime>>,
-    /// Loaded plugins by id, with the key (version + grants + config + limits) they were loaded with.
-    loaded: Mutex<HashMap<String, (String, Plugin)>>,
-}
-
 impl PluginHost {
-    /// Cache compiled plugins under this directory (`<data dir>/plugin-cache`); call before first use.
-    pub fn set_cache_dir(&self, dir: PathBuf) {
-        *self
-            .inner
-            .cache_dir
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(dir);
-    }
-
     /// The runtime, created on first use, with the core registry client behind the `registry`
     /// capability.
     pub fn runtime_for(&self, state: &AppState) -> Result<Runtime, PluginError> {
@@ -58,30 +31,6 @@ impl PluginHost {
             )));
         }
         Ok(rt)
-    }
-
-    /// The runtime, created on first use.
-    pub fn runtime(&self) -> Result<Runtime, PluginError> {
-        let mut rt = self
-            .inner
-            .runtime
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(r) = rt.as_ref() {
-            return Ok(r.clone());
-        }
-        let cache_dir = self
-            .inner
-            .cache_dir
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let r = Runtime::new(RuntimeConfig {
-            cache_dir,
-            ..Default::default()
-        })?;
-        *rt = Some(r.clone());
-        Ok(r)
     }
 
     async fn load(

@@ -16,7 +16,7 @@ use sqlx::{Connection, PgConnection};
 pub use sdmd_model::audit::Entry;
 
 /// The key of the chain's HMAC links: HKDF-SHA256 of the installation's master key
-/// (`SDMD_SECRET_KEY`, [`crate::secrets::master_key`]) under the label [`AuditKey::LABEL`]. The
+/// (`SDMD_SECRET_KEY`, `secrets::master_key`) under the label [`AuditKey::LABEL`]. The
 /// database never holds it, so whoever can rewrite the database but lacks the key cannot forge a
 /// link (docs/security.md).
 pub struct AuditKey {
@@ -669,7 +669,7 @@ pub(crate) fn prune_start(details: Option<&serde_json::Value>) -> Option<(i64, V
 ///
 /// What this cannot see: someone with both database access and `SDMD_SECRET_KEY` can rewrite
 /// everything; someone with database access alone can remove the newest rows together with the
-/// head's record of them (the append-only sink, [`crate::audit_sink`], shows that).
+/// head's record of them (the append-only sink, the `audit_sink` module, shows that).
 pub async fn verify(pool: &sqlx::PgPool, key: &AuditKey) -> Result<Verification, sqlx::Error> {
     use futures_util::TryStreamExt;
     let head = head(pool).await?;
