@@ -100,7 +100,7 @@ pub enum AuthError {
     InvalidSetupCode,
     /// PostgreSQL failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::db::DbError),
     /// Anything else (key handling, hashing).
     #[error("{0}")]
     Internal(String),
@@ -217,7 +217,7 @@ impl Auth {
     /// Verifies a bearer credential: an API token (`sdmd_…`) or a user JWT of the configured mode.
     pub async fn authenticate(
         &self,
-        db: &sqlx::PgPool,
+        db: &crate::db::PgPool,
         bearer: &str,
     ) -> Result<Identity, AuthError> {
         if bearer.starts_with(tokens::TOKEN_PREFIX) {
@@ -230,11 +230,15 @@ impl Auth {
     }
 
     /// The built-in signing key, loaded from (or created in) the database once per process.
-    pub async fn signing_key(&self, db: &sqlx::PgPool) -> Result<&keys::Keys, AuthError> {
+    pub async fn signing_key(&self, db: &crate::db::PgPool) -> Result<&keys::Keys, AuthError> {
         self.keys.get(db).await
     }
 
-    async fn verify_builtin(&self, db: &sqlx::PgPool, token: &str) -> Result<Identity, AuthError> {
+    async fn verify_builtin(
+        &self,
+        db: &crate::db::PgPool,
+        token: &str,
+    ) -> Result<Identity, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| AuthError::Unauthorized(format!("malformed token: {e}")))?;
         // Pinned: the built-in issuer only ever signs ES256, whatever the header claims.
@@ -330,7 +334,7 @@ impl Auth {
 
     /// Prepares what the first requests would otherwise pay for (the dummy hash, so the very
     /// first unknown-account sign-in is not slower than a wrong password; the signing key).
-    pub async fn warm_up(&self, db: &sqlx::PgPool) -> Result<(), AuthError> {
+    pub async fn warm_up(&self, db: &crate::db::PgPool) -> Result<(), AuthError> {
         self.dummy_hash().await?;
         if self.config.mode == AuthMode::Builtin {
             self.signing_key(db).await?;

@@ -309,7 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Runs `f` against the configured database (starting the embedded cluster if needed).
 async fn with_database<F, Fut>(cfg: &ServeConfig, f: F) -> anyhow::Result<()>
 where
-    F: FnOnce(sqlx::PgPool) -> Fut,
+    F: FnOnce(crate::db::PgPool) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     // Rows these commands write are linked under the server's key: use it, never invent one.
@@ -358,7 +358,7 @@ fn cli_actor() -> crate::db::audit::AuditContext {
 }
 
 /// `sdmd user …`.
-async fn user_command(pool: sqlx::PgPool, command: UserCommand) -> anyhow::Result<()> {
+async fn user_command(pool: crate::db::PgPool, command: UserCommand) -> anyhow::Result<()> {
     use crate::auth::builtin;
     let ctx = cli_actor();
     let fail = |e: crate::auth::AuthError| anyhow::anyhow!("{e}");
@@ -421,7 +421,7 @@ pub fn parse_retention(s: &str) -> anyhow::Result<u32> {
 
 /// `sdmd audit …`.
 /// `sdmd token …`.
-async fn token_command(pool: sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()> {
+async fn token_command(pool: crate::db::PgPool, command: TokenCommand) -> anyhow::Result<()> {
     use crate::auth::tokens;
     let ctx = cli_actor();
     let fail = |e: crate::auth::AuthError| anyhow::anyhow!("{e}");
@@ -463,7 +463,7 @@ async fn token_command(pool: sqlx::PgPool, command: TokenCommand) -> anyhow::Res
     Ok(())
 }
 
-async fn audit_command(pool: sqlx::PgPool, command: AuditCommand) -> anyhow::Result<()> {
+async fn audit_command(pool: crate::db::PgPool, command: AuditCommand) -> anyhow::Result<()> {
     use crate::db::audit::{self, Verification};
     match command {
         AuditCommand::Verify { against } => {

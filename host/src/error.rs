@@ -82,7 +82,7 @@ pub enum Error {
     Docker(#[from] DockerError),
     /// PostgreSQL failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::db::DbError),
     /// No credentials are stored for that registry.
     #[error("no credentials stored for registry `{0}`")]
     RegistryNotFound(String),

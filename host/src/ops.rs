@@ -354,9 +354,9 @@ fn problem(field: &str, message: impl Into<String>) -> Error {
     }])
 }
 
-fn name_taken(e: sqlx::Error, name: &str) -> Error {
+fn name_taken(e: crate::db::DbError, name: &str) -> Error {
     match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("services_name_key") => {
+        e if crate::db::violated_constraint(e) == Some("services_name_key") => {
             Error::NameTaken(name.to_owned())
         }
         _ => Error::Database(e),

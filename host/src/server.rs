@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -55,14 +54,14 @@ fn log_directives(rust_log: Option<&str>) -> String {
 /// for maintenance; [`app_pool`] gives the server's least-privileged pool.
 pub async fn open_database(
     cfg: &ServeConfig,
-) -> anyhow::Result<(sqlx::PgPool, Option<EmbeddedPostgres>)> {
+) -> anyhow::Result<(crate::db::PgPool, Option<EmbeddedPostgres>)> {
     let (pool, _, embedded) = open_database_with_url(cfg).await?;
     Ok((pool, embedded))
 }
 
 async fn open_database_with_url(
     cfg: &ServeConfig,
-) -> anyhow::Result<(sqlx::PgPool, String, Option<EmbeddedPostgres>)> {
+) -> anyhow::Result<(crate::db::PgPool, String, Option<EmbeddedPostgres>)> {
     let (url, embedded) = match &cfg.database_url {
         Some(url) => (url.clone(), None),
         None => {
@@ -90,9 +89,9 @@ async fn open_database_with_url(
 ///
 /// Returns `None` when the configured role is not a superuser: keep using that pool.
 pub async fn app_pool(
-    admin: &sqlx::PgPool,
+    admin: &crate::db::PgPool,
     admin_url: &str,
-) -> anyhow::Result<Option<sqlx::PgPool>> {
+) -> anyhow::Result<Option<crate::db::PgPool>> {
     if !crate::db::auth::is_superuser(admin)
         .await
         .context("checking the database role")?
@@ -123,11 +122,7 @@ pub async fn app_pool(
             Err(e) => return Err(e).context("creating the application role sdmd_app"),
         }
     }
-    let opts = sqlx::postgres::PgConnectOptions::from_str(admin_url)
-        .context("parsing DATABASE_URL")?
-        .username(crate::db::auth::APP_ROLE)
-        .password(&password);
-    let pool = crate::db::connect_with(opts)
+    let pool = crate::db::connect_as(admin_url, crate::db::auth::APP_ROLE, &password)
         .await
         .context("connecting as sdmd_app")?;
     tracing::info!("connected to PostgreSQL as the least-privileged role sdmd_app");

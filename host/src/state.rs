@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sqlx::PgPool;
+use crate::db::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;

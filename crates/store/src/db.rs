@@ -10,8 +10,50 @@ pub mod updates;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+
+/// The handles the layers above hold: a pool, a connection, a transaction, and the error.
+pub use sqlx::{Connection, Error as DbError, PgConnection, PgPool};
+
+/// A transaction on the pool.
+pub type Tx<'c> = sqlx::Transaction<'c, sqlx::Postgres>;
+
+/// The constraint a failed statement violated (a unique key, …), if that is why it failed.
+pub fn violated_constraint(e: &DbError) -> Option<&str> {
+    match e {
+        DbError::Database(d) => d.constraint(),
+        _ => None,
+    }
+}
+
+/// How a database failure should be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The database cannot be reached right now (pool timeout, I/O, closed pool): retry.
+    Unavailable,
+    /// A value PostgreSQL text cannot hold (a NUL character, SQLSTATE 22021): the input's fault.
+    UnstorableText,
+    /// Anything else: a fault of SDMD or the database.
+    Other,
+}
+
+/// Classifies a database error by its kind and SQLSTATE, never by message text.
+pub fn classify(e: &DbError) -> Failure {
+    match e {
+        DbError::PoolTimedOut | DbError::Io(_) | DbError::PoolClosed => Failure::Unavailable,
+        DbError::Database(d) if d.code().as_deref() == Some("22021") => Failure::UnstorableText,
+        _ => Failure::Other,
+    }
+}
+
+/// Connects a pool to the server of `url` as another role.
+pub async fn connect_as(url: &str, user: &str, password: &str) -> Result<PgPool, DbError> {
+    use std::str::FromStr;
+    let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
+        .username(user)
+        .password(password);
+    connect_with(opts).await
+}
 
 /// Migrations embedded from the workspace's `migrations/` folder.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -152,24 +152,22 @@ impl From<Error> for ApiError {
                     "A stored secret could not be used; check SDMD_SECRET_KEY.",
                 )
             }
-            Error::Database(db) => match db {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                    Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "database_unavailable",
-                        "The database is unavailable; retry shortly.",
-                    )
-                }
+            Error::Database(db) => match crate::db::classify(&db) {
+                crate::db::Failure::Unavailable => Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "The database is unavailable; retry shortly.",
+                ),
                 // 22021 character_not_in_repertoire: a value with a NUL character, which
                 // PostgreSQL text cannot hold. The input's fault, never a 500.
-                sqlx::Error::Database(ref d) if d.code().as_deref() == Some("22021") => Self::new(
+                crate::db::Failure::UnstorableText => Self::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_input",
                     "A value contains a character that cannot be stored (NUL).",
                 ),
-                other => {
+                crate::db::Failure::Other => {
                     // Logged in full here; the client gets the kind, not the SQL.
-                    tracing::error!(error = %other, "database error");
+                    tracing::error!(error = %db, "database error");
                     Self::new(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "internal",
@@ -181,8 +179,8 @@ impl From<Error> for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
         Error::Database(e).into()
     }
 }

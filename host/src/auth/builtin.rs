@@ -18,10 +18,10 @@
 
 use std::time::Duration;
 
+use crate::db::{Connection, PgConnection, PgPool};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Auth, AuthError, Claims, password, random_token, secret_hash};
@@ -71,7 +71,7 @@ async fn count_attempt(
     conn: &mut PgConnection,
     ip_key: &str,
     account_key: &str,
-) -> Result<Attempt, sqlx::Error> {
+) -> Result<Attempt, crate::db::DbError> {
     let ip = db::lock_throttle(conn, ip_key).await?;
     let ip_window_over = ip.window_start <= ip.now - chrono::Duration::seconds(IP_WINDOW_SECS);
     let (ip_failures, ip_window) = if ip_window_over {
@@ -108,7 +108,7 @@ async fn count_attempt(
 /// Records a throttled attempt of `action` (one aggregated row per key and window), commits, and
 /// answers the error that tells the client when to retry.
 async fn refuse_throttled(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    mut tx: crate::db::Tx<'_>,
     ctx: &AuditContext,
     action: &str,
     email: &str,
@@ -472,12 +472,7 @@ impl Auth {
         let mut tx = pool.begin().await?;
         // Replicas (or the env-var bootstrap) creating the first user at the same moment:
         // one wins, the others see a user and answer `setup_complete`.
-        sqlx::query("select pg_advisory_xact_lock(hashtext('sdmd.first_admin'))")
-            .execute(&mut *tx)
-            .await?;
-        let users: i64 = sqlx::query_scalar("select count(*) from users")
-            .fetch_one(&mut *tx)
-            .await?;
+        let users = db::lock_first_admin(&mut tx).await?;
         if users > 0 {
             return Err(AuthError::SetupComplete);
         }
@@ -679,7 +674,7 @@ pub async fn add_user(
     let user = db::insert_user(&mut tx, email, &phc)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.constraint() == Some("users_email_key") => {
+            e if crate::db::violated_constraint(e) == Some("users_email_key") => {
                 AuthError::Conflict(format!("A user with email {email} already exists."))
             }
             _ => AuthError::Database(e),

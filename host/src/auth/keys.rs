@@ -50,12 +50,12 @@ pub struct KeyCache {
 
 impl KeyCache {
     /// The key, loading or creating it on first use.
-    pub async fn get(&self, pool: &sqlx::PgPool) -> Result<&Keys, AuthError> {
+    pub async fn get(&self, pool: &crate::db::PgPool) -> Result<&Keys, AuthError> {
         self.cell.get_or_try_init(|| load_or_create(pool)).await
     }
 }
 
-async fn load_or_create(pool: &sqlx::PgPool) -> Result<Keys, AuthError> {
+async fn load_or_create(pool: &crate::db::PgPool) -> Result<Keys, AuthError> {
     if let Some(k) = db::signing_key(pool).await? {
         return parse(&k);
     }

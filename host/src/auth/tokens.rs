@@ -2,9 +2,9 @@
 //! name and prefix. The audit log names their actions `token:<name>:<id>` (a name can be reused
 //! once its token is revoked; the id cannot). Only a user session creates tokens (`api::auth`).
 
+use crate::db::PgPool;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{AuthError, Identity, random_token, secret_hash};
@@ -61,7 +61,7 @@ pub async fn create(
     )
     .await
     .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("api_tokens_name_key") => {
+        e if crate::db::violated_constraint(e) == Some("api_tokens_name_key") => {
             AuthError::Conflict(format!("An API token named {name} already exists."))
         }
         _ => AuthError::Database(e),

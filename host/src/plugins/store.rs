@@ -103,7 +103,7 @@ pub enum StoreError {
     },
     /// PostgreSQL failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::db::DbError),
 }
 
 /// A plugin as the API shows it.
@@ -622,7 +622,10 @@ const STRATEGY: &str = "strategy";
 const HEALTH_CHECK: &str = "health_check";
 const NOTIFIER: &str = "notifier";
 
-async fn service_id(conn: &mut sqlx::PgConnection, name: &str) -> Result<uuid::Uuid, StoreError> {
+async fn service_id(
+    conn: &mut crate::db::PgConnection,
+    name: &str,
+) -> Result<uuid::Uuid, StoreError> {
     db::plugins::service_id(conn, name)
         .await?
         .ok_or_else(|| StoreError::ServiceNotFound(name.into()))
@@ -646,7 +649,11 @@ pub async fn service_plugins(
     Ok(out)
 }
 
-async fn check_kind(conn: &mut sqlx::PgConnection, id: &str, kind: Kind) -> Result<(), StoreError> {
+async fn check_kind(
+    conn: &mut crate::db::PgConnection,
+    id: &str,
+    kind: Kind,
+) -> Result<(), StoreError> {
     let row = db::plugins::get(conn, id)
         .await?
         .ok_or_else(|| StoreError::Invalid(format!("no plugin `{id}`")))?;

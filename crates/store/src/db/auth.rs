@@ -59,6 +59,17 @@ pub async fn list_users(pool: &PgPool) -> Result<Vec<User>, sqlx::Error> {
 }
 
 /// How many users exist.
+/// Within `tx`, waits for the first-administrator lock (replicas creating the first user at
+/// the same moment serialise on it) and answers how many users exist.
+pub async fn lock_first_admin(tx: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext('sdmd.first_admin'))")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&mut *tx)
+        .await
+}
+
 pub async fn count_users(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("select count(*) from users")
         .fetch_one(pool)
