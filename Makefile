@@ -7,7 +7,7 @@ SHELL := /bin/bash
 export NEXT_TELEMETRY_DISABLED := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:55432/postgres
 
-.PHONY: help run test deps test-env lint rust-test supabase-js frontend e2e ui plugins bench build api-conformance
+.PHONY: help run test deps test-env lint architecture rust-test supabase-js frontend e2e ui plugins bench build api-conformance
 
 help:
 	@echo "make run    build and run sdmd (embedded PostgreSQL in ./data, https://127.0.0.1:8443)"
@@ -34,6 +34,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
+# The crate graph and module circles: docs/ARCHITECTURE.md#invariants
+architecture:
+	python3 scripts/check-architecture.py
+
 plugins:
 	@if [ -x plugins/build.sh ]; then bash plugins/build.sh; fi
 
@@ -53,7 +57,7 @@ api-conformance: test-env
 e2e:
 	SDMD_BIN=$${CARGO_TARGET_DIR:-$(CURDIR)/target}/debug/sdmd bash scripts/e2e.sh
 
-test: test-env lint plugins rust-test supabase-js frontend e2e api-conformance
+test: test-env lint architecture plugins rust-test supabase-js frontend e2e api-conformance
 	@echo "make test: all gates passed"
 
 bench: test-env
