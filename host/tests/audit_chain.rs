@@ -9,7 +9,7 @@ mod support;
 use sdmd::db::audit::{self, AuditContext, Entry, NewEntry, Verification};
 use serde_json::json;
 use sqlx::PgPool;
-use support::db::{as_superuser_bypassing_trigger, audit_ids, url_of};
+use support::db::{as_superuser_bypassing_trigger, audit_ids, bypassing_triggers, url_of};
 
 const ENTRY: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash, client_request_id";
 
@@ -43,11 +43,7 @@ enum Relink {
 /// rows would do to hide it.
 async fn relink(pool: &PgPool, from_id: i64, how: Relink) {
     let rows = entries(pool).await;
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = bypassing_triggers(pool).await;
     let mut prev: Option<Vec<u8>> = None;
     for e in &rows {
         if e.id < from_id {
@@ -384,11 +380,7 @@ async fn a_row_appended_directly_with_a_forged_hash_is_reported(pool: PgPool) {
         hash: None,
         client_request_id: None,
     };
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = bypassing_triggers(&pool).await;
     let h = forged.sha256_link(&prev);
     sqlx::query(
         "insert into audit_log (id, at, actor, action, target, result, prev_hash, hash)

@@ -146,14 +146,21 @@ pub async fn audit_ids(pool: &PgPool) -> Vec<i64> {
         .unwrap()
 }
 
-/// Runs `sql` as superuser with the append-only trigger out of the way (an attacker with
-/// superuser rights, or a restore gone wrong).
-pub async fn as_superuser_bypassing_trigger(pool: &PgPool, sql: &str) {
+/// A transaction in which triggers do not fire (`session_replication_role = replica`, superuser
+/// only): the append-only trigger of the audit log is out of the way until it commits.
+pub async fn bypassing_triggers(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("set local session_replication_role = replica")
         .execute(&mut *tx)
         .await
         .unwrap();
+    tx
+}
+
+/// Runs `sql` as superuser with the append-only trigger out of the way (an attacker with
+/// superuser rights, or a restore gone wrong).
+pub async fn as_superuser_bypassing_trigger(pool: &PgPool, sql: &str) {
+    let mut tx = bypassing_triggers(pool).await;
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(&mut *tx)
         .await
