@@ -13,13 +13,14 @@
 //! `DATABASE_URL`). Prints figures; asserts nothing about time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::docker;
+use support::docker;
 
 const CHAINS: usize = 4;
 const LENGTH: usize = 3;
@@ -62,7 +63,7 @@ fn remove_labelled(label: &str) {
 }
 
 fn remove_network(name: &str) {
-    let _ = Command::new(common::DOCKER)
+    let _ = Command::new(support::DOCKER)
         .args(["network", "rm", name])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -80,11 +81,7 @@ struct Sdmd {
 impl Sdmd {
     fn start(bin: &str, db_url: &str) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::free_port();
         let server = Command::new(bin)
             .arg("serve")
             .env("DATABASE_URL", db_url)
@@ -198,7 +195,7 @@ fn main() {
     let bin =
         std::env::var("SDMD_BIN").expect("SDMD_BIN: path to a release sdmd (make bench sets it)");
     let compose = std::env::var("DOCKER_COMPOSE").unwrap_or_else(|_| "docker-compose".into());
-    let db = common::BenchDb::create("sdmd_bench_deploy");
+    let db = support::db::ScratchDb::create("sdmd_bench_deploy");
     let pid = std::process::id();
     let (sdmd_name, compose_name, floor_name) = (
         format!("benchdeploy{pid}"),
@@ -355,7 +352,7 @@ fn main() {
     drop(sdmd);
     remove_labelled(&format!("io.sdmd.service={floor_name}"));
     remove_network(&floor_def.network_name());
-    let _ = Command::new(common::DOCKER)
+    let _ = Command::new(support::DOCKER)
         .args(["rmi", IMAGE])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -4,7 +4,9 @@
 //! Run: `plugins/build.sh && cargo bench -p sdmd --bench plugins` (`SDMD_BENCH_ONLY=<plugin>` for one row;
 //! the `hostile` row is the fixture in its harmless `ok` mode: the runtime's fixed cost per call).
 
-use std::sync::Arc;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use sdmd::plugins::types::{
@@ -12,21 +14,9 @@ use sdmd::plugins::types::{
 };
 use sdmd::plugins::{Capability, Grants, HttpGrant, Limits, Runtime, RuntimeConfig};
 use serde_json::{Value, json};
+use support::plugins::wasm;
 
 const N: usize = 5000;
-
-fn wasm(name: &str) -> Arc<[u8]> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    match std::fs::read(&path) {
-        Ok(b) => b.into(),
-        Err(e) => panic!(
-            "{}: {e}. Build the guest plugins first: plugins/build.sh",
-            path.display()
-        ),
-    }
-}
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -64,12 +54,7 @@ fn main() {
                 "/hook",
                 axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }),
             );
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = l.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(l, app).await.expect("serve") });
-        addr
+        support::net::serve(app).await
     });
     let http = Grants {
         capabilities: [Capability::Http].into(),

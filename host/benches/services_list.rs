@@ -4,13 +4,14 @@
 //! nothing about time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::docker;
+use support::docker;
 
 const CONTAINERS: usize = 200;
 const ROUNDS: usize = 400;
@@ -39,7 +40,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let bin =
         std::env::var("SDMD_BIN").expect("SDMD_BIN: path to a release sdmd (make bench sets it)");
-    let db = common::BenchDb::create("sdmd_bench");
+    let db = support::db::ScratchDb::create("sdmd_bench");
     let db_url = db.url.clone();
 
     // 200 containers (created, not running: the list includes them all the same).
@@ -65,11 +66,7 @@ fn main() {
         t.elapsed()
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let mut server = Command::new(&bin)
         .arg("serve")
         .env("DATABASE_URL", &db_url)

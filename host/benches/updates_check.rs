@@ -5,13 +5,14 @@
 //! about time. Run with `make bench` (or `DATABASE_URL=… cargo bench -p sdmd --bench updates_check`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::process::Command;
 
-use common::{DOCKER, docker};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use support::{DOCKER, docker};
 
 use sdmd::db::audit::AuditContext;
 use sdmd::docker::Docker;
@@ -95,7 +96,7 @@ async fn round(state: &AppState, names: &[String], trigger: &'static str) -> Rou
 }
 
 fn main() {
-    let db = common::BenchDb::create("sdmd_bench_check");
+    let db = support::db::ScratchDb::create("sdmd_bench_check");
     let db_url = db.url.clone();
 
     // IMAGES distinct images, each pushed (so the local image knows its registry digest).

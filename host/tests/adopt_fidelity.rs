@@ -10,21 +10,18 @@
 //! The containers are created in parallel and the services deployed concurrently.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 #[path = "support/inspect_normalise.rs"]
 mod inspect_normalise;
+mod support;
 
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, docker, docker_ok, eventually, inspect, unique};
 use inspect_normalise::{Naming, diff, normalise};
 use serde_json::{Value, json};
-
-fn subnet_prefix() -> String {
-    let b = uuid::Uuid::new_v4().into_bytes();
-    format!("10.{}.{}", 231 + b[0] % 9, b[1] % 254)
-}
+use support::{
+    CatchUnwind, TestApp, docker, docker_ok, eventually, inspect, subnet_prefix, unique,
+};
 
 /// The normalised inspect, with the things adopt changes by design made equal:
 /// - an anonymous volume is mounted again *by name* (that is how its data survives), so SDMD's
@@ -614,12 +611,12 @@ volumes:
 "#,
     )
     .unwrap();
-    let up = std::process::Command::new("docker-compose")
-        .args(["-p", &project, "-f"])
-        .arg(&file)
-        .args(["up", "-d", "--scale", "web=2"])
-        .output()
-        .unwrap();
+    let up = support::docker::compose_output(
+        support::docker::compose_cli()
+            .args(["-p", &project, "-f"])
+            .arg(&file)
+            .args(["up", "-d", "--scale", "web=2"]),
+    );
     let originals = [
         format!("{project}_db_1"),
         format!("{project}_web_1"),
@@ -756,14 +753,3 @@ volumes:
         std::panic::resume_unwind(e);
     }
 }
-
-/// `catch_unwind` for a future, so cleanup runs before the failure is reported.
-trait CatchUnwind: std::future::Future + Sized {
-    fn catch_unwind_safe(self) -> futures_util::future::CatchUnwind<Self>
-    where
-        Self: std::panic::UnwindSafe,
-    {
-        futures_util::FutureExt::catch_unwind(self)
-    }
-}
-impl<F: std::future::Future> CatchUnwind for F {}

@@ -4,9 +4,12 @@
 //! that `verify --against` compares with the database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use sdmd::db::audit::{self, AuditContext, Entry, EntryRow, Links, NewEntry, Verification};
 use serde_json::json;
 use sqlx::PgPool;
+use support::db::{as_superuser_bypassing_trigger, audit_ids, bypassing_triggers, url_of};
 
 const ENTRY: &str = "id, at, actor, action, target, result, request_id, client_ip, details, encode(hash, 'hex') as hash, client_request_id";
 
@@ -41,11 +44,7 @@ enum Relink {
 /// rows would do to hide it.
 async fn relink(pool: &PgPool, from_id: i64, how: Relink) {
     let rows = entries(pool).await;
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = bypassing_triggers(pool).await;
     let mut prev: Option<Vec<u8>> = None;
     for e in &rows {
         if e.id < from_id {
@@ -115,32 +114,10 @@ async fn write(pool: &PgPool, n: usize) {
     }
 }
 
-async fn ids(pool: &PgPool) -> Vec<i64> {
-    sqlx::query_scalar("select id from audit_log order by id")
-        .fetch_all(pool)
-        .await
-        .unwrap()
-}
-
-/// Runs `sql` as superuser with the append-only trigger out of the way (an attacker with
-/// superuser rights, or a restore gone wrong).
-async fn as_superuser_bypassing_trigger(pool: &PgPool, sql: &str) {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn chain_verifies_and_names_the_altered_row(pool: PgPool) {
     write(&pool, 5).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     assert_eq!(
         audit::verify(&pool, audit::key()).await.unwrap(),
         Verification::Intact {
@@ -170,7 +147,7 @@ async fn chain_verifies_and_names_the_altered_row(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn removing_rows_outside_prune_is_detected(pool: PgPool) {
     write(&pool, 6).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     // A hole in the middle is named by the row after it.
     as_superuser_bypassing_trigger(
         &pool,
@@ -186,7 +163,7 @@ async fn removing_rows_outside_prune_is_detected(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn removing_a_prefix_outside_prune_is_detected(pool: PgPool) {
     write(&pool, 4).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     // Before the anchor, verify took the oldest remaining row as the start: a prefix could go.
     as_superuser_bypassing_trigger(
         &pool,
@@ -214,7 +191,7 @@ async fn removing_a_prefix_outside_prune_is_detected(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn removing_the_newest_row_is_detected(pool: PgPool) {
     write(&pool, 3).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     as_superuser_bypassing_trigger(
         &pool,
         &format!("delete from audit_log where id = {}", all[2]),
@@ -252,7 +229,7 @@ async fn the_application_role_cannot_rewrite_history(pool: PgPool) {
 
     // The application appends through the chain…
     write(&app, 2).await;
-    let id = ids(&pool).await[0];
+    let id = audit_ids(&pool).await[0];
     // …but cannot change or remove rows, even with the prune switch on and old rows.
     for sql in [
         format!("update audit_log set actor = 'mallory' where id = {id}"),
@@ -288,12 +265,7 @@ async fn the_application_role_cannot_rewrite_history(pool: PgPool) {
 
 /// The dedicated application role `sdmd_app` over the test's database.
 async fn app_pool(pool: &PgPool) -> PgPool {
-    let db: String = sqlx::query_scalar("select current_database()::text")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test-env.sh)");
-    let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+    let url = url_of(pool).await;
     sdmd::server::app_pool(pool, &url)
         .await
         .unwrap()
@@ -308,7 +280,7 @@ async fn a_row_forged_by_the_application_role_gets_its_id_and_time_from_the_trig
 ) {
     let app = app_pool(&pool).await;
     write(&app, 3).await;
-    let before = ids(&pool).await;
+    let before = audit_ids(&pool).await;
     // The insert must extend the head: a wrong prev_hash is refused outright.
     let err = sqlx::query(
         "insert into audit_log (id, at, actor, action, result, prev_hash, hash)
@@ -392,7 +364,7 @@ async fn rows_inserted_directly_with_forged_hashes_are_reported(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_row_appended_directly_with_a_forged_hash_is_reported(pool: PgPool) {
     write(&pool, 3).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     // At the end, extending the head with a forged (SHA-256) link, head updated to match.
     let prev = head_hash(&pool).await;
     let next = all[2] + 1;
@@ -409,11 +381,7 @@ async fn a_row_appended_directly_with_a_forged_hash_is_reported(pool: PgPool) {
         hash: None,
         client_request_id: None,
     };
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut tx = bypassing_triggers(&pool).await;
     let h = forged.sha256_link(&prev);
     sqlx::query(
         "insert into audit_log (id, at, actor, action, target, result, prev_hash, hash)
@@ -447,7 +415,7 @@ async fn a_row_appended_directly_with_a_forged_hash_is_reported(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_rewritten_row_with_recomputed_sha256_links_is_reported(pool: PgPool) {
     write(&pool, 5).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     as_superuser_bypassing_trigger(
         &pool,
         &format!(
@@ -489,7 +457,7 @@ async fn pruning_keeps_ninety_days(pool: PgPool) {
         .await
         .expect_err("the trigger must refuse young rows");
     assert!(err.to_string().contains("append-only"), "{err}");
-    assert_eq!(ids(&pool).await.len(), 4);
+    assert_eq!(audit_ids(&pool).await.len(), 4);
     assert!(matches!(
         audit::verify(&pool, audit::key()).await.unwrap(),
         Verification::Intact { rows: 4, .. }
@@ -512,7 +480,7 @@ async fn age(pool: &PgPool, ids: &[i64], days: i64) {
 #[sqlx::test(migrations = "../migrations")]
 async fn prune_is_audited_and_the_chain_verifies_from_its_new_start(pool: PgPool) {
     write(&pool, 5).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     age(&pool, &all[..3], 120).await;
     assert!(matches!(
         audit::verify(&pool, audit::key()).await.unwrap(),
@@ -699,7 +667,7 @@ async fn the_sink_gets_one_line_per_committed_row_with_its_hash(pool: PgPool) {
         .iter()
         .map(|l| l["id"].as_i64().unwrap())
         .collect();
-    assert_eq!(ids_in_file, ids(&pool).await);
+    assert_eq!(ids_in_file, audit_ids(&pool).await);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -711,7 +679,7 @@ async fn sink_comparison_shows_rewritten_deleted_and_inserted_rows(pool: PgPool)
     let mut sink = FileSink::open(&path, &pool).await.unwrap();
     sink.export_pending(&pool).await.unwrap();
     drop(sink);
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     let clean = compare(&pool, audit::key(), &path).await.unwrap();
     assert_eq!((clean.matched, clean.problems.len()), (5, 0), "{clean:?}");
 
@@ -776,7 +744,7 @@ async fn the_sink_accounts_for_pruned_rows_and_its_own_edits(pool: PgPool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     write(&pool, 4).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     age(&pool, &all[..2], 120).await;
     let mut sink = FileSink::open(&path, &pool).await.unwrap();
     sink.export_pending(&pool).await.unwrap();
@@ -871,10 +839,10 @@ async fn an_upgraded_chain_keeps_its_legacy_rows_verifiable(pool: PgPool) {
             .unwrap();
         tx.commit().await.unwrap();
     }
-    let legacy_ids = ids(&pool).await;
+    let legacy_ids = audit_ids(&pool).await;
     full.run(&pool).await.unwrap();
     write(&pool, 2).await;
-    let all = ids(&pool).await;
+    let all = audit_ids(&pool).await;
     assert_eq!(
         audit::verify(&pool, audit::key()).await.unwrap(),
         Verification::Intact {

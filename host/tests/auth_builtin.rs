@@ -2,8 +2,7 @@
 //! throttling, JWKS, CORS and security headers, API tokens, and their audit rows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/security.rs"]
-mod security;
+mod support;
 
 use axum::http::{Method, StatusCode};
 use jsonwebtoken::jwk::JwkSet;
@@ -11,9 +10,11 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use security::{ADMIN, PASSWORD, app, audit_rows, call, sign_in};
+use support::auth::{ADMIN, PASSWORD, admin_token, app, app_with, sign_in};
+use support::db::audit_rows;
+use support::http::{Resp, call, call_from};
 
-async fn refresh(router: &axum::Router, token: &str) -> security::Resp {
+async fn refresh(router: &axum::Router, token: &str) -> Resp {
     call(
         router,
         Method::POST,
@@ -323,7 +324,7 @@ async fn logout_ends_the_session(pool: PgPool) {
 }
 
 /// How long a 429 asks the client to wait.
-fn retry_after(r: &security::Resp) -> std::time::Duration {
+fn retry_after(r: &Resp) -> std::time::Duration {
     let ms = r.body["details"]["retry_after_ms"]
         .as_u64()
         .unwrap_or_else(|| panic!("a 429 says how long to wait: {}", r.body));
@@ -377,19 +378,16 @@ async fn the_owner_signs_in_after_the_delay_ten_failures_earned(pool: PgPool) {
 
 /// A sign-in from `ip` (the TCP peer, as the server sees it).
 async fn sign_in_from(router: &axum::Router, ip: &str, email: &str, pw: &str) -> StatusCode {
-    use tower::ServiceExt;
-    let mut req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/auth/v1/token?grant_type=password")
-        .header("content-type", "application/json")
-        .body(axum::body::Body::from(
-            json!({"email": email, "password": pw}).to_string(),
-        ))
-        .unwrap();
-    let addr: std::net::SocketAddr = format!("{ip}:4000").parse().unwrap();
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(addr));
-    router.clone().oneshot(req).await.unwrap().status()
+    call_from(
+        router,
+        &format!("{ip}:4000"),
+        Method::POST,
+        "/auth/v1/token?grant_type=password",
+        &[],
+        Some(json!({"email": email, "password": pw})),
+    )
+    .await
+    .status
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -474,7 +472,7 @@ async fn one_pooled_connection_serves_every_auth_request(pool: PgPool) {
         .connect_with(opts)
         .await
         .unwrap();
-    let (_, router) = security::app_with(one, sdmd::auth::Auth::builtin());
+    let (_, router) = app_with(one, sdmd::auth::Auth::builtin());
     let s = sign_in(&router, ADMIN, PASSWORD).await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.body);
     assert_eq!(
@@ -530,7 +528,7 @@ async fn sign_in_floods_do_not_starve_authenticated_requests(pool: PgPool) {
     )
     .await
     .unwrap();
-    let (state, router) = security::app_with(prod, sdmd::auth::Auth::builtin());
+    let (state, router) = app_with(prod, sdmd::auth::Auth::builtin());
     let watcher = state.spawn_watcher();
     for _ in 0..200 {
         if state.live.connected() {
@@ -539,7 +537,7 @@ async fn sign_in_floods_do_not_starve_authenticated_requests(pool: PgPool) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(state.live.connected(), "the Docker watcher did not connect");
-    let token = security::admin_token(&router).await;
+    let token = admin_token(&router).await;
 
     // 30 concurrent attackers (own addresses, unknown accounts: each attempt costs an argon2).
     let attackers: Vec<_> = (0..30)
@@ -642,7 +640,7 @@ async fn cors_and_security_headers(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
     let (_, router) = app(pool.clone()).await;
-    let admin = security::admin_token(&router).await;
+    let admin = admin_token(&router).await;
     let created = call(
         &router,
         Method::POST,
@@ -780,7 +778,7 @@ async fn api_tokens_are_shown_once_hashed_usable_and_audited(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn audit_csv_export(pool: PgPool) {
     let (_, router) = app(pool).await;
-    let admin = security::admin_token(&router).await;
+    let admin = admin_token(&router).await;
     let r = call(
         &router,
         Method::GET,
@@ -851,21 +849,16 @@ async fn old_revoked_sessions_are_forgotten_on_sign_in(pool: PgPool) {
 
 /// Sign-in from `peer` with an `X-Forwarded-For` header; returns the audited client address.
 async fn audited_ip(router: &axum::Router, pool: &PgPool, peer: &str, xff: &str) -> Option<String> {
-    use tower::ServiceExt;
-    let mut req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/auth/v1/token?grant_type=password")
-        .header("content-type", "application/json")
-        .header("x-forwarded-for", xff)
-        .body(axum::body::Body::from(
-            json!({"email": ADMIN, "password": "wrong-password"}).to_string(),
-        ))
-        .unwrap();
-    let addr: std::net::SocketAddr = peer.parse().unwrap();
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(addr));
-    let resp = router.clone().oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = call_from(
+        router,
+        peer,
+        Method::POST,
+        "/auth/v1/token?grant_type=password",
+        &[("x-forwarded-for", xff)],
+        Some(json!({"email": ADMIN, "password": "wrong-password"})),
+    )
+    .await;
+    assert_eq!(resp.status, StatusCode::BAD_REQUEST);
     sqlx::query_scalar(
         "select client_ip from audit_log where action = 'auth.login' order by id desc limit 1",
     )
@@ -915,7 +908,7 @@ async fn audit_csv_is_streamed(pool: PgPool) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
     let (_, router) = app(pool.clone()).await;
-    let admin = security::admin_token(&router).await;
+    let admin = admin_token(&router).await;
     let mut conn = pool.acquire().await.unwrap();
     for i in 0..1100 {
         sdmd::db::audit::record(
@@ -1019,7 +1012,7 @@ async fn expired_sessions_refuse_refresh(pool: PgPool) {
 
     // Both limits are configurable (SDMD_SESSION_LIFETIME_SECS, SDMD_SESSION_IDLE_SECS): with a
     // 2-hour idle timeout, a session refreshed 3 hours ago has ended.
-    let (_, short) = security::app_with(
+    let (_, short) = app_with(
         pool.clone(),
         sdmd::auth::Auth::new(sdmd::config::AuthConfig {
             session_idle_secs: 2 * 3600,
@@ -1076,7 +1069,7 @@ async fn event_stream_ends_when_its_session_signs_out(pool: PgPool) {
     let mut state = sdmd::state::AppState::new(pool, sdmd::docker::Docker::new(None));
     state.stream_recheck = std::time::Duration::from_millis(200);
     let router = sdmd::api::app(state);
-    let access = security::admin_token(&router).await;
+    let access = admin_token(&router).await;
     let open = |bearer: String| {
         let router = router.clone();
         async move {

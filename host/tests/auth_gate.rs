@@ -2,8 +2,7 @@
 //! every kind of bad credential, and accepts a valid user token and a valid API token.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/security.rs"]
-mod security;
+mod support;
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
@@ -13,7 +12,8 @@ use sdmd::db::audit::AuditContext;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use security::{ADMIN, PASSWORD, app, call, sign_in, status_only};
+use support::auth::{ADMIN, PASSWORD, admin_token, app, sign_in};
+use support::http::{call, status_only};
 
 /// Routes anyone may call (DESIGN §4).
 const PUBLIC: &[&str] = &[
@@ -265,7 +265,7 @@ async fn public_routes_need_no_token(pool: PgPool) {
 async fn healthz_details_need_a_token(pool: PgPool) {
     // Docker is never contacted here, so its component carries an error text.
     let (_, router) = app(pool).await;
-    let access = security::admin_token(&router).await;
+    let access = admin_token(&router).await;
     for bearer in [None, Some("not-a-token"), Some("sdmd_forged")] {
         let r = call(&router, Method::GET, "/healthz", bearer, &[], None).await;
         assert_eq!(r.status, StatusCode::OK, "{bearer:?}: {}", r.body);

@@ -3,8 +3,7 @@
 //! used or expired, and supabase mode has no setup.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/security.rs"]
-mod security;
+mod support;
 
 use std::time::Duration;
 
@@ -14,7 +13,9 @@ use sdmd::config::{AuthConfig, AuthMode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use security::{app_with, audit_rows, call};
+use support::auth::{app_with, sign_in};
+use support::db::audit_rows;
+use support::http::{Resp, call};
 
 const EMAIL: &str = "first@example.com";
 const PASSWORD: &str = "a long first password";
@@ -25,7 +26,7 @@ async fn status(router: &axum::Router) -> Value {
     r.body
 }
 
-async fn post(router: &axum::Router, code: &str, email: &str, password: &str) -> security::Resp {
+async fn post(router: &axum::Router, code: &str, email: &str, password: &str) -> Resp {
     call(
         router,
         Method::POST,
@@ -122,7 +123,7 @@ async fn the_setup_code_creates_the_first_administrator_once(pool: PgPool) {
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     // And the password signs in.
     assert_eq!(
-        security::sign_in(&router, EMAIL, PASSWORD).await.status,
+        sign_in(&router, EMAIL, PASSWORD).await.status,
         StatusCode::OK
     );
     let rows = audit_rows(&pool, "auth.setup").await;
@@ -248,7 +249,7 @@ async fn env_vars_and_supabase_mode_need_no_setup(pool: PgPool) {
     let (_, router) = app_with(pool.clone(), auth);
     assert_eq!(status(&router).await["required"], false);
     assert_eq!(
-        security::sign_in(&router, EMAIL, PASSWORD).await.status,
+        sign_in(&router, EMAIL, PASSWORD).await.status,
         StatusCode::OK
     );
 

@@ -3,8 +3,7 @@
 //! anonymous users refused; valid users admitted only by the admission policy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/security.rs"]
-mod security;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +18,9 @@ use sdmd::config::{AuthConfig, AuthMode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use security::{app_with, call};
+use support::auth::{app_with, sign_in};
+use support::db::audit_rows;
+use support::http::call;
 
 const SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
 
@@ -65,10 +66,7 @@ async fn serve_jwks(keys: Arc<Mutex<Vec<Value>>>, fetches: Arc<AtomicUsize>) -> 
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    format!("http://{}", support::net::serve(app).await)
 }
 
 /// An administrator's claims under [`config`]'s policy (`app_metadata.sdmd_admin: true`).
@@ -142,7 +140,7 @@ async fn verifies_hs256_and_jwks_tokens(pool: PgPool) {
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
-        security::audit_rows(&pool, "token.create").await[0].0,
+        audit_rows(&pool, "token.create").await[0].0,
         "alice@example.com"
     );
 
@@ -243,7 +241,7 @@ async fn verifies_hs256_and_jwks_tokens(pool: PgPool) {
         cfg,
         json!({"auth_mode": "supabase", "supabase_url": url, "anon_key": "anon-key-for-the-dashboard"})
     );
-    let login = security::sign_in(&router, "alice@example.com", "whatever").await;
+    let login = sign_in(&router, "alice@example.com", "whatever").await;
     assert_eq!(login.status, StatusCode::NOT_FOUND);
     assert_eq!(login.body["code"], "builtin_auth_disabled");
 }
@@ -475,7 +473,7 @@ async fn anonymous_users_are_refused_and_others_need_the_policy(pool: PgPool) {
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
-        security::audit_rows(&pool, "token.create").await[0].0,
+        audit_rows(&pool, "token.create").await[0].0,
         "ops@example.com"
     );
     // API tokens are not Supabase users: the policy does not apply to them.
@@ -508,7 +506,7 @@ fn supabase_mode_without_a_policy_refuses_to_start() {
 #[test]
 fn serve_refuses_supabase_mode_without_a_policy() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sdmd"))
+    let out = support::process::sdmd()
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

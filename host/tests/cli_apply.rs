@@ -4,47 +4,18 @@
 //! `sdmd adopt` refuses silent loss unless `--accept-loss`, printing what was dropped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, docker, docker_ok, eventually, inspect, unique};
-
-/// Serves the app on a free local port; returns its URL.
-async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    format!("http://{addr}")
-}
+use support::{TestApp, docker, docker_ok, eventually, inspect, unique};
 
 /// Runs `sdmd args…` against the server; (success, stdout+stderr).
 async fn cli(url: &str, token: &str, args: &[&str]) -> (bool, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sdmd"))
-        .env("SDMD_URL", url)
-        .env("SDMD_TOKEN", token)
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let mut c = support::process::client(url, token);
+    c.args(args);
+    support::process::output_async(c).await
 }
 
 fn write(dir: &Path, path: &str, content: &str) {
@@ -72,7 +43,7 @@ services:
 #[sqlx::test(migrations = "../migrations")]
 async fn apply_sends_the_project_files_and_refuses_escapes(pool: sqlx::PgPool) {
     let app = TestApp::new(pool).await;
-    let url = serve(&app).await;
+    let url = app.serve().await;
     let name = unique("apply");
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("stack");
@@ -170,7 +141,7 @@ async fn apply_sends_the_project_files_and_refuses_escapes(pool: sqlx::PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn adopt_prints_what_it_would_lose_and_accepts_the_loss_on_request(pool: sqlx::PgPool) {
     let app = TestApp::new(pool).await;
-    let url = serve(&app).await;
+    let url = app.serve().await;
     let name = unique("cliadopt");
     docker(&[
         "run",

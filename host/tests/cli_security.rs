@@ -3,50 +3,33 @@
 //! `sdmd audit verify --against`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
 
 use sqlx::PgPool;
-
-async fn url_of(pool: &PgPool) -> String {
-    let db: String = sqlx::query_scalar("select current_database()::text")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (scripts/test-env.sh)");
-    format!("{}/{db}", base.rsplit_once('/').unwrap().0)
-}
+use support::db::{as_superuser_bypassing_trigger, audit_ids, url_of};
+use support::free_port;
+use support::process::{
+    Server, client_trusting, healthy, output_with_stdin, run_with_stdin, serve_command,
+};
 
 /// The installation key these tests share with the binaries they run (32 bytes, base64).
 const SECRET_KEY: &str = "c2RtZC10ZXN0LWtleS1vZi1jbGktc2VjdXJpdHktcnM=";
 
 /// Runs `sdmd args…` against `url` with `stdin`; returns (success, stdout+stderr).
 fn sdmd(url: &str, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sdmd"))
-        .args(args)
-        .env("DATABASE_URL", url)
+    output_with_stdin(maintenance(url).args(args), stdin)
+}
+
+/// `sdmd` on the database at `url`, under the shared key, as the user `tester`.
+fn maintenance(url: &str) -> Command {
+    let mut c = support::process::sdmd();
+    c.env("DATABASE_URL", url)
         .env("SDMD_SECRET_KEY", SECRET_KEY)
-        .env("USER", "tester")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+        .env("USER", "tester");
+    c
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -105,11 +88,8 @@ async fn user_commands_read_passwords_from_stdin_and_are_audited(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn token_commands_print_the_secret_once(pool: PgPool) {
     let url = url_of(&pool).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_sdmd"))
+    let out = maintenance(&url)
         .args(["token", "create", "ci", "--expires-in-days", "30"])
-        .env("DATABASE_URL", &url)
-        .env("SDMD_SECRET_KEY", SECRET_KEY)
-        .env("USER", "tester")
         .output()
         .unwrap();
     assert!(
@@ -168,21 +148,15 @@ async fn audit_verify_names_the_broken_row_and_prune_keeps_ninety_days(pool: PgP
     let (ok, out) = sdmd(&url, &["audit", "prune", "--older-than", "90d"], "");
     assert!(ok && out.contains("pruned 0"), "{out}");
 
-    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("update audit_log set result = 'error' where id = $1")
-        .bind(ids[1])
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let ids = audit_ids(&pool).await;
+    as_superuser_bypassing_trigger(
+        &pool,
+        &format!(
+            "update audit_log set result = 'error' where id = {}",
+            ids[1]
+        ),
+    )
+    .await;
     let (ok, out) = sdmd(&url, &["audit", "verify"], "");
     assert!(
         !ok && out.contains(&format!("broken at row {}", ids[1])),
@@ -195,83 +169,40 @@ async fn audit_verify_names_the_broken_row_and_prune_keeps_ninety_days(pool: PgP
 #[test]
 fn user_add_next_to_a_running_embedded_server() {
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bin = env!("CARGO_BIN_EXE_sdmd");
-    let mut server = Command::new(bin)
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env_remove("SDMD_TLS")
-        .env("SDMD_DATA_DIR", data.path())
-        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let cert = data.path().join("tls/cert.pem");
-    let client = |cert: &std::path::Path| {
-        reqwest::blocking::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(cert).unwrap()).unwrap(),
-            )
-            .timeout(std::time::Duration::from_secs(3))
-            .build()
-            .unwrap()
-    };
-    let health = |c: &reqwest::blocking::Client| -> Option<serde_json::Value> {
-        c.get(format!("https://127.0.0.1:{port}/healthz"))
-            .send()
-            .ok()?
-            .json()
-            .ok()
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !(cert.exists() && health(&client(&cert)).is_some_and(|h| h["status"] == "ok")) {
-        assert!(
-            server.try_wait().unwrap().is_none(),
-            "sdmd serve exited early"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sdmd did not become ready"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-
-    let mut add = Command::new(bin)
-        .args(["user", "add", "late@example.com"])
-        .env_remove("DATABASE_URL")
-        .env("SDMD_DATA_DIR", data.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(b"late-password-1\n")
-        .unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let mut server = Server::spawn(
+        serve_command(env!("CARGO_BIN_EXE_sdmd"), data.path(), port)
+            .env_remove("DATABASE_URL")
+            .env_remove("SDMD_TLS"),
     );
+    let cert = data.path().join("tls/cert.pem");
+    let health = |c: &reqwest::blocking::Client| -> Option<serde_json::Value> {
+        c.get(format!("{base}/healthz")).send().ok()?.json().ok()
+    };
+    server.wait_for(Duration::from_secs(60), "sdmd ready", || {
+        cert.exists()
+            .then(|| healthy(&client_trusting(&cert), &base))
+            .flatten()
+    });
 
-    let c = client(&cert);
+    let (ok, out) = output_with_stdin(
+        support::process::sdmd()
+            .args(["user", "add", "late@example.com"])
+            .env_remove("DATABASE_URL")
+            .env("SDMD_DATA_DIR", data.path()),
+        "late-password-1\n",
+    );
+    assert!(ok, "{out}");
+
+    let c = client_trusting(&cert);
     assert_eq!(
         health(&c).unwrap()["status"],
         "ok",
         "the CLI stopped the server's database"
     );
     let session: serde_json::Value = c
-        .post(format!(
-            "https://127.0.0.1:{port}/auth/v1/token?grant_type=password"
-        ))
+        .post(format!("{base}/auth/v1/token?grant_type=password"))
         .json(&serde_json::json!({"email": "late@example.com", "password": "late-password-1"}))
         .send()
         .unwrap()
@@ -279,12 +210,7 @@ fn user_add_next_to_a_running_embedded_server() {
         .unwrap();
     assert!(session["access_token"].is_string(), "{session}");
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = server.wait().unwrap();
+    let status = server.terminate();
     assert!(status.success(), "{status}");
     assert!(
         !data.path().join("postgres/postmaster.pid").exists(),
@@ -298,23 +224,14 @@ fn user_add_next_to_a_running_embedded_server() {
 async fn maintenance_commands_without_the_key_write_nothing(pool: PgPool) {
     let url = url_of(&pool).await;
     let empty = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sdmd"))
-        .args(["user", "add", "nokey@example.com"])
-        .env("DATABASE_URL", &url)
-        .env_remove("SDMD_SECRET_KEY")
-        .env("SDMD_DATA_DIR", empty.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a-fine-password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        support::process::sdmd()
+            .args(["user", "add", "nokey@example.com"])
+            .env("DATABASE_URL", &url)
+            .env_remove("SDMD_SECRET_KEY")
+            .env("SDMD_DATA_DIR", empty.path()),
+        "a-fine-password\n",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("SDMD_SECRET_KEY"), "{err}");
@@ -344,10 +261,8 @@ async fn serve_exports_the_audit_log_and_verify_against_finds_a_rewritten_row(po
     let data = tempfile::tempdir().unwrap();
     let sink = data.path().join("audit.jsonl");
 
-    let out = Command::new(bin)
+    let out = maintenance(&url)
         .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env("SDMD_SECRET_KEY", SECRET_KEY)
         .env("SDMD_DATA_DIR", data.path())
         .env("SDMD_TLS", "off")
         .env("SDMD_LISTEN", "127.0.0.1:0")
@@ -360,49 +275,29 @@ async fn serve_exports_the_audit_log_and_verify_against_finds_a_rewritten_row(po
         "{err}"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = KillOnDrop(Some(
-        Command::new(bin)
-            .arg("serve")
+    let port = free_port();
+    let mut server = Server::spawn(
+        serve_command(bin, data.path(), port)
             .env("DATABASE_URL", &url)
             .env("SDMD_SECRET_KEY", SECRET_KEY)
-            .env("SDMD_DATA_DIR", data.path())
             .env("SDMD_TLS", "off")
-            .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
             .env("SDMD_AUDIT_SINK", format!("file:{}", sink.display()))
             .env("SDMD_ADMIN_EMAIL", "admin@example.com")
-            .env("SDMD_ADMIN_PASSWORD", "admin-password-1")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(data.path().join("server.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    ));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            .env("SDMD_ADMIN_PASSWORD", "admin-password-1"),
+    );
     let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3))
+        .timeout(Duration::from_secs(3))
         .build()
         .unwrap();
-    while !http
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            server.child().try_wait().unwrap().is_none(),
-            "sdmd serve exited early: {}",
-            std::fs::read_to_string(data.path().join("server.log")).unwrap_or_default()
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sdmd did not become ready"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    server
+        .wait_for_async(Duration::from_secs(60), "sdmd ready", || async {
+            http.get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+                .then_some(())
+        })
+        .await;
     // A row written by the CLI next to the server reaches the server's sink.
     let (ok, out) = sdmd(
         &url,
@@ -442,17 +337,11 @@ async fn serve_exports_the_audit_log_and_verify_against_finds_a_rewritten_row(po
 
     // Rewritten in the database, behind the trigger's back.
     let victim = rows[0].0;
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("set local session_replication_role = replica")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("update audit_log set actor = 'someone-else' where id = $1")
-        .bind(victim)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    as_superuser_bypassing_trigger(
+        &pool,
+        &format!("update audit_log set actor = 'someone-else' where id = {victim}"),
+    )
+    .await;
     let (ok, out) = sdmd(&url, &against, "");
     assert!(!ok, "{out}");
     assert!(
@@ -461,31 +350,6 @@ async fn serve_exports_the_audit_log_and_verify_against_finds_a_rewritten_row(po
     );
     assert!(out.contains(&format!("broken at row {victim}")), "{out}");
 
-    let mut server = server.0.take().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = server.wait().unwrap();
+    let status = server.terminate();
     assert!(status.success(), "{status}");
-}
-
-/// A server process that is killed if the test fails before stopping it (it would hold the test
-/// database open).
-struct KillOnDrop(Option<std::process::Child>);
-
-impl KillOnDrop {
-    fn child(&mut self) -> &mut std::process::Child {
-        self.0.as_mut().unwrap()
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }

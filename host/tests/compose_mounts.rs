@@ -3,14 +3,13 @@
 //! `docker inspect`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, docker, docker_ok, eventually, free_port, inspect, unique};
 use serde_json::{Value, json};
+use support::{TestApp, docker, docker_ok, eventually, free_port, inspect, unique};
 
 const IMAGE: &str = "local/busybox:1";
 
@@ -73,14 +72,7 @@ volumes:
 
 /// Runs docker-compose 1.29 in `dir` with the given arguments.
 fn compose(dir: &std::path::Path, project: &str, args: &[&str]) {
-    let out = Command::new("docker-compose")
-        .current_dir(dir)
-        .args(["-p", project])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("docker-compose is not installed ({e}): run `bash scripts/test-env.sh`")
-        });
+    let out = support::docker::compose(dir, project, args);
     assert!(
         out.status.success(),
         "docker-compose {args:?} failed: {}",

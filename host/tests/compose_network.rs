@@ -3,22 +3,16 @@
 //! DNS, host names, exposed ports). (Adopting `docker run` containers with custom networks and
 //! network modes: `adopt_fidelity.rs`.)
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use support::*;
 
 /// A /24 no other run uses: 10.<231-239>.<0-253>.0, from fresh randomness.
-fn subnet_prefix() -> String {
-    let b = uuid::Uuid::new_v4().into_bytes();
-    format!("10.{}.{}", 231 + b[0] % 9, b[1] % 254)
-}
-
 fn compose_file(prefix: &str) -> String {
     format!(
         r#"services:
@@ -70,14 +64,7 @@ networks:
 }
 
 fn compose(dir: &std::path::Path, project: &str, args: &[&str]) -> bool {
-    let out = Command::new("docker-compose")
-        .current_dir(dir)
-        .args(["-p", project])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("docker-compose is not installed ({e}): run `bash scripts/test-env.sh`")
-        });
+    let out = support::docker::compose(dir, project, args);
     if !out.status.success() {
         eprintln!(
             "docker-compose {args:?}: {}",
@@ -321,14 +308,3 @@ async fn same_networking_as_compose(pool: PgPool) {
         std::panic::resume_unwind(e);
     }
 }
-
-/// `catch_unwind` for a future, so cleanup runs before the failure is reported.
-trait CatchUnwind: std::future::Future + Sized {
-    fn catch_unwind_safe(self) -> futures_util::future::CatchUnwind<Self>
-    where
-        Self: std::panic::UnwindSafe,
-    {
-        futures_util::FutureExt::catch_unwind(self)
-    }
-}
-impl<F: std::future::Future> CatchUnwind for F {}

@@ -5,11 +5,11 @@
 //! (`fixtures/compose-parity/mariadb-secrets-configs`, `postgres-secrets-targets`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::{Value, json};
+use support::*;
 
 const PW: &str = "pw-in-a-file-7781";
 const TOKEN: &str = "token-from-env-5521";

@@ -23,20 +23,21 @@
 //! Host ports are fixed per case and unique across the corpus (cases run four at a time).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 #[path = "support/inspect_normalise.rs"]
 mod inspect_normalise;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use futures_util::StreamExt;
 use inspect_normalise::{Naming, diff, normalise};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use support::http::multipart;
+use support::*;
 
 /// Cases deployed at the same time (the machine has two cores; most time is spent waiting).
 const CONCURRENCY: usize = 4;
@@ -361,18 +362,6 @@ async fn deploy_sdmd(app: &TestApp, case: &Case, service: &str) -> Result<SdmdOu
 }
 
 /// `multipart/form-data` of (part name, content): `compose` and one part per project file.
-fn multipart(parts: &[(&str, &str)]) -> (String, String) {
-    const BOUNDARY: &str = "sdmd-parity-boundary-41f3";
-    let mut body = String::new();
-    for (name, content) in parts {
-        body.push_str(&format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n{content}\r\n"
-        ));
-    }
-    body.push_str(&format!("--{BOUNDARY}--\r\n"));
-    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
-}
-
 /// Exports the stored service, has docker-compose 1.29 parse the export in a project directory
 /// holding the case's files, and sends the export with the same files back.
 async fn export_round_trip(

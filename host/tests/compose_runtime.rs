@@ -3,13 +3,12 @@
 //! these flags: `adopt_fidelity.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use std::process::Command;
+mod support;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, docker, docker_ok, inspect, unique};
 use serde_json::{Value, json};
+use support::docker::compose;
+use support::{TestApp, docker, docker_ok, inspect, unique};
 
 /// A second member with the rest of the attributes this engine can run.
 const SYSTEM: &str = r#"
@@ -171,15 +170,6 @@ fn assert_same(reference: &Value, ours: &Value, what: &str) {
     assert!(diff.is_empty(), "{what}:\n{}", diff.join("\n"));
 }
 
-fn compose(dir: &std::path::Path, project: &str, args: &[&str]) -> std::process::Output {
-    Command::new("docker-compose")
-        .current_dir(dir)
-        .args(["-p", project])
-        .args(args)
-        .output()
-        .expect("docker-compose is installed (bash scripts/test-env.sh)")
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn compose_and_sdmd_create_the_same_container(pool: sqlx::PgPool) {
     let app = TestApp::new(pool).await;
@@ -278,7 +268,7 @@ async fn lifecycle_hooks_and_pull_policy_always(pool: sqlx::PgPool) {
     )
     .unwrap();
     let image = format!("127.0.0.1:5000/sdmd-test/pullalways:{name}");
-    common::build_image(&image, "FROM local/busybox:1\nLABEL sdmd.test=1 v=1\n");
+    support::build_image(&image, "FROM local/busybox:1\nLABEL sdmd.test=1 v=1\n");
     let v1 = inspect(&image)["Id"].as_str().unwrap().to_owned();
     let yaml = |extra: &str| {
         format!(
@@ -323,7 +313,7 @@ services:
 
     // A new image under the same tag in the registry, the local tag still on v1: a deploy
     // pulls it (always) and recreates the member on it, stopping the old one through pre_stop.
-    common::build_image(&image, "FROM local/busybox:1\nLABEL sdmd.test=1 v=2\n");
+    support::build_image(&image, "FROM local/busybox:1\nLABEL sdmd.test=1 v=2\n");
     let v2 = inspect(&image)["Id"].as_str().unwrap().to_owned();
     assert_ne!(v1, v2);
     docker(&["tag", &v1, &image]);
@@ -457,7 +447,7 @@ services:
     assert_eq!(v["code"], "policy_violation", "{v}");
     assert_eq!(v["details"][0]["field"], "services.top.pid", "{v}");
     assert!(
-        common::service_containers(&name).is_empty(),
+        support::service_containers(&name).is_empty(),
         "nothing created"
     );
     let (s, v) = app.delete_service(&name, true).await;
@@ -500,7 +490,7 @@ services:
     assert!(says("services.m.annotations", "1.43"), "{v}");
     assert!(says("services.m.healthcheck.start_interval", "1.44"), "{v}");
     assert!(
-        common::service_containers(&name).is_empty(),
+        support::service_containers(&name).is_empty(),
         "nothing created"
     );
     app.cleanup(&name).await;

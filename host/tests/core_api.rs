@@ -2,15 +2,15 @@
 //! and the OpenAPI document — against real PostgreSQL and Docker.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use sdmd::docker::Docker;
 use serde_json::{Value, json};
+use support::*;
 
 async fn counts(pool: &sqlx::PgPool) -> (i64, i64, i64) {
     let q = |sql: &'static str| async move {

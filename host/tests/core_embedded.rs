@@ -2,15 +2,16 @@
 //! user running the tests — root in CI), driven by the `sdmd` CLI client, stopped by SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use support::process::{Server, healthy, output, serve_command};
+use support::*;
 
-fn sdmd() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sdmd"));
+/// On the embedded default: no `DATABASE_URL`, no `DOCKER_HOST`, plain HTTP.
+fn embedded(mut c: Command) -> Command {
     c.env_remove("DATABASE_URL")
         .env_remove("DOCKER_HOST")
         .env("SDMD_TLS", "off");
@@ -18,18 +19,17 @@ fn sdmd() -> Command {
 }
 
 fn cli(url: &str, token: &str, args: &[&str]) -> (bool, String) {
-    let out = sdmd()
-        .env("SDMD_URL", url)
-        .env("SDMD_TOKEN", token)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    output(embedded(support::process::client(url, token)).args(args))
+}
+
+/// `sdmd serve` on the embedded default in `data`, with a first administrator.
+fn serve(data: &std::path::Path, port: u16) -> Server {
+    Server::spawn(
+        embedded(serve_command(env!("CARGO_BIN_EXE_sdmd"), data, port))
+            .env("RUST_LOG", "info")
+            .env("SDMD_ADMIN_EMAIL", "admin@example.com")
+            .env("SDMD_ADMIN_PASSWORD", "embedded-admin-password"),
+    )
 }
 
 #[test]
@@ -37,41 +37,14 @@ fn embedded_default_serves_and_the_cli_drives_it() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut server = sdmd()
-        .arg("serve")
-        .env("SDMD_DATA_DIR", data.path())
-        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .env("SDMD_ADMIN_EMAIL", "admin@example.com")
-        .env("SDMD_ADMIN_PASSWORD", "embedded-admin-password")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+    let mut server = serve(data.path(), port);
+    let probe = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
         .unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let health = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut err).unwrap();
-            panic!("sdmd serve exited early ({status}): {err}");
-        }
-        let r = reqwest::blocking::Client::new()
-            .get(format!("{url}/healthz"))
-            .timeout(Duration::from_secs(2))
-            .send();
-        if let Ok(r) = r {
-            let v: serde_json::Value = r.json().unwrap();
-            if v["status"] == "ok" {
-                break v;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sdmd did not become healthy within 90 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let health = server.wait_for(Duration::from_secs(90), "sdmd healthy", || {
+        healthy(&probe, &url)
+    });
     // `status` is "ok" only when the database answers (details need a token: issue 11, item 8).
     assert_eq!(health["status"], "ok", "{health}");
     assert!(
@@ -137,22 +110,7 @@ fn embedded_default_serves_and_the_cli_drives_it() {
         .send()
         .unwrap();
     assert!(resp.status().is_success());
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = server.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sdmd did not stop within 30 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = server.terminate();
     assert!(status.success(), "sdmd exited with {status}");
     assert!(
         !data.path().join("postgres/postmaster.pid").exists(),
@@ -168,18 +126,8 @@ fn embedded_postgres_is_restarted_when_it_dies() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let log = data.path().join("serve.log");
-    let mut server = sdmd()
-        .arg("serve")
-        .env("SDMD_DATA_DIR", data.path())
-        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .env("SDMD_ADMIN_EMAIL", "admin@example.com")
-        .env("SDMD_ADMIN_PASSWORD", "embedded-admin-password")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let log = data.path().join("server.log");
+    let mut server = serve(data.path(), port);
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -194,21 +142,7 @@ fn embedded_postgres_is_restarted_when_it_dies() {
             .ok()?;
         v["access_token"].as_str().map(str::to_owned)
     };
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let token = loop {
-        assert!(
-            server.try_wait().unwrap().is_none(),
-            "sdmd serve exited early"
-        );
-        if let Some(t) = sign_in() {
-            break t;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sdmd did not become ready within 90 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let token = server.wait_for(Duration::from_secs(90), "sdmd ready", sign_in);
     let services = || {
         client
             .get(format!("{url}/api/v1/services"))
@@ -280,10 +214,5 @@ fn embedded_postgres_is_restarted_when_it_dies() {
         "the restart is logged with its reason:\n{text}"
     );
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(server.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(server.wait().unwrap().success());
+    assert!(server.terminate().success());
 }

@@ -2,15 +2,15 @@
 //! YAML through deploy, logs, edit, update and delete.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::*;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use support::*;
 
 fn two_member_yaml(name: &str, repo: &str, port: u16, bind_dir: &str, greeting: &str) -> String {
     format!(
@@ -407,7 +407,7 @@ async fn two_member_service_from_yaml_to_delete(pool: sqlx::PgPool) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(
-        common::service_containers(&name).is_empty(),
+        support::service_containers(&name).is_empty(),
         "nothing created"
     );
     assert!(
@@ -945,23 +945,7 @@ async fn dockers_400_on_deploy_is_a_422_with_its_message(pool: sqlx::PgPool) {
     let name = unique("nocmd");
     // A local image (`FROM scratch`, one label): no command to run.
     let image = format!("local/sdmd-test-{name}:1");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        "FROM scratch\nLABEL sdmd.test=1\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(DOCKER)
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", &image])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "docker build failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::docker::build_local(&image, "FROM scratch\nLABEL sdmd.test=1\n");
     let yaml = format!(
         "name: {name}\nservices:\n  app:\n    image: {image}\n    pull_policy: never\n    labels: {{sdmd.test: \"1\"}}\n"
     );

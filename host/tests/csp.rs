@@ -3,21 +3,19 @@
 //! from the build's `csp-hashes.json` or, without one, hashed by sdmd at startup.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/security.rs"]
-mod security;
+mod support;
 
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;
 use sdmd::auth::Auth;
-use sdmd::docker::Docker;
-use sdmd::state::AppState;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use security::call;
+use support::auth::state_with;
+use support::http::call;
 
 /// Inline script bodies of `html`, found independently of sdmd's own parser (a regex-free
 /// scan for `<script…>` tags whose attributes have no `src=`).
@@ -70,8 +68,7 @@ fn write_export(dir: &std::path::Path) {
 }
 
 fn router_for(pool: PgPool, dir: &std::path::Path) -> axum::Router {
-    sdmd::server::init_tracing("text");
-    let mut state = AppState::new(pool, Docker::new(None)).with_auth(Auth::builtin());
+    let mut state = state_with(pool, Auth::builtin());
     state.ui_dir = Some(Arc::new(dir.to_path_buf()));
     sdmd::api::app(state)
 }

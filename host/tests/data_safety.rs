@@ -3,11 +3,11 @@
 //! container with a named and an anonymous volume. Real engine, real volumes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::{Value, json};
+use support::*;
 
 /// The file `path` inside container `c`, trimmed.
 fn read(c: &str, path: &str) -> String {
@@ -225,11 +225,7 @@ async fn adopt_a_compose_project_from_its_own_files(pool: sqlx::PgPool) {
     .unwrap();
     std::fs::write(dir.join(".env"), "GREETING=hello\n").unwrap();
     std::fs::write(dir.join("app.env"), "TOKEN=t1\n").unwrap();
-    let up = std::process::Command::new("docker-compose")
-        .current_dir(&dir)
-        .args(["-p", &name, "up", "-d"])
-        .output()
-        .expect("docker-compose is installed (scripts/test-env.sh)");
+    let up = support::docker::compose(&dir, &name, &["up", "-d"]);
     assert!(
         up.status.success(),
         "{}",

@@ -2,10 +2,12 @@
 //! cannot be pulled here, so the test checks the resolved configuration's hardening instead.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
+use support::docker::{compose_cli, compose_output};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,7 +22,7 @@ fn config(files: &[&str], profile: Option<&str>) -> Value {
     let env = root().join(".env.example");
     let secret = tmp.path().join("admin_password");
     std::fs::write(&secret, "an-admin-password").unwrap();
-    let mut cmd = Command::new("docker-compose");
+    let mut cmd = compose_cli();
     cmd.current_dir(root())
         .env("SDMD_ENV_FILE", &env)
         .env("SDMD_ADMIN_PASSWORD_SECRET", &secret)
@@ -32,9 +34,7 @@ fn config(files: &[&str], profile: Option<&str>) -> Value {
     if let Some(p) = profile {
         cmd.args(["--profile", p]);
     }
-    let out = cmd.arg("config").output().unwrap_or_else(|e| {
-        panic!("docker-compose is not installed ({e}): run `bash scripts/test-env.sh` (installs the Debian package)")
-    });
+    let out = compose_output(cmd.arg("config"));
     assert!(
         out.status.success(),
         "docker-compose config failed: {}",

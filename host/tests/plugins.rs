@@ -2,6 +2,8 @@
 //! 127.0.0.1, granted explicitly), every hostile fixture contained while other plugins keep working, and
 //! upload validation. Needs the guest builds: run `plugins/build.sh` first.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,29 +23,7 @@ use sdmd::plugins::{
     RuntimeConfig,
 };
 use serde_json::{Value, json};
-
-fn wasm(name: &str) -> Arc<[u8]> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    match std::fs::read(&path) {
-        Ok(b) => b.into(),
-        Err(e) => panic!(
-            "{}: {e}. Build the guest plugins first: plugins/build.sh",
-            path.display()
-        ),
-    }
-}
-
-/// One cache directory for all test runs, so the JS component (seconds to compile) compiles once.
-fn runtime() -> Runtime {
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
-    Runtime::new(RuntimeConfig {
-        cache_dir: Some(cache),
-        ..Default::default()
-    })
-    .expect("runtime")
-}
+use support::plugins::{runtime, wasm};
 
 struct FakeRegistry;
 
@@ -105,12 +85,7 @@ async fn server() -> (SocketAddr, Shared) {
             ),
         )
         .with_state(seen.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    (addr, seen)
+    (support::net::serve(app).await, seen)
 }
 
 fn http_grant(patterns: &[String]) -> Grants {
@@ -848,22 +823,10 @@ async fn registry_capability_is_scoped_to_the_decided_repository() {
 
 /// Pushes the test environment's base image under `repo:tag` to the local registry.
 fn push(repo: &str, tag: &str) {
-    let docker = "/usr/bin/docker";
     let target = format!("{repo}:{tag}");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(docker)
-            .args(args)
-            .output()
-            .expect("run docker");
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {} (run scripts/test-env.sh for dockerd, the registry and local/busybox:1)",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&["tag", "local/busybox:1", &target]);
-    run(&["push", &target]);
-    run(&["rmi", &target]);
+    support::docker::docker(&["tag", "local/busybox:1", &target]);
+    support::docker::docker(&["push", &target]);
+    support::docker::docker(&["rmi", &target]);
 }
 
 #[tokio::test]

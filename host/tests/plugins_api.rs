@@ -2,106 +2,18 @@
 //! starts one): upload and validation (422), grants and enabling,
 //! configuration, invoke, service bindings, delete while in use (409), and the audit rows.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+mod support;
+
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn wasm(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => panic!(
-            "{}: {e}. Build the guest plugins first: plugins/build.sh",
-            path.display()
-        ),
-    }
-}
-
-struct Api {
-    app: axum::Router,
-    pool: sqlx::PgPool,
-    state: sdmd::state::AppState,
-    token: String,
-}
-
-impl Api {
-    async fn new(pool: sqlx::PgPool) -> Self {
-        let state = sdmd::state::AppState::new(pool.clone(), sdmd::docker::Docker::new(None));
-        let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache");
-        state.plugins.set_cache_dir(cache);
-        // The auth gate protects every /api/v1 route: act with an API token.
-        let token = sdmd::auth::tokens::create(
-            &state.db,
-            &sdmd::db::audit::AuditContext::system(),
-            &format!(
-                "plugins-test-{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
-            None,
-        )
-        .await
-        .expect("creating an API token")
-        .secret;
-        Api {
-            app: sdmd::api::app(state.clone()),
-            pool,
-            state,
-            token,
-        }
-    }
-
-    async fn call(&self, method: &str, uri: &str, ct: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", ct)
-            .header("authorization", format!("Bearer {}", self.token))
-            .body(Body::from(body))
-            .expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("response");
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let v = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        };
-        (status, v)
-    }
-
-    async fn json(&self, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
-        self.call(
-            method,
-            uri,
-            "application/json",
-            body.to_string().into_bytes(),
-        )
-        .await
-    }
-
-    async fn upload(&self, name: &str) -> (StatusCode, Value) {
-        self.call("POST", "/api/v1/plugins", "application/wasm", wasm(name))
-            .await
-    }
-
-    async fn audit_actions(&self) -> Vec<String> {
-        sqlx::query_scalar("select action from audit_log order by id")
-            .fetch_all(&self.pool)
-            .await
-            .expect("audit")
-    }
-}
+use support::TestApp;
 
 #[sqlx::test(migrations = "../migrations")]
 async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
-    let api = Api::new(pool).await;
+    let api = TestApp::without_docker(pool).await;
     let (s, v) = api
-        .call(
-            "POST",
+        .send(
+            Method::POST,
             "/api/v1/plugins",
             "application/wasm",
             b"not wasm".to_vec(),
@@ -113,8 +25,8 @@ async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
         "{v}"
     );
     let (s, v) = api
-        .call(
-            "POST",
+        .send(
+            Method::POST,
             "/api/v1/plugins",
             "application/wasm",
             b"\0asm\x01\0\0\0".to_vec(),
@@ -125,7 +37,7 @@ async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_component")),
         "{v}"
     );
-    let (s, v) = api.upload("future-wit").await;
+    let (s, v) = api.upload_plugin("future-wit").await;
     assert_eq!(
         (s, v["code"].as_str()),
         (
@@ -135,10 +47,15 @@ async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
         "{v}"
     );
     let (s, v) = api
-        .call("POST", "/api/v1/plugins", "text/plain", wasm("http-health"))
+        .send(
+            Method::POST,
+            "/api/v1/plugins",
+            "text/plain",
+            support::plugins::wasm("http-health").to_vec(),
+        )
         .await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
-    let (_, v) = api.json("GET", "/api/v1/plugins", json!(null)).await;
+    let (_, v) = api.json(Method::GET, "/api/v1/plugins", json!(null)).await;
     assert_eq!(
         v["plugins"],
         json!([]),
@@ -148,8 +65,8 @@ async fn upload_validation_is_422_with_the_reason(pool: sqlx::PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPool) {
-    let api = Api::new(pool).await;
-    let (s, v) = api.upload("hostile").await;
+    let api = TestApp::without_docker(pool).await;
+    let (s, v) = api.upload_plugin("hostile").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
         (v["id"].as_str(), v["enabled"].as_bool()),
@@ -157,12 +74,16 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     );
     assert_eq!(v["missing_grants"], json!(["http"]));
     // Same bytes again: a no-op new "version", 200.
-    let (s, _) = api.upload("hostile").await;
+    let (s, _) = api.upload_plugin("hostile").await;
     assert_eq!(s, StatusCode::OK);
 
     // Enabling without the grant is refused.
     let (s, v) = api
-        .json("PATCH", "/api/v1/plugins/hostile", json!({"enabled": true}))
+        .json(
+            Method::PATCH,
+            "/api/v1/plugins/hostile",
+            json!({"enabled": true}),
+        )
         .await;
     assert_eq!(
         (s, v["code"].as_str()),
@@ -172,7 +93,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     // A config outside the schema is refused.
     let (s, v) = api
         .json(
-            "PATCH",
+            Method::PATCH,
             "/api/v1/plugins/hostile",
             json!({"config": {"attack": "nuke"}}),
         )
@@ -185,7 +106,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     // A grant pattern that does not parse is refused.
     let (s, _) = api
         .json(
-            "PATCH",
+            Method::PATCH,
             "/api/v1/plugins/hostile",
             json!({"grants": {"capabilities": ["http"], "http": {"allow": ["ntfy.sh"]}}}),
         )
@@ -193,7 +114,9 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let patch = json!({"grants": {"capabilities": ["http"], "http": {"allow": ["https://ntfy.sh"]}},
                        "config": {"attack": "loop"}, "limits": {"deadline_ms": 100}, "enabled": true});
-    let (s, v) = api.json("PATCH", "/api/v1/plugins/hostile", patch).await;
+    let (s, v) = api
+        .json(Method::PATCH, "/api/v1/plugins/hostile", patch)
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
         (v["enabled"].as_bool(), v["missing_grants"].clone()),
@@ -204,7 +127,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     let event = json!({"kind": "updated", "service": {"name": "x"}, "summary": "x updated"});
     let (s, v) = api
         .json(
-            "POST",
+            Method::POST,
             "/api/v1/plugins/hostile/invoke",
             json!({"input": event}),
         )
@@ -213,7 +136,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     assert_eq!(v["error"]["code"], "deadline", "{v}");
     let (_, v) = api
         .json(
-            "PATCH",
+            Method::PATCH,
             "/api/v1/plugins/hostile",
             json!({"config": {"attack": "ok"}}),
         )
@@ -221,7 +144,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     assert_eq!(v["config"], json!({"attack": "ok"}));
     let (s, v) = api
         .json(
-            "POST",
+            Method::POST,
             "/api/v1/plugins/hostile/invoke",
             json!({"input": event}),
         )
@@ -234,7 +157,7 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     assert!(v["duration_ms"].as_f64().is_some_and(|d| d > 0.0), "{v}");
 
     let (s, v) = api
-        .json("GET", "/api/v1/plugins/hostile", json!(null))
+        .json(Method::GET, "/api/v1/plugins/hostile", json!(null))
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["versions"].as_array().map(Vec::len), Some(1), "{v}");
@@ -243,14 +166,14 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
     // Used as a global notifier → delete is 409; after unbinding it goes.
     let (s, v) = api
         .json(
-            "PUT",
+            Method::PUT,
             "/api/v1/notifiers",
             json!({"notifiers": ["hostile"]}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = api
-        .json("DELETE", "/api/v1/plugins/hostile", json!(null))
+        .json(Method::DELETE, "/api/v1/plugins/hostile", json!(null))
         .await;
     assert_eq!(
         (s, v["code"].as_str()),
@@ -258,15 +181,15 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
         "{v}"
     );
     let (s, _) = api
-        .json("PUT", "/api/v1/notifiers", json!({"notifiers": []}))
+        .json(Method::PUT, "/api/v1/notifiers", json!({"notifiers": []}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = api
-        .json("DELETE", "/api/v1/plugins/hostile", json!(null))
+        .json(Method::DELETE, "/api/v1/plugins/hostile", json!(null))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = api
-        .json("GET", "/api/v1/plugins/hostile", json!(null))
+        .json(Method::GET, "/api/v1/plugins/hostile", json!(null))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
@@ -284,17 +207,21 @@ async fn lifecycle_upload_grant_configure_enable_invoke_delete(pool: sqlx::PgPoo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn service_bindings_check_kinds_and_block_deletes(pool: sqlx::PgPool) {
-    let api = Api::new(pool).await;
+    let api = TestApp::without_docker(pool).await;
     for name in ["semver-strategy", "http-health", "webhook-notify"] {
-        let (s, v) = api.upload(name).await;
+        let (s, v) = api.upload_plugin(name).await;
         assert_eq!(s, StatusCode::CREATED, "{name}: {v}");
     }
     let def = json!({"name": "plugdemo", "services": {"web": {"image": "127.0.0.1:5000/demo/app:1.0.0"}}});
-    let (s, v) = api.json("POST", "/api/v1/services", def).await;
+    let (s, v) = api.json(Method::POST, "/api/v1/services", def).await;
     assert!(s.is_success(), "creating the service: {s} {v}");
 
     let (s, v) = api
-        .json("GET", "/api/v1/services/plugdemo/plugins", json!(null))
+        .json(
+            Method::GET,
+            "/api/v1/services/plugdemo/plugins",
+            json!(null),
+        )
         .await;
     assert_eq!(
         (s, v.clone()),
@@ -307,25 +234,33 @@ async fn service_bindings_check_kinds_and_block_deletes(pool: sqlx::PgPool) {
     // A notifier as strategy is refused.
     let bad = json!({"strategy": "webhook-notify"});
     let (s, v) = api
-        .json("PUT", "/api/v1/services/plugdemo/plugins", bad)
+        .json(Method::PUT, "/api/v1/services/plugdemo/plugins", bad)
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let good = json!({"strategy": "semver-strategy", "health_checks": ["http-health"], "notifiers": ["webhook-notify"]});
     let (s, v) = api
-        .json("PUT", "/api/v1/services/plugdemo/plugins", good.clone())
+        .json(
+            Method::PUT,
+            "/api/v1/services/plugdemo/plugins",
+            good.clone(),
+        )
         .await;
     assert_eq!((s, v), (StatusCode::OK, good.clone()));
     let (_, v) = api
-        .json("GET", "/api/v1/services/plugdemo/plugins", json!(null))
+        .json(
+            Method::GET,
+            "/api/v1/services/plugdemo/plugins",
+            json!(null),
+        )
         .await;
     assert_eq!(v, good);
     let (s, v) = api
-        .json("DELETE", "/api/v1/plugins/http-health", json!(null))
+        .json(Method::DELETE, "/api/v1/plugins/http-health", json!(null))
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["details"]["used_by"], json!(["plugdemo"]));
     let (s, _) = api
-        .json("GET", "/api/v1/services/nope/plugins", json!(null))
+        .json(Method::GET, "/api/v1/services/nope/plugins", json!(null))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
@@ -341,7 +276,7 @@ async fn service_bindings_check_kinds_and_block_deletes(pool: sqlx::PgPool) {
     let patch = json!({"grants": {"capabilities": ["http"], "http": {"allow": ["http://127.0.0.1:9"]}},
                        "config": {"url": "http://127.0.0.1:9/"}, "enabled": true});
     let (s, v) = api
-        .json("PATCH", "/api/v1/plugins/http-health", patch)
+        .json(Method::PATCH, "/api/v1/plugins/http-health", patch)
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let resolved = sdmd::plugins::store::resolve(&api.state, "plugdemo")

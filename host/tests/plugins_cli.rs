@@ -1,21 +1,11 @@
 //! `sdmd plugin new|inspect|test` through the real binary.
 
-use std::process::Command;
+mod support;
 
-fn dist(name: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: build the guest plugins first (plugins/build.sh)",
-        path.display()
-    );
-    path
-}
+use support::plugins::wasm_path as dist;
 
 fn sdmd(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sdmd"))
+    let out = support::process::sdmd()
         .args(args)
         .current_dir(dir)
         .output()

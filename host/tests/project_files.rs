@@ -3,17 +3,13 @@
 //! `environment`, relative binds in `<stacks>/<service>/`, and every refusal changing nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
 use axum::http::{Method, StatusCode};
-use common::*;
-use serde_json::{Value, json};
-
-async fn post_multipart(app: &TestApp, uri: &str, parts: &[(&str, &str)]) -> (StatusCode, Value) {
-    app.post_multipart(uri, parts).await
-}
+use serde_json::json;
+use support::*;
 
 fn env_of(container: &str) -> Vec<String> {
     inspect(container)["Config"]["Env"]
@@ -36,17 +32,17 @@ async fn a_stack_with_env_files_and_relative_binds(pool: sqlx::PgPool) {
     let compose = format!(
         "name: {name}\nservices:\n  app:\n    image: local/busybox:${{TAG:-1}}\n    init: true\n    command: [sh, -c, 'echo $$GREETING > /data/out; exec sleep 300']\n    env_file: [./app.env]\n    environment:\n      GREETING: hello-${{WHO}}\n      PASSWORD: ${{DB_PASSWORD}}\n      EMPTY: ${{NOT_SET}}\n      MODE: plain\n    volumes: ['./data:/data', './conf/app.conf:/etc/app.conf:ro']\n"
     );
-    let (s, v) = post_multipart(
-        &app,
-        "/api/v1/services",
-        &[
-            ("compose", &compose),
-            (".env", "WHO=world\nDB_PASSWORD=s3cret-pw\n"),
-            ("app.env", "TOKEN=tok-123\nGREETING=overridden\n"),
-            ("conf/app.conf", "listen 80\n"),
-        ],
-    )
-    .await;
+    let (s, v) = app
+        .post_multipart(
+            "/api/v1/services",
+            &[
+                ("compose", &compose),
+                (".env", "WHO=world\nDB_PASSWORD=s3cret-pw\n"),
+                ("app.env", "TOKEN=tok-123\nGREETING=overridden\n"),
+                ("conf/app.conf", "listen 80\n"),
+            ],
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
         v["warnings"][0]["field"], "services.app.environment.EMPTY",
@@ -217,7 +213,7 @@ async fn refusals_change_nothing(pool: sqlx::PgPool) {
         async move {
             let mut parts: Vec<(&str, &str)> = vec![("compose", doc.as_str())];
             parts.extend(files.iter().copied());
-            let (s, v) = post_multipart(app, "/api/v1/services", &parts).await;
+            let (s, v) = app.post_multipart("/api/v1/services", &parts).await;
             assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
             let details = v["details"].as_array().unwrap();
             assert!(
@@ -274,7 +270,7 @@ async fn refusals_change_nothing(pool: sqlx::PgPool) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("symlink"), "{v}");
     assert!(
-        common::service_containers(&name).is_empty(),
+        support::service_containers(&name).is_empty(),
         "nothing created"
     );
     app.cleanup(&name).await;

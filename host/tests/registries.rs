@@ -2,30 +2,26 @@
 //! a real registry that requires a login (127.0.0.1:5001, started by scripts/test-env.sh).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::json;
+use support::*;
 
 const PRIVATE: &str = "127.0.0.1:5001";
 const USER: &str = "sdmdtest";
 const PASSWORD: &str = "sdmd-test-password";
 
 fn login_push(reference: &str) {
-    let mut login = std::process::Command::new(DOCKER)
-        .args(["login", PRIVATE, "-u", USER, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(login.stdin.as_mut().unwrap(), PASSWORD.as_bytes()).unwrap();
-    drop(login.stdin.take());
+    let login = support::process::run_with_stdin(
+        support::docker::cli().args(["login", PRIVATE, "-u", USER, "--password-stdin"]),
+        PASSWORD,
+    );
     assert!(
-        login.wait().unwrap().success(),
+        login.status.success(),
         "docker login to the private test registry failed"
     );
-    let pushed = std::process::Command::new(DOCKER)
+    let pushed = support::docker::cli()
         .args(["push", "-q", reference])
         .status()
         .unwrap();
@@ -36,19 +32,10 @@ fn login_push(reference: &str) {
 /// Builds an image, pushes it to the private registry and forgets the local copy: only a pull
 /// with the stored credentials can bring it back.
 fn push_private(image: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
+    support::docker::build_local(
+        image,
         "FROM local/busybox:1\nLABEL sdmd.test=1\nCMD [\"sleep\", \"300\"]\n",
-    )
-    .unwrap();
-    let built = std::process::Command::new(DOCKER)
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", image])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(built.status.success());
+    );
     login_push(image);
     docker(&["rmi", image]);
 }

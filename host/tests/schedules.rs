@@ -2,15 +2,15 @@
 //! replicas on one database, grace windows, and the scheduled run itself against the registry.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
-use common::*;
 use sdmd::schedule;
 use serde_json::json;
+use support::*;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -218,27 +218,24 @@ fn two_sdmd_processes_run_a_due_schedule_once() {
         let app = TestApp::new(pool.clone()).await;
         let name = with_missed_schedule(&app, &pool, "twoproc").await;
 
-        let base = std::env::var("DATABASE_URL").unwrap();
-        let db = pool.connect_options().get_database().unwrap().to_owned();
-        let url = format!("{}/{db}", base.rsplit_once('/').unwrap().0);
+        let url = support::db::url_of(&pool).await;
         let data: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
-        let mut servers: Vec<std::process::Child> = data
+        let mut servers: Vec<support::process::Server> = data
             .iter()
             .map(|dir| {
-                std::process::Command::new(env!("CARGO_BIN_EXE_sdmd"))
-                    .arg("serve")
+                support::process::Server::spawn(
+                    support::process::serve_command(
+                        env!("CARGO_BIN_EXE_sdmd"),
+                        dir.path(),
+                        free_port(),
+                    )
                     .env_remove("DOCKER_HOST")
                     .env("DATABASE_URL", &url)
-                    .env("SDMD_DATA_DIR", dir.path())
-                    .env("SDMD_LISTEN", format!("127.0.0.1:{}", free_port()))
                     .env("SDMD_TLS", "off")
                     .env("SDMD_ADMIN_EMAIL", "admin@example.com")
                     .env("SDMD_ADMIN_PASSWORD", "two-process-password")
-                    .env("RUST_LOG", "info")
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
-                    .spawn()
-                    .unwrap()
+                    .env("RUST_LOG", "info"),
+                )
             })
             .collect();
         let logs = |data: &[tempfile::TempDir]| {
@@ -263,7 +260,7 @@ fn two_sdmd_processes_run_a_due_schedule_once() {
         // Both processes are up and have swept by now (each sweeps once at start).
         for (i, server) in servers.iter_mut().enumerate() {
             assert!(
-                server.try_wait().unwrap().is_none(),
+                server.child().try_wait().unwrap().is_none(),
                 "sdmd {i} exited: {}",
                 logs(&data)
             );
@@ -277,10 +274,7 @@ fn two_sdmd_processes_run_a_due_schedule_once() {
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-        for server in &mut servers {
-            let _ = server.kill();
-            let _ = server.wait();
-        }
+        drop(servers);
         assert_eq!((runs, claims), (1, 1), "{history}\n{}", logs(&data));
         assert!(!claimed_by.is_empty());
         app.cleanup(&name).await;

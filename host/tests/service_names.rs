@@ -4,14 +4,13 @@
 //! the real engine and docker-compose 1.29.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::{Value, json};
+use support::*;
 
 /// A docker-compose 1.29 project of one busybox member, brought down (with volumes) on drop.
 struct ComposeProject {
@@ -41,14 +40,9 @@ impl ComposeProject {
     }
 
     fn compose(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker-compose")
-            .current_dir(self.dir.path())
-            .args(["-p", &self.name, "-f", "compose.yaml"])
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("docker-compose is not installed ({e}): run `bash scripts/test-env.sh`")
-            })
+        let mut all = vec!["-f", "compose.yaml"];
+        all.extend(args);
+        support::docker::compose(self.dir.path(), &self.name, &all)
     }
 
     /// docker-compose 1.29 names containers `<project>_<service>_<n>`.

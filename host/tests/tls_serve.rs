@@ -3,153 +3,62 @@
 //! on SIGHUP, and SIGTERM still shuts down gracefully.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::db::ScratchDb;
+use support::free_port;
+use support::process::{Server, client_trusting, serve_command};
 
-/// A fresh database in the test cluster for one server process.
-fn fresh_database() -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL (run scripts/test-env.sh)");
-    let name = format!("sdmd_tls_{}", uuid::Uuid::new_v4().simple());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let pool = sqlx::PgPool::connect(&base)
-            .await
-            .expect("test PostgreSQL (scripts/test-env.sh)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    });
-    format!("{}/{name}", base.rsplit_once('/').unwrap().0)
-}
-
-/// Drops a database made by [`fresh_database`] (after its server stopped).
-fn drop_database(url: &str) {
-    let base = std::env::var("DATABASE_URL").unwrap();
-    let name = url.rsplit_once('/').unwrap().1.to_owned();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let pool = sqlx::PgPool::connect(&base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "drop database if exists {name} with (force)"
-        )))
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-    });
-}
-
-fn start(data: &Path, port: u16, db: &str, extra: &[(&str, &str)]) -> Child {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sdmd"));
-    c.arg("serve")
-        .env_remove("SDMD_TLS")
+fn start(data: &Path, port: u16, db: &str, extra: &[(&str, &str)]) -> Server {
+    let mut c = serve_command(env!("CARGO_BIN_EXE_sdmd"), data, port);
+    c.env_remove("SDMD_TLS")
         .env_remove("DOCKER_HOST")
         .env("DATABASE_URL", db)
-        .env("SDMD_DATA_DIR", data)
-        .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
         .env("SDMD_ADMIN_EMAIL", "admin@example.com")
         .env("SDMD_ADMIN_PASSWORD", "tls-test-password")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(data.join("server.log")).unwrap());
+        .env("RUST_LOG", "info");
     for (k, v) in extra {
         c.env(k, v);
     }
-    c.spawn().unwrap()
+    Server::spawn(&mut c)
 }
 
-fn client_trusting(cert: &Path) -> reqwest::blocking::Client {
-    let pem = std::fs::read(cert).unwrap();
-    reqwest::blocking::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .timeout(Duration::from_secs(3))
-        .build()
-        .unwrap()
+fn wait_https(server: &mut Server, cert: &Path, port: u16) -> reqwest::blocking::Response {
+    // Ready means healthy: Docker's events stream connected and the database answering
+    // (the list answers 503 until then).
+    server.wait_for(Duration::from_secs(60), "HTTPS", || {
+        if !cert.exists() {
+            return None;
+        }
+        let r = client_trusting(cert)
+            .get(format!("https://127.0.0.1:{port}/healthz"))
+            .send()
+            .ok()?;
+        client_trusting(cert)
+            .get(format!("https://127.0.0.1:{port}/healthz"))
+            .send()
+            .ok()
+            .and_then(|h| h.json::<serde_json::Value>().ok())
+            .is_some_and(|h| h["status"] == "ok")
+            .then_some(r)
+    })
 }
 
-fn wait_https(
-    server: &mut Child,
-    data: &Path,
-    cert: &Path,
-    port: u16,
-) -> reqwest::blocking::Response {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            panic!(
-                "sdmd exited early ({status}): {}",
-                std::fs::read_to_string(data.join("server.log")).unwrap()
-            );
-        }
-        // Ready means healthy: Docker's events stream connected and the database answering
-        // (the list answers 503 until then).
-        if cert.exists()
-            && let Ok(r) = client_trusting(cert)
-                .get(format!("https://127.0.0.1:{port}/healthz"))
-                .send()
-            && client_trusting(cert)
-                .get(format!("https://127.0.0.1:{port}/healthz"))
-                .send()
-                .ok()
-                .and_then(|h| h.json::<serde_json::Value>().ok())
-                .is_some_and(|h| h["status"] == "ok")
-        {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no HTTPS within 60 s: {}",
-            std::fs::read_to_string(data.join("server.log")).unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn stop(mut server: Child) {
-    let pid = nix::unistd::Pid::from_raw(server.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = server.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "sdmd did not stop within 30 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+fn stop(server: Server) {
+    let status = server.terminate();
     assert!(status.success(), "sdmd exited with {status}");
 }
 
 fn cli(data_dir: &Path, url: &str, token: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sdmd"))
-        .env("SDMD_URL", url)
-        .env("SDMD_TOKEN", token)
-        .env("SDMD_DATA_DIR", data_dir)
-        .env_remove("SDMD_CACERT")
-        .env_remove("SDMD_INSECURE")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+    support::process::output(
+        support::process::client(url, token)
+            .env("SDMD_DATA_DIR", data_dir)
+            .env_remove("SDMD_CACERT")
+            .env_remove("SDMD_INSECURE")
+            .args(args),
     )
 }
 
@@ -157,10 +66,10 @@ fn cli(data_dir: &Path, url: &str, token: &str, args: &[&str]) -> (bool, String)
 fn default_settings_serve_https_only() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let db = fresh_database();
-    let mut server = start(data.path(), port, &db, &[]);
+    let db = ScratchDb::create("sdmd_tls");
+    let mut server = start(data.path(), port, &db.url, &[]);
     let cert = data.path().join("tls/cert.pem");
-    let r = wait_https(&mut server, data.path(), &cert, port);
+    let r = wait_https(&mut server, &cert, port);
     assert_eq!(r.status(), 200);
     let h = r.headers();
     assert!(
@@ -248,13 +157,13 @@ fn default_settings_serve_https_only() {
 
     // A restart keeps the certificate (clients pinned it) and the signing key (sessions survive).
     stop(server);
-    let mut server = start(data.path(), port, &db, &[]);
-    wait_https(&mut server, data.path(), &cert, port);
+    let mut server = start(data.path(), port, &db.url, &[]);
+    wait_https(&mut server, &cert, port);
     assert_eq!(sdmd::tls::fingerprint(&cert).unwrap(), fp);
     let (ok, out) = cli(data.path(), &url, token, &["services", "ls"]);
     assert!(ok, "the access token did not survive a restart: {out}");
     stop(server);
-    drop_database(&db);
+    drop(db);
 }
 
 #[test]
@@ -270,18 +179,18 @@ fn files_mode_reloads_on_sighup() {
     std::fs::copy(&first_cert, &live_cert).unwrap();
     std::fs::copy(&first_key, &live_key).unwrap();
     let port = free_port();
-    let db = fresh_database();
+    let db = ScratchDb::create("sdmd_tls");
     let mut server = start(
         data.path(),
         port,
-        &db,
+        &db.url,
         &[
             ("SDMD_TLS", "files"),
             ("SDMD_TLS_CERT", live_cert.to_str().unwrap()),
             ("SDMD_TLS_KEY", live_key.to_str().unwrap()),
         ],
     );
-    wait_https(&mut server, data.path(), &first_cert, port);
+    wait_https(&mut server, &first_cert, port);
     let url = format!("https://127.0.0.1:{port}/healthz");
     assert!(
         client_trusting(&second_cert).get(&url).send().is_err(),
@@ -308,5 +217,5 @@ fn files_mode_reloads_on_sighup() {
         "the old certificate is still served"
     );
     stop(server);
-    drop_database(&db);
+    drop(db);
 }

@@ -2,13 +2,13 @@
 //! config and data, rollback when the new image fails, and dependency order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::*;
 use serde_json::{Value, json};
+use support::*;
 
 /// Lines of the registry's access log that mention `needle`.
 fn registry_log_count(needle: &str) -> usize {

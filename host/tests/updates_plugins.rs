@@ -2,28 +2,14 @@
 //! `updated` and `rolled_back` events to a receiver on 127.0.0.1 that the admin granted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use common::*;
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-
-fn wasm(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/dist")
-        .join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. Build the guest plugins first: plugins/build.sh",
-            path.display()
-        )
-    })
-}
+use support::*;
 
 /// A webhook receiver on 127.0.0.1 that keeps every JSON body it gets.
 async fn receiver() -> (u16, Arc<Mutex<Vec<Value>>>) {
@@ -41,22 +27,13 @@ async fn receiver() -> (u16, Arc<Mutex<Vec<Value>>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (port, got)
-}
-
-async fn json(app: &TestApp, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
-    app.call(method, uri, Some(("application/json", body.to_string())))
-        .await
+    (support::net::serve(app).await.port(), got)
 }
 
 /// Uploads the webhook notifier, grants exactly the receiver's address, configures and enables it.
 async fn install_webhook(app: &TestApp, port: u16) {
     upload(app, "webhook-notify").await;
-    let (s, v) = json(
-            app,
+    let (s, v) = app.json(
             Method::PATCH,
             "/api/v1/plugins/webhook-notify",
             json!({
@@ -107,13 +84,13 @@ fn notifier_plugin_reports_updates_and_rollbacks() {
             app.post_yaml("/api/v1/services", &yaml).await.0,
             StatusCode::CREATED
         );
-        let (s, v) = json(
-            &app,
-            Method::PUT,
-            &format!("/api/v1/services/{name}/plugins"),
-            json!({"strategy": null, "health_checks": [], "notifiers": ["webhook-notify"]}),
-        )
-        .await;
+        let (s, v) = app
+            .json(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/plugins"),
+                json!({"strategy": null, "health_checks": [], "notifiers": ["webhook-notify"]}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
             .await;
@@ -148,13 +125,13 @@ fn notifier_cooldown_and_batching() {
         let app = TestApp::new(pool).await;
         let (port, got) = receiver().await;
         install_webhook(&app, port).await;
-        let (s, v) = json(
-            &app,
-            Method::PUT,
-            "/api/v1/notifiers",
-            json!({"notifiers": ["webhook-notify"]}),
-        )
-        .await;
+        let (s, v) = app
+            .json(
+                Method::PUT,
+                "/api/v1/notifiers",
+                json!({"notifiers": ["webhook-notify"]}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
 
         // Bad options: 422, nothing stored.
@@ -163,13 +140,13 @@ fn notifier_cooldown_and_batching() {
             json!({"cooldown_seconds": -1}),
             json!({"every": 3}),
         ] {
-            let (s, v) = json(
-                &app,
-                Method::PATCH,
-                "/api/v1/plugins/webhook-notify",
-                json!({ "delivery": bad }),
-            )
-            .await;
+            let (s, v) = app
+                .json(
+                    Method::PATCH,
+                    "/api/v1/plugins/webhook-notify",
+                    json!({ "delivery": bad }),
+                )
+                .await;
             assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
         }
         let v = app.ok(Method::GET, "/api/v1/plugins/webhook-notify").await;
@@ -205,13 +182,13 @@ fn notifier_cooldown_and_batching() {
 
         // Cooldown: the second check of the same pending update is not announced again; another
         // service is.
-        let (s, v) = json(
-            &app,
-            Method::PATCH,
-            "/api/v1/plugins/webhook-notify",
-            json!({"delivery": {"cooldown_seconds": 3600}}),
-        )
-        .await;
+        let (s, v) = app
+            .json(
+                Method::PATCH,
+                "/api/v1/plugins/webhook-notify",
+                json!({"delivery": {"cooldown_seconds": 3600}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(v["delivery"]["cooldown_seconds"], 3600);
         check(names[0].clone()).await;
@@ -242,13 +219,13 @@ fn notifier_cooldown_and_batching() {
         );
 
         // Batching: three checks within the window arrive as one event naming all three.
-        let (s, v) = json(
-            &app,
-            Method::PATCH,
-            "/api/v1/plugins/webhook-notify",
-            json!({"delivery": {"cooldown_seconds": 0, "batch_seconds": 2}}),
-        )
-        .await;
+        let (s, v) = app
+            .json(
+                Method::PATCH,
+                "/api/v1/plugins/webhook-notify",
+                json!({"delivery": {"cooldown_seconds": 0, "batch_seconds": 2}}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         for name in &names {
             check(name.clone()).await;
@@ -286,23 +263,8 @@ fn notifier_cooldown_and_batching() {
 
 /// Uploads a plugin from plugins/dist.
 async fn upload(app: &TestApp, name: &str) {
-    let resp = app
-        .raw(
-            Request::builder()
-                .method("POST")
-                .uri("/api/v1/plugins")
-                .header("content-type", "application/wasm")
-                .body(Body::from(wasm(name)))
-                .unwrap(),
-        )
-        .await;
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert!(
-        status.is_success(),
-        "upload {name}: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
+    let (status, body) = app.upload_plugin(name).await;
+    assert!(status.is_success(), "upload {name}: {status} {body}");
 }
 
 #[test]
@@ -310,15 +272,15 @@ fn semver_strategy_reports_and_moves_the_tag() {
     with_db(|pool| async move {
         let app = TestApp::new(pool).await;
         upload(&app, "semver-strategy").await;
-        let (s, v) = json(
-            &app,
-            Method::PATCH,
-            "/api/v1/plugins/semver-strategy",
-            // `list_tags: false`: the plugin only sees the candidates the host found.
-            json!({"grants": {"capabilities": ["registry"]},
+        let (s, v) = app
+            .json(
+                Method::PATCH,
+                "/api/v1/plugins/semver-strategy",
+                // `list_tags: false`: the plugin only sees the candidates the host found.
+                json!({"grants": {"capabilities": ["registry"]},
                    "config": {"threshold": "minor", "list_tags": false}, "enabled": true}),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
 
         // 1.2.3 runs; the registry also has 1.3.0 (a minor step) and 2.0.0 (major: over the
@@ -342,13 +304,13 @@ fn semver_strategy_reports_and_moves_the_tag() {
             http_get(port).await.filter(|b| b.trim() == "1.2.3")
         })
         .await;
-        let (s, v) = json(
-            &app,
-            Method::PUT,
-            &format!("/api/v1/services/{name}/plugins"),
-            json!({"strategy": "semver-strategy"}),
-        )
-        .await;
+        let (s, v) = app
+            .json(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/plugins"),
+                json!({"strategy": "semver-strategy"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
 
         // The check reports the tag move and its semver difference; so does the list. Nothing
@@ -432,13 +394,13 @@ fn a_container_that_dies_on_its_own_is_reported_once() {
             app.post_yaml("/api/v1/services", &yaml).await.0,
             StatusCode::CREATED
         );
-        let (s, v) = json(
-            &app,
-            Method::PUT,
-            &format!("/api/v1/services/{name}/plugins"),
-            json!({"notifiers": ["webhook-notify"]}),
-        )
-        .await;
+        let (s, v) = app
+            .json(
+                Method::PUT,
+                &format!("/api/v1/services/{name}/plugins"),
+                json!({"notifiers": ["webhook-notify"]}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         app.ok(Method::POST, &format!("/api/v1/services/{name}/deploy"))
             .await;
