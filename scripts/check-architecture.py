@@ -17,7 +17,8 @@ LAYERS = {
     "sdmd-registry": {"sdmd-model"},
     "sdmd-store": {"sdmd-model"},
     "sdmd-plugin-host": set(),
-    "sdmd": {"sdmd-model", "sdmd-engine", "sdmd-registry", "sdmd-store", "sdmd-plugin-host"},
+    "sdmd-core": {"sdmd-model", "sdmd-engine", "sdmd-registry", "sdmd-store", "sdmd-plugin-host"},
+    "sdmd": {"sdmd-model", "sdmd-engine", "sdmd-registry", "sdmd-store", "sdmd-plugin-host", "sdmd-core"},
 }
 # Each of these external crates belongs to exactly this workspace crate.
 OWNERS = {"bollard": "sdmd-engine", "sqlx": "sdmd-store", "wasmtime": "sdmd-plugin-host", "axum": "sdmd"}

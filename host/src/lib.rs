@@ -2,22 +2,14 @@
 //! [`api::app`] builds the whole HTTP application from an [`state::AppState`].
 
 pub mod api;
-pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod credentials;
-pub mod error;
-pub mod metrics;
-pub mod notify;
-pub mod ops;
-pub mod plugins;
-pub mod runtime;
-pub mod schedule;
 pub mod server;
-pub mod state;
-pub mod timetable;
 pub mod tls;
-pub mod updates;
+
+pub use sdmd_core::{
+    auth, credentials, error, metrics, notify, ops, plugins, runtime, schedule, state, timetable, updates,
+};
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.
 pub use sdmd_engine::{docker, live};

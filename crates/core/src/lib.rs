@@ -1,0 +1,22 @@
+//! SDMD's core: the operations on services (deploy, adopt, start/stop, remove), the update pipeline
+//! and its schedule runner, notifications, the plugin store, authentication, and the [`state::AppState`]
+//! they share. No HTTP here: the `sdmd` crate's API calls into these modules.
+
+pub mod auth;
+pub mod credentials;
+pub mod error;
+pub mod metrics;
+pub mod notify;
+pub mod ops;
+pub mod plugins;
+pub mod runtime;
+pub mod schedule;
+pub mod state;
+pub mod timetable;
+pub mod updates;
+
+/// The lower crates under the paths these modules use.
+pub use sdmd_engine::{docker, live};
+pub use sdmd_model::{events, project, spec};
+pub use sdmd_registry as registry;
+pub use sdmd_store::{audit_sink, db, pg, secrets};
