@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod csp;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod plugins;
 pub mod registries;

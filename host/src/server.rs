@@ -247,6 +247,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let watcher = state.spawn_watcher();
+    // Principals and stored state from memory, evicted on every replica through LISTEN/NOTIFY.
+    let invalidation = state.spawn_invalidation();
     // sdmd owns the embedded cluster: a crash or a stop under it is repaired, not served as 503s.
     let supervisor = embedded
         .as_ref()
@@ -336,6 +338,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         .is_err()
     {
         tracing::warn!("the auth upkeep task did not stop in time");
+    }
+    if tokio::time::timeout(Duration::from_secs(5), invalidation)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the cache invalidation listener did not stop in time");
     }
     sink_stop.cancel();
     if let Some(h) = sink

@@ -14,12 +14,14 @@ pub mod builtin;
 pub mod jwks;
 pub mod keys;
 pub mod password;
+pub mod principals;
 pub mod settings;
 pub mod setup;
 pub mod tokens;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -172,6 +174,8 @@ pub struct Auth {
     /// Password checks running at once: one per CPU core, so a flood of sign-ins queues here
     /// (holding no database connection) instead of starving the machine and 19 MiB each.
     argon2: tokio::sync::Semaphore,
+    /// Verified sessions and API tokens, while the invalidation listener runs.
+    pub principals: principals::Principals,
 }
 
 /// Password checks allowed at once: the CPU cores available to this process.
@@ -206,6 +210,7 @@ impl Auth {
             jwks,
             dummy_hash: tokio::sync::OnceCell::new(),
             argon2: tokio::sync::Semaphore::new(argon2_permits()),
+            principals: principals::Principals::default(),
         })
     }
 
@@ -215,18 +220,43 @@ impl Auth {
     }
 
     /// Verifies a bearer credential: an API token (`sdmd_…`) or a user JWT of the configured mode.
+    /// Built-in sessions and API tokens are answered from [`principals`] when cached there.
     pub async fn authenticate(
         &self,
         db: &crate::db::PgPool,
         bearer: &str,
     ) -> Result<Identity, AuthError> {
-        if bearer.starts_with(tokens::TOKEN_PREFIX) {
-            return tokens::authenticate(db, bearer).await;
+        let cached =
+            bearer.starts_with(tokens::TOKEN_PREFIX) || self.config.mode == AuthMode::Builtin;
+        if !cached {
+            return self.verify_supabase(bearer).await;
         }
-        match self.config.mode {
-            AuthMode::Builtin => self.verify_builtin(db, bearer).await,
-            AuthMode::Supabase => self.verify_supabase(bearer).await,
+        let key = principals::key(bearer);
+        if let Some(identity) = self.principals.get(&key) {
+            return Ok(identity);
         }
+        let ticket = self.principals.ticket();
+        let verified = if bearer.starts_with(tokens::TOKEN_PREFIX) {
+            tokens::verify(db, bearer).await?
+        } else {
+            self.verify_builtin(db, bearer).await?
+        };
+        let identity = verified.identity.clone();
+        self.principals.insert(ticket, key, verified);
+        Ok(identity)
+    }
+
+    /// Revokes an API token (audited as `token.revoke`); it stops working at once here and, through
+    /// the database's notification, on every replica.
+    pub async fn revoke_token(
+        &self,
+        db: &crate::db::PgPool,
+        ctx: &crate::db::audit::AuditContext,
+        id: Uuid,
+    ) -> Result<(), AuthError> {
+        tokens::revoke(db, ctx, id).await?;
+        self.principals.evict_token(id);
+        Ok(())
     }
 
     /// The built-in signing key, loaded from (or created in) the database once per process.
@@ -238,7 +268,7 @@ impl Auth {
         &self,
         db: &crate::db::PgPool,
         token: &str,
-    ) -> Result<Identity, AuthError> {
+    ) -> Result<principals::Verified, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| AuthError::Unauthorized(format!("malformed token: {e}")))?;
         // Pinned: the built-in issuer only ever signs ES256, whatever the header claims.
@@ -260,14 +290,26 @@ impl Auth {
             .as_deref()
             .and_then(|s| Uuid::parse_str(s).ok())
             .ok_or_else(|| AuthError::Unauthorized("token has no session".into()))?;
-        if !crate::db::auth::session_active(db, session_id, &self.config.session_limits()).await? {
+        let Some(session_left) =
+            crate::db::auth::session_active_for(db, session_id, &self.config.session_limits())
+                .await?
+        else {
             return Err(AuthError::Unauthorized("session revoked or expired".into()));
-        }
+        };
         let actor = claims.email.clone().unwrap_or_else(|| user_id.to_string());
-        Ok(Identity {
-            actor,
-            user_id: Some(user_id),
-            session_id: Some(session_id),
+        // Valid until the session ends or the token expires (`exp` plus the leeway), whichever
+        // comes first.
+        let now = chrono::Utc::now().timestamp();
+        let token_left = claims.exp.saturating_add(LEEWAY_SECS).saturating_sub(now);
+        Ok(principals::Verified {
+            identity: Identity {
+                actor,
+                user_id: Some(user_id),
+                session_id: Some(session_id),
+            },
+            token_id: None,
+            valid_for: secs(session_left)
+                .min(Duration::from_secs(u64::try_from(token_left).unwrap_or(0))),
         })
     }
 
@@ -362,6 +404,14 @@ impl Auth {
     }
 }
 
+/// Seconds a token's `exp` and `nbf` may be off (clock skew between issuer and verifier).
+const LEEWAY_SECS: i64 = 30;
+
+/// A duration of `s` seconds from PostgreSQL (zero when negative or not a number).
+pub(crate) fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO)
+}
+
 /// Checks signature, `exp`, `aud = authenticated`, `sub`, and `iss` when configured; refuses the
 /// project's `anon`/`service_role` keys, which are not users.
 fn decode_claims(
@@ -374,7 +424,7 @@ fn decode_claims(
     v.algorithms = algs.to_vec();
     v.set_audience(&["authenticated"]);
     v.set_required_spec_claims(&["exp", "sub", "aud"]);
-    v.leeway = 30;
+    v.leeway = LEEWAY_SECS.unsigned_abs();
     v.validate_nbf = true;
     if let Some(iss) = iss {
         v.set_issuer(&[iss]);

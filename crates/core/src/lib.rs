@@ -3,8 +3,10 @@
 //! they share. No HTTP here: the `sdmd` crate's API calls into these modules.
 
 pub mod auth;
+pub mod cache;
 pub mod credentials;
 pub mod error;
+pub mod invalidation;
 pub mod metrics;
 pub mod notify;
 pub mod ops;

@@ -2,6 +2,7 @@
 //! exactly one audit row; definition changes write it in the same transaction as the change.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -114,20 +115,42 @@ fn ensure_docker(state: &AppState) -> Result<()> {
     }
 }
 
+/// What the services list reads from PostgreSQL: from memory while it is current
+/// (`crate::cache`), else read now (and kept, while the invalidation listener runs).
+async fn stored_state(state: &AppState) -> Result<Arc<crate::cache::Stored>> {
+    // The version is read before the rows: what is kept under it is at least as new.
+    let version = state.hot.stored_version(state.bus.audits());
+    if let Some(v) = &version
+        && let Some(hit) = state.hot.stored.get(v)
+    {
+        return Ok(hit);
+    }
+    let stored = Arc::new(crate::cache::Stored {
+        services: db::services::list(&state.db).await?,
+        updates: db::updates::summaries(&state.db).await?,
+        pending: db::updates::pending(&state.db).await?,
+        schedules: db::schedules::all(&state.db)
+            .await?
+            .iter()
+            .map(|r| (r.service.clone(), crate::timetable::Schedule::from_row(r)))
+            .collect(),
+    });
+    if let Some(v) = version {
+        state.hot.stored.put(v, stored.clone());
+    }
+    Ok(stored)
+}
+
 /// Every service, managed and unmanaged, from the live cache (no Docker call).
 pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
     ensure_docker(state)?;
-    let stored = db::services::list(&state.db).await?;
-    let by_name: HashMap<&str, &StoredService> =
-        stored.iter().map(|s| (s.name.as_str(), s)).collect();
-    let updates = db::updates::summaries(&state.db).await?;
-    let mut pending = db::updates::pending(&state.db).await?;
-    let schedules: HashMap<String, crate::timetable::Schedule> = db::schedules::all(&state.db)
-        .await?
+    let stored = stored_state(state).await?;
+    let by_name: HashMap<&str, &StoredService> = stored
+        .services
         .iter()
-        .map(|r| (r.service.clone(), crate::timetable::Schedule::from_row(r)))
+        .map(|s| (s.name.as_str(), s))
         .collect();
-    let groups = live::group(state.live.containers().await, &stored);
+    let groups = live::group(state.live.containers().await, &stored.services);
     Ok(groups
         .into_iter()
         .map(|g| {
@@ -135,15 +158,38 @@ pub async fn list(state: &AppState) -> Result<Vec<ServiceView>> {
                 .then(|| by_name.get(g.name.as_str()).copied())
                 .flatten();
             let mut v = view(g, s, false);
-            if let Some((available, last)) = s.and_then(|s| updates.get(&s.name)) {
+            if let Some((available, last)) = s.and_then(|s| stored.updates.get(&s.name)) {
                 v.update_available = *available;
                 v.last_updated = *last;
-                v.pending_update = pending.remove(&v.name);
+                v.pending_update = stored.pending.get(&v.name).cloned();
             }
-            v.schedule = s.and_then(|s| schedules.get(&s.name).cloned());
+            v.schedule = s.and_then(|s| stored.schedules.get(&s.name).cloned());
             v
         })
         .collect())
+}
+
+/// The services list rendered by `render` (the API's JSON), rebuilt only when its inputs changed
+/// (live containers, stored state): the same bytes and tag until then.
+pub async fn list_rendered<E: From<Error>>(
+    state: &AppState,
+    render: impl FnOnce(Vec<ServiceView>) -> std::result::Result<Vec<u8>, E>,
+) -> std::result::Result<Arc<crate::cache::Rendered>, E> {
+    ensure_docker(state)?;
+    // Versions first, inputs after (see `crate::cache`).
+    let version = state
+        .hot
+        .list_version(state.bus.audits(), state.live.version());
+    if let Some(v) = &version
+        && let Some(hit) = state.hot.list.get(v)
+    {
+        return Ok(hit);
+    }
+    let rendered = Arc::new(crate::cache::Rendered::new(render(list(state).await?)?));
+    if let Some(v) = version {
+        state.hot.list.put(v, rendered.clone());
+    }
+    Ok(rendered)
 }
 
 /// One service with its definition (managed) and containers, by id or bare name

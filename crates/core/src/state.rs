@@ -26,8 +26,11 @@ pub struct AppState {
     pub locks: ServiceLocks,
     /// Cancelled when the server shuts down: long-lived streams end with it.
     pub shutdown: CancellationToken,
-    /// Authentication (mode, keys, JWKS cache).
+    /// Authentication (mode, keys, JWKS cache, principal cache).
     pub auth: Arc<Auth>,
+    /// Stored state and the services list from memory, while [`AppState::spawn_invalidation`]'s
+    /// listener runs.
+    pub hot: Arc<crate::cache::Hot>,
     /// Whether the server speaks TLS itself (adds HSTS to responses).
     pub tls: bool,
     /// SHA-256 fingerprint of the served certificate (as at start), when TLS is on.
@@ -70,6 +73,7 @@ impl AppState {
             locks: ServiceLocks::default(),
             shutdown: CancellationToken::new(),
             auth: Auth::builtin(),
+            hot: Arc::default(),
             tls: false,
             tls_fingerprint: None,
             trusted_proxies: Arc::new(Vec::new()),
@@ -87,6 +91,17 @@ impl AppState {
             stream_recheck: std::time::Duration::from_secs(30),
             policy: Arc::new(crate::spec::policy::Policy::default()),
         }
+    }
+
+    /// Starts the invalidation listener (`crate::invalidation`) until shutdown: it turns the
+    /// principal cache and the stored-state cache on while it is connected.
+    pub fn spawn_invalidation(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::invalidation::run(
+            self.db.clone(),
+            self.auth.clone(),
+            self.hot.clone(),
+            self.shutdown.clone(),
+        ))
     }
 
     /// The same state with another auth configuration.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -22,6 +22,8 @@ pub use sdmd_model::status::{
 #[derive(Default)]
 pub struct Live {
     containers: RwLock<HashMap<String, ContainerInfo>>,
+    /// Moves (under the write lock) with every change of `containers`.
+    version: AtomicU64,
     connected: AtomicBool,
     last_error: RwLock<Option<String>>,
 }
@@ -32,9 +34,20 @@ impl Live {
         self.connected.load(Ordering::Acquire)
     }
 
+    /// The version of the container list: it moves whenever a container is added, changed or
+    /// removed. Read it before [`Live::containers`]: the snapshot is then at least as new.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
     /// Why Docker is unreachable, when it is.
     pub async fn last_error(&self) -> Option<String> {
         self.last_error.read().await.clone()
+    }
+
+    /// How many containers there are (no copy).
+    pub async fn count(&self) -> usize {
+        self.containers.read().await.len()
     }
 
     /// A snapshot of all containers.
@@ -59,6 +72,7 @@ impl Live {
             }
         }
         *map = fresh;
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     async fn upsert(&self, c: ContainerInfo, bus: &EventBus) {
@@ -70,10 +84,13 @@ impl Live {
             bus.publish(status_event(&c));
         }
         map.insert(c.id.clone(), c);
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     async fn remove(&self, id: &str, bus: &EventBus) {
-        if let Some(old) = self.containers.write().await.remove(id) {
+        let mut map = self.containers.write().await;
+        if let Some(old) = map.remove(id) {
+            self.version.fetch_add(1, Ordering::AcqRel);
             bus.publish(removed_event(&old));
         }
     }

@@ -69,12 +69,15 @@ impl Event {
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
+    /// How many audit entries were published (each follows a committed change).
+    audits: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(1024).0,
+            audits: std::sync::Arc::default(),
         }
     }
 }
@@ -82,6 +85,10 @@ impl Default for EventBus {
 impl EventBus {
     /// Sends to all current subscribers (none is fine).
     pub fn publish(&self, e: Event) {
+        if matches!(e, Event::Audit { .. }) {
+            self.audits
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
         // An error only means nobody is listening right now.
         if self.tx.send(e).is_err() {
             tracing::trace!("event published with no subscribers");
@@ -91,5 +98,12 @@ impl EventBus {
     /// A new subscription.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+
+    /// How many audit entries this process published so far: it moves after every change this
+    /// process committed, before the request that made it is answered (caches of stored state
+    /// compare it).
+    pub fn audits(&self) -> u64 {
+        self.audits.load(std::sync::atomic::Ordering::Acquire)
     }
 }

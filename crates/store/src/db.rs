@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod notify;
 pub mod plugins;
 pub mod registries;
 pub mod schedules;

@@ -479,6 +479,6 @@ async fn revoke_token(
     Audit(ctx): Audit,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    tokens::revoke(&state.db, &ctx, id).await?;
+    state.auth.revoke_token(&state.db, &ctx, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

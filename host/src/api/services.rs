@@ -50,13 +50,23 @@ pub struct ServiceList {
     pub services: Vec<ServiceView>,
 }
 
-/// List every service on the host, managed and unmanaged, with live status.
+/// List every service on the host, managed and unmanaged, with live status. The answer carries
+/// an `ETag`; sent back as `If-None-Match`, it answers 304 while nothing in the list changed.
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
-    responses((status = 200, body = ServiceList), (status = 503, body = ErrorBody)))]
-async fn list_services(State(state): State<AppState>) -> Result<axum::Json<ServiceList>, ApiError> {
-    Ok(axum::Json(ServiceList {
-        services: ops::list(&state).await?,
-    }))
+    responses((status = 200, body = ServiceList,
+            headers(("ETag" = String, description = "Tag of this list: the same while nothing in it changed"))),
+        (status = 304, description = "Not modified: the list is still the one `If-None-Match` names",
+            headers(("ETag" = String, description = "Tag of the current list"))),
+        (status = 503, body = ErrorBody)))]
+async fn list_services(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let list = ops::list_rendered(&state, |services| {
+        serde_json::to_vec(&ServiceList { services }).map_err(super::etag::unrenderable)
+    })
+    .await?;
+    Ok(super::etag::answer(&headers, list))
 }
 
 /// Store a new service definition (JSON, or a compose YAML document with `name`).

@@ -224,7 +224,7 @@ async fn list_audit(
 #[utoipa::path(get, path = "/metrics", tag = "system",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics(State(state): State<AppState>) -> Response {
-    let containers = state.live.containers().await.len();
+    let containers = state.live.count().await;
     let body = crate::metrics::render(
         &state.metrics,
         &state.registry.counters,

@@ -537,6 +537,7 @@ impl Auth {
             // Whoever presented the spent token is not authenticated by it.
             audit::record(&mut tx, &client.audit(ANONYMOUS), &entry).await?;
             tx.commit().await?;
+            self.principals.evict_session(found.session_id);
             return Err(AuthError::RefreshTokenAlreadyUsed);
         }
         let next = random_token(32);
@@ -581,6 +582,7 @@ impl Auth {
         };
         audit::record(&mut tx, &client.audit(&u.email), &entry).await?;
         tx.commit().await?;
+        self.principals.evict_user(user);
         Ok(())
     }
 

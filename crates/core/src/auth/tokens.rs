@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::principals::{MAX_AGE, Verified};
 use super::{AuthError, Identity, random_token, secret_hash};
 use crate::db::audit::{self, AuditContext, NewEntry};
 use crate::db::auth::{self as db, ApiToken};
@@ -108,11 +109,20 @@ pub fn actor(name: &str, id: Uuid) -> String {
 
 /// The identity of a bearer API token.
 pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Identity, AuthError> {
+    verify(pool, secret).await.map(|v| v.identity)
+}
+
+/// The identity of a bearer API token, with its id and how long it stays valid.
+pub async fn verify(pool: &PgPool, secret: &str) -> Result<Verified, AuthError> {
     match db::use_api_token(pool, &secret_hash(secret)).await? {
-        Some((id, name)) => Ok(Identity {
-            actor: actor(&name, id),
-            user_id: None,
-            session_id: None,
+        Some(t) => Ok(Verified {
+            identity: Identity {
+                actor: actor(&t.name, t.id),
+                user_id: None,
+                session_id: None,
+            },
+            token_id: Some(t.id),
+            valid_for: t.expires_in_secs.map_or(MAX_AGE, super::secs),
         }),
         None => Err(AuthError::Unauthorized(
             "unknown, revoked or expired API token".into(),

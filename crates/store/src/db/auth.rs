@@ -282,24 +282,28 @@ pub async fn reinstate_session(conn: &mut PgConnection, session: Uuid) -> Result
         .map(|_| ())
 }
 
-/// Whether a session exists, is not revoked and has not expired (absolute lifetime, idle timeout).
-pub async fn session_active(
+/// How long a session stays active from now, in seconds (the earlier of its absolute lifetime
+/// and its idle timeout), or `None` when it does not exist, is revoked or has expired.
+pub async fn session_active_for(
     pool: &PgPool,
     session: Uuid,
     limits: &SessionLimits,
-) -> Result<bool, sqlx::Error> {
-    let found: Option<Uuid> = sqlx::query_scalar(
-        "select id from auth_sessions
+) -> Result<Option<f64>, sqlx::Error> {
+    // A hundred years is "for ever" and keeps the timestamp arithmetic in range.
+    const FOREVER: i64 = 100 * 366 * 86_400;
+    sqlx::query_scalar(
+        "select extract(epoch from least(created_at + make_interval(secs => $2),
+                                         coalesce(refreshed_at, created_at) + make_interval(secs => $3)) - now())::float8
+         from auth_sessions
          where id = $1 and revoked_at is null
            and created_at > now() - make_interval(secs => $2)
            and coalesce(refreshed_at, created_at) > now() - make_interval(secs => $3)",
     )
     .bind(session)
-    .bind(limits.lifetime_secs as f64)
-    .bind(limits.idle_secs as f64)
+    .bind(limits.lifetime_secs.min(FOREVER) as f64)
+    .bind(limits.idle_secs.min(FOREVER) as f64)
     .fetch_optional(pool)
-    .await?;
-    Ok(found.is_some())
+    .await
 }
 
 /// The stored signing key.
@@ -412,22 +416,33 @@ pub async fn revoke_api_token(
         .await
 }
 
-/// The id and name of the active, unexpired token with this secret hash. `last_used_at` is
-/// refreshed at most once a minute, so automation hammering the API does not turn every read
-/// into a write.
+/// An active, unexpired API token found by its secret hash.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UsedToken {
+    /// Token id.
+    pub id: Uuid,
+    /// Token name.
+    pub name: String,
+    /// Seconds until it expires, when it has an expiry.
+    pub expires_in_secs: Option<f64>,
+}
+
+/// The active, unexpired token with this secret hash. `last_used_at` is refreshed at most once a
+/// minute, so automation hammering the API does not turn every read into a write.
 pub async fn use_api_token(
     pool: &PgPool,
     secret_hash: &str,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+) -> Result<Option<UsedToken>, sqlx::Error> {
     sqlx::query_as(
         "with t as (
-             select id, name from api_tokens
+             select id, name, extract(epoch from expires_at - now())::float8 as expires_in_secs
+             from api_tokens
              where secret_hash = $1 and revoked_at is null and (expires_at is null or expires_at > now())
          ), touched as (
              update api_tokens set last_used_at = now()
              where id in (select id from t) and (last_used_at is null or last_used_at < now() - interval '1 minute')
          )
-         select id, name from t",
+         select id, name, expires_in_secs from t",
     )
     .bind(secret_hash)
     .fetch_optional(pool)
