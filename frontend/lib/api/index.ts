@@ -1,16 +1,22 @@
 /**
- * The typed client of SDMD's v1 API. Every response is parsed by a zod schema; every failure
- * becomes an {@link ApiError} with the server's `{code, message, details}`, a friendly message
- * for the screen, and its technical `details` logged to the console only. Reads retry transient
- * failures (503, network) with exponential backoff; mutations never retry on their own — the UI
- * offers a Retry button instead, because a lost response may hide a completed action.
+ * The dashboard's API client: a thin layer over openapi-fetch, whose paths, parameters, bodies
+ * and answers are typed from the server's OpenAPI document (lib/api/schema.d.ts, generated from
+ * the committed snapshot lib/api/openapi.json; see docs/frontend.md). This module adds what the
+ * pages rely on: the bearer token, every failure as an {@link ApiError} with the server's
+ * `{code, message, details}` and a friendly message for the screen (technical `details` go to the
+ * console only), sign-out on 401, and a runtime check of each JSON answer against the schema
+ * the document declares for it (lib/api/validate.ts). Reads retry transient failures (503, 429,
+ * network) with exponential backoff; mutations never retry on their own — the UI offers a Retry
+ * button instead, because a lost response may hide a completed action.
  */
-import "./zod-config";
+import createClient from "openapi-fetch";
 
-import { z } from "zod";
+import type { paths } from "@/lib/api/schema";
 
-import * as pl from "./plugin-schemas";
-import * as s from "./schemas";
+import type * as t from "./types";
+import { check, componentSchema, responseSchema } from "./validate";
+
+export type * from "./types";
 
 /** Codes whose failure is temporary: retrying later can succeed. */
 const TRANSIENT_CODES = new Set(["docker_unavailable", "database_unavailable", "network_error"]);
@@ -85,18 +91,23 @@ export class ApiError extends Error {
   }
 
   /** The settings an adopt would lose (`adopt_would_lose_settings`), else an empty list. */
-  get lostSettings(): s.LostSetting[] {
+  get lostSettings(): t.LostSetting[] {
     if (this.code !== "adopt_would_lose_settings") return [];
-    const p = s.lostSettings.safeParse(this.details);
-    return p.success ? p.data : [];
+    return listOf<t.LostSetting>(this.details, "LostSetting");
   }
 
   /** Field problems of a `validation_failed`, else an empty list. */
-  get problems(): s.Problem[] {
+  get problems(): t.Problem[] {
     if (this.code !== "validation_failed") return [];
-    const p = s.problems.safeParse(this.details);
-    return p.success ? p.data : [];
+    return listOf<t.Problem>(this.details, "Problem");
   }
+}
+
+/** `details` as a list of the named schema's items when it is one, else an empty list. */
+function listOf<T>(details: unknown, schema: string): T[] {
+  const item = componentSchema(schema);
+  if (!Array.isArray(details) || !item) return [];
+  return check(details, { type: "array", items: item }) === null ? (details as T[]) : [];
 }
 
 /** Wraps anything thrown into an ApiError (for components that render errors). */
@@ -135,23 +146,6 @@ export function backoff(attempt: number, random: () => number = Math.random): nu
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-export interface RequestOptions {
-  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** A JSON body. */
-  json?: unknown;
-  /** A YAML body (sent as `application/yaml`). */
-  yaml?: string;
-  /** A binary or text body with its content type. */
-  raw?: { body: Blob | string; type: string };
-  /** A `multipart/form-data` body (the browser sets the boundary). */
-  form?: FormData;
-  /** Automatic retries of transient failures (default: 3 for GET, 0 otherwise). */
-  retries?: number;
-  signal?: AbortSignal;
-  /** Accept a text body instead of JSON. */
-  text?: boolean;
-}
-
 function logFailure(method: string, path: string, err: ApiError) {
   // Technical details belong in the console, never on the screen.
   console.error(
@@ -160,90 +154,163 @@ function logFailure(method: string, path: string, err: ApiError) {
   );
 }
 
-async function once(path: string, o: RequestOptions): Promise<{ status: number; body: unknown }> {
-  const method = o.method ?? "GET";
-  const headers: Record<string, string> = { Accept: o.text ? "*/*" : "application/json" };
-  let body: string | Blob | FormData | undefined;
-  if (o.form !== undefined) {
-    body = o.form;
-  } else if (o.raw !== undefined) {
-    headers["Content-Type"] = o.raw.type;
-    body = o.raw.body;
-  } else if (o.yaml !== undefined) {
-    headers["Content-Type"] = "application/yaml";
-    body = o.yaml;
-  } else if (o.json !== undefined) {
-    headers["Content-Type"] = "application/json";
-    body = JSON.stringify(o.json);
+/**
+ * What openapi-fetch builds for a call, kept as given instead of a `Request`: a relative URL (a
+ * `Request` needs an absolute one) and the body as the caller made it (a `FormData` keeps its
+ * parts, and the browser sets the multipart boundary).
+ */
+class Outgoing {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: BodyInit | null | undefined;
+  readonly signal: AbortSignal | null | undefined;
+  constructor(url: string, init: RequestInit = {}) {
+    this.url = url;
+    this.method = init.method ?? "GET";
+    this.headers = new Headers(init.headers);
+    this.body = init.body;
+    this.signal = init.signal;
   }
+}
+
+/** `content-type` → `Content-Type` (header names are case-insensitive; logs read better). */
+const canonical = (name: string) => name.replace(/(^|-)([a-z])/g, (_, d, c) => d + c.toUpperCase());
+
+/** The one place a request leaves the dashboard: adds the bearer token, maps network failures. */
+async function transport(req: Outgoing): Promise<Response> {
+  const headers: Record<string, string> = {};
+  req.headers.forEach((v, k) => {
+    headers[canonical(k)] = v;
+  });
   const token = await settings.getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-
-  let res: Response;
   try {
-    res = await fetch(settings.base + path, { method, headers, body, signal: o.signal });
+    return await fetch(settings.base + req.url, {
+      method: req.method,
+      headers,
+      body: req.body ?? undefined,
+      signal: req.signal ?? undefined,
+    });
   } catch (e) {
-    if (o.signal?.aborted) throw e;
+    if (req.signal?.aborted) throw e;
     throw new ApiError(0, "network_error", "The server could not be reached.", String(e));
   }
-  const raw = await res.text();
-  if (res.ok) {
-    if (o.text) return { status: res.status, body: raw };
-    if (raw === "") return { status: res.status, body: null };
-    try {
-      return { status: res.status, body: JSON.parse(raw) };
-    } catch {
-      throw new ApiError(
-        res.status,
-        "unexpected_response",
-        "The response is not JSON.",
-        raw.slice(0, 500),
-      );
-    }
+}
+
+/** Defined, non-empty values only; `a=1&e=x+y`. */
+function serializeQuery(params: Record<string, unknown>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
   }
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    // A proxy's HTML error page, for instance.
+  return q.toString();
+}
+
+const client = createClient<paths>({
+  baseUrl: "",
+  Request: Outgoing as unknown as typeof Request,
+  fetch: transport as unknown as typeof fetch,
+  headers: { Accept: "application/json" },
+  querySerializer: serializeQuery,
+  pathSerializer: (path, params) =>
+    path.replace(/\{([^}]+)\}/g, (m, k: string) =>
+      params[k] === undefined ? m : encodeURIComponent(String(params[k])),
+    ),
+  // Objects as JSON; YAML, text, files and multipart as given (their Content-Type per call).
+  bodySerializer: (body: unknown) =>
+    typeof body === "string" || body instanceof Blob || body instanceof FormData
+      ? body
+      : JSON.stringify(body),
+});
+
+/** Builds `?a=b&c=d` from the defined, non-empty values. */
+export function query(
+  params: Record<string, string | number | boolean | null | undefined>,
+): string {
+  const t = serializeQuery(params);
+  return t ? `?${t}` : "";
+}
+
+type Method = "GET" | "PUT" | "POST" | "PATCH" | "DELETE";
+type Answer = { data?: unknown; error?: unknown; response: Response };
+/** The success body of an openapi-fetch answer (`null` for 204 / an empty body). */
+type DataOf<R> = R extends { data: infer D }
+  ? undefined extends D
+    ? Exclude<D, undefined> | null
+    : D
+  : never;
+
+interface CallOptions {
+  /** Automatic retries of transient failures (default: 3 for GET, 0 otherwise). */
+  retries?: number;
+  signal?: AbortSignal;
+  /** A text answer (no JSON, no schema check). */
+  text?: boolean;
+  /** Applied to the JSON answer before its schema check (defaults older servers omit). */
+  prepare?: (data: never) => unknown;
+}
+
+function failure(res: Response, body: unknown): ApiError {
+  if (body && typeof body === "object") {
+    const b = body as { code?: unknown; message?: unknown; details?: unknown };
+    if (typeof b.code === "string" && typeof b.message === "string")
+      return new ApiError(res.status, b.code, b.message, b.details);
   }
-  const eb = s.errorBody.safeParse(parsed);
-  if (eb.success) throw new ApiError(res.status, eb.data.code, eb.data.message, eb.data.details);
   const code =
     res.status === 503
       ? "docker_unavailable"
       : res.status === 401
         ? "unauthorized"
         : `http_${res.status}`;
-  throw new ApiError(
+  // A proxy's HTML error page, for instance.
+  const raw = typeof body === "string" ? body.slice(0, 500) : undefined;
+  return new ApiError(
     res.status,
     code,
     `The server answered ${res.status} ${res.statusText}.`,
-    raw.slice(0, 500),
+    raw,
   );
 }
 
-/** One API call: retries transient failures of reads, parses the body with `schema`. */
-export async function request<T extends z.ZodType>(
-  path: string,
-  schema: T,
-  o: RequestOptions = {},
-): Promise<z.infer<T>> {
-  const method = o.method ?? "GET";
+/**
+ * One API call through openapi-fetch (`send`, typed by the document's `paths`): retries
+ * transient failures of reads, turns error answers into ApiError, checks the JSON answer against
+ * the schema the document declares for `method path`.
+ */
+async function call<R extends Answer>(
+  method: Method,
+  path: keyof paths & string,
+  send: () => Promise<R>,
+  o: CallOptions = {},
+): Promise<DataOf<R>> {
   const retries = o.retries ?? (method === "GET" ? 3 : 0);
   for (let attempt = 0; ; attempt++) {
     try {
-      const { status, body } = await once(path, o);
-      const parsed = schema.safeParse(body);
-      if (!parsed.success) {
-        throw new ApiError(
-          status,
-          "unexpected_response",
-          "The response did not match the expected shape.",
-          parsed.error.issues,
-        );
+      let r: R;
+      try {
+        r = await send();
+      } catch (e) {
+        if (e instanceof ApiError || o.signal?.aborted) throw e;
+        if (e instanceof SyntaxError)
+          throw new ApiError(0, "unexpected_response", "The response is not JSON.", String(e));
+        throw new ApiError(0, "network_error", "The server could not be reached.", String(e));
       }
-      return parsed.data;
+      if (!r.response.ok) throw failure(r.response, r.error);
+      const raw = r.data === undefined ? null : r.data;
+      const data = raw !== null && o.prepare ? o.prepare(raw as never) : raw;
+      if (!o.text && data !== null) {
+        const schema = responseSchema(method, path, r.response.status);
+        const issue = schema && check(data, schema);
+        if (issue)
+          throw new ApiError(
+            r.response.status,
+            "unexpected_response",
+            "The response did not match the expected shape.",
+            issue,
+          );
+      }
+      return data as DataOf<R>;
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       if (e.transient && attempt < retries && !o.signal?.aborted) {
@@ -256,8 +323,6 @@ export async function request<T extends z.ZodType>(
     }
   }
 }
-
-const enc = encodeURIComponent;
 
 /** A project to send as multipart: the document, its name when the document has none, files. */
 export interface ProjectUpload {
@@ -281,20 +346,20 @@ export function projectForm(p: ProjectUpload): FormData {
   }
   return f;
 }
-const nothing = z.unknown();
 
 /** Lifecycle actions on `/api/v1/services/{name}/{action}`. */
 export type ServiceAction = "deploy" | "start" | "stop" | "restart" | "pull" | "update" | "check";
 
-const actionSchemas = {
-  deploy: s.actionReport,
-  start: s.actionReport,
-  stop: s.actionReport,
-  restart: s.actionReport,
-  pull: s.pullReport,
-  update: s.updateReport,
-  check: s.checkReport,
-} as const;
+/** What each action answers. */
+export interface ActionAnswers {
+  deploy: t.ActionReport;
+  start: t.ActionReport;
+  stop: t.ActionReport;
+  restart: t.ActionReport;
+  pull: t.PullReport;
+  update: t.UpdateReport;
+  check: t.CheckReport;
+}
 
 export interface AuditQuery {
   limit?: number;
@@ -306,149 +371,285 @@ export interface AuditQuery {
   until?: string;
 }
 
-/** Builds `?a=b&c=d` from the defined, non-empty values. */
-export function query(
-  params: Record<string, string | number | boolean | null | undefined>,
-): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
-  }
-  const t = q.toString();
-  return t ? `?${t}` : "";
+/**
+ * A definition as JSON, or a compose document as YAML (`application/yaml`). The document
+ * declares the JSON body; YAML is the same definition in another media type.
+ */
+function definitionBody(body: t.Definition | string) {
+  return typeof body === "string"
+    ? { body: body as unknown as t.Definition, headers: { "Content-Type": "application/yaml" } }
+    : { body };
 }
 
+/** A multipart project where the route's body is declared as a definition. */
+const multipart = (p: ProjectUpload) => ({ body: projectForm(p) as unknown as t.Definition });
+
+/** Options of calls that answer a `ServiceView`. */
+const service: CallOptions = { prepare: (v: t.ServiceView) => normalizeService(v) };
+
+const name$ = (name: string) => ({ params: { path: { name } } });
+
 export const api = {
-  healthz: () => request("/healthz", s.healthz),
+  healthz: () => call("GET", "/healthz", () => client.GET("/healthz")),
   /** Public: whether the first administrator still has to be created. */
-  setupStatus: () => request("/api/v1/setup", s.setupStatus),
+  setupStatus: () => call("GET", "/api/v1/setup", () => client.GET("/api/v1/setup")),
   /** Public: creates the first administrator with the setup code; answers a session. */
   completeSetup: (body: { code: string; email: string; password: string }) =>
-    request("/api/v1/setup", s.setupSession, { method: "POST", json: body }),
-  listServices: (signal?: AbortSignal) => request("/api/v1/services", s.serviceList, { signal }),
+    call("POST", "/api/v1/setup", () => client.POST("/api/v1/setup", { body })),
+  listServices: (signal?: AbortSignal) =>
+    call("GET", "/api/v1/services", () => client.GET("/api/v1/services", { signal }), {
+      signal,
+      prepare: (l: t.ServiceList) =>
+        Array.isArray(l?.services) ? { ...l, services: l.services.map(normalizeService) } : l,
+    }),
   getService: (name: string, signal?: AbortSignal) =>
-    request(`/api/v1/services/${enc(name)}`, s.serviceView, { signal }),
-  /** Create from a definition object or a compose YAML document. */
-  createService: (body: s.Definition | string) =>
-    request("/api/v1/services", s.serviceView, {
-      method: "POST",
-      ...(typeof body === "string" ? { yaml: body } : { json: body }),
-    }),
-  replaceService: (name: string, body: s.Definition | string) =>
-    request(`/api/v1/services/${enc(name)}`, s.serviceView, {
-      method: "PUT",
-      ...(typeof body === "string" ? { yaml: body } : { json: body }),
-    }),
-  deleteService: (name: string, volumes: boolean) =>
-    request(
-      `/api/v1/services/${enc(name)}${query({ volumes: volumes || undefined })}`,
-      s.removeReport,
-      {
-        method: "DELETE",
-      },
+    call(
+      "GET",
+      "/api/v1/services/{name}",
+      () => client.GET("/api/v1/services/{name}", { ...name$(name), signal }),
+      { signal, ...service },
     ),
-  action: <A extends ServiceAction>(name: string, action: A) =>
-    request(`/api/v1/services/${enc(name)}/${action}`, actionSchemas[action], {
-      method: "POST",
-    }) as Promise<z.infer<(typeof actionSchemas)[A]>>,
+  /** Create from a definition object or a compose YAML document. */
+  createService: (body: t.Definition | string) =>
+    call(
+      "POST",
+      "/api/v1/services",
+      () => client.POST("/api/v1/services", definitionBody(body)),
+      service,
+    ),
+  replaceService: (name: string, body: t.Definition | string) =>
+    call(
+      "PUT",
+      "/api/v1/services/{name}",
+      () => client.PUT("/api/v1/services/{name}", { ...definitionBody(body), ...name$(name) }),
+      service,
+    ),
+  deleteService: (name: string, volumes: boolean) =>
+    call("DELETE", "/api/v1/services/{name}", () =>
+      client.DELETE("/api/v1/services/{name}", {
+        params: { path: { name }, query: { volumes: volumes || undefined } },
+      }),
+    ),
+  action: <A extends ServiceAction>(name: string, action: A): Promise<ActionAnswers[A]> => {
+    const path = `/api/v1/services/{name}/${action}` as const;
+    return call("POST", path, () =>
+      client.POST(path as "/api/v1/services/{name}/deploy", name$(name)),
+    ) as Promise<ActionAnswers[A]>;
+  },
   logs: (name: string, tail = 100) =>
-    request(`/api/v1/services/${enc(name)}/logs${query({ tail })}`, s.logsResponse),
+    call("GET", "/api/v1/services/{name}/logs", () =>
+      client.GET("/api/v1/services/{name}/logs", {
+        params: { path: { name }, query: { tail } },
+      }),
+    ),
   /** The compose document as written (`${VAR}` text kept), or the effective one (`resolved`). */
   compose: (name: string, resolved = false, signal?: AbortSignal) =>
-    request(
-      `/api/v1/services/${enc(name)}/compose${query({ resolved: resolved || undefined })}`,
-      z.string(),
+    call(
+      "GET",
+      "/api/v1/services/{name}/compose",
+      () =>
+        client.GET("/api/v1/services/{name}/compose", {
+          params: { path: { name }, query: { resolved: resolved || undefined } },
+          headers: { Accept: "*/*" },
+          parseAs: "text",
+          signal,
+        }),
       { text: true, signal },
-    ),
+    ) as Promise<string>,
   /** Create from a project: `compose` + `name` (optional) + one part per file, by its path. */
   createProject: (p: ProjectUpload) =>
-    request("/api/v1/services", s.serviceView, { method: "POST", form: projectForm(p) }),
+    call("POST", "/api/v1/services", () => client.POST("/api/v1/services", multipart(p)), service),
   replaceProject: (name: string, p: ProjectUpload) =>
-    request(`/api/v1/services/${enc(name)}`, s.serviceView, {
-      method: "PUT",
-      form: projectForm(p),
-    }),
+    call(
+      "PUT",
+      "/api/v1/services/{name}",
+      () => client.PUT("/api/v1/services/{name}", { ...multipart(p), ...name$(name) }),
+      service,
+    ),
   listFiles: (name: string, signal?: AbortSignal) =>
-    request(`/api/v1/services/${enc(name)}/files`, s.fileList, { signal }),
+    call(
+      "GET",
+      "/api/v1/services/{name}/files",
+      () => client.GET("/api/v1/services/{name}/files", { ...name$(name), signal }),
+      { signal },
+    ),
   /** One project file; `reveal` shows a sealed one in clear (the server audits it). */
   getFile: (name: string, path: string, reveal = false) =>
-    request(
-      `/api/v1/services/${enc(name)}/files/${enc(path)}${query({ reveal: reveal || undefined })}`,
-      s.fileContent,
+    call("GET", "/api/v1/services/{name}/files/{path}", () =>
+      client.GET("/api/v1/services/{name}/files/{path}", {
+        params: { path: { name, path }, query: { reveal: reveal || undefined } },
+      }),
     ),
   /** Replaces or adds one file: a new revision. */
   putFile: (name: string, path: string, content: string) =>
-    request(`/api/v1/services/${enc(name)}/files/${enc(path)}`, s.serviceView, {
-      method: "PUT",
-      raw: { body: content, type: "text/plain" },
-    }),
+    call(
+      "PUT",
+      "/api/v1/services/{name}/files/{path}",
+      () =>
+        client.PUT("/api/v1/services/{name}/files/{path}", {
+          params: { path: { name, path } },
+          body: content,
+          headers: { "Content-Type": "text/plain" },
+        }),
+      service,
+    ),
   /** Adopts; with `acceptLoss`, even when settings would be lost (the answer's `dropped`). */
   adopt: (name: string, acceptLoss = false) =>
-    request(
-      `/api/v1/services/${enc(name)}/adopt${acceptLoss ? "?accept_loss=true" : ""}`,
-      s.serviceView,
-      { method: "POST" },
+    call(
+      "POST",
+      "/api/v1/services/{name}/adopt",
+      () =>
+        client.POST("/api/v1/services/{name}/adopt", {
+          params: { path: { name }, query: { accept_loss: acceptLoss || undefined } },
+        }),
+      service,
     ),
-  revisions: (name: string) => request(`/api/v1/services/${enc(name)}/revisions`, s.revisionList),
+  revisions: (name: string) =>
+    call("GET", "/api/v1/services/{name}/revisions", () =>
+      client.GET("/api/v1/services/{name}/revisions", name$(name)),
+    ),
   audit: (q: AuditQuery = {}, signal?: AbortSignal) =>
-    request(`/api/v1/audit${query({ ...q })}`, s.auditPage, { signal }),
+    call(
+      "GET",
+      "/api/v1/audit",
+      () => client.GET("/api/v1/audit", { params: { query: { ...q } }, signal }),
+      { signal },
+    ),
   /** The CSV export link (a download needs the bearer token, see `downloadAuthed`). */
   auditCsvPath: (q: AuditQuery = {}) =>
     `/api/v1/audit.csv${query({ ...q, limit: undefined, before: undefined })}`,
-  getSchedule: (name: string) => request(`/api/v1/services/${enc(name)}/schedule`, s.schedule),
-  putSchedule: (name: string, sc: s.Schedule) =>
-    request(`/api/v1/services/${enc(name)}/schedule`, s.schedule, {
-      method: "PUT",
-      json: { ...sc, next_run: undefined },
-    }),
+  getSchedule: (name: string) =>
+    call("GET", "/api/v1/services/{name}/schedule", () =>
+      client.GET("/api/v1/services/{name}/schedule", name$(name)),
+    ) as Promise<t.Schedule>,
+  putSchedule: (name: string, sc: t.Schedule) =>
+    call("PUT", "/api/v1/services/{name}/schedule", () =>
+      client.PUT("/api/v1/services/{name}/schedule", {
+        ...name$(name),
+        body: { ...sc, next_run: undefined } as never,
+      }),
+    ) as Promise<t.Schedule>,
   updateHistory: (name: string, limit = 100) =>
-    request(`/api/v1/services/${enc(name)}/updates${query({ limit })}`, s.updateRuns),
-  listPlugins: () => request("/api/v1/plugins", pl.pluginList),
-  getPlugin: (id: string) => request(`/api/v1/plugins/${enc(id)}`, pl.pluginDetail),
+    call("GET", "/api/v1/services/{name}/updates", () =>
+      client.GET("/api/v1/services/{name}/updates", {
+        params: { path: { name }, query: { limit } },
+      }),
+    ),
+  listPlugins: () =>
+    call("GET", "/api/v1/plugins", () =>
+      client.GET("/api/v1/plugins"),
+    ) as unknown as Promise<t.PluginList>,
+  getPlugin: (id: string) =>
+    call("GET", "/api/v1/plugins/{id}", () =>
+      client.GET("/api/v1/plugins/{id}", { params: { path: { id } } }),
+    ) as unknown as Promise<t.PluginDetail>,
   uploadPlugin: (file: Blob) =>
-    request("/api/v1/plugins", pl.pluginView, {
-      method: "POST",
-      raw: { body: file, type: "application/wasm" },
-    }),
-  patchPlugin: (id: string, patch: Record<string, unknown>) =>
-    request(`/api/v1/plugins/${enc(id)}`, pl.pluginView, { method: "PATCH", json: patch }),
+    call("POST", "/api/v1/plugins", () =>
+      client.POST("/api/v1/plugins", {
+        body: file as unknown as number[],
+        headers: { "Content-Type": "application/wasm" },
+      }),
+    ) as unknown as Promise<t.PluginView>,
+  patchPlugin: (id: string, patch: t.PluginPatch) =>
+    call("PATCH", "/api/v1/plugins/{id}", () =>
+      client.PATCH("/api/v1/plugins/{id}", { params: { path: { id } }, body: patch }),
+    ) as unknown as Promise<t.PluginView>,
   deletePlugin: (id: string) =>
-    request(`/api/v1/plugins/${enc(id)}`, nothing, { method: "DELETE" }),
+    call("DELETE", "/api/v1/plugins/{id}", () =>
+      client.DELETE("/api/v1/plugins/{id}", { params: { path: { id } } }),
+    ),
   invokePlugin: (id: string, input: unknown) =>
-    request(`/api/v1/plugins/${enc(id)}/invoke`, pl.invokeResult, {
-      method: "POST",
-      json: { input },
-    }),
+    call("POST", "/api/v1/plugins/{id}/invoke", () =>
+      client.POST("/api/v1/plugins/{id}/invoke", {
+        params: { path: { id } },
+        body: { input: input as Record<string, unknown> },
+      }),
+    ) as unknown as Promise<t.InvokeResult>,
   getServicePlugins: (name: string) =>
-    request(`/api/v1/services/${enc(name)}/plugins`, pl.servicePlugins),
-  putServicePlugins: (name: string, b: pl.ServicePlugins) =>
-    request(`/api/v1/services/${enc(name)}/plugins`, pl.servicePlugins, { method: "PUT", json: b }),
-  getGlobalNotifiers: () => request("/api/v1/notifiers", pl.globalNotifiers),
+    call("GET", "/api/v1/services/{name}/plugins", () =>
+      client.GET("/api/v1/services/{name}/plugins", name$(name)),
+    ),
+  putServicePlugins: (name: string, b: t.ServicePlugins) =>
+    call("PUT", "/api/v1/services/{name}/plugins", () =>
+      client.PUT("/api/v1/services/{name}/plugins", { ...name$(name), body: b }),
+    ),
+  getGlobalNotifiers: () => call("GET", "/api/v1/notifiers", () => client.GET("/api/v1/notifiers")),
   putGlobalNotifiers: (notifiers: string[]) =>
-    request("/api/v1/notifiers", pl.globalNotifiers, { method: "PUT", json: { notifiers } }),
-  listTokens: () => request("/api/v1/tokens", s.tokenList),
+    call("PUT", "/api/v1/notifiers", () =>
+      client.PUT("/api/v1/notifiers", { body: { notifiers } }),
+    ),
+  listTokens: () => call("GET", "/api/v1/tokens", () => client.GET("/api/v1/tokens")),
   createToken: (name: string, expiresAt?: string) =>
-    request("/api/v1/tokens", s.createdToken, {
-      method: "POST",
-      json: { name, expires_at: expiresAt ?? null },
-    }),
-  revokeToken: (id: string) => request(`/api/v1/tokens/${enc(id)}`, nothing, { method: "DELETE" }),
-  listRegistries: () => request("/api/v1/registries", s.registryList),
+    call("POST", "/api/v1/tokens", () =>
+      client.POST("/api/v1/tokens", { body: { name, expires_at: expiresAt ?? null } }),
+    ),
+  revokeToken: (id: string) =>
+    call("DELETE", "/api/v1/tokens/{id}", () =>
+      client.DELETE("/api/v1/tokens/{id}", { params: { path: { id } } }),
+    ),
+  listRegistries: () => call("GET", "/api/v1/registries", () => client.GET("/api/v1/registries")),
   putRegistry: (host: string, username: string, password: string) =>
-    request(`/api/v1/registries/${enc(host)}`, s.registry, {
-      method: "PUT",
-      json: { username, password },
-    }),
+    call("PUT", "/api/v1/registries/{host}", () =>
+      client.PUT("/api/v1/registries/{host}", {
+        params: { path: { host } },
+        body: { username, password },
+      }),
+    ),
   deleteRegistry: (host: string) =>
-    request(`/api/v1/registries/${enc(host)}`, nothing, { method: "DELETE" }),
+    call("DELETE", "/api/v1/registries/{host}", () =>
+      client.DELETE("/api/v1/registries/{host}", { params: { path: { host } } }),
+    ),
 };
+
+/**
+ * Fills in what older servers leave out: the service's address (`id`, else its name) and the
+ * container counts. The answer is checked against `ServiceView` after this.
+ */
+export function normalizeService<S extends Partial<t.ServiceView>>(v: S): S & t.ServiceView {
+  // Only fills in: anything malformed is left for the schema check to report.
+  if (!v || typeof v !== "object" || !Array.isArray(v.containers)) return v as S & t.ServiceView;
+  const containers = v.containers;
+  return {
+    ...v,
+    id: v.id ?? v.name,
+    containers_total: v.containers_total ?? containers.length,
+    containers_running:
+      v.containers_running ?? containers.filter((c) => c?.state === "running").length,
+  } as S & t.ServiceView;
+}
+
+/** A service as the API answers it, checked against the document's `ServiceView` (fixtures). */
+export function parseServiceView(raw: unknown): t.ServiceView {
+  const v = normalizeService(raw as t.ServiceView);
+  const schema = componentSchema("ServiceView");
+  const issue = schema && check(v, schema);
+  if (issue)
+    throw new ApiError(
+      0,
+      "unexpected_response",
+      `ServiceView${issue.path} ${issue.message}`,
+      issue,
+    );
+  return v;
+}
 
 /**
  * Downloads a protected resource as a file: a plain link can't carry the bearer token, so fetch
  * it and hand the browser a blob URL.
  */
 export async function downloadAuthed(path: string, filename: string): Promise<void> {
-  const text = await request(path, z.string(), { text: true });
+  const [route, search] = path.split("?", 2) as [string, string | undefined];
+  const text = (await call(
+    "GET",
+    route as keyof paths & string,
+    () =>
+      client.request("get", route as "/api/v1/audit.csv", {
+        querySerializer: () => search ?? "",
+        headers: { Accept: "*/*" },
+        parseAs: "text",
+      }),
+    { text: true },
+  )) as unknown as string;
   const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
   const a = document.createElement("a");
   a.href = url;
@@ -464,6 +665,46 @@ export async function downloadAuthed(path: string, filename: string): Promise<vo
  * (no multipart, no `files`) leaves the service's files as they are on the server, so nothing
  * sealed needs to be revealed to save a definition.
  */
-export async function replaceKeepingFiles(name: string, yaml: string): Promise<s.ServiceView> {
+export async function replaceKeepingFiles(name: string, yaml: string): Promise<t.ServiceView> {
   return api.replaceService(name, yaml);
+}
+
+/** `raw` when it fits the schema, else null (streams and files outside the `paths`). */
+function fitting<T>(raw: unknown, schema: Parameters<typeof check>[1] | null): T | null {
+  return schema && check(raw, schema) === null ? (raw as T) : null;
+}
+
+/** One line of a followed log stream, or null when it isn't one. */
+export function parseFollowLine(raw: unknown): t.FollowLine | null {
+  const line = componentSchema("LogLine");
+  return fitting<t.FollowLine>(
+    raw,
+    line && {
+      allOf: [
+        line,
+        { type: "object", required: ["container"], properties: { container: { type: "string" } } },
+      ],
+    },
+  );
+}
+
+/** One `/api/v1/events` payload, or null when it isn't an event this dashboard knows. */
+export function parseServerEvent(raw: unknown): t.ServerEvent | null {
+  const lagged = {
+    type: "object",
+    required: ["type", "missed"],
+    properties: { type: { const: "lagged" }, missed: { type: "integer" } },
+  };
+  const event = componentSchema("Event");
+  return fitting<t.ServerEvent>(raw, { anyOf: event ? [event, lagged] : [lagged] });
+}
+
+/** `/config.json` (the runtime configuration), or null when it isn't one. */
+export function parseRuntimeConfig(
+  raw: unknown,
+): (t.RuntimeConfig & { auth_mode: "builtin" | "supabase" }) | null {
+  const c = fitting<t.RuntimeConfig>(raw, componentSchema("RuntimeConfig"));
+  return c && (c.auth_mode === "builtin" || c.auth_mode === "supabase")
+    ? (c as t.RuntimeConfig & { auth_mode: "builtin" | "supabase" })
+    : null;
 }
