@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { ApiError, parseServiceView, type ServiceView } from "@/lib/api";
+import { ApiError, normalizePlugin, parseServiceView, type ServiceView } from "@/lib/api";
 import { check } from "@/lib/api/validate";
 import { applyEvent, keys, queryClient, retryable } from "@/lib/query";
 import { service } from "@/test/fetch";
@@ -105,5 +105,12 @@ describe("answers checked against the document", () => {
     );
     expect(check(null, { type: ["string", "null"] })).toBeNull();
     expect(check(1.5, { type: "integer" })?.message).toBe("expected integer, got number");
+  });
+
+  it("reads a plugin's stored grants and manifest with the lists the pages expect", () => {
+    const p = normalizePlugin({ manifest: { id: "h", name: "H", version: "1" }, grants: {} });
+    expect(p.grants).toEqual({ capabilities: [], http: { allow: [] } });
+    expect(p.manifest).toMatchObject({ kinds: [], capabilities: [], description: "" });
+    expect(normalizePlugin({ manifest: { broken: true }, grants: null }).manifest).toBeNull();
   });
 });

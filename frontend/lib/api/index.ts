@@ -384,6 +384,34 @@ function definitionBody(body: t.Definition | string) {
 /** A multipart project where the route's body is declared as a definition. */
 const multipart = (p: ProjectUpload) => ({ body: projectForm(p) as unknown as t.Definition });
 
+/**
+ * A plugin's stored JSON as the pages read it: the document declares `manifest` and `grants` as
+ * free-form objects (the server validated them on upload and on save); a stored manifest that
+ * isn't one is `null`, and grants without a list or an allow-list have empty ones.
+ */
+export function normalizePlugin<P extends { manifest?: unknown; grants?: unknown }>(p: P): P {
+  if (!p || typeof p !== "object") return p;
+  const m = p.manifest as Partial<t.Manifest> | null | undefined;
+  const g = (p.grants ?? {}) as Partial<t.Grants>;
+  const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+  const manifest =
+    m && typeof m === "object" && typeof m.id === "string" && typeof m.name === "string"
+      ? {
+          ...m,
+          kinds: list(m.kinds),
+          capabilities: list(m.capabilities),
+          description: typeof m.description === "string" ? m.description : "",
+        }
+      : null;
+  return {
+    ...p,
+    manifest,
+    grants: { ...g, capabilities: list(g.capabilities), http: { allow: list(g.http?.allow) } },
+  };
+}
+
+const plugin: CallOptions = { prepare: (p: t.PluginView) => normalizePlugin(p) };
+
 /** Options of calls that answer a `ServiceView`. */
 const service: CallOptions = { prepare: (v: t.ServiceView) => normalizeService(v) };
 
@@ -536,23 +564,34 @@ export const api = {
       }),
     ),
   listPlugins: () =>
-    call("GET", "/api/v1/plugins", () =>
-      client.GET("/api/v1/plugins"),
-    ) as unknown as Promise<t.PluginList>,
+    call("GET", "/api/v1/plugins", () => client.GET("/api/v1/plugins"), {
+      prepare: (l: t.PluginList) =>
+        Array.isArray(l?.plugins) ? { ...l, plugins: l.plugins.map(normalizePlugin) } : l,
+    }) as unknown as Promise<t.PluginList>,
   getPlugin: (id: string) =>
-    call("GET", "/api/v1/plugins/{id}", () =>
-      client.GET("/api/v1/plugins/{id}", { params: { path: { id } } }),
+    call(
+      "GET",
+      "/api/v1/plugins/{id}",
+      () => client.GET("/api/v1/plugins/{id}", { params: { path: { id } } }),
+      plugin,
     ) as unknown as Promise<t.PluginDetail>,
   uploadPlugin: (file: Blob) =>
-    call("POST", "/api/v1/plugins", () =>
-      client.POST("/api/v1/plugins", {
-        body: file as unknown as number[],
-        headers: { "Content-Type": "application/wasm" },
-      }),
+    call(
+      "POST",
+      "/api/v1/plugins",
+      () =>
+        client.POST("/api/v1/plugins", {
+          body: file as unknown as number[],
+          headers: { "Content-Type": "application/wasm" },
+        }),
+      plugin,
     ) as unknown as Promise<t.PluginView>,
   patchPlugin: (id: string, patch: t.PluginPatch) =>
-    call("PATCH", "/api/v1/plugins/{id}", () =>
-      client.PATCH("/api/v1/plugins/{id}", { params: { path: { id } }, body: patch }),
+    call(
+      "PATCH",
+      "/api/v1/plugins/{id}",
+      () => client.PATCH("/api/v1/plugins/{id}", { params: { path: { id } }, body: patch }),
+      plugin,
     ) as unknown as Promise<t.PluginView>,
   deletePlugin: (id: string) =>
     call("DELETE", "/api/v1/plugins/{id}", () =>
