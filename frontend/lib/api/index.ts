@@ -385,9 +385,8 @@ function definitionBody(body: t.Definition | string) {
 const multipart = (p: ProjectUpload) => ({ body: projectForm(p) as unknown as t.Definition });
 
 /**
- * A plugin's stored JSON as the pages read it: the document declares `manifest` and `grants` as
- * free-form objects (the server validated them on upload and on save); a stored manifest that
- * isn't one is `null`, and grants without a list or an allow-list have empty ones.
+ * A plugin's stored JSON as the pages read it: a stored manifest that isn't one is `null`, and
+ * grants without a list or an allow-list (a fresh upload's are `{}`) have empty ones.
  */
 export function normalizePlugin<P extends { manifest?: unknown; grants?: unknown }>(p: P): P {
   if (!p || typeof p !== "object") return p;
@@ -603,7 +602,7 @@ export const api = {
         params: { path: { id } },
         body: { input: input as Record<string, unknown> },
       }),
-    ) as unknown as Promise<t.InvokeResult>,
+    ),
   getServicePlugins: (name: string) =>
     call("GET", "/api/v1/services/{name}/plugins", () =>
       client.GET("/api/v1/services/{name}/plugins", name$(name)),

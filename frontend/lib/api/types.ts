@@ -1,8 +1,7 @@
 /**
  * Names for the API's types, all from the generated schema (lib/api/schema.d.ts, from the
- * server's OpenAPI document). Where the document declares a field as a free-form JSON object (a
- * plugin's manifest, grants and logs: the server stores them as JSON it validated on upload), the
- * UI's reading of it is spelled out here, on top of the generated type.
+ * server's OpenAPI document), narrowed where the client fills in defaults (`normalizeService`,
+ * `normalizePlugin`) or where the form takes free text the server validates.
  */
 import type { components } from "@/lib/api/schema";
 
@@ -58,31 +57,19 @@ export type FollowLine = LogLine & { container: string };
  */
 export type ServerEvent = S["Event"] | { type: "lagged"; missed: number };
 
-/** A plugin's manifest as stored at upload (plugins/README, the manifest section). */
-export interface Manifest {
-  id: string;
-  name: string;
-  version: string;
+/**
+ * A plugin's manifest and grants as the pages read them (`normalizePlugin` in lib/api): the
+ * lists always present, a manifest that isn't one `null`.
+ */
+export type Manifest = S["PluginManifest"] & {
   kinds: string[];
-  description?: string;
-  wit?: string;
   capabilities: string[];
-  config_schema?: unknown;
-}
-
-/** What the administrator granted a plugin. */
-export interface Grants {
-  capabilities: string[];
-  http?: { allow: string[] };
-}
-
-type Plugin<P> = Omit<P, "manifest" | "grants"> & {
-  manifest: Manifest | null;
-  grants: Grants;
+  description: string;
 };
+export type Grants = S["PluginGrants"] & { capabilities: string[]; http: { allow: string[] } };
+
+type Plugin<P> = Omit<P, "manifest" | "grants"> & { manifest: Manifest | null; grants: Grants };
 export type PluginView = Plugin<S["PluginView"]>;
 export type PluginDetail = Plugin<S["PluginView"]> & Omit<S["PluginDetail"], keyof S["PluginView"]>;
 export type PluginList = { plugins: PluginView[] };
-export type InvokeResult = Omit<S["InvokeResult"], "logs"> & {
-  logs: { level: string; message: string }[];
-};
+export type InvokeResult = S["InvokeResult"];
