@@ -2184,6 +2184,38 @@ pub async fn logs(state: &AppState, name: &str, tail: u32) -> Result<Vec<Contain
     Ok(out)
 }
 
+/// The lines of every container of a service from the last `tail` on, as they are written, each
+/// with its container's name; ends when the server shuts down. A line that cannot be read is
+/// skipped.
+pub async fn follow_logs(
+    state: &AppState,
+    name: &str,
+    tail: u32,
+) -> Result<impl futures_util::Stream<Item = (String, LogLine)> + Send + use<>> {
+    use futures_util::StreamExt;
+    let mut streams = Vec::new();
+    for (_, c) in log_targets(state, name).await? {
+        let container = c.name.clone();
+        let lines = state.docker.logs(&c.id, tail, true).await?;
+        streams.push(
+            lines
+                .filter_map(move |l| std::future::ready(l.ok().map(|l| (container.clone(), l))))
+                .boxed(),
+        );
+    }
+    Ok(futures_util::stream::select_all(streams)
+        .take_until(state.shutdown.clone().cancelled_owned()))
+}
+
+/// Every stored revision of a service's definition, newest first.
+pub async fn revisions(state: &AppState, name: &str) -> Result<Vec<db::services::Revision>> {
+    let revs = db::services::revisions(&state.db, name).await?;
+    if revs.is_empty() {
+        return Err(Error::ServiceNotFound(name.into()));
+    }
+    Ok(revs)
+}
+
 /// The compose file and `.env`/env files a docker-compose project was started from, read from
 /// its working directory (labels `com.docker.compose.project.config_files` and `…working_dir`).
 /// `None` when they are not readable from here or the project used several files (overrides),

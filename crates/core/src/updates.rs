@@ -184,6 +184,12 @@ async fn check_images(
     Ok(out)
 }
 
+/// A service's update history, newest first: every check and update with its steps, digests,
+/// result and rollback reason (at most `limit` runs).
+pub async fn history(state: &AppState, name: &str, limit: i64) -> Result<Vec<db::updates::Run>> {
+    Ok(db::updates::list(&state.db, name, limit).await?)
+}
+
 /// Checks every image of a managed service against its registry (HEAD only, cached).
 pub async fn check(
     state: &AppState,
