@@ -18,7 +18,10 @@ macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident ($what:literal) {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+            // `tt`, not `literal`: a `literal` fragment reaches derives wrapped in an invisible
+            // group, which utoipa's derive does not read in `#[serde(rename = …)]` (the document
+            // then named the variants `Digest`, `Tag` instead of their spellings).
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -86,5 +89,12 @@ mod tests {
         let e = "green".parse::<Colour>().unwrap_err();
         assert_eq!(e.to_string(), "unknown colour \"green\"");
         assert!(serde_json::from_str::<Colour>("\"green\"").is_err());
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_spellings() {
+        let schema =
+            serde_json::to_value(<Colour as utoipa::PartialSchema>::schema()).unwrap_or_default();
+        assert_eq!(schema["enum"], serde_json::json!(["red", "dark_blue"]));
     }
 }

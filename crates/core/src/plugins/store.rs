@@ -5,14 +5,16 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError};
 
+use sdmd_model::audit::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::types::LogLine;
 use super::{Capability, Grants, Inspection, Kind, Limits, Manifest, Plugin, PluginError, Runtime};
+use crate::change::{Change, Record};
 use crate::db;
-use crate::db::audit::{AuditContext, NewEntry};
+use crate::db::audit::AuditContext;
 pub use crate::runtime::PluginHost;
 use crate::state::AppState;
 
@@ -106,6 +108,62 @@ pub enum StoreError {
     Database(#[from] crate::db::DbError),
 }
 
+/// The OpenAPI shape of a stored manifest (the JSON of [`Manifest`], which the plugin host
+/// defines without OpenAPI). Only declares; never built.
+#[derive(ToSchema)]
+#[schema(as = PluginManifest)]
+#[allow(dead_code)]
+pub struct ManifestSchema {
+    /// Stable identifier.
+    id: String,
+    /// Display name.
+    name: String,
+    /// The plugin's own version.
+    version: String,
+    /// The worlds it exports: `update-strategy`, `health-check`, `notifier`.
+    kinds: Vec<String>,
+    /// What it does.
+    description: Option<String>,
+    /// The `sdmd:plugin` WIT version it was built against.
+    wit: Option<String>,
+    /// Host interfaces it asks for: `log`, `config`, `registry`, `http`.
+    capabilities: Option<Vec<String>>,
+    /// A JSON Schema subset describing its settings.
+    #[schema(value_type = Option<Object>)]
+    config_schema: Option<Value>,
+}
+
+/// The OpenAPI shape of stored grants (what the administrator sent; every part optional).
+#[derive(ToSchema)]
+#[schema(as = PluginGrants)]
+#[allow(dead_code)]
+pub struct GrantsSchema {
+    /// Capabilities granted.
+    capabilities: Option<Vec<String>>,
+    /// The `http` allow-list.
+    http: Option<HttpGrantSchema>,
+}
+
+/// The OpenAPI shape of the `http` grant.
+#[derive(ToSchema)]
+#[schema(as = PluginHttpGrant)]
+#[allow(dead_code)]
+pub struct HttpGrantSchema {
+    /// Allowed `scheme://host[:port]` patterns.
+    allow: Option<Vec<String>>,
+}
+
+/// The OpenAPI shape of one line a plugin logged during a test run.
+#[derive(ToSchema)]
+#[schema(as = PluginLogLine)]
+#[allow(dead_code)]
+pub struct LogLineSchema {
+    /// Severity or stream.
+    level: String,
+    /// Text.
+    message: String,
+}
+
 /// A plugin as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PluginView {
@@ -114,7 +172,7 @@ pub struct PluginView {
     /// Current version string.
     pub version: String,
     /// The current manifest.
-    #[schema(value_type = Object)]
+    #[schema(value_type = ManifestSchema)]
     pub manifest: Value,
     /// WIT version, imports, exports of the current version.
     #[schema(value_type = Object)]
@@ -126,7 +184,7 @@ pub struct PluginView {
     /// Whether services may use it.
     pub enabled: bool,
     /// The admin's grants.
-    #[schema(value_type = Object)]
+    #[schema(value_type = GrantsSchema)]
     pub grants: Value,
     /// Declared capabilities not granted yet (must be empty to enable).
     #[schema(value_type = Vec<String>)]
@@ -197,11 +255,6 @@ fn view(row: db::plugins::PluginRow) -> PluginView {
     }
 }
 
-/// Tell event subscribers (SSE) about a committed audit row.
-fn publish(state: &AppState, entry: db::audit::Entry) {
-    state.bus.publish(crate::events::Event::Audit { entry });
-}
-
 /// All plugins.
 pub async fn list(state: &AppState) -> Result<Vec<PluginView>, StoreError> {
     Ok(db::plugins::list(&state.db)
@@ -260,7 +313,7 @@ pub async fn upload(
         serde_json::to_value(manifest).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let inspection_json = json!({"wit": inspection.wit, "imports": inspection.imports, "exports": inspection.exports});
     let id = manifest.id.as_str();
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let existing = db::plugins::get_for_update(&mut tx, id).await?;
     let created = existing.is_none();
     if created {
@@ -301,11 +354,10 @@ pub async fn upload(
     }
     let details = json!({"version": manifest.version, "sha256": sha256, "size": size, "created": created,
         "disabled": disabled_because});
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "plugin.upload",
+        Record {
+            action: Action::PluginUpload,
             target: Some(id),
             result: "ok",
             details,
@@ -315,8 +367,7 @@ pub async fn upload(
     let row = db::plugins::get(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok((created, view(row)))
 }
 
@@ -349,7 +400,7 @@ pub async fn update(
     id: &str,
     patch: PluginPatch,
 ) -> Result<PluginView, StoreError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let mut row = db::plugins::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
@@ -448,11 +499,10 @@ pub async fn update(
         .map(|m| m.keys().collect());
     let details = json!({"enabled": patch.enabled, "grants": patch.grants, "config_keys": config_keys,
         "limits": patch.limits, "version_sha256": patch.version_sha256, "delivery": patch.delivery});
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "plugin.update",
+        Record {
+            action: Action::PluginUpdate,
             target: Some(id),
             result: "ok",
             details,
@@ -462,14 +512,13 @@ pub async fn update(
     let row = db::plugins::get(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok(view(row))
 }
 
 /// Delete a plugin and all its versions; refused while a service or the global list uses it.
 pub async fn delete(state: &AppState, ctx: &AuditContext, id: &str) -> Result<(), StoreError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     db::plugins::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
@@ -481,19 +530,17 @@ pub async fn delete(state: &AppState, ctx: &AuditContext, id: &str) -> Result<()
         });
     }
     db::plugins::delete(&mut tx, id).await?;
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "plugin.delete",
+        Record {
+            action: Action::PluginDelete,
             target: Some(id),
             result: "ok",
             details: json!({}),
         },
     )
     .await?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     state
         .plugins
         .inner
@@ -513,7 +560,7 @@ pub struct InvokeResult {
     /// Why it failed, when it did.
     pub error: Option<InvokeError>,
     /// Log lines, stdout and stderr (capped).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<LogLineSchema>)]
     pub logs: Vec<LogLine>,
     /// Wall-clock milliseconds.
     pub duration_ms: f64,
@@ -581,20 +628,16 @@ pub async fn invoke(
         ),
     };
     let result = error.as_ref().map_or("ok", |e| e.code.as_str()).to_string();
-    let mut conn = state.db.acquire().await?;
     let details = json!({"duration_ms": out.duration.as_secs_f64() * 1e3});
-    let entry = db::audit::record(
-        &mut conn,
-        ctx,
-        &NewEntry {
-            action: "plugin.invoke",
-            target: Some(id),
-            result: &result,
-            details,
-        },
-    )
-    .await?;
-    publish(state, entry);
+    let mut change = Change::begin(&state.db).await?;
+    let record = Record {
+        action: Action::PluginInvoke,
+        target: Some(id),
+        result: &result,
+        details,
+    };
+    change.record(ctx, record).await?;
+    change.commit(&state.bus).await?;
     Ok(InvokeResult {
         output,
         error,
@@ -684,7 +727,7 @@ pub async fn set_service_plugins(
 ) -> Result<ServicePlugins, StoreError> {
     no_duplicates("health_checks", &plugins.health_checks)?;
     no_duplicates("notifiers", &plugins.notifiers)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let sid = service_id(&mut tx, service).await?;
     let mut rows: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = &plugins.strategy {
@@ -701,19 +744,17 @@ pub async fn set_service_plugins(
     }
     db::plugins::set_bindings(&mut tx, sid, &rows).await?;
     let details = serde_json::to_value(&plugins).unwrap_or_default();
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "service.plugins",
+        Record {
+            action: Action::ServicePlugins,
             target: Some(service),
             result: "ok",
             details,
         },
     )
     .await?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok(plugins)
 }
 
@@ -740,25 +781,23 @@ pub async fn set_global_notifiers(
     notifiers: GlobalNotifiers,
 ) -> Result<GlobalNotifiers, StoreError> {
     no_duplicates("notifiers", &notifiers.notifiers)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     for n in &notifiers.notifiers {
         check_kind(&mut tx, n, Kind::Notifier).await?;
     }
     db::plugins::set_global_notifiers(&mut tx, &notifiers.notifiers).await?;
     let details = serde_json::to_value(&notifiers).unwrap_or_default();
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "notifiers.update",
+        Record {
+            action: Action::NotifiersUpdate,
             target: None,
             result: "ok",
             details,
         },
     )
     .await?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok(notifiers)
 }
 
