@@ -108,7 +108,7 @@ fn schedules_run_exactly_once_across_replicas() {
             "exactly one replica claims the due run: {a:?} {b:?}"
         );
         assert_eq!(won[0].due, utc("2026-11-30T03:15:00Z"));
-        assert_eq!(won[0].mode, "check");
+        assert_eq!(won[0].mode.as_str(), "check");
         schedule::run_due(&app.state, won[0]).await;
 
         // Later ticks for the same due time do nothing; nor does a tick past the grace window.

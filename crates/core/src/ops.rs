@@ -15,7 +15,7 @@ use crate::docker::{
     ContainerInfo, ContainerState, DockerError, Filter, Health, LogLine, container_body, labels,
 };
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, Operation, Phase};
 use crate::live::{self, Kind, Status};
 use crate::project::Project;
 use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
@@ -312,14 +312,14 @@ pub(crate) async fn audit_alone(
 async fn audited<T: Serialize>(
     state: &AppState,
     ctx: &AuditContext,
-    action: &str,
+    action: Operation,
     target: &str,
     op: impl Future<Output = Result<T>>,
 ) -> Result<T> {
     state.bus.publish(Event::Operation {
         service: target.into(),
-        action: action.into(),
-        phase: "started".into(),
+        action,
+        phase: Phase::Started,
         message: String::new(),
     });
     let r = op.await;
@@ -327,21 +327,21 @@ async fn audited<T: Serialize>(
         Ok(v) => (
             "ok",
             serde_json::to_value(v).unwrap_or_default(),
-            "finished",
+            Phase::Finished,
             String::new(),
         ),
         Err(e) => (
             code_of(e),
             json!({ "error": e.to_string() }),
-            "failed",
+            Phase::Failed,
             e.to_string(),
         ),
     };
-    audit_alone(state, ctx, action, target, result, details).await;
+    audit_alone(state, ctx, action.as_str(), target, result, details).await;
     state.bus.publish(Event::Operation {
         service: target.into(),
-        action: action.into(),
-        phase: phase.into(),
+        action,
+        phase,
         message,
     });
     r
@@ -798,8 +798,8 @@ pub(crate) async fn run_hooks(
         return Ok(());
     };
     let (hooks, name) = match point {
-        HookPoint::PostStart => (&m.runtime.post_start, "post_start"),
-        HookPoint::PreStop => (&m.runtime.pre_stop, "pre_stop"),
+        HookPoint::PostStart => (&m.runtime.post_start, Operation::PostStart),
+        HookPoint::PreStop => (&m.runtime.pre_stop, Operation::PreStop),
     };
     for (index, hook) in hooks.iter().enumerate() {
         if let Some(d) = def {
@@ -814,7 +814,7 @@ pub(crate) async fn run_hooks(
         if exit_code != 0 {
             return Err(Error::HookFailed {
                 member: member.to_owned(),
-                hook: name,
+                hook: name.as_str(),
                 index,
                 exit_code,
                 output,
@@ -898,11 +898,11 @@ pub struct ActionReport {
     pub removed: Vec<String>,
 }
 
-fn publish_step(state: &AppState, service: &str, action: &str, message: String) {
+fn publish_step(state: &AppState, service: &str, action: Operation, message: String) {
     state.bus.publish(Event::Operation {
         service: service.into(),
-        action: action.into(),
-        phase: "step".into(),
+        action,
+        phase: Phase::Step,
         message,
     });
 }
@@ -919,7 +919,12 @@ async fn ensure_image(state: &AppState, def: &Definition, member: &str) -> Resul
                 format!("image `{image}` is not present on the engine and pull_policy is never"),
             ));
         }
-        publish_step(state, service, "deploy", format!("pulling {image}"));
+        publish_step(
+            state,
+            service,
+            Operation::Deploy,
+            format!("pulling {image}"),
+        );
         pull_one(state, service, image).await?;
     }
     Ok(())
@@ -989,7 +994,7 @@ pub(crate) async fn wait_dependencies(
                 publish_step(
                     state,
                     &def.name,
-                    "deploy",
+                    Operation::Deploy,
                     format!(
                         "{member}: optional dependency {dep} is not ready ({reason}); going on"
                     ),
@@ -1183,7 +1188,7 @@ pub async fn deploy(
     audited(
         state,
         ctx,
-        "service.deploy",
+        Operation::ServiceDeploy,
         name,
         deploy_locked(state, &stored, profiles),
     )
@@ -1413,7 +1418,7 @@ async fn ensure_images(
         publish_step(
             state,
             &def.name,
-            "deploy",
+            Operation::Deploy,
             format!("pulling {image} (pull_policy: always)"),
         );
         pull_one(state, &def.name, image).await
@@ -1642,7 +1647,12 @@ async fn deploy_member(
         wait_dependencies(state, def, member, &peers).await?;
     }
     if replicas.iter().any(|r| r.keep.is_none()) {
-        publish_step(state, &def.name, "deploy", format!("creating {member}"));
+        publish_step(
+            state,
+            &def.name,
+            Operation::Deploy,
+            format!("creating {member}"),
+        );
     }
     let done = join_settled(replicas.iter().map(|r| async {
         let (id, action) = match &r.keep {
@@ -1792,13 +1802,18 @@ async fn deploy_locked(
     .await;
     for (member, e) in &traversal.failed {
         tracing::warn!(service = %def.name, member, error = %e, "member failed to deploy");
-        publish_step(state, &def.name, "deploy", format!("{member} failed: {e}"));
+        publish_step(
+            state,
+            &def.name,
+            Operation::Deploy,
+            format!("{member} failed: {e}"),
+        );
     }
     for member in &traversal.skipped {
         publish_step(
             state,
             &def.name,
-            "deploy",
+            Operation::Deploy,
             format!("{member} not started: a member it depends on failed"),
         );
     }
@@ -1826,7 +1841,7 @@ async fn deploy_locked(
 pub async fn start(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, "service.start", name, async {
+    audited(state, ctx, Operation::ServiceStart, name, async {
         let mut report = ActionReport::default();
         start_in_order(state, &target, &mut report, false).await?;
         Ok(report)
@@ -1985,7 +2000,7 @@ fn tally(walked: Vec<(String, bool)>, acted: &mut Vec<String>, unchanged: &mut V
 pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, "service.stop", name, async {
+    audited(state, ctx, Operation::ServiceStop, name, async {
         let mut report = ActionReport::default();
         stop_in_order(state, &target, &mut report, false).await?;
         Ok(report)
@@ -1997,7 +2012,7 @@ pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Ac
 pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, "service.restart", name, async {
+    audited(state, ctx, Operation::ServiceRestart, name, async {
         let mut report = ActionReport::default();
         stop_in_order(state, &target, &mut report, true).await?;
         start_in_order(state, &target, &mut report, true).await?;
@@ -2162,7 +2177,7 @@ pub async fn pull(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Pu
     audited(
         state,
         ctx,
-        "service.pull",
+        Operation::ServicePull,
         name,
         pull_images(state, &stored.definition),
     )

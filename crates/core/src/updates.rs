@@ -13,11 +13,14 @@ use crate::db::audit::AuditContext;
 use crate::db::{self, services::StoredService, updates::Finish};
 use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, Operation, Phase};
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, Platform, is_current};
 use crate::state::AppState;
-pub use sdmd_model::updates::{GateSettings, ImageCheck, SemverDiff, UpdateKind, semver_diff};
+pub use sdmd_model::updates::{
+    GateSettings, ImageCheck, RunKind, RunResult, SemverDiff, Trigger, UpdateKind, UpdateResult,
+    semver_diff,
+};
 
 /// The answer of a check.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -65,18 +68,17 @@ async fn running_images(
 /// How old a cached registry answer may be for a check someone asked for right now.
 const MANUAL_MAX_AGE: Duration = Duration::from_secs(60);
 
-fn max_age(state: &AppState, trigger: &str) -> Duration {
-    if trigger == "schedule" {
-        state.registry.ttl()
-    } else {
-        MANUAL_MAX_AGE
+fn max_age(state: &AppState, trigger: Trigger) -> Duration {
+    match trigger {
+        Trigger::Schedule => state.registry.ttl(),
+        Trigger::Manual => MANUAL_MAX_AGE,
     }
 }
 
 async fn check_images(
     state: &AppState,
     stored: &StoredService,
-    trigger: &str,
+    trigger: Trigger,
     tag_moves: &HashMap<String, String>,
 ) -> Result<Vec<ImageCheck>> {
     let running = running_images(state, stored).await?;
@@ -186,10 +188,10 @@ pub async fn check(
     state: &AppState,
     ctx: &AuditContext,
     name: &str,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<CheckReport> {
     let stored = ops::load(state, name).await?;
-    let run_id = db::updates::start(&state.db, name, "check", trigger, &ctx.actor).await?;
+    let run_id = db::updates::start(&state.db, name, RunKind::Check, trigger, &ctx.actor).await?;
     state
         .metrics
         .checks
@@ -212,9 +214,9 @@ pub async fn check(
     let (result, images) = match images {
         Ok(i) => (
             if i.iter().any(|c| c.update_available) {
-                "update_available"
+                RunResult::UpdateAvailable
             } else {
-                "up_to_date"
+                RunResult::UpToDate
             },
             i,
         ),
@@ -226,7 +228,7 @@ pub async fn check(
             finish(
                 state,
                 run_id,
-                "failed",
+                RunResult::Failed,
                 Vec::new(),
                 json!([]),
                 Some(e.to_string()),
@@ -308,7 +310,7 @@ pub struct UpdateReport {
     /// History id.
     pub run_id: i64,
     /// `up_to_date`, `updated` or `rolled_back`.
-    pub result: String,
+    pub result: UpdateResult,
     /// What the pull changed.
     pub pull: PullReport,
     /// What happened to the members.
@@ -322,7 +324,7 @@ pub struct UpdateReport {
 async fn finish(
     state: &AppState,
     id: i64,
-    result: &str,
+    result: RunResult,
     steps: Vec<Step>,
     images: serde_json::Value,
     reason: Option<String>,
@@ -351,8 +353,8 @@ impl Run<'_> {
         let message = message.into();
         self.state.bus.publish(Event::Operation {
             service: self.service.clone(),
-            action: "update".into(),
-            phase: "step".into(),
+            action: Operation::Update,
+            phase: Phase::Step,
             message: format!("{step}: {message}"),
         });
         self.steps.push(Step {
@@ -370,7 +372,7 @@ pub async fn update(
     state: &AppState,
     ctx: &AuditContext,
     name: &str,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<UpdateReport> {
     let _local = state.locks.lock(name).await;
     // Across replicas: a session-level advisory lock held on one connection for the whole run.
@@ -379,7 +381,8 @@ pub async fn update(
     let stored = ops::load(state, name).await;
     let result = match stored {
         Ok(stored) => {
-            let run_id = db::updates::start(&state.db, name, "update", trigger, &ctx.actor).await?;
+            let run_id =
+                db::updates::start(&state.db, name, RunKind::Update, trigger, &ctx.actor).await?;
             let mut run = Run {
                 state,
                 service: name.to_owned(),
@@ -408,8 +411,8 @@ pub async fn update(
                         format!("{}@{}", i.image, i.new_digest.clone().unwrap_or_default())
                     });
                     use crate::plugins::types::EventKind;
-                    match p.result.as_str() {
-                        "updated" => notify(
+                    match p.result {
+                        UpdateResult::Updated => notify(
                             state,
                             &stored,
                             plugins.notifiers.clone(),
@@ -418,7 +421,7 @@ pub async fn update(
                             (from, to),
                             None,
                         ),
-                        "rolled_back" => notify(
+                        UpdateResult::RolledBack => notify(
                             state,
                             &stored,
                             plugins.notifiers.clone(),
@@ -427,7 +430,7 @@ pub async fn update(
                             (from, to),
                             p.reason.clone(),
                         ),
-                        _ => {}
+                        UpdateResult::UpToDate => {}
                     }
                     Ok(p)
                 }
@@ -446,17 +449,16 @@ pub async fn update(
                     Err(e)
                 }
             };
-            let result_word = outcome.as_ref().map_or("failed", |p| p.result.as_str());
             state
                 .metrics
-                .update_finished(result_word, started.elapsed());
+                .update_finished(outcome.as_ref().ok().map(|p| p.result), started.elapsed());
             let (report, audit_result, details) = match outcome {
                 Ok(p) => {
                     let images = serde_json::to_value(&p.pull.images).unwrap_or_default();
                     finish(
                         state,
                         run_id,
-                        &p.result,
+                        p.result.into(),
                         run.steps.clone(),
                         images.clone(),
                         p.reason.clone(),
@@ -465,7 +467,7 @@ pub async fn update(
                     .await;
                     let details = json!({"run_id": run_id, "result": p.result, "images": images,
                         "members": p.members, "reason": p.reason});
-                    let audit_result = if p.result == "rolled_back" {
+                    let audit_result = if p.result == UpdateResult::RolledBack {
                         "rolled_back"
                     } else {
                         "ok"
@@ -488,7 +490,7 @@ pub async fn update(
                     finish(
                         state,
                         run_id,
-                        "failed",
+                        RunResult::Failed,
                         run.steps.clone(),
                         json!([]),
                         Some(e.to_string()),
@@ -517,7 +519,7 @@ pub async fn update(
 }
 
 struct PipelineOutcome {
-    result: String,
+    result: UpdateResult,
     pull: PullReport,
     members: ActionReport,
     reason: Option<String>,
@@ -527,7 +529,7 @@ struct PipelineOutcome {
 async fn pipeline(
     run: &mut Run<'_>,
     stored: &StoredService,
-    trigger: &str,
+    trigger: Trigger,
     health_plugins: &[crate::plugins::Plugin],
 ) -> Result<PipelineOutcome> {
     let state = run.state;
@@ -622,7 +624,7 @@ async fn pipeline(
             tracing::warn!(error = %e, "could not clear stale checks");
         }
         return Ok(PipelineOutcome {
-            result: "up_to_date".into(),
+            result: UpdateResult::UpToDate,
             pull,
             members,
             reason: None,
@@ -804,7 +806,7 @@ async fn pipeline(
                 ops::refresh_live(state, id).await;
             }
             Ok(PipelineOutcome {
-                result: "updated".into(),
+                result: UpdateResult::Updated,
                 pull,
                 members,
                 reason: None,
@@ -853,7 +855,7 @@ async fn pipeline(
             );
             members.unchanged = order;
             Ok(PipelineOutcome {
-                result: "rolled_back".into(),
+                result: UpdateResult::RolledBack,
                 pull,
                 members,
                 reason: Some(format!("{member}: {reason}")),
@@ -968,7 +970,7 @@ struct TagDecision {
 async fn candidates(
     state: &AppState,
     image: &ImageRef,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Vec<crate::plugins::types::Candidate> {
     let creds = match crate::credentials::for_host(state, &image.registry).await {
         Ok(c) => c,
@@ -1002,7 +1004,7 @@ async fn decide_tags(
     state: &AppState,
     stored: &StoredService,
     strategy: &crate::plugins::Plugin,
-    trigger: &str,
+    trigger: Trigger,
 ) -> std::result::Result<Vec<TagDecision>, String> {
     use crate::plugins::types::Decision;
     let runtime = state
@@ -1051,7 +1053,7 @@ async fn apply_strategy(
     ctx: &AuditContext,
     stored: StoredService,
     strategy: &crate::plugins::Plugin,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<StoredService> {
     let state = run.state;
     let decisions = match decide_tags(state, &stored, strategy, trigger).await {
