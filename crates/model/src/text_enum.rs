@@ -18,7 +18,10 @@ macro_rules! text_enum {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident ($what:literal) {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
+            // `tt`, not `literal`: a `literal` fragment reaches the derives wrapped in an
+            // invisible group, which utoipa does not read as a `rename` (the document then
+            // showed the Rust variant names instead of the spellings).
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -99,6 +102,14 @@ mod tests {
             assert_eq!(json, format!("\"{c}\""));
             assert_eq!(serde_json::from_str::<Colour>(&json).ok(), Some(*c));
         }
+        // The OpenAPI schema lists the same spellings.
+        let schema =
+            serde_json::to_value(<Colour as utoipa::PartialSchema>::schema()).unwrap_or_default();
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["red", "dark_blue"]),
+            "{schema}"
+        );
         let e = "green".parse::<Colour>().unwrap_err();
         assert_eq!(e.to_string(), "unknown colour \"green\"");
         assert!(serde_json::from_str::<Colour>("\"green\"").is_err());
