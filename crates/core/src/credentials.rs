@@ -1,13 +1,14 @@
 //! Stored per-registry credentials: the domain side of `/api/v1/registries`.
 
 use chrono::{DateTime, Utc};
+use sdmd_model::audit::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::change::{Change, Record};
+use crate::db::audit::AuditContext;
 use crate::error::{Error, Result};
-use crate::events::Event;
 use crate::registry::Credentials;
 use crate::spec::Problem;
 use crate::state::AppState;
@@ -113,44 +114,40 @@ pub async fn put(
     let sealed = boxed(state)?
         .seal(c.password.as_bytes(), &host)
         .map_err(|e| Error::Secret(e.to_string()))?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let row = crate::db::registries::put(&mut tx, &host, &c.username, &sealed).await?;
-    let entry = audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "registry.put",
+        Record {
+            action: Action::RegistryPut,
             target: Some(&host),
             result: "ok",
             details: json!({"username": c.username}),
         },
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     Ok(view(row))
 }
 
 /// Forgets a registry's credentials; audited.
 pub async fn delete(state: &AppState, ctx: &AuditContext, host: &str) -> Result<()> {
     let host = normalise(host);
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     if !crate::db::registries::delete(&mut tx, &host).await? {
         return Err(Error::RegistryNotFound(host));
     }
-    let entry = audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "registry.delete",
+        Record {
+            action: Action::RegistryDelete,
             target: Some(&host),
             result: "ok",
             details: json!({}),
         },
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! they share. No HTTP here: the `sdmd` crate's API calls into these modules.
 
 pub mod auth;
+pub mod change;
 pub mod credentials;
 pub mod error;
 pub mod metrics;

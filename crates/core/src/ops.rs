@@ -9,13 +9,16 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::db::audit::{self, AuditContext, NewEntry};
+use sdmd_model::audit::Action;
+
+use crate::change::{Change, Record};
+use crate::db::audit::AuditContext;
 use crate::db::{self, services::StoredService};
 use crate::docker::{
     ContainerInfo, ContainerState, DockerError, Filter, Health, LogLine, container_body, labels,
 };
 use crate::error::{Error, Result};
-use crate::events::{Event, Operation, Phase};
+use crate::events::{Event, Operation, OperationStep, Phase};
 use crate::live::{self, Kind, Status};
 use crate::project::Project;
 use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
@@ -281,44 +284,35 @@ pub fn code_of(e: &Error) -> &'static str {
     }
 }
 
-/// Appends an audit row outside any other change and publishes it.
+/// Appends an audit row outside any other change and publishes it ([`change::record_alone`]).
 pub(crate) async fn audit_alone(
     state: &AppState,
     ctx: &AuditContext,
-    action: &str,
+    action: Action,
     target: &str,
     result: &str,
     details: serde_json::Value,
 ) {
-    let entry = NewEntry {
+    let record = Record {
         action,
         target: Some(target),
         result,
         details,
     };
-    let written = async {
-        let mut conn = state.db.acquire().await?;
-        audit::record(&mut conn, ctx, &entry).await
-    }
-    .await;
-    match written {
-        Ok(e) => state.bus.publish(Event::Audit { entry: e }),
-        // The operation itself already happened; losing its audit row must be loud.
-        Err(e) => tracing::error!(error = %e, action, target, "failed to write audit row"),
-    }
+    crate::change::record_alone(&state.db, &state.bus, ctx, record).await;
 }
 
 /// Runs a Docker operation and records its outcome (ok or the error code) in the audit log.
 async fn audited<T: Serialize>(
     state: &AppState,
     ctx: &AuditContext,
-    action: Operation,
+    action: Action,
     target: &str,
     op: impl Future<Output = Result<T>>,
 ) -> Result<T> {
     state.bus.publish(Event::Operation {
         service: target.into(),
-        action,
+        action: Operation::Audited(action),
         phase: Phase::Started,
         message: String::new(),
     });
@@ -337,10 +331,10 @@ async fn audited<T: Serialize>(
             e.to_string(),
         ),
     };
-    audit_alone(state, ctx, action.as_str(), target, result, details).await;
+    audit_alone(state, ctx, action, target, result, details).await;
     state.bus.publish(Event::Operation {
         service: target.into(),
-        action,
+        action: Operation::Audited(action),
         phase,
         message,
     });
@@ -491,7 +485,7 @@ pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> R
         source: Some(&project.source),
         files: &files,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     // A managed service of that name is the more precise answer than an unmanaged holder.
     if db::services::get(&mut tx, &def.name).await?.is_some() {
         return Err(Error::NameTaken(def.name));
@@ -500,19 +494,17 @@ pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> R
     db::services::insert(&mut tx, &def, &ctx.actor, &[], src)
         .await
         .map_err(|e| name_taken(e, &def.name))?;
-    let entry = audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "service.create",
+        Record {
+            action: Action::ServiceCreate,
             target: Some(&def.name),
             result: "ok",
             details: json!({"revision": 1}),
         },
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     let mut view = get(state, &def.name).await?;
     view.warnings = resolved.warnings;
     Ok(view)
@@ -549,7 +541,7 @@ pub async fn replace(
             format!("must be `{name}` (renaming a service is not supported)"),
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let old = db::services::get(&mut tx, name)
         .await?
         .ok_or_else(|| Error::ServiceNotFound(name.into()))?;
@@ -587,19 +579,14 @@ pub async fn replace(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let entry = audit::record(
-        &mut tx,
-        ctx,
-        &NewEntry {
-            action: "service.edit",
-            target: Some(name),
-            result: "ok",
-            details: json!({"revision": {"from": old.revision, "to": revision}, "members_changed": changed}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    let record = Record {
+        action: Action::ServiceEdit,
+        target: Some(name),
+        result: "ok",
+        details: json!({"revision": {"from": old.revision, "to": revision}, "members_changed": changed}),
+    };
+    tx.record(ctx, record).await?;
+    tx.commit(&state.bus).await?;
     let mut view = get(state, name).await?;
     view.warnings = resolved.warnings;
     Ok(view)
@@ -703,7 +690,7 @@ pub async fn delete(
             audit_alone(
                 state,
                 ctx,
-                "service.delete",
+                Action::ServiceDelete,
                 name,
                 code_of(&e),
                 json!({"error": e.to_string()}),
@@ -712,23 +699,18 @@ pub async fn delete(
             return Err(e);
         }
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     if !db::services::delete(&mut tx, name).await? {
         return Err(Error::ServiceNotFound(name.into()));
     }
-    let entry = audit::record(
-        &mut tx,
-        ctx,
-        &NewEntry {
-            action: "service.delete",
-            target: Some(name),
-            result: "ok",
-            details: json!({"revision": stored.revision, "containers": report.containers, "volumes": report.volumes}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    let record = Record {
+        action: Action::ServiceDelete,
+        target: Some(name),
+        result: "ok",
+        details: json!({"revision": stored.revision, "containers": report.containers, "volumes": report.volumes}),
+    };
+    tx.record(ctx, record).await?;
+    tx.commit(&state.bus).await?;
     Ok(report)
 }
 
@@ -798,8 +780,8 @@ pub(crate) async fn run_hooks(
         return Ok(());
     };
     let (hooks, name) = match point {
-        HookPoint::PostStart => (&m.runtime.post_start, Operation::PostStart),
-        HookPoint::PreStop => (&m.runtime.pre_stop, Operation::PreStop),
+        HookPoint::PostStart => (&m.runtime.post_start, OperationStep::PostStart),
+        HookPoint::PreStop => (&m.runtime.pre_stop, OperationStep::PreStop),
     };
     for (index, hook) in hooks.iter().enumerate() {
         if let Some(d) = def {
@@ -898,10 +880,10 @@ pub struct ActionReport {
     pub removed: Vec<String>,
 }
 
-fn publish_step(state: &AppState, service: &str, action: Operation, message: String) {
+fn publish_step(state: &AppState, service: &str, step: OperationStep, message: String) {
     state.bus.publish(Event::Operation {
         service: service.into(),
-        action,
+        action: Operation::Step(step),
         phase: Phase::Step,
         message,
     });
@@ -922,7 +904,7 @@ async fn ensure_image(state: &AppState, def: &Definition, member: &str) -> Resul
         publish_step(
             state,
             service,
-            Operation::Deploy,
+            OperationStep::Deploy,
             format!("pulling {image}"),
         );
         pull_one(state, service, image).await?;
@@ -994,7 +976,7 @@ pub(crate) async fn wait_dependencies(
                 publish_step(
                     state,
                     &def.name,
-                    Operation::Deploy,
+                    OperationStep::Deploy,
                     format!(
                         "{member}: optional dependency {dep} is not ready ({reason}); going on"
                     ),
@@ -1188,7 +1170,7 @@ pub async fn deploy(
     audited(
         state,
         ctx,
-        Operation::ServiceDeploy,
+        Action::ServiceDeploy,
         name,
         deploy_locked(state, &stored, profiles),
     )
@@ -1418,7 +1400,7 @@ async fn ensure_images(
         publish_step(
             state,
             &def.name,
-            Operation::Deploy,
+            OperationStep::Deploy,
             format!("pulling {image} (pull_policy: always)"),
         );
         pull_one(state, &def.name, image).await
@@ -1650,7 +1632,7 @@ async fn deploy_member(
         publish_step(
             state,
             &def.name,
-            Operation::Deploy,
+            OperationStep::Deploy,
             format!("creating {member}"),
         );
     }
@@ -1805,7 +1787,7 @@ async fn deploy_locked(
         publish_step(
             state,
             &def.name,
-            Operation::Deploy,
+            OperationStep::Deploy,
             format!("{member} failed: {e}"),
         );
     }
@@ -1813,7 +1795,7 @@ async fn deploy_locked(
         publish_step(
             state,
             &def.name,
-            Operation::Deploy,
+            OperationStep::Deploy,
             format!("{member} not started: a member it depends on failed"),
         );
     }
@@ -1841,7 +1823,7 @@ async fn deploy_locked(
 pub async fn start(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, Operation::ServiceStart, name, async {
+    audited(state, ctx, Action::ServiceStart, name, async {
         let mut report = ActionReport::default();
         start_in_order(state, &target, &mut report, false).await?;
         Ok(report)
@@ -2000,7 +1982,7 @@ fn tally(walked: Vec<(String, bool)>, acted: &mut Vec<String>, unchanged: &mut V
 pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, Operation::ServiceStop, name, async {
+    audited(state, ctx, Action::ServiceStop, name, async {
         let mut report = ActionReport::default();
         stop_in_order(state, &target, &mut report, false).await?;
         Ok(report)
@@ -2012,7 +1994,7 @@ pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Ac
 pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, Operation::ServiceRestart, name, async {
+    audited(state, ctx, Action::ServiceRestart, name, async {
         let mut report = ActionReport::default();
         stop_in_order(state, &target, &mut report, true).await?;
         start_in_order(state, &target, &mut report, true).await?;
@@ -2177,7 +2159,7 @@ pub async fn pull(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Pu
     audited(
         state,
         ctx,
-        Operation::ServicePull,
+        Action::ServicePull,
         name,
         pull_images(state, &stored.definition),
     )
@@ -2215,6 +2197,38 @@ pub async fn logs(state: &AppState, name: &str, tail: u32) -> Result<Vec<Contain
         });
     }
     Ok(out)
+}
+
+/// The lines of every container of a service from the last `tail` on, as they are written, each
+/// with its container's name; ends when the server shuts down. A line that cannot be read is
+/// skipped.
+pub async fn follow_logs(
+    state: &AppState,
+    name: &str,
+    tail: u32,
+) -> Result<impl futures_util::Stream<Item = (String, LogLine)> + Send + use<>> {
+    use futures_util::StreamExt;
+    let mut streams = Vec::new();
+    for (_, c) in log_targets(state, name).await? {
+        let container = c.name.clone();
+        let lines = state.docker.logs(&c.id, tail, true).await?;
+        streams.push(
+            lines
+                .filter_map(move |l| std::future::ready(l.ok().map(|l| (container.clone(), l))))
+                .boxed(),
+        );
+    }
+    Ok(futures_util::stream::select_all(streams)
+        .take_until(state.shutdown.clone().cancelled_owned()))
+}
+
+/// Every stored revision of a service's definition, newest first.
+pub async fn revisions(state: &AppState, name: &str) -> Result<Vec<db::services::Revision>> {
+    let revs = db::services::revisions(&state.db, name).await?;
+    if revs.is_empty() {
+        return Err(Error::ServiceNotFound(name.into()));
+    }
+    Ok(revs)
 }
 
 /// The compose file and `.env`/env files a docker-compose project was started from, read from
@@ -2307,7 +2321,7 @@ async fn adopt_compose_files(
     let def = resolved.display;
     let files = seal_files(state, name, &project)?;
     let ids: Vec<String> = group.containers.iter().map(|c| c.id.clone()).collect();
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     db::services::insert(
         &mut tx,
         &def,
@@ -2322,11 +2336,10 @@ async fn adopt_compose_files(
     .map_err(|e| name_taken(e, name))?;
     db::services::set_project_dir(&mut tx, name, dir).await?;
     db::services::set_foreign_volumes(&mut tx, name, &adopted_volumes(state, group).await?).await?;
-    let entry = audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "service.adopt",
+        Record {
+            action: Action::ServiceAdopt,
             target: Some(name),
             result: "ok",
             details: json!({
@@ -2338,8 +2351,7 @@ async fn adopt_compose_files(
         },
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     let mut view = get(state, name).await?;
     view.warnings = resolved.warnings;
     Ok(view)
@@ -2566,7 +2578,7 @@ pub async fn adopt(
     // What inspect produced must pass the same validation as user input.
     let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
         .map_err(Error::Invalid)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     db::services::insert(
         &mut tx,
         &def,
@@ -2578,11 +2590,10 @@ pub async fn adopt(
     .map_err(|e| name_taken(e, name))?;
     db::services::set_foreign_volumes(&mut tx, name, &adopted_volumes(state, &group).await?)
         .await?;
-    let entry = audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "service.adopt",
+        Record {
+            action: Action::ServiceAdopt,
             target: Some(name),
             result: "ok",
             details: json!({
@@ -2592,8 +2603,7 @@ pub async fn adopt(
         },
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     let mut view = get(state, name).await?;
     view.dropped = lost;
     Ok(view)
@@ -2725,7 +2735,7 @@ pub async fn read_file(
         audit_alone(
             state,
             ctx,
-            "service.file.reveal",
+            Action::ServiceFileReveal,
             name,
             "ok",
             json!({"path": path}),

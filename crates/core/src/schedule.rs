@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sdmd_model::audit::Action;
 
-use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::change::{Change, Record};
+use crate::db::audit::AuditContext;
 use crate::db::{self, schedules::Row};
 use crate::error::{Error, Result};
-use crate::events::Event;
 use crate::spec::Problem;
 use crate::state::AppState;
 pub use crate::timetable::{Frequency, Plan, Schedule, ScheduleInput, ScheduleMode, Weekday};
@@ -60,21 +61,19 @@ pub async fn put(
         jitter_seconds: i32::try_from(s.jitter_seconds).unwrap_or(0),
         updated_at: Utc::now(),
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let stored = db::schedules::put(&mut tx, &row).await?;
-    let entry = audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "service.schedule",
+        Record {
+            action: Action::ServiceSchedule,
             target: Some(name),
             result: "ok",
             details: serde_json::to_value(Schedule::from_row(&stored)).unwrap_or_default(),
         },
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     let mut out = Schedule::from_row(&stored);
     if out.enabled {
         out.next_run = plan.next_due(Utc::now());

@@ -9,11 +9,14 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use sdmd_model::audit::Action;
+
+use crate::change::{Change, Record};
 use crate::db::audit::AuditContext;
 use crate::db::{self, services::StoredService, updates::Finish};
 use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
 use crate::error::{Error, Result};
-use crate::events::{Event, Operation, Phase};
+use crate::events::{Event, Operation, OperationStep, Phase};
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, Platform, is_current};
 use crate::state::AppState;
@@ -183,6 +186,12 @@ async fn check_images(
     Ok(out)
 }
 
+/// A service's update history, newest first: every check and update with its steps, digests,
+/// result and rollback reason (at most `limit` runs).
+pub async fn history(state: &AppState, name: &str, limit: i64) -> Result<Vec<db::updates::Run>> {
+    Ok(db::updates::list(&state.db, name, limit).await?)
+}
+
 /// Checks every image of a managed service against its registry (HEAD only, cached).
 pub async fn check(
     state: &AppState,
@@ -278,7 +287,7 @@ pub async fn check(
     ops::audit_alone(
         state,
         ctx,
-        "service.check",
+        Action::ServiceCheck,
         name,
         "ok",
         json!({"update_available": update_available}),
@@ -353,7 +362,7 @@ impl Run<'_> {
         let message = message.into();
         self.state.bus.publish(Event::Operation {
             service: self.service.clone(),
-            action: Operation::Update,
+            action: Operation::Step(OperationStep::Update),
             phase: Phase::Step,
             message: format!("{step}: {message}"),
         });
@@ -505,7 +514,15 @@ pub async fn update(
                     )
                 }
             };
-            ops::audit_alone(state, ctx, "service.update", name, audit_result, details).await;
+            ops::audit_alone(
+                state,
+                ctx,
+                Action::ServiceUpdate,
+                name,
+                audit_result,
+                details,
+            )
+            .await;
             report
         }
         Err(e) => Err(e),
@@ -1103,7 +1120,7 @@ async fn apply_strategy(
                 .display;
         sealed_files = ops::seal_files(state, &stored.name, &project)?;
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     db::services::new_revision(
         &mut tx,
         &stored_def,
@@ -1114,19 +1131,16 @@ async fn apply_strategy(
         },
     )
     .await?;
-    let entry = crate::db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &crate::db::audit::NewEntry {
-            action: "service.edit",
-            target: Some(&stored.name),
-            result: "ok",
-            details: json!({"strategy": strategy.id(), "moves": moves}),
-        },
+        Record::ok(
+            Action::ServiceEdit,
+            &stored.name,
+            json!({"strategy": strategy.id(), "moves": moves}),
+        ),
     )
     .await?;
-    tx.commit().await?;
-    state.bus.publish(Event::Audit { entry });
+    tx.commit(&state.bus).await?;
     ops::load(state, &stored.name).await
 }
 

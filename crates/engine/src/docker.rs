@@ -55,12 +55,6 @@ impl From<bollard::errors::Error> for DockerError {
                 status_code: 409,
                 message,
             } => Self::Conflict(message),
-            E::DockerResponseServerError { message, .. }
-                if message.contains("port is already allocated")
-                    || message.contains("address already in use") =>
-            {
-                Self::Conflict(message)
-            }
             E::DockerResponseServerError {
                 status_code: 400,
                 message,
@@ -635,11 +629,68 @@ impl Docker {
         Ok(())
     }
 
-    /// Starts a container; already running is fine.
+    /// Starts a container; already running is fine. A host port another container already
+    /// publishes is a [`DockerError::Conflict`] (see [`Docker::refused_start`]).
     pub async fn start(&self, id: &str) -> Result<(), DockerError> {
         let i = id.to_owned();
-        self.call(|c| async move { c.start_container(&i, None).await })
+        match self
+            .call(|c| async move { c.start_container(&i, None).await })
             .await
+        {
+            Err(DockerError::Other(message)) => Err(self.refused_start(id, message).await),
+            r => r,
+        }
+    }
+
+    /// Why the engine refused to start `id` with a server error. Docker answers a host port that
+    /// is already taken with a 500 whose only distinction is its message text; the conflict is
+    /// established from structured state instead: the container's own port bindings and the
+    /// running containers that publish one of those host ports (`publish` filter). A port held
+    /// by a process outside Docker is not visible that way and stays the engine's error.
+    async fn refused_start(&self, id: &str, message: String) -> DockerError {
+        let i = id.to_owned();
+        let Ok(me) = self
+            .call(|c| async move { c.inspect_container(&i, None).await })
+            .await
+        else {
+            return DockerError::Other(message);
+        };
+        let wanted: Vec<String> = me
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .into_iter()
+            .flatten()
+            .flat_map(|(port, binds)| {
+                let proto = port.split_once('/').map_or("tcp", |(_, p)| p).to_owned();
+                binds
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.host_port.filter(|p| !p.is_empty()))
+                    .map(move |host| format!("{host}/{proto}"))
+            })
+            .collect();
+        for published in wanted {
+            let filters = HashMap::from([("publish", vec![published.clone()])]);
+            let opts = ListContainersOptionsBuilder::default()
+                .filters(&filters)
+                .build();
+            let Ok(holders) = self
+                .call(|c| async move { c.list_containers(Some(opts)).await })
+                .await
+            else {
+                continue;
+            };
+            if let Some(holder) = holders.iter().find(|h| h.id != me.id) {
+                let name = holder.names.iter().flatten().next().map_or_else(
+                    || holder.id.clone().unwrap_or_default(),
+                    |n| n.trim_start_matches('/').to_owned(),
+                );
+                return DockerError::Conflict(format!(
+                    "{message} (host port {published} is published by container {name})"
+                ));
+            }
+        }
+        DockerError::Other(message)
     }
 
     /// Stops a container (SIGTERM, then SIGKILL after `timeout_s`); already stopped is fine.

@@ -32,3 +32,86 @@ pub struct Entry {
     /// The `x-request-id` the client sent, if any.
     pub client_request_id: Option<String>,
 }
+
+crate::text_enum! {
+    /// What an audit row records: every action SDMD writes, with its one spelling. The audit log
+    /// itself stores text, so a row of an older or newer SDMD (or a test's own) still reads back;
+    /// everything this build writes goes through this enum.
+    pub enum Action ("audit action") {
+        /// A service definition was stored for the first time.
+        ServiceCreate = "service.create",
+        /// A new revision of a definition was stored.
+        ServiceEdit = "service.edit",
+        /// A service was removed.
+        ServiceDelete = "service.delete",
+        /// Containers created outside SDMD were taken over.
+        ServiceAdopt = "service.adopt",
+        /// A service's containers were (re)created from its definition.
+        ServiceDeploy = "service.deploy",
+        /// A service was started.
+        ServiceStart = "service.start",
+        /// A service was stopped.
+        ServiceStop = "service.stop",
+        /// A service was restarted.
+        ServiceRestart = "service.restart",
+        /// A service's images were pulled.
+        ServicePull = "service.pull",
+        /// A service's images were checked against their registries.
+        ServiceCheck = "service.check",
+        /// A service was updated to newer images.
+        ServiceUpdate = "service.update",
+        /// A service's update schedule was changed.
+        ServiceSchedule = "service.schedule",
+        /// A service's plugin bindings were changed.
+        ServicePlugins = "service.plugins",
+        /// A secret file of a service's project was shown in clear.
+        ServiceFileReveal = "service.file.reveal",
+        /// Registry credentials were stored.
+        RegistryPut = "registry.put",
+        /// Registry credentials were removed.
+        RegistryDelete = "registry.delete",
+        /// A plugin was installed.
+        PluginUpload = "plugin.upload",
+        /// A plugin's grants or settings were changed.
+        PluginUpdate = "plugin.update",
+        /// A plugin was removed.
+        PluginDelete = "plugin.delete",
+        /// A plugin was called by hand.
+        PluginInvoke = "plugin.invoke",
+        /// The global notifiers were changed.
+        NotifiersUpdate = "notifiers.update",
+        /// A sign-in attempt.
+        AuthLogin = "auth.login",
+        /// The first-run setup (the first administrator).
+        AuthSetup = "auth.setup",
+        /// A refresh token was used twice: its session was ended.
+        AuthRefreshReuse = "auth.refresh_reuse",
+        /// A sign-out.
+        AuthLogout = "auth.logout",
+        /// A user was created.
+        UserCreate = "user.create",
+        /// A user's password was changed.
+        UserPasswd = "user.passwd",
+        /// A user was removed.
+        UserRemove = "user.remove",
+        /// An API token was created.
+        TokenCreate = "token.create",
+        /// An API token was revoked.
+        TokenRevoke = "token.revoke",
+        /// Audit rows older than the retention were removed (the chain's anchor moves).
+        AuditPrune = "audit.prune",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Action;
+
+    #[test]
+    fn every_action_round_trips_its_spelling() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(*a));
+        }
+        assert!("service.explode".parse::<Action>().is_err());
+    }
+}

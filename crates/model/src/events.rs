@@ -1,34 +1,45 @@
 //! The in-process event bus behind `GET /api/v1/events`: status changes, pull progress,
 //! operation progress and audit entries, fanned out to every SSE subscriber.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
-use crate::audit::Entry;
+use crate::audit::{Action, Entry};
 use crate::container::{ContainerState, Health, PullProgress};
 
+/// What an [`Event::Operation`] reports on, sent as its one spelling: an audited operation as a
+/// whole by its audit action (`service.deploy`, `service.start`, …), a step inside one by what
+/// is running (`deploy`, `update`, `post_start`, `pre_stop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Operation {
+    /// An audited operation (started, finished, failed).
+    Audited(Action),
+    /// A step inside an operation.
+    Step(OperationStep),
+}
+
+impl Operation {
+    /// The one spelling (as sent).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::Audited(a) => a.as_str(),
+            Operation::Step(s) => s.as_str(),
+        }
+    }
+}
+
 crate::text_enum! {
-    /// The operation an [`Event::Operation`] reports on. The audited ones are spelled as their
-    /// audit action; the steps inside them by what is running.
-    pub enum Operation ("operation") {
-        /// A deploy as a whole (started, finished, failed).
-        ServiceDeploy = "service.deploy",
-        /// A start as a whole.
-        ServiceStart = "service.start",
-        /// A stop as a whole.
-        ServiceStop = "service.stop",
-        /// A restart as a whole.
-        ServiceRestart = "service.restart",
-        /// A pull as a whole.
-        ServicePull = "service.pull",
-        /// A step of a deploy (pulling, creating, a member failing or skipped).
+    /// What a step of an operation is part of.
+    pub enum OperationStep ("operation step") {
+        /// A deploy (pulling, creating, a member failing or skipped).
         Deploy = "deploy",
-        /// A step of an update.
+        /// An update.
         Update = "update",
-        /// A member's `post_start` hooks running.
+        /// A member's `post_start` hooks.
         PostStart = "post_start",
-        /// A member's `pre_stop` hooks running.
+        /// A member's `pre_stop` hooks.
         PreStop = "pre_stop",
     }
 }
@@ -140,11 +151,28 @@ mod tests {
 
     #[test]
     fn operation_events_keep_their_spellings() {
-        assert_round_trips(Operation::ALL);
+        assert_round_trips(OperationStep::ALL);
         assert_round_trips(Phase::ALL);
+        // An audited operation is sent as its audit action, a step by its own spelling.
+        for (op, text) in [
+            (Operation::Audited(Action::ServiceDeploy), "service.deploy"),
+            (Operation::Step(OperationStep::Deploy), "deploy"),
+            (Operation::Step(OperationStep::Update), "update"),
+            (Operation::Step(OperationStep::PreStop), "pre_stop"),
+        ] {
+            assert_eq!(op.as_str(), text);
+            assert_eq!(
+                serde_json::to_value(op).unwrap_or_default(),
+                serde_json::json!(text)
+            );
+            assert_eq!(
+                serde_json::from_value::<Operation>(text.into()).ok(),
+                Some(op)
+            );
+        }
         let e = Event::Operation {
             service: "web".into(),
-            action: Operation::ServiceDeploy,
+            action: Operation::Audited(Action::ServiceDeploy),
             phase: Phase::Started,
             message: String::new(),
         };
@@ -156,6 +184,7 @@ mod tests {
         let phases: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
         assert_eq!(phases, ["started", "step", "finished", "failed"]);
         assert!("done".parse::<Phase>().is_err());
-        assert!("service.update".parse::<Operation>().is_err());
+        assert!("service.deploy".parse::<OperationStep>().is_err());
+        assert!(serde_json::from_value::<Operation>("redeploy".into()).is_err());
     }
 }

@@ -327,7 +327,7 @@ async fn update_history(
         ));
     }
     Ok(axum::Json(
-        crate::db::updates::list(&state.db, &name, limit).await?,
+        crate::updates::history(&state, &name, limit).await?,
     ))
 }
 
@@ -387,25 +387,15 @@ async fn service_logs(
         })
         .into_response());
     }
-    let mut streams = Vec::new();
-    for (_, c) in ops::log_targets(&state, &name).await? {
-        let container = c.name.clone();
-        let s = state
-            .docker
-            .logs(&c.id, tail, true)
-            .await
-            .map_err(crate::error::Error::from)?;
-        streams.push(s.map(move |l| (container.clone(), l)).boxed());
-    }
-    let merged = futures_util::stream::select_all(streams)
-        .filter_map(|(container, line)| async move {
-            let line = line.ok()?;
-            let data = serde_json::to_string(&FollowLine { container, line }).ok()?;
-            Some(Ok::<_, Infallible>(
-                SseEvent::default().event("log").data(data),
-            ))
-        })
-        .take_until(state.shutdown.clone().cancelled_owned());
+    let merged =
+        ops::follow_logs(&state, &name, tail)
+            .await?
+            .filter_map(|(container, line)| async move {
+                let data = serde_json::to_string(&FollowLine { container, line }).ok()?;
+                Some(Ok::<_, Infallible>(
+                    SseEvent::default().event("log").data(data),
+                ))
+            });
     Ok(sse(super::stream_guard::guard(&state, &headers, merged)).into_response())
 }
 
@@ -552,12 +542,10 @@ async fn list_revisions(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<axum::Json<Vec<RevisionView>>, ApiError> {
-    let revs = crate::db::services::revisions(&state.db, &name).await?;
-    if revs.is_empty() {
-        return Err(crate::error::Error::ServiceNotFound(name).into());
-    }
     Ok(axum::Json(
-        revs.into_iter()
+        ops::revisions(&state, &name)
+            .await?
+            .into_iter()
             .map(|r| RevisionView {
                 revision: r.revision,
                 created_by: r.created_by,

@@ -18,14 +18,16 @@
 
 use std::time::Duration;
 
+use crate::change::{Change, Record};
 use crate::db::{Connection, PgConnection, PgPool};
 use chrono::{DateTime, Utc};
+use sdmd_model::audit::Action;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{Auth, AuthError, Claims, password, random_token, secret_hash};
-use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::db::audit::{self, AuditContext};
 use crate::db::auth::{self as db, User};
 
 /// Failed sign-ins per account that cost no delay.
@@ -108,22 +110,23 @@ async fn count_attempt(
 /// Records a throttled attempt of `action` (one aggregated row per key and window), commits, and
 /// answers the error that tells the client when to retry.
 async fn refuse_throttled(
-    mut tx: crate::db::Tx<'_>,
+    mut tx: Change<'_>,
     ctx: &AuditContext,
-    action: &str,
+    action: Action,
     email: &str,
     key: &str,
     wait: Duration,
 ) -> Result<AuthError, AuthError> {
     let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-    let entry = NewEntry {
+    let entry = Record {
         action,
         target: None,
         result: "over_request_rate_limit",
         details: json!({"email": email, "throttled_by": key, "retry_after_ms": retry_after_ms}),
     };
-    audit::record_repeated(&mut tx, &format!("{action}:{key}"), ctx, &entry).await?;
-    tx.commit().await?;
+    tx.record_repeated(&format!("{action}:{key}"), ctx, entry)
+        .await?;
+    tx.commit_unpublished().await?;
     Ok(AuthError::RateLimited { retry_after_ms })
 }
 
@@ -277,14 +280,16 @@ impl Auth {
         // 1. Count the attempt (or refuse it) and find the account: one short transaction.
         let user = {
             let mut conn = pool.acquire().await?;
-            let mut tx = conn.begin().await?;
+            let mut tx = Change::on(conn.begin().await?);
             if let Attempt::Throttled { key, wait } =
                 count_attempt(&mut tx, &ip_key, &account_key).await?
             {
-                return Err(refuse_throttled(tx, &ctx, "auth.login", email, &key, wait).await?);
+                return Err(
+                    refuse_throttled(tx, &ctx, Action::AuthLogin, email, &key, wait).await?,
+                );
             }
             let user = db::user_by_email(&mut tx, email).await?;
-            tx.commit().await?;
+            tx.commit_unpublished().await?;
             user
             // The connection goes back to the pool here, before argon2.
         };
@@ -297,18 +302,18 @@ impl Auth {
         let ok = self.verify_password(pw.to_owned(), phc).await? && user.is_some();
 
         // 3. The outcome: a second short transaction.
-        let mut tx = pool.begin().await?;
+        let mut tx = Change::begin(pool).await?;
         let account = user.as_ref().map(|u| u.email.clone());
         let Some(user) = user.filter(|_| ok) else {
-            let entry = NewEntry {
-                action: "auth.login",
+            let entry = Record {
+                action: Action::AuthLogin,
                 // The account, when there is one; the attempt as typed is a detail.
                 target: account.as_deref(),
                 result: "invalid_credentials",
                 details: json!({"email": email}),
             };
-            audit::record(&mut tx, &ctx, &entry).await?;
-            tx.commit().await?;
+            tx.record(&ctx, entry).await?;
+            tx.commit_unpublished().await?;
             return Err(AuthError::InvalidCredentials);
         };
         // Same lock order as `count_attempt` (address, then account): no deadlock between them.
@@ -316,14 +321,14 @@ impl Auth {
         db::clear_throttle(&mut tx, &account_key).await?;
         let (user, session, refresh) = self.open_session(&mut tx, user.id, client).await?;
         let ctx = client.audit(&user.email);
-        let entry = NewEntry {
-            action: "auth.login",
+        let entry = Record {
+            action: Action::AuthLogin,
             target: Some(&user.email),
             result: "ok",
             details: json!({"session_id": session}),
         };
-        audit::record(&mut tx, &ctx, &entry).await?;
-        tx.commit().await?;
+        tx.record(&ctx, entry).await?;
+        tx.commit_unpublished().await?;
         self.issue(pool, &user, session, refresh).await
     }
 
@@ -413,34 +418,36 @@ impl Auth {
         let setup_key = format!("setup:{ip_key}");
         // 1. Count the attempt (or refuse it): per address, growing delays then a hard block.
         let spent = {
-            let mut tx = pool.begin().await?;
+            let mut tx = Change::begin(pool).await?;
             if let Attempt::Throttled { key, wait } =
                 count_attempt(&mut tx, &ip_key, &setup_key).await?
             {
-                return Err(refuse_throttled(tx, &ctx, "auth.setup", email, &key, wait).await?);
+                return Err(
+                    refuse_throttled(tx, &ctx, Action::AuthSetup, email, &key, wait).await?,
+                );
             }
             let (check, spent) = self.setup.take(code);
             match check {
                 super::setup::Check::Taken => {}
                 super::setup::Check::NoCode => {
-                    tx.commit().await?;
+                    tx.commit_unpublished().await?;
                     return Err(AuthError::SetupCodeExpired);
                 }
                 super::setup::Check::Wrong => {
-                    let entry = NewEntry {
-                        action: "auth.setup",
+                    let entry = Record {
+                        action: Action::AuthSetup,
                         target: None,
                         result: "invalid_setup_code",
                         details: json!({"email": email}),
                     };
-                    audit::record(&mut tx, &ctx, &entry).await?;
-                    tx.commit().await?;
+                    tx.record(&ctx, entry).await?;
+                    tx.commit_unpublished().await?;
                     return Err(AuthError::InvalidSetupCode);
                 }
             }
             db::uncount_attempt(&mut tx, &ip_key).await?;
             db::clear_throttle(&mut tx, &setup_key).await?;
-            tx.commit().await?;
+            tx.commit_unpublished().await?;
             spent
         };
         // 2. argon2 with no connection held, then the user and the session in one transaction.
@@ -469,7 +476,7 @@ impl Auth {
                 .map_err(|e| AuthError::Internal(format!("password hash slots: {e}")))?;
             password::hash(pw.to_owned()).await?
         };
-        let mut tx = pool.begin().await?;
+        let mut tx = Change::begin(pool).await?;
         // Replicas (or the env-var bootstrap) creating the first user at the same moment:
         // one wins, the others see a user and answer `setup_complete`.
         let users = db::lock_first_admin(&mut tx).await?;
@@ -478,14 +485,14 @@ impl Auth {
         }
         let user = db::insert_user(&mut tx, email, &phc).await?;
         let (user, session, refresh) = self.open_session(&mut tx, user.id, client).await?;
-        let entry = NewEntry {
-            action: "auth.setup",
+        let entry = Record {
+            action: Action::AuthSetup,
             target: Some(&user.email),
             result: "ok",
             details: json!({"user_id": user.id, "session_id": session, "via": "setup_code"}),
         };
-        audit::record(&mut tx, &client.audit(&user.email), &entry).await?;
-        tx.commit().await?;
+        tx.record(&client.audit(&user.email), entry).await?;
+        tx.commit_unpublished().await?;
         tracing::info!(email = %user.email, "created the first administrator with the setup code");
         self.issue(pool, &user, session, refresh).await
     }
@@ -506,7 +513,7 @@ impl Auth {
         // One connection for the whole exchange: the lookup of the user runs inside the
         // transaction that holds the token's lock (a second connection here could deadlock a
         // busy pool).
-        let mut tx = pool.begin().await?;
+        let mut tx = Change::begin(pool).await?;
         let limits = self.config.session_limits();
         let Some(found) =
             db::refresh_token_for_update(&mut tx, &secret_hash(refresh_token), &limits).await?
@@ -528,20 +535,20 @@ impl Auth {
         if found.used_at.is_some() {
             // Reuse means the token leaked (or a client bug): end the session for everyone holding it.
             db::revoke_session(&mut tx, found.session_id).await?;
-            let entry = NewEntry {
-                action: "auth.refresh_reuse",
+            let entry = Record {
+                action: Action::AuthRefreshReuse,
                 target: Some(&user.email),
                 result: "refresh_token_already_used",
                 details: json!({"session_id": found.session_id}),
             };
             // Whoever presented the spent token is not authenticated by it.
-            audit::record(&mut tx, &client.audit(ANONYMOUS), &entry).await?;
-            tx.commit().await?;
+            tx.record(&client.audit(ANONYMOUS), entry).await?;
+            tx.commit_unpublished().await?;
             return Err(AuthError::RefreshTokenAlreadyUsed);
         }
         let next = random_token(32);
         db::rotate_refresh_token(&mut tx, found.id, found.session_id, &secret_hash(&next)).await?;
-        tx.commit().await?;
+        tx.commit_unpublished().await?;
         self.issue(pool, &user, found.session_id, next).await
     }
 
@@ -555,7 +562,7 @@ impl Auth {
         client: &Client,
     ) -> Result<(), AuthError> {
         self.require_builtin()?;
-        let mut tx = pool.begin().await?;
+        let mut tx = Change::begin(pool).await?;
         let u = db::user_by_id(&mut *tx, user)
             .await?
             .ok_or_else(|| AuthError::Unauthorized("no such user".into()))?;
@@ -573,14 +580,14 @@ impl Auth {
                 )));
             }
         }
-        let entry = NewEntry {
-            action: "auth.logout",
+        let entry = Record {
+            action: Action::AuthLogout,
             target: Some(&u.email),
             result: "ok",
             details: json!({"scope": scope, "session_id": session}),
         };
-        audit::record(&mut tx, &client.audit(&u.email), &entry).await?;
-        tx.commit().await?;
+        tx.record(&client.audit(&u.email), entry).await?;
+        tx.commit_unpublished().await?;
         Ok(())
     }
 
@@ -670,7 +677,7 @@ pub async fn add_user(
     let email = email.trim();
     check_new_account(email, pw)?;
     let phc = password::hash(pw.to_owned()).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = Change::begin(pool).await?;
     let user = db::insert_user(&mut tx, email, &phc)
         .await
         .map_err(|e| match &e {
@@ -679,18 +686,17 @@ pub async fn add_user(
             }
             _ => AuthError::Database(e),
         })?;
-    audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "user.create",
+        Record {
+            action: Action::UserCreate,
             target: Some(email),
             result: "ok",
             details: json!({"id": user.id}),
         },
     )
     .await?;
-    tx.commit().await?;
+    tx.commit_unpublished().await?;
     Ok(user)
 }
 
@@ -703,43 +709,41 @@ pub async fn set_password(
 ) -> Result<(), AuthError> {
     password::check_strength(pw)?;
     let phc = password::hash(pw.to_owned()).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = Change::begin(pool).await?;
     if !db::set_password(&mut tx, email, &phc).await? {
         return Err(AuthError::NotFound(format!("No user with email {email}.")));
     }
-    audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "user.passwd",
+        Record {
+            action: Action::UserPasswd,
             target: Some(email),
             result: "ok",
             details: json!({}),
         },
     )
     .await?;
-    tx.commit().await?;
+    tx.commit_unpublished().await?;
     Ok(())
 }
 
 /// Deletes a user (their sessions end with them), audited as `user.remove`.
 pub async fn remove_user(pool: &PgPool, ctx: &AuditContext, email: &str) -> Result<(), AuthError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Change::begin(pool).await?;
     if !db::delete_user(&mut tx, email).await? {
         return Err(AuthError::NotFound(format!("No user with email {email}.")));
     }
-    audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "user.remove",
+        Record {
+            action: Action::UserRemove,
             target: Some(email),
             result: "ok",
             details: json!({}),
         },
     )
     .await?;
-    tx.commit().await?;
+    tx.commit_unpublished().await?;
     Ok(())
 }
 

@@ -2,13 +2,15 @@
 //! name and prefix. The audit log names their actions `token:<name>:<id>` (a name can be reused
 //! once its token is revoked; the id cannot). Only a user session creates tokens (`api::auth`).
 
+use crate::change::{Change, Record};
 use crate::db::PgPool;
 use chrono::{DateTime, Utc};
+use sdmd_model::audit::Action;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{AuthError, Identity, random_token, secret_hash};
-use crate::db::audit::{self, AuditContext, NewEntry};
+use crate::db::audit::AuditContext;
 use crate::db::auth::{self as db, ApiToken};
 
 /// Every API token starts with this, which is how the gate tells them from JWTs.
@@ -50,7 +52,7 @@ pub async fn create(
     }
     let secret = format!("{TOKEN_PREFIX}{}", random_token(32));
     let prefix: String = secret.chars().take(SHOWN).collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = Change::begin(pool).await?;
     let token = db::insert_api_token(
         &mut tx,
         name,
@@ -66,33 +68,33 @@ pub async fn create(
         }
         _ => AuthError::Database(e),
     })?;
-    let entry = NewEntry {
-        action: "token.create",
+    let entry = Record {
+        action: Action::TokenCreate,
         target: Some(name),
         result: "ok",
         details: json!({"id": token.id, "prefix": prefix, "expires_at": expires_at}),
     };
-    audit::record(&mut tx, ctx, &entry).await?;
-    tx.commit().await?;
+    tx.record(ctx, entry).await?;
+    tx.commit_unpublished().await?;
     Ok(Created { token, secret })
 }
 
 /// Revokes a token, audited as `token.revoke`.
 pub async fn revoke(pool: &PgPool, ctx: &AuditContext, id: Uuid) -> Result<(), AuthError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Change::begin(pool).await?;
     let Some(name) = db::revoke_api_token(&mut tx, id).await? else {
         return Err(AuthError::NotFound(
             "No active API token with that id.".into(),
         ));
     };
-    let entry = NewEntry {
-        action: "token.revoke",
+    let entry = Record {
+        action: Action::TokenRevoke,
         target: Some(&name),
         result: "ok",
         details: json!({"id": id}),
     };
-    audit::record(&mut tx, ctx, &entry).await?;
-    tx.commit().await?;
+    tx.record(ctx, entry).await?;
+    tx.commit_unpublished().await?;
     Ok(())
 }
 

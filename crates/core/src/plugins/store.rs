@@ -5,14 +5,16 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError};
 
+use sdmd_model::audit::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::types::LogLine;
 use super::{Capability, Grants, Inspection, Kind, Limits, Manifest, Plugin, PluginError, Runtime};
+use crate::change::{Change, Record};
 use crate::db;
-use crate::db::audit::{AuditContext, NewEntry};
+use crate::db::audit::AuditContext;
 pub use crate::runtime::PluginHost;
 use crate::state::AppState;
 use sdmd_model::plugins::BindingRole;
@@ -198,11 +200,6 @@ fn view(row: db::plugins::PluginRow) -> PluginView {
     }
 }
 
-/// Tell event subscribers (SSE) about a committed audit row.
-fn publish(state: &AppState, entry: db::audit::Entry) {
-    state.bus.publish(crate::events::Event::Audit { entry });
-}
-
 /// All plugins.
 pub async fn list(state: &AppState) -> Result<Vec<PluginView>, StoreError> {
     Ok(db::plugins::list(&state.db)
@@ -261,7 +258,7 @@ pub async fn upload(
         serde_json::to_value(manifest).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let inspection_json = json!({"wit": inspection.wit, "imports": inspection.imports, "exports": inspection.exports});
     let id = manifest.id.as_str();
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let existing = db::plugins::get_for_update(&mut tx, id).await?;
     let created = existing.is_none();
     if created {
@@ -302,11 +299,10 @@ pub async fn upload(
     }
     let details = json!({"version": manifest.version, "sha256": sha256, "size": size, "created": created,
         "disabled": disabled_because});
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "plugin.upload",
+        Record {
+            action: Action::PluginUpload,
             target: Some(id),
             result: "ok",
             details,
@@ -316,8 +312,7 @@ pub async fn upload(
     let row = db::plugins::get(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok((created, view(row)))
 }
 
@@ -350,7 +345,7 @@ pub async fn update(
     id: &str,
     patch: PluginPatch,
 ) -> Result<PluginView, StoreError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let mut row = db::plugins::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
@@ -449,11 +444,10 @@ pub async fn update(
         .map(|m| m.keys().collect());
     let details = json!({"enabled": patch.enabled, "grants": patch.grants, "config_keys": config_keys,
         "limits": patch.limits, "version_sha256": patch.version_sha256, "delivery": patch.delivery});
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "plugin.update",
+        Record {
+            action: Action::PluginUpdate,
             target: Some(id),
             result: "ok",
             details,
@@ -463,14 +457,13 @@ pub async fn update(
     let row = db::plugins::get(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok(view(row))
 }
 
 /// Delete a plugin and all its versions; refused while a service or the global list uses it.
 pub async fn delete(state: &AppState, ctx: &AuditContext, id: &str) -> Result<(), StoreError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     db::plugins::get_for_update(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
@@ -482,19 +475,17 @@ pub async fn delete(state: &AppState, ctx: &AuditContext, id: &str) -> Result<()
         });
     }
     db::plugins::delete(&mut tx, id).await?;
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "plugin.delete",
+        Record {
+            action: Action::PluginDelete,
             target: Some(id),
             result: "ok",
             details: json!({}),
         },
     )
     .await?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     state
         .plugins
         .inner
@@ -582,20 +573,16 @@ pub async fn invoke(
         ),
     };
     let result = error.as_ref().map_or("ok", |e| e.code.as_str()).to_string();
-    let mut conn = state.db.acquire().await?;
     let details = json!({"duration_ms": out.duration.as_secs_f64() * 1e3});
-    let entry = db::audit::record(
-        &mut conn,
-        ctx,
-        &NewEntry {
-            action: "plugin.invoke",
-            target: Some(id),
-            result: &result,
-            details,
-        },
-    )
-    .await?;
-    publish(state, entry);
+    let mut change = Change::begin(&state.db).await?;
+    let record = Record {
+        action: Action::PluginInvoke,
+        target: Some(id),
+        result: &result,
+        details,
+    };
+    change.record(ctx, record).await?;
+    change.commit(&state.bus).await?;
     Ok(InvokeResult {
         output,
         error,
@@ -681,7 +668,7 @@ pub async fn set_service_plugins(
 ) -> Result<ServicePlugins, StoreError> {
     no_duplicates("health_checks", &plugins.health_checks)?;
     no_duplicates("notifiers", &plugins.notifiers)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     let sid = service_id(&mut tx, service).await?;
     let mut rows: Vec<(BindingRole, &str)> = Vec::new();
     if let Some(s) = &plugins.strategy {
@@ -698,19 +685,17 @@ pub async fn set_service_plugins(
     }
     db::plugins::set_bindings(&mut tx, sid, &rows).await?;
     let details = serde_json::to_value(&plugins).unwrap_or_default();
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "service.plugins",
+        Record {
+            action: Action::ServicePlugins,
             target: Some(service),
             result: "ok",
             details,
         },
     )
     .await?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok(plugins)
 }
 
@@ -737,25 +722,23 @@ pub async fn set_global_notifiers(
     notifiers: GlobalNotifiers,
 ) -> Result<GlobalNotifiers, StoreError> {
     no_duplicates("notifiers", &notifiers.notifiers)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = Change::begin(&state.db).await?;
     for n in &notifiers.notifiers {
         check_kind(&mut tx, n, Kind::Notifier).await?;
     }
     db::plugins::set_global_notifiers(&mut tx, &notifiers.notifiers).await?;
     let details = serde_json::to_value(&notifiers).unwrap_or_default();
-    let entry = db::audit::record(
-        &mut tx,
+    tx.record(
         ctx,
-        &NewEntry {
-            action: "notifiers.update",
+        Record {
+            action: Action::NotifiersUpdate,
             target: None,
             result: "ok",
             details,
         },
     )
     .await?;
-    tx.commit().await?;
-    publish(state, entry);
+    tx.commit(&state.bus).await?;
     Ok(notifiers)
 }
 

@@ -676,10 +676,11 @@ pub async fn verify(pool: &sqlx::PgPool, key: &AuditKey) -> Result<Verification,
     // Where the chain should start: as the newest prune row records it (its own link is checked
     // when the walk reaches it), else as the head recorded it when the first row was written.
     let newest_prune: Option<(i64, Option<serde_json::Value>)> = sqlx::query_as(
-        "select id, details from audit_log where action = 'audit.prune' and id >= $1
+        "select id, details from audit_log where action = $2 and id >= $1
          order by id desc limit 1",
     )
     .bind(head.hmac_from)
+    .bind(sdmd_model::audit::Action::AuditPrune.as_str())
     .fetch_optional(pool)
     .await?;
     let pruned = newest_prune
@@ -891,7 +892,7 @@ pub async fn prune(
         &mut tx,
         ctx,
         &NewEntry {
-            action: "audit.prune",
+            action: sdmd_model::audit::Action::AuditPrune.as_str(),
             target: None,
             result: "ok",
             details: serde_json::json!({
