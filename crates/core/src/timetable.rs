@@ -30,7 +30,8 @@ pub struct Schedule {
     /// `update` (check, then update when something changed) or `check` (report only).
     pub mode: ScheduleMode,
     /// Start up to this many seconds after the due time (spreads load across services).
-    #[schema(maximum = 3600)]
+    /// Optional in a request (0 when absent).
+    #[schema(maximum = 3600, required = false)]
     pub jitter_seconds: u32,
     /// The next time it will run (read-only).
     #[serde(skip_serializing_if = "Option::is_none")]
