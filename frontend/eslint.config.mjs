@@ -4,7 +4,16 @@ import nextTs from "eslint-config-next/typescript";
 const config = [
   ...nextVitals,
   ...nextTs,
-  { ignores: [".next/**", "out/**", "node_modules/**", "next-env.d.ts", "screenshots/**"] },
+  {
+    ignores: [
+      ".next/**",
+      "out/**",
+      "node_modules/**",
+      "next-env.d.ts",
+      "screenshots/**",
+      "lib/api/schema.d.ts",
+    ],
+  },
   {
     rules: {
       "@typescript-eslint/no-unused-vars": [

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and checks the dashboard (frontend/): installs Node when missing (root only), then
-# `npm ci`, lint, format check, typecheck, unit tests, the static export into frontend/out and
-# the first-load JavaScript budget. The Makefile calls this; CI runs it on a clean clone.
+# `npm ci`, the API client's types from the OpenAPI snapshot (frontend/lib/api/openapi.json),
+# lint, format check, typecheck, the contract check (a renamed API field must fail the
+# typecheck), unit tests, the static export into frontend/out and the first-load JavaScript
+# budget. The Makefile calls this; CI runs it on a clean clone.
 #   scripts/frontend.sh            everything
 #   scripts/frontend.sh build      only install + build (what `make run` needs)
 set -euo pipefail
@@ -23,11 +25,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 step() { printf '\n== %s\n' "$*"; }
+step "api client";     npm run -s gen:api
 if [ "$mode" = all ]; then
-  step lint;         npm run -s lint
-  step format;       npm run -s format:check
-  step typecheck;    npm run -s typecheck
-  step "unit tests"; npm run -s test
+  step lint;             npm run -s lint
+  step format;           npm run -s format:check
+  step typecheck;        npm run -s typecheck
+  step "contract check"; npm run -s contract:check
+  step "unit tests";     npm run -s test
 fi
 step build;          npm run -s build
 step "bundle size";  node tools/bundle-size.mjs out

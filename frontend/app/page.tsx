@@ -9,7 +9,8 @@ import { ConnectionBadge } from "@/components/app/connection-badge";
 import { ServicesTable } from "@/components/services/services-table";
 import { useLiveServices } from "@/components/services/use-live-services";
 import { Button } from "@/components/ui/button";
-import { Input, NativeSelect } from "@/components/ui/input";
+import { Input } from "@/components/ui/input";
+import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
 import { emptyFilter, filterServices, type ServiceFilter } from "@/lib/filter";
@@ -64,36 +65,36 @@ export default function ServicesPage() {
           <Label htmlFor="status-filter" className="text-xs text-muted-foreground">
             Status
           </Label>
-          <NativeSelect
+          <SimpleSelect
             id="status-filter"
+            className="min-w-36"
             value={filter.status}
-            onChange={(e) =>
-              setFilter({ ...filter, status: e.target.value as ServiceFilter["status"] })
-            }
-          >
-            <option value="all">All</option>
-            <option value="running">Running</option>
-            <option value="stopped">Stopped</option>
-            <option value="partial">Partial</option>
-            <option value="unhealthy">Unhealthy</option>
-            <option value="not_deployed">Not deployed</option>
-          </NativeSelect>
+            onValueChange={(v) => setFilter({ ...filter, status: v as ServiceFilter["status"] })}
+            options={[
+              { value: "all", label: "All" },
+              { value: "running", label: "Running" },
+              { value: "stopped", label: "Stopped" },
+              { value: "partial", label: "Partial" },
+              { value: "unhealthy", label: "Unhealthy" },
+              { value: "not_deployed", label: "Not deployed" },
+            ]}
+          />
         </div>
         <div className="grid gap-1">
           <Label htmlFor="kind-filter" className="text-xs text-muted-foreground">
             Kind
           </Label>
-          <NativeSelect
+          <SimpleSelect
             id="kind-filter"
+            className="min-w-36"
             value={filter.kind}
-            onChange={(e) =>
-              setFilter({ ...filter, kind: e.target.value as ServiceFilter["kind"] })
-            }
-          >
-            <option value="all">All</option>
-            <option value="managed">Managed</option>
-            <option value="unmanaged">Unmanaged</option>
-          </NativeSelect>
+            onValueChange={(v) => setFilter({ ...filter, kind: v as ServiceFilter["kind"] })}
+            options={[
+              { value: "all", label: "All" },
+              { value: "managed", label: "Managed" },
+              { value: "unmanaged", label: "Unmanaged" },
+            ]}
+          />
         </div>
       </div>
       {error && <ErrorState error={error} onRetry={reload} title="Couldn't load services" />}

@@ -36,7 +36,7 @@ describe("api client", () => {
     expect(JSON.parse(calls[0]!.body!)).toEqual({ username: "bot", password: "s3cret" });
   });
 
-  it("parses a service list with zod and sends the bearer token", async () => {
+  it("parses a service list against the API document and sends the bearer token", async () => {
     const { calls } = mockFetch([json({ services: [service("whoami")] })]);
     const r = await api.listServices();
     expect(r.services[0]!.name).toBe("whoami");

@@ -9,6 +9,7 @@ import type { Session, SupabaseClient } from "@supabase/supabase-js";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from "react";
 
 import { api, configureApi } from "./api";
+import { queryClient } from "./query";
 import { loadConfig, type AuthConfig } from "./config";
 
 type Status = "loading" | "signed-out" | "signed-in" | "open" | "error";
@@ -170,6 +171,8 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
     if (e) console.error("[sdmd auth] sign-out", e);
     setSession(null);
     setStatus("signed-out");
+    // The next account must not see this one's cached answers.
+    queryClient.clear();
   }, [client]);
 
   const value = useMemo<AuthState>(

@@ -1,8 +1,8 @@
-import { runtimeConfig, type RuntimeConfig } from "./schemas";
+import { parseRuntimeConfig, type RuntimeConfig } from "./api";
 
 /** How the dashboard signs in, read at runtime so one build serves both auth modes. */
 export type AuthConfig =
-  | (RuntimeConfig & { supabase_url: string })
+  | (RuntimeConfig & { auth_mode: "builtin" | "supabase"; supabase_url: string })
   // A server without the auth milestone: no `/config.json`, every route is open.
   | { auth_mode: "none" };
 
@@ -24,6 +24,7 @@ export async function loadConfig(origin: string = window.location.origin): Promi
   if (!res) throw new Error("The SDMD server could not be reached.");
   if (res.status === 404) return { auth_mode: "none" };
   if (!res.ok) throw new Error(`/config.json answered ${res.status}`);
-  const c = runtimeConfig.parse(await res.json());
+  const c = parseRuntimeConfig(await res.json());
+  if (!c) throw new Error("/config.json is not a runtime configuration this dashboard knows");
   return { ...c, supabase_url: (c.supabase_url || origin).replace(/\/+$/, "") };
 }

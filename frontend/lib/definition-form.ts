@@ -7,7 +7,7 @@
  */
 import { isMap, isSeq, parse, parseDocument, type Document } from "yaml";
 
-import type { Problem } from "./schemas";
+import type { Problem } from "./api";
 
 export const RESTART_POLICIES = ["", "no", "always", "on-failure", "unless-stopped"] as const;
 

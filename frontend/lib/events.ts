@@ -1,9 +1,10 @@
 /**
  * One shared subscription to `/api/v1/events` for the whole dashboard: components add listeners,
- * the stream opens with the first and closes with the last. Payloads are parsed by zod; unknown
- * event types are ignored so a newer server doesn't break an older dashboard.
+ * the stream opens with the first and closes with the last. Payloads are checked against the
+ * document's `Event` schema; unknown event types are ignored so a newer server doesn't break an
+ * older dashboard.
  */
-import { serverEvent, type ServerEvent } from "./schemas";
+import { parseServerEvent, type ServerEvent } from "./api";
 import { openStream, type StreamHandle } from "./sse";
 
 export type EventListener = (e: ServerEvent) => void;
@@ -22,8 +23,7 @@ function setConnected(c: boolean) {
 /** Parses one SSE data payload; null when it isn't an event this dashboard knows. */
 export function parseEvent(data: string): ServerEvent | null {
   try {
-    const r = serverEvent.safeParse(JSON.parse(data));
-    return r.success ? r.data : null;
+    return parseServerEvent(JSON.parse(data));
   } catch {
     return null;
   }

@@ -1,4 +1,4 @@
-import type { ServiceStatus, ServiceView } from "./schemas";
+import type { ServiceStatus, ServiceView } from "./api";
 import { imagesOf } from "./status";
 
 export interface ServiceFilter {

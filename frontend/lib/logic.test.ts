@@ -13,14 +13,14 @@ import {
 } from "./definition-form";
 import { diffLines } from "./diff";
 import { filterServices } from "./filter";
-import { serviceView, type ServiceView } from "./schemas";
+import { parseServiceView, type ServiceView } from "./api";
 
 type Obj = Record<string, unknown>;
 import { applyContainerEvent, healthOf, nameOfId, statusOf, updateLabel } from "./status";
 import { safeNext, timeAgo } from "./utils";
 
 const svc = (name: string, over: Record<string, unknown> = {}): ServiceView =>
-  serviceView.parse(service(name, over));
+  parseServiceView(service(name, over));
 
 describe("status", () => {
   it("mirrors the server's status rules", () => {
@@ -235,6 +235,8 @@ describe("update chart", () => {
         kind: "update",
         trigger: "manual",
         actor: "a",
+        steps: [],
+        images: [],
         started_at: "2026-11-26T10:00:00Z",
         finished_at: "2026-11-26T10:00:12Z",
         result: "updated",
@@ -245,6 +247,8 @@ describe("update chart", () => {
         kind: "check",
         trigger: "schedule",
         actor: "a",
+        steps: [],
+        images: [],
         started_at: "2026-11-25T10:00:00Z",
         finished_at: "2026-11-25T10:00:01.5Z",
         result: "up_to_date",
@@ -255,6 +259,8 @@ describe("update chart", () => {
         kind: "update",
         trigger: "manual",
         actor: "a",
+        steps: [],
+        images: [],
         started_at: "2026-11-26T11:00:00Z",
         finished_at: null,
         result: null,

@@ -5,7 +5,7 @@ import type {
   ServiceKind,
   ServiceStatus,
   ServiceView,
-} from "./schemas";
+} from "./api";
 
 /**
  * The service status from its containers (mirrors the server's `live::Group::status`): a managed

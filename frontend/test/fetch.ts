@@ -36,6 +36,7 @@ export const service = (name: string, over: Record<string, unknown> = {}) => ({
   status: "running",
   revision: 1,
   deployed: true,
+  update_available: false,
   containers: [
     {
       id: `${name}-c1`,

@@ -82,10 +82,11 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
 
 /// Declares, on every operation, the error answers that come from the layers around its handler
 /// rather than from the handler itself, so the document lists every status a route can give:
-/// the auth gate's 401 and its database check's 503 on protected routes; 400 `invalid_query` /
-/// `invalid_path` where the route has query or path parameters; 400 `malformed_body`, 413, 415
-/// `unsupported_media_type` and 422 `validation_failed` where it takes a body. A response the
-/// route declares itself (with its own description) is kept.
+/// the auth gate's 401, 403 (`not_admitted`, Supabase mode) and its database check's 503 on
+/// protected routes; 400 `invalid_query` / `invalid_path` where the route has query or path
+/// parameters; 400 `malformed_body`, 413, 415 `unsupported_media_type` and 422
+/// `validation_failed` where it takes a body. A response the route declares itself (with its own
+/// description) is kept.
 fn declare_common_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -136,6 +137,10 @@ fn declare_common_responses(doc: &mut utoipa::openapi::OpenApi) {
                     "`unauthorized`: no, invalid, expired or revoked bearer credential",
                 );
                 add(
+                    "403",
+                    "`not_admitted`: a valid Supabase user who is not one of SDMD's administrators",
+                );
+                add(
                     "503",
                     "`database_unavailable` (or `docker_unavailable`): a dependency cannot be reached; retry",
                 );
@@ -171,7 +176,7 @@ pub fn document_json(doc: &utoipa::openapi::OpenApi) -> String {
 /// Request-schema rules that the derive attributes cannot express, so that a request the
 /// document calls valid is one the server accepts: a definition has at least one member with a
 /// DNS-safe name; a weekly schedule names its weekday; a time zone is one of the IANA names
-/// SDMD knows.
+/// SDMD knows. And one answer field the derive leaves out: a schedule's read-only `next_run`.
 fn refine(doc: &mut serde_json::Value) {
     use serde_json::json;
     let schemas = &mut doc["components"]["schemas"];
@@ -206,6 +211,22 @@ fn refine(doc: &mut serde_json::Value) {
             "then".into(),
             json!({"required": ["weekday"], "properties": {"weekday": {"type": "string"}}}),
         );
+        // `next_run` is answered but never read (`skip_deserializing`), which utoipa takes for
+        // "not in the schema": declare it, read-only.
+        if let Some(props) = schedule
+            .get_mut("properties")
+            .and_then(|p| p.as_object_mut())
+        {
+            props.insert(
+                "next_run".into(),
+                json!({
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "readOnly": true,
+                    "description": "The next time it will run (read-only: answers carry it, requests must not)."
+                }),
+            );
+        }
         let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect();
         if let Some(tz) = schedule
             .get_mut("properties")

@@ -8,8 +8,8 @@ pub mod server;
 pub mod tls;
 
 pub use sdmd_core::{
-    auth, credentials, error, metrics, notify, ops, plugins, runtime, schedule, state, timetable,
-    updates,
+    audit_log, auth, credentials, error, metrics, notify, ops, plugins, runtime, schedule, state,
+    timetable, updates,
 };
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.

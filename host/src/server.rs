@@ -177,72 +177,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     auth.issue_setup_code(&pool, cfg.log_format != "json")
         .await
         .map_err(|e| anyhow::anyhow!("checking for a first administrator: {e}"))?;
-    let mut state =
-        AppState::new(pool.clone(), Docker::new(cfg.docker_host.clone())).with_auth(auth);
-    state.tls = tls_files.is_some();
-    // Hidden knob for tests of stream re-checks; the default (30 s) is what users get.
-    if let Some(ms) = std::env::var("SDMD_STREAM_RECHECK_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-    {
-        state.stream_recheck = std::time::Duration::from_millis(ms);
-    }
-    state.tls_fingerprint = match &tls_files {
-        Some((cert, _)) => Some(crate::tls::fingerprint(cert)?),
-        None => None,
-    };
-    state.secrets = Some(std::sync::Arc::new(crate::secrets::SecretBox::load(
-        cfg.secret_key.as_deref(),
-        &cfg.data_dir,
-    )?));
-    state
-        .plugins
-        .set_cache_dir(cfg.data_dir.join("plugin-cache"));
-    let stacks = cfg
-        .stacks_dir
-        .clone()
-        .unwrap_or_else(|| cfg.data_dir.join("stacks"));
-    std::fs::create_dir_all(&stacks)
-        .with_context(|| format!("creating the stacks directory {}", stacks.display()))?;
-    // Absolute, so relative bind paths resolve to the same place whatever the working directory.
-    state.stacks_dir = std::sync::Arc::new(
-        stacks
-            .canonicalize()
-            .with_context(|| format!("resolving {}", stacks.display()))?,
-    );
-    if let Some(path) = &cfg.policy {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading SDMD_POLICY {}", path.display()))?;
-        let policy: crate::spec::policy::Policy = serde_norway::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("SDMD_POLICY {}: {e}", path.display()))?;
-        policy
-            .validate()
-            .map_err(|e| anyhow::anyhow!("SDMD_POLICY {}: {e}", path.display()))?;
-        tracing::info!(policy = ?policy, "definition policy in force");
-        state.policy = std::sync::Arc::new(policy);
-    }
-    if let Some(path) = &cfg.variables {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading SDMD_VARIABLES {}", path.display()))?;
-        let vars = crate::spec::dotenv::parse(&text, |_| None)
-            .map_err(|e| anyhow::anyhow!("SDMD_VARIABLES {}: {e}", path.display()))?;
-        state.variables = std::sync::Arc::new(vars);
-    }
-    state.ui_dir = cfg
-        .ui_dir
-        .clone()
-        .or_else(crate::api::ui::default_dir)
-        .map(std::sync::Arc::new);
-    match &state.ui_dir {
-        Some(dir) => tracing::info!(dir = %dir.display(), "serving the dashboard"),
-        None => tracing::info!("no dashboard build found: `/` explains how to build it"),
-    }
-    if let Some(list) = &cfg.trusted_proxies {
-        let nets = crate::api::client_ip::parse_list(list)
-            .map_err(|e| anyhow::anyhow!("SDMD_TRUSTED_PROXIES: {e}"))?;
-        state.trusted_proxies = std::sync::Arc::new(nets);
-    }
+    let state = build_state(&cfg, pool.clone(), auth, tls_files.as_ref().map(|(c, _)| c))?;
     if let Some(warning) = crate::api::client_ip::proxy_warning(state.tls, &state.trusted_proxies) {
         tracing::warn!("{warning}");
     }
@@ -411,6 +346,84 @@ async fn wait_for_signal() {
         }
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// The application state from the configuration: every setting read, parsed and checked here,
+/// so a bad file stops the start with its name.
+fn build_state(
+    cfg: &ServeConfig,
+    pool: crate::db::PgPool,
+    auth: std::sync::Arc<Auth>,
+    tls_cert: Option<&std::path::PathBuf>,
+) -> anyhow::Result<AppState> {
+    let mut b = AppState::builder(pool, Docker::new(cfg.docker_host.clone()))
+        .auth(auth)
+        .secrets(crate::secrets::SecretBox::load(
+            cfg.secret_key.as_deref(),
+            &cfg.data_dir,
+        )?)
+        .plugin_cache_dir(cfg.data_dir.join("plugin-cache"))
+        .stacks_dir(stacks_dir(cfg)?)
+        .ui_dir(cfg.ui_dir.clone().or_else(crate::api::ui::default_dir));
+    if let Some(cert) = tls_cert {
+        b = b.tls(crate::tls::fingerprint(cert)?);
+    }
+    // Hidden knob for tests of stream re-checks; the default (30 s) is what users get.
+    if let Some(ms) = std::env::var("SDMD_STREAM_RECHECK_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        b = b.stream_recheck(std::time::Duration::from_millis(ms));
+    }
+    if let Some(path) = &cfg.policy {
+        b = b.policy(policy(path)?);
+    }
+    if let Some(path) = &cfg.variables {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading SDMD_VARIABLES {}", path.display()))?;
+        let vars = crate::spec::dotenv::parse(&text, |_| None)
+            .map_err(|e| anyhow::anyhow!("SDMD_VARIABLES {}: {e}", path.display()))?;
+        b = b.variables(vars);
+    }
+    if let Some(list) = &cfg.trusted_proxies {
+        let nets = crate::api::client_ip::parse_list(list)
+            .map_err(|e| anyhow::anyhow!("SDMD_TRUSTED_PROXIES: {e}"))?;
+        b = b.trusted_proxies(nets);
+    }
+    let state = b.build();
+    match &state.ui_dir {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving the dashboard"),
+        None => tracing::info!("no dashboard build found: `/` explains how to build it"),
+    }
+    Ok(state)
+}
+
+/// The project directories' root, created, absolute (relative bind paths resolve to the same
+/// place whatever the working directory).
+fn stacks_dir(cfg: &ServeConfig) -> anyhow::Result<std::path::PathBuf> {
+    let stacks = cfg
+        .stacks_dir
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("stacks"));
+    std::fs::create_dir_all(&stacks)
+        .with_context(|| format!("creating the stacks directory {}", stacks.display()))?;
+    stacks
+        .canonicalize()
+        .with_context(|| format!("resolving {}", stacks.display()))
+}
+
+/// `SDMD_POLICY`, read and validated.
+fn policy(path: &std::path::Path) -> anyhow::Result<crate::spec::policy::Policy> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading SDMD_POLICY {}", path.display()))?;
+    let policy: crate::spec::policy::Policy = serde_norway::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("SDMD_POLICY {}: {e}", path.display()))?;
+    policy
+        .validate()
+        .map_err(|e| anyhow::anyhow!("SDMD_POLICY {}: {e}", path.display()))?;
+    tracing::info!(policy = ?policy, "definition policy in force");
+    Ok(policy)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and its schedule runner, notifications, the plugin store, authentication, and the [`state::AppState`]
 //! they share. No HTTP here: the `sdmd` crate's API calls into these modules.
 
+pub mod audit_log;
 pub mod auth;
 pub mod change;
 pub mod credentials;

@@ -94,6 +94,83 @@ impl AppState {
         self.auth = auth;
         self
     }
+
+    /// A builder over the two things every state needs; everything else starts at the defaults
+    /// of [`AppState::new`] until set.
+    pub fn builder(db: PgPool, docker: Docker) -> AppStateBuilder {
+        AppStateBuilder(Self::new(db, docker))
+    }
+}
+
+/// Builds an [`AppState`] from the server's configuration ([`AppState::builder`]).
+pub struct AppStateBuilder(AppState);
+
+impl AppStateBuilder {
+    /// Authentication (mode, keys).
+    pub fn auth(mut self, auth: Arc<Auth>) -> Self {
+        self.0.auth = auth;
+        self
+    }
+
+    /// The server speaks TLS itself with a certificate of this SHA-256 fingerprint.
+    pub fn tls(mut self, fingerprint: String) -> Self {
+        self.0.tls = true;
+        self.0.tls_fingerprint = Some(fingerprint);
+        self
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub fn trusted_proxies(mut self, nets: Vec<sdmd_model::net::Net>) -> Self {
+        self.0.trusted_proxies = Arc::new(nets);
+        self
+    }
+
+    /// The box that seals stored secrets.
+    pub fn secrets(mut self, secrets: crate::secrets::SecretBox) -> Self {
+        self.0.secrets = Some(Arc::new(secrets));
+        self
+    }
+
+    /// Where compiled plugins are cached across restarts.
+    pub fn plugin_cache_dir(self, dir: std::path::PathBuf) -> Self {
+        self.0.plugins.set_cache_dir(dir);
+        self
+    }
+
+    /// The project directories' root (absolute).
+    pub fn stacks_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.0.stacks_dir = Arc::new(dir);
+        self
+    }
+
+    /// What no definition may do on this host.
+    pub fn policy(mut self, policy: crate::spec::policy::Policy) -> Self {
+        self.0.policy = Arc::new(policy);
+        self
+    }
+
+    /// SDMD's global interpolation variables.
+    pub fn variables(mut self, vars: indexmap::IndexMap<String, String>) -> Self {
+        self.0.variables = Arc::new(vars);
+        self
+    }
+
+    /// The dashboard's static export to serve.
+    pub fn ui_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.0.ui_dir = dir.map(Arc::new);
+        self
+    }
+
+    /// How often long-lived streams re-check their credential.
+    pub fn stream_recheck(mut self, every: std::time::Duration) -> Self {
+        self.0.stream_recheck = every;
+        self
+    }
+
+    /// The state.
+    pub fn build(self) -> AppState {
+        self.0
+    }
 }
 
 /// Per-service async locks so that two operations never interleave on one service.

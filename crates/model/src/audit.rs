@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 /// A stored audit row.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct Entry {
     /// Monotonic id (the pagination cursor).
     pub id: i64,

@@ -46,6 +46,7 @@ pub enum ContainerState {
 /// Docker's health verdict for a container (`none` when it has no health check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ContainerHealth)]
 pub enum Health {
     None,
     Starting,

@@ -13,6 +13,7 @@ use crate::service::StoredService;
 /// How a service is managed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ServiceKind)]
 pub enum Kind {
     /// Defined in SDMD.
     Managed,
@@ -36,6 +37,7 @@ impl Kind {
 /// Overall status of a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ServiceStatus)]
 pub enum Status {
     /// Every container runs (and none is unhealthy).
     Running,

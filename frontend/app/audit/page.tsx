@@ -10,9 +10,10 @@ import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
+import { Hint } from "@/components/ui/tooltip";
 import { api, downloadAuthed, toApiError, type ApiError, type AuditQuery } from "@/lib/api";
 import { subscribe } from "@/lib/events";
-import type { AuditEntry } from "@/lib/schemas";
+import type { AuditEntry } from "@/lib/api";
 
 const PAGE = 50;
 
@@ -192,9 +193,11 @@ export default function AuditPage() {
               {entries.map((e) => (
                 <tr key={e.id} className="border-t" data-action={e.action}>
                   <td className="px-3 py-2 whitespace-nowrap">
-                    <time dateTime={e.at} title={e.at}>
-                      {new Date(e.at).toLocaleString()}
-                    </time>
+                    <Hint content={e.at}>
+                      <time dateTime={e.at} tabIndex={0}>
+                        {new Date(e.at).toLocaleString()}
+                      </time>
+                    </Hint>
                   </td>
                   <td className="px-3 py-2">{e.actor}</td>
                   <td className="px-3 py-2 font-mono text-xs">{e.action}</td>

@@ -9,7 +9,7 @@ import { ImportProject } from "@/components/service/import-project";
 import { serviceHref } from "@/components/services/services-table";
 import { Button } from "@/components/ui/button";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import type { ServiceView } from "@/lib/schemas";
+import type { ServiceView } from "@/lib/api";
 
 export default function NewServicePage() {
   const router = useRouter();

@@ -20,22 +20,17 @@ import { useToast } from "@/components/app/toaster";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import {
-  Dialog,
-  DialogContent,
-  DialogDescription,
-  DialogFooter,
-  DialogHeader,
-  DialogTitle,
-  DialogTrigger,
-} from "@/components/ui/dialog";
-import { Input, NativeSelect, Textarea } from "@/components/ui/input";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { Checkbox } from "@/components/ui/checkbox";
+import { Input, Textarea } from "@/components/ui/input";
+import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
+import { SettingsCard } from "@/components/ui/settings-card";
 import { Skeleton } from "@/components/ui/skeleton";
-import { useAsync } from "@/hooks/use-async";
+import { keys, useApiQuery } from "@/lib/query";
 import { api, toApiError, type ApiError } from "@/lib/api";
 import { configFromForm, formFields } from "@/lib/config-schema";
-import { IMPLICIT, type InvokeResult, type PluginDetail } from "@/lib/plugin-schemas";
+import { IMPLICIT, type InvokeResult, type PluginDetail } from "@/lib/plugins";
 import { timeAgo } from "@/lib/utils";
 
 export default function PluginPage() {
@@ -50,7 +45,7 @@ function PluginDetailView() {
   const id = useSearchParams().get("id") ?? "";
   const router = useRouter();
   const toast = useToast();
-  const p = useAsync(() => api.getPlugin(id), [id]);
+  const p = useApiQuery(keys.plugin(id), () => api.getPlugin(id), { enabled: id !== "" });
   const [busy, setBusy] = useState(false);
 
   if (!id) return <EmptyState icon={PlugIcon} title="No plugin selected" />;
@@ -162,104 +157,98 @@ function GrantsCard({
   const [caps, setCaps] = useState<string[] | null>(null);
   const [allow, setAllow] = useState<string | null>(null);
   const granted = caps ?? plugin.grants.capabilities;
-  const allowText = allow ?? plugin.grants.http.allow.join("\n");
+  const allowText = allow ?? (plugin.grants.http?.allow ?? []).join("\n");
   const dirty = caps !== null || allow !== null;
   return (
-    <Card>
-      <CardHeader className="flex-col">
-        <CardTitle className="flex items-center gap-2">
-          <ShieldIcon className="size-4" /> Capabilities
-        </CardTitle>
-        <CardDescription>
+    <SettingsCard
+      icon={ShieldIcon}
+      title="Capabilities"
+      description={
+        <>
           What the plugin asks for, and what you grant. It can be enabled only when everything it
           asks for is granted.
-        </CardDescription>
-      </CardHeader>
-      <CardContent className="flex flex-col gap-4">
-        {requested.length === 0 ? (
-          <p className="text-sm text-muted-foreground">It asks for no host capability.</p>
-        ) : (
-          <table className="w-full text-sm">
-            <caption className="sr-only">Requested and granted capabilities</caption>
-            <thead className="text-left text-xs text-muted-foreground">
-              <tr>
-                <th className="py-1 font-medium">Requested</th>
-                <th className="py-1 font-medium">Granted</th>
+        </>
+      }
+    >
+      {requested.length === 0 ? (
+        <p className="text-sm text-muted-foreground">It asks for no host capability.</p>
+      ) : (
+        <table className="w-full text-sm">
+          <caption className="sr-only">Requested and granted capabilities</caption>
+          <thead className="text-left text-xs text-muted-foreground">
+            <tr>
+              <th className="py-1 font-medium">Requested</th>
+              <th className="py-1 font-medium">Granted</th>
+            </tr>
+          </thead>
+          <tbody>
+            {requested.map((c) => (
+              <tr key={c} className="border-t">
+                <td className="py-2 font-mono">{c}</td>
+                <td className="py-2">
+                  {IMPLICIT.has(c) ? (
+                    <span className="text-muted-foreground">always (no grant needed)</span>
+                  ) : (
+                    <label className="flex items-center gap-2">
+                      <Checkbox
+                        checked={granted.includes(c)}
+                        onCheckedChange={(on) =>
+                          setCaps(on === true ? [...granted, c] : granted.filter((x) => x !== c))
+                        }
+                      />
+                      Grant <span className="font-mono">{c}</span>
+                      {plugin.missing_grants.includes(c) && (
+                        <Badge variant="warning">missing</Badge>
+                      )}
+                    </label>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {requested.map((c) => (
-                <tr key={c} className="border-t">
-                  <td className="py-2 font-mono">{c}</td>
-                  <td className="py-2">
-                    {IMPLICIT.has(c) ? (
-                      <span className="text-muted-foreground">always (no grant needed)</span>
-                    ) : (
-                      <label className="flex items-center gap-2">
-                        <input
-                          type="checkbox"
-                          className="size-4"
-                          checked={granted.includes(c)}
-                          onChange={(e) =>
-                            setCaps(
-                              e.target.checked ? [...granted, c] : granted.filter((x) => x !== c),
-                            )
-                          }
-                        />
-                        Grant <span className="font-mono">{c}</span>
-                        {plugin.missing_grants.includes(c) && (
-                          <Badge variant="warning">missing</Badge>
-                        )}
-                      </label>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        {requested.includes("http") && (
-          <div className="grid gap-1.5">
-            <Label htmlFor="http-allow">HTTP allow-list</Label>
-            <Textarea
-              id="http-allow"
-              rows={3}
-              className="font-mono text-xs"
-              value={allowText}
-              onChange={(e) => setAllow(e.target.value)}
-              placeholder={"https://ntfy.sh\nhttps://*.example.com"}
-            />
-            <p className="text-xs text-muted-foreground">
-              One scheme://host[:port] per line. Private and loopback addresses are refused unless
-              named by IP here.
-            </p>
-          </div>
-        )}
-        <div>
-          <Button
-            disabled={busy || !dirty}
-            onClick={() =>
-              void onSave({
-                capabilities: granted.filter((c) => !IMPLICIT.has(c)),
-                http: {
-                  allow: allowText
-                    .split("\n")
-                    .map((l) => l.trim())
-                    .filter(Boolean),
-                },
-              }).then((err) => {
-                if (!err) {
-                  setCaps(null);
-                  setAllow(null);
-                }
-              })
-            }
-          >
-            <SaveIcon /> Save grants
-          </Button>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {requested.includes("http") && (
+        <div className="grid gap-1.5">
+          <Label htmlFor="http-allow">HTTP allow-list</Label>
+          <Textarea
+            id="http-allow"
+            rows={3}
+            className="font-mono text-xs"
+            value={allowText}
+            onChange={(e) => setAllow(e.target.value)}
+            placeholder={"https://ntfy.sh\nhttps://*.example.com"}
+          />
+          <p className="text-xs text-muted-foreground">
+            One scheme://host[:port] per line. Private and loopback addresses are refused unless
+            named by IP here.
+          </p>
         </div>
-      </CardContent>
-    </Card>
+      )}
+      <div>
+        <Button
+          disabled={busy || !dirty}
+          onClick={() =>
+            void onSave({
+              capabilities: granted.filter((c) => !IMPLICIT.has(c)),
+              http: {
+                allow: allowText
+                  .split("\n")
+                  .map((l) => l.trim())
+                  .filter(Boolean),
+              },
+            }).then((err) => {
+              if (!err) {
+                setCaps(null);
+                setAllow(null);
+              }
+            })
+          }
+        >
+          <SaveIcon /> Save grants
+        </Button>
+      </div>
+    </SettingsCard>
   );
 }
 
@@ -288,61 +277,57 @@ function DeliveryCard({
     seconds <= 3600;
   const dirty = cooldown !== null || batch !== null;
   return (
-    <Card>
-      <CardHeader className="flex-col">
-        <CardTitle className="flex items-center gap-2">
-          <BellIcon className="size-4" /> Delivery
-        </CardTitle>
-        <CardDescription>
+    <SettingsCard
+      icon={BellIcon}
+      title="Delivery"
+      description={
+        <>
           Quiet a chatty notifier: announce a service&apos;s event of one kind at most once per
           cooldown, and collect events for a few seconds to send them as one message.
-        </CardDescription>
-      </CardHeader>
-      <CardContent className="flex flex-col gap-4">
-        <div className="grid gap-4 sm:grid-cols-2">
-          <div className="grid gap-1.5">
-            <Label htmlFor="cooldown">Cooldown (minutes, 0 = off)</Label>
-            <Input
-              id="cooldown"
-              inputMode="numeric"
-              value={cooldownText}
-              onChange={(e) => setCooldown(e.target.value)}
-            />
-          </div>
-          <div className="grid gap-1.5">
-            <Label htmlFor="batch">Batch window (seconds, 0 = send at once)</Label>
-            <Input
-              id="batch"
-              inputMode="numeric"
-              value={batchText}
-              onChange={(e) => setBatch(e.target.value)}
-            />
-          </div>
+        </>
+      }
+    >
+      <div className="grid gap-4 sm:grid-cols-2">
+        <div className="grid gap-1.5">
+          <Label htmlFor="cooldown">Cooldown (minutes, 0 = off)</Label>
+          <Input
+            id="cooldown"
+            inputMode="numeric"
+            value={cooldownText}
+            onChange={(e) => setCooldown(e.target.value)}
+          />
         </div>
-        {!valid && (
-          <p role="alert" className="text-xs text-destructive">
-            Cooldown 0–43200 minutes (30 days), batch window 0–3600 seconds, whole numbers.
-          </p>
-        )}
-        <div>
-          <Button
-            disabled={busy || !dirty || !valid}
-            onClick={() =>
-              void onSave({ cooldown_seconds: minutes * 60, batch_seconds: seconds }).then(
-                (err) => {
-                  if (!err) {
-                    setCooldown(null);
-                    setBatch(null);
-                  }
-                },
-              )
-            }
-          >
-            <SaveIcon /> Save delivery options
-          </Button>
+        <div className="grid gap-1.5">
+          <Label htmlFor="batch">Batch window (seconds, 0 = send at once)</Label>
+          <Input
+            id="batch"
+            inputMode="numeric"
+            value={batchText}
+            onChange={(e) => setBatch(e.target.value)}
+          />
         </div>
-      </CardContent>
-    </Card>
+      </div>
+      {!valid && (
+        <p role="alert" className="text-xs text-destructive">
+          Cooldown 0–43200 minutes (30 days), batch window 0–3600 seconds, whole numbers.
+        </p>
+      )}
+      <div>
+        <Button
+          disabled={busy || !dirty || !valid}
+          onClick={() =>
+            void onSave({ cooldown_seconds: minutes * 60, batch_seconds: seconds }).then((err) => {
+              if (!err) {
+                setCooldown(null);
+                setBatch(null);
+              }
+            })
+          }
+        >
+          <SaveIcon /> Save delivery options
+        </Button>
+      </div>
+    </SettingsCard>
   );
 }
 
@@ -393,102 +378,89 @@ function ConfigCard({
   };
 
   return (
-    <Card>
-      <CardHeader className="flex-col">
-        <CardTitle className="flex items-center gap-2">
-          <SlidersIcon className="size-4" /> Settings
-        </CardTitle>
-        <CardDescription>
-          Generated from the plugin&apos;s settings schema; checked by the server on save.
-        </CardDescription>
-      </CardHeader>
-      <CardContent>
-        <form onSubmit={save} className="grid gap-4 sm:grid-cols-2">
-          {fields ? (
-            fields.map((f) => {
-              const fid = `cfg-${f.key}`;
-              return (
-                <div key={f.key} className="grid content-start gap-1.5">
-                  {f.type === "boolean" ? (
-                    <label className="flex items-center gap-2 text-sm font-medium">
-                      <input
-                        id={fid}
-                        type="checkbox"
-                        className="size-4"
-                        checked={Boolean(values[f.key])}
-                        onChange={(e) => setValues({ ...values, [f.key]: e.target.checked })}
-                      />
+    <SettingsCard
+      icon={SlidersIcon}
+      title="Settings"
+      description={
+        <>Generated from the plugin&apos;s settings schema; checked by the server on save.</>
+      }
+      contentClassName="block"
+    >
+      <form onSubmit={save} className="grid gap-4 sm:grid-cols-2">
+        {fields ? (
+          fields.map((f) => {
+            const fid = `cfg-${f.key}`;
+            return (
+              <div key={f.key} className="grid content-start gap-1.5">
+                {f.type === "boolean" ? (
+                  <div className="flex items-center gap-2">
+                    <Checkbox
+                      id={fid}
+                      checked={Boolean(values[f.key])}
+                      onCheckedChange={(on) => setValues({ ...values, [f.key]: on === true })}
+                    />
+                    <Label htmlFor={fid}>{f.title}</Label>
+                  </div>
+                ) : (
+                  <>
+                    <Label htmlFor={fid}>
                       {f.title}
-                    </label>
-                  ) : (
-                    <>
-                      <Label htmlFor={fid}>
-                        {f.title}
-                        {f.required && <span aria-hidden> *</span>}
-                      </Label>
-                      {f.type === "enum" ? (
-                        <NativeSelect
-                          id={fid}
-                          value={String(values[f.key] ?? "")}
-                          onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
-                        >
-                          {!f.required && <option value="">(none)</option>}
-                          {f.options!.map((o) => (
-                            <option key={o} value={o}>
-                              {o}
-                            </option>
-                          ))}
-                        </NativeSelect>
-                      ) : (
-                        <Input
-                          id={fid}
-                          type={
-                            f.type === "secret"
-                              ? "password"
-                              : f.type === "string"
-                                ? "text"
-                                : "number"
-                          }
-                          step={f.type === "integer" ? 1 : "any"}
-                          required={f.required}
-                          autoComplete="off"
-                          value={String(values[f.key] ?? "")}
-                          onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
-                        />
-                      )}
-                    </>
-                  )}
-                  {f.description && (
-                    <p className="text-xs text-muted-foreground">{f.description}</p>
-                  )}
-                </div>
-              );
-            })
-          ) : (
-            <div className="grid gap-1.5 sm:col-span-2">
-              <Label htmlFor="cfg-json">Settings (JSON)</Label>
-              <Textarea
-                id="cfg-json"
-                rows={8}
-                className="font-mono text-xs"
-                value={raw}
-                onChange={(e) => setRaw(e.target.value)}
-              />
-            </div>
-          )}
-          {error && (
-            <p role="alert" className="text-sm text-destructive sm:col-span-2">
-              {error}
-            </p>
-          )}
-          <div className="sm:col-span-2">
-            <Button type="submit" disabled={busy}>
-              <SaveIcon /> Save settings
-            </Button>
+                      {f.required && <span aria-hidden> *</span>}
+                    </Label>
+                    {f.type === "enum" ? (
+                      <SimpleSelect
+                        id={fid}
+                        value={String(values[f.key] ?? "")}
+                        onValueChange={(v) => setValues({ ...values, [f.key]: v })}
+                        placeholder="Choose…"
+                        options={[
+                          ...(f.required ? [] : [{ value: "", label: "(none)" }]),
+                          ...f.options!.map((o) => ({ value: o, label: o })),
+                        ]}
+                      />
+                    ) : (
+                      <Input
+                        id={fid}
+                        type={
+                          f.type === "secret" ? "password" : f.type === "string" ? "text" : "number"
+                        }
+                        step={f.type === "integer" ? 1 : "any"}
+                        required={f.required}
+                        autoComplete="off"
+                        value={String(values[f.key] ?? "")}
+                        onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+                      />
+                    )}
+                  </>
+                )}
+                {f.description && <p className="text-xs text-muted-foreground">{f.description}</p>}
+              </div>
+            );
+          })
+        ) : (
+          <div className="grid gap-1.5 sm:col-span-2">
+            <Label htmlFor="cfg-json">Settings (JSON)</Label>
+            <Textarea
+              id="cfg-json"
+              rows={8}
+              className="font-mono text-xs"
+              value={raw}
+              onChange={(e) => setRaw(e.target.value)}
+            />
           </div>
-        </form>
-      </CardContent>
-    </Card>
+        )}
+        {error && (
+          <p role="alert" className="text-sm text-destructive sm:col-span-2">
+            {error}
+          </p>
+        )}
+        <div className="sm:col-span-2">
+          <Button type="submit" disabled={busy}>
+            <SaveIcon /> Save settings
+          </Button>
+        </div>
+      </form>
+    </SettingsCard>
   );
 }
 
@@ -530,7 +502,7 @@ const SAMPLES: Record<string, unknown> = {
 };
 
 function InvokeCard({ id }: { id: string }) {
-  const p = useAsync(() => api.getPlugin(id), [id]);
+  const p = useApiQuery(keys.plugin(id), () => api.getPlugin(id), { enabled: id !== "" });
   const kind = p.data?.manifest?.kinds[0] ?? "notifier";
   const [input, setInput] = useState<string | null>(null);
   const text = input ?? JSON.stringify(SAMPLES[kind] ?? {}, null, 2);
@@ -639,39 +611,24 @@ function DeletePlugin({ plugin, onDeleted }: { plugin: PluginDetail; onDeleted: 
     }
   };
   return (
-    <Dialog
+    <ConfirmDialog
       open={open}
       onOpenChange={(o) => {
         setOpen(o);
         setError(null);
       }}
-    >
-      <DialogTrigger asChild>
+      trigger={
         <Button variant="outline" className="text-destructive">
           <Trash2Icon /> Delete
         </Button>
-      </DialogTrigger>
-      <DialogContent>
-        <DialogHeader>
-          <DialogTitle>Delete {plugin.manifest?.name ?? plugin.id}?</DialogTitle>
-          <DialogDescription>
-            Every version is removed. Services must stop using it first.
-          </DialogDescription>
-        </DialogHeader>
-        {error && (
-          <p role="alert" className="text-sm text-destructive">
-            {error}
-          </p>
-        )}
-        <DialogFooter>
-          <Button variant="outline" onClick={() => setOpen(false)}>
-            Cancel
-          </Button>
-          <Button variant="destructive" onClick={() => void go()} disabled={busy}>
-            Delete plugin
-          </Button>
-        </DialogFooter>
-      </DialogContent>
-    </Dialog>
+      }
+      title={`Delete ${plugin.manifest?.name ?? plugin.id}?`}
+      description="Every version is removed. Services must stop using it first."
+      confirmLabel="Delete plugin"
+      destructive
+      busy={busy}
+      error={error}
+      onConfirm={() => void go()}
+    />
   );
 }

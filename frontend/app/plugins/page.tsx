@@ -9,14 +9,14 @@ import { useToast } from "@/components/app/toaster";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
-import { useAsync } from "@/hooks/use-async";
+import { keys, useApiQuery } from "@/lib/query";
 import { api, toApiError } from "@/lib/api";
-import { pluginHref } from "@/lib/plugin-schemas";
+import { pluginHref } from "@/lib/plugins";
 import { timeAgo } from "@/lib/utils";
 
 export default function PluginsPage() {
   const toast = useToast();
-  const list = useAsync(() => api.listPlugins(), []);
+  const list = useApiQuery(keys.plugins, () => api.listPlugins());
   const file = useRef<HTMLInputElement>(null);
   const [uploading, setUploading] = useState(false);
 

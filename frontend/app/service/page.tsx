@@ -10,7 +10,7 @@ import {
 } from "lucide-react";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
-import { Suspense, useCallback, useEffect, useRef, useState } from "react";
+import { Suspense, useCallback, useEffect, useState } from "react";
 
 import { ConnectionBadge } from "@/components/app/connection-badge";
 import { EmptyState, ErrorState } from "@/components/app/error-state";
@@ -31,11 +31,12 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import { useAsync } from "@/hooks/use-async";
+import { Hint } from "@/components/ui/tooltip";
 import { api, downloadAuthed, replaceKeepingFiles, toApiError } from "@/lib/api";
 import { subscribe } from "@/lib/events";
-import type { ServiceView } from "@/lib/schemas";
-import { applyContainerEvent, nameOfId, updateLabel } from "@/lib/status";
+import { invalidateService, keys, useApiQuery } from "@/lib/query";
+import type { ServiceView } from "@/lib/api";
+import { nameOfId, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
 export default function ServicePage() {
@@ -61,48 +62,28 @@ function DetailSkeleton() {
  * operation events carry it, container events carry the bare name.
  */
 function useLiveService(id: string) {
-  const s = useAsync((signal) => api.getService(id, signal), [id]);
+  // The cache (lib/query) patches container status in place and refetches when an operation on
+  // this service ends; this hook adds what the service is busy with.
+  const s = useApiQuery(keys.service(id), (signal) => api.getService(id, signal), {
+    enabled: id !== "",
+  });
   const [activity, setActivity] = useState<string | null>(null);
-  // Bumped whenever an operation ends, so panels with their own data (update history) refresh.
-  const [opSeq, setOpSeq] = useState(0);
-  const { setData, reload } = s;
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => {
-    const soon = () => {
-      if (timer.current) clearTimeout(timer.current);
-      timer.current = setTimeout(reload, 300);
-    };
-    const off = subscribe((e) => {
-      if (e.type === "lagged") return soon();
-      if (!("service" in e)) return;
-      if (e.type === "container_status" ? e.service !== nameOfId(id) : e.service !== id) return;
-      if (e.type === "container_status") {
-        setData((v: ServiceView | undefined) => {
-          if (!v) return v;
-          const next = applyContainerEvent([v], e);
-          if (!next) soon();
-          return next?.[0] ?? v;
-        });
-      } else if (e.type === "operation") {
-        if (e.phase === "finished" || e.phase === "failed") {
-          setActivity(null);
-          setOpSeq((n) => n + 1);
-          soon();
-        } else setActivity(e.message || `${e.action.replace(/^service\./, "")}…`);
-      } else if (e.type === "pull_progress") {
-        setActivity(`${e.image}: ${e.progress.status}`);
-      }
-    });
-    return () => {
-      off();
-      if (timer.current) clearTimeout(timer.current);
-    };
-  }, [id, setData, reload]);
-  const done = useCallback(() => {
-    reload();
-    setOpSeq((n) => n + 1);
-  }, [reload]);
-  return { ...s, activity, opSeq, done };
+  useEffect(
+    () =>
+      subscribe((e) => {
+        if (!("service" in e) || e.type === "container_status" || e.service !== id) return;
+        if (e.type === "operation") {
+          if (e.phase === "finished" || e.phase === "failed") setActivity(null);
+          else setActivity(e.message || `${e.action.replace(/^service\./, "")}…`);
+        } else if (e.type === "pull_progress") {
+          setActivity(`${e.image}: ${e.progress.status}`);
+        }
+      }),
+    [id],
+  );
+  // After an action of this page: everything about the service may have changed.
+  const done = useCallback(() => invalidateService(id), [id]);
+  return { ...s, activity, done };
 }
 
 function ServiceDetail() {
@@ -243,7 +224,7 @@ function ServiceDetail() {
         {managed && (
           <TabsContent value="updates">
             <div className="flex flex-col gap-4">
-              <UpdatesPanel service={name} refresh={svc.opSeq} />
+              <UpdatesPanel service={name} />
               <PluginBindings service={name} />
             </div>
           </TabsContent>
@@ -292,7 +273,9 @@ function DefinitionTab({
   onSaved: (v: ServiceView) => void;
 }) {
   const toast = useToast();
-  const source = useAsync((signal) => api.compose(name, false, signal), [name, revision]);
+  const source = useApiQuery(keys.compose(name, revision), (signal) =>
+    api.compose(name, false, signal),
+  );
   const [warnings, setWarnings] = useState<ServiceView["warnings"]>(undefined);
   const exportAs = (resolved: boolean) =>
     void downloadAuthed(
@@ -305,14 +288,11 @@ function DefinitionTab({
         <Button variant="outline" size="sm" onClick={() => exportAs(false)}>
           <FileDownIcon /> Export compose
         </Button>
-        <Button
-          variant="outline"
-          size="sm"
-          onClick={() => exportAs(true)}
-          title="Interpolated, env files merged, sealed values masked"
-        >
-          <FileDownIcon /> Export resolved
-        </Button>
+        <Hint content="Interpolated, env files merged, sealed values masked">
+          <Button variant="outline" size="sm" onClick={() => exportAs(true)}>
+            <FileDownIcon /> Export resolved
+          </Button>
+        </Hint>
       </div>
       <WarningsNotice warnings={warnings} />
       {source.error && !source.data ? (

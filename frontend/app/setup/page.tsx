@@ -13,7 +13,7 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { ApiError, api, toApiError } from "@/lib/api";
 import { useAuth } from "@/lib/auth";
-import type { SetupStatus } from "@/lib/schemas";
+import type { SetupStatus } from "@/lib/api";
 
 /** First run: create the first administrator with the one-time code from sdmd's log. */
 export default function SetupPage() {

@@ -13,7 +13,7 @@ import { HealthBadge, StatusBadge } from "@/components/services/badges";
 import { ServiceActions } from "@/components/services/service-actions";
 import { ServicesTable } from "@/components/services/services-table";
 import { ApiError, configureApi } from "@/lib/api";
-import { serviceView } from "@/lib/schemas";
+import { parseServiceView } from "@/lib/api";
 import { json, mockFetch, service } from "@/test/fetch";
 
 beforeEach(() => {
@@ -226,8 +226,8 @@ describe("ServiceActions", () => {
 describe("ServicesTable", () => {
   it("renders rows with links to the detail page", () => {
     const list = [
-      serviceView.parse(service("alpha")),
-      serviceView.parse(service("beta", { status: "stopped" })),
+      parseServiceView(service("alpha")),
+      parseServiceView(service("beta", { status: "stopped" })),
     ];
     render(
       <ServicesTable
@@ -247,7 +247,7 @@ describe("ServicesTable", () => {
   it("gives services that share a name their own rows, pages, status and counts", () => {
     const compose = service("depbench", { id: "compose:depbench", kind: "compose" });
     const list = [
-      serviceView.parse(
+      parseServiceView(
         service("depbench", {
           status: "not_deployed",
           deployed: false,
@@ -256,7 +256,7 @@ describe("ServicesTable", () => {
           containers_running: 0,
         }),
       ),
-      serviceView.parse({
+      parseServiceView({
         ...compose,
         containers: [
           compose.containers[0],
@@ -426,7 +426,8 @@ describe("ImportProject", () => {
     const env = new File(["A=1\n"], ".env");
     await userEvent.upload(screen.getByLabelText("Pick project files"), [env, compose]);
     expect(await screen.findByTestId("import-files")).toHaveTextContent("docker-compose.yml");
-    expect(screen.getByLabelText("Compose file")).toHaveDisplayValue("docker-compose.yml");
+    // A Radix select (a combobox button) shows its choice as text.
+    expect(screen.getByLabelText("Compose file")).toHaveTextContent("docker-compose.yml");
     await userEvent.type(await screen.findByLabelText("Service name"), "shop");
     await userEvent.click(screen.getByRole("button", { name: "Import project" }));
     await waitFor(() => expect(onCreated).toHaveBeenCalled());

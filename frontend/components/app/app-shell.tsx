@@ -1,5 +1,6 @@
 "use client";
 
+import { QueryClientProvider } from "@tanstack/react-query";
 import { LogOutIcon, MenuIcon, ServerIcon } from "lucide-react";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
@@ -10,20 +11,32 @@ import { ThemeToggle } from "@/components/app/theme";
 import { Toaster } from "@/components/app/toaster";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
+import { TooltipProvider } from "@/components/ui/tooltip";
 import { mainNav, type NavItem } from "@/config/nav";
 import { ApiError } from "@/lib/api";
 import { AuthProvider, useAuth } from "@/lib/auth";
+import { queryClient, watchEvents } from "@/lib/query";
 import { cn } from "@/lib/utils";
 
 /** Providers, the sign-in gate and the sidebar layout around every page. */
 export function AppShell({ children }: { children: React.ReactNode }) {
   return (
-    <AuthProvider>
-      <Toaster>
-        <Gate>{children}</Gate>
-      </Toaster>
-    </AuthProvider>
+    <QueryClientProvider client={queryClient}>
+      <AuthProvider>
+        <TooltipProvider>
+          <Toaster>
+            <Gate>{children}</Gate>
+          </Toaster>
+        </TooltipProvider>
+      </AuthProvider>
+    </QueryClientProvider>
   );
+}
+
+/** While signed in: the event stream keeps the query cache current (lib/query). */
+function LiveCache() {
+  useEffect(() => watchEvents(), []);
+  return null;
 }
 
 /** Pages shown without a session: sign-in and the first run's setup. */
@@ -69,7 +82,12 @@ function Gate({ children }: { children: React.ReactNode }) {
       </div>
     );
   }
-  return <Frame>{children}</Frame>;
+  return (
+    <>
+      <LiveCache />
+      <Frame>{children}</Frame>
+    </>
+  );
 }
 
 function Frame({ children }: { children: React.ReactNode }) {

@@ -2,8 +2,9 @@ import { BoxIcon } from "lucide-react";
 
 import { EmptyState } from "@/components/app/error-state";
 import { HealthBadge, StateBadge } from "@/components/services/badges";
-import type { ContainerInfo } from "@/lib/schemas";
+import type { ContainerInfo } from "@/lib/api";
 import { shortId } from "@/lib/utils";
+import { Hint } from "@/components/ui/tooltip";
 
 function ports(c: ContainerInfo): string {
   if (!c.ports.length) return "—";
@@ -51,9 +52,11 @@ export function ContainersList({ containers }: { containers: ContainerInfo[] }) 
               <td className="px-3 py-2 font-mono text-xs">{ports(c)}</td>
               <td className="px-3 py-2">
                 <div className="font-mono text-xs break-all">{c.image}</div>
-                <div className="font-mono text-xs text-muted-foreground" title={c.image_id}>
-                  {shortId(c.image_id)}
-                </div>
+                <Hint content={c.image_id}>
+                  <div tabIndex={0} className="w-fit font-mono text-xs text-muted-foreground">
+                    {shortId(c.image_id)}
+                  </div>
+                </Hint>
               </td>
             </tr>
           ))}

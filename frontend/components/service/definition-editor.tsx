@@ -12,7 +12,8 @@ import { useMemo, useRef, useState } from "react";
 
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { Input, NativeSelect, Textarea } from "@/components/ui/input";
+import { Input, Textarea } from "@/components/ui/input";
+import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { api, toApiError, type ApiError } from "@/lib/api";
@@ -26,7 +27,7 @@ import {
   type MemberField,
   type MemberForm,
 } from "@/lib/definition-form";
-import type { Problem, ServiceView } from "@/lib/schemas";
+import type { Problem, ServiceView } from "@/lib/api";
 import { cn } from "@/lib/utils";
 import { lineOfPath } from "@/lib/yaml-path";
 
@@ -185,21 +186,18 @@ function MemberFields({
       <div className="grid content-start gap-4">
         <Field id={id("restart")} label="Restart policy" errors={errors[`${p}.restart`]}>
           {(a) => (
-            <NativeSelect
+            <SimpleSelect
               {...a}
               disabled={m.locked.includes("restart")}
               value={RESTART_POLICIES.includes(m.restart as never) ? m.restart : "custom"}
-              onChange={up("restart")}
-            >
-              {RESTART_POLICIES.map((r) => (
-                <option key={r} value={r}>
-                  {r || "(Docker default: no)"}
-                </option>
-              ))}
-              {!RESTART_POLICIES.includes(m.restart as never) && (
-                <option value="custom">{m.restart}</option>
-              )}
-            </NativeSelect>
+              onValueChange={(v) => onChange({ ...m, restart: v })}
+              options={[
+                ...RESTART_POLICIES.map((r) => ({ value: r, label: r || "(Docker default: no)" })),
+                ...(RESTART_POLICIES.includes(m.restart as never)
+                  ? []
+                  : [{ value: "custom", label: m.restart }]),
+              ]}
+            />
           )}
         </Field>
         <Field

@@ -21,10 +21,10 @@ import { Button } from "@/components/ui/button";
 import { Input, Textarea } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
-import { useAsync } from "@/hooks/use-async";
+import { keys, useApiQuery } from "@/lib/query";
 import { api, toApiError, type ApiError } from "@/lib/api";
 import { formatSize, maskedCount, validProjectPath } from "@/lib/project";
-import type { FileContent, ServiceView } from "@/lib/schemas";
+import type { FileContent, ServiceView } from "@/lib/api";
 
 /**
  * The project files of a managed service (`.env`, env files, secrets, config files): the list
@@ -40,7 +40,10 @@ export function FilesPanel({
   revision: number | null | undefined;
   onSaved: (v: ServiceView) => void;
 }) {
-  const files = useAsync((signal) => api.listFiles(service, signal), [service, revision]);
+  // `revision` is in the key: a save (a new revision) shows its file list at once.
+  const files = useApiQuery([...keys.files(service), revision ?? null], (signal) =>
+    api.listFiles(service, signal),
+  );
   const [open, setOpen] = useState<string | null>(null);
   const [adding, setAdding] = useState(false);
 
@@ -171,7 +174,9 @@ function FileEditor({
 }) {
   const toast = useToast();
   const [reveal, setReveal] = useState(false);
-  const file = useAsync(() => api.getFile(service, path, reveal), [service, path, reveal]);
+  const file = useApiQuery(keys.file(service, path, reveal), () =>
+    api.getFile(service, path, reveal),
+  );
   const [text, setText] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);

@@ -7,11 +7,12 @@ import { WarningsNotice } from "@/components/service/definition-editor";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Input, NativeSelect } from "@/components/ui/input";
+import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { SimpleSelect } from "@/components/ui/select";
 import { api, toApiError, type ApiError } from "@/lib/api";
 import { detectCompose, documentName, formatSize, projectPath } from "@/lib/project";
-import type { ServiceView } from "@/lib/schemas";
+import type { ServiceView } from "@/lib/api";
 import { cn } from "@/lib/utils";
 import { lineOfPath } from "@/lib/yaml-path";
 
@@ -243,18 +244,15 @@ export function ImportProject({ onCreated }: { onCreated: (v: ServiceView) => vo
           <div className="grid gap-4 sm:grid-cols-2">
             <div className="grid content-start gap-1.5">
               <Label htmlFor="import-compose">Compose file</Label>
-              <NativeSelect
+              <SimpleSelect
                 id="import-compose"
-                value={composeIdx}
-                onChange={(e) => setComposeIdx(Number(e.target.value))}
-              >
-                <option value={-1}>Choose the compose file…</option>
-                {files.map((f, i) => (
-                  <option key={f.path} value={i}>
-                    {f.path}
-                  </option>
-                ))}
-              </NativeSelect>
+                value={String(composeIdx)}
+                onValueChange={(v) => setComposeIdx(Number(v))}
+                options={[
+                  { value: "-1", label: "Choose the compose file…" },
+                  ...files.map((f, i) => ({ value: String(i), label: f.path })),
+                ]}
+              />
               {composeIdx < 0 && (
                 <p className="text-xs text-muted-foreground">
                   No <code>compose.yaml</code> or <code>docker-compose.yml</code> among the files:

@@ -6,12 +6,11 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { useToast } from "@/components/app/toaster";
 import { Button } from "@/components/ui/button";
-import { NativeSelect } from "@/components/ui/input";
+import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
-import { useAsync } from "@/hooks/use-async";
-import { api } from "@/lib/api";
-import { followLine, type ContainerLogs } from "@/lib/schemas";
+import { keys, useApiQuery } from "@/lib/query";
+import { api, parseFollowLine, type ContainerLogs } from "@/lib/api";
 import { openStream } from "@/lib/sse";
 import { cn } from "@/lib/utils";
 
@@ -39,7 +38,7 @@ export function formatLines(lines: ViewLine[], withContainer: boolean): string {
 /** The last 100 lines of every container, with follow (SSE), copy and download. */
 export function LogsViewer({ service }: { service: string }) {
   const toast = useToast();
-  const tail = useAsync(() => api.logs(service, 100), [service]);
+  const tail = useApiQuery(keys.logs(service), () => api.logs(service, 100));
   const [followed, setFollowed] = useState<ViewLine[]>([]);
   const [follow, setFollow] = useState(false);
   const [streaming, setStreaming] = useState(false);
@@ -65,12 +64,14 @@ export function LogsViewer({ service }: { service: string }) {
         // again (tail=0 each time: lines in the gap are in the next Reload).
         onMessage: (m) => {
           if (m.event !== "log") return;
+          let l = null;
           try {
-            const l = followLine.parse(JSON.parse(m.data));
-            setFollowed((prev) => [...prev.slice(-(MAX_LINES - 1)), l]);
-          } catch (e) {
-            console.error("[sdmd logs] bad line", e);
+            l = parseFollowLine(JSON.parse(m.data));
+          } catch {
+            // not JSON: reported below
           }
+          if (l) setFollowed((prev) => [...prev.slice(-(MAX_LINES - 1)), l]);
+          else console.error("[sdmd logs] bad line", m.data);
         },
         onOpen: () => setStreaming(true),
         onDrop: (_ms, err) => {
@@ -126,19 +127,16 @@ export function LogsViewer({ service }: { service: string }) {
             <Label htmlFor="log-container" className="text-xs text-muted-foreground">
               Container
             </Label>
-            <NativeSelect
+            <SimpleSelect
               id="log-container"
               value={which}
-              onChange={(e) => setWhich(e.target.value)}
-              className="h-8"
-            >
-              <option value="all">All containers</option>
-              {containers.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </NativeSelect>
+              onValueChange={setWhich}
+              className="h-8 min-w-44"
+              options={[
+                { value: "all", label: "All containers" },
+                ...containers.map((c) => ({ value: c, label: c })),
+              ]}
+            />
           </div>
         )}
         <div className="flex-1" />

@@ -5,10 +5,10 @@ import { useMemo, useState } from "react";
 import { stringify } from "yaml";
 
 import { EmptyState, ErrorState } from "@/components/app/error-state";
-import { NativeSelect } from "@/components/ui/input";
+import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
-import { useAsync } from "@/hooks/use-async";
+import { keys, useApiQuery } from "@/lib/query";
 import { api } from "@/lib/api";
 import { diffLines } from "@/lib/diff";
 import { cn, timeAgo } from "@/lib/utils";
@@ -21,7 +21,10 @@ export function Revisions({
   service: string;
   current: number | null | undefined;
 }) {
-  const revs = useAsync(() => api.revisions(service), [service, current]);
+  // `current` is in the key: a new revision appears in the list at once.
+  const revs = useApiQuery([...keys.revisions(service), current ?? null], () =>
+    api.revisions(service),
+  );
   const list = useMemo(() => revs.data ?? [], [revs.data]);
   const [a, setA] = useState<number | null>(null);
   const [b, setB] = useState<number | null>(null);
@@ -40,11 +43,10 @@ export function Revisions({
   if (!revs.data) return <Skeleton className="h-48 w-full" />;
   if (!list.length) return <EmptyState icon={HistoryIcon} title="No revisions" />;
 
-  const option = (r: (typeof list)[number]) => (
-    <option key={r.revision} value={r.revision}>
-      #{r.revision} · {r.created_by} · {timeAgo(r.created_at)}
-    </option>
-  );
+  const options = list.map((r) => ({
+    value: String(r.revision),
+    label: `#${r.revision} · ${r.created_by} · ${timeAgo(r.created_at)}`,
+  }));
   return (
     <div className="flex flex-col gap-3">
       <ol className="flex flex-col divide-y rounded-lg border text-sm">
@@ -71,27 +73,25 @@ export function Revisions({
               <Label htmlFor="rev-a" className="text-xs text-muted-foreground">
                 Compare
               </Label>
-              <NativeSelect
+              <SimpleSelect
                 id="rev-a"
-                value={older ?? ""}
-                onChange={(e) => setA(Number(e.target.value))}
-                className="h-8"
-              >
-                {list.map(option)}
-              </NativeSelect>
+                value={older === null ? "" : String(older)}
+                onValueChange={(v) => setA(Number(v))}
+                className="h-8 min-w-56"
+                options={options}
+              />
             </div>
             <div className="grid gap-1">
               <Label htmlFor="rev-b" className="text-xs text-muted-foreground">
                 with
               </Label>
-              <NativeSelect
+              <SimpleSelect
                 id="rev-b"
-                value={newer ?? ""}
-                onChange={(e) => setB(Number(e.target.value))}
-                className="h-8"
-              >
-                {list.map(option)}
-              </NativeSelect>
+                value={newer === null ? "" : String(newer)}
+                onValueChange={(v) => setB(Number(v))}
+                className="h-8 min-w-56"
+                options={options}
+              />
             </div>
           </div>
           <pre

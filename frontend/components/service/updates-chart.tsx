@@ -11,7 +11,7 @@ import {
   YAxis,
 } from "recharts";
 
-import type { UpdateRun } from "@/lib/schemas";
+import type { UpdateRun } from "@/lib/api";
 
 // SVG presentation attributes can't read CSS variables: plain colours that read on both themes.
 const COLORS: Record<string, string> = {

@@ -9,12 +9,16 @@ import { useToast } from "@/components/app/toaster";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Input, NativeSelect } from "@/components/ui/input";
+import { Checkbox } from "@/components/ui/checkbox";
+import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { SimpleSelect } from "@/components/ui/select";
+import { SettingsCard } from "@/components/ui/settings-card";
 import { Skeleton } from "@/components/ui/skeleton";
-import { useAsync } from "@/hooks/use-async";
+import { Hint } from "@/components/ui/tooltip";
+import { keys, useApiQuery } from "@/lib/query";
 import { api, toApiError, type ApiError } from "@/lib/api";
-import type { Schedule, UpdateRun } from "@/lib/schemas";
+import type { Schedule, UpdateRun } from "@/lib/api";
 import { timeAgo } from "@/lib/utils";
 
 // Recharts is big: load it only when the history has something to draw.
@@ -39,18 +43,19 @@ function zones(): string[] {
 }
 
 /** The update schedule (daily/weekly, weekday, time, time zone, mode) and the update history. */
-export function UpdatesPanel({ service, refresh = 0 }: { service: string; refresh?: number }) {
+/** The schedule and the history; both refresh from the event stream (lib/query). */
+export function UpdatesPanel({ service }: { service: string }) {
   return (
     <div className="flex flex-col gap-4">
       <ScheduleEditor service={service} />
-      <UpdateHistory service={service} refresh={refresh} />
+      <UpdateHistory service={service} />
     </div>
   );
 }
 
 function ScheduleEditor({ service }: { service: string }) {
   const toast = useToast();
-  const current = useAsync(() => api.getSchedule(service), [service]);
+  const current = useApiQuery(keys.schedule(service), () => api.getSchedule(service));
   const [draft, setDraft] = useState<Schedule | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [saving, setSaving] = useState(false);
@@ -110,115 +115,112 @@ function ScheduleEditor({ service }: { service: string }) {
   );
 
   return (
-    <Card>
-      <CardHeader className="flex-col">
-        <CardTitle className="flex items-center gap-2">
-          <CalendarClockIcon className="size-4" /> Update schedule
-        </CardTitle>
-        <CardDescription>
+    <SettingsCard
+      icon={CalendarClockIcon}
+      title="Update schedule"
+      description={
+        <>
           {current.data?.enabled && current.data.next_run
             ? `Next run ${new Date(current.data.next_run).toLocaleString()}.`
             : "Updates run only when you start them."}
-        </CardDescription>
-      </CardHeader>
-      <CardContent>
-        <form onSubmit={save} className="grid gap-4 sm:grid-cols-3" aria-label="Update schedule">
-          <label className="flex items-center gap-2 text-sm sm:col-span-3">
-            <input
-              type="checkbox"
-              className="size-4"
-              checked={sc.enabled}
-              onChange={(e) => set({ enabled: e.target.checked })}
-            />
+        </>
+      }
+      contentClassName="block"
+    >
+      <form onSubmit={save} className="grid gap-4 sm:grid-cols-3" aria-label="Update schedule">
+        <div className="flex items-center gap-2 sm:col-span-3">
+          <Checkbox
+            id="sc-enabled"
+            checked={sc.enabled}
+            onCheckedChange={(on) => set({ enabled: on === true })}
+          />
+          <Label htmlFor="sc-enabled" className="font-normal">
             Run on a schedule
-          </label>
-          {field(
-            "sc-frequency",
-            "Frequency",
-            problem("frequency"),
-            <NativeSelect
-              id="sc-frequency"
-              value={sc.frequency}
-              onChange={(e) => set({ frequency: e.target.value as Schedule["frequency"] })}
-            >
-              <option value="daily">Daily</option>
-              <option value="weekly">Weekly</option>
-            </NativeSelect>,
-          )}
-          {sc.frequency === "weekly" &&
-            field(
-              "sc-weekday",
-              "Weekday",
-              problem("weekday"),
-              <NativeSelect
-                id="sc-weekday"
-                value={sc.weekday ?? "mon"}
-                onChange={(e) => set({ weekday: e.target.value })}
-              >
-                {WEEKDAYS.map((d) => (
-                  <option key={d} value={d}>
-                    {d}
-                  </option>
-                ))}
-              </NativeSelect>,
-            )}
-          {field(
-            "sc-time",
-            "Time of day",
-            problem("time"),
-            <Input
-              id="sc-time"
-              type="time"
-              value={sc.time}
-              onChange={(e) => set({ time: e.target.value })}
-              required
+          </Label>
+        </div>
+        {field(
+          "sc-frequency",
+          "Frequency",
+          problem("frequency"),
+          <SimpleSelect
+            id="sc-frequency"
+            value={sc.frequency}
+            onValueChange={(v) => set({ frequency: v as Schedule["frequency"] })}
+            options={[
+              { value: "daily", label: "Daily" },
+              { value: "weekly", label: "Weekly" },
+            ]}
+          />,
+        )}
+        {sc.frequency === "weekly" &&
+          field(
+            "sc-weekday",
+            "Weekday",
+            problem("weekday"),
+            <SimpleSelect
+              id="sc-weekday"
+              value={sc.weekday ?? "mon"}
+              onValueChange={(v) => set({ weekday: v })}
+              options={WEEKDAYS.map((d) => ({ value: d, label: d }))}
             />,
           )}
-          {field(
-            "sc-timezone",
-            "Time zone",
-            problem("timezone"),
-            <>
-              <Input
-                id="sc-timezone"
-                list="sc-zones"
-                value={sc.timezone}
-                onChange={(e) => set({ timezone: e.target.value })}
-                required
-              />
-              <datalist id="sc-zones">
-                {zoneList.map((z) => (
-                  <option key={z} value={z} />
-                ))}
-              </datalist>
-            </>,
-          )}
-          {field(
-            "sc-mode",
-            "Mode",
-            problem("mode"),
-            <NativeSelect
-              id="sc-mode"
-              value={sc.mode}
-              onChange={(e) => set({ mode: e.target.value as Schedule["mode"] })}
-            >
-              <option value="update">Check and update</option>
-              <option value="check">Check only (report)</option>
-            </NativeSelect>,
-          )}
-          {error && error.problems.length === 0 && (
-            <p role="alert" className="text-sm text-destructive sm:col-span-3">
-              {error.friendly}
-            </p>
-          )}
-          <div className="sm:col-span-3">
-            <Button type="submit" disabled={saving || !draft}>
-              {saving ? <Loader2Icon className="animate-spin" /> : <SaveIcon />} Save schedule
-            </Button>
-          </div>
-        </form>
-      </CardContent>
-    </Card>
+        {field(
+          "sc-time",
+          "Time of day",
+          problem("time"),
+          <Input
+            id="sc-time"
+            type="time"
+            value={sc.time}
+            onChange={(e) => set({ time: e.target.value })}
+            required
+          />,
+        )}
+        {field(
+          "sc-timezone",
+          "Time zone",
+          problem("timezone"),
+          <>
+            <Input
+              id="sc-timezone"
+              list="sc-zones"
+              value={sc.timezone}
+              onChange={(e) => set({ timezone: e.target.value })}
+              required
+            />
+            <datalist id="sc-zones">
+              {zoneList.map((z) => (
+                <option key={z} value={z} />
+              ))}
+            </datalist>
+          </>,
+        )}
+        {field(
+          "sc-mode",
+          "Mode",
+          problem("mode"),
+          <SimpleSelect
+            id="sc-mode"
+            value={sc.mode}
+            onValueChange={(v) => set({ mode: v as Schedule["mode"] })}
+            options={[
+              { value: "update", label: "Check and update" },
+              { value: "check", label: "Check only (report)" },
+            ]}
+          />,
+        )}
+        {error && error.problems.length === 0 && (
+          <p role="alert" className="text-sm text-destructive sm:col-span-3">
+            {error.friendly}
+          </p>
+        )}
+        <div className="sm:col-span-3">
+          <Button type="submit" disabled={saving || !draft}>
+            {saving ? <Loader2Icon className="animate-spin" /> : <SaveIcon />} Save schedule
+          </Button>
+        </div>
+      </form>
+    </SettingsCard>
   );
 }
 
@@ -229,8 +231,8 @@ function resultVariant(r: string | null | undefined) {
   return "destructive" as const;
 }
 
-function UpdateHistory({ service, refresh }: { service: string; refresh: number }) {
-  const runs = useAsync(() => api.updateHistory(service), [service, refresh]);
+function UpdateHistory({ service }: { service: string }) {
+  const runs = useApiQuery(keys.updates(service), () => api.updateHistory(service));
   return (
     <Card>
       <CardHeader className="flex-col">
@@ -273,13 +275,11 @@ function RunList({ runs }: { runs: UpdateRun[] }) {
           </span>
           {r.reason && <span className="text-xs text-muted-foreground">— {r.reason}</span>}
           <span className="flex-1" />
-          <time
-            dateTime={r.started_at}
-            title={r.started_at}
-            className="text-xs text-muted-foreground"
-          >
-            {timeAgo(r.started_at)}
-          </time>
+          <Hint content={r.started_at}>
+            <time dateTime={r.started_at} tabIndex={0} className="text-xs text-muted-foreground">
+              {timeAgo(r.started_at)}
+            </time>
+          </Hint>
         </li>
       ))}
     </ol>

@@ -9,7 +9,7 @@ import {
 } from "lucide-react";
 
 import { Badge } from "@/components/ui/badge";
-import type { ContainerState, Health, ServiceStatus } from "@/lib/schemas";
+import type { ContainerState, Health, ServiceStatus } from "@/lib/api";
 
 const STATUS: Record<
   ServiceStatus,

@@ -16,14 +16,7 @@ import { useState } from "react";
 
 import { useToast } from "@/components/app/toaster";
 import { Button } from "@/components/ui/button";
-import {
-  Dialog,
-  DialogContent,
-  DialogDescription,
-  DialogFooter,
-  DialogHeader,
-  DialogTitle,
-} from "@/components/ui/dialog";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import {
   DropdownMenu,
   DropdownMenuContent,
@@ -32,7 +25,7 @@ import {
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
 import { api, toApiError, type ServiceAction } from "@/lib/api";
-import type { ActionReport, LostSetting, ServiceView } from "@/lib/schemas";
+import type { ActionReport, LostSetting, ServiceView } from "@/lib/api";
 
 type Act = ServiceAction | "adopt";
 
@@ -205,64 +198,39 @@ export function ServiceActions({
           })}
         </DropdownMenuContent>
       </DropdownMenu>
-      <Dialog open={confirm !== null} onOpenChange={(o) => !o && setConfirm(null)}>
-        <DialogContent>
-          {confirm && (
-            <>
-              <DialogHeader>
-                <DialogTitle>
-                  {META[confirm].label} {service.name}?
-                </DialogTitle>
-                <DialogDescription>{META[confirm].confirm}</DialogDescription>
-              </DialogHeader>
-              <DialogFooter>
-                <Button variant="outline" onClick={() => setConfirm(null)}>
-                  Cancel
-                </Button>
-                <Button
-                  variant={confirm === "stop" ? "destructive" : "default"}
-                  onClick={() => void run(confirm)}
-                  autoFocus
-                >
-                  {META[confirm].label}
-                </Button>
-              </DialogFooter>
-            </>
-          )}
-        </DialogContent>
-      </Dialog>
-      <Dialog open={loss !== null} onOpenChange={(o) => !o && setLoss(null)}>
-        <DialogContent>
-          <DialogHeader>
-            <DialogTitle>Adopting {service.name} would drop settings</DialogTitle>
-            <DialogDescription>
-              SDMD can&apos;t express these settings of its containers yet. Nothing was stored. If
-              you adopt anyway, the first deploy recreates the containers without them.
-            </DialogDescription>
-          </DialogHeader>
-          <ul
-            className="max-h-64 space-y-2 overflow-y-auto text-sm"
-            aria-label="Settings that would be dropped"
-          >
-            {loss?.map((l) => (
-              <li key={`${l.container}/${l.field}`}>
-                <span className="font-mono">
-                  {l.container}: {l.field} = {l.value}
-                </span>
-                <span className="block text-muted-foreground">{l.message}</span>
-              </li>
-            ))}
-          </ul>
-          <DialogFooter>
-            <Button variant="outline" onClick={() => setLoss(null)}>
-              Cancel
-            </Button>
-            <Button variant="destructive" onClick={() => void run("adopt", true)}>
-              Adopt anyway
-            </Button>
-          </DialogFooter>
-        </DialogContent>
-      </Dialog>
+      <ConfirmDialog
+        open={confirm !== null}
+        onOpenChange={(o) => !o && setConfirm(null)}
+        title={confirm ? `${META[confirm].label} ${service.name}?` : ""}
+        description={confirm ? META[confirm].confirm : ""}
+        confirmLabel={confirm ? META[confirm].label : ""}
+        destructive={confirm === "stop"}
+        autoFocusConfirm
+        onConfirm={() => confirm && void run(confirm)}
+      />
+      <ConfirmDialog
+        open={loss !== null}
+        onOpenChange={(o) => !o && setLoss(null)}
+        title={`Adopting ${service.name} would drop settings`}
+        description="SDMD can't express these settings of its containers yet. Nothing was stored. If you adopt anyway, the first deploy recreates the containers without them."
+        confirmLabel="Adopt anyway"
+        destructive
+        onConfirm={() => void run("adopt", true)}
+      >
+        <ul
+          className="max-h-64 space-y-2 overflow-y-auto text-sm"
+          aria-label="Settings that would be dropped"
+        >
+          {loss?.map((l) => (
+            <li key={`${l.container}/${l.field}`}>
+              <span className="font-mono">
+                {l.container}: {l.field} = {l.value}
+              </span>
+              <span className="block text-muted-foreground">{l.message}</span>
+            </li>
+          ))}
+        </ul>
+      </ConfirmDialog>
     </div>
   );
 }

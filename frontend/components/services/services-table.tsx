@@ -6,7 +6,8 @@ import Link from "next/link";
 import { useLayoutEffect, useRef, useState } from "react";
 
 import { Badge } from "@/components/ui/badge";
-import type { Schedule, ServiceView } from "@/lib/schemas";
+import { Hint } from "@/components/ui/tooltip";
+import type { Schedule, ServiceView } from "@/lib/api";
 import { healthOf, imagesOf, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
@@ -103,13 +104,12 @@ function Row({
           {s.last_updated ? timeAgo(s.last_updated) : "—"}
         </div>
         {s.schedule?.enabled && (
-          <div
-            className="flex items-center gap-1 truncate"
-            title={`Next run: ${s.schedule.next_run ?? "?"}`}
-          >
-            <CalendarClockIcon className="size-3" aria-hidden />
-            {scheduleText(s.schedule)}
-          </div>
+          <Hint content={`Next run: ${s.schedule.next_run ?? "?"}`}>
+            <div tabIndex={0} className="flex w-fit items-center gap-1 truncate">
+              <CalendarClockIcon className="size-3" aria-hidden />
+              {scheduleText(s.schedule)}
+            </div>
+          </Hint>
         )}
       </div>
       <div role="cell">

@@ -1,12 +1,10 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 
-import { useAsync } from "@/hooks/use-async";
 import { api } from "@/lib/api";
 import { subscribe } from "@/lib/events";
-import type { ServiceView } from "@/lib/schemas";
-import { applyContainerEvent } from "@/lib/status";
+import { keys, useApiQuery } from "@/lib/query";
 
 /** What a service is busy with right now, from `operation` and `pull_progress` events. */
 export interface Activity {
@@ -15,70 +13,50 @@ export interface Activity {
 }
 
 /**
- * The service list, kept current by `/api/v1/events`: container status changes patch the list in
- * place; anything the list can't explain (a new container, a finished operation, a `lagged`
- * notice) triggers one debounced reload.
+ * The service list from the query cache, kept current by `/api/v1/events` (lib/query: container
+ * status changes patch the cached list in place; a finished operation, an unknown container or a
+ * `lagged` notice invalidate it). This hook adds what each service is busy with.
  */
 export function useLiveServices() {
-  const state = useAsync((signal) => api.listServices(signal).then((r) => r.services), []);
+  const q = useApiQuery(keys.services, (signal) => api.listServices(signal));
   const [activity, setActivity] = useState<Record<string, Activity>>({});
-  const { setData, reload } = state;
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  const reloadSoon = useCallback(() => {
-    if (timer.current) clearTimeout(timer.current);
-    timer.current = setTimeout(reload, 300);
-  }, [reload]);
-
-  useEffect(() => {
-    const off = subscribe((e) => {
-      switch (e.type) {
-        case "container_status": {
-          let unknown = false;
-          setData((list: ServiceView[] | undefined) => {
-            if (!list) return list;
-            const next = applyContainerEvent(list, e);
-            if (!next) unknown = true;
-            return next ?? list;
-          });
-          // setData's updater runs synchronously for a non-concurrent update in practice; if
-          // not, the operation's `finished` event reloads anyway.
-          if (unknown) reloadSoon();
-          break;
-        }
-        case "operation":
-          if (e.phase === "finished" || e.phase === "failed") {
-            setActivity(({ [e.service]: _, ...rest }) => rest);
-            reloadSoon();
-          } else {
-            const verb = e.action.replace(/^service\./, "");
+  useEffect(
+    () =>
+      subscribe((e) => {
+        switch (e.type) {
+          case "operation":
+            if (e.phase === "finished" || e.phase === "failed") {
+              setActivity(({ [e.service]: _, ...rest }) => rest);
+            } else {
+              const verb = e.action.replace(/^service\./, "");
+              setActivity((a) => ({
+                ...a,
+                [e.service]: { action: verb, message: e.message || `${verb}…` },
+              }));
+            }
+            break;
+          case "pull_progress":
             setActivity((a) => ({
               ...a,
-              [e.service]: { action: verb, message: e.message || `${verb}…` },
+              [e.service]: {
+                action: "pull",
+                message: `${e.progress.status}${e.progress.layer ? ` ${e.progress.layer}` : ""}`,
+              },
             }));
-          }
-          break;
-        case "pull_progress":
-          setActivity((a) => ({
-            ...a,
-            [e.service]: {
-              action: "pull",
-              message: `${e.progress.status}${e.progress.layer ? ` ${e.progress.layer}` : ""}`,
-            },
-          }));
-          break;
-        case "lagged":
-          reloadSoon();
-          break;
-        default:
-          break;
-      }
-    });
-    return () => {
-      off();
-      if (timer.current) clearTimeout(timer.current);
-    };
-  }, [setData, reloadSoon]);
+            break;
+          default:
+            break;
+        }
+      }),
+    [],
+  );
 
-  return { ...state, activity };
+  return {
+    data: q.data?.services,
+    error: q.error,
+    loading: q.loading,
+    reload: q.reload,
+    activity,
+  };
 }

@@ -12,8 +12,3 @@ export function Input({ className, ...props }: React.ComponentProps<"input">) {
 export function Textarea({ className, ...props }: React.ComponentProps<"textarea">) {
   return <textarea className={cn("min-h-20 py-2", field, className)} {...props} />;
 }
-
-/** A native select styled like the inputs (native keeps it keyboard- and screen-reader-friendly). */
-export function NativeSelect({ className, ...props }: React.ComponentProps<"select">) {
-  return <select className={cn("h-9 pr-8", field, className)} {...props} />;
-}

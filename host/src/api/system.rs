@@ -185,34 +185,16 @@ async fn list_audit(
             "limit must be between 1 and 500.",
         ));
     }
-    // PostgreSQL text never holds NUL: a filter with one matches no row (and must not reach the
-    // database, which refuses such a parameter).
-    if [&p.actor, &p.action, &p.target]
-        .into_iter()
-        .flatten()
-        .any(|f| f.contains('\0'))
-    {
-        return Ok(axum::Json(AuditPage {
-            entries: Vec::new(),
-            next_before: None,
-        }));
-    }
-    let entries = audit::list(
-        &state.db,
-        &audit::Filter {
-            before: p.before,
-            actor: p.actor,
-            action: p.action,
-            target: p.target,
-            since: p.since,
-            until: p.until,
-            limit,
-        },
-    )
-    .await?;
-    let next_before = (entries.len() as i64 == limit)
-        .then(|| entries.last().map(|e| e.id))
-        .flatten();
+    let filter = audit::Filter {
+        before: p.before,
+        actor: p.actor,
+        action: p.action,
+        target: p.target,
+        since: p.since,
+        until: p.until,
+        limit,
+    };
+    let (entries, next_before) = crate::audit_log::page(&state, &filter).await?;
     Ok(axum::Json(AuditPage {
         entries,
         next_before,
@@ -276,11 +258,6 @@ async fn audit_csv(
             "limit must be between 1 and 100000.",
         ));
     }
-    // As in the JSON listing: a NUL in a filter matches no row (PostgreSQL text never holds one).
-    let nothing = [&p.actor, &p.action, &p.target]
-        .into_iter()
-        .flatten()
-        .any(|f| f.contains('\0'));
     let filter = audit::Filter {
         before: p.before,
         actor: p.actor,
@@ -295,18 +272,13 @@ async fn audit_csv(
         b"id,at,actor,action,target,result,request_id,client_ip,details,hash,client_request_id\r\n",
     );
     // Streamed chunk by chunk (docs/api.md): never the whole export in memory.
-    let rows = audit::export(state.db.clone(), filter).map(|chunk| match chunk {
+    let rows = crate::audit_log::export(&state, filter).map(|chunk| match chunk {
         Ok(rows) => Ok(csv_rows(&rows)),
         Err(e) => {
             tracing::error!(error = %e, "audit export failed mid-stream");
             Err(std::io::Error::other(e))
         }
     });
-    let rows = if nothing {
-        futures_util::stream::empty().boxed()
-    } else {
-        rows.boxed()
-    };
     let body = futures_util::stream::once(async { Ok::<_, std::io::Error>(header) }).chain(rows);
     Ok((
         [

@@ -109,6 +109,62 @@ pub enum StoreError {
     Database(#[from] crate::db::DbError),
 }
 
+/// The OpenAPI shape of a stored manifest (the JSON of [`Manifest`], which the plugin host
+/// defines without OpenAPI). Only declares; never built.
+#[derive(ToSchema)]
+#[schema(as = PluginManifest)]
+#[allow(dead_code)]
+pub struct ManifestSchema {
+    /// Stable identifier.
+    id: String,
+    /// Display name.
+    name: String,
+    /// The plugin's own version.
+    version: String,
+    /// The worlds it exports: `update-strategy`, `health-check`, `notifier`.
+    kinds: Vec<String>,
+    /// What it does.
+    description: Option<String>,
+    /// The `sdmd:plugin` WIT version it was built against.
+    wit: Option<String>,
+    /// Host interfaces it asks for: `log`, `config`, `registry`, `http`.
+    capabilities: Option<Vec<String>>,
+    /// A JSON Schema subset describing its settings.
+    #[schema(value_type = Option<Object>)]
+    config_schema: Option<Value>,
+}
+
+/// The OpenAPI shape of stored grants (what the administrator sent; every part optional).
+#[derive(ToSchema)]
+#[schema(as = PluginGrants)]
+#[allow(dead_code)]
+pub struct GrantsSchema {
+    /// Capabilities granted.
+    capabilities: Option<Vec<String>>,
+    /// The `http` allow-list.
+    http: Option<HttpGrantSchema>,
+}
+
+/// The OpenAPI shape of the `http` grant.
+#[derive(ToSchema)]
+#[schema(as = PluginHttpGrant)]
+#[allow(dead_code)]
+pub struct HttpGrantSchema {
+    /// Allowed `scheme://host[:port]` patterns.
+    allow: Option<Vec<String>>,
+}
+
+/// The OpenAPI shape of one line a plugin logged during a test run.
+#[derive(ToSchema)]
+#[schema(as = PluginLogLine)]
+#[allow(dead_code)]
+pub struct LogLineSchema {
+    /// Severity or stream.
+    level: String,
+    /// Text.
+    message: String,
+}
+
 /// A plugin as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PluginView {
@@ -117,7 +173,7 @@ pub struct PluginView {
     /// Current version string.
     pub version: String,
     /// The current manifest.
-    #[schema(value_type = Object)]
+    #[schema(value_type = ManifestSchema)]
     pub manifest: Value,
     /// WIT version, imports, exports of the current version.
     #[schema(value_type = Object)]
@@ -129,7 +185,7 @@ pub struct PluginView {
     /// Whether services may use it.
     pub enabled: bool,
     /// The admin's grants.
-    #[schema(value_type = Object)]
+    #[schema(value_type = GrantsSchema)]
     pub grants: Value,
     /// Declared capabilities not granted yet (must be empty to enable).
     #[schema(value_type = Vec<String>)]
@@ -505,7 +561,7 @@ pub struct InvokeResult {
     /// Why it failed, when it did.
     pub error: Option<InvokeError>,
     /// Log lines, stdout and stderr (capped).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<LogLineSchema>)]
     pub logs: Vec<LogLine>,
     /// Wall-clock milliseconds.
     pub duration_ms: f64,

@@ -1,0 +1,75 @@
+/**
+ * Names for the API's types, all from the generated schema (lib/api/schema.d.ts, from the
+ * server's OpenAPI document), narrowed where the client fills in defaults (`normalizeService`,
+ * `normalizePlugin`) or where the form takes free text the server validates.
+ */
+import type { components } from "@/lib/api/schema";
+
+type S = components["schemas"];
+
+export type ContainerState = S["ContainerState"];
+export type Health = S["ContainerHealth"];
+export type ServiceStatus = S["ServiceStatus"];
+export type ServiceKind = S["ServiceKind"];
+export type ContainerInfo = S["ContainerInfo"];
+export type Member = S["Member"];
+export type Definition = S["Definition"];
+export type ServiceView = S["ServiceView"];
+export type ServiceList = S["ServiceList"];
+export type LostSetting = S["LostSetting"];
+export type Problem = S["Problem"];
+export type ActionReport = S["ActionReport"];
+export type PullReport = S["PullReport"];
+export type UpdateReport = S["UpdateReport"];
+export type CheckReport = S["CheckReport"];
+export type UpdateRun = S["Run"];
+export type RemoveReport = S["RemoveReport"];
+export type LogLine = S["LogLine"];
+export type ContainerLogs = S["ContainerLogs"];
+export type RevisionView = S["RevisionView"];
+export type AuditEntry = S["AuditEntry"];
+export type AuditPage = S["AuditPage"];
+export type ApiToken = S["ApiToken"];
+export type CreatedToken = S["CreatedToken"];
+export type RuntimeConfig = S["RuntimeConfig"];
+export type SetupStatus = S["SetupStatus"];
+export type FileInfo = S["FileInfo"];
+export type FileContent = S["FileContent"];
+export type Registry = S["RegistryView"];
+export type ServerHealth = S["ServerHealth"];
+export type ServicePlugins = S["ServicePlugins"];
+export type GlobalNotifiers = S["GlobalNotifiers"];
+export type PluginPatch = S["PluginPatch"];
+export type Delivery = S["Delivery"];
+
+/**
+ * A schedule; `timezone` is one of the IANA names the document enumerates (~600), which the
+ * form takes as free text and the server validates.
+ */
+export type Schedule = Omit<S["Schedule"], "timezone"> & { timezone: string };
+
+/** One line of `/api/v1/services/{name}/logs?follow=true` (a stream: not in the document). */
+export type FollowLine = LogLine & { container: string };
+
+/**
+ * `/api/v1/events` payloads: the document's `Event`, plus `lagged`, which the stream sends as
+ * its own SSE event when this subscriber fell behind (`missed` events were dropped).
+ */
+export type ServerEvent = S["Event"] | { type: "lagged"; missed: number };
+
+/**
+ * A plugin's manifest and grants as the pages read them (`normalizePlugin` in lib/api): the
+ * lists always present, a manifest that isn't one `null`.
+ */
+export type Manifest = S["PluginManifest"] & {
+  kinds: string[];
+  capabilities: string[];
+  description: string;
+};
+export type Grants = S["PluginGrants"] & { capabilities: string[]; http: { allow: string[] } };
+
+type Plugin<P> = Omit<P, "manifest" | "grants"> & { manifest: Manifest | null; grants: Grants };
+export type PluginView = Plugin<S["PluginView"]>;
+export type PluginDetail = Plugin<S["PluginView"]> & Omit<S["PluginDetail"], keyof S["PluginView"]>;
+export type PluginList = { plugins: PluginView[] };
+export type InvokeResult = S["InvokeResult"];
