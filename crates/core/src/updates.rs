@@ -543,16 +543,15 @@ struct PipelineOutcome {
     log_excerpt: Option<String>,
 }
 
-async fn pipeline(
+/// Steps 1–2 of an update: checks the images (HEAD only; the strategy already moved the tags,
+/// so the new ones' digests are compared) and pulls those with an update or whose registry
+/// cannot be asked. A failed pull changes nothing.
+async fn check_and_pull(
     run: &mut Run<'_>,
     stored: &StoredService,
     trigger: Trigger,
-    health_plugins: &[crate::plugins::Plugin],
-) -> Result<PipelineOutcome> {
+) -> Result<PullReport> {
     let state = run.state;
-    let def = &stored.definition;
-    // An update recreates containers: the host's policy applies as to a deploy.
-    ops::check_policy(state, def, stored.project_dir.as_deref())?;
     // 1. Check: HEAD only; images whose registry cannot be asked are pulled to find out.
     // The strategy already moved the tags (apply_strategy): compare digests of the new ones.
     let checks = check_images(state, stored, trigger, &HashMap::new()).await?;
@@ -594,8 +593,17 @@ async fn pipeline(
             images.iter().filter(|i| i.changed).count()
         ),
     );
-    let pull = PullReport { images };
+    Ok(PullReport { images })
+}
 
+/// Step 3 of an update: the service's containers by member (replicas in order) and the members
+/// that change.
+async fn changed_members(
+    state: &AppState,
+    stored: &StoredService,
+    order: &[String],
+) -> Result<(HashMap<String, Vec<ContainerInfo>>, HashSet<String>)> {
+    let def = &stored.definition;
     // 3. Which members change: those with a container that does not run the current local
     // image (any replica), or with no container at all.
     let mut current: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
@@ -622,10 +630,9 @@ async fn pipeline(
             changed.insert(member.clone());
         }
     }
-    let order = def.start_order();
     // A member sharing a changed member's network stack joined the old container by id: it is
     // recreated with it (compose does the same), not merely restarted.
-    for member in &order {
+    for member in order {
         if def.services[member]
             .network
             .service_dependency()
@@ -634,6 +641,22 @@ async fn pipeline(
             changed.insert(member.clone());
         }
     }
+    Ok((current, changed))
+}
+
+async fn pipeline(
+    run: &mut Run<'_>,
+    stored: &StoredService,
+    trigger: Trigger,
+    health_plugins: &[crate::plugins::Plugin],
+) -> Result<PipelineOutcome> {
+    let state = run.state;
+    let def = &stored.definition;
+    // An update recreates containers: the host's policy applies as to a deploy.
+    ops::check_policy(state, def, stored.project_dir.as_deref())?;
+    let pull = check_and_pull(run, stored, trigger).await?;
+    let order = def.start_order();
+    let (current, changed) = changed_members(state, stored, &order).await?;
     let mut members = ActionReport::default();
     if changed.is_empty() {
         members.unchanged = order;
