@@ -228,7 +228,7 @@ describe("utils", () => {
 describe("update chart", () => {
   it("turns finished runs into oldest-first durations", async () => {
     const { chartPoints } = await import("@/components/service/updates-chart");
-    const runs = [
+    const runs: import("@/lib/api").UpdateRun[] = [
       {
         id: 2,
         service: "s",

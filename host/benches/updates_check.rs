@@ -17,6 +17,7 @@ use support::{DOCKER, docker};
 use sdmd::db::audit::AuditContext;
 use sdmd::docker::Docker;
 use sdmd::state::AppState;
+use sdmd::updates::Trigger;
 
 const SERVICES: usize = 100;
 const IMAGES: usize = 10;
@@ -44,7 +45,7 @@ struct Round {
     log: Option<(usize, usize)>,
 }
 
-async fn round(state: &AppState, names: &[String], trigger: &'static str) -> Round {
+async fn round(state: &AppState, names: &[String], trigger: Trigger) -> Round {
     let c = &state.registry.counters;
     let before = (
         c.head.load(Ordering::Relaxed),
@@ -148,9 +149,9 @@ fn main() {
             "", "wall", "HEAD", "GET", "token", "hits", "updates", "access log H/G"
         );
         for (label, trigger) in [
-            ("scheduled checks, cold cache", "schedule"),
-            ("scheduled checks again (within the TTL)", "schedule"),
-            ("manual checks (reuse answers < 60 s)", "manual"),
+            ("scheduled checks, cold cache", Trigger::Schedule),
+            ("scheduled checks again (within the TTL)", Trigger::Schedule),
+            ("manual checks (reuse answers < 60 s)", Trigger::Manual),
         ] {
             let r = round(&state, &names, trigger).await;
             let log = r

@@ -108,7 +108,7 @@ fn schedules_run_exactly_once_across_replicas() {
             "exactly one replica claims the due run: {a:?} {b:?}"
         );
         assert_eq!(won[0].due, utc("2026-11-30T03:15:00Z"));
-        assert_eq!(won[0].mode, "check");
+        assert_eq!(won[0].mode.as_str(), "check");
         schedule::run_due(&app.state, won[0]).await;
 
         // Later ticks for the same due time do nothing; nor does a tick past the grace window.
@@ -278,5 +278,37 @@ fn two_sdmd_processes_run_a_due_schedule_once() {
         assert_eq!((runs, claims), (1, 1), "{history}\n{}", logs(&data));
         assert!(!claimed_by.is_empty());
         app.cleanup(&name).await;
+    });
+}
+
+#[test]
+fn unknown_frequency_or_mode_is_a_422_naming_the_field() {
+    with_db(|pool| async move {
+        let app = TestApp::new(pool.clone()).await;
+        // Validation comes first: no service is needed to be told what is wrong with the body.
+        let (s, v) = app
+            .call(
+                Method::PUT,
+                "/api/v1/services/nope/schedule",
+                Some((
+                    "application/json",
+                    json!({"enabled": true, "frequency": "hourly", "time": "03:00",
+                           "timezone": "UTC", "mode": "upgrade"})
+                    .to_string(),
+                )),
+            )
+            .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")),
+            "{v}"
+        );
+        let fields: Vec<&str> = v["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["frequency", "mode"], "{v}");
     });
 }

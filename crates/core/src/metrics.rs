@@ -28,13 +28,18 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Records the end of an update run.
-    pub fn update_finished(&self, result: &str, elapsed: std::time::Duration) {
+    /// Records the end of an update run (`None`: it failed).
+    pub fn update_finished(
+        &self,
+        result: Option<sdmd_model::updates::UpdateResult>,
+        elapsed: std::time::Duration,
+    ) {
+        use sdmd_model::updates::UpdateResult;
         let c = match result {
-            "updated" => &self.updates,
-            "up_to_date" => &self.up_to_date,
-            "rolled_back" => &self.rollbacks,
-            _ => &self.failures,
+            Some(UpdateResult::Updated) => &self.updates,
+            Some(UpdateResult::UpToDate) => &self.up_to_date,
+            Some(UpdateResult::RolledBack) => &self.rollbacks,
+            None => &self.failures,
         };
         c.fetch_add(1, Ordering::Relaxed);
         self.update_ms_sum.fetch_add(

@@ -19,7 +19,7 @@ use crate::docker::{
     ContainerInfo, ContainerState, DockerError, Filter, Health, LogLine, container_body, labels,
 };
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, Operation, OperationStep, Phase};
 use crate::live::{self, Kind, Status};
 use crate::project::Project;
 use crate::spec::{Condition, Definition, DependsOn, Problem, split_image_ref};
@@ -358,8 +358,8 @@ async fn audited<T: Serialize>(
 ) -> Result<T> {
     state.bus.publish(Event::Operation {
         service: target.into(),
-        action: action.as_str().into(),
-        phase: "started".into(),
+        action: Operation::Audited(action),
+        phase: Phase::Started,
         message: String::new(),
     });
     let r = op.await;
@@ -367,21 +367,21 @@ async fn audited<T: Serialize>(
         Ok(v) => (
             "ok",
             serde_json::to_value(v).unwrap_or_default(),
-            "finished",
+            Phase::Finished,
             String::new(),
         ),
         Err(e) => (
             code_of(e),
             json!({ "error": e.to_string() }),
-            "failed",
+            Phase::Failed,
             e.to_string(),
         ),
     };
     audit_alone(state, ctx, action, target, result, details).await;
     state.bus.publish(Event::Operation {
         service: target.into(),
-        action: action.as_str().into(),
-        phase: phase.into(),
+        action: Operation::Audited(action),
+        phase,
         message,
     });
     r
@@ -826,8 +826,8 @@ pub(crate) async fn run_hooks(
         return Ok(());
     };
     let (hooks, name) = match point {
-        HookPoint::PostStart => (&m.runtime.post_start, "post_start"),
-        HookPoint::PreStop => (&m.runtime.pre_stop, "pre_stop"),
+        HookPoint::PostStart => (&m.runtime.post_start, OperationStep::PostStart),
+        HookPoint::PreStop => (&m.runtime.pre_stop, OperationStep::PreStop),
     };
     for (index, hook) in hooks.iter().enumerate() {
         if let Some(d) = def {
@@ -842,7 +842,7 @@ pub(crate) async fn run_hooks(
         if exit_code != 0 {
             return Err(Error::HookFailed {
                 member: member.to_owned(),
-                hook: name,
+                hook: name.as_str(),
                 index,
                 exit_code,
                 output,
@@ -926,11 +926,11 @@ pub struct ActionReport {
     pub removed: Vec<String>,
 }
 
-fn publish_step(state: &AppState, service: &str, action: &str, message: String) {
+fn publish_step(state: &AppState, service: &str, step: OperationStep, message: String) {
     state.bus.publish(Event::Operation {
         service: service.into(),
-        action: action.into(),
-        phase: "step".into(),
+        action: Operation::Step(step),
+        phase: Phase::Step,
         message,
     });
 }
@@ -947,7 +947,12 @@ async fn ensure_image(state: &AppState, def: &Definition, member: &str) -> Resul
                 format!("image `{image}` is not present on the engine and pull_policy is never"),
             ));
         }
-        publish_step(state, service, "deploy", format!("pulling {image}"));
+        publish_step(
+            state,
+            service,
+            OperationStep::Deploy,
+            format!("pulling {image}"),
+        );
         pull_one(state, service, image).await?;
     }
     Ok(())
@@ -1017,7 +1022,7 @@ pub(crate) async fn wait_dependencies(
                 publish_step(
                     state,
                     &def.name,
-                    "deploy",
+                    OperationStep::Deploy,
                     format!(
                         "{member}: optional dependency {dep} is not ready ({reason}); going on"
                     ),
@@ -1441,7 +1446,7 @@ async fn ensure_images(
         publish_step(
             state,
             &def.name,
-            "deploy",
+            OperationStep::Deploy,
             format!("pulling {image} (pull_policy: always)"),
         );
         pull_one(state, &def.name, image).await
@@ -1670,7 +1675,12 @@ async fn deploy_member(
         wait_dependencies(state, def, member, &peers).await?;
     }
     if replicas.iter().any(|r| r.keep.is_none()) {
-        publish_step(state, &def.name, "deploy", format!("creating {member}"));
+        publish_step(
+            state,
+            &def.name,
+            OperationStep::Deploy,
+            format!("creating {member}"),
+        );
     }
     let done = join_settled(replicas.iter().map(|r| async {
         let (id, action) = match &r.keep {
@@ -1820,13 +1830,18 @@ async fn deploy_locked(
     .await;
     for (member, e) in &traversal.failed {
         tracing::warn!(service = %def.name, member, error = %e, "member failed to deploy");
-        publish_step(state, &def.name, "deploy", format!("{member} failed: {e}"));
+        publish_step(
+            state,
+            &def.name,
+            OperationStep::Deploy,
+            format!("{member} failed: {e}"),
+        );
     }
     for member in &traversal.skipped {
         publish_step(
             state,
             &def.name,
-            "deploy",
+            OperationStep::Deploy,
             format!("{member} not started: a member it depends on failed"),
         );
     }

@@ -16,7 +16,8 @@ use crate::db::{self, schedules::Row};
 use crate::error::{Error, Result};
 use crate::spec::Problem;
 use crate::state::AppState;
-pub use crate::timetable::{Plan, Schedule};
+pub use crate::timetable::{Frequency, Plan, Schedule, ScheduleInput, ScheduleMode, Weekday};
+use crate::updates::Trigger;
 
 /// How late a missed run may still start.
 pub const GRACE: Duration = Duration::from_secs(3600);
@@ -45,22 +46,18 @@ pub async fn put(
     state: &AppState,
     ctx: &AuditContext,
     name: &str,
-    s: Schedule,
+    input: ScheduleInput,
 ) -> Result<Schedule> {
-    let plan = s.validate(name).map_err(invalid)?;
+    let (s, plan) = input.validate(name).map_err(invalid)?;
     crate::ops::load(state, name).await?;
     let row = Row {
         service: name.to_owned(),
         enabled: s.enabled,
-        frequency: s.frequency.clone(),
-        weekday: if s.frequency == "weekly" {
-            s.weekday.clone()
-        } else {
-            None
-        },
+        frequency: s.frequency,
+        weekday: s.weekday,
         time_of_day: s.time.clone(),
         timezone: s.timezone.clone(),
-        mode: s.mode.clone(),
+        mode: s.mode,
         jitter_seconds: i32::try_from(s.jitter_seconds).unwrap_or(0),
         updated_at: Utc::now(),
     };
@@ -91,8 +88,8 @@ pub struct Due {
     pub service: String,
     /// The due instant claimed.
     pub due: DateTime<Utc>,
-    /// `update` or `check`.
-    pub mode: String,
+    /// What the run does.
+    pub mode: ScheduleMode,
 }
 
 /// One scheduler pass at `now` (injectable for tests): claims every due run this replica wins and
@@ -119,7 +116,7 @@ pub async fn tick(state: &AppState, replica: &str, now: DateTime<Utc>) -> Result
             won.push(Due {
                 service: row.service.clone(),
                 due,
-                mode: row.mode.clone(),
+                mode: row.mode,
             });
         }
     }
@@ -132,13 +129,15 @@ pub async fn run_due(state: &AppState, due: &Due) {
         actor: "scheduler".into(),
         ..AuditContext::default()
     };
-    let result = match due.mode.as_str() {
-        "check" => crate::updates::check(state, &ctx, &due.service, "schedule")
+    let result = match due.mode {
+        ScheduleMode::Check => crate::updates::check(state, &ctx, &due.service, Trigger::Schedule)
             .await
             .map(|_| ()),
-        _ => crate::updates::update(state, &ctx, &due.service, "schedule")
-            .await
-            .map(|_| ()),
+        ScheduleMode::Update => {
+            crate::updates::update(state, &ctx, &due.service, Trigger::Schedule)
+                .await
+                .map(|_| ())
+        }
     };
     if let Err(e) = result {
         tracing::warn!(service = %due.service, error = %e, "scheduled run failed");
@@ -284,7 +283,7 @@ mod tests {
     use super::*;
 
     fn plan(freq: &str, weekday: Option<&str>, time: &str, tz: &str) -> Plan {
-        Schedule {
+        let (s, plan) = ScheduleInput {
             enabled: true,
             frequency: freq.into(),
             weekday: weekday.map(Into::into),
@@ -292,10 +291,14 @@ mod tests {
             timezone: tz.into(),
             mode: "update".into(),
             jitter_seconds: 0,
-            next_run: None,
         }
         .validate("svc")
-        .expect("valid")
+        .expect("valid");
+        // The typed schedule it stores plans the same.
+        let again = s.validate("svc").expect("valid");
+        let now = utc("2026-06-01T00:00:00Z");
+        assert_eq!(plan.next_due(now), again.next_due(now));
+        plan
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -358,7 +361,7 @@ mod tests {
 
     #[test]
     fn validation_names_every_field() {
-        let s = Schedule {
+        let s = ScheduleInput {
             enabled: true,
             frequency: "weekly".into(),
             weekday: Some("funday".into()),
@@ -366,7 +369,6 @@ mod tests {
             timezone: "Mars/Olympus".into(),
             mode: "yolo".into(),
             jitter_seconds: 5000,
-            next_run: None,
         };
         let fields: Vec<String> = s
             .validate("x")
@@ -386,15 +388,62 @@ mod tests {
     }
 
     #[test]
+    fn unknown_frequency_weekday_or_mode_is_a_problem_of_that_field() {
+        let input = |frequency: &str, weekday: Option<&str>, mode: &str| ScheduleInput {
+            enabled: true,
+            frequency: frequency.into(),
+            weekday: weekday.map(Into::into),
+            time: "03:00".into(),
+            timezone: "UTC".into(),
+            mode: mode.into(),
+            jitter_seconds: 0,
+        };
+        let fields = |i: ScheduleInput| -> Vec<String> {
+            i.validate("x")
+                .expect_err("invalid")
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        assert_eq!(fields(input("hourly", None, "update")), ["frequency"]);
+        assert_eq!(fields(input("daily", Some("Monday"), "check")), ["weekday"]);
+        assert_eq!(fields(input("weekly", None, "check")), ["weekday"]);
+        // No fallback to `update` for a mode this build does not know.
+        assert_eq!(fields(input("daily", None, "upgrade")), ["mode"]);
+        // What is stored is typed: a daily schedule keeps no weekday.
+        let (s, _) = input("daily", Some("tue"), "check")
+            .validate("x")
+            .expect("valid");
+        assert_eq!(
+            (s.frequency, s.weekday, s.mode),
+            (Frequency::Daily, None, ScheduleMode::Check)
+        );
+        let (s, _) = input("weekly", Some("tue"), "update")
+            .validate("x")
+            .expect("valid");
+        assert_eq!(s.weekday, Some(Weekday::Tue));
+        // The read-only `next_run` is not accepted, nor is any other field.
+        let sent = serde_json::json!({"enabled": true, "frequency": "daily", "time": "03:00",
+            "timezone": "UTC", "mode": "check", "next_run": "2026-01-01T00:00:00Z"});
+        assert!(serde_json::from_value::<ScheduleInput>(sent).is_err());
+        // The API shape keeps the stored spellings.
+        assert_eq!(
+            serde_json::to_value(&s).unwrap_or_default(),
+            serde_json::json!({"enabled": true, "frequency": "weekly", "weekday": "tue",
+                "time": "03:00", "timezone": "UTC", "mode": "update", "jitter_seconds": 0})
+        );
+    }
+
+    #[test]
     fn plans_wakeups_within_the_horizon() {
         let row = |service: &str, enabled: bool, time: &str| Row {
             service: service.into(),
             enabled,
-            frequency: "daily".into(),
+            frequency: Frequency::Daily,
             weekday: None,
             time_of_day: time.into(),
             timezone: "Europe/Berlin".into(),
-            mode: "check".into(),
+            mode: ScheduleMode::Check,
             jitter_seconds: 0,
             updated_at: utc("2026-01-01T00:00:00Z"),
         };

@@ -1,42 +1,40 @@
 //! A service's update schedule: what the API accepts (validated), and the plan it turns into —
 //! DST-correct due instants with a per-service jitter. No I/O: the runner is the `schedule` module.
 
-use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+pub use sdmd_model::schedule::{Frequency, ScheduleMode, Weekday};
+
 use crate::db::schedules::Row;
 use crate::spec::Problem;
 
-/// A service's schedule as the API shows and accepts it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A service's schedule as the API shows it (and, as [`ScheduleInput`], accepts it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Schedule {
     /// Whether it runs.
     pub enabled: bool,
     /// `daily` or `weekly`.
-    #[schema(pattern = "^(daily|weekly)$")]
-    pub frequency: String,
+    pub frequency: Frequency,
     /// `mon`..`sun`; required for weekly.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^(mon|tue|wed|thu|fri|sat|sun)$")]
-    pub weekday: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<Weekday>,
     /// Time of day, `HH:MM` (24 h).
     #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub time: String,
     /// IANA time zone, e.g. `Europe/Berlin` (the document lists every name SDMD knows).
     pub timezone: String,
     /// `update` (check, then update when something changed) or `check` (report only).
-    #[schema(pattern = "^(update|check)$")]
-    pub mode: String,
+    pub mode: ScheduleMode,
     /// Start up to this many seconds after the due time (spreads load across services).
-    #[serde(default)]
-    #[schema(maximum = 3600)]
+    /// Optional in a request (0 when absent).
+    #[schema(maximum = 3600, required = false)]
     pub jitter_seconds: u32,
     /// The next time it will run (read-only).
-    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_run: Option<DateTime<Utc>>,
 }
 
@@ -44,125 +42,180 @@ impl Default for Schedule {
     fn default() -> Self {
         Self {
             enabled: false,
-            frequency: "daily".into(),
+            frequency: Frequency::Daily,
             weekday: None,
             time: "03:00".into(),
             timezone: "UTC".into(),
-            mode: "update".into(),
+            mode: ScheduleMode::Update,
             jitter_seconds: 0,
             next_run: None,
         }
     }
 }
 
-fn weekday(s: &str) -> Option<Weekday> {
-    Some(match s {
-        "mon" => Weekday::Mon,
-        "tue" => Weekday::Tue,
-        "wed" => Weekday::Wed,
-        "thu" => Weekday::Thu,
-        "fri" => Weekday::Fri,
-        "sat" => Weekday::Sat,
-        "sun" => Weekday::Sun,
-        _ => return None,
-    })
+/// A schedule as a client sends it: the fields of [`Schedule`] as text, so that
+/// [`ScheduleInput::validate`] reports every problem at once with its field (an unknown
+/// frequency, weekday or mode is such a problem, never a default).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    /// Whether it runs.
+    pub enabled: bool,
+    /// `daily` or `weekly`.
+    pub frequency: String,
+    /// `mon`..`sun`; required for weekly.
+    #[serde(default)]
+    pub weekday: Option<String>,
+    /// Time of day, `HH:MM`.
+    pub time: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// `update` or `check`.
+    pub mode: String,
+    /// Start up to this many seconds after the due time.
+    #[serde(default)]
+    pub jitter_seconds: u32,
 }
 
 /// A validated schedule, ready for date arithmetic.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    weekly: Option<Weekday>,
+    weekly: Option<chrono::Weekday>,
     time: NaiveTime,
     tz: Tz,
     jitter: u32,
     key: String,
 }
 
-impl Schedule {
-    /// Validates every field; all problems at once, with field paths.
-    pub fn validate(&self, service: &str) -> std::result::Result<Plan, Vec<Problem>> {
+const WEEKDAYS: &str = "use mon, tue, wed, thu, fri, sat or sun";
+
+fn problem(field: &str, message: String) -> Problem {
+    Problem {
+        field: field.into(),
+        message,
+    }
+}
+
+fn time_of_day(s: &str) -> Result<NaiveTime, Problem> {
+    match (s.len(), NaiveTime::parse_from_str(s, "%H:%M")) {
+        (5, Ok(t)) => Ok(t),
+        _ => Err(problem(
+            "time",
+            format!("`{s}` is not a time of day: use HH:MM (00:00-23:59)"),
+        )),
+    }
+}
+
+fn time_zone(s: &str) -> Result<Tz, Problem> {
+    s.parse::<Tz>().map_err(|_| {
+        problem(
+            "timezone",
+            format!("`{s}` is not an IANA time zone (e.g. Europe/Berlin)"),
+        )
+    })
+}
+
+fn jitter(seconds: u32) -> Result<u32, Problem> {
+    if seconds > 3600 {
+        Err(problem("jitter_seconds", "must be at most 3600".into()))
+    } else {
+        Ok(seconds)
+    }
+}
+
+/// Collects a check's problem, keeping its value when there was none.
+fn keep<T>(problems: &mut Vec<Problem>, r: Result<T, Problem>) -> Option<T> {
+    r.map_err(|e| problems.push(e)).ok()
+}
+
+impl ScheduleInput {
+    /// Validates every field; all problems at once, with field paths. The schedule to store
+    /// (a daily one keeps no weekday) and its plan.
+    pub fn validate(&self, service: &str) -> std::result::Result<(Schedule, Plan), Vec<Problem>> {
         let mut p = Vec::new();
-        let mut err = |field: &str, message: String| {
-            p.push(Problem {
-                field: field.into(),
-                message,
-            })
-        };
-        let weekly = match self.frequency.as_str() {
-            "daily" => None,
-            "weekly" => match self.weekday.as_deref().map(weekday) {
-                Some(Some(d)) => Some(d),
-                Some(None) => {
-                    err("weekday", "use mon, tue, wed, thu, fri, sat or sun".into());
-                    None
+        let weekday = self.weekday.as_deref().map(str::parse::<Weekday>);
+        let frequency = match self.frequency.parse::<Frequency>() {
+            Ok(f) => {
+                match (f, &weekday) {
+                    (_, Some(Err(_))) => p.push(problem("weekday", WEEKDAYS.into())),
+                    (Frequency::Weekly, None) => p.push(problem(
+                        "weekday",
+                        "is required for a weekly schedule".into(),
+                    )),
+                    _ => {}
                 }
-                None => {
-                    err("weekday", "is required for a weekly schedule".into());
-                    None
-                }
-            },
-            other => {
-                err(
-                    "frequency",
-                    format!("`{other}` is not a frequency: use daily or weekly"),
-                );
-                None
+                Some(f)
             }
-        };
-        if self.frequency == "daily"
-            && self
-                .weekday
-                .as_deref()
-                .is_some_and(|w| weekday(w).is_none())
-        {
-            err("weekday", "use mon, tue, wed, thu, fri, sat or sun".into());
-        }
-        let time = match (
-            self.time.len(),
-            NaiveTime::parse_from_str(&self.time, "%H:%M"),
-        ) {
-            (5, Ok(t)) => Some(t),
-            _ => {
-                err(
-                    "time",
-                    format!(
-                        "`{}` is not a time of day: use HH:MM (00:00-23:59)",
-                        self.time
-                    ),
-                );
-                None
-            }
-        };
-        let tz = match self.timezone.parse::<Tz>() {
-            Ok(tz) => Some(tz),
             Err(_) => {
-                err(
-                    "timezone",
+                p.push(problem(
+                    "frequency",
                     format!(
-                        "`{}` is not an IANA time zone (e.g. Europe/Berlin)",
-                        self.timezone
+                        "`{}` is not a frequency: use daily or weekly",
+                        self.frequency
                     ),
-                );
+                ));
                 None
             }
         };
-        if !matches!(self.mode.as_str(), "update" | "check") {
-            err(
+        let time = keep(&mut p, time_of_day(&self.time));
+        let tz = keep(&mut p, time_zone(&self.timezone));
+        let mode = self.mode.parse::<ScheduleMode>().map_err(|_| {
+            problem(
                 "mode",
                 format!("`{}` is not a mode: use update or check", self.mode),
-            );
+            )
+        });
+        let mode = keep(&mut p, mode);
+        let jitter_seconds = keep(&mut p, jitter(self.jitter_seconds));
+        match (frequency, time, tz, mode, jitter_seconds) {
+            (Some(frequency), Some(time), Some(tz), Some(mode), Some(jitter_seconds))
+                if p.is_empty() =>
+            {
+                let weekday = match frequency {
+                    Frequency::Weekly => weekday.and_then(Result::ok),
+                    Frequency::Daily => None,
+                };
+                let schedule = Schedule {
+                    enabled: self.enabled,
+                    frequency,
+                    weekday,
+                    time: self.time.clone(),
+                    timezone: self.timezone.clone(),
+                    mode,
+                    jitter_seconds,
+                    next_run: None,
+                };
+                let plan = Plan::new(weekday, time, tz, jitter_seconds, service);
+                Ok((schedule, plan))
+            }
+            _ => Err(p),
         }
-        if self.jitter_seconds > 3600 {
-            err("jitter_seconds", "must be at most 3600".into());
-        }
-        match (time, tz) {
-            (Some(time), Some(tz)) if p.is_empty() => Ok(Plan {
-                weekly,
-                time,
-                tz,
-                jitter: self.jitter_seconds,
-                key: service.to_owned(),
-            }),
+    }
+}
+
+impl Schedule {
+    /// Checks what the types do not: a weekly schedule names its day, the time of day and the
+    /// time zone parse, the jitter is at most an hour. All problems at once, with field paths.
+    pub fn validate(&self, service: &str) -> std::result::Result<Plan, Vec<Problem>> {
+        let mut p = Vec::new();
+        let weekly = match (self.frequency, self.weekday) {
+            (Frequency::Daily, _) => None,
+            (Frequency::Weekly, Some(d)) => Some(d),
+            (Frequency::Weekly, None) => {
+                p.push(problem(
+                    "weekday",
+                    "is required for a weekly schedule".into(),
+                ));
+                None
+            }
+        };
+        let time = keep(&mut p, time_of_day(&self.time));
+        let tz = keep(&mut p, time_zone(&self.timezone));
+        let jitter_seconds = keep(&mut p, jitter(self.jitter_seconds));
+        match (time, tz, jitter_seconds) {
+            (Some(time), Some(tz), Some(j)) if p.is_empty() => {
+                Ok(Plan::new(weekly, time, tz, j, service))
+            }
             _ => Err(p),
         }
     }
@@ -171,11 +224,11 @@ impl Schedule {
     pub fn from_row(r: &Row) -> Self {
         Self {
             enabled: r.enabled,
-            frequency: r.frequency.clone(),
-            weekday: r.weekday.clone(),
+            frequency: r.frequency,
+            weekday: r.weekday,
             time: r.time_of_day.clone(),
             timezone: r.timezone.clone(),
-            mode: r.mode.clone(),
+            mode: r.mode,
             jitter_seconds: u32::try_from(r.jitter_seconds).unwrap_or(0),
             next_run: None,
         }
@@ -183,6 +236,16 @@ impl Schedule {
 }
 
 impl Plan {
+    fn new(weekly: Option<Weekday>, time: NaiveTime, tz: Tz, jitter: u32, service: &str) -> Self {
+        Self {
+            weekly: weekly.map(chrono::Weekday::from),
+            time,
+            tz,
+            jitter,
+            key: service.to_owned(),
+        }
+    }
+
     /// The instant the schedule is due on a local date, DST-correct: a time that does not exist
     /// (spring forward) runs at the first instant after the gap; a time that exists twice (fall
     /// back) runs at the first of the two.

@@ -16,11 +16,14 @@ use crate::db::audit::AuditContext;
 use crate::db::{self, services::StoredService, updates::Finish};
 use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, Operation, OperationStep, Phase};
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, Platform, is_current};
 use crate::state::AppState;
-pub use sdmd_model::updates::{GateSettings, ImageCheck, SemverDiff, UpdateKind, semver_diff};
+pub use sdmd_model::updates::{
+    GateSettings, ImageCheck, RunKind, RunResult, SemverDiff, Trigger, UpdateKind, UpdateResult,
+    semver_diff,
+};
 
 /// The answer of a check.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -68,18 +71,17 @@ async fn running_images(
 /// How old a cached registry answer may be for a check someone asked for right now.
 const MANUAL_MAX_AGE: Duration = Duration::from_secs(60);
 
-fn max_age(state: &AppState, trigger: &str) -> Duration {
-    if trigger == "schedule" {
-        state.registry.ttl()
-    } else {
-        MANUAL_MAX_AGE
+fn max_age(state: &AppState, trigger: Trigger) -> Duration {
+    match trigger {
+        Trigger::Schedule => state.registry.ttl(),
+        Trigger::Manual => MANUAL_MAX_AGE,
     }
 }
 
 async fn check_images(
     state: &AppState,
     stored: &StoredService,
-    trigger: &str,
+    trigger: Trigger,
     tag_moves: &HashMap<String, String>,
 ) -> Result<Vec<ImageCheck>> {
     let running = running_images(state, stored).await?;
@@ -195,10 +197,10 @@ pub async fn check(
     state: &AppState,
     ctx: &AuditContext,
     name: &str,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<CheckReport> {
     let stored = ops::load(state, name).await?;
-    let run_id = db::updates::start(&state.db, name, "check", trigger, &ctx.actor).await?;
+    let run_id = db::updates::start(&state.db, name, RunKind::Check, trigger, &ctx.actor).await?;
     state
         .metrics
         .checks
@@ -221,9 +223,9 @@ pub async fn check(
     let (result, images) = match images {
         Ok(i) => (
             if i.iter().any(|c| c.update_available) {
-                "update_available"
+                RunResult::UpdateAvailable
             } else {
-                "up_to_date"
+                RunResult::UpToDate
             },
             i,
         ),
@@ -235,7 +237,7 @@ pub async fn check(
             finish(
                 state,
                 run_id,
-                "failed",
+                RunResult::Failed,
                 Vec::new(),
                 json!([]),
                 Some(e.to_string()),
@@ -317,7 +319,7 @@ pub struct UpdateReport {
     /// History id.
     pub run_id: i64,
     /// `up_to_date`, `updated` or `rolled_back`.
-    pub result: String,
+    pub result: UpdateResult,
     /// What the pull changed.
     pub pull: PullReport,
     /// What happened to the members.
@@ -331,7 +333,7 @@ pub struct UpdateReport {
 async fn finish(
     state: &AppState,
     id: i64,
-    result: &str,
+    result: RunResult,
     steps: Vec<Step>,
     images: serde_json::Value,
     reason: Option<String>,
@@ -360,8 +362,8 @@ impl Run<'_> {
         let message = message.into();
         self.state.bus.publish(Event::Operation {
             service: self.service.clone(),
-            action: "update".into(),
-            phase: "step".into(),
+            action: Operation::Step(OperationStep::Update),
+            phase: Phase::Step,
             message: format!("{step}: {message}"),
         });
         self.steps.push(Step {
@@ -379,7 +381,7 @@ pub async fn update(
     state: &AppState,
     ctx: &AuditContext,
     name: &str,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<UpdateReport> {
     let _local = state.locks.lock(name).await;
     // Across replicas: a session-level advisory lock held on one connection for the whole run.
@@ -388,7 +390,8 @@ pub async fn update(
     let stored = ops::load(state, name).await;
     let result = match stored {
         Ok(stored) => {
-            let run_id = db::updates::start(&state.db, name, "update", trigger, &ctx.actor).await?;
+            let run_id =
+                db::updates::start(&state.db, name, RunKind::Update, trigger, &ctx.actor).await?;
             let mut run = Run {
                 state,
                 service: name.to_owned(),
@@ -417,8 +420,8 @@ pub async fn update(
                         format!("{}@{}", i.image, i.new_digest.clone().unwrap_or_default())
                     });
                     use crate::plugins::types::EventKind;
-                    match p.result.as_str() {
-                        "updated" => notify(
+                    match p.result {
+                        UpdateResult::Updated => notify(
                             state,
                             &stored,
                             plugins.notifiers.clone(),
@@ -427,7 +430,7 @@ pub async fn update(
                             (from, to),
                             None,
                         ),
-                        "rolled_back" => notify(
+                        UpdateResult::RolledBack => notify(
                             state,
                             &stored,
                             plugins.notifiers.clone(),
@@ -436,7 +439,7 @@ pub async fn update(
                             (from, to),
                             p.reason.clone(),
                         ),
-                        _ => {}
+                        UpdateResult::UpToDate => {}
                     }
                     Ok(p)
                 }
@@ -455,17 +458,16 @@ pub async fn update(
                     Err(e)
                 }
             };
-            let result_word = outcome.as_ref().map_or("failed", |p| p.result.as_str());
             state
                 .metrics
-                .update_finished(result_word, started.elapsed());
+                .update_finished(outcome.as_ref().ok().map(|p| p.result), started.elapsed());
             let (report, audit_result, details) = match outcome {
                 Ok(p) => {
                     let images = serde_json::to_value(&p.pull.images).unwrap_or_default();
                     finish(
                         state,
                         run_id,
-                        &p.result,
+                        p.result.into(),
                         run.steps.clone(),
                         images.clone(),
                         p.reason.clone(),
@@ -474,7 +476,7 @@ pub async fn update(
                     .await;
                     let details = json!({"run_id": run_id, "result": p.result, "images": images,
                         "members": p.members, "reason": p.reason});
-                    let audit_result = if p.result == "rolled_back" {
+                    let audit_result = if p.result == UpdateResult::RolledBack {
                         "rolled_back"
                     } else {
                         "ok"
@@ -497,7 +499,7 @@ pub async fn update(
                     finish(
                         state,
                         run_id,
-                        "failed",
+                        RunResult::Failed,
                         run.steps.clone(),
                         json!([]),
                         Some(e.to_string()),
@@ -534,23 +536,22 @@ pub async fn update(
 }
 
 struct PipelineOutcome {
-    result: String,
+    result: UpdateResult,
     pull: PullReport,
     members: ActionReport,
     reason: Option<String>,
     log_excerpt: Option<String>,
 }
 
-async fn pipeline(
+/// Steps 1–2 of an update: checks the images (HEAD only; the strategy already moved the tags,
+/// so the new ones' digests are compared) and pulls those with an update or whose registry
+/// cannot be asked. A failed pull changes nothing.
+async fn check_and_pull(
     run: &mut Run<'_>,
     stored: &StoredService,
-    trigger: &str,
-    health_plugins: &[crate::plugins::Plugin],
-) -> Result<PipelineOutcome> {
+    trigger: Trigger,
+) -> Result<PullReport> {
     let state = run.state;
-    let def = &stored.definition;
-    // An update recreates containers: the host's policy applies as to a deploy.
-    ops::check_policy(state, def, stored.project_dir.as_deref())?;
     // 1. Check: HEAD only; images whose registry cannot be asked are pulled to find out.
     // The strategy already moved the tags (apply_strategy): compare digests of the new ones.
     let checks = check_images(state, stored, trigger, &HashMap::new()).await?;
@@ -592,8 +593,17 @@ async fn pipeline(
             images.iter().filter(|i| i.changed).count()
         ),
     );
-    let pull = PullReport { images };
+    Ok(PullReport { images })
+}
 
+/// Step 3 of an update: the service's containers by member (replicas in order) and the members
+/// that change.
+async fn changed_members(
+    state: &AppState,
+    stored: &StoredService,
+    order: &[String],
+) -> Result<(HashMap<String, Vec<ContainerInfo>>, HashSet<String>)> {
+    let def = &stored.definition;
     // 3. Which members change: those with a container that does not run the current local
     // image (any replica), or with no container at all.
     let mut current: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
@@ -620,10 +630,9 @@ async fn pipeline(
             changed.insert(member.clone());
         }
     }
-    let order = def.start_order();
     // A member sharing a changed member's network stack joined the old container by id: it is
     // recreated with it (compose does the same), not merely restarted.
-    for member in &order {
+    for member in order {
         if def.services[member]
             .network
             .service_dependency()
@@ -632,6 +641,22 @@ async fn pipeline(
             changed.insert(member.clone());
         }
     }
+    Ok((current, changed))
+}
+
+async fn pipeline(
+    run: &mut Run<'_>,
+    stored: &StoredService,
+    trigger: Trigger,
+    health_plugins: &[crate::plugins::Plugin],
+) -> Result<PipelineOutcome> {
+    let state = run.state;
+    let def = &stored.definition;
+    // An update recreates containers: the host's policy applies as to a deploy.
+    ops::check_policy(state, def, stored.project_dir.as_deref())?;
+    let pull = check_and_pull(run, stored, trigger).await?;
+    let order = def.start_order();
+    let (current, changed) = changed_members(state, stored, &order).await?;
     let mut members = ActionReport::default();
     if changed.is_empty() {
         members.unchanged = order;
@@ -639,7 +664,7 @@ async fn pipeline(
             tracing::warn!(error = %e, "could not clear stale checks");
         }
         return Ok(PipelineOutcome {
-            result: "up_to_date".into(),
+            result: UpdateResult::UpToDate,
             pull,
             members,
             reason: None,
@@ -821,7 +846,7 @@ async fn pipeline(
                 ops::refresh_live(state, id).await;
             }
             Ok(PipelineOutcome {
-                result: "updated".into(),
+                result: UpdateResult::Updated,
                 pull,
                 members,
                 reason: None,
@@ -870,7 +895,7 @@ async fn pipeline(
             );
             members.unchanged = order;
             Ok(PipelineOutcome {
-                result: "rolled_back".into(),
+                result: UpdateResult::RolledBack,
                 pull,
                 members,
                 reason: Some(format!("{member}: {reason}")),
@@ -985,7 +1010,7 @@ struct TagDecision {
 async fn candidates(
     state: &AppState,
     image: &ImageRef,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Vec<crate::plugins::types::Candidate> {
     let creds = match crate::credentials::for_host(state, &image.registry).await {
         Ok(c) => c,
@@ -1019,7 +1044,7 @@ async fn decide_tags(
     state: &AppState,
     stored: &StoredService,
     strategy: &crate::plugins::Plugin,
-    trigger: &str,
+    trigger: Trigger,
 ) -> std::result::Result<Vec<TagDecision>, String> {
     use crate::plugins::types::Decision;
     let runtime = state
@@ -1068,7 +1093,7 @@ async fn apply_strategy(
     ctx: &AuditContext,
     stored: StoredService,
     strategy: &crate::plugins::Plugin,
-    trigger: &str,
+    trigger: Trigger,
 ) -> Result<StoredService> {
     let state = run.state;
     let decisions = match decide_tags(state, &stored, strategy, trigger).await {

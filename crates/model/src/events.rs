@@ -1,12 +1,62 @@
 //! The in-process event bus behind `GET /api/v1/events`: status changes, pull progress,
 //! operation progress and audit entries, fanned out to every SSE subscriber.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
-use crate::audit::Entry;
+use crate::audit::{Action, Entry};
 use crate::container::{ContainerState, Health, PullProgress};
+
+/// What an [`Event::Operation`] reports on, sent as its one spelling: an audited operation as a
+/// whole by its audit action (`service.deploy`, `service.start`, …), a step inside one by what
+/// is running (`deploy`, `update`, `post_start`, `pre_stop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Operation {
+    /// An audited operation (started, finished, failed).
+    Audited(Action),
+    /// A step inside an operation.
+    Step(OperationStep),
+}
+
+impl Operation {
+    /// The one spelling (as sent).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::Audited(a) => a.as_str(),
+            Operation::Step(s) => s.as_str(),
+        }
+    }
+}
+
+crate::text_enum! {
+    /// What a step of an operation is part of.
+    pub enum OperationStep ("operation step") {
+        /// A deploy (pulling, creating, a member failing or skipped).
+        Deploy = "deploy",
+        /// An update.
+        Update = "update",
+        /// A member's `post_start` hooks.
+        PostStart = "post_start",
+        /// A member's `pre_stop` hooks.
+        PreStop = "pre_stop",
+    }
+}
+
+crate::text_enum! {
+    /// Where an operation is.
+    pub enum Phase ("operation phase") {
+        /// It began.
+        Started = "started",
+        /// One step of it.
+        Step = "step",
+        /// It ended well.
+        Finished = "finished",
+        /// It ended with an error.
+        Failed = "failed",
+    }
+}
 
 /// One event as sent to subscribers (`type` names the variant).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -38,10 +88,10 @@ pub enum Event {
     Operation {
         /// The service.
         service: String,
-        /// The operation (`deploy`, `update`, …).
-        action: String,
+        /// The operation (`service.deploy`, `deploy`, `update`, …).
+        action: Operation,
         /// `started`, `step`, `finished` or `failed`.
-        phase: String,
+        phase: Phase,
         /// Human text for the step.
         message: String,
     },
@@ -105,5 +155,50 @@ impl EventBus {
     /// compare it).
     pub fn audits(&self) -> u64 {
         self.audits.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text_enum::assert_round_trips;
+
+    #[test]
+    fn operation_events_keep_their_spellings() {
+        assert_round_trips(OperationStep::ALL);
+        assert_round_trips(Phase::ALL);
+        // An audited operation is sent as its audit action, a step by its own spelling.
+        for (op, text) in [
+            (Operation::Audited(Action::ServiceDeploy), "service.deploy"),
+            (Operation::Step(OperationStep::Deploy), "deploy"),
+            (Operation::Step(OperationStep::Update), "update"),
+            (Operation::Step(OperationStep::PreStop), "pre_stop"),
+        ] {
+            assert_eq!(op.as_str(), text);
+            assert_eq!(
+                serde_json::to_value(op).unwrap_or_default(),
+                serde_json::json!(text)
+            );
+            assert_eq!(
+                serde_json::from_value::<Operation>(text.into()).ok(),
+                Some(op)
+            );
+        }
+        let e = Event::Operation {
+            service: "web".into(),
+            action: Operation::Audited(Action::ServiceDeploy),
+            phase: Phase::Started,
+            message: String::new(),
+        };
+        assert_eq!(
+            serde_json::to_value(&e).unwrap_or_default(),
+            serde_json::json!({"type": "operation", "service": "web", "action": "service.deploy",
+                               "phase": "started", "message": ""})
+        );
+        let phases: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(phases, ["started", "step", "finished", "failed"]);
+        assert!("done".parse::<Phase>().is_err());
+        assert!("service.deploy".parse::<OperationStep>().is_err());
+        assert!(serde_json::from_value::<Operation>("redeploy".into()).is_err());
     }
 }

@@ -8,14 +8,18 @@
 //! - [`container`]: a container as SDMD tracks it (state, health, ports, labels, pull progress).
 //! - [`service`] and [`status`]: stored services, and the grouping of containers into services
 //!   with their status.
-//! - [`audit`]: audit entries; [`events`]: the in-process event bus.
-//! - [`updates`]: what update checks find; [`text_enum`]: enums stored and sent as text.
+//! - [`audit`]: audit entries; [`events`]: the in-process event bus; [`plugins`]: the roles of
+//!   plugin bindings.
+//! - [`updates`]: what update checks find; [`schedule`]: the vocabulary of update schedules;
+//!   [`text_enum`]: enums stored and sent as text.
 
 pub mod audit;
 pub mod container;
 pub mod events;
 pub mod net;
+pub mod plugins;
 pub mod project;
+pub mod schedule;
 pub mod service;
 pub mod spec;
 pub mod status;

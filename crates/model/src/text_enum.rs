@@ -66,6 +66,22 @@ macro_rules! text_enum {
     };
 }
 
+/// Asserts that every variant's spelling parses back to it and is its JSON form (for the tests
+/// of each text enum).
+#[cfg(test)]
+pub(crate) fn assert_round_trips<T>(all: &[T])
+where
+    T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + std::str::FromStr,
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    for v in all {
+        assert_eq!(v.to_string().parse::<T>().ok(), Some(*v));
+        let json = serde_json::to_string(v).unwrap_or_default();
+        assert_eq!(json, format!("\"{v}\""));
+        assert_eq!(serde_json::from_str::<T>(&json).ok(), Some(*v));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     crate::text_enum! {

@@ -30,6 +30,64 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// What started a check or an update.
+    pub enum Trigger ("update trigger") {
+        /// Someone asked for it (API, dashboard, CLI).
+        Manual = "manual",
+        /// The service's schedule was due.
+        Schedule = "schedule",
+    }
+}
+
+crate::text_enum! {
+    /// What an update run does.
+    pub enum RunKind ("update run kind") {
+        /// Asks the registries, changes nothing.
+        Check = "check",
+        /// Pulls and swaps containers when something changed.
+        Update = "update",
+    }
+}
+
+crate::text_enum! {
+    /// How an update ended (when it did not fail).
+    pub enum UpdateResult ("update result") {
+        /// Nothing changed: the running images are the newest.
+        UpToDate = "up_to_date",
+        /// The new containers passed their health gate.
+        Updated = "updated",
+        /// A new container failed its health gate; the old ones run again.
+        RolledBack = "rolled_back",
+    }
+}
+
+crate::text_enum! {
+    /// How a recorded check or update run ended.
+    pub enum RunResult ("update run result") {
+        /// Nothing newer (check or update).
+        UpToDate = "up_to_date",
+        /// A check found something newer.
+        UpdateAvailable = "update_available",
+        /// An update swapped the containers.
+        Updated = "updated",
+        /// An update rolled back.
+        RolledBack = "rolled_back",
+        /// The run failed (see its reason).
+        Failed = "failed",
+    }
+}
+
+impl From<UpdateResult> for RunResult {
+    fn from(r: UpdateResult) -> Self {
+        match r {
+            UpdateResult::UpToDate => RunResult::UpToDate,
+            UpdateResult::Updated => RunResult::Updated,
+            UpdateResult::RolledBack => RunResult::RolledBack,
+        }
+    }
+}
+
 /// The update a service's latest check found.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PendingUpdate {
@@ -124,6 +182,46 @@ pub fn semver_diff(from: &str, to: &str) -> Option<SemverDiff> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text_enum::assert_round_trips;
+
+    #[test]
+    fn spellings_are_the_stored_and_sent_ones() {
+        assert_round_trips(UpdateKind::ALL);
+        assert_round_trips(SemverDiff::ALL);
+        assert_round_trips(Trigger::ALL);
+        assert_round_trips(RunKind::ALL);
+        assert_round_trips(UpdateResult::ALL);
+        assert_round_trips(RunResult::ALL);
+        let runs: Vec<&str> = RunResult::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            runs,
+            [
+                "up_to_date",
+                "update_available",
+                "updated",
+                "rolled_back",
+                "failed"
+            ]
+        );
+        assert_eq!(
+            (Trigger::Manual.as_str(), Trigger::Schedule.as_str()),
+            ("manual", "schedule")
+        );
+        for r in UpdateResult::ALL {
+            assert_eq!(RunResult::from(*r).as_str(), r.as_str());
+        }
+    }
+
+    #[test]
+    fn unknown_spellings_are_errors() {
+        assert_eq!(
+            "cron".parse::<Trigger>().unwrap_err().to_string(),
+            "unknown update trigger \"cron\""
+        );
+        assert!("failed".parse::<UpdateResult>().is_err());
+        assert!("skipped".parse::<RunResult>().is_err());
+        assert!("deploy".parse::<RunKind>().is_err());
+    }
 
     #[test]
     fn semver_differences() {

@@ -27,6 +27,18 @@ pub fn violated_constraint(e: &DbError) -> Option<&str> {
     }
 }
 
+/// Parses a text column into one of the model's text enums: a value this build does not know is
+/// a decode error naming the column, never a default.
+pub fn text_column<T>(column: &str, text: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr<Err = sdmd_model::text_enum::UnknownValue>,
+{
+    text.parse().map_err(|e| DbError::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
+}
+
 /// How a database failure should be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

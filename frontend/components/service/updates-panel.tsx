@@ -160,7 +160,7 @@ function ScheduleEditor({ service }: { service: string }) {
             <SimpleSelect
               id="sc-weekday"
               value={sc.weekday ?? "mon"}
-              onValueChange={(v) => set({ weekday: v })}
+              onValueChange={(v) => set({ weekday: v as Schedule["weekday"] })}
               options={WEEKDAYS.map((d) => ({ value: d, label: d }))}
             />,
           )}

@@ -262,7 +262,7 @@ async fn update_service(
     Path(name): Path<String>,
 ) -> Result<axum::Json<UpdateReport>, ApiError> {
     Ok(axum::Json(
-        crate::updates::update(&state, &ctx, &name, "manual").await?,
+        crate::updates::update(&state, &ctx, &name, crate::updates::Trigger::Manual).await?,
     ))
 }
 
@@ -279,7 +279,7 @@ async fn check_service(
     Path(name): Path<String>,
 ) -> Result<axum::Json<CheckReport>, ApiError> {
     Ok(axum::Json(
-        crate::updates::check(&state, &ctx, &name, "manual").await?,
+        crate::updates::check(&state, &ctx, &name, crate::updates::Trigger::Manual).await?,
     ))
 }
 
@@ -304,7 +304,7 @@ async fn put_schedule(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
-    Json(s): Json<crate::schedule::Schedule>,
+    Json(s): Json<crate::schedule::ScheduleInput>,
 ) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
     Ok(axum::Json(
         crate::schedule::put(&state, &ctx, &name, s).await?,

@@ -17,6 +17,7 @@ use crate::db;
 use crate::db::audit::AuditContext;
 pub use crate::runtime::PluginHost;
 use crate::state::AppState;
+use sdmd_model::plugins::BindingRole;
 
 impl PluginHost {
     /// The runtime, created on first use, with the core registry client behind the `registry`
@@ -661,10 +662,6 @@ pub struct ServicePlugins {
     pub notifiers: Vec<String>,
 }
 
-const STRATEGY: &str = "strategy";
-const HEALTH_CHECK: &str = "health_check";
-const NOTIFIER: &str = "notifier";
-
 async fn service_id(
     conn: &mut crate::db::PgConnection,
     name: &str,
@@ -683,10 +680,10 @@ pub async fn service_plugins(
     let sid = service_id(&mut conn, service).await?;
     let mut out = ServicePlugins::default();
     for (role, plugin) in db::plugins::bindings(&mut conn, sid).await? {
-        match role.as_str() {
-            STRATEGY => out.strategy = Some(plugin),
-            HEALTH_CHECK => out.health_checks.push(plugin),
-            _ => out.notifiers.push(plugin),
+        match role {
+            BindingRole::Strategy => out.strategy = Some(plugin),
+            BindingRole::HealthCheck => out.health_checks.push(plugin),
+            BindingRole::Notifier => out.notifiers.push(plugin),
         }
     }
     Ok(out)
@@ -729,18 +726,18 @@ pub async fn set_service_plugins(
     no_duplicates("notifiers", &plugins.notifiers)?;
     let mut tx = Change::begin(&state.db).await?;
     let sid = service_id(&mut tx, service).await?;
-    let mut rows: Vec<(&str, &str)> = Vec::new();
+    let mut rows: Vec<(BindingRole, &str)> = Vec::new();
     if let Some(s) = &plugins.strategy {
         check_kind(&mut tx, s, Kind::UpdateStrategy).await?;
-        rows.push((STRATEGY, s));
+        rows.push((BindingRole::Strategy, s));
     }
     for h in &plugins.health_checks {
         check_kind(&mut tx, h, Kind::HealthCheck).await?;
-        rows.push((HEALTH_CHECK, h));
+        rows.push((BindingRole::HealthCheck, h));
     }
     for n in &plugins.notifiers {
         check_kind(&mut tx, n, Kind::Notifier).await?;
-        rows.push((NOTIFIER, n));
+        rows.push((BindingRole::Notifier, n));
     }
     db::plugins::set_bindings(&mut tx, sid, &rows).await?;
     let details = serde_json::to_value(&plugins).unwrap_or_default();

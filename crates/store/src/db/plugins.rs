@@ -1,9 +1,12 @@
 //! The plugin store: plugins, their uploaded versions, and which services use them.
 
 use chrono::{DateTime, Utc};
+use sdmd_model::plugins::BindingRole;
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
+
+use super::text_column;
 
 /// A plugin with its current version's manifest (no bytes).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -265,24 +268,28 @@ pub async fn service_id(
         .await
 }
 
-/// A service's bindings as (role, plugin id), in order.
+/// A service's bindings as (role, plugin id), in order. A stored role this build does not know
+/// is a decode error, never taken for a notifier.
 pub async fn bindings(
     conn: &mut PgConnection,
     service_id: uuid::Uuid,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<(BindingRole, String)>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "select role, plugin_id from service_plugins where service_id = $1 order by role, position",
     )
     .bind(service_id)
     .fetch_all(conn)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|(role, plugin)| Ok((text_column("role", &role)?, plugin)))
+        .collect()
 }
 
 /// Replace a service's bindings with (role, plugin id) in order.
 pub async fn set_bindings(
     conn: &mut PgConnection,
     service_id: uuid::Uuid,
-    bindings: &[(&str, &str)],
+    bindings: &[(BindingRole, &str)],
 ) -> Result<(), sqlx::Error> {
     sqlx::query("delete from service_plugins where service_id = $1")
         .bind(service_id)
@@ -291,7 +298,7 @@ pub async fn set_bindings(
     for (position, (role, plugin)) in bindings.iter().enumerate() {
         sqlx::query("insert into service_plugins (service_id, role, plugin_id, position) values ($1, $2, $3, $4)")
             .bind(service_id)
-            .bind(role)
+            .bind(role.as_str())
             .bind(plugin)
             .bind(i32::try_from(position).unwrap_or(i32::MAX))
             .execute(&mut *conn)
@@ -323,4 +330,24 @@ pub async fn set_global_notifiers(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_roles_decode_and_an_unknown_role_is_an_error() {
+        for r in BindingRole::ALL {
+            assert_eq!(
+                text_column::<BindingRole>("role", r.as_str()).ok(),
+                Some(*r)
+            );
+        }
+        // Once taken for a notifier; now the row does not decode.
+        assert!(matches!(
+            text_column::<BindingRole>("role", "webhook"),
+            Err(sqlx::Error::ColumnDecode { index, .. }) if index == "role"
+        ));
+    }
 }

@@ -1,29 +1,53 @@
 //! Stored schedules and run claims.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sdmd_model::schedule::{Frequency, ScheduleMode, Weekday};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row as _};
+
+use super::text_column;
 
 /// A schedule row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// Service name.
     pub service: String,
     /// Whether it runs.
     pub enabled: bool,
-    /// `daily` or `weekly`.
-    pub frequency: String,
-    /// `mon`..`sun` for weekly.
-    pub weekday: Option<String>,
+    /// How often it runs.
+    pub frequency: Frequency,
+    /// The day of a weekly schedule.
+    pub weekday: Option<Weekday>,
     /// `HH:MM`.
     pub time_of_day: String,
     /// IANA time zone.
     pub timezone: String,
-    /// `update` or `check`.
-    pub mode: String,
+    /// What a due run does.
+    pub mode: ScheduleMode,
     /// Spread over this many seconds after the due time.
     pub jitter_seconds: i32,
     /// When it was last stored (due times before it never run).
     pub updated_at: DateTime<Utc>,
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for Row {
+    /// Decodes a stored row; a frequency, weekday or mode this build does not know is an error.
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            service: row.try_get("service")?,
+            enabled: row.try_get("enabled")?,
+            frequency: text_column("frequency", row.try_get("frequency")?)?,
+            weekday: row
+                .try_get::<Option<&str>, _>("weekday")?
+                .map(|w| text_column("weekday", w))
+                .transpose()?,
+            time_of_day: row.try_get("time_of_day")?,
+            timezone: row.try_get("timezone")?,
+            mode: text_column("mode", row.try_get("mode")?)?,
+            jitter_seconds: row.try_get("jitter_seconds")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 const COLUMNS: &str =
@@ -60,11 +84,11 @@ pub async fn put(conn: &mut PgConnection, r: &Row) -> Result<Row, sqlx::Error> {
     )))
     .bind(&r.service)
     .bind(r.enabled)
-    .bind(&r.frequency)
-    .bind(&r.weekday)
+    .bind(r.frequency.as_str())
+    .bind(r.weekday.map(Weekday::as_str))
     .bind(&r.time_of_day)
     .bind(&r.timezone)
-    .bind(&r.mode)
+    .bind(r.mode.as_str())
     .bind(r.jitter_seconds)
     .fetch_one(conn)
     .await
@@ -86,4 +110,41 @@ pub async fn claim(
     .execute(pool)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_spellings_decode_and_unknown_ones_are_decode_errors() {
+        for f in Frequency::ALL {
+            assert_eq!(
+                text_column::<Frequency>("frequency", f.as_str()).ok(),
+                Some(*f)
+            );
+        }
+        for d in Weekday::ALL {
+            assert_eq!(text_column::<Weekday>("weekday", d.as_str()).ok(), Some(*d));
+        }
+        for m in ScheduleMode::ALL {
+            assert_eq!(
+                text_column::<ScheduleMode>("mode", m.as_str()).ok(),
+                Some(*m)
+            );
+        }
+        // A row written by a newer build (or by hand) with a value this one does not know: an
+        // error naming the column, never `daily` or `update`.
+        let e = text_column::<Frequency>("frequency", "hourly").unwrap_err();
+        match &e {
+            sqlx::Error::ColumnDecode { index, source } => {
+                assert_eq!(index, "frequency");
+                assert_eq!(source.to_string(), "unknown schedule frequency \"hourly\"");
+            }
+            other => panic!("not a column decode error: {other:?}"),
+        }
+        assert!(text_column::<ScheduleMode>("mode", "upgrade").is_err());
+        assert!(text_column::<ScheduleMode>("mode", "").is_err());
+        assert!(text_column::<Weekday>("weekday", "Monday").is_err());
+    }
 }

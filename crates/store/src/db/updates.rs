@@ -4,22 +4,25 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sdmd_model::text_enum::UnknownValue;
-use sdmd_model::updates::{PendingUpdate, SemverDiff, UpdateKind};
+use sdmd_model::updates::{PendingUpdate, RunKind, RunResult, SemverDiff, Trigger, UpdateKind};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row as _};
 use utoipa::ToSchema;
 
+use super::text_column;
+
 /// One check or update run.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Run {
     /// Run id.
     pub id: i64,
     /// Service name.
     pub service: String,
     /// `check` or `update`.
-    pub kind: String,
+    pub kind: RunKind,
     /// `manual` or `schedule`.
-    pub trigger: String,
+    pub trigger: Trigger,
     /// Who started it.
     pub actor: String,
     /// Start time.
@@ -27,7 +30,7 @@ pub struct Run {
     /// End time (absent while running).
     pub finished_at: Option<DateTime<Utc>>,
     /// `up_to_date`, `update_available`, `updated`, `rolled_back`, `failed`.
-    pub result: Option<String>,
+    pub result: Option<RunResult>,
     /// Steps with times: `[{step, at, ok, message}]`.
     pub steps: serde_json::Value,
     /// Per image: `[{image, old_digest, new_digest, ...}]`.
@@ -38,18 +41,41 @@ pub struct Run {
     pub log_excerpt: Option<String>,
 }
 
+impl<'r> sqlx::FromRow<'r, PgRow> for Run {
+    /// Decodes a stored run; a kind, trigger or result this build does not know is an error.
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            service: row.try_get("service")?,
+            kind: text_column("kind", row.try_get("kind")?)?,
+            trigger: text_column("trigger", row.try_get("trigger")?)?,
+            actor: row.try_get("actor")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            result: row
+                .try_get::<Option<&str>, _>("result")?
+                .map(|r| text_column("result", r))
+                .transpose()?,
+            steps: row.try_get("steps")?,
+            images: row.try_get("images")?,
+            reason: row.try_get("reason")?,
+            log_excerpt: row.try_get("log_excerpt")?,
+        })
+    }
+}
+
 /// Opens a run; returns its id.
 pub async fn start(
     pool: &PgPool,
     service: &str,
-    kind: &str,
-    trigger: &str,
+    kind: RunKind,
+    trigger: Trigger,
     actor: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("insert into update_runs (service, kind, trigger, actor) values ($1, $2, $3, $4) returning id")
         .bind(service)
-        .bind(kind)
-        .bind(trigger)
+        .bind(kind.as_str())
+        .bind(trigger.as_str())
         .bind(actor)
         .fetch_one(pool)
         .await
@@ -57,9 +83,9 @@ pub async fn start(
 
 /// The final state of a run.
 #[derive(Debug, Clone)]
-pub struct Finish<'a> {
+pub struct Finish {
     /// Outcome.
-    pub result: &'a str,
+    pub result: RunResult,
     /// Steps.
     pub steps: serde_json::Value,
     /// Images.
@@ -71,13 +97,13 @@ pub struct Finish<'a> {
 }
 
 /// Closes a run.
-pub async fn finish(pool: &PgPool, id: i64, f: &Finish<'_>) -> Result<(), sqlx::Error> {
+pub async fn finish(pool: &PgPool, id: i64, f: &Finish) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update update_runs set finished_at = now(), result = $2, steps = $3, images = $4, reason = $5, log_excerpt = $6
          where id = $1",
     )
     .bind(id)
-    .bind(f.result)
+    .bind(f.result.as_str())
     .bind(&f.steps)
     .bind(&f.images)
     .bind(&f.reason)
@@ -215,4 +241,30 @@ pub async fn unlock_service(
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_run_words_decode_and_unknown_ones_are_errors() {
+        for k in RunKind::ALL {
+            assert_eq!(text_column::<RunKind>("kind", k.as_str()).ok(), Some(*k));
+        }
+        for t in Trigger::ALL {
+            assert_eq!(text_column::<Trigger>("trigger", t.as_str()).ok(), Some(*t));
+        }
+        for r in RunResult::ALL {
+            assert_eq!(
+                text_column::<RunResult>("result", r.as_str()).ok(),
+                Some(*r)
+            );
+        }
+        assert!(matches!(
+            text_column::<Trigger>("trigger", "webhook"),
+            Err(sqlx::Error::ColumnDecode { index, .. }) if index == "trigger"
+        ));
+        assert!(text_column::<RunResult>("result", "skipped").is_err());
+    }
 }
