@@ -50,8 +50,10 @@ pub struct ServiceList {
     pub services: Vec<ServiceView>,
 }
 
-/// List every service on the host, managed and unmanaged, with live status. The answer carries
-/// an `ETag`; sent back as `If-None-Match`, it answers 304 while nothing in the list changed.
+/// List every service on the host, managed and unmanaged, with live status.
+///
+/// The answer carries an `ETag`; sent back as `If-None-Match`, it answers 304 while nothing in the
+/// list changed.
 #[utoipa::path(get, path = "/api/v1/services", tag = "services",
     responses((status = 200, body = ServiceList,
             headers(("ETag" = String, description = "Tag of this list: the same while nothing in it changed"))),
