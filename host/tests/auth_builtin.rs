@@ -1108,3 +1108,35 @@ async fn event_stream_ends_when_its_session_signs_out(pool: PgPool) {
     // A new stream with the signed-out token is refused outright.
     assert_eq!(open(access).await.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// A sign-in whose transaction began before another one's, and waited for that one's lock,
+/// decides with the time it got the lock: the other's `next_at` (its own clock plus a zero
+/// delay) is not in this one's future, so it is not throttled for the difference. (Found as a
+/// spurious 429 among concurrent first-run setups on a loaded machine.)
+#[sqlx::test(migrations = "../migrations")]
+async fn a_throttle_decision_reads_the_clock_after_the_lock(pool: PgPool) {
+    use sdmd::db::auth::{count_attempt, lock_throttle};
+    let mut early = pool.begin().await.unwrap();
+    sqlx::query("select now()")
+        .execute(&mut *early)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let mut later = pool.begin().await.unwrap();
+    let t = lock_throttle(&mut later, "account:race@example.com")
+        .await
+        .unwrap();
+    count_attempt(&mut later, "account:race@example.com", 1, t.now, t.now)
+        .await
+        .unwrap();
+    later.commit().await.unwrap();
+    let seen = lock_throttle(&mut early, "account:race@example.com")
+        .await
+        .unwrap();
+    assert!(
+        seen.next_at <= seen.now,
+        "next_at {} is after the deciding clock {}",
+        seen.next_at,
+        seen.now
+    );
+}

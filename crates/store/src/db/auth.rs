@@ -461,17 +461,20 @@ pub struct Throttle {
     pub last_failure_at: Option<DateTime<Utc>>,
     /// No attempt is checked before this (accounts).
     pub next_at: DateTime<Utc>,
-    /// The database's clock (the transaction's start).
+    /// The database's clock when the lock was taken.
     pub now: DateTime<Utc>,
 }
 
 /// Locks the throttle row of `key` (`for update` semantics through the upsert), creating it
-/// when missing, so that concurrent sign-ins for one key are decided one after the other.
+/// when missing, so that concurrent sign-ins for one key are decided one after the other. `now`
+/// is read once the lock is held (`clock_timestamp()`, not the transaction's start): a
+/// transaction that began before the one it waited for would otherwise see that one's
+/// `next_at` in its future and be throttled for the difference.
 pub async fn lock_throttle(conn: &mut PgConnection, key: &str) -> Result<Throttle, sqlx::Error> {
     sqlx::query_as::<_, Throttle>(
         "insert into login_throttle (key) values ($1)
          on conflict (key) do update set key = excluded.key
-         returning failures, window_start, last_failure_at, next_at, now() as now",
+         returning failures, window_start, last_failure_at, next_at, clock_timestamp() as now",
     )
     .bind(key)
     .fetch_one(conn)
