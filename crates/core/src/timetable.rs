@@ -14,6 +14,8 @@ use crate::spec::Problem;
 
 /// A service's schedule as the API shows it (and, as [`ScheduleInput`], accepts it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+// What the document says of a request body: no field beyond these (ScheduleInput refuses them).
+#[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Whether it runs.
     pub enabled: bool,
