@@ -1,6 +1,6 @@
 //! Hot paths from memory: the stored state the services list shows (definitions, update
 //! summaries, pending updates, schedules) and the list's rendering, kept while the invalidation
-//! listener (`crate::invalidation`) runs.
+//! listener (`invalidation.rs`) runs.
 //!
 //! A cached value is stored under the *version* of its inputs, read before the inputs are: the
 //! live container list's version (`Live::version`), the count of database notifications about

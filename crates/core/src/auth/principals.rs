@@ -2,7 +2,7 @@
 //! it holds), keyed by the SHA-256 of the bearer credential — never the credential itself.
 //!
 //! Only built-in sessions and API tokens are cached, only while the invalidation listener
-//! (`crate::invalidation`) is connected: PostgreSQL notifies every replica when a session, token
+//! (`invalidation.rs`) is connected: PostgreSQL notifies every replica when a session, token
 //! or user changes, and the listener evicts. When the listener drops, the cache is emptied and
 //! bypassed until it is connected again (notifications may have been missed meanwhile). An entry
 //! never outlives the credential's expiry (JWT `exp`, the session's lifetime and idle timeout, the
