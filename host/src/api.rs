@@ -12,6 +12,7 @@ pub mod registries;
 pub mod services;
 pub mod stream_guard;
 pub mod system;
+pub mod types;
 pub mod ui;
 
 use axum::Router;

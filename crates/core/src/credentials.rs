@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sdmd_model::audit::Action;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::change::{Change, Record};
 use crate::db::audit::AuditContext;
@@ -14,7 +12,7 @@ use crate::spec::Problem;
 use crate::state::AppState;
 
 /// What the API shows of stored credentials (never the password).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct RegistryView {
     /// Registry host, e.g. `ghcr.io` or `127.0.0.1:5000`.
     pub host: String,
@@ -25,14 +23,11 @@ pub struct RegistryView {
 }
 
 /// Credentials to store.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewCredentials {
     /// User name.
-    #[schema(pattern = "\\S")]
     pub username: String,
     /// Password or access token (write-only).
-    #[schema(min_length = 1)]
     pub password: String,
 }
 

@@ -12,7 +12,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use sdmd_plugin_host::Plugin;
 use sdmd_plugin_host::types::{Event, EventKind, Service};
@@ -28,7 +27,7 @@ pub const MAX_BATCH_SECONDS: u32 = 3600;
 const MAX_BATCH_EVENTS: usize = 200;
 
 /// How events reach one notifier plugin.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Delivery {
     /// Tell this notifier about a (service, event kind) at most once per this many seconds;

@@ -8,7 +8,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
 use sdmd_model::audit::Action;
 
@@ -35,7 +34,7 @@ const HEALTHY_TIMEOUT: Duration = Duration::from_secs(120);
 const COMPLETION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A service as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ServiceView {
     /// The service's address in the API: the name of a managed service, `compose:<project>`
     /// or `container:<name>` for an unmanaged one (unique in the list, even when names repeat).
@@ -57,7 +56,6 @@ pub struct ServiceView {
     /// Its containers.
     pub containers: Vec<ContainerInfo>,
     /// The stored definition (managed only; omitted in lists).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub definition: Option<Definition>,
     /// When the definition was first stored.
     pub created_at: Option<DateTime<Utc>>,
@@ -66,20 +64,16 @@ pub struct ServiceView {
     /// Whether the latest registry check found a newer image (managed only).
     pub update_available: bool,
     /// What the latest check found, when it found something (a tag move before a digest).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_update: Option<PendingUpdate>,
     /// When the service was last updated successfully.
     pub last_updated: Option<DateTime<Utc>>,
     /// Its update schedule, when one is stored (managed only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::timetable::Schedule>,
     /// What compose would warn about in the stored document (e.g. a variable that is not set
     /// and has no default becomes empty); only in answers to a store.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
     /// Settings of the adopted containers that the definition does not carry, so the first
     /// deploy will not reproduce them; only in the answer to an adopt with `accept_loss=true`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<crate::docker::LostSetting>,
 }
 
@@ -647,7 +641,7 @@ async fn managed_containers(state: &AppState, name: &str) -> Result<Vec<Containe
 }
 
 /// What a removal did.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct RemoveReport {
     /// Containers removed.
     pub containers: Vec<String>,
@@ -910,7 +904,7 @@ fn order_index(def: &Definition, c: &ContainerInfo) -> usize {
 }
 
 /// What a deploy (or start/stop/restart/update) did per member.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ActionReport {
     /// Members created for the first time.
     pub created: Vec<String>,
@@ -2134,7 +2128,7 @@ async fn resolve(state: &AppState, name: &str) -> Result<Resolved> {
 }
 
 /// The outcome of pulling one image.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ImageChange {
     /// The image reference.
     pub image: String,
@@ -2151,7 +2145,7 @@ pub struct ImageChange {
 }
 
 /// What a pull did.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PullReport {
     /// One entry per distinct image of the service.
     pub images: Vec<ImageChange>,
@@ -2213,7 +2207,7 @@ pub async fn pull(state: &AppState, ctx: &AuditContext, name: &str) -> Result<Pu
 }
 
 /// The log lines of one container.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct ContainerLogs {
     /// Container name.
     pub container: String,
@@ -2711,7 +2705,7 @@ fn fold_replicas(
 }
 
 /// A project file's content as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct FileContent {
     /// Path relative to the project directory.
     pub path: String,

@@ -5,7 +5,6 @@ use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Ut
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 pub use sdmd_model::schedule::{Frequency, ScheduleMode, Weekday};
 
@@ -13,9 +12,7 @@ use crate::db::schedules::Row;
 use crate::spec::Problem;
 
 /// A service's schedule as the API shows it (and, as [`ScheduleInput`], accepts it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-// What the document says of a request body: no field beyond these (ScheduleInput refuses them).
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Schedule {
     /// Whether it runs.
     pub enabled: bool,
@@ -25,7 +22,6 @@ pub struct Schedule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weekday: Option<Weekday>,
     /// Time of day, `HH:MM` (24 h).
-    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub time: String,
     /// IANA time zone, e.g. `Europe/Berlin` (the document lists every name SDMD knows).
     pub timezone: String,
@@ -33,7 +29,6 @@ pub struct Schedule {
     pub mode: ScheduleMode,
     /// Start up to this many seconds after the due time (spreads load across services).
     /// Optional in a request (0 when absent).
-    #[schema(maximum = 3600, required = false)]
     pub jitter_seconds: u32,
     /// The next time it will run (read-only).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
-use utoipa::ToSchema;
 
 use sdmd_model::audit::Action;
 
@@ -26,7 +25,7 @@ pub use sdmd_model::updates::{
 };
 
 /// The answer of a check.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct CheckReport {
     /// History id.
     pub run_id: i64,
@@ -301,7 +300,7 @@ pub async fn check(
 }
 
 /// One step of a run.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Step {
     /// `check`, `pull`, `stop_old`, `start_new`, `health_gate`, `rollback`, `cleanup`.
     pub step: String,
@@ -314,7 +313,7 @@ pub struct Step {
 }
 
 /// The result of an update.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct UpdateReport {
     /// History id.
     pub run_id: i64,

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 /// A stored audit row.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(as = AuditEntry)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AuditEntry))]
 pub struct Entry {
     /// Monotonic id (the pagination cursor).
     pub id: i64,

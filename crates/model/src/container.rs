@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 /// Label keys SDMD puts on what it creates.
 pub mod labels {
@@ -31,7 +30,8 @@ pub mod labels {
 }
 
 /// Container lifecycle state as Docker reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContainerState {
     Created,
@@ -44,9 +44,10 @@ pub enum ContainerState {
 }
 
 /// Docker's health verdict for a container (`none` when it has no health check).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-#[schema(as = ContainerHealth)]
+#[cfg_attr(feature = "openapi", schema(as = ContainerHealth))]
 pub enum Health {
     None,
     Starting,
@@ -55,7 +56,8 @@ pub enum Health {
 }
 
 /// A port published on the host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishedPort {
     /// Host address (empty = all).
     pub host_ip: String,
@@ -68,7 +70,8 @@ pub struct PublishedPort {
 }
 
 /// One container as SDMD tracks it.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerInfo {
     /// Full container id.
     pub id: String,
@@ -107,7 +110,8 @@ impl ContainerInfo {
 }
 
 /// Progress of an image pull, one line of Docker's stream.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullProgress {
     /// Layer id, when the line is about one layer.
     pub layer: Option<String>,
@@ -120,7 +124,8 @@ pub struct PullProgress {
 }
 
 /// Which output stream a log line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
     Stdout,
@@ -128,7 +133,8 @@ pub enum LogStream {
 }
 
 /// One log line with Docker's timestamp.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     /// RFC 3339 timestamp from the engine.
     pub ts: String,

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use utoipa::ToSchema;
 
 use crate::audit::{Action, Entry};
 use crate::container::{ContainerState, Health, PullProgress};
@@ -11,7 +10,8 @@ use crate::container::{ContainerState, Health, PullProgress};
 /// What an [`Event::Operation`] reports on, sent as its one spelling: an audited operation as a
 /// whole by its audit action (`service.deploy`, `service.start`, …), a step inside one by what
 /// is running (`deploy`, `update`, `post_start`, `pre_stop`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Operation {
     /// An audited operation (started, finished, failed).
@@ -59,7 +59,8 @@ crate::text_enum! {
 }
 
 /// One event as sent to subscribers (`type` names the variant).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A container changed state or health (or disappeared: `state` is `null`).

@@ -11,7 +11,6 @@ use std::path::{Component, Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
 use crate::spec::interpolate::{self, MASK};
 use crate::spec::{Definition, Problem, dotenv};
@@ -31,7 +30,8 @@ pub struct Project {
 }
 
 /// A file as listed by the API: never its content.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileInfo {
     /// Path relative to the project directory.
     pub path: String,

@@ -24,14 +24,14 @@ pub mod volumes;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 pub use ports::{LongPort, PortEntry, PortMapping, parse_port};
 pub use validate::{Problem, parse};
 pub use volumes::{LongVolume, VolumeEntry, VolumeKind};
 
 /// A validated, DNS-safe service or member name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ServiceName(String);
 
@@ -71,10 +71,14 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 }
 
 /// A whole service: one or more members deployed and managed as one unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Definition {
     /// Unique, DNS-safe; the service's address in the API.
-    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    )]
     pub name: String,
     /// Members (compose "services"), in document order.
     pub services: IndexMap<String, Member>,
@@ -92,12 +96,13 @@ pub struct Definition {
     pub configs: IndexMap<String, objects::FileObject>,
     /// Top-level `x-*` extension fields (often YAML anchors' homes), kept exactly as written.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extensions: IndexMap<String, serde_json::Value>,
 }
 
 /// A top-level named volume declaration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VolumeDecl {
     /// Volume driver (default `local`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,10 +123,11 @@ pub struct VolumeDecl {
 }
 
 /// One container of a service, in canonical compose shapes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// Image reference, e.g. `127.0.0.1:5000/demo/app:latest`.
-    #[schema(min_length = 1)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub image: String,
     /// Fixed container name; default `<service>-<member>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,7 +181,7 @@ pub struct Member {
     pub runtime: runtime::Runtime,
     /// `x-*` extension fields, kept exactly as written (compose ignores them; so does deploy).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extensions: IndexMap<String, serde_json::Value>,
 }
 
@@ -211,7 +217,8 @@ impl Member {
 }
 
 /// A dependency edge of `depends_on`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DependsOn {
     /// What the dependency must reach before this member starts.
     pub condition: Condition,
@@ -243,7 +250,8 @@ impl DependsOn {
 }
 
 /// When a dependency counts as ready.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// The dependency's container is running.
@@ -255,7 +263,8 @@ pub enum Condition {
 }
 
 /// A container health check (durations as compose strings such as `10s` or `1m30s`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Healthcheck {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

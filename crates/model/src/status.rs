@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::container::{ContainerInfo, ContainerState, Health, labels};
 use crate::service::StoredService;
 
 /// How a service is managed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-#[schema(as = ServiceKind)]
+#[cfg_attr(feature = "openapi", schema(as = ServiceKind))]
 pub enum Kind {
     /// Defined in SDMD.
     Managed,
@@ -35,9 +35,10 @@ impl Kind {
 }
 
 /// Overall status of a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-#[schema(as = ServiceStatus)]
+#[cfg_attr(feature = "openapi", schema(as = ServiceStatus))]
 pub enum Status {
     /// Every container runs (and none is unhealthy).
     Running,

@@ -27,8 +27,9 @@ macro_rules! text_enum {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash,
-            ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema,
+            ::serde::Serialize, ::serde::Deserialize,
         )]
+        #[cfg_attr(feature = "openapi", derive(::utoipa::ToSchema))]
         $vis enum $name {
             $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
         }
@@ -107,6 +108,7 @@ mod tests {
         assert!(serde_json::from_str::<Colour>("\"green\"").is_err());
     }
 
+    #[cfg(feature = "openapi")]
     #[test]
     fn the_openapi_schema_lists_the_spellings() {
         let schema =

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 crate::text_enum! {
     /// What kind of update is available.
@@ -89,7 +88,8 @@ impl From<UpdateResult> for RunResult {
 }
 
 /// The update a service's latest check found.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingUpdate {
     /// The image reference of the definition it concerns.
     pub image: String,
@@ -102,7 +102,8 @@ pub struct PendingUpdate {
 }
 
 /// The registry's view of one image of a service.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageCheck {
     /// The image reference.
     pub image: String,

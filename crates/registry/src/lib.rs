@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
-use utoipa::ToSchema;
 
 /// Accept header naming every manifest kind; without it registries answer a converted schema1
 /// manifest whose digest never matches the local image.
@@ -71,7 +69,7 @@ impl Platform {
 }
 
 /// This platform's entry of a multi-arch index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformManifest {
     /// Digest of the platform's image manifest.
     pub digest: String,
@@ -139,7 +137,7 @@ impl ImageRef {
 }
 
 /// What a registry said about a tag.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct RemoteDigest {
     /// `Docker-Content-Digest` of the tag (an index for multi-arch images).
     pub digest: String,

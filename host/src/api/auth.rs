@@ -14,12 +14,11 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path, Principal, Query};
-use crate::auth::builtin::{Client, Session, UserView};
-use crate::auth::keys::PublicJwk;
+use super::types::auth::{ApiToken, PublicJwk, Session, UserView};
+use crate::auth::builtin::Client;
 use crate::auth::{AuthError, BUILTIN_ANON_KEY, tokens};
 use crate::config::AuthMode;
 use crate::db::audit::AuditContext;
-use crate::db::auth::ApiToken;
 use crate::state::AppState;
 
 /// Routes anyone may call.
@@ -205,7 +204,7 @@ async fn token(
         }
     };
     match result {
-        Ok(session) => Ok(AxumJson(session).into_response()),
+        Ok(session) => Ok(AxumJson(Session::from(session)).into_response()),
         Err(e @ AuthError::RateLimited { retry_after_ms }) => {
             let mut resp = ApiError::from(e).into_response();
             resp.headers_mut().insert(
@@ -273,7 +272,7 @@ async fn setup(
         .setup_admin(&state.db, &body.code, &body.email, &body.password, &c)
         .await
     {
-        Ok(session) => Ok(AxumJson(session).into_response()),
+        Ok(session) => Ok(AxumJson(Session::from(session)).into_response()),
         Err(e) => Ok(error_response(e)),
     }
 }
@@ -313,7 +312,7 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok((
         [(header::CACHE_CONTROL, "public, max-age=600")],
         AxumJson(Jwks {
-            keys: vec![keys.jwk.clone()],
+            keys: vec![PublicJwk::from(&keys.jwk)],
         }),
     )
         .into_response())
@@ -369,7 +368,7 @@ async fn get_user(
     Extension(p): Extension<Principal>,
 ) -> Result<AxumJson<UserView>, ApiError> {
     let (user, _) = user_session(&p)?;
-    Ok(AxumJson(state.auth.user(&state.db, user).await?))
+    Ok(AxumJson(state.auth.user(&state.db, user).await?.into()))
 }
 
 /// `scope` of a logout.
@@ -416,7 +415,11 @@ struct TokenList {
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = TokenList)))]
 async fn list_tokens(State(state): State<AppState>) -> Result<AxumJson<TokenList>, ApiError> {
     Ok(AxumJson(TokenList {
-        tokens: tokens::list(&state.db).await?,
+        tokens: tokens::list(&state.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 
@@ -464,7 +467,7 @@ async fn create_token(
     Ok((
         StatusCode::CREATED,
         AxumJson(CreatedToken {
-            token: c.token,
+            token: c.token.into(),
             secret: c.secret,
         }),
     ))

@@ -68,8 +68,12 @@ impl From<Error> for ApiError {
             Error::ServiceNotFound(_) => Self::new(StatusCode::NOT_FOUND, code, message),
             Error::Invalid(problems) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
                 .with_details(serde_json::to_value(problems).unwrap_or_default()),
-            Error::WouldLose(lost) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-                .with_details(serde_json::to_value(lost).unwrap_or_default()),
+            Error::WouldLose(lost) => {
+                let lost: Vec<super::types::services::LostSetting> =
+                    lost.into_iter().map(Into::into).collect();
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                    .with_details(serde_json::to_value(lost).unwrap_or_default())
+            }
             Error::NameTaken(_) | Error::AlreadyManaged(_) => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }

@@ -11,10 +11,10 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path};
-use crate::plugins::store::{
-    self, GlobalNotifiers, InvokeResult, PluginDetail, PluginPatch, PluginView, ServicePlugins,
-    StoreError,
+use super::types::plugins::{
+    GlobalNotifiers, InvokeResult, PluginDetail, PluginPatch, PluginView, ServicePlugins,
 };
+use crate::plugins::store::{self, StoreError};
 use crate::plugins::{MAX_WASM_BYTES, PluginError};
 use crate::state::AppState;
 
@@ -84,7 +84,11 @@ pub struct PluginList {
 #[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins", responses((status = 200, body = PluginList)))]
 async fn list_plugins(State(state): State<AppState>) -> Result<axum::Json<PluginList>, ApiError> {
     Ok(axum::Json(PluginList {
-        plugins: store::list(&state).await?,
+        plugins: store::list(&state)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 
@@ -127,7 +131,7 @@ async fn upload_plugin(
         } else {
             StatusCode::OK
         },
-        axum::Json(view),
+        axum::Json(view.into()),
     ))
 }
 
@@ -139,7 +143,7 @@ async fn get_plugin(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<PluginDetail>, ApiError> {
-    Ok(axum::Json(store::get(&state, &id).await?))
+    Ok(axum::Json(store::get(&state, &id).await?.into()))
 }
 
 /// Grant, configure, limit, enable/disable, or switch the version of a plugin. Enabling needs every
@@ -155,7 +159,9 @@ async fn update_plugin(
     Path(id): Path<String>,
     Json(patch): Json<PluginPatch>,
 ) -> Result<axum::Json<PluginView>, ApiError> {
-    Ok(axum::Json(store::update(&state, &ctx, &id, patch).await?))
+    Ok(axum::Json(
+        store::update(&state, &ctx, &id, patch.into()).await?.into(),
+    ))
 }
 
 /// Delete a plugin and all its versions (409 while a service uses it).
@@ -193,7 +199,7 @@ async fn invoke_plugin(
     Json(req): Json<InvokeRequest>,
 ) -> Result<axum::Json<InvokeResult>, ApiError> {
     Ok(axum::Json(
-        store::invoke(&state, &ctx, &id, req.input).await?,
+        store::invoke(&state, &ctx, &id, req.input).await?.into(),
     ))
 }
 
@@ -205,7 +211,9 @@ async fn get_service_plugins(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<axum::Json<ServicePlugins>, ApiError> {
-    Ok(axum::Json(store::service_plugins(&state, &name).await?))
+    Ok(axum::Json(
+        store::service_plugins(&state, &name).await?.into(),
+    ))
 }
 
 /// Replace the plugins a service uses (each must exist and be of the right kind).
@@ -220,7 +228,9 @@ async fn put_service_plugins(
     Json(body): Json<ServicePlugins>,
 ) -> Result<axum::Json<ServicePlugins>, ApiError> {
     Ok(axum::Json(
-        store::set_service_plugins(&state, &ctx, &name, body).await?,
+        store::set_service_plugins(&state, &ctx, &name, body.into())
+            .await?
+            .into(),
     ))
 }
 
@@ -229,7 +239,7 @@ async fn put_service_plugins(
 async fn get_global_notifiers(
     State(state): State<AppState>,
 ) -> Result<axum::Json<GlobalNotifiers>, ApiError> {
-    Ok(axum::Json(store::global_notifiers(&state).await?))
+    Ok(axum::Json(store::global_notifiers(&state).await?.into()))
 }
 
 /// Replace the global notifiers.
@@ -242,6 +252,8 @@ async fn put_global_notifiers(
     Json(body): Json<GlobalNotifiers>,
 ) -> Result<axum::Json<GlobalNotifiers>, ApiError> {
     Ok(axum::Json(
-        store::set_global_notifiers(&state, &ctx, body).await?,
+        store::set_global_notifiers(&state, &ctx, body.into())
+            .await?
+            .into(),
     ))
 }

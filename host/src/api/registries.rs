@@ -7,7 +7,8 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path};
-use crate::credentials::{self, NewCredentials, RegistryView};
+use super::types::registries::{NewCredentials, RegistryView};
+use crate::credentials;
 use crate::state::AppState;
 
 /// The routes of this resource.
@@ -23,7 +24,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list_registries(
     State(state): State<AppState>,
 ) -> Result<axum::Json<Vec<RegistryView>>, ApiError> {
-    Ok(axum::Json(credentials::list(&state).await?))
+    Ok(axum::Json(
+        credentials::list(&state)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// One registry's stored credentials (user name only).
@@ -34,7 +41,7 @@ async fn get_registry(
     State(state): State<AppState>,
     Path(host): Path<String>,
 ) -> Result<axum::Json<RegistryView>, ApiError> {
-    Ok(axum::Json(credentials::get(&state, &host).await?))
+    Ok(axum::Json(credentials::get(&state, &host).await?.into()))
 }
 
 /// Store credentials for a registry (used for checks and pulls); the password is sealed with
@@ -49,7 +56,11 @@ async fn put_registry(
     Path(host): Path<String>,
     Json(c): Json<NewCredentials>,
 ) -> Result<axum::Json<RegistryView>, ApiError> {
-    Ok(axum::Json(credentials::put(&state, &ctx, &host, c).await?))
+    Ok(axum::Json(
+        credentials::put(&state, &ctx, &host, c.into())
+            .await?
+            .into(),
+    ))
 }
 
 /// Forget a registry's credentials.

@@ -15,10 +15,13 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path, ProjectBody, Query};
-use crate::ops::{self, ActionReport, ContainerLogs, PullReport, RemoveReport, ServiceView};
+use super::types::services::{
+    ActionReport, ContainerLogs, FileContent, PullReport, RemoveReport, Schedule, ServiceView,
+};
+use super::types::updates::{CheckReport, Run, UpdateReport};
+use crate::ops;
 use crate::spec::Definition;
 use crate::state::AppState;
-use crate::updates::{CheckReport, UpdateReport};
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -65,6 +68,7 @@ async fn list_services(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let list = ops::list_rendered(&state, |services| {
+        let services = services.into_iter().map(Into::into).collect();
         serde_json::to_vec(&ServiceList { services }).map_err(super::etag::unrenderable)
     })
     .await?;
@@ -92,7 +96,7 @@ async fn create_service(
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(ops::create(&state, &ctx, project).await?),
+        axum::Json(ops::create(&state, &ctx, project).await?.into()),
     ))
 }
 
@@ -104,7 +108,7 @@ async fn get_service(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<axum::Json<ServiceView>, ApiError> {
-    Ok(axum::Json(ops::get(&state, &name).await?))
+    Ok(axum::Json(ops::get(&state, &name).await?.into()))
 }
 
 /// Store a new revision of a service's definition (deploy applies it).
@@ -122,11 +126,12 @@ async fn replace_service(
     ProjectBody(project, sent): ProjectBody,
 ) -> Result<axum::Json<ServiceView>, ApiError> {
     // A plain document keeps the current files; multipart or `files` replaces them.
-    Ok(axum::Json(if sent.0 {
+    let view = if sent.0 {
         ops::replace(&state, &ctx, &name, project).await?
     } else {
         ops::replace_keeping_files(&state, &ctx, &name, project.source).await?
-    }))
+    };
+    Ok(axum::Json(view.into()))
 }
 
 /// Options of a deploy.
@@ -159,7 +164,7 @@ async fn delete_service(
     Query(p): Query<DeleteParams>,
 ) -> Result<axum::Json<RemoveReport>, ApiError> {
     Ok(axum::Json(
-        ops::delete(&state, &ctx, &name, p.volumes).await?,
+        ops::delete(&state, &ctx, &name, p.volumes).await?.into(),
     ))
 }
 
@@ -186,7 +191,7 @@ async fn deploy_service(
         .map(str::to_owned)
         .collect();
     Ok(axum::Json(
-        ops::deploy(&state, &ctx, &name, &profiles).await?,
+        ops::deploy(&state, &ctx, &name, &profiles).await?.into(),
     ))
 }
 
@@ -202,7 +207,7 @@ async fn start_service(
     Audit(ctx): Audit,
     Path(name): Path<String>,
 ) -> Result<axum::Json<ActionReport>, ApiError> {
-    Ok(axum::Json(ops::start(&state, &ctx, &name).await?))
+    Ok(axum::Json(ops::start(&state, &ctx, &name).await?.into()))
 }
 
 /// Stop the service's containers in reverse dependency order.
@@ -217,7 +222,7 @@ async fn stop_service(
     Audit(ctx): Audit,
     Path(name): Path<String>,
 ) -> Result<axum::Json<ActionReport>, ApiError> {
-    Ok(axum::Json(ops::stop(&state, &ctx, &name).await?))
+    Ok(axum::Json(ops::stop(&state, &ctx, &name).await?.into()))
 }
 
 /// Stop (reverse order) and start (dependency order) the service's containers.
@@ -232,7 +237,7 @@ async fn restart_service(
     Audit(ctx): Audit,
     Path(name): Path<String>,
 ) -> Result<axum::Json<ActionReport>, ApiError> {
-    Ok(axum::Json(ops::restart(&state, &ctx, &name).await?))
+    Ok(axum::Json(ops::restart(&state, &ctx, &name).await?.into()))
 }
 
 /// Pull the service's images; progress streams on `/api/v1/events`.
@@ -247,7 +252,7 @@ async fn pull_service(
     Audit(ctx): Audit,
     Path(name): Path<String>,
 ) -> Result<axum::Json<PullReport>, ApiError> {
-    Ok(axum::Json(ops::pull(&state, &ctx, &name).await?))
+    Ok(axum::Json(ops::pull(&state, &ctx, &name).await?.into()))
 }
 
 /// Check the registry (HEAD, cached), pull what changed, swap containers keeping the old ones
@@ -264,7 +269,9 @@ async fn update_service(
     Path(name): Path<String>,
 ) -> Result<axum::Json<UpdateReport>, ApiError> {
     Ok(axum::Json(
-        crate::updates::update(&state, &ctx, &name, crate::updates::Trigger::Manual).await?,
+        crate::updates::update(&state, &ctx, &name, crate::updates::Trigger::Manual)
+            .await?
+            .into(),
     ))
 }
 
@@ -281,35 +288,39 @@ async fn check_service(
     Path(name): Path<String>,
 ) -> Result<axum::Json<CheckReport>, ApiError> {
     Ok(axum::Json(
-        crate::updates::check(&state, &ctx, &name, crate::updates::Trigger::Manual).await?,
+        crate::updates::check(&state, &ctx, &name, crate::updates::Trigger::Manual)
+            .await?
+            .into(),
     ))
 }
 
 /// The service's update schedule (a disabled default when none is stored).
 #[utoipa::path(get, path = "/api/v1/services/{name}/schedule", tag = "updates",
     params(("name" = String, Path, description = "Service name")),
-    responses((status = 200, body = crate::schedule::Schedule), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Schedule), (status = 404, body = ErrorBody)))]
 async fn get_schedule(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
-    Ok(axum::Json(crate::schedule::get(&state, &name).await?))
+) -> Result<axum::Json<Schedule>, ApiError> {
+    Ok(axum::Json(
+        crate::schedule::get(&state, &name).await?.into(),
+    ))
 }
 
 /// Set the service's daily or weekly update schedule (time of day in a time zone, DST-correct).
 #[utoipa::path(put, path = "/api/v1/services/{name}/schedule", tag = "updates",
     params(("name" = String, Path, description = "Service name")),
-    request_body = crate::schedule::Schedule,
-    responses((status = 200, body = crate::schedule::Schedule), (status = 404, body = ErrorBody),
+    request_body = Schedule,
+    responses((status = 200, body = Schedule), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn put_schedule(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
     Json(s): Json<crate::schedule::ScheduleInput>,
-) -> Result<axum::Json<crate::schedule::Schedule>, ApiError> {
+) -> Result<axum::Json<Schedule>, ApiError> {
     Ok(axum::Json(
-        crate::schedule::put(&state, &ctx, &name, s).await?,
+        crate::schedule::put(&state, &ctx, &name, s).await?.into(),
     ))
 }
 
@@ -324,12 +335,12 @@ struct HistoryParams {
 /// Update history: every check and update with its steps, digests, result and rollback reason.
 #[utoipa::path(get, path = "/api/v1/services/{name}/updates", tag = "updates",
     params(("name" = String, Path, description = "Service name"), HistoryParams),
-    responses((status = 200, body = Vec<crate::db::updates::Run>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Run>), (status = 400, body = ErrorBody)))]
 async fn update_history(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(p): Query<HistoryParams>,
-) -> Result<axum::Json<Vec<crate::db::updates::Run>>, ApiError> {
+) -> Result<axum::Json<Vec<Run>>, ApiError> {
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::new(
@@ -339,7 +350,11 @@ async fn update_history(
         ));
     }
     Ok(axum::Json(
-        crate::updates::history(&state, &name, limit).await?,
+        crate::updates::history(&state, &name, limit)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     ))
 }
 
@@ -395,7 +410,11 @@ async fn service_logs(
     }
     if !p.follow {
         return Ok(axum::Json(LogsResponse {
-            containers: ops::logs(&state, &name, tail).await?,
+            containers: ops::logs(&state, &name, tail)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         })
         .into_response());
     }
@@ -471,16 +490,18 @@ struct RevealParams {
 #[utoipa::path(get, path = "/api/v1/services/{name}/files/{path}", tag = "services",
     params(("name" = String, Path, description = "Service name"),
         ("path" = String, Path, description = "File path in the project, URL-encoded"), RevealParams),
-    responses((status = 200, body = ops::FileContent), (status = 404, body = ErrorBody),
+    responses((status = 200, body = FileContent), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn read_file(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path((name, path)): Path<(String, String)>,
     Query(params): Query<RevealParams>,
-) -> Result<axum::Json<ops::FileContent>, ApiError> {
+) -> Result<axum::Json<FileContent>, ApiError> {
     Ok(axum::Json(
-        ops::read_file(&state, &ctx, &name, &path, params.reveal).await?,
+        ops::read_file(&state, &ctx, &name, &path, params.reveal)
+            .await?
+            .into(),
     ))
 }
 
@@ -498,7 +519,9 @@ async fn put_file(
     body: axum::body::Bytes,
 ) -> Result<axum::Json<ServiceView>, ApiError> {
     Ok(axum::Json(
-        ops::put_file(&state, &ctx, &name, &path, body.to_vec()).await?,
+        ops::put_file(&state, &ctx, &name, &path, body.to_vec())
+            .await?
+            .into(),
     ))
 }
 
@@ -529,7 +552,11 @@ async fn adopt_service(
 ) -> Result<(StatusCode, axum::Json<ServiceView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(ops::adopt_address(&state, &ctx, &name, params.accept_loss).await?),
+        axum::Json(
+            ops::adopt_address(&state, &ctx, &name, params.accept_loss)
+                .await?
+                .into(),
+        ),
     ))
 }
 

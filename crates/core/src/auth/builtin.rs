@@ -22,7 +22,6 @@ use crate::change::{Change, Record};
 use crate::db::{Connection, PgConnection, PgPool};
 use chrono::{DateTime, Utc};
 use sdmd_model::audit::Action;
-use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -131,7 +130,7 @@ async fn refuse_throttled(
 }
 
 /// A user as GoTrue shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct UserView {
     /// User id.
     pub id: Uuid,
@@ -148,16 +147,12 @@ pub struct UserView {
     /// Confirmation time.
     pub confirmed_at: DateTime<Utc>,
     /// Last sign-in.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// `{"provider": "email", "providers": ["email"]}`.
-    #[schema(value_type = Object)]
     pub app_metadata: serde_json::Value,
     /// Empty object.
-    #[schema(value_type = Object)]
     pub user_metadata: serde_json::Value,
     /// Empty list.
-    #[schema(value_type = Vec<Object>)]
     pub identities: Vec<serde_json::Value>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -189,7 +184,7 @@ impl From<&User> for UserView {
 }
 
 /// The token response of `/auth/v1/token` (GoTrue's `AccessTokenResponse`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Session {
     /// ES256 JWT.
     pub access_token: String,

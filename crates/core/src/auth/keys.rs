@@ -2,7 +2,6 @@
 
 use base64::Engine;
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::AuthError;
@@ -21,7 +20,7 @@ pub struct Keys {
 }
 
 /// One public key in a JWKS document (RFC 7517).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PublicJwk {
     /// `EC`.
     pub kty: String,
@@ -36,7 +35,6 @@ pub struct PublicJwk {
     /// `ES256`.
     pub alg: String,
     /// `sig`.
-    #[serde(rename = "use")]
     pub use_: String,
     /// `["verify"]`.
     pub key_ops: Vec<String>,

@@ -8,7 +8,6 @@ use std::sync::{Arc, PoisonError};
 use sdmd_model::audit::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 use super::types::LogLine;
 use super::{Capability, Grants, Inspection, Kind, Limits, Manifest, Plugin, PluginError, Runtime};
@@ -109,74 +108,16 @@ pub enum StoreError {
     Database(#[from] crate::db::DbError),
 }
 
-/// The OpenAPI shape of a stored manifest (the JSON of [`Manifest`], which the plugin host
-/// defines without OpenAPI). Only declares; never built.
-#[derive(ToSchema)]
-#[schema(as = PluginManifest)]
-#[allow(dead_code)]
-pub struct ManifestSchema {
-    /// Stable identifier.
-    id: String,
-    /// Display name.
-    name: String,
-    /// The plugin's own version.
-    version: String,
-    /// The worlds it exports: `update-strategy`, `health-check`, `notifier`.
-    kinds: Vec<String>,
-    /// What it does.
-    description: Option<String>,
-    /// The `sdmd:plugin` WIT version it was built against.
-    wit: Option<String>,
-    /// Host interfaces it asks for: `log`, `config`, `registry`, `http`.
-    capabilities: Option<Vec<String>>,
-    /// A JSON Schema subset describing its settings.
-    #[schema(value_type = Option<Object>)]
-    config_schema: Option<Value>,
-}
-
-/// The OpenAPI shape of stored grants (what the administrator sent; every part optional).
-#[derive(ToSchema)]
-#[schema(as = PluginGrants)]
-#[allow(dead_code)]
-pub struct GrantsSchema {
-    /// Capabilities granted.
-    capabilities: Option<Vec<String>>,
-    /// The `http` allow-list.
-    http: Option<HttpGrantSchema>,
-}
-
-/// The OpenAPI shape of the `http` grant.
-#[derive(ToSchema)]
-#[schema(as = PluginHttpGrant)]
-#[allow(dead_code)]
-pub struct HttpGrantSchema {
-    /// Allowed `scheme://host[:port]` patterns.
-    allow: Option<Vec<String>>,
-}
-
-/// The OpenAPI shape of one line a plugin logged during a test run.
-#[derive(ToSchema)]
-#[schema(as = PluginLogLine)]
-#[allow(dead_code)]
-pub struct LogLineSchema {
-    /// Severity or stream.
-    level: String,
-    /// Text.
-    message: String,
-}
-
 /// A plugin as the API shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PluginView {
     /// Manifest id.
     pub id: String,
     /// Current version string.
     pub version: String,
     /// The current manifest.
-    #[schema(value_type = ManifestSchema)]
     pub manifest: Value,
     /// WIT version, imports, exports of the current version.
-    #[schema(value_type = Object)]
     pub inspection: Value,
     /// SHA-256 of the current wasm.
     pub sha256: String,
@@ -185,16 +126,12 @@ pub struct PluginView {
     /// Whether services may use it.
     pub enabled: bool,
     /// The admin's grants.
-    #[schema(value_type = GrantsSchema)]
     pub grants: Value,
     /// Declared capabilities not granted yet (must be empty to enable).
-    #[schema(value_type = Vec<String>)]
     pub missing_grants: Vec<Capability>,
     /// The admin's settings.
-    #[schema(value_type = Object)]
     pub config: Value,
     /// Effective limits.
-    #[schema(value_type = Object)]
     pub limits: Value,
     /// How events reach a notifier: cooldown and batching (defaults: off).
     pub delivery: crate::notify::Delivery,
@@ -205,10 +142,9 @@ pub struct PluginView {
 }
 
 /// A plugin with its versions and users.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PluginDetail {
     /// The plugin.
-    #[serde(flatten)]
     pub plugin: PluginView,
     /// Uploaded versions, newest first.
     pub versions: Vec<VersionView>,
@@ -217,7 +153,7 @@ pub struct PluginDetail {
 }
 
 /// One uploaded version.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct VersionView {
     /// SHA-256 of the wasm.
     pub sha256: String,
@@ -373,19 +309,15 @@ pub async fn upload(
 }
 
 /// A change to a plugin's settings; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct PluginPatch {
     /// Enable or disable.
     pub enabled: Option<bool>,
     /// Replace the grants, e.g. `{"capabilities": ["http"], "http": {"allow": ["https://ntfy.sh"]}}`.
-    #[schema(value_type = Option<Object>)]
     pub grants: Option<Value>,
     /// Replace the settings (validated against the manifest's schema).
-    #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
     /// Replace the limits (`deadline_ms`, `memory_bytes`, `log_bytes`, `http_max_body`).
-    #[schema(value_type = Option<Object>)]
     pub limits: Option<Value>,
     /// Switch the current version to an earlier upload (its SHA-256).
     pub version_sha256: Option<String>,
@@ -553,22 +485,20 @@ pub async fn delete(state: &AppState, ctx: &AuditContext, id: &str) -> Result<()
 }
 
 /// The result of a test invocation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct InvokeResult {
     /// The plugin's output (JSON), when it succeeded.
-    #[schema(value_type = Option<Object>)]
     pub output: Option<Value>,
     /// Why it failed, when it did.
     pub error: Option<InvokeError>,
     /// Log lines, stdout and stderr (capped).
-    #[schema(value_type = Vec<LogLineSchema>)]
     pub logs: Vec<LogLine>,
     /// Wall-clock milliseconds.
     pub duration_ms: f64,
 }
 
 /// A failed invocation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct InvokeError {
     /// `failed`, `deadline`, `memory`, `panic`, `trap`, `timeout`, `not_granted`, `invalid_input`, ...
     pub code: String,
@@ -648,7 +578,7 @@ pub async fn invoke(
 }
 
 /// Which plugins a service uses.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServicePlugins {
     /// The update strategy; `null` = the built-in `digest` strategy.
@@ -756,7 +686,7 @@ pub async fn set_service_plugins(
 }
 
 /// The global notifiers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalNotifiers {
     /// Notifier plugin ids, told about every service.

@@ -9,7 +9,6 @@ use bollard::models::{
 };
 use indexmap::IndexMap;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::spec::network::NetworkDecl;
 use crate::spec::volumes::{BindOptions, ByteSize, TmpfsOptions, VolumeOptions};
@@ -17,7 +16,7 @@ use crate::spec::{Healthcheck, LongVolume, Member, Mount, VolumeDecl, VolumeEntr
 
 /// A setting of an existing container that a definition cannot express: a deploy of the
 /// adopted definition would not reproduce it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LostSetting {
     /// The container that has it.
     pub container: String,

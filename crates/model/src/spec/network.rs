@@ -7,7 +7,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::validate::Walker;
 use super::{Definition, Member};
@@ -31,7 +30,8 @@ pub const MEMBER_KEYS: &[&str] = &[
 pub const DEFAULT: &str = "default";
 
 /// A member's networking settings; empty means compose's defaults (the service network).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberNetwork {
     /// Networks joined (keys of the top-level `networks`, or `default`); empty = `default` only.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -70,7 +70,8 @@ pub struct MemberNetwork {
 }
 
 /// How a member attaches to one network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     /// Extra names the member answers to on this network (its member name always is one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -96,7 +97,8 @@ pub struct Attachment {
 }
 
 /// A top-level network declaration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkDecl {
     /// Network driver (default `bridge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,7 +130,8 @@ pub struct NetworkDecl {
 }
 
 /// A network's IP address management.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ipam {
     /// IPAM driver (default `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,7 +145,8 @@ pub struct Ipam {
 }
 
 /// One IPAM address pool.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IpamPool {
     /// CIDR subnet.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,6 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::validate::Walker;
 
@@ -49,7 +48,8 @@ impl Kind {
 }
 
 /// A top-level secret or config: exactly one source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileObject {
     /// A host file (absolute; `./` paths are anchored at the project directory when stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,17 +62,18 @@ pub struct FileObject {
     pub content: Option<String>,
     /// `x-*` extension fields, kept as written.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub extensions: IndexMap<String, Value>,
     /// The content, when the project holds it (a project file, the variable's value, `content`):
     /// filled in when a project is resolved, never serialised, stored or shown.
     #[serde(skip)]
-    #[schema(ignore)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub data: Option<Vec<u8>>,
 }
 
 /// A member's reference to a secret or config (the short syntax `- name` is `{source: name}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileRef {
     /// The top-level secret or config.
     pub source: String,

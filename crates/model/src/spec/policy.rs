@@ -7,12 +7,12 @@
 use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{Definition, Mount, Problem};
 
 /// What the policy forbids. Every rule is off unless set; unknown keys are an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// No `privileged: true`, and no `security_opt` that turns a confinement off

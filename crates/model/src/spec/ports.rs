@@ -5,14 +5,14 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::validate::Walker;
 
 /// One `ports` entry as written: a short-syntax string or a long-syntax map.
 ///
 /// Untagged so that stored rows of the older shape (a list of strings) still deserialize.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum PortEntry {
     /// `[ip:][host:]container[/proto]`.
@@ -39,7 +39,8 @@ impl PortEntry {
 
 /// A long-syntax `ports` entry. `mode`, `app_protocol` and `name` are kept and exported but do
 /// not reach the engine: compose v2 does not send them to a plain engine either.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LongPort {
     /// Port inside the container.
     pub target: u16,

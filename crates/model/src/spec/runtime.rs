@@ -9,7 +9,6 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::validate::Walker;
 
@@ -69,7 +68,8 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// A device mapping (`devices`), in compose's long form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     /// Path on the host.
     pub source: String,
@@ -80,7 +80,8 @@ pub struct Device {
 }
 
 /// A resource limit (`ulimits`): a single number means soft = hard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ulimit {
     /// Soft limit.
     pub soft: i64,
@@ -89,7 +90,8 @@ pub struct Ulimit {
 }
 
 /// `logging`: the container's log driver and its options.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Logging {
     /// Log driver; the daemon's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +102,8 @@ pub struct Logging {
 }
 
 /// `deploy.restart_policy` as compose v2 maps it onto a single container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestartPolicy {
     /// `none`, `on-failure` or `any` (compose also takes `no`, `always`, `unless-stopped`).
     pub condition: String,
@@ -110,7 +113,8 @@ pub struct RestartPolicy {
 }
 
 /// The `deploy` settings that map onto a single engine container (after folding resources).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deploy {
     /// Restart policy; overrides `restart` as in compose v2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,7 +139,8 @@ fn replicas_of(w: &mut Walker, path: &str, v: &Value) -> Option<u32> {
 }
 
 /// A member's runtime settings; empty means the engine's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Runtime {
     /// Capabilities added (`HostConfig.CapAdd`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -291,7 +296,8 @@ pub struct Runtime {
 
 /// A lifecycle hook (`post_start`/`pre_stop` entry): a command executed in the service's
 /// container, as `docker exec` would.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hook {
     /// The command (a list, or a string split like `command:`).
     pub command: Vec<String>,

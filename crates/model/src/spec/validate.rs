@@ -3,7 +3,6 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::objects::{FileObject, Kind};
 use super::{
@@ -12,7 +11,8 @@ use super::{
 };
 
 /// One validation problem: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// Field path, e.g. `services.web.ports[1]`.
     pub field: String,

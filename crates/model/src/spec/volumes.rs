@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::Mount;
 use super::validate::Walker;
@@ -13,7 +12,8 @@ use super::validate::Walker;
 /// One `volumes` entry as written: a short-syntax string or a long-syntax map.
 ///
 /// Untagged so that stored rows of the older shape (a list of strings) still deserialize.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum VolumeEntry {
     /// `name:/path[:mode]`, `/host:/path[:mode]` or an anonymous `/path`.
@@ -44,7 +44,8 @@ impl VolumeEntry {
 }
 
 /// The `type` of a long-syntax volume SDMD can mount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VolumeKind {
     /// A named (or, without `source`, anonymous) volume.
@@ -56,7 +57,8 @@ pub enum VolumeKind {
 }
 
 /// A long-syntax volume entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LongVolume {
     /// `volume`, `bind` or `tmpfs`.
     #[serde(rename = "type")]
@@ -107,7 +109,8 @@ impl LongVolume {
 }
 
 /// `bind:` options of a long-syntax bind mount.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BindOptions {
     /// `private`, `rprivate`, `shared`, `rshared`, `slave` or `rslave`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,7 +124,8 @@ pub struct BindOptions {
 }
 
 /// `volume:` options of a long-syntax volume mount.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VolumeOptions {
     /// Do not copy the image's data at the path into a new, empty volume.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -129,7 +133,8 @@ pub struct VolumeOptions {
 }
 
 /// `tmpfs:` options of a long-syntax tmpfs mount.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TmpfsOptions {
     /// Size: bytes, or a string with a unit (`64m`, `1g`; powers of 1024 as compose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +145,8 @@ pub struct TmpfsOptions {
 }
 
 /// A byte count as written: a number of bytes or a string with a unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ByteSize {
     /// Plain bytes.

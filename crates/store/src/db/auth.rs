@@ -354,7 +354,7 @@ pub async fn insert_signing_key_if_none(pool: &PgPool, k: &SigningKey) -> Result
 }
 
 /// An API token as listed (never the secret).
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiToken {
     /// Token id.
     pub id: Uuid,

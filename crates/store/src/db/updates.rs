@@ -5,15 +5,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sdmd_model::text_enum::UnknownValue;
 use sdmd_model::updates::{PendingUpdate, RunKind, RunResult, SemverDiff, Trigger, UpdateKind};
-use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row as _};
-use utoipa::ToSchema;
 
 use super::text_column;
 
 /// One check or update run.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Run {
     /// Run id.
     pub id: i64,
