@@ -3,7 +3,10 @@
 
 1. The crate graph from `cargo metadata`: each workspace crate depends only on the workspace crates
    it is allowed to (LAYERS below; nothing depends upward), and bollard, sqlx, wasmtime and axum are
-   each a (normal, non-dev) dependency of exactly one workspace crate.
+   each a (normal, non-dev) dependency of exactly one workspace crate. OpenAPI (utoipa) is the
+   API's: a dependency of `sdmd` only, and of `sdmd-model` only as the optional dependency behind
+   its `openapi` feature, which no workspace crate but `sdmd` enables (so the layers below the API
+   cannot derive a JSON schema: "only the API knows JSON shapes").
 2. No import circle between the top-level modules of any workspace crate: a module is a file under
    src/ (foo.rs and foo/ are one module); an edge A -> B is a `crate::B` path in A outside
    #[cfg(test)] items and comments.
@@ -21,7 +24,29 @@ LAYERS = {
     "sdmd": {"sdmd-model", "sdmd-engine", "sdmd-registry", "sdmd-store", "sdmd-plugin-host", "sdmd-core"},
 }
 # Each of these external crates belongs to exactly this workspace crate.
-OWNERS = {"bollard": "sdmd-engine", "sqlx": "sdmd-store", "wasmtime": "sdmd-plugin-host", "axum": "sdmd"}
+OWNERS = {"bollard": "sdmd-engine", "sqlx": "sdmd-store", "wasmtime": "sdmd-plugin-host", "axum": "sdmd",
+          "utoipa-axum": "sdmd"}
+# OpenAPI: the API crate, and the definition document's crate behind its opt-in feature.
+OPENAPI, API, DOCUMENT, FEATURE = "utoipa", "sdmd", "sdmd-model", "openapi"
+
+
+def openapi_errors(ws):
+    """utoipa only in the API crate, and in the document's crate only behind its feature."""
+    errors = []
+    for name, p in ws.items():
+        for d in p["dependencies"]:
+            if d["kind"] is not None:
+                continue
+            if d["name"] == OPENAPI and name != API and not (name == DOCUMENT and d["optional"]):
+                errors.append(f"{name} depends on {OPENAPI}: only {API} may (and {DOCUMENT} as an "
+                              f"optional dependency behind its `{FEATURE}` feature)")
+            if d["name"] == DOCUMENT and FEATURE in d["features"] and name != API:
+                errors.append(f"{name} enables {DOCUMENT}'s `{FEATURE}` feature: only {API} may")
+    doc = ws.get(DOCUMENT)
+    if doc and any(d["name"] == OPENAPI for d in doc["dependencies"] if d["kind"] is None) \
+            and f"dep:{OPENAPI}" not in doc["features"].get(FEATURE, []):
+        errors.append(f"{DOCUMENT}'s `{FEATURE}` feature does not enable dep:{OPENAPI}")
+    return errors
 
 
 def crate_graph(root):
@@ -39,6 +64,7 @@ def crate_graph(root):
         for d in sorted(normal & set(ws)):
             if d not in LAYERS[name]:
                 errors.append(f"{name} depends on {d}: not allowed (upward or sideways)")
+    errors += openapi_errors(ws)
     for ext, owner in OWNERS.items():
         users = sorted(n for n, (_, normal) in crates.items() if ext in normal)
         if users != [owner]:

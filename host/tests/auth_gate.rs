@@ -119,7 +119,9 @@ async fn every_protected_route_refuses_bad_credentials(pool: PgPool) {
         &EncodingKey::from_secret(public_pem.as_bytes()),
     )
     .unwrap();
-    let jwks_text = serde_json::to_string(&keys.jwk).unwrap();
+    // The key as the JWKS endpoint serves it (the API's shape of it).
+    let jwks_text =
+        serde_json::to_string(&sdmd::api::types::auth::PublicJwk::from(&keys.jwk)).unwrap();
     let confused_jwk = jsonwebtoken::encode(
         &hs,
         &good_claims,

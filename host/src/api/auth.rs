@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path, Principal, Query};
 use super::types::auth::{ApiToken, PublicJwk, Session, UserView};
-use crate::auth::builtin::Client;
+use crate::auth::builtin::{self, Client};
 use crate::auth::{AuthError, BUILTIN_ANON_KEY, tokens};
 use crate::config::AuthMode;
 use crate::db::audit::AuditContext;
@@ -176,24 +176,30 @@ async fn token(
     Json(body): Json<TokenRequest>,
 ) -> Result<Response, ApiError> {
     let c = client(&headers, ctx);
-    let result = match p.grant_type.as_str() {
+    Ok(session_response(
+        grant(&state, &p.grant_type, body, &c).await?,
+    ))
+}
+
+/// Runs the grant `grant_type` names; an unknown one is a 400 before anything is checked.
+async fn grant(
+    state: &AppState,
+    grant_type: &str,
+    body: TokenRequest,
+    c: &Client,
+) -> Result<Result<builtin::Session, AuthError>, ApiError> {
+    Ok(match grant_type {
         "password" => {
             let email = body.email.unwrap_or_default();
             let password = body.password.unwrap_or_default();
             state
                 .auth
-                .password_grant(&state.db, &email, &password, &c)
+                .password_grant(&state.db, &email, &password, c)
                 .await
         }
         "refresh_token" => {
-            state
-                .auth
-                .refresh_grant(
-                    &state.db,
-                    body.refresh_token.as_deref().unwrap_or_default(),
-                    &c,
-                )
-                .await
+            let token = body.refresh_token.unwrap_or_default();
+            state.auth.refresh_grant(&state.db, &token, c).await
         }
         other => {
             return Err(ApiError::new(
@@ -202,18 +208,14 @@ async fn token(
                 format!("grant_type must be password or refresh_token, not {other}."),
             ));
         }
-    };
+    })
+}
+
+/// A new session as GoTrue answers it, or the auth error (with `Retry-After` for rate limits).
+fn session_response(result: Result<builtin::Session, AuthError>) -> Response {
     match result {
-        Ok(session) => Ok(AxumJson(Session::from(session)).into_response()),
-        Err(e @ AuthError::RateLimited { retry_after_ms }) => {
-            let mut resp = ApiError::from(e).into_response();
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(retry_after_ms.div_ceil(1000)),
-            );
-            Ok(resp)
-        }
-        Err(e) => Err(e.into()),
+        Ok(session) => AxumJson(Session::from(session)).into_response(),
+        Err(e) => error_response(e),
     }
 }
 
@@ -267,14 +269,11 @@ async fn setup(
     Json(body): Json<SetupRequest>,
 ) -> Result<Response, ApiError> {
     let c = client(&headers, ctx);
-    match state
+    let result = state
         .auth
         .setup_admin(&state.db, &body.code, &body.email, &body.password, &c)
-        .await
-    {
-        Ok(session) => Ok(AxumJson(Session::from(session)).into_response()),
-        Err(e) => Ok(error_response(e)),
-    }
+        .await;
+    Ok(session_response(result))
 }
 
 /// An auth error as a response, with `Retry-After` for rate limits.

@@ -173,9 +173,7 @@ async fn multipart_project<S: Send + Sync>(req: Request, state: &S) -> Result<Pr
     let mut mp = axum::extract::Multipart::from_request(req, state)
         .await
         .map_err(|e| ApiError::malformed(e.body_text()))?;
-    let mut compose: Option<(String, Vec<u8>)> = None;
-    let mut name: Option<String> = None;
-    let mut files = IndexMap::new();
+    let mut parts = ProjectParts::default();
     while let Some(field) = mp
         .next_field()
         .await
@@ -188,22 +186,33 @@ async fn multipart_project<S: Send + Sync>(req: Request, state: &S) -> Result<Pr
             .bytes()
             .await
             .map_err(|e| ApiError::malformed(e.body_text()))?;
-        match part.as_str() {
-            "compose" => {
-                let ct = if ct.is_empty() || ct == "application/octet-stream" || ct == "text/plain"
-                {
-                    if file_name.ends_with(".json") {
-                        "application/json"
-                    } else {
-                        "application/yaml"
-                    }
-                    .to_owned()
-                } else {
-                    ct
-                };
-                compose = Some((ct, bytes.to_vec()));
-            }
-            "name" => name = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
+        parts.add(&part, ct, &file_name, bytes.to_vec())?;
+    }
+    parts.into_project()
+}
+
+/// The parts of a multipart project body, as they arrive.
+#[derive(Default)]
+struct ProjectParts {
+    /// The compose document: its media type and bytes.
+    compose: Option<(String, Vec<u8>)>,
+    /// The `name` part.
+    name: Option<String>,
+    /// Every other part: a project file by its path.
+    files: IndexMap<String, Vec<u8>>,
+}
+
+impl ProjectParts {
+    fn add(
+        &mut self,
+        part: &str,
+        ct: String,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        match part {
+            "compose" => self.compose = Some((compose_type(ct, file_name), bytes)),
+            "name" => self.name = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
             "" => {
                 return Err(invalid(
                     "files",
@@ -211,28 +220,50 @@ async fn multipart_project<S: Send + Sync>(req: Request, state: &S) -> Result<Pr
                 ));
             }
             path => {
-                if files.insert(path.to_owned(), bytes.to_vec()).is_some() {
+                if self.files.insert(path.to_owned(), bytes).is_some() {
                     return Err(invalid(&format!("files.{path}"), "is sent twice"));
                 }
             }
         }
+        Ok(())
     }
-    let Some((ct, bytes)) = compose else {
-        return Err(invalid(
-            "compose",
-            "the multipart body needs a part `compose` with the compose file",
-        ));
-    };
-    let (mut source, more) = split_files(decode_document(&ct, &bytes)?)?;
-    for (p, c) in more {
-        files.entry(p).or_insert(c);
+
+    /// The project: the document (with `name` when it has none) and its files, the parts
+    /// before the document's own `files`.
+    fn into_project(self) -> Result<Project, ApiError> {
+        let Some((ct, bytes)) = self.compose else {
+            return Err(invalid(
+                "compose",
+                "the multipart body needs a part `compose` with the compose file",
+            ));
+        };
+        let (mut source, more) = split_files(decode_document(&ct, &bytes)?)?;
+        let mut files = self.files;
+        for (p, c) in more {
+            files.entry(p).or_insert(c);
+        }
+        if let Some(n) = self.name
+            && let Some(o) = source.as_object_mut()
+        {
+            o.entry("name").or_insert(serde_json::Value::String(n));
+        }
+        Ok(Project { source, files })
     }
-    if let Some(n) = name
-        && let Some(o) = source.as_object_mut()
-    {
-        o.entry("name").or_insert(serde_json::Value::String(n));
+}
+
+/// The media type of the `compose` part: a generic one is read from the file name (`.json` is
+/// JSON, anything else YAML).
+fn compose_type(ct: String, file_name: &str) -> String {
+    if ct.is_empty() || ct == "application/octet-stream" || ct == "text/plain" {
+        if file_name.ends_with(".json") {
+            "application/json"
+        } else {
+            "application/yaml"
+        }
+        .to_owned()
+    } else {
+        ct
     }
-    Ok(Project { source, files })
 }
 
 impl<S: Send + Sync> FromRequest<S> for ProjectBody {

@@ -107,6 +107,20 @@ async fn upload_plugin(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, axum::Json<PluginView>), ApiError> {
+    require_wasm(&headers)?;
+    let (created, view) = store::upload(&state, &ctx, body.to_vec()).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        axum::Json(view.into()),
+    ))
+}
+
+/// Refuses a body that is not sent as a component (`application/wasm` or `octet-stream`).
+fn require_wasm(headers: &HeaderMap) -> Result<(), ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -124,15 +138,7 @@ async fn upload_plugin(
             "Send the component as application/wasm.",
         ));
     }
-    let (created, view) = store::upload(&state, &ctx, body.to_vec()).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        axum::Json(view.into()),
-    ))
+    Ok(())
 }
 
 /// A plugin with its versions and the services using it.

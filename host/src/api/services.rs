@@ -400,14 +400,7 @@ async fn service_logs(
     Query(p): Query<LogParams>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tail = p.tail.unwrap_or(100);
-    if tail > 10_000 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "tail must be at most 10000.",
-        ));
-    }
+    let tail = tail_of(&p)?;
     if !p.follow {
         return Ok(axum::Json(LogsResponse {
             containers: ops::logs(&state, &name, tail)
@@ -428,6 +421,19 @@ async fn service_logs(
                 ))
             });
     Ok(sse(super::stream_guard::guard(&state, &headers, merged)).into_response())
+}
+
+/// Lines per container a log read asks for: 100 by default, at most 10000.
+fn tail_of(p: &LogParams) -> Result<u32, ApiError> {
+    let tail = p.tail.unwrap_or(100);
+    if tail > 10_000 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "tail must be at most 10000.",
+        ));
+    }
+    Ok(tail)
 }
 
 /// Wraps a stream as SSE with keep-alive comments.

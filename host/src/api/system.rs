@@ -83,12 +83,7 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
         "degraded"
     }
     .to_owned();
-    let authenticated = match super::auth::bearer(&headers) {
-        // With the database down no credential can be checked: the public answer.
-        Some(b) if db.is_ok() => state.auth.authenticate(&state.db, &b).await.is_ok(),
-        _ => false,
-    };
-    if !authenticated {
+    if !authenticated(&state, &headers, db.is_ok()).await {
         return axum::Json(ServerHealth {
             status,
             docker: None,
@@ -97,17 +92,9 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
             tls_fingerprint: None,
         });
     }
-    let docker_err = if docker_ok {
-        None
-    } else {
-        state.live.last_error().await.or(Some("connecting".into()))
-    };
     axum::Json(ServerHealth {
         status,
-        docker: Some(HealthComponent {
-            ok: docker_ok,
-            error: docker_err,
-        }),
+        docker: Some(docker_health(&state, docker_ok).await),
         database: Some(HealthComponent {
             ok: db.is_ok(),
             error: db.err().map(|e| e.to_string()),
@@ -115,6 +102,24 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
         version: Some(env!("CARGO_PKG_VERSION").into()),
         tls_fingerprint: state.tls_fingerprint.clone(),
     })
+}
+
+/// Whether the request carries a valid credential; with the database down none can be checked.
+async fn authenticated(state: &AppState, headers: &HeaderMap, db_ok: bool) -> bool {
+    match super::auth::bearer(headers) {
+        Some(b) if db_ok => state.auth.authenticate(&state.db, &b).await.is_ok(),
+        _ => false,
+    }
+}
+
+/// Docker's part of the health answer: why it is down, while it is.
+async fn docker_health(state: &AppState, ok: bool) -> HealthComponent {
+    let error = if ok {
+        None
+    } else {
+        state.live.last_error().await.or(Some("connecting".into()))
+    };
+    HealthComponent { ok, error }
 }
 
 /// Server-sent events: `container_status`, `pull_progress`, `operation` and `audit`, each with a
@@ -250,36 +255,7 @@ async fn audit_csv(
     State(state): State<AppState>,
     Query(p): Query<AuditCsvParams>,
 ) -> Result<Response, ApiError> {
-    let limit = p.limit.unwrap_or(10_000);
-    if !(1..=100_000).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            "limit must be between 1 and 100000.",
-        ));
-    }
-    let filter = audit::Filter {
-        before: p.before,
-        actor: p.actor,
-        action: p.action,
-        target: p.target,
-        since: p.since,
-        until: p.until,
-        limit,
-    };
-    use futures_util::StreamExt;
-    let header = bytes::Bytes::from_static(
-        b"id,at,actor,action,target,result,request_id,client_ip,details,hash,client_request_id\r\n",
-    );
-    // Streamed chunk by chunk (docs/api.md): never the whole export in memory.
-    let rows = crate::audit_log::export(&state, filter).map(|chunk| match chunk {
-        Ok(rows) => Ok(csv_rows(&rows)),
-        Err(e) => {
-            tracing::error!(error = %e, "audit export failed mid-stream");
-            Err(std::io::Error::other(e))
-        }
-    });
-    let body = futures_util::stream::once(async { Ok::<_, std::io::Error>(header) }).chain(rows);
+    let filter = csv_filter(p)?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -288,9 +264,47 @@ async fn audit_csv(
                 "attachment; filename=\"sdmd-audit.csv\"",
             ),
         ],
-        axum::body::Body::from_stream(body),
+        csv_body(&state, filter),
     )
         .into_response())
+}
+
+/// The export's filter; `limit` defaults to 10000 and is at most 100000.
+fn csv_filter(p: AuditCsvParams) -> Result<audit::Filter, ApiError> {
+    let limit = p.limit.unwrap_or(10_000);
+    if !(1..=100_000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 100000.",
+        ));
+    }
+    Ok(audit::Filter {
+        before: p.before,
+        actor: p.actor,
+        action: p.action,
+        target: p.target,
+        since: p.since,
+        until: p.until,
+        limit,
+    })
+}
+
+/// The CSV header line, then the rows streamed chunk by chunk (docs/api.md): never the whole
+/// export in memory.
+fn csv_body(state: &AppState, filter: audit::Filter) -> axum::body::Body {
+    let header = bytes::Bytes::from_static(
+        b"id,at,actor,action,target,result,request_id,client_ip,details,hash,client_request_id\r\n",
+    );
+    let rows = crate::audit_log::export(state, filter).map(|chunk| match chunk {
+        Ok(rows) => Ok(csv_rows(&rows)),
+        Err(e) => {
+            tracing::error!(error = %e, "audit export failed mid-stream");
+            Err(std::io::Error::other(e))
+        }
+    });
+    let body = futures_util::stream::once(async { Ok::<_, std::io::Error>(header) }).chain(rows);
+    axum::body::Body::from_stream(body)
 }
 
 /// CSV lines of audit rows.
