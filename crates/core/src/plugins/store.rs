@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, PoisonError};
 
 use sdmd_model::audit::Action;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::types::LogLine;
@@ -578,17 +578,13 @@ pub async fn invoke(
 }
 
 /// Which plugins a service uses.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServicePlugins {
     /// The update strategy; `null` = the built-in `digest` strategy.
-    #[serde(default)]
     pub strategy: Option<String>,
     /// Health checks run after an update, in order.
-    #[serde(default)]
     pub health_checks: Vec<String>,
     /// Notifiers for this service (the global ones are told too).
-    #[serde(default)]
     pub notifiers: Vec<String>,
 }
 
@@ -686,8 +682,7 @@ pub async fn set_service_plugins(
 }
 
 /// The global notifiers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GlobalNotifiers {
     /// Notifier plugin ids, told about every service.
     pub notifiers: Vec<String>,
