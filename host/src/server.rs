@@ -157,56 +157,12 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         }
         None => admin,
     };
-    let admin_password = cfg
-        .auth
-        .admin_password()
-        .context("reading SDMD_ADMIN_PASSWORD_FILE")?;
-    crate::auth::builtin::bootstrap_admin(
-        &pool,
-        cfg.auth.admin_email.as_deref(),
-        admin_password.as_deref(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
-    let auth = Auth::new(cfg.auth.clone());
-    auth.warm_up(&pool)
-        .await
-        .map_err(|e| anyhow::anyhow!("preparing authentication: {e}"))?;
-    // No administrator and no variables: a one-time setup code, in the log and on the terminal
-    // (the banner only with text logs, so JSON logs stay one object per line).
-    auth.issue_setup_code(&pool, cfg.log_format != "json")
-        .await
-        .map_err(|e| anyhow::anyhow!("checking for a first administrator: {e}"))?;
+    let auth = prepare_auth(&cfg, &pool).await?;
     let state = build_state(&cfg, pool.clone(), auth, tls_files.as_ref().map(|(c, _)| c))?;
     if let Some(warning) = crate::api::client_ip::proxy_warning(state.tls, &state.trusted_proxies) {
         tracing::warn!("{warning}");
     }
-    let watcher = state.spawn_watcher();
-    // Principals and stored state from memory, evicted on every replica through LISTEN/NOTIFY.
-    let invalidation = state.spawn_invalidation();
-    // sdmd owns the embedded cluster: a crash or a stop under it is repaired, not served as 503s.
-    let supervisor = embedded
-        .as_ref()
-        .and_then(|pg| pg.supervise(state.shutdown.clone(), Duration::from_millis(250)));
-    let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
-    // Stopped after every task that may still write audit rows, so its last export has them.
-    let sink_stop = tokio_util::sync::CancellationToken::new();
-    let sink = match &sink_cfg {
-        Some(crate::audit_sink::SinkConfig::File(path)) => {
-            let sink = crate::audit_sink::FileSink::open(path, &state.db).await?;
-            tracing::info!(path = %path.display(), "exporting the audit log (SDMD_AUDIT_SINK)");
-            Some(tokio::spawn(crate::audit_sink::run(
-                state.db.clone(),
-                sink,
-                sink_stop.clone(),
-            )))
-        }
-        None => None,
-    };
-    let auth_upkeep = tokio::spawn(crate::auth::builtin::run_maintenance(
-        state.db.clone(),
-        state.shutdown.clone(),
-    ));
+    let tasks = Background::spawn(&state, embedded.as_ref(), sink_cfg.as_ref()).await?;
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("binding {}", cfg.listen))?;
     listener.set_nonblocking(true)?;
@@ -223,84 +179,167 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             handle.graceful_shutdown(Some(Duration::from_secs(30)));
         }
     });
-    let served = match &tls_files {
-        None => {
-            tracing::info!(listen = %cfg.listen, "sdmd serving (http, SDMD_TLS=off)");
-            axum_server::from_tcp(listener)
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-        Some((cert, key)) => {
-            let fingerprint = crate::tls::fingerprint(cert)?;
-            let tls = RustlsConfig::from_pem_file(cert, key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "loading TLS certificate {} and key {}",
-                        cert.display(),
-                        key.display()
-                    )
-                })?;
-            tracing::info!(listen = %cfg.listen, cert = %cert.display(), sha256 = %fingerprint, "sdmd serving (https)");
-            tokio::spawn(reload_on_sighup(
-                tls.clone(),
-                cert.clone(),
-                key.clone(),
-                shutdown.clone(),
-            ));
-            axum_server::from_tcp_rustls(listener, tls)
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-    };
+    let served = serve_http(&cfg, listener, app, handle, tls_files.as_ref(), &shutdown).await?;
     shutdown.cancel();
-    if tokio::time::timeout(Duration::from_secs(5), watcher)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the docker watcher did not stop in time");
-    }
-    if tokio::time::timeout(Duration::from_secs(5), scheduler)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the scheduler did not stop in time");
-    }
-    if tokio::time::timeout(Duration::from_secs(5), auth_upkeep)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the auth upkeep task did not stop in time");
-    }
-    if tokio::time::timeout(Duration::from_secs(5), invalidation)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the cache invalidation listener did not stop in time");
-    }
-    sink_stop.cancel();
-    if let Some(h) = sink
-        && tokio::time::timeout(Duration::from_secs(10), h)
-            .await
-            .is_err()
-    {
-        tracing::warn!("the audit sink did not finish its last export in time");
-    }
-    if let Some(h) = supervisor
-        && tokio::time::timeout(Duration::from_secs(15), h)
-            .await
-            .is_err()
-    {
-        tracing::warn!("the embedded PostgreSQL supervisor did not stop in time");
-    }
+    tasks.stop().await;
     pool.close().await;
     if let Some(pg) = embedded {
         pg.stop().await?;
         tracing::info!("embedded PostgreSQL stopped");
     }
     served.context("serving HTTP")
+}
+
+/// Authentication for the server: the first administrator from the environment when set, the
+/// keys warmed up, and else (no administrator yet) a one-time setup code, in the log and on the
+/// terminal (the banner only with text logs, so JSON logs stay one object per line).
+async fn prepare_auth(
+    cfg: &ServeConfig,
+    pool: &crate::db::PgPool,
+) -> anyhow::Result<std::sync::Arc<Auth>> {
+    let admin_password = cfg
+        .auth
+        .admin_password()
+        .context("reading SDMD_ADMIN_PASSWORD_FILE")?;
+    crate::auth::builtin::bootstrap_admin(
+        pool,
+        cfg.auth.admin_email.as_deref(),
+        admin_password.as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the first administrator: {e}"))?;
+    let auth = Auth::new(cfg.auth.clone());
+    auth.warm_up(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("preparing authentication: {e}"))?;
+    auth.issue_setup_code(pool, cfg.log_format != "json")
+        .await
+        .map_err(|e| anyhow::anyhow!("checking for a first administrator: {e}"))?;
+    Ok(auth)
+}
+
+/// The server's background tasks, stopped after the HTTP server.
+struct Background {
+    watcher: tokio::task::JoinHandle<()>,
+    invalidation: tokio::task::JoinHandle<()>,
+    supervisor: Option<tokio::task::JoinHandle<()>>,
+    scheduler: tokio::task::JoinHandle<()>,
+    auth_upkeep: tokio::task::JoinHandle<()>,
+    sink: Option<tokio::task::JoinHandle<()>>,
+    sink_stop: tokio_util::sync::CancellationToken,
+}
+
+impl Background {
+    async fn spawn(
+        state: &AppState,
+        embedded: Option<&EmbeddedPostgres>,
+        sink_cfg: Option<&crate::audit_sink::SinkConfig>,
+    ) -> anyhow::Result<Self> {
+        let watcher = state.spawn_watcher();
+        // Principals and stored state from memory, evicted on every replica through LISTEN/NOTIFY.
+        let invalidation = state.spawn_invalidation();
+        // sdmd owns the embedded cluster: a crash or a stop under it is repaired, not served as 503s.
+        let supervisor = embedded
+            .and_then(|pg| pg.supervise(state.shutdown.clone(), Duration::from_millis(250)));
+        let scheduler = tokio::spawn(crate::schedule::run(state.clone()));
+        // Stopped after every task that may still write audit rows, so its last export has them.
+        let sink_stop = tokio_util::sync::CancellationToken::new();
+        let sink = match sink_cfg {
+            Some(crate::audit_sink::SinkConfig::File(path)) => {
+                let sink = crate::audit_sink::FileSink::open(path, &state.db).await?;
+                tracing::info!(path = %path.display(), "exporting the audit log (SDMD_AUDIT_SINK)");
+                Some(tokio::spawn(crate::audit_sink::run(
+                    state.db.clone(),
+                    sink,
+                    sink_stop.clone(),
+                )))
+            }
+            None => None,
+        };
+        let auth_upkeep = tokio::spawn(crate::auth::builtin::run_maintenance(
+            state.db.clone(),
+            state.shutdown.clone(),
+        ));
+        Ok(Background {
+            watcher,
+            invalidation,
+            supervisor,
+            scheduler,
+            auth_upkeep,
+            sink,
+            sink_stop,
+        })
+    }
+
+    /// Waits for the tasks to end (the shutdown token is cancelled), each for a while; the
+    /// audit sink last, once nothing writes audit rows any more.
+    async fn stop(self) {
+        stop_within(self.watcher, 5, "the docker watcher").await;
+        stop_within(self.scheduler, 5, "the scheduler").await;
+        stop_within(self.auth_upkeep, 5, "the auth upkeep task").await;
+        stop_within(self.invalidation, 5, "the cache invalidation listener").await;
+        self.sink_stop.cancel();
+        if let Some(h) = self.sink
+            && tokio::time::timeout(Duration::from_secs(10), h)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the audit sink did not finish its last export in time");
+        }
+        if let Some(h) = self.supervisor {
+            stop_within(h, 15, "the embedded PostgreSQL supervisor").await;
+        }
+    }
+}
+
+/// Waits up to `secs` for a background task to end, else says so.
+async fn stop_within(task: tokio::task::JoinHandle<()>, secs: u64, what: &str) {
+    if tokio::time::timeout(Duration::from_secs(secs), task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("{what} did not stop in time");
+    }
+}
+
+/// Serves the API on `listener` until the handle's graceful shutdown: plain HTTP, or HTTPS with
+/// the certificate reloaded on SIGHUP. The outer error is the setup's, the inner the server's.
+async fn serve_http(
+    cfg: &ServeConfig,
+    listener: std::net::TcpListener,
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+    handle: axum_server::Handle,
+    tls_files: Option<&(PathBuf, PathBuf)>,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<std::io::Result<()>> {
+    let Some((cert, key)) = tls_files else {
+        tracing::info!(listen = %cfg.listen, "sdmd serving (http, SDMD_TLS=off)");
+        return Ok(axum_server::from_tcp(listener)
+            .handle(handle)
+            .serve(app)
+            .await);
+    };
+    let fingerprint = crate::tls::fingerprint(cert)?;
+    let tls = RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!(
+                "loading TLS certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    tracing::info!(listen = %cfg.listen, cert = %cert.display(), sha256 = %fingerprint, "sdmd serving (https)");
+    tokio::spawn(reload_on_sighup(
+        tls.clone(),
+        cert.clone(),
+        key.clone(),
+        shutdown.clone(),
+    ));
+    Ok(axum_server::from_tcp_rustls(listener, tls)
+        .handle(handle)
+        .serve(app)
+        .await)
 }
 
 /// Reloads the certificate and key on SIGHUP (renewed certificates without a restart); a bad

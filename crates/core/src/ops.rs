@@ -1733,9 +1733,107 @@ async fn deploy_locked(
         ensure_images(state, def, &enabled, &existing),
     )?;
     let mut report = ActionReport::default();
-    // Adopted containers are replaced by SDMD's own on the first deploy; each hands its volume
-    // mounts to the member that replaces it (by compose service, else by container name), so
-    // anonymous volumes keep their data as in any recreate.
+    let mut adopted_mounts = replace_adopted(state, stored).await?;
+    report.removed.extend(
+        stored
+            .adopted_from
+            .iter()
+            .map(|id| id.chars().take(12).collect::<String>()),
+    );
+    // Members no longer defined go first (they may hold a port or name the new ones need).
+    let gone: Vec<ContainerInfo> = existing
+        .iter()
+        .filter(|(member, _)| !def.services.contains_key(*member))
+        .flat_map(|(_, cs)| cs.iter().cloned())
+        .collect();
+    futures_util::future::try_join_all(gone.iter().map(|c| stop_and_remove(state, &c.id))).await?;
+    report.removed.extend(gone.into_iter().map(|c| c.name));
+    // Then every member once its dependencies are done, independent ones concurrently.
+    let deps: HashMap<String, Vec<String>> = enabled
+        .iter()
+        .map(|m| (m.clone(), def.services[m].dependencies()))
+        .collect();
+    let traversal = graph::in_dependency_order(
+        &enabled,
+        &deps,
+        graph::PARALLEL_LIMIT,
+        |member, done: &HashMap<String, Deployed>| {
+            let plan = MemberPlan::after(
+                &def.services[member],
+                done,
+                existing.remove(member).unwrap_or_default(),
+                adopted_mounts.remove(member).unwrap_or_default(),
+            );
+            let member = member.to_owned();
+            async move {
+                deploy_member(state, def, stored.revision, &member, plan)
+                    .await
+                    .map_err(|e| in_member(&member, e))
+            }
+        },
+    )
+    .await;
+    publish_failures(state, &def.name, &traversal);
+    if let Some((_, e)) = traversal.failed.into_iter().next() {
+        // The first failure in start order; the others went to the log and the event stream.
+        return Err(e);
+    }
+    for member in enabled {
+        let Some(o) = traversal.done.get(&member) else {
+            continue;
+        };
+        report.removed.extend(o.removed.iter().cloned());
+        match o.action {
+            Some(MemberAction::Created) => report.created.push(member),
+            Some(MemberAction::Recreated) => report.recreated.push(member),
+            Some(MemberAction::Started) => report.started.push(member),
+            Some(MemberAction::Unchanged) => report.unchanged.push(member),
+            None => {}
+        }
+    }
+    Ok(report)
+}
+
+impl MemberPlan {
+    /// The plan of a member deployed after those `done`, with its current containers and the
+    /// mounts an adopted container handed it.
+    fn after(
+        m: &crate::spec::Member,
+        done: &HashMap<String, Deployed>,
+        current: Vec<ContainerInfo>,
+        adopted: Vec<(String, String)>,
+    ) -> Self {
+        MemberPlan {
+            current,
+            adopted,
+            // A member sharing the network stack (or ipc/pid namespace) of one (re)created
+            // now must follow it: its container joined the old container's by id.
+            follows: m
+                .namespace_owners()
+                .iter()
+                .any(|d| done.get(d).is_some_and(|o| o.first_new)),
+            restart_for: m.depends_on.iter().any(|(dep, d)| {
+                d.restart
+                    && done
+                        .get(dep)
+                        .is_some_and(|o| o.action.is_some_and(|a| a != MemberAction::Unchanged))
+            }),
+            peers: done
+                .iter()
+                .map(|(k, o)| (k.clone(), o.ids.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Adopted containers are replaced by SDMD's own on the first deploy; each hands its volume
+/// mounts to the member that replaces it (by compose service, else by container name), so
+/// anonymous volumes keep their data as in any recreate. Returns those mounts by member.
+async fn replace_adopted(
+    state: &AppState,
+    stored: &StoredService,
+) -> Result<HashMap<String, Vec<(String, String)>>> {
+    let def = &stored.definition;
     let replaced = futures_util::future::try_join_all(stored.adopted_from.iter().map(|id| async {
         let mut handed = None;
         if let Some(c) = state
@@ -1763,70 +1861,23 @@ async fn deploy_locked(
         Ok::<_, Error>(handed)
     }))
     .await?;
-    let mut adopted_mounts: HashMap<String, Vec<(String, String)>> =
-        replaced.into_iter().flatten().collect();
-    report.removed.extend(
-        stored
-            .adopted_from
-            .iter()
-            .map(|id| id.chars().take(12).collect::<String>()),
-    );
     if !stored.adopted_from.is_empty() {
         db::services::clear_adopted(&state.db, &def.name).await?;
     }
-    // Members no longer defined go first (they may hold a port or name the new ones need).
-    let gone: Vec<ContainerInfo> = existing
-        .iter()
-        .filter(|(member, _)| !def.services.contains_key(*member))
-        .flat_map(|(_, cs)| cs.iter().cloned())
-        .collect();
-    futures_util::future::try_join_all(gone.iter().map(|c| stop_and_remove(state, &c.id))).await?;
-    report.removed.extend(gone.into_iter().map(|c| c.name));
-    // Then every member once its dependencies are done, independent ones concurrently.
-    let deps: HashMap<String, Vec<String>> = enabled
-        .iter()
-        .map(|m| (m.clone(), def.services[m].dependencies()))
-        .collect();
-    let traversal = graph::in_dependency_order(
-        &enabled,
-        &deps,
-        graph::PARALLEL_LIMIT,
-        |member, done: &HashMap<String, Deployed>| {
-            let m = &def.services[member];
-            let plan = MemberPlan {
-                current: existing.remove(member).unwrap_or_default(),
-                adopted: adopted_mounts.remove(member).unwrap_or_default(),
-                // A member sharing the network stack (or ipc/pid namespace) of one (re)created
-                // now must follow it: its container joined the old container's by id.
-                follows: m
-                    .namespace_owners()
-                    .iter()
-                    .any(|d| done.get(d).is_some_and(|o| o.first_new)),
-                restart_for: m.depends_on.iter().any(|(dep, d)| {
-                    d.restart
-                        && done
-                            .get(dep)
-                            .is_some_and(|o| o.action.is_some_and(|a| a != MemberAction::Unchanged))
-                }),
-                peers: done
-                    .iter()
-                    .map(|(k, o)| (k.clone(), o.ids.clone()))
-                    .collect(),
-            };
-            let member = member.to_owned();
-            async move {
-                deploy_member(state, def, stored.revision, &member, plan)
-                    .await
-                    .map_err(|e| in_member(&member, e))
-            }
-        },
-    )
-    .await;
+    Ok(replaced.into_iter().flatten().collect())
+}
+
+/// Logs and announces the members that failed to deploy and those skipped because of them.
+fn publish_failures(
+    state: &AppState,
+    service: &str,
+    traversal: &graph::Traversal<Deployed, Error>,
+) {
     for (member, e) in &traversal.failed {
-        tracing::warn!(service = %def.name, member, error = %e, "member failed to deploy");
+        tracing::warn!(service = %service, member, error = %e, "member failed to deploy");
         publish_step(
             state,
-            &def.name,
+            service,
             OperationStep::Deploy,
             format!("{member} failed: {e}"),
         );
@@ -1834,38 +1885,51 @@ async fn deploy_locked(
     for member in &traversal.skipped {
         publish_step(
             state,
-            &def.name,
+            service,
             OperationStep::Deploy,
             format!("{member} not started: a member it depends on failed"),
         );
     }
-    if let Some((_, e)) = traversal.failed.into_iter().next() {
-        // The first failure in start order; the others went to the log and the event stream.
-        return Err(e);
-    }
-    for member in enabled {
-        let Some(o) = traversal.done.get(&member) else {
-            continue;
-        };
-        report.removed.extend(o.removed.iter().cloned());
-        match o.action {
-            Some(MemberAction::Created) => report.created.push(member),
-            Some(MemberAction::Recreated) => report.recreated.push(member),
-            Some(MemberAction::Started) => report.started.push(member),
-            Some(MemberAction::Unchanged) => report.unchanged.push(member),
-            None => {}
-        }
-    }
-    Ok(report)
 }
 
 /// Starts every member in dependency order (managed), or every container (unmanaged).
 pub async fn start(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
+    lifecycle(state, ctx, name, Lifecycle::Start).await
+}
+
+/// A lifecycle action on a service's existing containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    Start,
+    Stop,
+    Restart,
+}
+
+/// Runs a lifecycle action under the service's lock, audited: a restart stops every container
+/// in reverse order, then starts every one in dependency order; a start or stop leaves the
+/// containers already as wanted alone.
+async fn lifecycle(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    what: Lifecycle,
+) -> Result<ActionReport> {
     let _guard = state.locks.lock(name).await;
     let target = resolve(state, name).await?;
-    audited(state, ctx, Action::ServiceStart, name, async {
+    let action = match what {
+        Lifecycle::Start => Action::ServiceStart,
+        Lifecycle::Stop => Action::ServiceStop,
+        Lifecycle::Restart => Action::ServiceRestart,
+    };
+    let all = what == Lifecycle::Restart;
+    audited(state, ctx, action, name, async {
         let mut report = ActionReport::default();
-        start_in_order(state, &target, &mut report, false).await?;
+        if what != Lifecycle::Start {
+            walk_containers(state, &target, &mut report, Direction::Stop, all).await?;
+        }
+        if what != Lifecycle::Stop {
+            walk_containers(state, &target, &mut report, Direction::Start, all).await?;
+        }
         Ok(report)
     })
     .await
@@ -1941,69 +2005,74 @@ where
         .collect())
 }
 
-/// Starts the target's containers in dependency order, waiting for `depends_on` conditions,
-/// independent members and every member's replicas concurrently; running ones are left alone
-/// unless `all` (a restart, after everything was stopped).
-async fn start_in_order(
+/// What a lifecycle walk does to each container: start it (members in dependency order) or
+/// stop it (in reverse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Start,
+    Stop,
+}
+
+impl Direction {
+    /// Whether a container in `st` needs the walk (with `all`, a restart: every one does).
+    fn needed(self, st: ContainerState, all: bool) -> bool {
+        all || match self {
+            Direction::Start => st != ContainerState::Running,
+            Direction::Stop => matches!(
+                st,
+                ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+            ),
+        }
+    }
+}
+
+/// Starts the target's containers in dependency order, waiting for `depends_on` conditions, or
+/// stops them in reverse dependency order (a member once every member depending on it has
+/// stopped); independent members and every member's replicas concurrently. Containers already
+/// as wanted are left alone unless `all` (a restart).
+async fn walk_containers(
     state: &AppState,
     target: &Resolved,
     report: &mut ActionReport,
+    direction: Direction,
     all: bool,
 ) -> Result<()> {
     let def = target.definition.as_ref();
-    let walked = walk(target, false, |member, cs, peers| async move {
+    let reverse = direction == Direction::Stop;
+    let walked = walk(target, reverse, |member, cs, peers| async move {
         let todo: Vec<&ContainerInfo> = cs
             .iter()
-            .filter(|c| all || c.state != ContainerState::Running)
+            .filter(|c| direction.needed(c.state, all))
             .collect();
-        if let Some(def) = def
+        if direction == Direction::Start
+            && let Some(def) = def
             && !todo.is_empty()
         {
             wait_dependencies(state, def, member, &peers).await?;
         }
         join_settled(todo.iter().map(|c| async {
-            state.docker.start(&c.id).await?;
-            refresh_live(state, &c.id).await;
-            run_hooks(state, def, member, &c.id, HookPoint::PostStart).await
+            match direction {
+                Direction::Start => {
+                    state.docker.start(&c.id).await?;
+                    refresh_live(state, &c.id).await;
+                    run_hooks(state, def, member, &c.id, HookPoint::PostStart).await
+                }
+                Direction::Stop => {
+                    stop_with_hooks(state, def, member, &c.id).await?;
+                    refresh_live(state, &c.id).await;
+                    Ok(())
+                }
+            }
         }))
         .await?;
         Ok(!todo.is_empty())
     })
     .await?;
-    tally(walked, &mut report.started, &mut report.unchanged);
-    Ok(())
-}
-
-/// Stops the target's containers in reverse dependency order (a member once every member
-/// depending on it has stopped), independent members and replicas concurrently; with `all`,
-/// containers that are not running are stopped too (a restart).
-async fn stop_in_order(
-    state: &AppState,
-    target: &Resolved,
-    report: &mut ActionReport,
-    all: bool,
-) -> Result<()> {
-    let def = target.definition.as_ref();
-    let walked = walk(target, true, |member, cs, _| async move {
-        let todo: Vec<&ContainerInfo> = cs
-            .iter()
-            .filter(|c| {
-                all || matches!(
-                    c.state,
-                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
-                )
-            })
-            .collect();
-        join_settled(todo.iter().map(|c| async {
-            stop_with_hooks(state, def, member, &c.id).await?;
-            refresh_live(state, &c.id).await;
-            Ok::<_, Error>(())
-        }))
-        .await?;
-        Ok(!todo.is_empty())
-    })
-    .await?;
-    tally(walked, &mut report.stopped, &mut report.unchanged);
+    let acted = match direction {
+        Direction::Start => &mut report.started,
+        Direction::Stop => &mut report.stopped,
+    };
+    tally(walked, acted, &mut report.unchanged);
     Ok(())
 }
 
@@ -2020,27 +2089,12 @@ fn tally(walked: Vec<(String, bool)>, acted: &mut Vec<String>, unchanged: &mut V
 
 /// Stops every member in reverse dependency order.
 pub async fn stop(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
-    let _guard = state.locks.lock(name).await;
-    let target = resolve(state, name).await?;
-    audited(state, ctx, Action::ServiceStop, name, async {
-        let mut report = ActionReport::default();
-        stop_in_order(state, &target, &mut report, false).await?;
-        Ok(report)
-    })
-    .await
+    lifecycle(state, ctx, name, Lifecycle::Stop).await
 }
 
 /// Stops in reverse order, then starts in dependency order.
 pub async fn restart(state: &AppState, ctx: &AuditContext, name: &str) -> Result<ActionReport> {
-    let _guard = state.locks.lock(name).await;
-    let target = resolve(state, name).await?;
-    audited(state, ctx, Action::ServiceRestart, name, async {
-        let mut report = ActionReport::default();
-        stop_in_order(state, &target, &mut report, true).await?;
-        start_in_order(state, &target, &mut report, true).await?;
-        Ok(report)
-    })
-    .await
+    lifecycle(state, ctx, name, Lifecycle::Restart).await
 }
 
 /// A service's containers by member, members in start order, each member's by replica number.
@@ -2397,12 +2451,6 @@ async fn adopt_compose_files(
     Ok(view)
 }
 
-/// Imports an unmanaged service's definition from its containers (minus image defaults). The
-/// containers keep running; the first deploy replaces them with SDMD's own.
-///
-/// When a container has settings the definition cannot express, nothing is stored and the
-/// answer lists them ([`Error::WouldLose`]) unless `accept_loss`: then the definition is stored
-/// without them and the answer (and the audit entry) lists what was dropped.
 /// Parses compose v2's `com.docker.compose.depends_on` label (`service:condition:restart`,
 /// comma-separated) into dependencies on the members `by_service` names; entries naming a
 /// service outside the group or an unknown condition are left out (the label is informational,
@@ -2437,6 +2485,12 @@ fn compose_depends_on(
         .collect()
 }
 
+/// Imports an unmanaged service's definition from its containers (minus image defaults). The
+/// containers keep running; the first deploy replaces them with SDMD's own.
+///
+/// When a container has settings the definition cannot express, nothing is stored and the
+/// answer lists them ([`Error::WouldLose`]) unless `accept_loss`: then the definition is stored
+/// without them and the answer (and the audit entry) lists what was dropped.
 pub async fn adopt(
     state: &AppState,
     ctx: &AuditContext,
@@ -2460,59 +2514,65 @@ pub async fn adopt(
     {
         return adopt_compose_files(state, ctx, name, &group, &dir, project).await;
     }
-    let mut services = indexmap::IndexMap::new();
-    let mut volumes = indexmap::IndexMap::new();
-    let mut networks = indexmap::IndexMap::new();
-    let mut ids = Vec::new();
-    let mut lost = Vec::new();
-    let mut depends_labels = Vec::new();
-    // Compose service → (container number, member key) of each of its containers.
-    let mut replicas_of: indexmap::IndexMap<String, Vec<(u32, String)>> = Default::default();
+    let mut inspected = inspect_group(state, &group).await?;
+    link_compose_depends_on(&mut inspected.services, &group, inspected.depends_labels);
+    refer_to_members(&mut inspected.services);
+    fold_replicas(&mut inspected.services, inspected.replicas_of);
+    let def = Definition {
+        name: service_name.to_string(),
+        services: inspected.services,
+        volumes: inspected.volumes,
+        networks: inspected.networks,
+        secrets: indexmap::IndexMap::new(),
+        configs: indexmap::IndexMap::new(),
+        extensions: indexmap::IndexMap::new(),
+    };
+    let lost = inspected.lost;
+    if !lost.is_empty() && !accept_loss {
+        return Err(Error::WouldLose(lost));
+    }
+    // What inspect produced must pass the same validation as user input.
+    let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
+        .map_err(Error::Invalid)?;
+    store_adopted(state, ctx, &group, &def, &inspected.ids, lost).await
+}
+
+/// What inspect reads back from the containers of a group, one member each, merged.
+#[derive(Default)]
+struct Inspected {
+    services: indexmap::IndexMap<String, crate::spec::Member>,
+    volumes: indexmap::IndexMap<String, crate::spec::VolumeDecl>,
+    networks: indexmap::IndexMap<String, crate::spec::network::NetworkDecl>,
+    /// The containers' ids, in the group's order.
+    ids: Vec<String>,
+    /// Settings the first deploy would not reproduce.
+    lost: Vec<crate::docker::LostSetting>,
+    /// Each member's `com.docker.compose.depends_on` label.
+    depends_labels: Vec<(String, String)>,
+    /// Compose service → (container number, member key) of each of its containers.
+    replicas_of: indexmap::IndexMap<String, Vec<(u32, String)>>,
+}
+
+/// Inspects every container of a group into a member of its own (a key already taken gets an
+/// `x` appended), merging their volume and network declarations.
+async fn inspect_group(state: &AppState, group: &live::Group) -> Result<Inspected> {
+    let mut out = Inspected::default();
     for c in &group.containers {
         let mut a = state.docker.adopt_member(&c.id).await?;
         // The first deploy would not reproduce these settings.
-        lost.extend(std::mem::take(&mut a.lost).into_iter().map(|mut l| {
-            l.container = c.name.clone();
-            l
-        }));
-        for (key, decl) in std::mem::take(&mut a.volumes) {
-            // Two containers of one project share a volume under the same key and name; a key
-            // already used for a different volume is renamed, in the member's mounts too.
-            let renamed = match volumes.get(&key) {
-                Some(d) if d != &decl => format!("{}-{key}", a.member),
-                _ => key.clone(),
-            };
-            if renamed != key {
-                for m in &mut a.spec.volumes {
-                    // Adoption writes the short syntax only.
-                    if let crate::spec::VolumeEntry::Short(s) = m
-                        && let Some(rest) = s.strip_prefix(&format!("{key}:"))
-                    {
-                        *s = format!("{renamed}:{rest}");
-                    }
-                }
-            }
-            volumes.insert(renamed, decl);
-        }
-        for (key, decl) in std::mem::take(&mut a.networks) {
-            // As for volumes: a key already used for a different network is renamed.
-            let renamed = match networks.get(&key) {
-                Some(d) if d != &decl => format!("{}-{key}", a.member),
-                _ => key.clone(),
-            };
-            if renamed != key
-                && let Some(att) = a.spec.network.networks.shift_remove(&key)
-            {
-                a.spec.network.networks.insert(renamed.clone(), att);
-            }
-            networks.insert(renamed, decl);
-        }
+        out.lost
+            .extend(std::mem::take(&mut a.lost).into_iter().map(|mut l| {
+                l.container = c.name.clone();
+                l
+            }));
+        merge_volumes(&mut out.volumes, &mut a);
+        merge_networks(&mut out.networks, &mut a);
         let mut member = a.member;
-        while services.contains_key(&member) {
+        while out.services.contains_key(&member) {
             member.push('x');
         }
         if let Some(svc) = c.label(labels::COMPOSE_SERVICE) {
-            replicas_of.entry(svc.to_owned()).or_default().push((
+            out.replicas_of.entry(svc.to_owned()).or_default().push((
                 c.label(labels::COMPOSE_NUMBER)
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(1),
@@ -2520,13 +2580,67 @@ pub async fn adopt(
             ));
         }
         if let Some(l) = c.label(labels::COMPOSE_DEPENDS_ON) {
-            depends_labels.push((member.clone(), l.to_owned()));
+            out.depends_labels.push((member.clone(), l.to_owned()));
         }
-        services.insert(member, a.spec);
-        ids.push(c.id.clone());
+        out.services.insert(member, a.spec);
+        out.ids.push(c.id.clone());
     }
-    // Compose v2 records `depends_on` in a label (1.29 does not): read back for the services
-    // of this group, by their compose service names.
+    Ok(out)
+}
+
+/// Adds an adopted member's volume declarations. Two containers of one project share a volume
+/// under the same key and name; a key already used for a different volume is renamed, in the
+/// member's mounts too.
+fn merge_volumes(
+    volumes: &mut indexmap::IndexMap<String, crate::spec::VolumeDecl>,
+    a: &mut crate::docker::Adopted,
+) {
+    for (key, decl) in std::mem::take(&mut a.volumes) {
+        let renamed = match volumes.get(&key) {
+            Some(d) if d != &decl => format!("{}-{key}", a.member),
+            _ => key.clone(),
+        };
+        if renamed != key {
+            for m in &mut a.spec.volumes {
+                // Adoption writes the short syntax only.
+                if let crate::spec::VolumeEntry::Short(s) = m
+                    && let Some(rest) = s.strip_prefix(&format!("{key}:"))
+                {
+                    *s = format!("{renamed}:{rest}");
+                }
+            }
+        }
+        volumes.insert(renamed, decl);
+    }
+}
+
+/// Adds an adopted member's network declarations; as for volumes, a key already used for a
+/// different network is renamed, in the member's attachments too.
+fn merge_networks(
+    networks: &mut indexmap::IndexMap<String, crate::spec::network::NetworkDecl>,
+    a: &mut crate::docker::Adopted,
+) {
+    for (key, decl) in std::mem::take(&mut a.networks) {
+        let renamed = match networks.get(&key) {
+            Some(d) if d != &decl => format!("{}-{key}", a.member),
+            _ => key.clone(),
+        };
+        if renamed != key
+            && let Some(att) = a.spec.network.networks.shift_remove(&key)
+        {
+            a.spec.network.networks.insert(renamed.clone(), att);
+        }
+        networks.insert(renamed, decl);
+    }
+}
+
+/// Compose v2 records `depends_on` in a label (1.29 does not): read back for the services of
+/// this group, by their compose service names.
+fn link_compose_depends_on(
+    services: &mut indexmap::IndexMap<String, crate::spec::Member>,
+    group: &live::Group,
+    depends_labels: Vec<(String, String)>,
+) {
     let by_compose_service: HashMap<String, String> = group
         .containers
         .iter()
@@ -2543,36 +2657,17 @@ pub async fn adopt(
             }
         }
     }
-    // A member sharing the stack of another container of the group refers to it as a member.
+}
+
+/// A member referring to another container of the group (links, a shared network stack,
+/// namespaces, `volumes_from`) refers to it as a member.
+fn refer_to_members(services: &mut indexmap::IndexMap<String, crate::spec::Member>) {
     let by_container: HashMap<String, String> = services
         .iter()
         .filter_map(|(k, m)| Some((m.container_name.clone()?, k.clone())))
         .collect();
     for m in services.values_mut() {
-        // Links read back as `<container>:<alias>`: to `member[:alias]`, dropping the names the
-        // engine and compose add (the container name, compose's `<service>_<n>`).
-        let mut links = Vec::new();
-        for l in std::mem::take(&mut m.network.links) {
-            let (cname, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
-            let alias = alias.rsplit('/').next().unwrap_or(alias);
-            let Some(member) = by_container.get(cname) else {
-                // Not a container of this group: kept as is, so validation reports it.
-                links.push(l.clone());
-                continue;
-            };
-            let numbered = alias
-                .strip_prefix(&format!("{member}_"))
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-            let link = if alias == member || alias == cname || numbered {
-                member.clone()
-            } else {
-                format!("{member}:{alias}")
-            };
-            if !links.contains(&link) {
-                links.push(link);
-            }
-        }
-        m.network.links = links;
+        m.network.links = member_links(std::mem::take(&mut m.network.links), &by_container);
         if let Some(member) = m
             .network
             .network_mode
@@ -2602,34 +2697,58 @@ pub async fn adopt(
             }
         }
     }
-    fold_replicas(&mut services, replicas_of);
-    let def = Definition {
-        name: service_name.to_string(),
-        services,
-        volumes,
-        networks,
-        secrets: indexmap::IndexMap::new(),
-        configs: indexmap::IndexMap::new(),
-        extensions: indexmap::IndexMap::new(),
-    };
-    if !lost.is_empty() && !accept_loss {
-        return Err(Error::WouldLose(lost));
+}
+
+/// Links read back as `<container>:<alias>`: to `member[:alias]`, dropping the names the
+/// engine and compose add (the container name, compose's `<service>_<n>`).
+fn member_links(links: Vec<String>, by_container: &HashMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in links {
+        let (cname, alias) = l.split_once(':').unwrap_or((l.as_str(), l.as_str()));
+        let alias = alias.rsplit('/').next().unwrap_or(alias);
+        let Some(member) = by_container.get(cname) else {
+            // Not a container of this group: kept as is, so validation reports it.
+            out.push(l.clone());
+            continue;
+        };
+        let numbered = alias
+            .strip_prefix(&format!("{member}_"))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let link = if alias == member || alias == cname || numbered {
+            member.clone()
+        } else {
+            format!("{member}:{alias}")
+        };
+        if !out.contains(&link) {
+            out.push(link);
+        }
     }
-    // What inspect produced must pass the same validation as user input.
-    let def = crate::spec::parse(&serde_json::to_value(&def).unwrap_or_default())
-        .map_err(Error::Invalid)?;
+    out
+}
+
+/// Stores an adopted definition (no source document: it was read from inspect) with the
+/// group's containers and the volumes they mount as someone else's, audited with what was
+/// dropped.
+async fn store_adopted(
+    state: &AppState,
+    ctx: &AuditContext,
+    group: &live::Group,
+    def: &Definition,
+    ids: &[String],
+    lost: Vec<crate::docker::LostSetting>,
+) -> Result<ServiceView> {
+    let name = group.name.as_str();
     let mut tx = Change::begin(&state.db).await?;
     db::services::insert(
         &mut tx,
-        &def,
+        def,
         &ctx.actor,
-        &ids,
+        ids,
         db::services::RevisionSource::NONE,
     )
     .await
     .map_err(|e| name_taken(e, name))?;
-    db::services::set_foreign_volumes(&mut tx, name, &adopted_volumes(state, &group).await?)
-        .await?;
+    db::services::set_foreign_volumes(&mut tx, name, &adopted_volumes(state, group).await?).await?;
     tx.record(
         ctx,
         Record {

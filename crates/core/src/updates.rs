@@ -14,7 +14,7 @@ use crate::change::{Change, Record};
 use crate::db::audit::AuditContext;
 use crate::db::{self, services::StoredService, updates::Finish};
 use crate::docker::{ContainerInfo, ContainerState, Filter, Health, labels};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{Event, Operation, OperationStep, Phase};
 use crate::ops::{self, ActionReport, ImageChange, PullReport};
 use crate::registry::{ImageRef, Platform, is_current};
@@ -77,6 +77,22 @@ fn max_age(state: &AppState, trigger: Trigger) -> Duration {
     }
 }
 
+/// The check of an image the registry could not be asked about, and why.
+fn unchecked(image: String, local_digest: Option<String>, error: String) -> ImageCheck {
+    ImageCheck {
+        image,
+        local_digest,
+        remote_digest: None,
+        platform_digest: None,
+        update_available: false,
+        kind: None,
+        target: None,
+        semver_diff: None,
+        cached: false,
+        error: Some(error),
+    }
+}
+
 async fn check_images(
     state: &AppState,
     stored: &StoredService,
@@ -91,18 +107,11 @@ async fn check_images(
             None => state.docker.image(&image).await?,
         };
         let Some(r) = ImageRef::parse(&image) else {
-            out.push(ImageCheck {
+            out.push(unchecked(
                 image,
-                local_digest: None,
-                remote_digest: None,
-                platform_digest: None,
-                update_available: false,
-                kind: None,
-                target: None,
-                semver_diff: None,
-                cached: false,
-                error: Some("pinned by digest: nothing to check".into()),
-            });
+                None,
+                "pinned by digest: nothing to check".into(),
+            ));
             continue;
         };
         let mut local_digest = local.as_ref().and_then(|l| {
@@ -159,18 +168,7 @@ async fn check_images(
                     error,
                 }
             }
-            Err(e) => ImageCheck {
-                image: image.clone(),
-                local_digest: local_digest.clone(),
-                remote_digest: None,
-                platform_digest: None,
-                update_available: false,
-                kind: None,
-                target: None,
-                semver_diff: None,
-                cached: false,
-                error: Some(e.to_string()),
-            },
+            Err(e) => unchecked(image.clone(), local_digest.clone(), e.to_string()),
         };
         let mut check = check;
         if let Some(to) = tag_moves.get(&image) {
@@ -386,144 +384,8 @@ pub async fn update(
     // Across replicas: a session-level advisory lock held on one connection for the whole run.
     let mut lock_conn = state.db.acquire().await?;
     db::updates::lock_service(&mut lock_conn, name).await?;
-    let stored = ops::load(state, name).await;
-    let result = match stored {
-        Ok(stored) => {
-            let run_id =
-                db::updates::start(&state.db, name, RunKind::Update, trigger, &ctx.actor).await?;
-            let mut run = Run {
-                state,
-                service: name.to_owned(),
-                steps: Vec::new(),
-            };
-            let started = std::time::Instant::now();
-            let plugins = bound_plugins(state, name).await;
-            let outcome = match &plugins.strategy {
-                Some(strategy) => apply_strategy(&mut run, ctx, stored, strategy, trigger).await,
-                None => Ok(stored),
-            };
-            let outcome = match outcome {
-                Ok(stored) => pipeline(&mut run, &stored, trigger, &plugins.health_checks)
-                    .await
-                    .map(|p| (p, stored)),
-                Err(e) => Err(e),
-            };
-            let outcome = match outcome {
-                Ok((p, stored)) => {
-                    let changed: Vec<&ImageChange> =
-                        p.pull.images.iter().filter(|i| i.changed).collect();
-                    let from = changed
-                        .first()
-                        .and_then(|i| i.old_digest.clone().or(i.old_id.clone()));
-                    let to = changed.first().map(|i| {
-                        format!("{}@{}", i.image, i.new_digest.clone().unwrap_or_default())
-                    });
-                    use crate::plugins::types::EventKind;
-                    match p.result {
-                        UpdateResult::Updated => notify(
-                            state,
-                            &stored,
-                            plugins.notifiers.clone(),
-                            EventKind::Updated,
-                            format!("{name} updated"),
-                            (from, to),
-                            None,
-                        ),
-                        UpdateResult::RolledBack => notify(
-                            state,
-                            &stored,
-                            plugins.notifiers.clone(),
-                            EventKind::RolledBack,
-                            format!("{name} rolled back"),
-                            (from, to),
-                            p.reason.clone(),
-                        ),
-                        UpdateResult::UpToDate => {}
-                    }
-                    Ok(p)
-                }
-                Err(e) => {
-                    if let Ok(stored) = ops::load(state, name).await {
-                        notify(
-                            state,
-                            &stored,
-                            plugins.notifiers.clone(),
-                            crate::plugins::types::EventKind::Failed,
-                            format!("{name} update failed"),
-                            (None, None),
-                            Some(e.to_string()),
-                        );
-                    }
-                    Err(e)
-                }
-            };
-            state
-                .metrics
-                .update_finished(outcome.as_ref().ok().map(|p| p.result), started.elapsed());
-            let (report, audit_result, details) = match outcome {
-                Ok(p) => {
-                    let images = serde_json::to_value(&p.pull.images).unwrap_or_default();
-                    finish(
-                        state,
-                        run_id,
-                        p.result.into(),
-                        run.steps.clone(),
-                        images.clone(),
-                        p.reason.clone(),
-                        p.log_excerpt.clone(),
-                    )
-                    .await;
-                    let details = json!({"run_id": run_id, "result": p.result, "images": images,
-                        "members": p.members, "reason": p.reason});
-                    let audit_result = if p.result == UpdateResult::RolledBack {
-                        "rolled_back"
-                    } else {
-                        "ok"
-                    };
-                    (
-                        Ok(UpdateReport {
-                            run_id,
-                            result: p.result,
-                            pull: p.pull,
-                            members: p.members,
-                            reason: p.reason,
-                            steps: run.steps,
-                        }),
-                        audit_result,
-                        details,
-                    )
-                }
-                Err(e) => {
-                    run.step("failed", false, e.to_string());
-                    finish(
-                        state,
-                        run_id,
-                        RunResult::Failed,
-                        run.steps.clone(),
-                        json!([]),
-                        Some(e.to_string()),
-                        None,
-                    )
-                    .await;
-                    let code = ops::code_of(&e);
-                    (
-                        Err(e),
-                        code,
-                        json!({"run_id": run_id, "error": run.steps.last().map(|s| s.message.clone())}),
-                    )
-                }
-            };
-            ops::audit_alone(
-                state,
-                ctx,
-                Action::ServiceUpdate,
-                name,
-                audit_result,
-                details,
-            )
-            .await;
-            report
-        }
+    let result = match ops::load(state, name).await {
+        Ok(stored) => update_locked(state, ctx, stored, trigger).await,
         Err(e) => Err(e),
     };
     if let Err(e) = db::updates::unlock_service(&mut lock_conn, name).await {
@@ -532,6 +394,162 @@ pub async fn update(
         lock_conn.close_on_drop();
     }
     result
+}
+
+/// An update under the service's locks: a recorded run through the strategy plugin and the
+/// pipeline, then the notifications, the metrics and the audit record of how it ended.
+async fn update_locked(
+    state: &AppState,
+    ctx: &AuditContext,
+    stored: StoredService,
+    trigger: Trigger,
+) -> Result<UpdateReport> {
+    let name = stored.name.clone();
+    let run_id = db::updates::start(&state.db, &name, RunKind::Update, trigger, &ctx.actor).await?;
+    let mut run = Run {
+        state,
+        service: name.clone(),
+        steps: Vec::new(),
+    };
+    let started = std::time::Instant::now();
+    let plugins = bound_plugins(state, &name).await;
+    let outcome = match &plugins.strategy {
+        Some(strategy) => apply_strategy(&mut run, ctx, stored, strategy, trigger).await,
+        None => Ok(stored),
+    };
+    let outcome = match outcome {
+        Ok(stored) => pipeline(&mut run, &stored, trigger, &plugins.health_checks)
+            .await
+            .map(|p| (p, stored)),
+        Err(e) => Err(e),
+    };
+    notify_outcome(state, &name, &plugins.notifiers, &outcome).await;
+    let outcome = outcome.map(|(p, _)| p);
+    state
+        .metrics
+        .update_finished(outcome.as_ref().ok().map(|p| p.result), started.elapsed());
+    let (report, audit_result, details) = record_run(run, run_id, outcome).await;
+    ops::audit_alone(
+        state,
+        ctx,
+        Action::ServiceUpdate,
+        &name,
+        audit_result,
+        details,
+    )
+    .await;
+    report
+}
+
+/// Tells the notifiers how an update ended: updated or rolled back (with the first changed
+/// image's old and new digests), or failed. An update with nothing to do is not announced.
+async fn notify_outcome(
+    state: &AppState,
+    name: &str,
+    notifiers: &[crate::notify::Notifier],
+    outcome: &Result<(PipelineOutcome, StoredService)>,
+) {
+    use crate::plugins::types::EventKind;
+    match outcome {
+        Ok((p, stored)) => {
+            let changed: Vec<&ImageChange> = p.pull.images.iter().filter(|i| i.changed).collect();
+            let from = changed
+                .first()
+                .and_then(|i| i.old_digest.clone().or(i.old_id.clone()));
+            let to = changed
+                .first()
+                .map(|i| format!("{}@{}", i.image, i.new_digest.clone().unwrap_or_default()));
+            let (kind, summary, reason) = match p.result {
+                UpdateResult::Updated => (EventKind::Updated, format!("{name} updated"), None),
+                UpdateResult::RolledBack => (
+                    EventKind::RolledBack,
+                    format!("{name} rolled back"),
+                    p.reason.clone(),
+                ),
+                UpdateResult::UpToDate => return,
+            };
+            notify(
+                state,
+                stored,
+                notifiers.to_vec(),
+                kind,
+                summary,
+                (from, to),
+                reason,
+            );
+        }
+        Err(e) => {
+            if let Ok(stored) = ops::load(state, name).await {
+                notify(
+                    state,
+                    &stored,
+                    notifiers.to_vec(),
+                    EventKind::Failed,
+                    format!("{name} update failed"),
+                    (None, None),
+                    Some(e.to_string()),
+                );
+            }
+        }
+    }
+}
+
+/// Records the end of an update run and returns the report with the audit record's result and
+/// details.
+async fn record_run(
+    mut run: Run<'_>,
+    run_id: i64,
+    outcome: Result<PipelineOutcome>,
+) -> (Result<UpdateReport>, &'static str, serde_json::Value) {
+    let state = run.state;
+    match outcome {
+        Ok(p) => {
+            let images = serde_json::to_value(&p.pull.images).unwrap_or_default();
+            finish(
+                state,
+                run_id,
+                p.result.into(),
+                run.steps.clone(),
+                images.clone(),
+                p.reason.clone(),
+                p.log_excerpt.clone(),
+            )
+            .await;
+            let details = json!({"run_id": run_id, "result": p.result, "images": images,
+                "members": p.members, "reason": p.reason});
+            let audit_result = if p.result == UpdateResult::RolledBack {
+                "rolled_back"
+            } else {
+                "ok"
+            };
+            let report = UpdateReport {
+                run_id,
+                result: p.result,
+                pull: p.pull,
+                members: p.members,
+                reason: p.reason,
+                steps: run.steps,
+            };
+            (Ok(report), audit_result, details)
+        }
+        Err(e) => {
+            run.step("failed", false, e.to_string());
+            finish(
+                state,
+                run_id,
+                RunResult::Failed,
+                run.steps.clone(),
+                json!([]),
+                Some(e.to_string()),
+                None,
+            )
+            .await;
+            let code = ops::code_of(&e);
+            let details =
+                json!({"run_id": run_id, "error": run.steps.last().map(|s| s.message.clone())});
+            (Err(e), code, details)
+        }
+    }
 }
 
 struct PipelineOutcome {
@@ -643,6 +661,63 @@ async fn changed_members(
     Ok((current, changed))
 }
 
+/// The members an update swaps: in start order, their containers before it, those that change
+/// (recreated) and those affected (stopped and started again: the changed ones and their
+/// dependents).
+struct Swap<'a> {
+    def: &'a crate::spec::Definition,
+    order: Vec<String>,
+    current: HashMap<String, Vec<ContainerInfo>>,
+    changed: HashSet<String>,
+    affected: HashSet<String>,
+}
+
+impl<'a> Swap<'a> {
+    fn new(
+        def: &'a crate::spec::Definition,
+        order: Vec<String>,
+        current: HashMap<String, Vec<ContainerInfo>>,
+        changed: HashSet<String>,
+    ) -> Self {
+        let mut affected = changed.clone();
+        for member in &order {
+            if def.services[member]
+                .dependencies()
+                .iter()
+                .any(|d| affected.contains(d))
+            {
+                affected.insert(member.clone());
+            }
+        }
+        Swap {
+            def,
+            order,
+            current,
+            changed,
+            affected,
+        }
+    }
+
+    fn containers_of(&self, member: &str) -> &[ContainerInfo] {
+        self.current.get(member).map_or(&[], Vec::as_slice)
+    }
+
+    fn affected_in_order(&self) -> impl Iterator<Item = &String> {
+        self.order.iter().filter(|m| self.affected.contains(*m))
+    }
+}
+
+/// An old container kept aside under another name, by member.
+type Aside = Vec<(String, ContainerInfo)>;
+
+/// Why an update rolls back: the member (or the health-check plugins), the reason, and the
+/// container whose logs explain it when the health gate named one.
+struct Failure {
+    member: String,
+    reason: String,
+    container: Option<String>,
+}
+
 async fn pipeline(
     run: &mut Run<'_>,
     stored: &StoredService,
@@ -656,12 +731,12 @@ async fn pipeline(
     let pull = check_and_pull(run, stored, trigger).await?;
     let order = def.start_order();
     let (current, changed) = changed_members(state, stored, &order).await?;
-    let mut members = ActionReport::default();
     if changed.is_empty() {
-        members.unchanged = order;
-        if let Err(e) = db::updates::clear_checks(&state.db, &stored.name).await {
-            tracing::warn!(error = %e, "could not clear stale checks");
-        }
+        clear_checks(state, &stored.name).await;
+        let members = ActionReport {
+            unchanged: order,
+            ..ActionReport::default()
+        };
         return Ok(PipelineOutcome {
             result: UpdateResult::UpToDate,
             pull,
@@ -670,27 +745,74 @@ async fn pipeline(
             log_excerpt: None,
         });
     }
-    let mut affected = changed.clone();
-    for member in &order {
-        if def.services[member]
-            .dependencies()
-            .iter()
-            .any(|d| affected.contains(d))
-        {
-            affected.insert(member.clone());
+    let swap = Swap::new(def, order, current, changed);
+    let aside = stop_old(run, &swap).await?;
+    let (new_ids, failure) = start_new(state, stored, &swap, &aside).await;
+    let failure = match failure {
+        Some(failure) => {
+            run.step("start_new", false, failure.reason.clone());
+            Some(failure)
+        }
+        None => {
+            let count: usize = new_ids.values().map(Vec::len).sum();
+            run.step(
+                "start_new",
+                true,
+                format!("started {count} new container(s)"),
+            );
+            gate_new(state, stored, &swap, &new_ids, health_plugins).await
+        }
+    };
+    match failure {
+        None => {
+            let members = keep_new(run, &swap, &aside, &new_ids).await?;
+            Ok(PipelineOutcome {
+                result: UpdateResult::Updated,
+                pull,
+                members,
+                reason: None,
+                log_excerpt: None,
+            })
+        }
+        Some(failure) => {
+            let log_excerpt = roll_back(run, &swap, &aside, &new_ids, &failure).await?;
+            Ok(PipelineOutcome {
+                result: UpdateResult::RolledBack,
+                pull,
+                members: ActionReport {
+                    unchanged: swap.order,
+                    ..ActionReport::default()
+                },
+                reason: Some(format!("{}: {}", failure.member, failure.reason)),
+                log_excerpt,
+            })
         }
     }
-    let none: Vec<ContainerInfo> = Vec::new();
-    let containers_of = |m: &str| current.get(m).unwrap_or(&none);
+}
 
-    // 4. Stop the affected members (reverse order); keep changed ones aside under a new name.
+/// The service's pending checks are answered by an update (or by finding it up to date).
+async fn clear_checks(state: &AppState, name: &str) {
+    if let Err(e) = db::updates::clear_checks(&state.db, name).await {
+        tracing::warn!(error = %e, "could not clear stale checks");
+    }
+}
+
+/// Step 4 of an update: stops the affected members (reverse order) and keeps the changed ones'
+/// containers aside under a new name.
+async fn stop_old(run: &mut Run<'_>, swap: &Swap<'_>) -> Result<Aside> {
+    let state = run.state;
     let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
-    let mut aside: Vec<(String, ContainerInfo)> = Vec::new();
-    for member in order.iter().rev().filter(|m| affected.contains(*m)) {
-        for c in containers_of(member) {
+    let mut aside = Vec::new();
+    for member in swap
+        .order
+        .iter()
+        .rev()
+        .filter(|m| swap.affected.contains(*m))
+    {
+        for c in swap.containers_of(member) {
             // Its `pre_stop` hooks and its own grace period (not a fixed 10 s).
-            ops::stop_with_hooks(state, Some(def), member, &c.id).await?;
-            if changed.contains(member) {
+            ops::stop_with_hooks(state, Some(swap.def), member, &c.id).await?;
+            if swap.changed.contains(member) {
                 state
                     .docker
                     .rename(&c.id, &format!("{}-sdmd-old-{stamp}", c.name))
@@ -704,204 +826,241 @@ async fn pipeline(
         true,
         format!(
             "stopped {} member(s), kept {} container(s) aside",
-            affected.len(),
+            swap.affected.len(),
             aside.len()
         ),
     );
+    Ok(aside)
+}
 
-    // 5. Start the new containers (every replica of a changed member; and restart dependents)
-    // in order, then gate on health.
-    let mut ids: ops::Peers = current
+/// Step 5 of an update: starts the affected members in order, new containers for the changed
+/// ones and the old ones again for their dependents. Returns the new containers by member
+/// (also those of a member that failed half-way: they are rolled back with the rest) and the
+/// first failure.
+async fn start_new(
+    state: &AppState,
+    stored: &StoredService,
+    swap: &Swap<'_>,
+    aside: &Aside,
+) -> (HashMap<String, Vec<String>>, Option<Failure>) {
+    let mut ids: ops::Peers = swap
+        .current
         .iter()
         .map(|(m, cs)| (m.clone(), cs.iter().map(|c| c.id.clone()).collect()))
         .collect();
     let mut new_ids: HashMap<String, Vec<String>> = HashMap::new();
-    let mut failure: Option<(String, String)> = None;
-    for member in order.iter().filter(|m| affected.contains(*m)) {
-        let started = async {
-            ops::wait_dependencies(state, def, member, &ids).await?;
-            if changed.contains(member) {
-                // Every replica at once (compose recreates a service's containers in
-                // parallel); each takes over the volumes of the old container of its number,
-                // kept aside above.
-                let made = futures_util::future::join_all(
-                    (1..=def.services[member].runtime.replicas()).map(|number| {
-                        let (aside, ids) = (&aside, &ids);
-                        async move {
-                            let carried = match aside
-                                .iter()
-                                .find(|(m, c)| m == member && c.replica() == number)
-                            {
-                                Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
-                                None => Vec::new(),
-                            };
-                            ops::create_member(
-                                state,
-                                def,
-                                stored.revision,
-                                member,
-                                number,
-                                &carried,
-                                ids,
-                            )
-                            .await
-                        }
-                    }),
-                )
-                .await;
-                let mut created = Vec::new();
-                let mut first_error = None;
-                for r in made {
-                    match r {
-                        Ok(id) => created.push(id),
-                        Err(e) => {
-                            first_error.get_or_insert(e);
-                        }
-                    }
-                }
-                if let Some(e) = first_error {
-                    // The ones that were made are rolled back with the rest.
-                    new_ids.insert(member.clone(), created);
-                    return Err(e);
-                }
+    for member in swap.affected_in_order() {
+        let started = match ops::wait_dependencies(state, swap.def, member, &ids).await {
+            Err(e) => Err(e),
+            Ok(()) if swap.changed.contains(member) => {
+                let (created, result) = recreate_member(state, stored, member, aside, &ids).await;
                 new_ids.insert(member.clone(), created.clone());
-                ids.insert(member.clone(), created);
-            } else {
-                for c in containers_of(member) {
-                    state.docker.start(&c.id).await?;
-                    ops::run_hooks(state, Some(def), member, &c.id, ops::HookPoint::PostStart)
-                        .await?;
+                if result.is_ok() {
+                    ids.insert(member.clone(), created);
                 }
+                result
             }
-            Ok::<_, Error>(())
-        }
-        .await;
+            Ok(()) => restart_member(state, swap, member).await,
+        };
         if let Err(e) = started {
-            failure = Some((member.clone(), e.to_string()));
-            break;
-        }
-    }
-    let new_count: usize = new_ids.values().map(Vec::len).sum();
-    let mut failed_id: Option<String> = None;
-    if failure.is_none() {
-        run.step(
-            "start_new",
-            true,
-            format!("started {new_count} new container(s)"),
-        );
-        'gate: for member in order.iter().filter(|m| new_ids.contains_key(*m)) {
-            for id in &new_ids[member] {
-                if let Err(reason) = health_gate(state, def, member, id).await {
-                    failure = Some((member.clone(), reason));
-                    failed_id = Some(id.clone());
-                    break 'gate;
-                }
-            }
-        }
-        if failure.is_none()
-            && let Err(reason) = plugin_gate(state, stored, health_plugins).await
-        {
-            failure = Some(("health-check plugins".to_owned(), reason));
-        }
-    } else {
-        run.step(
-            "start_new",
-            false,
-            failure.as_ref().map(|f| f.1.clone()).unwrap_or_default(),
-        );
-    }
-
-    match failure {
-        None => {
-            run.step("health_gate", true, "every new container passed");
-            for (_, old) in &aside {
-                state.docker.remove_container(&old.id, false).await?;
-            }
-            run.step(
-                "cleanup",
-                true,
-                format!(
-                    "removed {} old container(s); previous images kept",
-                    aside.len()
-                ),
-            );
-            for member in &order {
-                if changed.contains(member) {
-                    if current.contains_key(member) {
-                        members.recreated.push(member.clone())
-                    } else {
-                        members.created.push(member.clone())
-                    }
-                } else if affected.contains(member) {
-                    members.started.push(member.clone());
-                } else {
-                    members.unchanged.push(member.clone());
-                }
-            }
-            if let Err(e) = db::updates::clear_checks(&state.db, &stored.name).await {
-                tracing::warn!(error = %e, "could not clear stale checks");
-            }
-            for id in new_ids.values().flatten() {
-                ops::refresh_live(state, id).await;
-            }
-            Ok(PipelineOutcome {
-                result: UpdateResult::Updated,
-                pull,
-                members,
-                reason: None,
-                log_excerpt: None,
-            })
-        }
-        Some((member, reason)) => {
-            run.step("health_gate", false, format!("{member}: {reason}"));
-            let failed_id = failed_id.or_else(|| new_ids.get(&member)?.last().cloned());
-            let log_excerpt = match failed_id {
-                Some(id) => state.docker.logs_tail(&id, 20).await.ok().map(|lines| {
-                    lines
-                        .into_iter()
-                        .map(|l| l.line)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }),
-                None => None,
+            let failure = Failure {
+                member: member.clone(),
+                reason: e.to_string(),
+                container: None,
             };
-            // Roll back in strict order: new containers out, old names back, old ones started.
-            for member in order.iter().rev() {
-                for id in new_ids.get(member).into_iter().flatten() {
-                    ops::stop_and_remove(state, id).await?;
-                }
-            }
-            for (_, old) in &aside {
-                state.docker.rename(&old.id, &old.name).await?;
-            }
-            for member in order.iter().filter(|m| affected.contains(*m)) {
-                for c in containers_of(member) {
-                    state.docker.start(&c.id).await?;
-                    ops::refresh_live(state, &c.id).await;
-                    // The rollback goes on whatever a hook says; the failure is logged.
-                    if let Err(e) =
-                        ops::run_hooks(state, Some(def), member, &c.id, ops::HookPoint::PostStart)
-                            .await
-                    {
-                        tracing::warn!(error = %e, member = %member, "post_start hook failed during rollback");
-                    }
-                }
-            }
-            run.step(
-                "rollback",
-                true,
-                format!("restored {} container(s)", aside.len()),
-            );
-            members.unchanged = order;
-            Ok(PipelineOutcome {
-                result: UpdateResult::RolledBack,
-                pull,
-                members,
-                reason: Some(format!("{member}: {reason}")),
-                log_excerpt,
-            })
+            return (new_ids, Some(failure));
         }
     }
+    (new_ids, None)
+}
+
+/// Creates every replica of a changed member at once (compose recreates a service's containers
+/// in parallel); each takes over the volumes of the old container of its number, kept aside.
+/// Returns the containers made, also when another replica failed, and the first error.
+async fn recreate_member(
+    state: &AppState,
+    stored: &StoredService,
+    member: &str,
+    aside: &Aside,
+    ids: &ops::Peers,
+) -> (Vec<String>, Result<()>) {
+    let def = &stored.definition;
+    let made = futures_util::future::join_all((1..=def.services[member].runtime.replicas()).map(
+        |number| async move {
+            let carried = match aside
+                .iter()
+                .find(|(m, c)| m == member && c.replica() == number)
+            {
+                Some((_, old)) => state.docker.volume_mounts(&old.id).await?,
+                None => Vec::new(),
+            };
+            ops::create_member(state, def, stored.revision, member, number, &carried, ids).await
+        },
+    ))
+    .await;
+    let mut created = Vec::new();
+    let mut first_error = None;
+    for r in made {
+        match r {
+            Ok(id) => created.push(id),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    (created, first_error.map_or(Ok(()), Err))
+}
+
+/// Starts an affected member that does not change (a dependent of one that does) again, with
+/// its `post_start` hooks.
+async fn restart_member(state: &AppState, swap: &Swap<'_>, member: &str) -> Result<()> {
+    for c in swap.containers_of(member) {
+        state.docker.start(&c.id).await?;
+        ops::run_hooks(
+            state,
+            Some(swap.def),
+            member,
+            &c.id,
+            ops::HookPoint::PostStart,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The health gate of an update: every new container in order, then the health-check plugins.
+/// Returns the first failure.
+async fn gate_new(
+    state: &AppState,
+    stored: &StoredService,
+    swap: &Swap<'_>,
+    new_ids: &HashMap<String, Vec<String>>,
+    health_plugins: &[crate::plugins::Plugin],
+) -> Option<Failure> {
+    for member in swap.order.iter().filter(|m| new_ids.contains_key(*m)) {
+        for id in &new_ids[member] {
+            if let Err(reason) = health_gate(state, swap.def, member, id).await {
+                return Some(Failure {
+                    member: member.clone(),
+                    reason,
+                    container: Some(id.clone()),
+                });
+            }
+        }
+    }
+    plugin_gate(state, stored, health_plugins)
+        .await
+        .err()
+        .map(|reason| Failure {
+            member: "health-check plugins".to_owned(),
+            reason,
+            container: None,
+        })
+}
+
+/// The end of an update that passed its gate: removes the old containers kept aside (their
+/// images stay) and reports what happened to each member.
+async fn keep_new(
+    run: &mut Run<'_>,
+    swap: &Swap<'_>,
+    aside: &Aside,
+    new_ids: &HashMap<String, Vec<String>>,
+) -> Result<ActionReport> {
+    let state = run.state;
+    run.step("health_gate", true, "every new container passed");
+    for (_, old) in aside {
+        state.docker.remove_container(&old.id, false).await?;
+    }
+    run.step(
+        "cleanup",
+        true,
+        format!(
+            "removed {} old container(s); previous images kept",
+            aside.len()
+        ),
+    );
+    let mut members = ActionReport::default();
+    for member in &swap.order {
+        if swap.changed.contains(member) {
+            if swap.current.contains_key(member) {
+                members.recreated.push(member.clone())
+            } else {
+                members.created.push(member.clone())
+            }
+        } else if swap.affected.contains(member) {
+            members.started.push(member.clone());
+        } else {
+            members.unchanged.push(member.clone());
+        }
+    }
+    clear_checks(state, &run.service).await;
+    for id in new_ids.values().flatten() {
+        ops::refresh_live(state, id).await;
+    }
+    Ok(members)
+}
+
+/// Rolls a failed update back in strict order: new containers out, old names back, old ones
+/// started. Returns the tail of the failed container's log.
+async fn roll_back(
+    run: &mut Run<'_>,
+    swap: &Swap<'_>,
+    aside: &Aside,
+    new_ids: &HashMap<String, Vec<String>>,
+    failure: &Failure,
+) -> Result<Option<String>> {
+    let state = run.state;
+    run.step(
+        "health_gate",
+        false,
+        format!("{}: {}", failure.member, failure.reason),
+    );
+    let failed_id = failure
+        .container
+        .clone()
+        .or_else(|| new_ids.get(&failure.member)?.last().cloned());
+    let log_excerpt = match failed_id {
+        Some(id) => state.docker.logs_tail(&id, 20).await.ok().map(|lines| {
+            lines
+                .into_iter()
+                .map(|l| l.line)
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        None => None,
+    };
+    for member in swap.order.iter().rev() {
+        for id in new_ids.get(member).into_iter().flatten() {
+            ops::stop_and_remove(state, id).await?;
+        }
+    }
+    for (_, old) in aside {
+        state.docker.rename(&old.id, &old.name).await?;
+    }
+    for member in swap.affected_in_order() {
+        for c in swap.containers_of(member) {
+            state.docker.start(&c.id).await?;
+            ops::refresh_live(state, &c.id).await;
+            // The rollback goes on whatever a hook says; the failure is logged.
+            if let Err(e) = ops::run_hooks(
+                state,
+                Some(swap.def),
+                member,
+                &c.id,
+                ops::HookPoint::PostStart,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, member = %member, "post_start hook failed during rollback");
+            }
+        }
+    }
+    run.step(
+        "rollback",
+        true,
+        format!("restored {} container(s)", aside.len()),
+    );
+    Ok(log_excerpt)
 }
 
 /// Waits for a new container to prove itself: its Docker health check until healthy, else

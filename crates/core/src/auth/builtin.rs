@@ -129,6 +129,27 @@ async fn refuse_throttled(
     Ok(AuthError::RateLimited { retry_after_ms })
 }
 
+/// Records how an attempt ended (refused or let in) and commits it with what it changed; the
+/// auth entries are not published on the event bus.
+async fn record_outcome(
+    mut tx: Change<'_>,
+    ctx: &AuditContext,
+    entry: Record<'_>,
+) -> Result<(), AuthError> {
+    tx.record(ctx, entry).await?;
+    tx.commit_unpublished().await?;
+    Ok(())
+}
+
+/// Forgets the attempt counted for the address and clears the throttle of the key it was
+/// counted against (an account or the setup), after a success. Same lock order as
+/// `count_attempt` (address, then the other key): no deadlock between them.
+async fn clear_attempts(conn: &mut PgConnection, ip_key: &str, key: &str) -> Result<(), AuthError> {
+    db::uncount_attempt(conn, ip_key).await?;
+    db::clear_throttle(conn, key).await?;
+    Ok(())
+}
+
 /// A user as GoTrue shows it.
 #[derive(Debug, Clone)]
 pub struct UserView {
@@ -307,13 +328,10 @@ impl Auth {
                 result: "invalid_credentials",
                 details: json!({"email": email}),
             };
-            tx.record(&ctx, entry).await?;
-            tx.commit_unpublished().await?;
+            record_outcome(tx, &ctx, entry).await?;
             return Err(AuthError::InvalidCredentials);
         };
-        // Same lock order as `count_attempt` (address, then account): no deadlock between them.
-        db::uncount_attempt(&mut tx, &ip_key).await?;
-        db::clear_throttle(&mut tx, &account_key).await?;
+        clear_attempts(&mut tx, &ip_key, &account_key).await?;
         let (user, session, refresh) = self.open_session(&mut tx, user.id, client).await?;
         let ctx = client.audit(&user.email);
         let entry = Record {
@@ -322,8 +340,7 @@ impl Auth {
             result: "ok",
             details: json!({"session_id": session}),
         };
-        tx.record(&ctx, entry).await?;
-        tx.commit_unpublished().await?;
+        record_outcome(tx, &ctx, entry).await?;
         self.issue(pool, &user, session, refresh).await
     }
 
@@ -435,13 +452,11 @@ impl Auth {
                         result: "invalid_setup_code",
                         details: json!({"email": email}),
                     };
-                    tx.record(&ctx, entry).await?;
-                    tx.commit_unpublished().await?;
+                    record_outcome(tx, &ctx, entry).await?;
                     return Err(AuthError::InvalidSetupCode);
                 }
             }
-            db::uncount_attempt(&mut tx, &ip_key).await?;
-            db::clear_throttle(&mut tx, &setup_key).await?;
+            clear_attempts(&mut tx, &ip_key, &setup_key).await?;
             tx.commit_unpublished().await?;
             spent
         };
@@ -486,8 +501,7 @@ impl Auth {
             result: "ok",
             details: json!({"user_id": user.id, "session_id": session, "via": "setup_code"}),
         };
-        tx.record(&client.audit(&user.email), entry).await?;
-        tx.commit_unpublished().await?;
+        record_outcome(tx, &client.audit(&user.email), entry).await?;
         tracing::info!(email = %user.email, "created the first administrator with the setup code");
         self.issue(pool, &user, session, refresh).await
     }
@@ -710,18 +724,13 @@ pub async fn set_password(
     if !db::set_password(&mut tx, email, &phc).await? {
         return Err(AuthError::NotFound(format!("No user with email {email}.")));
     }
-    tx.record(
-        ctx,
-        Record {
-            action: Action::UserPasswd,
-            target: Some(email),
-            result: "ok",
-            details: json!({}),
-        },
-    )
-    .await?;
-    tx.commit_unpublished().await?;
-    Ok(())
+    let entry = Record {
+        action: Action::UserPasswd,
+        target: Some(email),
+        result: "ok",
+        details: json!({}),
+    };
+    record_outcome(tx, ctx, entry).await
 }
 
 /// Deletes a user (their sessions end with them), audited as `user.remove`.
@@ -730,18 +739,13 @@ pub async fn remove_user(pool: &PgPool, ctx: &AuditContext, email: &str) -> Resu
     if !db::delete_user(&mut tx, email).await? {
         return Err(AuthError::NotFound(format!("No user with email {email}.")));
     }
-    tx.record(
-        ctx,
-        Record {
-            action: Action::UserRemove,
-            target: Some(email),
-            result: "ok",
-            details: json!({}),
-        },
-    )
-    .await?;
-    tx.commit_unpublished().await?;
-    Ok(())
+    let entry = Record {
+        action: Action::UserRemove,
+        target: Some(email),
+        result: "ok",
+        details: json!({}),
+    };
+    record_outcome(tx, ctx, entry).await
 }
 
 /// Creates the first administrator from the configuration when no user exists yet.

@@ -291,10 +291,24 @@ pub async fn upload(
     }
     let details = json!({"version": manifest.version, "sha256": sha256, "size": size, "created": created,
         "disabled": disabled_because});
+    let row = commit_change(state, tx, ctx, Action::PluginUpload, id, details).await?;
+    Ok((created, view(row)))
+}
+
+/// The end of a change to a plugin: its audit entry, the plugin as it is now, the commit (which
+/// publishes the change).
+async fn commit_change(
+    state: &AppState,
+    mut tx: Change<'_>,
+    ctx: &AuditContext,
+    action: Action,
+    id: &str,
+    details: Value,
+) -> Result<db::plugins::PluginRow, StoreError> {
     tx.record(
         ctx,
         Record {
-            action: Action::PluginUpload,
+            action,
             target: Some(id),
             result: "ok",
             details,
@@ -305,7 +319,7 @@ pub async fn upload(
         .await?
         .ok_or_else(|| StoreError::NotFound(id.into()))?;
     tx.commit(&state.bus).await?;
-    Ok((created, view(row)))
+    Ok(row)
 }
 
 /// A change to a plugin's settings; absent fields stay as they are.
@@ -324,6 +338,25 @@ pub struct PluginPatch {
     /// Replace the delivery options of a notifier, e.g. `{"cooldown_seconds": 3600,
     /// "batch_seconds": 60}`.
     pub delivery: Option<crate::notify::Delivery>,
+}
+
+/// Refuses limits outside what the host allows.
+fn check_limits(value: &Value) -> Result<(), StoreError> {
+    let limits: Limits = serde_json::from_value(value.clone())
+        .map_err(|e| StoreError::Invalid(format!("limits: {e}")))?;
+    if limits.deadline_ms == 0 || limits.deadline_ms > super::MAX_DEADLINE_MS {
+        return Err(StoreError::Invalid(format!(
+            "limits: deadline_ms must be 1..={}",
+            super::MAX_DEADLINE_MS
+        )));
+    }
+    if limits.memory_bytes < (1 << 20) || limits.memory_bytes > super::MAX_MEMORY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "limits: memory_bytes must be 1 MiB..={}",
+            super::MAX_MEMORY_BYTES
+        )));
+    }
+    Ok(())
 }
 
 /// Grant, configure, limit, enable/disable, or switch the version of a plugin.
@@ -383,20 +416,7 @@ pub async fn update(
             .map_err(PluginError::from)?;
     }
     let limits_value = patch.limits.clone().unwrap_or_else(|| row.limits.0.clone());
-    let limits: Limits = serde_json::from_value(limits_value.clone())
-        .map_err(|e| StoreError::Invalid(format!("limits: {e}")))?;
-    if limits.deadline_ms == 0 || limits.deadline_ms > super::MAX_DEADLINE_MS {
-        return Err(StoreError::Invalid(format!(
-            "limits: deadline_ms must be 1..={}",
-            super::MAX_DEADLINE_MS
-        )));
-    }
-    if limits.memory_bytes < (1 << 20) || limits.memory_bytes > super::MAX_MEMORY_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "limits: memory_bytes must be 1 MiB..={}",
-            super::MAX_MEMORY_BYTES
-        )));
-    }
+    check_limits(&limits_value)?;
     if let Some(d) = &patch.delivery {
         d.validate(manifest.kinds.contains(&Kind::Notifier))
             .map_err(StoreError::Invalid)?;
@@ -432,20 +452,7 @@ pub async fn update(
         .map(|m| m.keys().collect());
     let details = json!({"enabled": patch.enabled, "grants": patch.grants, "config_keys": config_keys,
         "limits": patch.limits, "version_sha256": patch.version_sha256, "delivery": patch.delivery});
-    tx.record(
-        ctx,
-        Record {
-            action: Action::PluginUpdate,
-            target: Some(id),
-            result: "ok",
-            details,
-        },
-    )
-    .await?;
-    let row = db::plugins::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(id.into()))?;
-    tx.commit(&state.bus).await?;
+    let row = commit_change(state, tx, ctx, Action::PluginUpdate, id, details).await?;
     Ok(view(row))
 }
 

@@ -2,7 +2,7 @@
 //! `docker inspect` freezes image defaults (PATH, image labels, CMD) into the container, and
 //! copying them would pin the service to the old image's settings after an update.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bollard::models::{
     ContainerInspectResponse, HealthConfig, HostConfig, ImageInspect, MountPoint, MountType,
@@ -143,56 +143,100 @@ fn adopt_mounts(
     points: Vec<MountPoint>,
     lost: &mut Vec<LostSetting>,
 ) -> (Vec<(String, VolumeDecl)>, Vec<VolumeEntry>) {
-    let mut volumes: Vec<(String, VolumeDecl)> = Vec::new();
-    let mut out = Vec::new();
-    let mut covered = HashSet::new();
-    let point = |dest: &str| {
-        points
-            .iter()
-            .find(|p| p.destination.as_deref() == Some(dest))
+    let mut read = MountsRead {
+        member,
+        project,
+        points: &points,
+        volumes: Vec::new(),
+        entries: Vec::new(),
+        covered: HashSet::new(),
+        lost,
     };
     for b in host.binds.clone().unwrap_or_default() {
+        read.bind(b);
+    }
+    for m in host.mounts.clone().unwrap_or_default() {
+        let dest = m.target.clone().unwrap_or_default();
+        read.covered.insert(dest.clone());
+        match read.long(&m, &dest) {
+            Ok(long) => read.entries.push(VolumeEntry::Long(long)),
+            Err(why) => read.lost.push(LostSetting::new(
+                format!("HostConfig.Mounts[{dest}]"),
+                serde_json::to_string(&m).unwrap_or_default(),
+                &why,
+            )),
+        }
+    }
+    read.unnamed();
+    (read.volumes, read.entries)
+}
+
+/// The mounts of one container as `adopt_mounts` reads them back.
+struct MountsRead<'a> {
+    member: &'a str,
+    project: Option<&'a str>,
+    points: &'a [MountPoint],
+    /// The volumes mounted, as top-level declarations.
+    volumes: Vec<(String, VolumeDecl)>,
+    /// The member's `volumes` entries.
+    entries: Vec<VolumeEntry>,
+    /// The container paths `Binds` and `Mounts` name.
+    covered: HashSet<String>,
+    lost: &'a mut Vec<LostSetting>,
+}
+
+impl MountsRead<'_> {
+    fn point(&self, dest: &str) -> Option<&MountPoint> {
+        self.points
+            .iter()
+            .find(|p| p.destination.as_deref() == Some(dest))
+    }
+
+    fn declare(&mut self, name: &str, dest: &str) -> String {
+        declare(&mut self.volumes, self.member, self.project, name, dest)
+    }
+
+    /// One `HostConfig.Binds` entry as a short-syntax entry.
+    fn bind(&mut self, b: String) {
         let mut parts = b.splitn(3, ':');
         let (src, dest, mode) = (
             parts.next().unwrap_or_default().to_owned(),
             parts.next().unwrap_or_default().to_owned(),
             parts.next().map(str::to_owned),
         );
-        covered.insert(dest.clone());
+        self.covered.insert(dest.clone());
         let field = format!("HostConfig.Binds[{dest}]");
         if src.starts_with('/') {
             match Mount::parse(&b) {
-                Ok(_) => out.push(VolumeEntry::Short(b.clone())),
-                Err(e) => lost.push(LostSetting::new(field, &b, &e)),
+                Ok(_) => self.entries.push(VolumeEntry::Short(b.clone())),
+                Err(e) => self.lost.push(LostSetting::new(field, &b, &e)),
             }
-            continue;
+            return;
         }
         // A volume: its mode as written, else the one the engine recorded (`z` for a volume
         // bound without a mode), which SDMD then sends as written.
         let mode = mode.or_else(|| {
-            point(&dest)
+            self.point(&dest)
                 .and_then(|p| p.mode.clone())
                 .filter(|m| !m.is_empty())
         });
-        let key = declare(&mut volumes, member, project, &src, &dest);
+        let key = self.declare(&src, &dest);
         let entry = match &mode {
             Some(m) => format!("{key}:{dest}:{m}"),
             None => format!("{key}:{dest}"),
         };
         match Mount::parse(&entry) {
-            Ok(_) => out.push(VolumeEntry::Short(entry)),
-            Err(e) => lost.push(LostSetting::new(field, &b, &e)),
+            Ok(_) => self.entries.push(VolumeEntry::Short(entry)),
+            Err(e) => self.lost.push(LostSetting::new(field, &b, &e)),
         }
     }
-    for m in host.mounts.clone().unwrap_or_default() {
-        let dest = m.target.clone().unwrap_or_default();
-        covered.insert(dest.clone());
-        let field = format!("HostConfig.Mounts[{dest}]");
-        let shown = serde_json::to_string(&m).unwrap_or_default();
+
+    /// One `HostConfig.Mounts` entry as a long-syntax entry, or why it cannot be one.
+    fn long(&mut self, m: &bollard::models::Mount, dest: &str) -> Result<LongVolume, String> {
         let mut long = LongVolume {
             kind: VolumeKind::Volume,
             source: None,
-            target: dest.clone(),
+            target: dest.to_owned(),
             read_only: m.read_only == Some(true),
             consistency: m.consistency.clone().filter(|c| !c.is_empty()),
             bind: None,
@@ -207,12 +251,7 @@ fn adopt_mounts(
                     || b.read_only_non_recursive == Some(true)
                     || b.read_only_force_recursive == Some(true)
                 {
-                    lost.push(LostSetting::new(
-                        field,
-                        shown,
-                        "bind options `bind-nonrecursive`, `bind-create-mountpoint`, `bind-recursive` have no compose attribute",
-                    ));
-                    continue;
+                    return Err("bind options `bind-nonrecursive`, `bind-create-mountpoint`, `bind-recursive` have no compose attribute".into());
                 }
                 long.kind = VolumeKind::Bind;
                 long.source = m.source.clone();
@@ -228,39 +267,24 @@ fn adopt_mounts(
             Some(MountType::VOLUME) => {
                 let v = m.volume_options.clone().unwrap_or_default();
                 if v.subpath.as_deref().is_some_and(|s| !s.is_empty()) {
-                    lost.push(LostSetting::new(
-                        field,
-                        shown,
-                        "`volume.subpath` needs Engine API 1.45; SDMD targets 1.41",
-                    ));
-                    continue;
+                    return Err("`volume.subpath` needs Engine API 1.45; SDMD targets 1.41".into());
                 }
                 // The volume exists already: its driver and labels stay as they are.
                 let name = m
                     .source
                     .clone()
                     .filter(|s| !s.is_empty())
-                    .or_else(|| point(&dest).and_then(|p| p.name.clone()));
+                    .or_else(|| self.point(dest).and_then(|p| p.name.clone()));
                 let Some(name) = name else {
-                    lost.push(LostSetting::new(
-                        field,
-                        shown,
-                        "the container has no volume mounted there",
-                    ));
-                    continue;
+                    return Err("the container has no volume mounted there".into());
                 };
-                long.source = Some(declare(&mut volumes, member, project, &name, &dest));
+                long.source = Some(self.declare(&name, dest));
                 long.volume = (v.no_copy == Some(true)).then_some(VolumeOptions { nocopy: true });
             }
             Some(MountType::TMPFS) => {
                 let t = m.tmpfs_options.clone().unwrap_or_default();
                 if t.options.as_ref().is_some_and(|o| !o.is_empty()) {
-                    lost.push(LostSetting::new(
-                        field,
-                        shown,
-                        "tmpfs mount options other than size and mode need Engine API 1.46 and have no compose attribute",
-                    ));
-                    continue;
+                    return Err("tmpfs mount options other than size and mode need Engine API 1.46 and have no compose attribute".into());
                 }
                 long.kind = VolumeKind::Tmpfs;
                 let size = t.size_bytes.filter(|s| *s > 0);
@@ -271,46 +295,45 @@ fn adopt_mounts(
                 });
             }
             other => {
-                lost.push(LostSetting::new(
-                    field,
-                    shown,
-                    &format!(
-                        "a mount of type `{}` cannot be expressed (SDMD mounts volume, bind and tmpfs)",
-                        other.map(|t| t.to_string()).unwrap_or_default()
-                    ),
+                return Err(format!(
+                    "a mount of type `{}` cannot be expressed (SDMD mounts volume, bind and tmpfs)",
+                    other.map(|t| t.to_string()).unwrap_or_default()
                 ));
+            }
+        }
+        Ok(long)
+    }
+
+    /// What the create did not name: anonymous volumes of `-v /path` and of the image's
+    /// VOLUMEs (and mounts shared through `VolumesFrom`, which the engine lets the container's
+    /// own mounts of the same paths override): mounted again by name, so the data stays.
+    fn unnamed(&mut self) {
+        for p in self.points {
+            let dest = p.destination.clone().unwrap_or_default();
+            if self.covered.contains(&dest) {
                 continue;
             }
-        }
-        out.push(VolumeEntry::Long(long));
-    }
-    // What the create did not name: anonymous volumes of `-v /path` and of the image's VOLUMEs
-    // (and mounts shared through `VolumesFrom`, which the engine lets the container's own mounts
-    // of the same paths override): mounted again by name, so the data stays.
-    for p in &points {
-        let dest = p.destination.clone().unwrap_or_default();
-        if covered.contains(&dest) {
-            continue;
-        }
-        let ro = if p.rw == Some(false) { ":ro" } else { "" };
-        match p.typ.as_deref() {
-            Some("volume") => {
-                let name = p.name.clone().unwrap_or_default();
-                let key = declare(&mut volumes, member, project, &name, &dest);
-                out.push(VolumeEntry::Short(format!("{key}:{dest}{ro}")));
+            let ro = if p.rw == Some(false) { ":ro" } else { "" };
+            match p.typ.as_deref() {
+                Some("volume") => {
+                    let name = p.name.clone().unwrap_or_default();
+                    let key = self.declare(&name, &dest);
+                    self.entries
+                        .push(VolumeEntry::Short(format!("{key}:{dest}{ro}")));
+                }
+                Some("bind") => {
+                    let src = p.source.clone().unwrap_or_default();
+                    self.entries
+                        .push(VolumeEntry::Short(format!("{src}:{dest}{ro}")));
+                }
+                other => self.lost.push(LostSetting::new(
+                    format!("Mounts[{dest}]"),
+                    other.unwrap_or_default(),
+                    "a mount of this type cannot be expressed",
+                )),
             }
-            Some("bind") => {
-                let src = p.source.clone().unwrap_or_default();
-                out.push(VolumeEntry::Short(format!("{src}:{dest}{ro}")));
-            }
-            other => lost.push(LostSetting::new(
-                format!("Mounts[{dest}]"),
-                other.unwrap_or_default(),
-                "a mount of this type cannot be expressed",
-            )),
         }
     }
-    (volumes, out)
 }
 
 /// Reads `c` (created from `image`) into a member. `macs_from_ip`: the engine derives a
@@ -341,7 +364,11 @@ pub(super) fn from_inspect(
         .get(super::labels::COMPOSE_SERVICE)
         .map(|s| member_name_from(s))
         .unwrap_or_else(|| member_name_from(&container_name));
-
+    let (entrypoint, command) = entrypoint_and_command(
+        config.entrypoint.unwrap_or_default(),
+        config.cmd.unwrap_or_default(),
+        &img,
+    );
     let image_env = img.env.unwrap_or_default();
     let environment: IndexMap<String, String> = config
         .env
@@ -353,7 +380,6 @@ pub(super) fn from_inspect(
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
         })
         .collect();
-
     let image_labels = img.labels.unwrap_or_default();
     let mut labels: IndexMap<String, String> = labels_in
         .into_iter()
@@ -361,15 +387,64 @@ pub(super) fn from_inspect(
         .filter(|(k, _)| !k.starts_with("com.docker.compose.") && !k.starts_with("io.sdmd."))
         .collect();
     labels.sort_keys();
+    let healthcheck = config
+        .healthcheck
+        .filter(|h| Some(h) != img.healthcheck.as_ref())
+        .and_then(adopt_healthcheck);
+    let (volumes, mounts) = adopt_mounts(
+        &member,
+        project.as_deref(),
+        &host,
+        c.mounts.unwrap_or_default(),
+        &mut lost,
+    );
+    Adopted {
+        member,
+        container_name: container_name.clone(),
+        spec: Member {
+            image: image_ref.to_owned(),
+            container_name: Some(container_name),
+            environment,
+            volumes: mounts,
+            ports: adopt_ports(host.port_bindings.unwrap_or_default())
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            profiles: Vec::new(),
+            restart: host.restart_policy.and_then(adopt_restart),
+            depends_on: IndexMap::new(),
+            command,
+            entrypoint,
+            labels,
+            healthcheck,
+            init: host.init.filter(|i| *i),
+            // A secret or config file shows in inspect as the bind mount it is: kept in `volumes`.
+            secrets: Vec::new(),
+            configs: Vec::new(),
+            network: network.spec,
+            runtime,
+            extensions: IndexMap::new(),
+        },
+        volumes,
+        lost,
+        networks: network.decls,
+    }
+}
 
-    // The engine takes the image's ENTRYPOINT and CMD only when the create names no entrypoint.
-    // So a container whose CMD was cleared (`docker run --entrypoint X`) keeps its entrypoint even
-    // when it is the image's; one whose entrypoint was cleared (`--entrypoint ""`) says so with
-    // `[""]` (as the docker CLI sends it); and with an entrypoint the command is always written.
+/// The `entrypoint` and `command` to write for a container created with `own_entrypoint` and
+/// `own_cmd` from an image configured as `img`.
+///
+/// The engine takes the image's ENTRYPOINT and CMD only when the create names no entrypoint.
+/// So a container whose CMD was cleared (`docker run --entrypoint X`) keeps its entrypoint even
+/// when it is the image's; one whose entrypoint was cleared (`--entrypoint ""`) says so with
+/// `[""]` (as the docker CLI sends it); and with an entrypoint the command is always written.
+fn entrypoint_and_command(
+    own_entrypoint: Vec<String>,
+    own_cmd: Vec<String>,
+    img: &bollard::models::ImageConfig,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
     let image_cmd = img.cmd.clone().unwrap_or_default();
-    let own_cmd = config.cmd.unwrap_or_default();
     let image_entrypoint = img.entrypoint.clone().unwrap_or_default();
-    let own_entrypoint = config.entrypoint.unwrap_or_default();
     let entrypoint = if own_entrypoint.is_empty() {
         (!image_entrypoint.is_empty()).then(|| vec![String::new()])
     } else if own_entrypoint != image_entrypoint || (own_cmd.is_empty() && !image_cmd.is_empty()) {
@@ -379,39 +454,37 @@ pub(super) fn from_inspect(
     };
     let command =
         (!own_cmd.is_empty() && (entrypoint.is_some() || own_cmd != image_cmd)).then_some(own_cmd);
-    let healthcheck = config
-        .healthcheck
-        .filter(|h| Some(h) != img.healthcheck.as_ref())
-        .and_then(|h: HealthConfig| {
-            let test = h.test.unwrap_or_default();
-            if test.is_empty() {
-                return None;
-            }
-            let disable = test.first().map(String::as_str) == Some("NONE");
-            Some(Healthcheck {
-                test: if disable { Vec::new() } else { test },
-                interval: ns_to_duration(h.interval),
-                timeout: ns_to_duration(h.timeout),
-                retries: h
-                    .retries
-                    .and_then(|r| u32::try_from(r).ok())
-                    .filter(|r| *r > 0),
-                start_period: ns_to_duration(h.start_period),
-                start_interval: ns_to_duration(h.start_interval),
-                disable,
-            })
-        });
+    (entrypoint, command)
+}
 
-    let (volumes, mounts) = adopt_mounts(
-        &member,
-        project.as_deref(),
-        &host,
-        c.mounts.unwrap_or_default(),
-        &mut lost,
-    );
+/// A container's own health check (one that differs from its image's); `None` for one with no
+/// test.
+fn adopt_healthcheck(h: HealthConfig) -> Option<Healthcheck> {
+    let test = h.test.unwrap_or_default();
+    if test.is_empty() {
+        return None;
+    }
+    let disable = test.first().map(String::as_str) == Some("NONE");
+    Some(Healthcheck {
+        test: if disable { Vec::new() } else { test },
+        interval: ns_to_duration(h.interval),
+        timeout: ns_to_duration(h.timeout),
+        retries: h
+            .retries
+            .and_then(|r| u32::try_from(r).ok())
+            .filter(|r| *r > 0),
+        start_period: ns_to_duration(h.start_period),
+        start_interval: ns_to_duration(h.start_interval),
+        disable,
+    })
+}
 
+/// Port bindings as short-syntax `ports` entries, by container port.
+fn adopt_ports(
+    bindings: HashMap<String, Option<Vec<bollard::models::PortBinding>>>,
+) -> Vec<String> {
     let mut ports = Vec::new();
-    let mut bindings: Vec<_> = host.port_bindings.unwrap_or_default().into_iter().collect();
+    let mut bindings: Vec<_> = bindings.into_iter().collect();
     bindings.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, binds) in bindings {
         let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
@@ -436,46 +509,19 @@ pub(super) fn from_inspect(
             });
         }
     }
+    ports
+}
 
-    let restart = host.restart_policy.and_then(|r| {
-        let name = r.name?.to_string();
-        match name.as_str() {
-            "" | "no" => None,
-            "on-failure" => Some(match r.maximum_retry_count.filter(|n| *n > 0) {
-                Some(n) => format!("on-failure:{n}"),
-                None => "on-failure".into(),
-            }),
-            _ => Some(name),
-        }
-    });
-
-    Adopted {
-        member,
-        container_name: container_name.clone(),
-        spec: Member {
-            image: image_ref.to_owned(),
-            container_name: Some(container_name),
-            environment,
-            volumes: mounts,
-            ports: ports.into_iter().map(Into::into).collect(),
-            profiles: Vec::new(),
-            restart,
-            depends_on: IndexMap::new(),
-            command,
-            entrypoint,
-            labels,
-            healthcheck,
-            init: host.init.filter(|i| *i),
-            // A secret or config file shows in inspect as the bind mount it is: kept in `volumes`.
-            secrets: Vec::new(),
-            configs: Vec::new(),
-            network: network.spec,
-            runtime,
-            extensions: IndexMap::new(),
-        },
-        volumes,
-        lost,
-        networks: network.decls,
+/// A restart policy as compose's `restart` (`None` for `no`).
+fn adopt_restart(r: bollard::models::RestartPolicy) -> Option<String> {
+    let name = r.name?.to_string();
+    match name.as_str() {
+        "" | "no" => None,
+        "on-failure" => Some(match r.maximum_retry_count.filter(|n| *n > 0) {
+            Some(n) => format!("on-failure:{n}"),
+            None => "on-failure".into(),
+        }),
+        _ => Some(name),
     }
 }
 

@@ -34,7 +34,54 @@ pub fn container_body(
     peers: &HashMap<String, String>,
 ) -> Option<ContainerCreateBody> {
     let m = def.services.get(member)?;
-    let mut lbls: HashMap<String, String> = m
+    let mut volumes = member_mounts(def, m);
+    volumes.carry(def, m, carried);
+    // Secrets and configs from files are bind-mounted read-only, as docker compose does; the
+    // others are copied in before start (see `copied_files`).
+    volumes.mounts.extend(file_mounts(def, m));
+    let Mounts {
+        binds,
+        mounts,
+        anonymous,
+    } = volumes;
+    let (exposed, port_bindings) = ports(m);
+    let mut body = ContainerCreateBody {
+        image: Some(m.image.clone()),
+        env: (!m.environment.is_empty()).then(|| {
+            m.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        }),
+        cmd: m.command.clone(),
+        entrypoint: m.entrypoint.clone(),
+        labels: Some(member_labels(def, member, revision)),
+        healthcheck: m.healthcheck.as_ref().map(health_config),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        volumes: (!anonymous.is_empty()).then_some(anonymous),
+        host_config: Some(HostConfig {
+            binds: (!binds.is_empty()).then_some(binds),
+            mounts: (!mounts.is_empty()).then_some(mounts),
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            restart_policy: m
+                .restart
+                .as_deref()
+                .and_then(|r| Restart::parse(r).ok())
+                .map(restart_policy),
+            init: m.init,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    network::apply(def, member, peers, &mut body);
+    runtime::apply(&m.runtime, &mut body);
+    join_members(def, &m.runtime, peers, &mut body);
+    Some(body)
+}
+
+/// The member's own labels with SDMD's: its service, member, revision and configuration hash.
+fn member_labels(def: &Definition, member: &str, revision: i32) -> HashMap<String, String> {
+    let mut lbls: HashMap<String, String> = def.services[member]
         .labels
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -43,7 +90,19 @@ pub fn container_body(
     lbls.insert(labels::MEMBER.into(), member.into());
     lbls.insert(labels::REVISION.into(), revision.to_string());
     lbls.insert(labels::CONFIG_HASH.into(), def.config_hash(member));
+    lbls
+}
 
+/// A container's volumes as the engine takes them: `Binds` strings, `Mounts` and anonymous
+/// volumes (container paths).
+struct Mounts {
+    binds: Vec<String>,
+    mounts: Vec<EngineMount>,
+    anonymous: Vec<String>,
+}
+
+/// The member's `volumes` entries as engine mounts.
+fn member_mounts(def: &Definition, m: &crate::spec::Member) -> Mounts {
     let (mut binds, mut mounts, mut anonymous) = (Vec::new(), Vec::new(), Vec::new());
     for v in &m.volumes {
         match v {
@@ -75,34 +134,49 @@ pub fn container_body(
             },
         }
     }
-    let configured: Vec<String> = m
-        .volumes
-        .iter()
-        .filter_map(|v| match v.mount().ok()? {
-            Mount::Named { target, .. } | Mount::Bind { target, .. } | Mount::Tmpfs { target } => {
-                Some(target)
+    Mounts {
+        binds,
+        mounts,
+        anonymous,
+    }
+}
+
+impl Mounts {
+    /// Mounts the volumes `carried` from the replaced container again by name where the member
+    /// still has an anonymous volume or mounts nothing at that path (see [`container_body`]).
+    fn carry(&mut self, def: &Definition, m: &crate::spec::Member, carried: &[(String, String)]) {
+        let configured: Vec<String> = m
+            .volumes
+            .iter()
+            .filter_map(|v| match v.mount().ok()? {
+                Mount::Named { target, .. }
+                | Mount::Bind { target, .. }
+                | Mount::Tmpfs { target } => Some(target),
+                Mount::Anonymous { .. } => None,
+            })
+            .collect();
+        let declared: Vec<String> = def.volumes.keys().map(|v| def.volume_name(v)).collect();
+        for (target, volume) in carried {
+            if configured.contains(target) || declared.contains(volume) {
+                continue;
             }
-            Mount::Anonymous { .. } => None,
-        })
-        .collect();
-    let declared: Vec<String> = def.volumes.keys().map(|v| def.volume_name(v)).collect();
-    for (target, volume) in carried {
-        if configured.contains(target) || declared.contains(volume) {
-            continue;
-        }
-        anonymous.retain(|a| a != target);
-        // A long-syntax anonymous volume keeps its options; it just names the carried volume.
-        match mounts
-            .iter_mut()
-            .find(|mt| mt.target.as_ref() == Some(target) && mt.typ == Some(MountType::VOLUME))
-        {
-            Some(mt) => mt.source = Some(volume.clone()),
-            None => binds.push(format!("{volume}:{target}")),
+            self.anonymous.retain(|a| a != target);
+            // A long-syntax anonymous volume keeps its options; it just names the carried volume.
+            match self
+                .mounts
+                .iter_mut()
+                .find(|mt| mt.target.as_ref() == Some(target) && mt.typ == Some(MountType::VOLUME))
+            {
+                Some(mt) => mt.source = Some(volume.clone()),
+                None => self.binds.push(format!("{volume}:{target}")),
+            }
         }
     }
+}
 
-    // Secrets and configs from files are bind-mounted read-only, as docker compose does; the
-    // others are copied in before start (see `copied_files`).
+/// The read-only bind mounts of the member's secrets and configs delivered from files.
+fn file_mounts(def: &Definition, m: &crate::spec::Member) -> Vec<EngineMount> {
+    let mut mounts = Vec::new();
     for (kind, refs, decls) in file_refs(def, m) {
         for r in refs {
             if let Some(Delivery::Bind(source)) = decls.get(&r.source).and_then(|d| d.delivery(r)) {
@@ -116,7 +190,11 @@ pub fn container_body(
             }
         }
     }
+    mounts
+}
 
+/// The member's exposed ports (`port/protocol`, in order) and their host bindings.
+fn ports(m: &crate::spec::Member) -> (Vec<String>, HashMap<String, Option<Vec<PortBinding>>>) {
     let mut exposed = Vec::new();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for p in m.ports.iter().filter_map(|p| p.mappings().ok()).flatten() {
@@ -133,75 +211,45 @@ pub fn container_body(
                 host_port: Some(p.host_port_spec()),
             });
     }
+    (exposed, port_bindings)
+}
 
-    let restart_policy = m
-        .restart
-        .as_deref()
-        .and_then(|r| Restart::parse(r).ok())
-        .map(|r| match r {
-            Restart::No => RestartPolicy {
-                name: Some(RestartPolicyNameEnum::NO),
-                maximum_retry_count: None,
-            },
-            Restart::Always => RestartPolicy {
-                name: Some(RestartPolicyNameEnum::ALWAYS),
-                maximum_retry_count: None,
-            },
-            Restart::UnlessStopped => RestartPolicy {
-                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
-                maximum_retry_count: None,
-            },
-            Restart::OnFailure(n) => RestartPolicy {
-                name: Some(RestartPolicyNameEnum::ON_FAILURE),
-                maximum_retry_count: (n > 0).then_some(i64::from(n)),
-            },
-        });
+fn restart_policy(r: Restart) -> RestartPolicy {
+    match r {
+        Restart::No => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::NO),
+            maximum_retry_count: None,
+        },
+        Restart::Always => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ALWAYS),
+            maximum_retry_count: None,
+        },
+        Restart::UnlessStopped => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        },
+        Restart::OnFailure(n) => RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ON_FAILURE),
+            maximum_retry_count: (n > 0).then_some(i64::from(n)),
+        },
+    }
+}
 
-    let healthcheck = m.healthcheck.as_ref().map(|h| {
-        let ns = |d: &Option<String>| d.as_deref().and_then(|d| parse_duration_ns(d).ok());
-        HealthConfig {
-            test: Some(if h.disable {
-                vec!["NONE".into()]
-            } else {
-                h.test.clone()
-            }),
-            interval: ns(&h.interval),
-            timeout: ns(&h.timeout),
-            retries: h.retries.map(i64::from),
-            start_period: ns(&h.start_period),
-            // Deploy refuses start_interval on an engine older than API 1.44 (it would ignore it).
-            start_interval: ns(&h.start_interval),
-        }
-    });
-
-    let mut body = ContainerCreateBody {
-        image: Some(m.image.clone()),
-        env: (!m.environment.is_empty()).then(|| {
-            m.environment
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect()
+fn health_config(h: &crate::spec::Healthcheck) -> HealthConfig {
+    let ns = |d: &Option<String>| d.as_deref().and_then(|d| parse_duration_ns(d).ok());
+    HealthConfig {
+        test: Some(if h.disable {
+            vec!["NONE".into()]
+        } else {
+            h.test.clone()
         }),
-        cmd: m.command.clone(),
-        entrypoint: m.entrypoint.clone(),
-        labels: Some(lbls),
-        healthcheck,
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        volumes: (!anonymous.is_empty()).then_some(anonymous),
-        host_config: Some(HostConfig {
-            binds: (!binds.is_empty()).then_some(binds),
-            mounts: (!mounts.is_empty()).then_some(mounts),
-            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-            restart_policy,
-            init: m.init,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    network::apply(def, member, peers, &mut body);
-    runtime::apply(&m.runtime, &mut body);
-    join_members(def, &m.runtime, peers, &mut body);
-    Some(body)
+        interval: ns(&h.interval),
+        timeout: ns(&h.timeout),
+        retries: h.retries.map(i64::from),
+        start_period: ns(&h.start_period),
+        // Deploy refuses start_interval on an engine older than API 1.44 (it would ignore it).
+        start_interval: ns(&h.start_interval),
+    }
 }
 
 /// Points `ipc`/`pid: service:X` and `volumes_from` at the containers they name, as

@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::objects::{FileObject, Kind};
 use super::{
@@ -394,96 +394,16 @@ impl Walker {
             self.err(path, "must be a map");
             return None;
         };
-        const KNOWN: &[&str] = &[
-            "image",
-            "container_name",
-            "environment",
-            "volumes",
-            "ports",
-            "restart",
-            "depends_on",
-            "command",
-            "entrypoint",
-            "labels",
-            "healthcheck",
-            "init",
-            "profiles",
-            "secrets",
-            "configs",
-        ];
-        let mut extensions = IndexMap::new();
-        for (k, val) in map {
-            let k = k.as_str();
-            if k.starts_with("x-") {
-                extensions.insert(k.to_owned(), val.clone());
-            } else if !KNOWN.contains(&k)
-                && !super::network::MEMBER_KEYS.contains(&k)
-                && !super::runtime::KEYS.contains(&k)
-            {
-                self.err(format!("{path}.{k}"), unsupported_member_field(k));
-            }
-        }
+        let extensions = self.member_keys(path, map);
         let network = super::network::parse_member(self, path, map);
         let runtime = super::runtime::parse(self, path, map);
-        let image = match map.get("image") {
-            None => {
-                self.err(format!("{path}.image"), "is required");
-                String::new()
-            }
-            Some(i) => {
-                let s = self.string(&format!("{path}.image"), i).unwrap_or_default();
-                if !s.is_empty() && !is_valid_image_ref(&s) {
-                    self.err(
-                        format!("{path}.image"),
-                        format!("`{s}` is not a valid image reference"),
-                    );
-                }
-                s
-            }
-        };
-        let container_name = map.get("container_name").and_then(|c| {
-            let p = format!("{path}.container_name");
-            let s = self.string(&p, c)?;
-            let b = s.as_bytes();
-            let ok = b.len() >= 2
-                && b[0].is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
-            if !ok {
-                self.err(
-                    p,
-                    format!("`{s}` is not a valid container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
-                );
-            }
-            Some(s)
-        });
-        if container_name.is_some() && runtime.replicas() > 1 {
-            // Compose fails the same way (v2 before it creates anything, 1.29 at the second
-            // container): every container needs a name of its own.
-            self.err(
-                format!("{path}.container_name"),
-                format!(
-                    "a fixed container name cannot be given to {} containers (the member's scale): remove `container_name` to run replicas",
-                    runtime.replicas()
-                ),
-            );
-        }
+        let image = self.image(path, map);
+        let container_name = self.container_name(path, map, runtime.replicas());
         let environment = map
             .get("environment")
             .map(|e| self.key_values(&format!("{path}.environment"), e))
             .unwrap_or_default();
-        let labels = map
-            .get("labels")
-            .map(|e| self.key_values(&format!("{path}.labels"), e))
-            .unwrap_or_default();
-        for k in labels.keys() {
-            if k.starts_with("io.sdmd.") {
-                self.err(
-                    format!("{path}.labels.{k}"),
-                    "labels under io.sdmd. are reserved for SDMD",
-                );
-            }
-        }
+        let labels = self.member_labels(path, map);
         let volumes = map
             .get("volumes")
             .map(|v| super::volumes::parse(self, &format!("{path}.volumes"), v))
@@ -492,34 +412,13 @@ impl Walker {
             .get("ports")
             .map(|v| super::ports::parse(self, &format!("{path}.ports"), v))
             .unwrap_or_default();
-        let mut profiles = Vec::new();
-        if let Some(v) = map.get("profiles") {
-            for (p, s) in self.string_list(&format!("{path}.profiles"), v) {
-                // compose-spec's profile name pattern.
-                let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                    && s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-                if !ok {
-                    self.err(
-                        p,
-                        format!("`{s}` is not a profile name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"),
-                    );
-                } else if !profiles.contains(&s) {
-                    profiles.push(s);
-                }
-            }
-        }
-        let restart = map.get("restart").and_then(|r| {
-            let p = format!("{path}.restart");
-            let s = self.string(&p, r)?;
-            match Restart::parse(&s) {
-                Ok(_) => Some(s),
-                Err(e) => {
-                    self.err(p, e);
-                    None
-                }
-            }
-        });
+        let profiles = map
+            .get("profiles")
+            .map(|v| self.profiles(&format!("{path}.profiles"), v))
+            .unwrap_or_default();
+        let restart = map
+            .get("restart")
+            .and_then(|r| self.restart(&format!("{path}.restart"), r));
         let depends_on = map
             .get("depends_on")
             .map(|d| self.depends_on(&format!("{path}.depends_on"), d))
@@ -569,6 +468,142 @@ impl Walker {
             extensions,
         })
     }
+
+    /// Refuses the member fields SDMD does not know and returns its `x-` extensions.
+    fn member_keys(&mut self, path: &str, map: &Map<String, Value>) -> IndexMap<String, Value> {
+        const KNOWN: &[&str] = &[
+            "image",
+            "container_name",
+            "environment",
+            "volumes",
+            "ports",
+            "restart",
+            "depends_on",
+            "command",
+            "entrypoint",
+            "labels",
+            "healthcheck",
+            "init",
+            "profiles",
+            "secrets",
+            "configs",
+        ];
+        let mut extensions = IndexMap::new();
+        for (k, val) in map {
+            let k = k.as_str();
+            if k.starts_with("x-") {
+                extensions.insert(k.to_owned(), val.clone());
+            } else if !KNOWN.contains(&k)
+                && !super::network::MEMBER_KEYS.contains(&k)
+                && !super::runtime::KEYS.contains(&k)
+            {
+                self.err(format!("{path}.{k}"), unsupported_member_field(k));
+            }
+        }
+        extensions
+    }
+
+    /// The member's required `image`, a valid image reference.
+    fn image(&mut self, path: &str, map: &Map<String, Value>) -> String {
+        let Some(i) = map.get("image") else {
+            self.err(format!("{path}.image"), "is required");
+            return String::new();
+        };
+        let s = self.string(&format!("{path}.image"), i).unwrap_or_default();
+        if !s.is_empty() && !is_valid_image_ref(&s) {
+            self.err(
+                format!("{path}.image"),
+                format!("`{s}` is not a valid image reference"),
+            );
+        }
+        s
+    }
+
+    /// The member's `container_name`: the engine's name pattern, and only for a single
+    /// container.
+    fn container_name(
+        &mut self,
+        path: &str,
+        map: &Map<String, Value>,
+        replicas: u32,
+    ) -> Option<String> {
+        let container_name = map.get("container_name").and_then(|c| {
+            let p = format!("{path}.container_name");
+            let s = self.string(&p, c)?;
+            let b = s.as_bytes();
+            let ok = b.len() >= 2
+                && b[0].is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+            if !ok {
+                self.err(
+                    p,
+                    format!("`{s}` is not a valid container name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)"),
+                );
+            }
+            Some(s)
+        });
+        if container_name.is_some() && replicas > 1 {
+            // Compose fails the same way (v2 before it creates anything, 1.29 at the second
+            // container): every container needs a name of its own.
+            self.err(
+                format!("{path}.container_name"),
+                format!(
+                    "a fixed container name cannot be given to {replicas} containers (the member's scale): remove `container_name` to run replicas"
+                ),
+            );
+        }
+        container_name
+    }
+
+    /// The member's `labels`, none under SDMD's own `io.sdmd.` prefix.
+    fn member_labels(&mut self, path: &str, map: &Map<String, Value>) -> IndexMap<String, String> {
+        let labels = map
+            .get("labels")
+            .map(|e| self.key_values(&format!("{path}.labels"), e))
+            .unwrap_or_default();
+        for k in labels.keys() {
+            if k.starts_with("io.sdmd.") {
+                self.err(
+                    format!("{path}.labels.{k}"),
+                    "labels under io.sdmd. are reserved for SDMD",
+                );
+            }
+        }
+        labels
+    }
+
+    /// A member's `profiles`: compose-spec's profile names, each once.
+    fn profiles(&mut self, path: &str, v: &Value) -> Vec<String> {
+        let mut profiles = Vec::new();
+        for (p, s) in self.string_list(path, v) {
+            // compose-spec's profile name pattern.
+            let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if !ok {
+                self.err(
+                    p,
+                    format!("`{s}` is not a profile name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"),
+                );
+            } else if !profiles.contains(&s) {
+                profiles.push(s);
+            }
+        }
+        profiles
+    }
+
+    /// A member's `restart` policy, as written when it parses.
+    fn restart(&mut self, path: &str, r: &Value) -> Option<String> {
+        let s = self.string(path, r)?;
+        match Restart::parse(&s) {
+            Ok(_) => Some(s),
+            Err(e) => {
+                self.err(path, e);
+                None
+            }
+        }
+    }
 }
 
 /// Why a member field is refused: what SDMD cannot do says so and what to do instead.
@@ -594,135 +629,18 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
             message: "the document must be a map".into(),
         }]);
     };
-    let mut extensions = IndexMap::new();
-    for (k, val) in root {
-        if k.starts_with("x-") {
-            extensions.insert(k.clone(), val.clone());
-            continue;
-        }
-        // `version` is obsolete in compose but common in the wild: accepted and ignored.
-        if !matches!(
-            k.as_str(),
-            "name" | "services" | "volumes" | "networks" | "secrets" | "configs" | "version"
-        ) {
-            w.err(
-                k.clone(),
-                "unsupported top-level field; supported: name, services, volumes, networks, secrets, configs",
-            );
-        }
-    }
-    let name = match root.get("name") {
-        Some(Value::String(s)) => {
-            if !is_dns_label(s) {
-                w.err("name", format!("`{s}` is not DNS-safe: 1-63 lowercase letters, digits and '-', not starting or ending with '-'"));
-            }
-            s.clone()
-        }
-        Some(_) => {
-            w.err("name", "must be a string");
-            String::new()
-        }
-        None => {
-            w.err("name", "is required");
-            String::new()
-        }
-    };
-    let mut volumes = IndexMap::new();
-    match root.get("volumes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            for (vname, decl) in map {
-                let p = format!("volumes.{vname}");
-                if !super::is_volume_name(vname) {
-                    w.err(&p, format!("`{vname}` is not a valid volume name"));
-                }
-                match decl {
-                    Value::Null => {
-                        volumes.insert(vname.clone(), VolumeDecl::default());
-                    }
-                    Value::Object(o) => {
-                        if let Some(d) = w.volume_decl(&p, o) {
-                            volumes.insert(vname.clone(), d);
-                        }
-                    }
-                    _ => w.err(&p, "must be a map or empty"),
-                }
-            }
-        }
-        Some(_) => w.err("volumes", "must be a map of volume names"),
-    }
+    let extensions = top_level_keys(&mut w, root);
+    let name = document_name(&mut w, root);
+    let volumes = volume_decls(&mut w, root.get("volumes"));
     let networks = super::network::parse_decls(&mut w, root.get("networks"));
     let secrets = super::objects::parse_decls(&mut w, Kind::Secret, root.get("secrets"));
     let configs = super::objects::parse_decls(&mut w, Kind::Config, root.get("configs"));
-    let mut services = IndexMap::new();
-    match root.get("services") {
-        Some(Value::Object(map)) if !map.is_empty() => {
-            for (mname, spec) in map {
-                let p = format!("services.{mname}");
-                if !is_dns_label(mname) {
-                    w.err(&p, format!("member name `{mname}` is not DNS-safe"));
-                }
-                if let Some(m) = w.member(&p, spec) {
-                    services.insert(mname.clone(), m);
-                }
-            }
-        }
-        Some(Value::Object(_)) => w.err("services", "must have at least one member"),
-        Some(_) => w.err("services", "must be a map of members"),
-        None => w.err("services", "is required"),
-    }
+    let mut services = members(&mut w, root.get("services"));
     // Cross-member rules: references, uniqueness, cycles.
     let mut container_names: IndexMap<String, (String, u32)> = IndexMap::new();
     for (mname, m) in &services {
-        for dep in m.depends_on.keys() {
-            if dep == mname {
-                w.err(
-                    format!("services.{mname}.depends_on.{dep}"),
-                    "a member cannot depend on itself",
-                );
-            } else if !services.contains_key(dep) {
-                w.err(
-                    format!("services.{mname}.depends_on.{dep}"),
-                    format!("unknown member `{dep}`"),
-                );
-            }
-        }
-        for (i, v) in m.volumes.iter().enumerate() {
-            if let Ok(Mount::Named { volume, .. }) = v.mount()
-                && !volumes.contains_key(&volume)
-            {
-                w.err(
-                    format!("services.{mname}.volumes[{i}]"),
-                    format!("volume `{volume}` is not declared under the top-level volumes"),
-                );
-            }
-        }
-        let cname = m
-            .container_name
-            .clone()
-            .unwrap_or_else(|| format!("{name}-{mname}"));
-        // Replicas after the first are `<service>-<member>-<n>` (see `Definition::replica_name`).
-        let names = std::iter::once((cname, 1))
-            .chain((2..=m.runtime.replicas()).map(|n| (format!("{name}-{mname}-{n}"), n)));
-        for (cname, n) in names {
-            if let Some((other, on)) = container_names.insert(cname.clone(), (mname.clone(), n)) {
-                let whose = |m: &str, n: u32| {
-                    if n > 1 {
-                        format!("member `{m}` (its replica {n})")
-                    } else {
-                        format!("member `{m}`")
-                    }
-                };
-                w.err(
-                    format!("services.{mname}.container_name"),
-                    format!(
-                        "container name `{cname}` of {} is also used by {}",
-                        whose(mname, n),
-                        whose(&other, on)
-                    ),
-                );
-            }
-        }
+        check_member_refs(&mut w, mname, m, &services, &volumes);
+        claim_container_names(&mut w, &mut container_names, &name, mname, m);
     }
     super::network::check_references(&mut w, &services, &networks);
     qualify_volumes_from(&mut w, &mut services);
@@ -747,6 +665,169 @@ pub fn parse(doc: &Value) -> Result<Definition, Vec<Problem>> {
         })
     } else {
         Err(w.problems)
+    }
+}
+
+/// Refuses the top-level fields SDMD does not know and returns the `x-` extensions.
+fn top_level_keys(w: &mut Walker, root: &Map<String, Value>) -> IndexMap<String, Value> {
+    let mut extensions = IndexMap::new();
+    for (k, val) in root {
+        if k.starts_with("x-") {
+            extensions.insert(k.clone(), val.clone());
+            continue;
+        }
+        // `version` is obsolete in compose but common in the wild: accepted and ignored.
+        if !matches!(
+            k.as_str(),
+            "name" | "services" | "volumes" | "networks" | "secrets" | "configs" | "version"
+        ) {
+            w.err(
+                k.clone(),
+                "unsupported top-level field; supported: name, services, volumes, networks, secrets, configs",
+            );
+        }
+    }
+    extensions
+}
+
+/// The document's required, DNS-safe `name`.
+fn document_name(w: &mut Walker, root: &Map<String, Value>) -> String {
+    match root.get("name") {
+        Some(Value::String(s)) => {
+            if !is_dns_label(s) {
+                w.err("name", format!("`{s}` is not DNS-safe: 1-63 lowercase letters, digits and '-', not starting or ending with '-'"));
+            }
+            s.clone()
+        }
+        Some(_) => {
+            w.err("name", "must be a string");
+            String::new()
+        }
+        None => {
+            w.err("name", "is required");
+            String::new()
+        }
+    }
+}
+
+/// The top-level `volumes` declarations.
+fn volume_decls(w: &mut Walker, v: Option<&Value>) -> IndexMap<String, VolumeDecl> {
+    let mut volumes = IndexMap::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (vname, decl) in map {
+                let p = format!("volumes.{vname}");
+                if !super::is_volume_name(vname) {
+                    w.err(&p, format!("`{vname}` is not a valid volume name"));
+                }
+                match decl {
+                    Value::Null => {
+                        volumes.insert(vname.clone(), VolumeDecl::default());
+                    }
+                    Value::Object(o) => {
+                        if let Some(d) = w.volume_decl(&p, o) {
+                            volumes.insert(vname.clone(), d);
+                        }
+                    }
+                    _ => w.err(&p, "must be a map or empty"),
+                }
+            }
+        }
+        Some(_) => w.err("volumes", "must be a map of volume names"),
+    }
+    volumes
+}
+
+/// The required `services`: at least one member, each with a DNS-safe name.
+fn members(w: &mut Walker, v: Option<&Value>) -> IndexMap<String, Member> {
+    let mut services = IndexMap::new();
+    match v {
+        Some(Value::Object(map)) if !map.is_empty() => {
+            for (mname, spec) in map {
+                let p = format!("services.{mname}");
+                if !is_dns_label(mname) {
+                    w.err(&p, format!("member name `{mname}` is not DNS-safe"));
+                }
+                if let Some(m) = w.member(&p, spec) {
+                    services.insert(mname.clone(), m);
+                }
+            }
+        }
+        Some(Value::Object(_)) => w.err("services", "must have at least one member"),
+        Some(_) => w.err("services", "must be a map of members"),
+        None => w.err("services", "is required"),
+    }
+    services
+}
+
+/// A member's `depends_on` names other members and its named volumes are declared.
+fn check_member_refs(
+    w: &mut Walker,
+    mname: &str,
+    m: &Member,
+    services: &IndexMap<String, Member>,
+    volumes: &IndexMap<String, VolumeDecl>,
+) {
+    for dep in m.depends_on.keys() {
+        if dep == mname {
+            w.err(
+                format!("services.{mname}.depends_on.{dep}"),
+                "a member cannot depend on itself",
+            );
+        } else if !services.contains_key(dep) {
+            w.err(
+                format!("services.{mname}.depends_on.{dep}"),
+                format!("unknown member `{dep}`"),
+            );
+        }
+    }
+    for (i, v) in m.volumes.iter().enumerate() {
+        if let Ok(Mount::Named { volume, .. }) = v.mount()
+            && !volumes.contains_key(&volume)
+        {
+            w.err(
+                format!("services.{mname}.volumes[{i}]"),
+                format!("volume `{volume}` is not declared under the top-level volumes"),
+            );
+        }
+    }
+}
+
+/// Claims the container names of a member's replicas in `taken` (name → member, replica
+/// number), refusing one another member's replica has already.
+fn claim_container_names(
+    w: &mut Walker,
+    taken: &mut IndexMap<String, (String, u32)>,
+    name: &str,
+    mname: &str,
+    m: &Member,
+) {
+    let cname = m
+        .container_name
+        .clone()
+        .unwrap_or_else(|| format!("{name}-{mname}"));
+    // Replicas after the first are `<service>-<member>-<n>` (see `Definition::replica_name`).
+    let names = std::iter::once((cname, 1))
+        .chain((2..=m.runtime.replicas()).map(|n| (format!("{name}-{mname}-{n}"), n)));
+    for (cname, n) in names {
+        if let Some((other, on)) = taken.insert(cname.clone(), (mname.to_owned(), n)) {
+            let whose = |m: &str, n: u32| {
+                if n > 1 {
+                    format!("member `{m}` (its replica {n})")
+                } else {
+                    format!("member `{m}`")
+                }
+            };
+            w.err(
+                format!("services.{mname}.container_name"),
+                format!(
+                    "container name `{cname}` of {} is also used by {}",
+                    whose(mname, n),
+                    whose(&other, on)
+                ),
+            );
+        }
     }
 }
 
