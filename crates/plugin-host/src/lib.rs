@@ -1,9 +1,12 @@
 //! The WebAssembly plugin runtime. **Architecture Invariant:** this is the only module that imports
 //! `wasmtime`; the rest of SDMD speaks [`types`], [`Manifest`] and [`PluginError`].
 //!
-//! Every call runs in a fresh `Store` instantiated from a cached `InstancePre`, on a blocking thread, with
-//! an epoch deadline that traps (a ticker thread advances the epoch every [`TICK`]), a memory limiter, and a
-//! tokio timeout around it all. WASI is linked with nothing behind it: no preopens, no environment, no
+//! Every call runs in a fresh `Store` instantiated from a cached `InstancePre`, as a future on the caller's
+//! runtime (wasmtime's async support: the guest runs on its own fiber stack), with an epoch deadline (a
+//! ticker thread advances the epoch every [`TICK`]; at each tick the guest yields to the runtime, and once
+//! its ticks are used up it traps), a memory limiter, and a tokio timeout around it all (which also ends a
+//! call waiting in an HTTP or registry import, as those are awaited). A worker thread is held by a computing
+//! guest for at most one tick at a time. WASI is linked with nothing behind it: no preopens, no environment, no
 //! stdin, no sockets; stdout/stderr land, size-capped, in the call's log. Only the `sdmd:plugin`
 //! interfaces that the manifest declares **and** the admin granted are linked.
 //!
@@ -27,6 +30,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, ResourceTable};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -93,7 +97,7 @@ pub struct Grants {
 }
 
 /// Read-only registry access for strategies; implemented by the core (Docker/registry) side.
-/// Called on a blocking thread during a plugin call.
+/// Called on the runtime's blocking pool during a plugin call (the import awaits it).
 pub trait Registry: Send + Sync {
     /// Tags of a repository.
     fn list_tags(&self, repository: &str) -> Result<Vec<String>, String>;
@@ -334,20 +338,35 @@ impl WasiView for CallState {
 }
 
 impl CallState {
-    fn http_send(&mut self, req: http::Request) -> Result<http::Response, http::HttpError> {
+    async fn http_send(&mut self, req: http::Request) -> Result<http::Response, http::HttpError> {
         let Some((grant, limits)) = self.http.clone() else {
             return Err(http::HttpError::Denied(
                 "the http capability is not granted".into(),
             ));
         };
-        let Some(rt) = &self.rt else {
+        if self.rt.is_none() {
             return Err(http::HttpError::Transport(
                 "no async runtime to send requests on".into(),
             ));
-        };
-        // We are on a blocking-pool thread (never a runtime worker), so blocking on the runtime is fine.
-        rt.block_on(http::send(&grant, limits, req))
+        }
+        // The call runs as a future on the runtime: the request is awaited there, and the outer timeout
+        // can end the call while it waits.
+        http::send(&grant, limits, req).await
     }
+}
+
+/// Run a blocking capability (the [`Registry`] is synchronous) on the runtime's blocking pool, so the async
+/// worker the call runs on is not blocked.
+async fn run_blocking<R: Send + 'static>(
+    rt: Option<tokio::runtime::Handle>,
+    f: impl FnOnce() -> Result<R, String> + Send + 'static,
+) -> Result<R, String> {
+    let Some(rt) = rt else {
+        return Err("no async runtime for registry requests".into());
+    };
+    rt.spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(format!("registry task: {e}")))
 }
 
 /// The plugin runtime of one replica: engine, epoch ticker and compiled-component cache.
@@ -651,10 +670,10 @@ impl Runtime {
         plugin: &Plugin,
         input: types::StrategyInput,
     ) -> Outcome<types::Decision> {
-        self.call(plugin, Kind::UpdateStrategy, move |p, s| {
-            p.decide(s, &input)
-        })
-        .await
+        let mut call = self.begin(plugin, Some(tokio::runtime::Handle::current()));
+        let prepared = &plugin.inner.prepared;
+        let result = bounded(plugin, prepared.decide(&mut call.store, &input)).await;
+        finish(call, plugin, Kind::UpdateStrategy, result)
     }
 
     /// Run a health check.
@@ -663,16 +682,19 @@ impl Runtime {
         plugin: &Plugin,
         input: types::HealthInput,
     ) -> Outcome<types::Health> {
-        self.call(plugin, Kind::HealthCheck, move |p, s| p.check(s, &input))
-            .await
+        let mut call = self.begin(plugin, Some(tokio::runtime::Handle::current()));
+        let prepared = &plugin.inner.prepared;
+        let result = bounded(plugin, prepared.check(&mut call.store, &input)).await;
+        finish(call, plugin, Kind::HealthCheck, result)
     }
 
     /// Deliver an event to a notifier.
     pub async fn notify(&self, plugin: &Plugin, event: types::Event) -> Outcome<()> {
-        self.call(plugin, Kind::Notifier, move |p, s| p.deliver(s, &event))
-            .await
+        let mut call = self.begin(plugin, Some(tokio::runtime::Handle::current()));
+        let prepared = &plugin.inner.prepared;
+        let result = bounded(plugin, prepared.deliver(&mut call.store, &event)).await;
+        finish(call, plugin, Kind::Notifier, result)
     }
-
     /// Run a plugin on JSON input (the invoke API and `sdmd plugin test`): the input's shape follows the
     /// plugin's first kind; the output is the result as JSON.
     pub async fn invoke_json(
@@ -726,56 +748,19 @@ impl Runtime {
         }
     }
 
-    async fn call<T, F>(&self, plugin: &Plugin, kind: Kind, f: F) -> Outcome<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(
-                &v0_1::Prepared,
-                &mut Store<CallState>,
-            ) -> Option<wasmtime::Result<Result<T, String>>>
-            + Send
-            + 'static,
-    {
-        let started = Instant::now();
-        let id = plugin.id().to_string();
-        let deadline = Duration::from_millis(plugin.inner.limits.deadline_ms);
-        let this = self.clone();
-        let p = plugin.clone();
-        let rt = tokio::runtime::Handle::current();
-        let task = tokio::task::spawn_blocking(move || this.call_blocking(&p, kind, Some(rt), f));
-        match tokio::time::timeout(deadline + OUTER_GRACE, task).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) => Outcome {
-                result: Err(PluginError::Internal(format!(
-                    "plugin {id}: call task failed: {e}"
-                ))),
-                logs: Vec::new(),
-                duration: started.elapsed(),
-            },
-            // The blocking thread is left to the epoch deadline, which traps it as soon as it re-enters
-            // wasm; we stop waiting for it here.
-            Err(_) => Outcome {
-                result: Err(PluginError::Timeout {
-                    plugin: id,
-                    ms: (deadline + OUTER_GRACE).as_millis() as u64,
-                }),
-                logs: Vec::new(),
-                duration: started.elapsed(),
-            },
-        }
-    }
-
-    /// Run a strategy on the current thread, for benchmarks and callers that already are on a blocking
-    /// thread and bound the call themselves. The epoch deadline and memory limit apply, but there is no
-    /// outer timeout: server code uses [`Runtime::decide`] (the invariant "deadline, memory limit and
+    /// Run a strategy to completion on the current thread, for benchmarks and callers that already are on a
+    /// blocking thread and bound the call themselves. The epoch deadline and memory limit apply, but there
+    /// is no outer timeout: server code uses [`Runtime::decide`] (the invariant "deadline, memory limit and
     /// outer timeout on every call" is kept there). Never call it on an async worker thread.
     pub fn decide_blocking(
         &self,
         plugin: &Plugin,
         input: &types::StrategyInput,
     ) -> Outcome<types::Decision> {
-        let rt = tokio::runtime::Handle::try_current().ok();
-        self.call_blocking(plugin, Kind::UpdateStrategy, rt, |p, s| p.decide(s, input))
+        let mut call = self.begin(plugin, tokio::runtime::Handle::try_current().ok());
+        let prepared = &plugin.inner.prepared;
+        let result = wasmtime_wasi::runtime::in_tokio(prepared.decide(&mut call.store, input));
+        finish(call, plugin, Kind::UpdateStrategy, Ok(result))
     }
 
     /// [`Runtime::check_health`] on the current thread (see [`Runtime::decide_blocking`]).
@@ -784,14 +769,18 @@ impl Runtime {
         plugin: &Plugin,
         input: &types::HealthInput,
     ) -> Outcome<types::Health> {
-        let rt = tokio::runtime::Handle::try_current().ok();
-        self.call_blocking(plugin, Kind::HealthCheck, rt, |p, s| p.check(s, input))
+        let mut call = self.begin(plugin, tokio::runtime::Handle::try_current().ok());
+        let prepared = &plugin.inner.prepared;
+        let result = wasmtime_wasi::runtime::in_tokio(prepared.check(&mut call.store, input));
+        finish(call, plugin, Kind::HealthCheck, Ok(result))
     }
 
     /// [`Runtime::notify`] on the current thread (see [`Runtime::decide_blocking`]).
     pub fn notify_blocking(&self, plugin: &Plugin, event: &types::Event) -> Outcome<()> {
-        let rt = tokio::runtime::Handle::try_current().ok();
-        self.call_blocking(plugin, Kind::Notifier, rt, |p, s| p.deliver(s, event))
+        let mut call = self.begin(plugin, tokio::runtime::Handle::try_current().ok());
+        let prepared = &plugin.inner.prepared;
+        let result = wasmtime_wasi::runtime::in_tokio(prepared.deliver(&mut call.store, event));
+        finish(call, plugin, Kind::Notifier, Ok(result))
     }
 
     /// Benchmark hook: instantiate once, then call the plugin's first kind `n` times on that instance
@@ -813,31 +802,20 @@ impl Runtime {
             .next()
             .copied()
             .unwrap_or(Kind::Notifier);
-        let rt = tokio::runtime::Handle::try_current().ok();
-        let outcome = self.call_blocking(plugin, kind, rt, |p, store| {
-            // The deadline covers all n calls here: make it generous.
-            store.set_epoch_deadline(u64::MAX / 2);
-            Some(p.repeat(store, kind, input, n))
-        });
-        outcome.result
+        let mut call = self.begin(plugin, tokio::runtime::Handle::try_current().ok());
+        // The deadline covers all n calls here: make it generous.
+        call.store.set_epoch_deadline(u64::MAX / 2);
+        let prepared = &plugin.inner.prepared;
+        let result =
+            wasmtime_wasi::runtime::in_tokio(prepared.repeat(&mut call.store, kind, input, n));
+        finish(call, plugin, kind, Ok(Some(result))).result
     }
 
-    fn call_blocking<T, F>(
-        &self,
-        plugin: &Plugin,
-        kind: Kind,
-        rt: Option<tokio::runtime::Handle>,
-        f: F,
-    ) -> Outcome<T>
-    where
-        F: FnOnce(
-            &v0_1::Prepared,
-            &mut Store<CallState>,
-        ) -> Option<wasmtime::Result<Result<T, String>>>,
-    {
+    /// A fresh store for one call of `plugin`: an empty WASI context, the memory limiter, and the epoch
+    /// deadline armed for this call.
+    fn begin(&self, plugin: &Plugin, rt: Option<tokio::runtime::Handle>) -> Call {
         let started = Instant::now();
         let loaded = &plugin.inner;
-        let id = plugin.id().to_string();
         let limits = loaded.limits;
         let stdout = CappedPipe::new(limits.log_bytes);
         let stderr = CappedPipe::new(limits.log_bytes);
@@ -886,33 +864,88 @@ impl Runtime {
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = deadline.as_millis().div_ceil(TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        let result = f(&loaded.prepared, &mut store);
-        let state = store.into_data();
-        let mut logs = state.logs;
-        let err = stderr.contents();
-        logs.push_stream(LogLevel::Stdout, stdout.contents());
-        logs.push_stream(LogLevel::Stderr, (err.0.clone(), err.1));
-        let err_bytes = err.0;
-        let result = match result {
-            None => Err(PluginError::NotKind {
-                plugin: id.clone(),
-                kind,
-            }),
-            Some(Ok(Ok(v))) => Ok(v),
-            Some(Ok(Err(message))) => Err(PluginError::Failed {
-                plugin: id.clone(),
-                message,
-            }),
-            Some(Err(e)) => Err(classify(&id, &e, state.limiter.hit, &limits, &err_bytes)),
-        };
-        Outcome {
-            result,
-            logs: logs.finish(),
-            duration: started.elapsed(),
+        // Every tick the guest yields to the runtime (so other tasks, and the outer timeout, get to run
+        // while a long call computes); once the call's ticks are used up it traps with `Interrupt`.
+        let mut ticks = deadline.as_millis().div_ceil(TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            ticks = ticks.saturating_sub(1);
+            if ticks == 0 {
+                Err(wasmtime::Error::new(Trap::Interrupt))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        Call {
+            store,
+            stdout,
+            stderr,
+            started,
         }
+    }
+}
+
+/// One call's store, and the pipes its stdout and stderr write to.
+struct Call {
+    store: Store<CallState>,
+    stdout: CappedPipe,
+    stderr: CappedPipe,
+    started: Instant,
+}
+
+/// What a call returned: `None` when the plugin is not of the kind called, `Err` when the outer timeout
+/// ended it (with the timeout in ms).
+type Returned<T> = Result<Option<wasmtime::Result<Result<T, String>>>, u64>;
+
+/// The outer timeout around a call: the epoch deadline plus [`OUTER_GRACE`]. It ends a call stuck in a
+/// host import (an HTTP request, a registry lookup, a WASI wait) as well, since those are awaited.
+async fn bounded<T>(
+    plugin: &Plugin,
+    call: impl Future<Output = Option<wasmtime::Result<Result<T, String>>>>,
+) -> Returned<T> {
+    let outer = Duration::from_millis(plugin.inner.limits.deadline_ms) + OUTER_GRACE;
+    tokio::time::timeout(outer, call)
+        .await
+        .map_err(|_| outer.as_millis() as u64)
+}
+
+/// The outcome of a call from what it returned and what it logged.
+fn finish<T>(call: Call, plugin: &Plugin, kind: Kind, returned: Returned<T>) -> Outcome<T> {
+    let id = plugin.id().to_string();
+    let limits = plugin.inner.limits;
+    let result = match returned {
+        Ok(result) => result,
+        // The guest was dropped where it waited; its store goes with it.
+        Err(ms) => {
+            return Outcome {
+                result: Err(PluginError::Timeout { plugin: id, ms }),
+                logs: Vec::new(),
+                duration: call.started.elapsed(),
+            };
+        }
+    };
+    let state = call.store.into_data();
+    let mut logs = state.logs;
+    let err = call.stderr.contents();
+    logs.push_stream(LogLevel::Stdout, call.stdout.contents());
+    logs.push_stream(LogLevel::Stderr, (err.0.clone(), err.1));
+    let err_bytes = err.0;
+    let result = match result {
+        None => Err(PluginError::NotKind {
+            plugin: id.clone(),
+            kind,
+        }),
+        Some(Ok(Ok(v))) => Ok(v),
+        Some(Ok(Err(message))) => Err(PluginError::Failed {
+            plugin: id.clone(),
+            message,
+        }),
+        Some(Err(e)) => Err(classify(&id, &e, state.limiter.hit, &limits, &err_bytes)),
+    };
+    Outcome {
+        result,
+        logs: logs.finish(),
+        duration: call.started.elapsed(),
     }
 }
 

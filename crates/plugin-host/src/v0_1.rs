@@ -14,7 +14,16 @@ pub const VERSION: &str = "0.1.0";
 
 #[allow(missing_docs, clippy::all)] // generated
 mod host_api {
-    wasmtime::component::bindgen!({ path: "../../wit/0.1.0", world: "host-api" });
+    wasmtime::component::bindgen!({
+        path: "../../wit/0.1.0",
+        world: "host-api",
+        // The two imports that wait on the network are async, so a call waiting on them yields to the
+        // runtime (and the outer timeout can end it there); the others never block.
+        imports: {
+            "sdmd:plugin/http": async,
+            "sdmd:plugin/registry": async,
+        },
+    });
 }
 
 #[allow(missing_docs, clippy::all)] // generated
@@ -22,6 +31,7 @@ mod strategy_world {
     wasmtime::component::bindgen!({
         path: "../../wit/0.1.0",
         world: "update-strategy",
+        exports: { default: async },
         with: {
             "sdmd:plugin/types": super::host_api::sdmd::plugin::types,
             "sdmd:plugin/log": super::host_api::sdmd::plugin::log,
@@ -36,6 +46,7 @@ mod health_world {
     wasmtime::component::bindgen!({
         path: "../../wit/0.1.0",
         world: "health-check",
+        exports: { default: async },
         with: {
             "sdmd:plugin/types": super::host_api::sdmd::plugin::types,
             "sdmd:plugin/log": super::host_api::sdmd::plugin::log,
@@ -50,6 +61,7 @@ mod notifier_world {
     wasmtime::component::bindgen!({
         path: "../../wit/0.1.0",
         world: "notifier",
+        exports: { default: async },
         with: {
             "sdmd:plugin/types": super::host_api::sdmd::plugin::types,
             "sdmd:plugin/log": super::host_api::sdmd::plugin::log,
@@ -64,7 +76,7 @@ use host_api::sdmd::plugin::{config, http, log, registry, types as w};
 /// Add WASI (sandboxed by the per-call `WasiCtx`) and exactly the `sdmd:plugin` interfaces in `linked`.
 pub fn linker(engine: &Engine, linked: &[Capability]) -> wasmtime::Result<Linker<CallState>> {
     let mut l = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut l)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut l)?;
     w::add_to_linker::<CallState, HasSelf<CallState>>(&mut l, |s| s)?;
     for cap in linked {
         match cap {
@@ -111,59 +123,70 @@ impl Prepared {
     }
 
     /// Instantiate and call `strategy.decide`. `None` when the plugin is not a strategy.
-    pub fn decide(
+    pub async fn decide(
         &self,
         store: &mut Store<CallState>,
         input: &t::StrategyInput,
     ) -> Option<wasmtime::Result<Result<t::Decision, String>>> {
         let strategy = self.strategy.as_ref()?;
         store.data_mut().registry_scope = input.current.repository.clone();
-        Some((|| {
-            let input = StrategyInputRef::new(input);
-            let decide = strategy.instantiate(store)?;
-            let (out,) = decide.call(&mut *store, (&input,))?;
-            Ok(out.map(decision))
-        })())
+        Some(
+            async {
+                let input = StrategyInputRef::new(input);
+                let decide = strategy.instantiate(store).await?;
+                let (out,) = decide.call_async(&mut *store, (&input,)).await?;
+                Ok(out.map(decision))
+            }
+            .await,
+        )
     }
 
     /// Instantiate and call `checker.check`.
-    pub fn check(
+    pub async fn check(
         &self,
         store: &mut Store<CallState>,
         input: &t::HealthInput,
     ) -> Option<wasmtime::Result<Result<t::Health, String>>> {
         let pre = self.health.as_ref()?;
-        Some((|| {
-            let inst = pre.instantiate(&mut *store)?;
-            let out = inst
-                .sdmd_plugin_checker()
-                .call_check(&mut *store, &health_input(input))?;
-            Ok(out.map(|h| match h {
-                w::Health::Healthy => t::Health::Healthy,
-                w::Health::Unhealthy(reason) => t::Health::Unhealthy { reason },
-                w::Health::RetryAfter(ms) => t::Health::RetryAfter { ms },
-            }))
-        })())
+        Some(
+            async {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                let out = inst
+                    .sdmd_plugin_checker()
+                    .call_check(&mut *store, &health_input(input))
+                    .await?;
+                Ok(out.map(|h| match h {
+                    w::Health::Healthy => t::Health::Healthy,
+                    w::Health::Unhealthy(reason) => t::Health::Unhealthy { reason },
+                    w::Health::RetryAfter(ms) => t::Health::RetryAfter { ms },
+                }))
+            }
+            .await,
+        )
     }
 
     /// Instantiate and call `notify.deliver`.
-    pub fn deliver(
+    pub async fn deliver(
         &self,
         store: &mut Store<CallState>,
         event: &t::Event,
     ) -> Option<wasmtime::Result<Result<(), String>>> {
         let pre = self.notifier.as_ref()?;
-        Some((|| {
-            let inst = pre.instantiate(&mut *store)?;
-            inst.sdmd_plugin_notify()
-                .call_deliver(&mut *store, &event_to_wit(event))
-        })())
+        Some(
+            async {
+                let inst = pre.instantiate_async(&mut *store).await?;
+                inst.sdmd_plugin_notify()
+                    .call_deliver(&mut *store, &event_to_wit(event))
+                    .await
+            }
+            .await,
+        )
     }
 }
 
 impl Prepared {
     /// Instantiate once and call `n` times (benchmarks only); returns each call's duration.
-    pub fn repeat(
+    pub async fn repeat(
         &self,
         store: &mut Store<CallState>,
         kind: Kind,
@@ -176,7 +199,7 @@ impl Prepared {
             ($call:expr) => {
                 for _ in 0..n {
                     let t0 = std::time::Instant::now();
-                    if let Err(e) = $call? {
+                    if let Err(e) = $call.await? {
                         return Ok(Err(e));
                     }
                     out.push(t0.elapsed());
@@ -192,8 +215,13 @@ impl Prepared {
                 let input: t::StrategyInput = serde_json::from_value(input.clone()).map_err(bad)?;
                 store.data_mut().registry_scope = input.current.repository.clone();
                 let input = StrategyInputRef::new(&input);
-                let decide = strategy.instantiate(store)?;
-                time_calls!(decide.call(&mut *store, (&input,)).map(|(r,)| r.map(drop)));
+                let decide = strategy.instantiate(store).await?;
+                time_calls!(async {
+                    decide
+                        .call_async(&mut *store, (&input,))
+                        .await
+                        .map(|(r,)| r.map(drop))
+                });
             }
             Kind::HealthCheck => {
                 let pre = self
@@ -201,12 +229,13 @@ impl Prepared {
                     .as_ref()
                     .ok_or_else(|| wasmtime::Error::msg("not a health check"))?;
                 let input = health_input(&serde_json::from_value(input.clone()).map_err(bad)?);
-                let inst = pre.instantiate(&mut *store)?;
-                time_calls!(
+                let inst = pre.instantiate_async(&mut *store).await?;
+                time_calls!(async {
                     inst.sdmd_plugin_checker()
                         .call_check(&mut *store, &input)
+                        .await
                         .map(|r| r.map(drop))
-                );
+                });
             }
             Kind::Notifier => {
                 let pre = self
@@ -214,7 +243,7 @@ impl Prepared {
                     .as_ref()
                     .ok_or_else(|| wasmtime::Error::msg("not a notifier"))?;
                 let event = event_to_wit(&serde_json::from_value(input.clone()).map_err(bad)?);
-                let inst = pre.instantiate(&mut *store)?;
+                let inst = pre.instantiate_async(&mut *store).await?;
                 time_calls!(inst.sdmd_plugin_notify().call_deliver(&mut *store, &event));
             }
         }
@@ -251,8 +280,11 @@ impl Strategy {
     }
 
     /// A fresh instance in `store` and its typechecked `decide`.
-    fn instantiate<'a>(&self, store: &mut Store<CallState>) -> wasmtime::Result<DecideFn<'a>> {
-        let instance = self.pre.instantiate(&mut *store)?;
+    async fn instantiate<'a>(
+        &self,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<DecideFn<'a>> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
         instance.get_typed_func(&mut *store, self.decide)
     }
 }
@@ -434,7 +466,7 @@ impl config::Host for CallState {
 }
 
 impl registry::Host for CallState {
-    fn list_tags(&mut self, repository: String) -> Result<Vec<String>, String> {
+    async fn list_tags(&mut self, repository: String) -> Result<Vec<String>, String> {
         if !super::in_scope(&self.registry_scope, &repository) {
             return Err(format!(
                 "denied: only {} may be queried in this call",
@@ -442,11 +474,14 @@ impl registry::Host for CallState {
             ));
         }
         match &self.registry {
-            Some(r) => r.list_tags(&repository),
+            Some(r) => {
+                let r = std::sync::Arc::clone(r);
+                super::run_blocking(self.rt.clone(), move || r.list_tags(&repository)).await
+            }
             None => Err("no registry access is configured on this host".into()),
         }
     }
-    fn resolve_digest(&mut self, reference: String) -> Result<String, String> {
+    async fn resolve_digest(&mut self, reference: String) -> Result<String, String> {
         if !super::in_scope(&self.registry_scope, &reference) {
             return Err(format!(
                 "denied: only {} may be queried in this call",
@@ -454,14 +489,17 @@ impl registry::Host for CallState {
             ));
         }
         match &self.registry {
-            Some(r) => r.resolve_digest(&reference),
+            Some(r) => {
+                let r = std::sync::Arc::clone(r);
+                super::run_blocking(self.rt.clone(), move || r.resolve_digest(&reference)).await
+            }
             None => Err("no registry access is configured on this host".into()),
         }
     }
 }
 
 impl http::Host for CallState {
-    fn send(&mut self, req: http::Request) -> Result<http::Response, http::Error> {
+    async fn send(&mut self, req: http::Request) -> Result<http::Response, http::Error> {
         let remaining = self
             .deadline
             .saturating_duration_since(std::time::Instant::now());
@@ -479,7 +517,7 @@ impl http::Host for CallState {
             ),
             follow_redirects: req.follow_redirects,
         };
-        let result = self.http_send(request);
+        let result = self.http_send(request).await;
         match &result {
             Ok(r) => self.logs.push(
                 t::LogLevel::Debug,
