@@ -104,6 +104,12 @@ impl AppState {
         ))
     }
 
+    /// Whether PostgreSQL answers a query now (the health endpoint's readiness): the error's
+    /// text when it does not.
+    pub async fn database_reachable(&self) -> Result<(), String> {
+        crate::db::ping(&self.db).await.map_err(|e| e.to_string())
+    }
+
     /// The same state with another auth configuration.
     pub fn with_auth(mut self, auth: Arc<Auth>) -> Self {
         self.auth = auth;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use sdmd_model::schedule::{Frequency, ScheduleMode, Weekday};
@@ -53,15 +53,13 @@ impl Default for Schedule {
 /// A schedule as a client sends it: the fields of [`Schedule`] as text, so that
 /// [`ScheduleInput::validate`] reports every problem at once with its field (an unknown
 /// frequency, weekday or mode is such a problem, never a default).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleInput {
     /// Whether it runs.
     pub enabled: bool,
     /// `daily` or `weekly`.
     pub frequency: String,
     /// `mon`..`sun`; required for weekly.
-    #[serde(default)]
     pub weekday: Option<String>,
     /// Time of day, `HH:MM`.
     pub time: String,
@@ -70,7 +68,6 @@ pub struct ScheduleInput {
     /// `update` or `check`.
     pub mode: String,
     /// Start up to this many seconds after the due time.
-    #[serde(default)]
     pub jitter_seconds: u32,
 }
 

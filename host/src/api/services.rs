@@ -16,7 +16,8 @@ use utoipa_axum::routes;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path, ProjectBody, Query};
 use super::types::services::{
-    ActionReport, ContainerLogs, FileContent, PullReport, RemoveReport, Schedule, ServiceView,
+    ActionReport, ContainerLogs, FileContent, PullReport, RemoveReport, Schedule, ScheduleBody,
+    ServiceView,
 };
 use super::types::updates::{CheckReport, Run, UpdateReport};
 use crate::ops;
@@ -317,10 +318,12 @@ async fn put_schedule(
     State(state): State<AppState>,
     Audit(ctx): Audit,
     Path(name): Path<String>,
-    Json(s): Json<crate::schedule::ScheduleInput>,
+    Json(s): Json<ScheduleBody>,
 ) -> Result<axum::Json<Schedule>, ApiError> {
     Ok(axum::Json(
-        crate::schedule::put(&state, &ctx, &name, s).await?.into(),
+        crate::schedule::put(&state, &ctx, &name, s.into())
+            .await?
+            .into(),
     ))
 }
 

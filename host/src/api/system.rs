@@ -75,7 +75,7 @@ pub struct HealthComponent {
     security((), ("bearer" = [])),
     responses((status = 200, body = ServerHealth)))]
 async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<ServerHealth> {
-    let db = crate::db::ping(&state.db).await;
+    let db = state.database_reachable().await;
     let docker_ok = state.live.connected();
     let status = if docker_ok && db.is_ok() {
         "ok"
@@ -97,7 +97,7 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
         docker: Some(docker_health(&state, docker_ok).await),
         database: Some(HealthComponent {
             ok: db.is_ok(),
-            error: db.err().map(|e| e.to_string()),
+            error: db.err(),
         }),
         version: Some(env!("CARGO_PKG_VERSION").into()),
         tls_fingerprint: state.tls_fingerprint.clone(),

@@ -1,14 +1,13 @@
 //! Shapes of `/api/v1/services`: a service, what an operation did, logs, files, schedules.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::docker::{ContainerInfo, ContainerState, LogLine};
 use crate::live::{Kind, Status};
 use crate::ops;
 use crate::spec::{Definition, Problem};
-#[allow(unused_imports)] // named by the doc comment of `Schedule`
 use crate::timetable::ScheduleInput;
 use crate::timetable::{Frequency, ScheduleMode, Weekday};
 use sdmd_model::updates::PendingUpdate;
@@ -293,5 +292,54 @@ impl From<crate::timetable::Schedule> for Schedule {
             jitter_seconds: s.jitter_seconds,
             next_run: s.next_run,
         }
+    }
+}
+
+/// The body of `PUT …/schedule` as it is decoded: the fields of [`Schedule`] as text, so that
+/// the core's validation ([`ScheduleInput::validate`]) reports every problem at once with its
+/// field (an unknown frequency, weekday or mode is such a problem, never a default). The
+/// document describes it as [`Schedule`] (no field beyond those; `next_run` is read-only).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    enabled: bool,
+    frequency: String,
+    #[serde(default)]
+    weekday: Option<String>,
+    time: String,
+    timezone: String,
+    mode: String,
+    #[serde(default)]
+    jitter_seconds: u32,
+}
+
+impl From<ScheduleBody> for ScheduleInput {
+    fn from(b: ScheduleBody) -> Self {
+        Self {
+            enabled: b.enabled,
+            frequency: b.frequency,
+            weekday: b.weekday,
+            time: b.time,
+            timezone: b.timezone,
+            mode: b.mode,
+            jitter_seconds: b.jitter_seconds,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScheduleBody;
+
+    #[test]
+    fn a_schedule_body_admits_no_field_beyond_its_own() {
+        // The read-only `next_run` is not accepted, nor is any other field.
+        let sent = serde_json::json!({"enabled": true, "frequency": "daily", "time": "03:00",
+            "timezone": "UTC", "mode": "check", "next_run": "2026-01-01T00:00:00Z"});
+        assert!(serde_json::from_value::<ScheduleBody>(sent).is_err());
+        let sent = serde_json::json!({"enabled": true, "frequency": "daily", "time": "03:00",
+            "timezone": "UTC", "mode": "check"});
+        let body = serde_json::from_value::<ScheduleBody>(sent).expect("decodes");
+        assert_eq!((body.jitter_seconds, body.weekday), (0, None));
     }
 }
