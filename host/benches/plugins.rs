@@ -1,6 +1,8 @@
 //! Plugin runtime benchmark (not a test): for each example plugin, the .wasm size, compile time, cold
 //! start (load the cached artefact + instantiate + call), instantiate+call p50/p99 on a fresh Store each
-//! time (what production does), call-only on one reused instance, and the async API end to end.
+//! time, call-only on one reused instance, the async API as the server calls it (typed input, awaited
+//! with the outer timeout in a task on a runtime worker: what production does), and the invoke API (JSON
+//! in and out).
 //! Run: `plugins/build.sh && cargo bench -p sdmd --bench plugins` (`SDMD_BENCH_ONLY=<plugin>` for one row;
 //! the `hostile` row is the fixture in its harmless `ok` mode: the runtime's fixed cost per call).
 
@@ -159,7 +161,7 @@ fn main() {
         "sdmd plugin benchmark: {N} iterations (fewer for HTTP and JS plugins), fresh Store per call"
     );
     println!(
-        "{:<18} {:>9} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "{:<18} {:>9} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "plugin",
         "size",
         "compile",
@@ -168,7 +170,9 @@ fn main() {
         "inst+call99",
         "call-only50",
         "call-only99",
-        "async-api50"
+        "async50",
+        "async99",
+        "invoke-api50"
     );
     let only = std::env::var("SDMD_BENCH_ONLY").ok();
     for case in cases {
@@ -225,7 +229,29 @@ fn main() {
             .bench_call_only(&plugin, &case.input, case.iterations)
             .expect("call-only");
 
-        // The async API as the server uses it (spawn_blocking + timeout).
+        // The async API as the update pipeline, the health gate and the notifier make the call: typed
+        // input, awaited with the outer timeout in a task on a runtime worker.
+        let pipeline = {
+            let (rt, plugin, input, n) = (rt.clone(), plugin.clone(), input.clone(), case.iterations);
+            tokio
+                .block_on(tokio.spawn(async move {
+                    let mut times = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let t = Instant::now();
+                        let ok = if std::env::var_os("X_BLOCKING").is_some() {
+                            run(&rt, &plugin, &input)
+                        } else {
+                            run_async(&rt, &plugin, &input).await
+                        };
+                        assert!(ok, "async call failed");
+                        times.push(t.elapsed());
+                    }
+                    times
+                }))
+                .expect("the benchmark task")
+        };
+
+        // The invoke API (`POST /api/v1/plugins/{id}/invoke`, `sdmd plugin test`): JSON in, JSON out.
         let mut api = Vec::with_capacity(case.iterations / 5);
         for _ in 0..case.iterations / 5 {
             let t = Instant::now();
@@ -235,9 +261,10 @@ fn main() {
         }
         let (f50, f99) = stats(fresh);
         let (c50, c99) = stats(call_only);
+        let (p50, p99) = stats(pipeline);
         let (a50, _) = stats(api);
         println!(
-            "{:<18} {:>9} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12}",
+            "{:<18} {:>9} {:>10} {:>10} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
             case.name,
             format!("{} KiB", bytes.len() / 1024),
             format!("{:.0} ms", compile.as_secs_f64() * 1e3),
@@ -246,12 +273,15 @@ fn main() {
             us(f99),
             us(c50),
             us(c99),
+            us(p50),
+            us(p99),
             us(a50),
         );
     }
 }
 
 /// A decoded input, so the timed loop measures the plugin call and not JSON decoding.
+#[derive(Clone)]
 enum Input {
     Strategy(StrategyInput),
     Health(HealthInput),
@@ -268,6 +298,15 @@ fn decode(plugin: &sdmd::plugins::Plugin, input: &Value) -> Input {
             Input::Health(serde_json::from_value(input.clone()).expect("input"))
         }
         _ => Input::Event(serde_json::from_value(input.clone()).expect("input")),
+    }
+}
+
+/// One call through the async API, as the server makes it; true on success.
+async fn run_async(rt: &Runtime, plugin: &sdmd::plugins::Plugin, input: &Input) -> bool {
+    match input {
+        Input::Strategy(i) => rt.decide(plugin, i.clone()).await.result.is_ok(),
+        Input::Health(i) => rt.check_health(plugin, i.clone()).await.result.is_ok(),
+        Input::Event(e) => rt.notify(plugin, e.clone()).await.result.is_ok(),
     }
 }
 
