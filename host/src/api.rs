@@ -14,6 +14,7 @@ pub mod stream_guard;
 pub mod system;
 pub mod types;
 pub mod ui;
+pub mod variables;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
@@ -42,6 +43,7 @@ use error::ApiError;
         (name = "updates", description = "Registry checks, safe updates with rollback, history"),
         (name = "audit", description = "The append-only audit log"),
         (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
+        (name = "variables", description = "Global variables (`${NAME}` in every definition) and the standard environment"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
     )
@@ -55,6 +57,7 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .merge(services::router())
         .merge(plugins::router())
         .merge(registries::router())
+        .merge(variables::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

@@ -18,6 +18,7 @@ pub mod schedule;
 pub mod state;
 pub mod timetable;
 pub mod updates;
+pub mod variables;
 
 /// The lower crates under the paths these modules use.
 pub use sdmd_engine::{docker, live};

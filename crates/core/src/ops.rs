@@ -275,8 +275,9 @@ pub(crate) async fn load(state: &AppState, name: &str) -> Result<StoredService> 
                         .map(|f| (f.path.clone(), f.content.clone()))
                         .collect(),
                 };
-                s.definition =
-                    resolve_project(state, name, s.project_dir.as_deref(), &project)?.definition;
+                s.definition = resolve_project(state, name, s.project_dir.as_deref(), &project)
+                    .await?
+                    .definition;
                 s.files = files;
                 s.source = Some(source);
             }
@@ -482,15 +483,18 @@ pub fn project_dir(state: &AppState, service: &str, own: Option<&str>) -> std::p
     }
 }
 
-pub(crate) fn resolve_project(
+/// Resolves a project with the variables of this moment: the service's `.env`, then SDMD's
+/// stored variables, its `SDMD_VARIABLES` file and the standard defaults
+/// (`crate::variables::lookup`).
+pub(crate) async fn resolve_project(
     state: &AppState,
     service: &str,
     own_dir: Option<&str>,
     project: &Project,
 ) -> Result<crate::project::Resolved> {
-    let vars = state.variables.clone();
-    let globals = move |k: &str| vars.get(k).cloned();
-    crate::project::resolve(project, &globals, &project_dir(state, service, own_dir))
+    let vars = crate::variables::lookup(state).await?;
+    let globals = |k: &str| vars.get(k).cloned();
+    crate::project::resolve_with(project, &globals, &project_dir(state, service, own_dir))
         .map_err(Error::Invalid)
 }
 
@@ -517,7 +521,7 @@ pub(crate) fn check_policy(
 
 /// Stores a new service (revision 1) from a project: its document as written and its files.
 pub async fn create(state: &AppState, ctx: &AuditContext, project: Project) -> Result<ServiceView> {
-    let resolved = resolve_project(state, &document_name(&project.source), None, &project)?;
+    let resolved = resolve_project(state, &document_name(&project.source), None, &project).await?;
     check_policy(state, &resolved.definition, None)?;
     let def = resolved.display;
     let files = seal_files(state, &def.name, &project)?;
@@ -572,7 +576,7 @@ pub async fn replace(
             .await?
             .and_then(|s| s.project_dir)
     };
-    let resolved = resolve_project(state, name, own_dir.as_deref(), &project)?;
+    let resolved = resolve_project(state, name, own_dir.as_deref(), &project).await?;
     check_policy(state, &resolved.definition, own_dir.as_deref())?;
     let def = resolved.display;
     if def.name != name {
@@ -2411,7 +2415,7 @@ async fn adopt_compose_files(
     dir: &str,
     project: Project,
 ) -> Result<ServiceView> {
-    let resolved = resolve_project(state, name, Some(dir), &project)?;
+    let resolved = resolve_project(state, name, Some(dir), &project).await?;
     let def = resolved.display;
     let files = seal_files(state, name, &project)?;
     let ids: Vec<String> = group.containers.iter().map(|c| c.id.clone()).collect();
@@ -2976,7 +2980,55 @@ pub async fn put_file(
 pub async fn resolved_document(state: &AppState, name: &str) -> Result<Definition> {
     let stored = load(state, name).await?;
     let project = current_project(state, name).await?;
-    Ok(resolve_project(state, name, stored.project_dir.as_deref(), &project)?.display)
+    Ok(
+        resolve_project(state, name, stored.project_dir.as_deref(), &project)
+            .await?
+            .display,
+    )
+}
+
+/// One variable of a member's effective environment, as shown: its value masked when it came
+/// from a sealed file or a secret variable.
+#[derive(Debug, Clone)]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: String,
+    /// Its value as shown (`********` when masked).
+    pub value: String,
+    /// Where it came from.
+    pub source: crate::project::EnvSource,
+}
+
+/// The effective environment of every member of the current revision, with the source of
+/// each value, resolved with the variables of this moment (as a deploy now would).
+pub async fn environment(
+    state: &AppState,
+    name: &str,
+) -> Result<indexmap::IndexMap<String, Vec<EnvVar>>> {
+    let stored = load(state, name).await?;
+    let project = current_project(state, name).await?;
+    let resolved = resolve_project(state, name, stored.project_dir.as_deref(), &project).await?;
+    Ok(resolved
+        .display
+        .services
+        .iter()
+        .map(|(member, m)| {
+            let sources = resolved.sources.get(member);
+            let vars = m
+                .environment
+                .iter()
+                .filter_map(|(k, v)| {
+                    let source = sources?.get(k)?.clone();
+                    Some(EnvVar {
+                        name: k.clone(),
+                        value: v.clone(),
+                        source,
+                    })
+                })
+                .collect();
+            (member.clone(), vars)
+        })
+        .collect())
 }
 
 /// The document as written (with its `${VAR}` text), for export.

@@ -1297,7 +1297,8 @@ async fn apply_strategy(
                 .collect(),
         };
         stored_def =
-            ops::resolve_project(state, &stored.name, stored.project_dir.as_deref(), &project)?
+            ops::resolve_project(state, &stored.name, stored.project_dir.as_deref(), &project)
+                .await?
                 .display;
         sealed_files = ops::seal_files(state, &stored.name, &project)?;
     }

@@ -71,6 +71,8 @@ crate::text_enum! {
         RegistryPut = "registry.put",
         /// Registry credentials were removed.
         RegistryDelete = "registry.delete",
+        /// SDMD's global variables were replaced (names and secrecy in the details, never values).
+        VariablesSet = "variables.set",
         /// A plugin was installed.
         PluginUpload = "plugin.upload",
         /// A plugin's grants or settings were changed.

@@ -48,10 +48,81 @@ pub struct FileInfo {
 pub struct Resolved {
     /// What deploy uses: every value real.
     pub definition: Definition,
-    /// What is stored and shown: values that come from sealed files are masked.
+    /// What is stored and shown: values that come from sealed files or secret variables are
+    /// masked.
     pub display: Definition,
     /// Compose's warnings (an unset variable becomes empty), each with its path.
     pub warnings: Vec<Problem>,
+    /// Where each member's environment variable came from, by member and key (the keys of
+    /// `definition`'s environments, in their order).
+    pub sources: IndexMap<String, IndexMap<String, EnvSource>>,
+}
+
+/// A variable SDMD supplies beside the service's `.env` (which wins over it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Its value (a secret one opened).
+    pub value: String,
+    /// Sealed at rest: masked wherever the document is shown, usable only where masking holds.
+    pub secret: bool,
+    /// Where SDMD has it from.
+    pub origin: Origin,
+}
+
+crate::text_enum! {
+    /// Where a global variable comes from.
+    pub enum Origin ("variable source") {
+        /// Stored in SDMD's settings (`PUT /api/v1/variables`).
+        Set = "set",
+        /// A standard variable's default (`TZ`, `PUID`, `PGID`, `UMASK`), not overridden.
+        Default = "default",
+        /// The `SDMD_VARIABLES` file.
+        File = "file",
+    }
+}
+
+crate::text_enum! {
+    /// What set a member's environment variable.
+    pub enum EnvKind ("environment source") {
+        /// Written in the member's `environment:` (no variable in its value, or only unset ones).
+        Member = "member",
+        /// Read from an `env_file` (and not overridden by `environment:`).
+        EnvFile = "env_file",
+        /// Written in `environment:` with a `${VAR}` the service's `.env` sets.
+        Dotenv = "dotenv",
+        /// Written in `environment:` with a `${VAR}` of SDMD's global variables.
+        Global = "global",
+        /// Given by the standard-environment switch (`x-sdmd.standard_environment`).
+        Standard = "standard",
+    }
+}
+
+/// Where one environment variable of a member came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvSource {
+    /// What set it.
+    pub kind: EnvKind,
+    /// The variable its value was read from (`dotenv`, `global`, `standard`): the first one the
+    /// value references that is set.
+    pub variable: Option<String>,
+    /// For `global` and `standard` values read from a global variable: where SDMD has it from.
+    pub origin: Option<Origin>,
+    /// For `env_file`: the file (the last one that sets the key, as later files win).
+    pub file: Option<String>,
+    /// Whether the value is masked when shown (it came from a sealed file or a secret variable).
+    pub masked: bool,
+}
+
+impl EnvSource {
+    fn new(kind: EnvKind) -> Self {
+        EnvSource {
+            kind,
+            variable: None,
+            origin: None,
+            file: None,
+            masked: false,
+        }
+    }
 }
 
 /// Checks a project file path: relative, normal components only, no `..`, at most 255 bytes.
@@ -161,10 +232,31 @@ fn text(files: &IndexMap<String, Vec<u8>>, path: &str) -> Option<Result<String, 
 }
 
 /// Resolves a project into its effective definition. `globals` are SDMD's global variables
-/// (after the `.env`'s, which win); `project_dir` anchors relative bind paths.
+/// (after the `.env`'s, which win), none of them secret; `project_dir` anchors relative bind
+/// paths. See [`resolve_with`].
 pub fn resolve(
     project: &Project,
     globals: &dyn Fn(&str) -> Option<String>,
+    project_dir: &Path,
+) -> Result<Resolved, Vec<Problem>> {
+    let globals = |k: &str| {
+        globals(k).map(|value| Global {
+            value,
+            secret: false,
+            origin: Origin::File,
+        })
+    };
+    resolve_with(project, &globals, project_dir)
+}
+
+/// Resolves a project into its effective definition. Variables are looked up in the service's
+/// `.env` first, then in `globals` (SDMD's stored variables, its `SDMD_VARIABLES` file and the
+/// standard defaults, in the order the caller gives them). A secret global is masked in
+/// `display` where it is used (an `environment` value, a config's `content`) and refused
+/// anywhere else, so the shown and stored definition never holds it in clear.
+pub fn resolve_with(
+    project: &Project,
+    globals: &dyn Fn(&str) -> Option<Global>,
     project_dir: &Path,
 ) -> Result<Resolved, Vec<Problem>> {
     let mut problems = Vec::new();
@@ -193,7 +285,7 @@ pub fn resolve(
             problems.push(problem("files..env".into(), m));
             IndexMap::new()
         }
-        Some(Ok(t)) => match dotenv::parse(&t, globals) {
+        Some(Ok(t)) => match dotenv::parse(&t, |k: &str| globals(k).map(|g| g.value)) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(problem("files..env".into(), e.to_string()));
@@ -201,7 +293,14 @@ pub fn resolve(
             }
         },
     };
-    let lookup = |k: &str| dotenv_vars.get(k).cloned().or_else(|| globals(k));
+    let lookup = |k: &str| {
+        dotenv_vars
+            .get(k)
+            .cloned()
+            .or_else(|| globals(k).map(|g| g.value))
+    };
+    let standard = crate::spec::standard_environment(&project.source);
+    let mut sources: IndexMap<String, IndexMap<String, EnvSource>> = IndexMap::new();
     // 2. Interpolation of every string value.
     let interpolated = interpolate::interpolate(&project.source, lookup);
     for e in &interpolated.errors {
@@ -235,6 +334,7 @@ pub fn resolve(
             }
             m.remove("env_file");
             let mut from_files: IndexMap<String, String> = IndexMap::new();
+            let mut file_of: IndexMap<String, String> = IndexMap::new();
             for e in entries {
                 let field = if e.index == usize::MAX {
                     format!("services.{mname}.env_file")
@@ -254,18 +354,55 @@ pub fn resolve(
                     None => {}
                     Some(Err(m)) => problems.push(problem(field, m)),
                     Some(Ok(t)) => match dotenv::parse(&t, lookup) {
-                        Ok(vars) => from_files.extend(vars),
+                        Ok(vars) => {
+                            for k in vars.keys() {
+                                file_of.insert(k.clone(), path.clone());
+                            }
+                            from_files.extend(vars);
+                        }
                         Err(err) => problems.push(problem(field, format!("`{}`: {err}", e.path))),
                     },
                 }
             }
             let explicit = environment_map(m.get("environment"));
+            let member_sources = sources.entry(mname.clone()).or_default();
             for k in from_files.keys() {
                 if !explicit.contains_key(k) {
                     sealed_env.push((mname.clone(), k.clone()));
+                    let mut src = EnvSource::new(EnvKind::EnvFile);
+                    src.file = file_of.get(k).cloned();
+                    src.masked = true;
+                    member_sources.insert(k.clone(), src);
                 }
             }
-            if !from_files.is_empty() {
+            for k in explicit.keys() {
+                member_sources.insert(k.clone(), EnvSource::new(EnvKind::Member));
+            }
+            // The standard environment: what neither `environment` nor an env file sets.
+            let mut injected: Map<String, Value> = Map::new();
+            if standard {
+                for name in crate::spec::STANDARD_ENVIRONMENT {
+                    if explicit.contains_key(name) || from_files.contains_key(name) {
+                        continue;
+                    }
+                    let Some(value) = lookup(name) else { continue };
+                    let mut src = EnvSource::new(EnvKind::Standard);
+                    src.variable = Some(name.to_owned());
+                    if !dotenv_vars.contains_key(name) {
+                        let g = globals(name);
+                        src.origin = g.as_ref().map(|g| g.origin);
+                        src.masked = g.is_some_and(|g| g.secret);
+                    } else {
+                        src.masked = true;
+                    }
+                    if src.masked {
+                        sealed_env.push((mname.clone(), name.to_owned()));
+                    }
+                    member_sources.insert(name.to_owned(), src);
+                    injected.insert(name.to_owned(), Value::String(value));
+                }
+            }
+            if !from_files.is_empty() || !injected.is_empty() {
                 let mut merged: Map<String, Value> = Map::new();
                 for (k, v) in from_files {
                     merged.insert(k, Value::String(v));
@@ -273,6 +410,7 @@ pub fn resolve(
                 for (k, v) in explicit {
                     merged.insert(k, v);
                 }
+                merged.extend(injected);
                 m.insert("environment".into(), Value::Object(merged));
             }
             anchor_relative_binds(mname, m, project_dir, &mut problems);
@@ -283,19 +421,50 @@ pub fn resolve(
     // Environment values that read a variable of the (sealed) `.env` are masked when shown, and
     // so is a config's `content` that does.
     let mut sealed_content: Vec<String> = Vec::new();
+    // A secret global variable is masked the same way, and refused where masking cannot hold.
     for r in interpolate::references(&project.source) {
-        if !dotenv_vars.contains_key(&r.variable) {
+        let env_key = env_key_of(&project.source, &r.path);
+        let from_dotenv = dotenv_vars.contains_key(&r.variable);
+        let global = (!from_dotenv).then(|| globals(&r.variable)).flatten();
+        if let Some((member, key)) = &env_key {
+            // The first variable the value reads that is set names its source.
+            if let Some(src) = sources.get_mut(member).and_then(|m| m.get_mut(key))
+                && src.kind == EnvKind::Member
+                && (from_dotenv || global.is_some())
+            {
+                src.variable = Some(r.variable.clone());
+                if from_dotenv {
+                    src.kind = EnvKind::Dotenv;
+                    src.masked = true;
+                } else if let Some(g) = &global {
+                    src.kind = EnvKind::Global;
+                    src.origin = Some(g.origin);
+                }
+            }
+        }
+        let secret = from_dotenv || global.as_ref().is_some_and(|g| g.secret);
+        if !secret {
             continue;
         }
-        if let Some((member, key)) = env_key_of(&project.source, &r.path) {
-            sealed_env.push((member, key));
-        }
-        if let Some(key) = r
+        let content_key = r
             .path
             .strip_prefix("configs.")
-            .and_then(|k| k.strip_suffix(".content"))
-        {
+            .and_then(|k| k.strip_suffix(".content"));
+        if let Some((member, key)) = env_key {
+            if let Some(src) = sources.get_mut(&member).and_then(|m| m.get_mut(&key)) {
+                src.masked = true;
+            }
+            sealed_env.push((member, key));
+        } else if let Some(key) = content_key {
             sealed_content.push(key.to_owned());
+        } else if !from_dotenv {
+            problems.push(problem(
+                r.path.clone(),
+                format!(
+                    "`{}` is a secret variable: use it only in an `environment` value or a config's `content`, where SDMD masks it",
+                    r.variable
+                ),
+            ));
         }
     }
     if !problems.is_empty() {
@@ -330,10 +499,31 @@ pub fn resolve(
             *v = MASK.to_owned();
         }
     }
+    // Only the keys the definition holds, in its order.
+    let sources = definition
+        .services
+        .iter()
+        .map(|(mname, m)| {
+            let known = sources.get(mname);
+            let env = m
+                .environment
+                .keys()
+                .map(|k| {
+                    let src = known
+                        .and_then(|s| s.get(k))
+                        .cloned()
+                        .unwrap_or_else(|| EnvSource::new(EnvKind::Member));
+                    (k.clone(), src)
+                })
+                .collect();
+            (mname.clone(), env)
+        })
+        .collect();
     Ok(Resolved {
         definition,
         display,
         warnings,
+        sources,
     })
 }
 
@@ -689,5 +879,128 @@ mod tests {
         assert_eq!(r.definition.services["web"].image, "busybox:3");
         assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
         assert_eq!(r.warnings[0].field, "services.web.environment.A");
+    }
+
+    fn globals_of<'a>(
+        vars: &'a [(&'a str, &'a str, bool, Origin)],
+    ) -> impl Fn(&str) -> Option<Global> + 'a {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, ..)| *n == k)
+                .map(|(_, v, secret, origin)| Global {
+                    value: (*v).to_owned(),
+                    secret: *secret,
+                    origin: *origin,
+                })
+        }
+    }
+
+    #[test]
+    fn secret_globals_are_masked_and_sources_named() {
+        let src = json!({"name": "app", "services": {"web": {
+            "image": "busybox",
+            "env_file": "web.env",
+            "environment": {"TOKEN": "${API_TOKEN}", "ZONE": "${TZ}", "PASS": "${DB}", "PLAIN": "x${UNSET}", "FROM_FILE": "over"}
+        }}});
+        let vars = [
+            ("API_TOKEN", "t0ken", true, Origin::Set),
+            ("TZ", "Europe/Berlin", false, Origin::Default),
+        ];
+        let g = globals_of(&vars);
+        let p = project(
+            src,
+            &[
+                (".env", "DB=pw\n"),
+                ("web.env", "FROM_FILE=file\nONLY_FILE=1\n"),
+            ],
+        );
+        let r = resolve_with(&p, &g, Path::new("/s/app")).expect("resolves");
+        let env = &r.definition.services["web"].environment;
+        assert_eq!(env["TOKEN"], "t0ken");
+        assert_eq!(env["ZONE"], "Europe/Berlin");
+        assert_eq!(env["FROM_FILE"], "over");
+        let shown = &r.display.services["web"].environment;
+        assert_eq!(shown["TOKEN"], MASK);
+        assert_eq!(shown["ZONE"], "Europe/Berlin");
+        assert_eq!(shown["PASS"], MASK);
+        assert_eq!(shown["ONLY_FILE"], MASK);
+        let s = &r.sources["web"];
+        assert_eq!(s["TOKEN"].kind, EnvKind::Global);
+        assert_eq!(s["TOKEN"].variable.as_deref(), Some("API_TOKEN"));
+        assert_eq!(s["TOKEN"].origin, Some(Origin::Set));
+        assert!(s["TOKEN"].masked);
+        assert_eq!(s["ZONE"].kind, EnvKind::Global);
+        assert_eq!(s["ZONE"].origin, Some(Origin::Default));
+        assert!(!s["ZONE"].masked);
+        assert_eq!(s["PASS"].kind, EnvKind::Dotenv);
+        assert_eq!(s["PLAIN"].kind, EnvKind::Member);
+        assert_eq!(s["PLAIN"].variable, None);
+        assert_eq!(s["FROM_FILE"].kind, EnvKind::Member);
+        assert_eq!(s["ONLY_FILE"].kind, EnvKind::EnvFile);
+        assert_eq!(s["ONLY_FILE"].file.as_deref(), Some("web.env"));
+    }
+
+    #[test]
+    fn a_secret_global_outside_environment_is_refused() {
+        let src = json!({"name": "app", "services": {"web": {
+            "image": "busybox", "command": ["echo", "${API_TOKEN}"]
+        }}});
+        let vars = [("API_TOKEN", "t0ken", true, Origin::Set)];
+        let errs = resolve_with(&project(src, &[]), &globals_of(&vars), Path::new("/s/app"))
+            .expect_err("refused");
+        assert_eq!(errs[0].field, "services.web.command[1]", "{errs:?}");
+        assert!(errs[0].message.contains("API_TOKEN"), "{errs:?}");
+    }
+
+    #[test]
+    fn standard_environment_fills_only_what_members_do_not_set() {
+        let src = json!({"name": "app", "x-sdmd": {"standard_environment": true}, "services": {
+            "plain": {"image": "busybox"},
+            "zoned": {"image": "busybox", "environment": ["TZ=UTC"]},
+            "filed": {"image": "busybox", "env_file": "f.env"}
+        }});
+        let vars = [
+            ("TZ", "Europe/Berlin", false, Origin::Default),
+            ("PUID", "1000", false, Origin::Default),
+            ("PGID", "1000", false, Origin::Default),
+            ("UMASK", "022", false, Origin::Set),
+        ];
+        let p = project(src, &[("f.env", "PUID=33\n")]);
+        let r = resolve_with(&p, &globals_of(&vars), Path::new("/s/app")).expect("resolves");
+        let env = |m: &str| r.definition.services[m].environment.clone();
+        assert_eq!(env("plain")["TZ"], "Europe/Berlin");
+        assert_eq!(env("plain")["PUID"], "1000");
+        assert_eq!(env("plain")["PGID"], "1000");
+        assert_eq!(env("plain")["UMASK"], "022");
+        assert_eq!(env("zoned")["TZ"], "UTC");
+        assert_eq!(env("zoned")["PUID"], "1000");
+        assert_eq!(env("filed")["PUID"], "33");
+        assert_eq!(r.sources["plain"]["UMASK"].kind, EnvKind::Standard);
+        assert_eq!(r.sources["plain"]["UMASK"].origin, Some(Origin::Set));
+        assert_eq!(r.sources["zoned"]["TZ"].kind, EnvKind::Member);
+        assert_eq!(r.sources["filed"]["PUID"].kind, EnvKind::EnvFile);
+
+        // Off (the default): nothing is added.
+        let off = json!({"name": "app", "services": {"plain": {"image": "busybox"}}});
+        let r = resolve_with(&project(off, &[]), &globals_of(&vars), Path::new("/s/app")).unwrap();
+        assert!(r.definition.services["plain"].environment.is_empty());
+    }
+
+    #[test]
+    fn x_sdmd_is_checked_other_extensions_are_free() {
+        for (x, field) in [
+            (json!({"standard_env": true}), "x-sdmd.standard_env"),
+            (
+                json!({"standard_environment": "yes"}),
+                "x-sdmd.standard_environment",
+            ),
+            (json!(true), "x-sdmd"),
+        ] {
+            let src = json!({"name": "app", "x-sdmd": x, "x-other": {"anything": 1}, "services": {"w": {"image": "busybox"}}});
+            let errs =
+                resolve(&project(src, &[]), &no_globals, Path::new("/s/app")).expect_err("refused");
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].field, field, "{errs:?}");
+        }
     }
 }

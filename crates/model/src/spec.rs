@@ -60,6 +60,21 @@ impl std::fmt::Display for ServiceName {
     }
 }
 
+/// SDMD's own top-level extension: `x-sdmd: {standard_environment: true}`.
+pub const X_SDMD: &str = "x-sdmd";
+
+/// The variables the standard-environment switch gives members that do not set them.
+pub const STANDARD_ENVIRONMENT: [&str; 4] = ["TZ", "PUID", "PGID", "UMASK"];
+
+/// Whether a document (as written or interpolated) turns the standard environment on
+/// (`x-sdmd.standard_environment: true`).
+pub fn standard_environment(doc: &serde_json::Value) -> bool {
+    doc.get(X_SDMD)
+        .and_then(|x| x.get("standard_environment"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
 pub(crate) fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()

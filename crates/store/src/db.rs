@@ -8,6 +8,7 @@ pub mod registries;
 pub mod schedules;
 pub mod services;
 pub mod updates;
+pub mod variables;
 
 use std::time::Duration;
 

@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_schedule, put_schedule))
         .routes(routes!(service_logs))
         .routes(routes!(export_compose))
+        .routes(routes!(service_environment))
         .routes(routes!(list_files))
         .routes(routes!(read_file, put_file))
         .routes(routes!(adopt_service))
@@ -472,6 +473,20 @@ async fn export_compose(
         serde_norway::to_string(&ops::source_document(&state, &name).await?).unwrap_or_default()
     };
     Ok(([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response())
+}
+
+/// The effective environment of each member with the source of every value (`member`,
+/// `env_file`, `dotenv`, `global`, `standard`), resolved with the variables of this moment, as a
+/// deploy now would; values from sealed files or secret variables are `********`.
+#[utoipa::path(get, path = "/api/v1/services/{name}/environment", tag = "services",
+    params(("name" = String, Path, description = "Service name")),
+    responses((status = 200, body = super::types::variables::EnvironmentView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn service_environment(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<super::types::variables::EnvironmentView>, ApiError> {
+    Ok(axum::Json(ops::environment(&state, &name).await?.into()))
 }
 
 /// The files of a service's project directory (paths, sizes, hashes; never content).

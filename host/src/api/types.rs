@@ -10,3 +10,4 @@ pub mod plugins;
 pub mod registries;
 pub mod services;
 pub mod updates;
+pub mod variables;

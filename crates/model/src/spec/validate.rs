@@ -673,6 +673,9 @@ fn top_level_keys(w: &mut Walker, root: &Map<String, Value>) -> IndexMap<String,
     let mut extensions = IndexMap::new();
     for (k, val) in root {
         if k.starts_with("x-") {
+            if k == super::X_SDMD {
+                x_sdmd(w, val);
+            }
             extensions.insert(k.clone(), val.clone());
             continue;
         }
@@ -688,6 +691,26 @@ fn top_level_keys(w: &mut Walker, root: &Map<String, Value>) -> IndexMap<String,
         }
     }
     extensions
+}
+
+/// Checks SDMD's own extension, `x-sdmd`: a map whose only key is `standard_environment`
+/// (a boolean). Other `x-*` fields stay free, as compose allows.
+fn x_sdmd(w: &mut Walker, val: &Value) {
+    let Value::Object(map) = val else {
+        w.err(
+            super::X_SDMD,
+            "must be a map (known key: standard_environment)",
+        );
+        return;
+    };
+    for (k, v) in map {
+        let path = format!("{}.{k}", super::X_SDMD);
+        match k.as_str() {
+            "standard_environment" if !v.is_boolean() => w.err(path, "must be true or false"),
+            "standard_environment" => {}
+            _ => w.err(path, "unknown key of x-sdmd; known: standard_environment"),
+        }
+    }
 }
 
 /// The document's required, DNS-safe `name`.
