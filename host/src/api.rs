@@ -46,7 +46,10 @@ use error::ApiError;
         (name = "variables", description = "Global variables (`${NAME}` in every definition) and the standard environment"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
-    )
+    ),
+    // Named by the hand-written schema of the variables map (`types::variables::variables_map`),
+    // which utoipa does not follow to collect them.
+    components(schemas(types::variables::VariableInput, types::variables::VariableSpec))
 )]
 struct ApiDoc;
 

@@ -16,15 +16,42 @@ pub struct VariablesBody {
     /// By name (`[A-Za-z_][A-Za-z0-9_]*`, at most 128 bytes; at most 256 variables): a string
     /// for a plain value, or `{value, secret}`. A stored secret sent as `{"secret": true}`
     /// without `value` keeps its value.
-    #[schema(example = json!({"MY_VAR": "hello", "TOKEN": {"value": "s3cret", "secret": true}}))]
+    #[schema(schema_with = variables_map)]
     pub variables: IndexMap<String, VariableInput>,
+}
+
+/// The document's shape of the variables map: what [`crate::variables`] checks of names and
+/// count, stated in JSON Schema (the value's limit is in bytes, which `maxLength` cannot say).
+fn variables_map() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "By name (`[A-Za-z_][A-Za-z0-9_]*`, at most 128 bytes; at most 256 variables): a \
+             string for a plain value, or `{value, secret}`. A stored secret sent as \
+             `{\"secret\": true}` without `value` keeps its value.",
+        ))
+        .additional_properties(Some(utoipa::openapi::Ref::from_schema_name(
+            "VariableInput",
+        )))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*$"))
+                .max_length(Some(variables::MAX_NAME_BYTES)),
+        ))
+        .max_properties(Some(variables::MAX_VARIABLES))
+        .examples([serde_json::json!(
+            {"MY_VAR": "hello", "TOKEN": {"value": "s3cret", "secret": true}}
+        )])
+        .build()
 }
 
 /// One variable to store.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum VariableInput {
-    /// A plain value (at most 64 KiB).
+    /// A plain value (at most 64 KiB, no NUL).
     Plain(String),
     /// A value with its secrecy.
     Full(VariableSpec),
@@ -34,8 +61,9 @@ pub enum VariableInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariableSpec {
-    /// The value (at most 64 KiB); omit it to keep a stored secret's value.
+    /// The value (at most 64 KiB, no NUL); omit it to keep a stored secret's value.
     #[serde(default)]
+    #[schema(pattern = "^[^\\u0000]*$")]
     pub value: Option<String>,
     /// Seal it with `SDMD_SECRET_KEY`: never returned, masked wherever it is used.
     #[serde(default)]
