@@ -11,15 +11,6 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 use support::*;
 
-fn env_of(container: &str) -> Vec<String> {
-    inspect(container)["Config"]["Env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn not_stored(app: &TestApp, name: &str) {
     let (s, v) = app.get(&format!("/api/v1/services/{name}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "nothing may be stored: {v}");

@@ -15,15 +15,6 @@ use serde_json::{Value, json};
 use support::db::audit_rows;
 use support::*;
 
-fn env_of(container: &str) -> Vec<String> {
-    inspect(container)["Config"]["Env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn variable<'a>(list: &'a Value, name: &str) -> &'a Value {
     list["variables"]
         .as_array()

@@ -61,6 +61,16 @@ pub fn inspect(what: &str) -> Value {
     v[0].clone()
 }
 
+/// A container's environment as `docker inspect` shows it (`KEY=value` lines).
+pub fn env_of(container: &str) -> Vec<String> {
+    inspect(container)["Config"]["Env"]
+        .as_array()
+        .expect("Config.Env")
+        .iter()
+        .map(|v| v.as_str().expect("an Env line").to_owned())
+        .collect()
+}
+
 /// A unique DNS-safe name for this test.
 pub fn unique(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();

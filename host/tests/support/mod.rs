@@ -34,7 +34,7 @@ pub mod wait;
 pub use app::TestApp;
 pub use db::with_db;
 pub use docker::{
-    DOCKER, REGISTRY, build_http_image, build_image, docker, docker_ok, inspect,
+    DOCKER, REGISTRY, build_http_image, build_image, docker, docker_ok, env_of, inspect,
     service_containers, stacks_dir, subnet_prefix, unique,
 };
 pub use net::{free_port, http_get};
