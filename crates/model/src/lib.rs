@@ -23,5 +23,6 @@ pub mod schedule;
 pub mod service;
 pub mod spec;
 pub mod status;
+pub mod templates;
 pub mod text_enum;
 pub mod updates;
