@@ -89,4 +89,15 @@ pub enum Error {
     /// A stored secret cannot be used (no key, or the wrong one).
     #[error("{0}")]
     Secret(String),
+    /// No template of that id in the catalog.
+    #[error("template `{0}` not found")]
+    TemplateNotFound(String),
+    /// A template catalog could not be fetched or read.
+    #[error("template catalog {source_url}: {message}")]
+    TemplateSource {
+        /// The catalog's URL.
+        source_url: String,
+        /// Why.
+        message: String,
+    },
 }

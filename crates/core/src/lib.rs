@@ -16,6 +16,7 @@ pub mod plugins;
 pub mod runtime;
 pub mod schedule;
 pub mod state;
+pub mod templates;
 pub mod timetable;
 pub mod updates;
 pub mod variables;

@@ -322,6 +322,8 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::Database(_) => "database_error",
         Error::RegistryNotFound(_) => "registry_not_found",
         Error::Secret(_) => "secret_unavailable",
+        Error::TemplateNotFound(_) => "template_not_found",
+        Error::TemplateSource { .. } => "template_source_unavailable",
     }
 }
 

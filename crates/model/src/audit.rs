@@ -73,6 +73,8 @@ crate::text_enum! {
         RegistryDelete = "registry.delete",
         /// SDMD's global variables were replaced (names and secrecy in the details, never values).
         VariablesSet = "variables.set",
+        /// The app template catalogs were replaced (the URLs in the details).
+        TemplateSourcesSet = "templates.sources.set",
         /// A plugin was installed.
         PluginUpload = "plugin.upload",
         /// A plugin's grants or settings were changed.

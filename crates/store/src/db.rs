@@ -7,6 +7,7 @@ pub mod plugins;
 pub mod registries;
 pub mod schedules;
 pub mod services;
+pub mod templates;
 pub mod updates;
 pub mod variables;
 

@@ -147,7 +147,16 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::BAD_GATEWAY, code, "Docker reported an error.")
                     .with_details(d.into())
             }
-            Error::RegistryNotFound(_) => Self::new(StatusCode::NOT_FOUND, code, message),
+            Error::RegistryNotFound(_) | Error::TemplateNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, code, message)
+            }
+            // An upstream the administrator named (a catalog URL) did not answer as it should.
+            Error::TemplateSource { source_url, message: why } => Self::new(
+                StatusCode::BAD_GATEWAY,
+                code,
+                format!("The template catalog could not be read: {why}"),
+            )
+            .with_details(serde_json::json!({"source": source_url})),
             Error::Secret(d) => {
                 tracing::error!(error = %d, "stored secret unavailable");
                 Self::new(

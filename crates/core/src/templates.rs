@@ -1,0 +1,330 @@
+//! App template catalogs (issue 13, "App templates"): the bundled example catalog and the URLs
+//! an administrator added, fetched with a size limit and a timeout, merged into one list; a
+//! template becomes a new service's definition (and, when asked, the service).
+//!
+//! The formats are read by [`sdmd_model::templates`]. Catalogs are fetched when the catalog is
+//! asked for (no cache yet: a few catalogs of a few hundred KiB each take well under a second);
+//! one that fails is reported with its error beside the others, never hiding them.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use indexmap::IndexMap;
+use sdmd_model::audit::Action;
+use sdmd_model::templates::{MAX_CATALOG_BYTES, Template, parse_catalog};
+use serde_json::json;
+
+use crate::change::{Change, Record};
+use crate::db::audit::AuditContext;
+use crate::db::templates as store;
+use crate::error::{Error, Result};
+use crate::ops::ServiceView;
+use crate::project::Project;
+use crate::spec::Problem;
+use crate::state::AppState;
+
+/// The example catalog that ships with SDMD (Portainer v2 format; works offline).
+const BUNDLED: &str = include_str!("../templates/bundled.json");
+/// How long one catalog may take to arrive.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// At most this many catalog URLs.
+pub const MAX_SOURCES: usize = 20;
+/// The longest catalog URL.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// A template in the merged catalog.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Unique in the catalog: `bundled.<id>` or `s<n>.<id>` (the n-th URL).
+    pub id: String,
+    /// `bundled` or the catalog's URL.
+    pub source: String,
+    /// The template.
+    pub template: Template,
+}
+
+/// How one catalog fared.
+#[derive(Debug, Clone)]
+pub struct SourceStatus {
+    /// `bundled` or the URL.
+    pub source: String,
+    /// Its templates' id prefix (`bundled`, `s1`, …).
+    pub prefix: String,
+    /// Why it could not be read, when it could not.
+    pub error: Option<String>,
+    /// How many templates it gave.
+    pub templates: usize,
+}
+
+/// The merged catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Every template, bundled first, then each URL's in order.
+    pub templates: Vec<Entry>,
+    /// Every catalog with how it fared.
+    pub sources: Vec<SourceStatus>,
+}
+
+/// The catalog URLs, in order.
+pub async fn sources(state: &AppState) -> Result<Vec<String>> {
+    Ok(store::list(&state.db).await?)
+}
+
+/// Replaces the catalog URLs (http or https, at most [`MAX_SOURCES`], no repeats). Audited
+/// with the URLs; a replacement that changes nothing writes no row.
+pub async fn put_sources(
+    state: &AppState,
+    ctx: &AuditContext,
+    urls: Vec<String>,
+) -> Result<Vec<String>> {
+    let problems = check_sources(&urls);
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let mut tx = Change::begin(&state.db).await?;
+    let old = store::list_for_update(&mut tx).await?;
+    if old == urls {
+        drop(tx);
+        return Ok(urls);
+    }
+    store::replace(&mut tx, &urls).await?;
+    tx.record(
+        ctx,
+        Record {
+            action: Action::TemplateSourcesSet,
+            target: None,
+            result: "ok",
+            details: json!({"sources": urls, "before": old}),
+        },
+    )
+    .await?;
+    tx.commit(&state.bus).await?;
+    Ok(urls)
+}
+
+fn check_sources(urls: &[String]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if urls.len() > MAX_SOURCES {
+        problems.push(Problem {
+            field: "sources".into(),
+            message: format!("at most {MAX_SOURCES} catalogs"),
+        });
+    }
+    for (i, u) in urls.iter().enumerate() {
+        let field = format!("sources[{i}]");
+        let parsed = reqwest::Url::parse(u);
+        let message = match &parsed {
+            _ if u.len() > MAX_URL_BYTES => Some(format!("longer than {MAX_URL_BYTES} bytes")),
+            Err(e) => Some(format!("not a URL: {e}")),
+            Ok(p) if !matches!(p.scheme(), "http" | "https") => {
+                Some(format!("`{}`: only http and https catalogs are fetched", p.scheme()))
+            }
+            Ok(p) if p.host_str().is_none() => Some("the URL names no host".into()),
+            Ok(_) if urls[..i].contains(u) => Some("listed twice".into()),
+            Ok(_) => None,
+        };
+        if let Some(message) = message {
+            problems.push(Problem { field, message });
+        }
+    }
+    problems
+}
+
+/// The merged catalog: the bundled one and every URL's, fetched now (concurrently).
+pub async fn catalog(state: &AppState) -> Result<Catalog> {
+    let urls = store::list(&state.db).await?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("sdmd/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(|e| Error::TemplateSource {
+            source_url: "(all)".into(),
+            message: format!("an HTTP client: {e}"),
+        })?;
+    let fetched = futures_util::future::join_all(urls.iter().map(|u| fetch(&http, u))).await;
+    let mut out = Catalog {
+        templates: Vec::new(),
+        sources: Vec::new(),
+    };
+    let bundled = parse_catalog(BUNDLED.as_bytes()).map_err(|e| Error::TemplateSource {
+        source_url: "bundled".into(),
+        message: e.to_string(),
+    });
+    add(&mut out, "bundled", "bundled".into(), bundled);
+    for (i, (url, result)) in urls.into_iter().zip(fetched).enumerate() {
+        let parsed = result.and_then(|bytes| {
+            parse_catalog(&bytes).map_err(|e| Error::TemplateSource {
+                source_url: url.clone(),
+                message: e.to_string(),
+            })
+        });
+        add(&mut out, &format!("s{}", i + 1), url, parsed);
+    }
+    Ok(out)
+}
+
+fn add(out: &mut Catalog, prefix: &str, source: String, parsed: Result<Vec<Template>>) {
+    match parsed {
+        Ok(templates) => {
+            out.sources.push(SourceStatus {
+                source: source.clone(),
+                prefix: prefix.into(),
+                error: None,
+                templates: templates.len(),
+            });
+            out.templates
+                .extend(templates.into_iter().map(|template| Entry {
+                    id: format!("{prefix}.{}", template.id),
+                    source: source.clone(),
+                    template,
+                }));
+        }
+        Err(e) => out.sources.push(SourceStatus {
+            source,
+            prefix: prefix.into(),
+            error: Some(match e {
+                Error::TemplateSource { message, .. } => message,
+                other => other.to_string(),
+            }),
+            templates: 0,
+        }),
+    }
+}
+
+/// One catalog's bytes: at most [`MAX_CATALOG_BYTES`], within [`FETCH_TIMEOUT`], a 2xx answer.
+async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
+    let fail = |message: String| Error::TemplateSource {
+        source_url: url.to_owned(),
+        message,
+    };
+    let read = async {
+        let resp = http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(format!("fetching: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(fail(format!("the server answered {}", resp.status())));
+        }
+        let too_big = || {
+            fail(format!(
+                "larger than the {} KiB a catalog may have",
+                MAX_CATALOG_BYTES / 1024
+            ))
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_CATALOG_BYTES as u64)
+        {
+            return Err(too_big());
+        }
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| fail(format!("reading: {e}")))?;
+            if body.len() + chunk.len() > MAX_CATALOG_BYTES {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(FETCH_TIMEOUT, read)
+        .await
+        .map_err(|_| fail(format!("no answer within {} s", FETCH_TIMEOUT.as_secs())))?
+}
+
+/// What instantiating a template gave.
+#[derive(Debug, Clone)]
+pub struct Instantiated {
+    /// The new service's definition (YAML).
+    pub definition: String,
+    /// The service, when it was created.
+    pub service: Option<ServiceView>,
+}
+
+/// The definition of a new service `name` from template `id` with `values` for its variables;
+/// with `create`, the service is stored too (as `POST /api/v1/services` would, audited there).
+pub async fn instantiate(
+    state: &AppState,
+    ctx: &AuditContext,
+    id: &str,
+    name: &str,
+    values: &IndexMap<String, String>,
+    create: bool,
+) -> Result<Instantiated> {
+    let catalog = catalog(state).await?;
+    let Some(entry) = catalog.templates.into_iter().find(|e| e.id == id) else {
+        let prefix = id.split('.').next().unwrap_or_default();
+        return match catalog.sources.into_iter().find(|s| s.prefix == prefix) {
+            Some(SourceStatus {
+                source,
+                error: Some(message),
+                ..
+            }) => Err(Error::TemplateSource {
+                source_url: source,
+                message,
+            }),
+            _ => Err(Error::TemplateNotFound(id.to_owned())),
+        };
+    };
+    let definition = entry.template.instantiate(name, values).map_err(|errs| {
+        Error::Invalid(
+            errs.into_iter()
+                .map(|e| Problem {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        )
+    })?;
+    let service = if create {
+        let source = crate::spec::yaml_document(definition.as_bytes()).map_err(|e| {
+            Error::Invalid(vec![Problem {
+                field: "definition".into(),
+                message: e,
+            }])
+        })?;
+        let project = Project {
+            source,
+            files: IndexMap::new(),
+        };
+        Some(crate::ops::create(state, ctx, project).await?)
+    } else {
+        None
+    };
+    Ok(Instantiated {
+        definition,
+        service,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_catalog_reads_and_every_template_instantiates() {
+        let all = parse_catalog(BUNDLED.as_bytes()).expect("the bundled catalog reads");
+        assert!(all.len() >= 3);
+        for t in all {
+            t.instantiate("app", &IndexMap::new())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", t.title));
+        }
+    }
+
+    #[test]
+    fn source_urls_are_checked() {
+        let fields = |urls: &[&str]| -> Vec<String> {
+            check_sources(&urls.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        assert!(fields(&["https://example.com/t.json", "http://10.0.0.1:8080/x"]).is_empty());
+        assert_eq!(
+            fields(&["ftp://example.com/t.json", "nope", "https://a/x", "https://a/x"]),
+            ["sources[0]", "sources[1]", "sources[3]"]
+        );
+    }
+}
