@@ -66,6 +66,10 @@ pub struct ServeConfig {
     /// `<data dir>/stacks`.
     #[arg(long, env = "SDMD_STACKS_DIR")]
     pub stacks_dir: Option<PathBuf>,
+    /// The data root of standard folders (`<root>/<service>/`, `${APPDATA}`); created at start.
+    /// Default: the stacks directory.
+    #[arg(long, env = "SDMD_APPDATA_DIR")]
+    pub appdata_dir: Option<PathBuf>,
     /// A YAML or JSON file with the definition policy (what no service may do on this host:
     /// privileged, host namespaces, the Docker socket, devices, bind roots, capabilities); see
     /// docs/security.md. Off when unset.

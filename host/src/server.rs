@@ -412,6 +412,14 @@ fn build_state(
         .plugin_cache_dir(cfg.data_dir.join("plugin-cache"))
         .stacks_dir(stacks_dir(cfg)?)
         .ui_dir(cfg.ui_dir.clone().or_else(crate::api::ui::default_dir));
+    if let Some(dir) = &cfg.appdata_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating SDMD_APPDATA_DIR {}", dir.display()))?;
+        b = b.appdata_dir(
+            dir.canonicalize()
+                .with_context(|| format!("resolving {}", dir.display()))?,
+        );
+    }
     if let Some(cert) = tls_cert {
         b = b.tls(crate::tls::fingerprint(cert)?);
     }

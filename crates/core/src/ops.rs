@@ -487,14 +487,22 @@ pub fn project_dir(state: &AppState, service: &str, own: Option<&str>) -> std::p
 
 /// Resolves a project with the variables of this moment: the service's `.env`, then SDMD's
 /// stored variables, its `SDMD_VARIABLES` file and the standard defaults
-/// (`crate::variables::lookup`).
+/// (`crate::variables::lookup`), then — lowest — the service's standard folders
+/// (`crate::variables::folder_variables`: a global variable of the same name wins).
 pub(crate) async fn resolve_project(
     state: &AppState,
     service: &str,
     own_dir: Option<&str>,
     project: &Project,
 ) -> Result<crate::project::Resolved> {
-    let vars = crate::variables::lookup(state).await?;
+    let mut vars = crate::variables::lookup(state).await?;
+    for (name, value) in crate::variables::folder_variables(state.appdata_dir(), service) {
+        vars.entry(name).or_insert(crate::project::Global {
+            value,
+            secret: false,
+            origin: crate::project::Origin::Default,
+        });
+    }
     let globals = |k: &str| vars.get(k).cloned();
     crate::project::resolve_with(project, &globals, &project_dir(state, service, own_dir))
         .map_err(Error::Invalid)

@@ -53,6 +53,9 @@ pub struct AppState {
     pub notifications: Arc<crate::runtime::Batches>,
     /// Project directories of services (`SDMD_STACKS_DIR`): `<stacks>/<service>/`.
     pub stacks_dir: Arc<std::path::PathBuf>,
+    /// The data root of standard folders (`SDMD_APPDATA_DIR`): `<root>/<service>/`; `None` is the
+    /// stacks directory. Read it through [`AppState::appdata_dir`].
+    pub appdata_dir: Option<Arc<std::path::PathBuf>>,
     /// SDMD's global variables for interpolation, after each service's `.env` (`SDMD_VARIABLES`).
     pub variables: Arc<indexmap::IndexMap<String, String>>,
     /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
@@ -63,6 +66,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The data root of standard folders: `SDMD_APPDATA_DIR`, else the stacks directory.
+    pub fn appdata_dir(&self) -> &std::path::Path {
+        self.appdata_dir.as_deref().unwrap_or(&self.stacks_dir)
+    }
+
     /// State over a pool and a Docker handle, with fresh live state and bus.
     pub fn new(db: PgPool, docker: Docker) -> Self {
         Self {
@@ -87,6 +95,7 @@ impl AppState {
             plugins: crate::runtime::PluginHost::default(),
             notifications: Arc::default(),
             stacks_dir: Arc::new(std::path::PathBuf::from("data/stacks")),
+            appdata_dir: None,
             variables: Arc::default(),
             stream_recheck: std::time::Duration::from_secs(30),
             policy: Arc::new(crate::spec::policy::Policy::default()),
@@ -161,6 +170,12 @@ impl AppStateBuilder {
     /// The project directories' root (absolute).
     pub fn stacks_dir(mut self, dir: std::path::PathBuf) -> Self {
         self.0.stacks_dir = Arc::new(dir);
+        self
+    }
+
+    /// The data root of standard folders (absolute); unset, the stacks directory.
+    pub fn appdata_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.0.appdata_dir = Some(Arc::new(dir));
         self
     }
 

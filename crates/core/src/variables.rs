@@ -86,7 +86,7 @@ pub fn is_identifier(name: &str) -> bool {
 }
 
 /// The standard variables' defaults on this host: `TZ` (the host's zone), `PUID`/`PGID` (the
-/// owner of the data root — the stacks directory — unless it is missing or root's: 1000:1000),
+/// owner of the data root — `SDMD_APPDATA_DIR`, default the stacks directory — unless it is missing or root's: 1000:1000),
 /// `UMASK` (`022`).
 pub fn standard_defaults(data_root: &Path) -> IndexMap<String, String> {
     let (uid, gid) = data_root_owner(data_root);
@@ -96,6 +96,18 @@ pub fn standard_defaults(data_root: &Path) -> IndexMap<String, String> {
         ("PGID".to_owned(), gid.to_string()),
         ("UMASK".to_owned(), "022".to_owned()),
     ])
+}
+
+/// The standard folders of `service` under the data root `root`, as interpolation variables:
+/// `APPDATA` (`<root>/<service>`), `APPDATA_CONFIG` (`…/config`), `APPDATA_DATA` (`…/data`).
+pub fn folder_variables(root: &Path, service: &str) -> [(String, String); 3] {
+    let dir = root.join(service);
+    let text = |p: &Path| p.to_string_lossy().into_owned();
+    [
+        ("APPDATA".to_owned(), text(&dir)),
+        ("APPDATA_CONFIG".to_owned(), text(&dir.join("config"))),
+        ("APPDATA_DATA".to_owned(), text(&dir.join("data"))),
+    ]
 }
 
 /// The owner of `root`, or 1000:1000 when it does not exist or belongs to root.
@@ -164,7 +176,7 @@ pub async fn lookup(state: &AppState) -> Result<IndexMap<String, Global>> {
             origin: Origin::File,
         });
     }
-    for (name, value) in standard_defaults(&state.stacks_dir) {
+    for (name, value) in standard_defaults(state.appdata_dir()) {
         out.entry(name).or_insert_with(|| Global {
             value,
             secret: false,
@@ -192,7 +204,7 @@ pub async fn list(state: &AppState) -> Result<Vec<VariableView>> {
         .variables
         .iter()
         .map(|(n, v)| (n.clone(), v.clone(), Origin::File));
-    let defaults = standard_defaults(&state.stacks_dir)
+    let defaults = standard_defaults(state.appdata_dir())
         .into_iter()
         .map(|(n, v)| (n, v, Origin::Default));
     for (name, value, source) in file.chain(defaults) {
@@ -332,6 +344,19 @@ pub async fn put(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_folders() {
+        let v = folder_variables(Path::new("/srv/appdata"), "jellyfin");
+        assert_eq!(
+            v.map(|(n, p)| format!("{n}={p}")),
+            [
+                "APPDATA=/srv/appdata/jellyfin",
+                "APPDATA_CONFIG=/srv/appdata/jellyfin/config",
+                "APPDATA_DATA=/srv/appdata/jellyfin/data",
+            ]
+        );
+    }
 
     #[test]
     fn identifiers() {
