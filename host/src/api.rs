@@ -12,6 +12,7 @@ pub mod registries;
 pub mod services;
 pub mod stream_guard;
 pub mod system;
+pub mod templates;
 pub mod types;
 pub mod ui;
 pub mod variables;
@@ -44,6 +45,7 @@ use error::ApiError;
         (name = "audit", description = "The append-only audit log"),
         (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
         (name = "variables", description = "Global variables (`${NAME}` in every definition) and the standard environment"),
+        (name = "templates", description = "App templates (bundled, Portainer v2, CasaOS, Yacht catalogs) and services made from them"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
     ),
@@ -61,6 +63,7 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .merge(plugins::router())
         .merge(registries::router())
         .merge(variables::router())
+        .merge(templates::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

@@ -9,7 +9,7 @@ pub mod tls;
 
 pub use sdmd_core::{
     audit_log, auth, cache, credentials, error, invalidation, metrics, notify, ops, plugins,
-    runtime, schedule, state, timetable, updates, variables,
+    runtime, schedule, state, templates, timetable, updates, variables,
 };
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.

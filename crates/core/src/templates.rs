@@ -116,9 +116,10 @@ fn check_sources(urls: &[String]) -> Vec<Problem> {
         let message = match &parsed {
             _ if u.len() > MAX_URL_BYTES => Some(format!("longer than {MAX_URL_BYTES} bytes")),
             Err(e) => Some(format!("not a URL: {e}")),
-            Ok(p) if !matches!(p.scheme(), "http" | "https") => {
-                Some(format!("`{}`: only http and https catalogs are fetched", p.scheme()))
-            }
+            Ok(p) if !matches!(p.scheme(), "http" | "https") => Some(format!(
+                "`{}`: only http and https catalogs are fetched",
+                p.scheme()
+            )),
             Ok(p) if p.host_str().is_none() => Some("the URL names no host".into()),
             Ok(_) if urls[..i].contains(u) => Some("listed twice".into()),
             Ok(_) => None,
@@ -323,7 +324,12 @@ mod tests {
         };
         assert!(fields(&["https://example.com/t.json", "http://10.0.0.1:8080/x"]).is_empty());
         assert_eq!(
-            fields(&["ftp://example.com/t.json", "nope", "https://a/x", "https://a/x"]),
+            fields(&[
+                "ftp://example.com/t.json",
+                "nope",
+                "https://a/x",
+                "https://a/x"
+            ]),
             ["sources[0]", "sources[1]", "sources[3]"]
         );
     }

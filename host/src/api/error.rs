@@ -151,7 +151,10 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, code, message)
             }
             // An upstream the administrator named (a catalog URL) did not answer as it should.
-            Error::TemplateSource { source_url, message: why } => Self::new(
+            Error::TemplateSource {
+                source_url,
+                message: why,
+            } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 code,
                 format!("The template catalog could not be read: {why}"),

@@ -9,5 +9,6 @@ pub mod auth;
 pub mod plugins;
 pub mod registries;
 pub mod services;
+pub mod templates;
 pub mod updates;
 pub mod variables;
