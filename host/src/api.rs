@@ -10,6 +10,7 @@ pub mod extract;
 pub mod plugins;
 pub mod registries;
 pub mod services;
+pub mod storage;
 pub mod stream_guard;
 pub mod system;
 pub mod templates;
@@ -46,6 +47,7 @@ use error::ApiError;
         (name = "plugins", description = "WebAssembly plugins: upload, grants, settings, bindings, test runs"),
         (name = "variables", description = "Global variables (`${NAME}` in every definition) and the standard environment"),
         (name = "templates", description = "App templates (bundled, Portainer v2, CasaOS, Yacht catalogs) and services made from them"),
+        (name = "storage", description = "The data root, shared roots (`${MEDIA}`) and the folder picker"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
     ),
@@ -64,6 +66,7 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .merge(registries::router())
         .merge(variables::router())
         .merge(templates::router())
+        .merge(storage::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

@@ -8,7 +8,7 @@ pub mod server;
 pub mod tls;
 
 pub use sdmd_core::{
-    audit_log, auth, cache, credentials, error, invalidation, metrics, notify, ops, plugins,
+    audit_log, auth, cache, credentials, error, invalidation, metrics, notify, ops, plugins, roots,
     runtime, schedule, state, templates, timetable, updates, variables,
 };
 

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ops;
 pub mod plugins;
+pub mod roots;
 pub mod runtime;
 pub mod schedule;
 pub mod state;

@@ -133,7 +133,19 @@ fn check_sources(urls: &[String]) -> Vec<Problem> {
 
 /// The merged catalog: the bundled one and every URL's, fetched now (concurrently).
 pub async fn catalog(state: &AppState) -> Result<Catalog> {
-    let urls = store::list(&state.db).await?;
+    read(state, None).await
+}
+
+/// The catalogs, or only the one whose id prefix is `only` (`bundled`, `s2`).
+async fn read(state: &AppState, only: Option<&str>) -> Result<Catalog> {
+    let wanted = |prefix: &str| only.is_none_or(|o| o == prefix);
+    let urls: Vec<(String, String)> = store::list(&state.db)
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| (format!("s{}", i + 1), u))
+        .filter(|(prefix, _)| wanted(prefix))
+        .collect();
     let http = reqwest::Client::builder()
         .user_agent(concat!("sdmd/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::limited(5))
@@ -142,24 +154,26 @@ pub async fn catalog(state: &AppState) -> Result<Catalog> {
             source_url: "(all)".into(),
             message: format!("an HTTP client: {e}"),
         })?;
-    let fetched = futures_util::future::join_all(urls.iter().map(|u| fetch(&http, u))).await;
+    let fetched = futures_util::future::join_all(urls.iter().map(|(_, u)| fetch(&http, u))).await;
     let mut out = Catalog {
         templates: Vec::new(),
         sources: Vec::new(),
     };
-    let bundled = parse_catalog(BUNDLED.as_bytes()).map_err(|e| Error::TemplateSource {
-        source_url: "bundled".into(),
-        message: e.to_string(),
-    });
-    add(&mut out, "bundled", "bundled".into(), bundled);
-    for (i, (url, result)) in urls.into_iter().zip(fetched).enumerate() {
+    if wanted("bundled") {
+        let bundled = parse_catalog(BUNDLED.as_bytes()).map_err(|e| Error::TemplateSource {
+            source_url: "bundled".into(),
+            message: e.to_string(),
+        });
+        add(&mut out, "bundled", "bundled".into(), bundled);
+    }
+    for ((prefix, url), result) in urls.into_iter().zip(fetched) {
         let parsed = result.and_then(|bytes| {
             parse_catalog(&bytes).map_err(|e| Error::TemplateSource {
                 source_url: url.clone(),
                 message: e.to_string(),
             })
         });
-        add(&mut out, &format!("s{}", i + 1), url, parsed);
+        add(&mut out, &prefix, url, parsed);
     }
     Ok(out)
 }
@@ -209,8 +223,8 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
         }
         let too_big = || {
             fail(format!(
-                "larger than the {} KiB a catalog may have",
-                MAX_CATALOG_BYTES / 1024
+                "larger than the {} MiB a catalog may have",
+                MAX_CATALOG_BYTES / (1024 * 1024)
             ))
         };
         if resp
@@ -254,9 +268,10 @@ pub async fn instantiate(
     values: &IndexMap<String, String>,
     create: bool,
 ) -> Result<Instantiated> {
-    let catalog = catalog(state).await?;
+    // Only the catalog the id names is fetched (a slow one elsewhere does not delay this).
+    let prefix = id.split('.').next().unwrap_or_default();
+    let catalog = read(state, Some(prefix)).await?;
     let Some(entry) = catalog.templates.into_iter().find(|e| e.id == id) else {
-        let prefix = id.split('.').next().unwrap_or_default();
         return match catalog.sources.into_iter().find(|s| s.prefix == prefix) {
             Some(SourceStatus {
                 source,

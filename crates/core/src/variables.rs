@@ -155,7 +155,8 @@ fn timezone_from(env: Option<&str>, file: Option<&str>, link: Option<&Path>) -> 
 }
 
 /// Every variable interpolation can use after a service's `.env`, with the first source that
-/// defines a name winning: stored (secrets opened) → `SDMD_VARIABLES` → standard defaults.
+/// defines a name winning: stored (secrets opened) → `SDMD_VARIABLES` → shared roots → standard
+/// defaults.
 pub async fn lookup(state: &AppState) -> Result<IndexMap<String, Global>> {
     let mut out: IndexMap<String, Global> = IndexMap::new();
     for row in store::list(&state.db).await? {
@@ -174,6 +175,13 @@ pub async fn lookup(state: &AppState) -> Result<IndexMap<String, Global>> {
             value: value.clone(),
             secret: false,
             origin: Origin::File,
+        });
+    }
+    for root in crate::db::roots::list(&state.db).await? {
+        out.entry(root.name).or_insert_with(|| Global {
+            value: root.path,
+            secret: false,
+            origin: Origin::Root,
         });
     }
     for (name, value) in standard_defaults(state.appdata_dir()) {
@@ -204,10 +212,15 @@ pub async fn list(state: &AppState) -> Result<Vec<VariableView>> {
         .variables
         .iter()
         .map(|(n, v)| (n.clone(), v.clone(), Origin::File));
+    let roots: Vec<(String, String, Origin)> = crate::db::roots::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.name, r.path, Origin::Root))
+        .collect();
     let defaults = standard_defaults(state.appdata_dir())
         .into_iter()
         .map(|(n, v)| (n, v, Origin::Default));
-    for (name, value, source) in file.chain(defaults) {
+    for (name, value, source) in file.chain(roots).chain(defaults) {
         if !out.iter().any(|v| v.name == name) {
             out.push(VariableView {
                 name,
@@ -272,6 +285,16 @@ pub async fn put(
     vars: IndexMap<String, Input>,
 ) -> Result<Vec<VariableView>> {
     let mut problems = check(&vars);
+    let roots = crate::db::roots::list(&state.db).await?;
+    for name in vars.keys().filter(|n| roots.iter().any(|r| &r.name == *n)) {
+        problems.push(Problem {
+            field: format!("variables.{name}"),
+            message: format!(
+                "`{name}` is a shared root (settings → storage); remove it there first (a name \
+                 means one thing)"
+            ),
+        });
+    }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }

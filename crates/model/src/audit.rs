@@ -75,6 +75,8 @@ crate::text_enum! {
         VariablesSet = "variables.set",
         /// The app template catalogs were replaced (the URLs in the details).
         TemplateSourcesSet = "templates.sources.set",
+        /// The shared roots were replaced (names and paths in the details).
+        RootsSet = "settings.roots.set",
         /// A plugin was installed.
         PluginUpload = "plugin.upload",
         /// A plugin's grants or settings were changed.

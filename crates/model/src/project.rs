@@ -78,6 +78,8 @@ crate::text_enum! {
         Default = "default",
         /// The `SDMD_VARIABLES` file.
         File = "file",
+        /// A shared root (`PUT /api/v1/settings/roots`): a folder several apps use.
+        Root = "root",
     }
 }
 

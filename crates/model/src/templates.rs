@@ -6,7 +6,9 @@
 //!   the template's variables. Type 3 (a compose stack in a git repository) is listed but refused
 //!   on instantiate until repository stacks are fetched (named in the error).
 //! - **CasaOS app store** (a compose file with `x-casaos` at the top: `title`, `tagline`, `icon`,
-//!   `category`, `port_map`): the file itself, `$AppID` replaced by the new service's name;
+//!   `category`, `port_map`): the file itself, `$AppID` replaced by the new service's name and
+//!   CasaOS's fixed folders by the standard ones (`/DATA/AppData/$AppID` → `${APPDATA}`,
+//!   `/DATA/Media` → `${MEDIA}`, `/DATA/Downloads` → `${DOWNLOADS}`);
 //!   `$PUID`, `$PGID` and `$TZ` are SDMD's standard variables of the same names.
 //! - **Yacht** (a JSON list of templates like Portainer's v1 ones): the placeholders `!config`,
 //!   `!data`, `!media`, `!downloads`, `!PUID` and `!PGID` become `${APPDATA_CONFIG}`,
@@ -134,9 +136,9 @@ pub fn parse_catalog(bytes: &[u8]) -> Result<Vec<Template>, TemplateError> {
             "catalog",
             "",
             format!(
-                "{} bytes, more than the {} KiB a catalog may have",
+                "{} bytes, more than the {} MiB a catalog may have",
                 bytes.len(),
-                MAX_CATALOG_BYTES / 1024
+                MAX_CATALOG_BYTES / (1024 * 1024)
             ),
         ));
     }
@@ -461,6 +463,13 @@ impl Template {
     ) -> Result<String, Vec<TemplateError>> {
         let who = self.title.as_str();
         let mut problems = Vec::new();
+        if !crate::spec::is_dns_label(name) {
+            problems.push(err(
+                who,
+                "name",
+                format!("`{name}` is not DNS-safe: 1-63 lowercase letters, digits and '-', not starting or ending with '-'"),
+            ));
+        }
         for k in values.keys() {
             if !self.variables.iter().any(|v| &v.name == k) {
                 problems.push(err(
@@ -518,9 +527,23 @@ impl Template {
     }
 }
 
-/// A CasaOS compose file for a service named `name`: `$AppID`/`${AppID}` is the name, and the
-/// document's own `name:` (the app id) becomes it too.
+/// CasaOS's fixed folders and the standard folders they become (longest first).
+const CASAOS_FOLDERS: [(&str, &str); 4] = [
+    ("/DATA/AppData/${AppID}", "${APPDATA}"),
+    ("/DATA/AppData/$AppID", "${APPDATA}"),
+    ("/DATA/Media", "${MEDIA}"),
+    ("/DATA/Downloads", "${DOWNLOADS}"),
+];
+
+/// A CasaOS compose file for a service named `name`: its fixed folders become the standard
+/// ones (`/DATA/AppData/$AppID` → `${APPDATA}`, `/DATA/Media` → `${MEDIA}`, `/DATA/Downloads`
+/// → `${DOWNLOADS}`; other `/DATA` paths stay as written); `$AppID`/`${AppID}` is the name,
+/// and the document's own `name:` (the app id) becomes it too.
 fn compose_document(text: &str, name: &str) -> String {
+    let mut text = text.to_owned();
+    for (casaos, standard) in CASAOS_FOLDERS {
+        text = text.replace(casaos, standard);
+    }
     let text = text.replace("${AppID}", name).replace("$AppID", name);
     let mut out = String::with_capacity(text.len() + name.len());
     let mut named = false;
@@ -533,11 +556,43 @@ fn compose_document(text: &str, name: &str) -> String {
             out.push('\n');
         }
     }
-    if named {
+    let out = if named {
         out
     } else {
         format!("name: {name}\n{out}")
+    };
+    create_bind_sources(&out).unwrap_or(out)
+}
+
+/// CasaOS creates every bind source of an app it installs; compose creates those of the short
+/// syntax only. So that a CasaOS app deploys as it does there, each long-syntax bind without
+/// `bind.create_host_path` gets `create_host_path: true` (the document is re-written then, and
+/// shown before it is stored). `None` when nothing needed it.
+fn create_bind_sources(text: &str) -> Option<String> {
+    let mut doc: Value = serde_norway::from_str(text).ok()?;
+    let mut changed = false;
+    for member in doc.get_mut("services")?.as_object_mut()?.values_mut() {
+        let Some(volumes) = member.get_mut("volumes").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for v in volumes.iter_mut().filter_map(Value::as_object_mut) {
+            if v.get("type").and_then(Value::as_str) != Some("bind") {
+                continue;
+            }
+            let bind = v
+                .entry("bind")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(b) = bind.as_object_mut()
+                && !b.contains_key("create_host_path")
+            {
+                b.insert("create_host_path".into(), Value::Bool(true));
+                changed = true;
+            }
+        }
     }
+    changed
+        .then(|| serde_norway::to_string(&doc).ok())
+        .flatten()
 }
 
 fn container_document(c: &Container, name: &str, asked: IndexMap<String, String>) -> String {
@@ -714,7 +769,7 @@ mod tests {
             .instantiate("sync", &IndexMap::new())
             .expect("instantiates");
         assert!(doc.starts_with("name: sync\n"), "{doc}");
-        assert!(doc.contains("/DATA/AppData/sync/config:/config"), "{doc}");
+        assert!(doc.contains("${APPDATA}/config:/config"), "{doc}");
         let source = resolves(&doc);
         assert_eq!(
             source["services"]["syncthing"]["environment"]["PUID"],
@@ -750,7 +805,7 @@ mod tests {
             parse_catalog(&big)
                 .expect_err("too big")
                 .message
-                .contains("KiB")
+                .contains("2 MiB")
         );
         let e = parse_catalog(br#"{"version": "2", "templates": [{"type": 1, "title": "A"}]}"#)
             .expect_err("no image");

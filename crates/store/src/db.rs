@@ -5,6 +5,7 @@ pub mod auth;
 pub mod notify;
 pub mod plugins;
 pub mod registries;
+pub mod roots;
 pub mod schedules;
 pub mod services;
 pub mod templates;

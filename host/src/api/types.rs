@@ -9,6 +9,7 @@ pub mod auth;
 pub mod plugins;
 pub mod registries;
 pub mod services;
+pub mod storage;
 pub mod templates;
 pub mod updates;
 pub mod variables;

@@ -103,6 +103,8 @@ pub enum VariableSource {
     Default,
     /// The `SDMD_VARIABLES` file.
     File,
+    /// A shared root (`PUT /api/v1/settings/roots`).
+    Root,
 }
 
 impl From<Origin> for VariableSource {
@@ -111,6 +113,7 @@ impl From<Origin> for VariableSource {
             Origin::Set => Self::Set,
             Origin::Default => Self::Default,
             Origin::File => Self::File,
+            Origin::Root => Self::Root,
         }
     }
 }
