@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import type { TemplateView } from "./api";
+import type { EnvVarView, TemplateView } from "./api";
+import { envSourceText } from "./environment";
 import {
   categoriesOf,
   filterTemplates,
@@ -87,5 +88,31 @@ describe("templates", () => {
       byVariable: { MODE: ['"b" is not one of a'] },
       general: ["type: a stack: it cannot be instantiated"],
     });
+  });
+});
+
+describe("environment sources", () => {
+  const v = (over: Partial<EnvVarView>): EnvVarView => ({
+    name: "X",
+    value: "1",
+    source: "member",
+    masked: false,
+    ...over,
+  });
+  it("names the source and its detail", () => {
+    expect(envSourceText(v({}))).toBe("member");
+    expect(envSourceText(v({ source: "env_file", file: "app.env" }))).toBe("env_file app.env");
+    expect(envSourceText(v({ source: "global", variable: "TZ", origin: "default" }))).toBe(
+      "global ${TZ} (default)",
+    );
+    expect(envSourceText(v({ source: "global", variable: "DOMAIN", origin: "set" }))).toBe(
+      "global ${DOMAIN} (stored)",
+    );
+    expect(envSourceText(v({ source: "dotenv", variable: "DB_PASS", masked: true }))).toBe(
+      "dotenv ${DB_PASS}",
+    );
+    expect(envSourceText(v({ source: "standard", variable: "APPDATA" }))).toBe(
+      "standard ${APPDATA}",
+    );
   });
 });
