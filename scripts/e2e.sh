@@ -87,6 +87,7 @@ fail() {
 # Every exported page as served: script-src without 'unsafe-inline', each inline script hashed.
 node frontend/e2e/csp.mjs frontend/out || fail
 SDMD_E2E_IMAGE=$image node frontend/e2e/flow.mjs || fail
+node frontend/e2e/templates.mjs || fail
 
 if [ -n "${setup_backend:-}" ]; then
   for _ in $(seq 1 600); do curl -fsS "$setup_backend/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

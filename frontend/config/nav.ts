@@ -1,6 +1,7 @@
 import {
   KeyRoundIcon,
   LayersIcon,
+  LayoutTemplateIcon,
   PlugIcon,
   PlusIcon,
   ScrollTextIcon,
@@ -19,6 +20,7 @@ export interface NavItem {
 export const mainNav: NavItem[] = [
   { title: "Services", href: "/", icon: LayersIcon, also: ["/service/"] },
   { title: "New service", href: "/new/", icon: PlusIcon },
+  { title: "Templates", href: "/templates/", icon: LayoutTemplateIcon },
   { title: "Plugins", href: "/plugins/", icon: PlugIcon, also: ["/plugin/"] },
   { title: "Audit log", href: "/audit/", icon: ScrollTextIcon },
   { title: "Settings", href: "/settings/", icon: KeyRoundIcon },

@@ -32,11 +32,15 @@ export const keys = {
   revisions: (name: string) => ["service", name, "revisions"] as const,
   logs: (name: string) => ["service", name, "logs"] as const,
   servicePlugins: (name: string) => ["service", name, "plugins"] as const,
+  environment: (name: string) => ["service", name, "environment"] as const,
   plugins: ["plugins"] as const,
   plugin: (id: string) => ["plugins", id] as const,
   notifiers: ["notifiers"] as const,
   tokens: ["tokens"] as const,
   registries: ["registries"] as const,
+  variables: ["variables"] as const,
+  templates: ["templates"] as const,
+  templateSources: ["templates", "sources"] as const,
   health: ["healthz"] as const,
 };
 
@@ -80,6 +84,8 @@ const AUDIT_KEYS: Record<string, readonly QueryKey[]> = {
   registry: [keys.registries],
   plugin: [keys.plugins, keys.notifiers],
   notifiers: [keys.notifiers],
+  variables: [keys.variables],
+  templates: [keys.templates],
 };
 
 /** Applies one server event to the cache. Exported for tests. */

@@ -1,5 +1,7 @@
 "use client";
 
+import { LayoutTemplateIcon } from "lucide-react";
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 
@@ -30,6 +32,14 @@ export default function NewServicePage() {
           <code>.env</code> and other files. Creating stores the definition; deploy it from the
           service&apos;s page. To take over containers that already run, open them in the list and
           choose <em>Adopt</em>.
+        </p>
+        <p className="mt-2 text-sm">
+          <Link
+            href="/templates/"
+            className="inline-flex items-center gap-1 font-medium underline underline-offset-4"
+          >
+            <LayoutTemplateIcon className="size-4" aria-hidden /> Start from a template
+          </Link>
         </p>
       </div>
       <Tabs value={tab} onValueChange={setTab}>

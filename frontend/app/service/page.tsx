@@ -18,6 +18,7 @@ import { useToast } from "@/components/app/toaster";
 import { ContainersList } from "@/components/service/containers-card";
 import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
+import { EnvironmentPanel } from "@/components/service/environment-panel";
 import { FilesPanel } from "@/components/service/files-panel";
 import { LogsViewer } from "@/components/service/logs-viewer";
 import { Revisions } from "@/components/service/revisions";
@@ -194,6 +195,7 @@ function ServiceDetail() {
           <TabsTrigger value="overview">Containers</TabsTrigger>
           <TabsTrigger value="logs">Logs</TabsTrigger>
           {managed && <TabsTrigger value="definition">Definition</TabsTrigger>}
+          {managed && <TabsTrigger value="environment">Environment</TabsTrigger>}
           {managed && <TabsTrigger value="files">Files</TabsTrigger>}
           {managed && <TabsTrigger value="revisions">Revisions</TabsTrigger>}
           {managed && <TabsTrigger value="updates">Updates</TabsTrigger>}
@@ -214,6 +216,11 @@ function ServiceDetail() {
                 svc.setData(v);
               }}
             />
+          </TabsContent>
+        )}
+        {managed && (
+          <TabsContent value="environment">
+            <EnvironmentPanel service={name} />
           </TabsContent>
         )}
         {managed && (

@@ -13,6 +13,8 @@ import { useState } from "react";
 
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { GlobalNotifiersCard } from "@/components/plugins/bindings";
+import { TemplateSourcesCard } from "@/components/settings/template-sources-card";
+import { VariablesCard } from "@/components/settings/variables-card";
 import { useToast } from "@/components/app/toaster";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -41,6 +43,8 @@ export default function SettingsPage() {
     <div className="flex max-w-4xl flex-col gap-6">
       <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
       <TokensCard />
+      <VariablesCard />
+      <TemplateSourcesCard />
       <RegistriesCard />
       <GlobalNotifiersCard />
       <ServerCard />

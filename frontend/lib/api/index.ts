@@ -58,6 +58,7 @@ export const FRIENDLY: Record<string, string> = {
   not_granted: "Grant every capability the plugin asks for before enabling it.",
   unsupported_media_type: "That file type isn't accepted here.",
   unexpected_response: "The server answered in a way this dashboard doesn't understand.",
+  template_not_found: "This template doesn't exist (any more). Reload the catalog.",
 };
 
 /** An API failure, ready for the screen (`friendly`) and for code that branches (`code`). */
@@ -624,6 +625,45 @@ export const api = {
   revokeToken: (id: string) =>
     call("DELETE", "/api/v1/tokens/{id}", () =>
       client.DELETE("/api/v1/tokens/{id}", { params: { path: { id } } }),
+    ),
+  listVariables: () => call("GET", "/api/v1/variables", () => client.GET("/api/v1/variables")),
+  /** Replaces the stored variables with `variables` (a stored secret as `{secret: true}` keeps). */
+  putVariables: (variables: t.VariablesBody["variables"]) =>
+    call("PUT", "/api/v1/variables", () =>
+      client.PUT("/api/v1/variables", { body: { variables } }),
+    ),
+  listTemplates: (signal?: AbortSignal) =>
+    call("GET", "/api/v1/templates", () => client.GET("/api/v1/templates", { signal }), {
+      signal,
+    }),
+  getTemplateSources: () =>
+    call("GET", "/api/v1/templates/sources", () => client.GET("/api/v1/templates/sources")),
+  putTemplateSources: (sources: string[]) =>
+    call("PUT", "/api/v1/templates/sources", () =>
+      client.PUT("/api/v1/templates/sources", { body: { sources } }),
+    ),
+  /** A new service's definition from a template; with `create`, the service is stored too. */
+  instantiateTemplate: (id: string, body: t.InstantiateBody, create = false) =>
+    call(
+      "POST",
+      "/api/v1/templates/{id}/instantiate",
+      () =>
+        client.POST("/api/v1/templates/{id}/instantiate", {
+          params: { path: { id }, query: { create: create || undefined } },
+          body,
+        }),
+      {
+        prepare: (v: t.InstantiatedView) =>
+          v?.service ? { ...v, service: normalizeService(v.service) } : v,
+      },
+    ),
+  /** Each member's effective environment with where every value comes from. */
+  serviceEnvironment: (name: string, signal?: AbortSignal) =>
+    call(
+      "GET",
+      "/api/v1/services/{name}/environment",
+      () => client.GET("/api/v1/services/{name}/environment", { ...name$(name), signal }),
+      { signal },
     ),
   listRegistries: () => call("GET", "/api/v1/registries", () => client.GET("/api/v1/registries")),
   putRegistry: (host: string, username: string, password: string) =>
