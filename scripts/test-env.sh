@@ -71,11 +71,14 @@ CFG
 fi
 
 # --- base image (Docker Hub is unreachable: import busybox as a base) -------------------------
-if ! $DOCKER image inspect local/busybox:1 >/dev/null 2>&1; then
+# The label versions the image's contents: an older one (without chown, which the permissions
+# helper runs) is rebuilt.
+BASE_VERSION=2
+if [ "$($DOCKER image inspect -f '{{index .Config.Labels "sdmd.base"}}' local/busybox:1 2>/dev/null)" != "$BASE_VERSION" ]; then
   rm -rf "$STATE/rootfs" && mkdir -p "$STATE/rootfs/bin" "$STATE/rootfs/tmp" "$STATE/rootfs/www"
   cp /bin/busybox "$STATE/rootfs/bin/"
-  for t in sh httpd echo cat sleep ls wget env nc; do ln -sf busybox "$STATE/rootfs/bin/$t"; done
-  tar -C "$STATE/rootfs" -c . | $DOCKER import -c 'ENV PATH=/bin' - local/busybox:1 >/dev/null
+  for t in sh httpd echo cat sleep ls wget env nc chown; do ln -sf busybox "$STATE/rootfs/bin/$t"; done
+  tar -C "$STATE/rootfs" -c . | $DOCKER import -c 'ENV PATH=/bin' -c "LABEL sdmd.base=$BASE_VERSION" - local/busybox:1 >/dev/null
 fi
 
 # --- PostgreSQL cluster for tests -----------------------------------------------------------

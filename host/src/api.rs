@@ -7,6 +7,7 @@ pub mod csp;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod permissions;
 pub mod plugins;
 pub mod registries;
 pub mod services;
@@ -67,6 +68,7 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .merge(variables::router())
         .merge(templates::router())
         .merge(storage::router())
+        .merge(permissions::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

@@ -70,6 +70,11 @@ pub struct ServeConfig {
     /// Default: the stacks directory.
     #[arg(long, env = "SDMD_APPDATA_DIR")]
     pub appdata_dir: Option<PathBuf>,
+    /// How owners of bind sources are changed: `auto` (in this process as root, else through a
+    /// short-lived helper container of the member's image with only CAP_CHOWN), `always` (the
+    /// helper) or `never` (in this process).
+    #[arg(long, env = "SDMD_CHOWN_HELPER", value_enum, default_value_t = ChownHelper::Auto)]
+    pub chown_helper: ChownHelper,
     /// A YAML or JSON file with the definition policy (what no service may do on this host:
     /// privileged, host namespaces, the Docker socket, devices, bind roots, capabilities); see
     /// docs/security.md. Off when unset.
@@ -84,3 +89,14 @@ pub struct ServeConfig {
 }
 
 pub use crate::auth::{AuthConfig, AuthMode};
+
+/// `SDMD_CHOWN_HELPER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChownHelper {
+    /// The helper exactly when sdmd does not run as root.
+    Auto,
+    /// Always the helper.
+    Always,
+    /// Never the helper.
+    Never,
+}

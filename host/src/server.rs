@@ -420,6 +420,11 @@ fn build_state(
                 .with_context(|| format!("resolving {}", dir.display()))?,
         );
     }
+    b = b.chown_via_helper(match cfg.chown_helper {
+        crate::config::ChownHelper::Auto => !crate::permissions::running_as_root(),
+        crate::config::ChownHelper::Always => true,
+        crate::config::ChownHelper::Never => false,
+    });
     if let Some(cert) = tls_cert {
         b = b.tls(crate::tls::fingerprint(cert)?);
     }

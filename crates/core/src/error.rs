@@ -92,6 +92,14 @@ pub enum Error {
     /// No template of that id in the catalog.
     #[error("template `{0}` not found")]
     TemplateNotFound(String),
+    /// A file-system operation on the host failed (creating a bind source, changing an owner).
+    #[error("{path}: {message}")]
+    HostFiles {
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// A template catalog could not be fetched or read.
     #[error("template catalog {source_url}: {message}")]
     TemplateSource {

@@ -12,6 +12,7 @@ pub mod invalidation;
 pub mod metrics;
 pub mod notify;
 pub mod ops;
+pub mod permissions;
 pub mod plugins;
 pub mod roots;
 pub mod runtime;

@@ -324,6 +324,7 @@ pub fn code_of(e: &Error) -> &'static str {
         Error::Secret(_) => "secret_unavailable",
         Error::TemplateNotFound(_) => "template_not_found",
         Error::TemplateSource { .. } => "template_source_unavailable",
+        Error::HostFiles { .. } => "host_files_failed",
     }
 }
 
@@ -932,6 +933,10 @@ pub struct ActionReport {
     pub unchanged: Vec<String>,
     /// Containers removed (members no longer defined, replaced adopted containers).
     pub removed: Vec<String>,
+    /// Bind sources owned by another user than the member runs as (deploys only; see
+    /// `crate::permissions`).
+    #[serde(skip)]
+    pub warnings: Vec<crate::permissions::Warning>,
 }
 
 fn publish_step(state: &AppState, service: &str, step: OperationStep, message: String) {
@@ -1229,6 +1234,20 @@ pub async fn deploy(
         deploy_locked(state, &stored, profiles),
     )
     .await
+}
+
+/// Lists (dry run) or makes the owner changes that give each writable bind source of a managed
+/// service under the data root or a shared root to the user its member runs as (see
+/// `crate::permissions::fix`); made ones are audited as `service.permissions`.
+pub async fn fix_permissions(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    apply: bool,
+) -> Result<crate::permissions::Plan> {
+    let _guard = state.locks.lock(name).await;
+    let stored = load(state, name).await?;
+    crate::permissions::fix(state, ctx, &stored.definition, apply).await
 }
 
 /// Writes a service's files into its project directory (sealed ones 0600) and checks that no
@@ -1746,7 +1765,11 @@ async fn deploy_locked(
         ensure_volumes(state, def, &service_label),
         ensure_images(state, def, &enabled, &existing),
     )?;
-    let mut report = ActionReport::default();
+    // Missing bind sources are created owned by the member's user (not root, as Docker would).
+    let mut report = ActionReport {
+        warnings: crate::permissions::prepare(state, def, &enabled).await?,
+        ..ActionReport::default()
+    };
     let mut adopted_mounts = replace_adopted(state, stored).await?;
     report.removed.extend(
         stored

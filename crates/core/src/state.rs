@@ -58,6 +58,10 @@ pub struct AppState {
     pub appdata_dir: Option<Arc<std::path::PathBuf>>,
     /// SDMD's global variables for interpolation, after each service's `.env` (`SDMD_VARIABLES`).
     pub variables: Arc<indexmap::IndexMap<String, String>>,
+    /// Change the owner of bind sources through a short-lived helper container (only
+    /// `CAP_CHOWN`) instead of in this process: by default exactly when sdmd does not run as
+    /// root (`SDMD_CHOWN_HELPER=always|never|auto` overrides it). See `crate::permissions`.
+    pub chown_via_helper: bool,
     /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
     pub policy: Arc<crate::spec::policy::Policy>,
     /// How often a long-lived stream (events, followed logs) re-checks its credential (30 s;
@@ -98,6 +102,7 @@ impl AppState {
             appdata_dir: None,
             variables: Arc::default(),
             stream_recheck: std::time::Duration::from_secs(30),
+            chown_via_helper: !crate::permissions::running_as_root(),
             policy: Arc::new(crate::spec::policy::Policy::default()),
         }
     }
@@ -194,6 +199,12 @@ impl AppStateBuilder {
     /// The dashboard's static export to serve.
     pub fn ui_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
         self.0.ui_dir = dir.map(Arc::new);
+        self
+    }
+
+    /// Whether owners are changed through the helper container (see `crate::permissions`).
+    pub fn chown_via_helper(mut self, helper: bool) -> Self {
+        self.0.chown_via_helper = helper;
         self
     }
 

@@ -795,6 +795,97 @@ impl Docker {
         }
     }
 
+    /// Changes the owner of host paths through a short-lived helper container of `image`
+    /// (which must have `chown`): each path bind-mounted at `/fix/<i>`, `chown -R -h uid:gid`
+    /// run as root with every capability dropped but `CAP_CHOWN`, no network, a read-only root
+    /// file system and `no-new-privileges`; the container is removed afterwards whatever
+    /// happened. For an sdmd that does not run as root (issue 13, "File permissions").
+    pub async fn chown_with_helper(
+        &self,
+        image: &str,
+        paths: &[std::path::PathBuf],
+        uid: u32,
+        gid: u32,
+    ) -> Result<(), DockerError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = vec!["-R".to_owned(), "-h".to_owned(), format!("{uid}:{gid}")];
+        let mut binds = Vec::new();
+        for (i, p) in paths.iter().enumerate() {
+            binds.push(format!("{}:/fix/{i}", p.display()));
+            cmd.push(format!("/fix/{i}"));
+        }
+        let body = bollard::models::ContainerCreateBody {
+            image: Some(image.to_owned()),
+            entrypoint: Some(vec!["chown".to_owned()]),
+            cmd: Some(cmd),
+            user: Some("0:0".to_owned()),
+            labels: Some(HashMap::from([(
+                labels::HELPER.to_owned(),
+                "chown".to_owned(),
+            )])),
+            network_disabled: Some(true),
+            host_config: Some(bollard::models::HostConfig {
+                binds: Some(binds),
+                cap_drop: Some(vec!["ALL".to_owned()]),
+                cap_add: Some(vec!["CHOWN".to_owned()]),
+                network_mode: Some("none".to_owned()),
+                readonly_rootfs: Some(true),
+                security_opt: Some(vec!["no-new-privileges:true".to_owned()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let name = format!("sdmd-chown-{}-{nanos}", std::process::id());
+        let id = self.create_container(&name, None, body).await?;
+        let ran = async {
+            self.start(&id).await?;
+            let i = id.clone();
+            let code = self
+                .call(|c| async move {
+                    let mut s = c.wait_container(
+                        &i,
+                        None::<bollard::query_parameters::WaitContainerOptions>,
+                    );
+                    match s.next().await {
+                        Some(Ok(r)) => Ok(r.status_code),
+                        Some(Err(bollard::errors::Error::DockerContainerWaitError {
+                            code,
+                            ..
+                        })) => Ok(code),
+                        Some(Err(e)) => Err(e),
+                        None => Ok(-1),
+                    }
+                })
+                .await?;
+            if code == 0 {
+                Ok(())
+            } else {
+                let said: Vec<String> = self
+                    .logs_tail(&id, 20)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| l.line)
+                    .collect();
+                Err(DockerError::Other(format!(
+                    "the chown helper ({image}) exited with {code}: {}",
+                    said.join(" / ")
+                )))
+            }
+        }
+        .await;
+        if let Err(e) = self.remove_container(&id, true).await {
+            tracing::warn!(error = %e, container = %id, "could not remove the chown helper");
+        }
+        ran
+    }
+
     /// Renames a container.
     pub async fn rename(&self, id: &str, new_name: &str) -> Result<(), DockerError> {
         let i = id.to_owned();

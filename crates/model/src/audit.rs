@@ -49,6 +49,8 @@ crate::text_enum! {
         ServiceAdopt = "service.adopt",
         /// A service's containers were (re)created from its definition.
         ServiceDeploy = "service.deploy",
+        /// The owner of a service's bind sources was changed (`POST …/permissions?apply=true`).
+        ServicePermissions = "service.permissions",
         /// A service was started.
         ServiceStart = "service.start",
         /// A service was stopped.

@@ -19,6 +19,8 @@ pub mod labels {
     /// Which of the member's containers this is, from 1 (compose's
     /// `com.docker.compose.container-number`); containers without it are number 1.
     pub const REPLICA: &str = "io.sdmd.replica";
+    /// A short-lived helper container sdmd runs (`chown`), removed when it is done.
+    pub const HELPER: &str = "io.sdmd.helper";
     /// Compose's project label, used to group unmanaged containers.
     pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
     /// Compose's service label.

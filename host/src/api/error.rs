@@ -150,6 +150,14 @@ impl From<Error> for ApiError {
             Error::RegistryNotFound(_) | Error::TemplateNotFound(_) => {
                 Self::new(StatusCode::NOT_FOUND, code, message)
             }
+            // The host's files refused (permissions, a read-only file system): its state, not
+            // the request, is in the way.
+            Error::HostFiles { path, message: why } => Self::new(
+                StatusCode::CONFLICT,
+                code,
+                format!("The host refused a file operation on {path}: {why}"),
+            )
+            .with_details(serde_json::json!({"path": path, "message": why})),
             // An upstream the administrator named (a catalog URL) did not answer as it should.
             Error::TemplateSource {
                 source_url,

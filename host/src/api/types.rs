@@ -6,6 +6,7 @@
 //! accepts and returns it verbatim.
 
 pub mod auth;
+pub mod permissions;
 pub mod plugins;
 pub mod registries;
 pub mod services;

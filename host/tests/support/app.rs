@@ -29,6 +29,14 @@ impl TestApp {
         Self::with_docker(pool, Docker::new(None), true).await
     }
 
+    /// The app on `pool` against the real engine, its state changed by `change` first.
+    pub async fn new_with(pool: PgPool, change: impl FnOnce(&mut AppState)) -> Self {
+        let app = Self::with_docker(pool, Docker::new(None), true).await;
+        let mut state = app.state.clone();
+        change(&mut state);
+        Self::serving(state).await
+    }
+
     /// The app with a given Docker handle; waits for the watcher only when asked.
     pub async fn with_docker(pool: PgPool, docker: Docker, wait_connected: bool) -> Self {
         sdmd::server::init_tracing("text");

@@ -144,6 +144,9 @@ pub struct ActionReport {
     pub unchanged: Vec<String>,
     /// Containers removed (members no longer defined, replaced adopted containers).
     pub removed: Vec<String>,
+    /// Deploys: writable bind sources under the data root or a shared root owned by another
+    /// user than the member runs as (`POST …/permissions` fixes them).
+    pub warnings: Vec<super::permissions::OwnerWarning>,
 }
 
 impl From<ops::ActionReport> for ActionReport {
@@ -155,6 +158,7 @@ impl From<ops::ActionReport> for ActionReport {
             stopped: r.stopped,
             unchanged: r.unchanged,
             removed: r.removed,
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
         }
     }
 }
