@@ -37,10 +37,7 @@ fn host(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Whether this process runs as root (the owner of `/proc/self` is the effective user).
-pub fn running_as_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
+pub use crate::state::running_as_root;
 
 /// A user and, when known, a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,7 +60,7 @@ pub struct AppState {
     pub variables: Arc<indexmap::IndexMap<String, String>>,
     /// Change the owner of bind sources through a short-lived helper container (only
     /// `CAP_CHOWN`) instead of in this process: by default exactly when sdmd does not run as
-    /// root (`SDMD_CHOWN_HELPER=always|never|auto` overrides it). See `crate::permissions`.
+    /// root (`SDMD_CHOWN_HELPER=always|never|auto` overrides it). See the permissions module.
     pub chown_via_helper: bool,
     /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
     pub policy: Arc<crate::spec::policy::Policy>,
@@ -102,7 +102,7 @@ impl AppState {
             appdata_dir: None,
             variables: Arc::default(),
             stream_recheck: std::time::Duration::from_secs(30),
-            chown_via_helper: !crate::permissions::running_as_root(),
+            chown_via_helper: !running_as_root(),
             policy: Arc::new(crate::spec::policy::Policy::default()),
         }
     }
@@ -202,7 +202,7 @@ impl AppStateBuilder {
         self
     }
 
-    /// Whether owners are changed through the helper container (see `crate::permissions`).
+    /// Whether owners are changed through the helper container (see the permissions module).
     pub fn chown_via_helper(mut self, helper: bool) -> Self {
         self.0.chown_via_helper = helper;
         self
@@ -218,6 +218,12 @@ impl AppStateBuilder {
     pub fn build(self) -> AppState {
         self.0
     }
+}
+
+/// Whether this process runs as root (the owner of `/proc/self` is the effective user).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// Per-service async locks so that two operations never interleave on one service.
