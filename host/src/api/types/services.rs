@@ -313,8 +313,28 @@ pub struct ScheduleBody {
     time: String,
     timezone: String,
     mode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     jitter_seconds: u32,
+}
+
+/// A `u32` also when written with a zero fraction (`2431.0`): JSON Schema's `integer` admits
+/// it, so the document's clients may send it.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = match (n.as_u64(), n.as_f64()) {
+        (Some(u), _) => u32::try_from(u).ok(),
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
+            Some(f as u32)
+        }
+        _ => None,
+    };
+    whole.ok_or_else(|| {
+        D::Error::custom(format!(
+            "{n} is not a whole number of seconds (0 to {})",
+            u32::MAX
+        ))
+    })
 }
 
 impl From<ScheduleBody> for ScheduleInput {

@@ -166,7 +166,12 @@ pub struct SourcesBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstantiateBody {
-    /// The new service's name.
+    /// The new service's name (DNS-safe: 1-63 lowercase letters, digits and `-`).
+    #[schema(
+        pattern = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        min_length = 1,
+        max_length = 63
+    )]
     pub name: String,
     /// Values for the template's variables by name; those not given take their default. A
     /// select's value must be one of its choices.
