@@ -33,6 +33,7 @@ export const keys = {
   logs: (name: string) => ["service", name, "logs"] as const,
   servicePlugins: (name: string) => ["service", name, "plugins"] as const,
   environment: (name: string) => ["service", name, "environment"] as const,
+  permissions: (name: string) => ["service", name, "permissions"] as const,
   plugins: ["plugins"] as const,
   plugin: (id: string) => ["plugins", id] as const,
   notifiers: ["notifiers"] as const,
@@ -41,6 +42,7 @@ export const keys = {
   variables: ["variables"] as const,
   templates: ["templates"] as const,
   templateSources: ["templates", "sources"] as const,
+  roots: ["roots"] as const,
   health: ["healthz"] as const,
 };
 

@@ -19,6 +19,7 @@ import { ContainersList } from "@/components/service/containers-card";
 import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
 import { EnvironmentPanel } from "@/components/service/environment-panel";
+import { PermissionsCard } from "@/components/service/permissions-card";
 import { FilesPanel } from "@/components/service/files-panel";
 import { LogsViewer } from "@/components/service/logs-viewer";
 import { Revisions } from "@/components/service/revisions";
@@ -200,7 +201,8 @@ function ServiceDetail() {
           {managed && <TabsTrigger value="revisions">Revisions</TabsTrigger>}
           {managed && <TabsTrigger value="updates">Updates</TabsTrigger>}
         </TabsList>
-        <TabsContent value="overview">
+        <TabsContent value="overview" className="flex flex-col gap-4">
+          {managed && s.deployed && <PermissionsCard service={name} />}
           <ContainersList containers={s.containers} />
         </TabsContent>
         <TabsContent value="logs">

@@ -13,6 +13,7 @@ import { useState } from "react";
 
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { GlobalNotifiersCard } from "@/components/plugins/bindings";
+import { StorageCard } from "@/components/settings/storage-card";
 import { TemplateSourcesCard } from "@/components/settings/template-sources-card";
 import { VariablesCard } from "@/components/settings/variables-card";
 import { useToast } from "@/components/app/toaster";
@@ -44,6 +45,7 @@ export default function SettingsPage() {
       <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
       <TokensCard />
       <VariablesCard />
+      <StorageCard />
       <TemplateSourcesCard />
       <RegistriesCard />
       <GlobalNotifiersCard />

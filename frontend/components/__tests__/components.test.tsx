@@ -84,6 +84,7 @@ describe("ServiceActions", () => {
         stopped: ["w-web"],
         unchanged: [],
         removed: [],
+        warnings: [],
       }),
     ]);
     const onDone = vi.fn();

@@ -131,7 +131,14 @@ export function ServiceActions({
         onAdopted?.(v);
       } else {
         const r = await api.action(service.id, act);
-        toast("success", `${service.name} — ${describeResult(act, r)}`);
+        const owned = (r as Partial<ActionReport>).warnings?.length ?? 0;
+        toast(
+          "success",
+          `${service.name} — ${describeResult(act, r)}` +
+            (owned
+              ? ` · ${owned} folder${owned === 1 ? " is" : "s are"} owned by another user than the app runs as: see Fix permissions on the service page.`
+              : ""),
+        );
       }
     } catch (e) {
       const err = toApiError(e);

@@ -677,6 +677,28 @@ export const api = {
     call("DELETE", "/api/v1/registries/{host}", () =>
       client.DELETE("/api/v1/registries/{host}", { params: { path: { host } } }),
     ),
+  /** The data root and the shared roots (`${MEDIA}`…), each with whether it exists. */
+  getRoots: () => call("GET", "/api/v1/settings/roots", () => client.GET("/api/v1/settings/roots")),
+  /** Replaces the shared roots with `roots` (name → absolute path). */
+  putRoots: (roots: Record<string, string>) =>
+    call("PUT", "/api/v1/settings/roots", () =>
+      client.PUT("/api/v1/settings/roots", { body: { roots } }),
+    ),
+  /**
+   * The owner changes that give a service's bind sources to the user its members run as: a
+   * dry run, or (`apply`) made and audited.
+   */
+  fixPermissions: (name: string, apply = false, signal?: AbortSignal) =>
+    call(
+      "POST",
+      "/api/v1/services/{name}/permissions",
+      () =>
+        client.POST("/api/v1/services/{name}/permissions", {
+          params: { path: { name }, query: { apply: apply || undefined } },
+          signal,
+        }),
+      { signal },
+    ),
 };
 
 /**
