@@ -88,3 +88,5 @@ export type InstantiatedView = S["InstantiatedView"];
 export type EnvironmentView = S["EnvironmentView"];
 export type MemberEnvironment = S["MemberEnvironment"];
 export type EnvVarView = S["EnvVarView"];
+export type DirsView = S["DirsView"];
+export type DirView = S["DirView"];
