@@ -117,6 +117,10 @@ export default function FolderPicker({
                 {view.root}: {view.path}
               </span>
             </>
+          ) : path ? (
+            <Button type="button" variant="ghost" size="sm" onClick={() => go(undefined)}>
+              <ArrowUpIcon /> Roots
+            </Button>
           ) : (
             <span>Roots</span>
           )}
