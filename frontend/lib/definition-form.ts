@@ -21,7 +21,16 @@
  * of the data root (`<APPDATA root>/<service>/…`) as `./rest` (relative paths are the service's
  * folder, `${APPDATA}`), and anything else as its absolute path. The user can always type.
  */
-import { isMap, isScalar, isSeq, parse, parseDocument, stringify, type Document } from "yaml";
+import {
+  Scalar,
+  isMap,
+  isScalar,
+  isSeq,
+  parse,
+  parseDocument,
+  stringify,
+  type Document,
+} from "yaml";
 
 import type { Problem, VariableView, VariablesBody } from "./api";
 import { bodyOf, rowsOf } from "./variables";
@@ -443,9 +452,16 @@ function patchField(doc: Document, path: string[], f: MemberField, m: MemberForm
       .filter((r) => r.locked !== undefined || !empty(r))
       .map((r) => ({ orig: r.orig, text: r.locked !== undefined ? null : text(r) }));
   switch (f) {
+    case "user": {
+      // `1000:1000` is quoted: a YAML 1.1 reader would take it for a base-60 number.
+      const v = m.user.trim();
+      if (!v || !/^\d+:\d+$/.test(v)) return setOrDelete(doc, path, v || undefined);
+      const node = new Scalar(v);
+      node.type = Scalar.QUOTE_DOUBLE;
+      return doc.setIn(path, node);
+    }
     case "image":
     case "container_name":
-    case "user":
     case "restart":
     case "command":
       return setOrDelete(doc, path, m[f].trim() || undefined);

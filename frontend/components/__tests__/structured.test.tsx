@@ -211,4 +211,20 @@ describe("DefinitionEditor structured rows", () => {
     expect(calls.filter((c) => c.url === "/api/v1/services/shop")).toHaveLength(1);
     expect(body).toContain("      DB_PASS: ${SHOP_DB_PASS}\n      TZ: ${TZ}\n");
   });
+
+  it("edits user, capabilities and devices", async () => {
+    const calls = route({ "PUT /api/v1/services/shop": () => json(service("shop")) });
+    render(<DefinitionEditor mode="edit" service="shop" source={source} onSaved={() => {}} />);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("User"), "1000:1000");
+    const add = screen.getByRole("group", { name: "Add capabilities" });
+    await user.click(within(add).getByRole("checkbox", { name: "NET_ADMIN" }));
+    await user.type(within(add).getByLabelText("Add capabilities: others"), "BPF");
+    await user.click(screen.getByRole("button", { name: "Add device" }));
+    await user.type(screen.getByLabelText("Host device 1"), "/dev/dri");
+    const body = await saveAndGetBody(calls);
+    expect(body).toContain('    user: "1000:1000"\n');
+    expect(body).toContain("    devices:\n      - /dev/dri\n");
+    expect(body).toContain("    cap_add:\n      - NET_ADMIN\n      - BPF\n");
+  });
 });

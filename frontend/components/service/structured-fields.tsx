@@ -202,6 +202,8 @@ export function MountRows({ service, ...p }: RowsProps<MountRow> & { service: st
               <Checkbox
                 aria-label={`Read-only ${n}`}
                 checked={isReadOnly(r)}
+                disabled={!r.source.trim()}
+                title={r.source.trim() ? undefined : "An anonymous volume has no options"}
                 onCheckedChange={(c) => set({ options: withReadOnly(r.options, c === true) })}
               />
               <span aria-hidden>ro</span>
