@@ -1,6 +1,7 @@
 // The dashboard's end-to-end flow in a real Chromium against a real sdmd (Docker + PostgreSQL):
-// sign in → create a service from YAML → deploy → running → logs → stop → stopped → audit lists
-// those actions → delete → sign out. Screenshots go to frontend/screenshots/ (git-ignored).
+// sign in → create a service from YAML → deploy → running → logs → stop → stopped → add a mount
+// in the definition's structured editor → audit lists those actions → delete → sign out.
+// Screenshots go to frontend/screenshots/ (git-ignored).
 //
 // Env: SDMD_E2E_URL (dashboard origin), SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, SDMD_E2E_IMAGE,
 //      CHROMIUM (default /usr/bin/chromium), SDMD_E2E_SHOTS (screenshot dir).
@@ -168,6 +169,22 @@ try {
   await page.getByRole("tab", { name: "Definition" }).click();
   await page.getByLabel("Image").first().waitFor();
   await shot("definition");
+
+  // The structured mounts editor: add ./data → /data read-only, save, and the YAML tab has it.
+  await page.getByRole("button", { name: "Add mount" }).click();
+  await page.getByLabel("Host path 1", { exact: true }).fill("./data");
+  await page.getByLabel("Container path 1", { exact: true }).fill("/data");
+  await page.getByLabel("Read-only 1", { exact: true }).check();
+  await shot("definition-mount");
+  await page.getByRole("button", { name: "Save revision" }).click();
+  await page.getByText("Saved revision 2").waitFor();
+  await page.getByRole("tab", { name: "YAML" }).click();
+  const withMount = await page.getByLabel("Compose YAML").inputValue();
+  if (!/volumes:\n\s+- \.\/data:\/data:ro\n/.test(withMount))
+    throw new Error(`the saved definition lacks the mount:\n${withMount}`);
+  if (!withMount.includes("echo hello from the sdmd e2e"))
+    throw new Error(`the saved definition lost its command:\n${withMount}`);
+  console.log("  ✓ structured mount row saved as ./data:/data:ro");
 
   // Import a compose project (a document without `name` + its .env) → the Files tab shows the
   // sealed .env masked, and the Definition tab the document as written.

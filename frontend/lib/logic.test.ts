@@ -149,13 +149,16 @@ volumes:
 
   it("reads the document and patches only what changed", () => {
     const f = formOfYaml(def);
-    expect(f.members[0]!.environment).toBe("A=1\nB=x=y");
+    expect(f.members[0]!.environment).toEqual([
+      { key: "A", value: "1", orig: 0 },
+      { key: "B", value: "x=y", orig: 1 },
+    ]);
     expect(f.members[0]!.command).toBe("sh -c 'echo hi'");
     // Nothing edited: the document comes back as it was.
     expect(patchYaml(def, f, f)).toBe(def);
     const edited: DefinitionForm = structuredClone(f);
     edited.members[0]!.command = "sleep 5";
-    edited.members[1]!.ports = "";
+    edited.members[1]!.ports = [];
     const back = parse(patchYaml(def, f, edited)) as Record<string, Record<string, Obj>>;
     expect(back.services!.web!.command).toBe("sleep 5");
     expect(back.services!.web!.healthcheck).toEqual({ test: ["CMD", "true"] });
@@ -172,7 +175,7 @@ services:
     environment:
       - X=\${X}
     depends_on: [b]
-    ports: [{ target: 80 }]
+    ports: { web: 80 }
   b:
     image: b:1
 `;
@@ -180,14 +183,14 @@ services:
     expect(f.members[0]!.locked).toEqual(["ports"]);
     const e: DefinitionForm = structuredClone(f);
     e.members[0]!.key = "app";
-    e.members[0]!.environment = "X=${X}\nY=2";
-    e.members[0]!.ports = "1:1";
+    e.members[0]!.environment.push({ key: "Y", value: "2", orig: null });
+    e.members[0]!.ports = [{ ip: "", host: "1", container: "1", protocol: "", orig: null }];
     e.members = [e.members[0]!, { ...emptyMember("c"), image: "c:1" }];
     const back = parse(patchYaml(src, f, e)) as Record<string, Record<string, Obj>>;
     expect(Object.keys(back.services!)).toEqual(["app", "c"]);
     expect(back.services!.app!.environment).toEqual(["X=${X}", "Y=2"]);
     expect(back.services!.app!.depends_on).toEqual(["b"]);
-    expect(back.services!.app!.ports).toEqual([{ target: 80 }]);
+    expect(back.services!.app!.ports).toEqual({ web: 80 });
     expect(back.services!.c).toEqual({ image: "c:1", restart: "unless-stopped" });
   });
 

@@ -58,6 +58,7 @@ export default function NewServicePage() {
           ) : (
             <DefinitionEditor
               mode="create"
+              live
               onSaved={(v) => (v.warnings?.length ? setWarned(v) : open(v))}
             />
           )}

@@ -318,6 +318,7 @@ function DefinitionTab({
           mode="edit"
           service={name}
           source={source.data}
+          live
           save={(yaml) => replaceKeepingFiles(name, yaml)}
           onSaved={(v) => {
             setWarnings(v.warnings);

@@ -306,8 +306,8 @@ describe("DefinitionEditor", () => {
       />,
     );
     await userEvent.click(screen.getByRole("button", { name: "Save revision" }));
-    const ports = await screen.findByLabelText("Ports");
-    await waitFor(() => expect(ports).toHaveAttribute("aria-invalid", "true"));
+    const ports = await screen.findByRole("group", { name: "Ports" });
+    await waitFor(() => expect(ports).toHaveAttribute("data-invalid", "true"));
     expect(ports).toHaveAccessibleDescription("`80:x` is not a valid port mapping");
     expect(screen.getByTestId("problems")).toHaveTextContent(
       "services.web.healthcheck.interval: bad duration",
@@ -348,8 +348,9 @@ services:
   it("patches the form's edits into the document, keeping everything else", async () => {
     const { calls } = mockFetch([json(service("shop"))]);
     render(<DefinitionEditor mode="edit" service="shop" source={source} onSaved={() => {}} />);
-    // Long-syntax ports can't be shown as lines: read-only, never written.
-    expect(screen.getByLabelText("Ports")).toHaveAttribute("readonly");
+    // A long-syntax port can't be shown as a row: read-only, kept as written.
+    expect(screen.getByLabelText("Port 2 as written")).toHaveAttribute("readonly");
+    expect(screen.getByLabelText("Host port 1")).toHaveValue("8080");
     fireEvent.change(screen.getByLabelText("Container name"), { target: { value: "shop-web" } });
     await userEvent.click(screen.getByRole("button", { name: "Save revision" }));
     await waitFor(() => expect(calls).toHaveLength(1));

@@ -15,6 +15,14 @@ import { Button } from "@/components/ui/button";
 import { Input, Textarea } from "@/components/ui/input";
 import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
+import {
+  CapsField,
+  DeviceRows,
+  EnvRows,
+  MountRows,
+  PortRows,
+  type PortUse,
+} from "@/components/service/structured-fields";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { api, toApiError, type ApiError } from "@/lib/api";
 import {
@@ -27,7 +35,8 @@ import {
   type MemberField,
   type MemberForm,
 } from "@/lib/definition-form";
-import type { Problem, ServiceView } from "@/lib/api";
+import type { EnvVarView, Problem, ServiceView } from "@/lib/api";
+import { keys, useApiQuery } from "@/lib/query";
 import { cn } from "@/lib/utils";
 import { lineOfPath } from "@/lib/yaml-path";
 
@@ -89,12 +98,23 @@ function MemberFields({
   errors,
   onChange,
   onRemove,
+  service,
+  secrets,
+  envSources,
+  portUse,
 }: {
   m: MemberForm;
   index: number;
   errors: Record<string, string[]>;
   onChange: (m: MemberForm) => void;
   onRemove?: () => void;
+  /** The service's name (as typed, when creating). */
+  service: string;
+  /** Offer the secret toggle (a service name to name the variable after). */
+  secrets: boolean;
+  /** Each member's effective variables by name (the service exists). */
+  envSources?: Map<string, Map<string, EnvVarView>>;
+  portUse?: PortUse;
 }) {
   const p = `services.${m.key}`;
   const id = (f: string) => `m${index}-${f}`;
@@ -133,56 +153,77 @@ function MemberFields({
         )}
       </Field>
       <Field
-        id={id("ports")}
-        label="Ports"
-        errors={errors[`${p}.ports`]}
-        hint={hintOf("ports", "One per line: [ip:]host:container[/proto]")}
+        id={id("user")}
+        label="User"
+        errors={errors[`${p}.user`]}
+        hint={hintOf("user", "uid[:gid] or a name; empty: the image's")}
       >
         {(a) => (
-          <Textarea
+          <Input
             {...a}
-            {...lock("ports")}
-            value={m.ports}
-            onChange={up("ports")}
+            {...lock("user")}
+            value={m.user}
+            onChange={up("user")}
+            placeholder="1000:1000"
             className="font-mono"
-            rows={2}
           />
         )}
       </Field>
-      <Field
+      <MountRows
         id={id("volumes")}
-        label="Volumes"
+        label="Mounts"
+        rows={m.volumes}
+        onChange={(volumes) => onChange({ ...m, volumes })}
         errors={errors[`${p}.volumes`]}
-        hint={hintOf("volumes", "One per line: name:/path or /host:/path[:ro]")}
-      >
-        {(a) => (
-          <Textarea
-            {...a}
-            {...lock("volumes")}
-            value={m.volumes}
-            onChange={up("volumes")}
-            className="font-mono"
-            rows={2}
-          />
-        )}
-      </Field>
-      <Field
+        locked={m.locked.includes("volumes") ? (m.raw.volumes ?? "") : undefined}
+        hint="A host path (./ is the service's folder, ${APPDATA}), a shared root (${MEDIA}/…) or a named volume. Long-syntax entries are kept as written."
+        service={service}
+      />
+      <EnvRows
         id={id("environment")}
         label="Environment"
+        rows={m.environment}
+        onChange={(environment) => onChange({ ...m, environment })}
         errors={errors[`${p}.environment`]}
-        hint={hintOf("environment", "One KEY=VALUE per line")}
-      >
-        {(a) => (
-          <Textarea
-            {...a}
-            {...lock("environment")}
-            value={m.environment}
-            onChange={up("environment")}
-            className="font-mono"
-            rows={3}
-          />
-        )}
-      </Field>
+        locked={m.locked.includes("environment") ? (m.raw.environment ?? "") : undefined}
+        service={secrets ? service : ""}
+        sources={envSources?.get(m.origKey ?? m.key)}
+      />
+      <PortRows
+        id={id("ports")}
+        label="Ports"
+        rows={m.ports}
+        onChange={(ports) => onChange({ ...m, ports })}
+        errors={errors[`${p}.ports`]}
+        locked={m.locked.includes("ports") ? (m.raw.ports ?? "") : undefined}
+        hint="Ranges and long-syntax entries are kept as written (edit them in the YAML tab)."
+        use={portUse}
+        service={service}
+      />
+      <DeviceRows
+        id={id("devices")}
+        label="Devices"
+        rows={m.devices}
+        onChange={(devices) => onChange({ ...m, devices })}
+        errors={errors[`${p}.devices`]}
+        locked={m.locked.includes("devices") ? (m.raw.devices ?? "") : undefined}
+      />
+      <CapsField
+        id={id("cap_add")}
+        label="Add capabilities"
+        value={m.cap_add}
+        onChange={(cap_add) => onChange({ ...m, cap_add })}
+        errors={errors[`${p}.cap_add`]}
+        locked={m.locked.includes("cap_add") ? (m.raw.cap_add ?? "") : undefined}
+      />
+      <CapsField
+        id={id("cap_drop")}
+        label="Drop capabilities"
+        value={m.cap_drop}
+        onChange={(cap_drop) => onChange({ ...m, cap_drop })}
+        errors={errors[`${p}.cap_drop`]}
+        locked={m.locked.includes("cap_drop") ? (m.raw.cap_drop ?? "") : undefined}
+      />
       <div className="grid content-start gap-4">
         <Field id={id("restart")} label="Restart policy" errors={errors[`${p}.restart`]}>
           {(a) => (
@@ -338,6 +379,7 @@ export function DefinitionEditor({
   source,
   onSaved,
   save: saveWith,
+  live = false,
 }: {
   mode: "create" | "edit";
   /** The service's name (edit mode). */
@@ -347,6 +389,11 @@ export function DefinitionEditor({
   onSaved: (v: ServiceView) => void;
   /** How to store the YAML (default: POST or PUT of the document). */
   save?: (yaml: string) => Promise<ServiceView>;
+  /**
+   * Show what the server knows next to the rows: each variable's source (edit mode), whether a
+   * host port is published already, and the secret toggle. Off in isolated tests.
+   */
+  live?: boolean;
 }) {
   const [tab, setTab] = useState<"form" | "yaml">(mode === "create" ? "yaml" : "form");
   const [yamlText, setYamlText] = useState(() => source ?? SAMPLE_YAML);
@@ -359,6 +406,37 @@ export function DefinitionEditor({
   const [saving, setSaving] = useState(false);
   const fileRef = useRef<HTMLInputElement>(null);
   const yamlRef = useRef<HTMLTextAreaElement>(null);
+
+  const env = useApiQuery(
+    keys.environment(service ?? ""),
+    (signal) => api.serviceEnvironment(service ?? "", signal),
+    { enabled: live && mode === "edit" && !!service },
+  );
+  const services = useApiQuery(keys.services, (signal) => api.listServices(signal), {
+    enabled: live,
+  });
+  const envSources = useMemo(
+    () =>
+      env.data &&
+      new Map(
+        env.data.members.map((m) => [m.member, new Map(m.variables.map((v) => [v.name, v]))]),
+      ),
+    [env.data],
+  );
+  const portUse = useMemo(() => {
+    if (!services.data) return undefined;
+    const use: PortUse = new Map();
+    for (const s of services.data.services)
+      for (const c of s.containers)
+        for (const pt of c.ports) {
+          if (!pt.host_port) continue;
+          const k = `${pt.protocol}/${pt.host_port}`;
+          const list = use.get(k) ?? [];
+          if (!list.includes(s.name)) use.set(k, [...list, s.name]);
+        }
+    return use;
+  }, [services.data]);
+  const serviceName = service ?? form.name.trim();
 
   const errors = useMemo(() => (error ? problemsByField(error.problems, form) : {}), [error, form]);
   const general = errors[""] ?? [];
@@ -519,6 +597,10 @@ export function DefinitionEditor({
               m={m}
               index={i}
               errors={errors}
+              service={serviceName}
+              secrets={live && !!serviceName}
+              envSources={envSources}
+              portUse={portUse}
               onChange={(nm) =>
                 setForm({ ...form, members: form.members.map((x, j) => (j === i ? nm : x)) })
               }

@@ -9,7 +9,7 @@ import type { EnvVarView } from "@/lib/api";
 import { envSourceText } from "@/lib/environment";
 import { keys, useApiQuery } from "@/lib/query";
 
-const VARIANT: Record<EnvVarView["source"], "secondary" | "outline" | "default"> = {
+export const VARIANT: Record<EnvVarView["source"], "secondary" | "outline" | "default"> = {
   member: "secondary",
   env_file: "outline",
   dotenv: "outline",

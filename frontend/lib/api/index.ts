@@ -657,6 +657,14 @@ export const api = {
           v?.service ? { ...v, service: normalizeService(v.service) } : v,
       },
     ),
+  /** The sub-folders of `path` for the mount picker; without `path`, the data root and shared roots. */
+  listDirs: (path?: string, signal?: AbortSignal) =>
+    call(
+      "GET",
+      "/api/v1/fs/dirs",
+      () => client.GET("/api/v1/fs/dirs", { params: { query: { path } }, signal }),
+      { signal },
+    ),
   /** Each member's effective environment with where every value comes from. */
   serviceEnvironment: (name: string, signal?: AbortSignal) =>
     call(

@@ -93,3 +93,5 @@ export type RootView = S["RootView"];
 export type OwnerWarning = S["OwnerWarning"];
 export type PermissionsPlan = S["PermissionsPlan"];
 export type OwnerChangeView = S["OwnerChangeView"];
+export type DirsView = S["DirsView"];
+export type DirView = S["DirView"];
