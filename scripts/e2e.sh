@@ -88,6 +88,11 @@ fail() {
 node frontend/e2e/csp.mjs frontend/out || fail
 SDMD_E2E_IMAGE=$image node frontend/e2e/flow.mjs || fail
 node frontend/e2e/templates.mjs || fail
+if [ -n "${SDMD_E2E_STACKS:-}" ] || [ -d "$tmp/data/stacks" ]; then
+  SDMD_E2E_IMAGE=$image SDMD_E2E_STACKS=${SDMD_E2E_STACKS:-$tmp/data/stacks} node frontend/e2e/permissions.mjs || fail
+else
+  echo "skipping the file-permissions flow: SDMD_E2E_URL names a server whose stacks directory is not given (SDMD_E2E_STACKS)"
+fi
 
 if [ -n "${setup_backend:-}" ]; then
   for _ in $(seq 1 600); do curl -fsS "$setup_backend/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

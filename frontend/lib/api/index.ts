@@ -464,12 +464,13 @@ export const api = {
       client.POST(path as "/api/v1/services/{name}/deploy", name$(name)),
     ) as Promise<ActionAnswers[A]>;
   },
+  /** The last lines per container (JSON; following is `lib/sse`'s, not this). */
   logs: (name: string, tail = 100) =>
     call("GET", "/api/v1/services/{name}/logs", () =>
       client.GET("/api/v1/services/{name}/logs", {
         params: { path: { name }, query: { tail } },
       }),
-    ),
+    ) as Promise<t.LogsResponse>,
   /** The compose document as written (`${VAR}` text kept), or the effective one (`resolved`). */
   compose: (name: string, resolved = false, signal?: AbortSignal) =>
     call(

@@ -95,3 +95,4 @@ export type PermissionsPlan = S["PermissionsPlan"];
 export type OwnerChangeView = S["OwnerChangeView"];
 export type DirsView = S["DirsView"];
 export type DirView = S["DirView"];
+export type LogsResponse = S["LogsResponse"];

@@ -395,7 +395,10 @@ pub struct FollowLine {
 /// (re-checked every 30 s and at the token's `exp`).
 #[utoipa::path(get, path = "/api/v1/services/{name}/logs", tag = "services",
     params(("name" = String, Path, description = "Service id from the list (`<name>`, `compose:<project>`, `container:<name>`) or bare name"), LogParams),
-    responses((status = 200, body = LogsResponse, description = "JSON, or text/event-stream with follow=true"),
+    responses((status = 200, description = "JSON, or with follow=true an event stream of log lines", content(
+            (LogsResponse = "application/json"),
+            (FollowLine = "text/event-stream")
+        )),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 502, body = ErrorBody, description = "`docker_error`: the engine failed (`details`: its message)")))]
 async fn service_logs(
@@ -460,7 +463,7 @@ struct ExportParams {
 /// The stored document as compose YAML: as written (with its `${VAR}` text), or resolved.
 #[utoipa::path(get, path = "/api/v1/services/{name}/compose", tag = "services",
     params(("name" = String, Path, description = "Service name"), ExportParams),
-    responses((status = 200, content_type = "application/yaml", body = String), (status = 404, body = ErrorBody),
+    responses((status = 200, content_type = "application/yaml", body = serde_json::Value, description = "The compose document (YAML)"), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn export_compose(
     State(state): State<AppState>,
