@@ -86,9 +86,11 @@ for _ in $(seq 1 300); do /usr/bin/docker info >/dev/null 2>&1 && break; sleep 0
 /usr/bin/docker info >/dev/null 2>&1 || { echo "sandbox dockerd did not start:" >&2; tail -20 "$tmp/dockerd.log" >&2; exit 1; }
 # The base image, so deploys the fuzzer stores can run something.
 DOCKER_HOST=unix:///var/run/docker.sock /usr/bin/docker save local/busybox:1 | /usr/bin/docker load -q >/dev/null
-# ... also under the names the bundled app templates use, so services made from them deploy.
+# ... and, with a command that keeps running, under the names the bundled app templates use, so
+# services made from them deploy and run.
+printf 'FROM local/busybox:1\nCMD ["sleep", "3600"]\n' | /usr/bin/docker build -q -t sdmd-conformance/app:1 - >/dev/null
 for ref in $(python3 -c 'import json,sys; print(" ".join(t["image"] for t in json.load(open(sys.argv[1]))["templates"] if "image" in t))' "$root/crates/core/templates/bundled.json"); do
-  /usr/bin/docker tag local/busybox:1 "$ref"
+  /usr/bin/docker tag sdmd-conformance/app:1 "$ref"
 done
 
 # --- sdmd on its own database -------------------------------------------------------------------

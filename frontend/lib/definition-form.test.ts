@@ -200,3 +200,16 @@ describe("secret toggle", () => {
     });
   });
 });
+
+describe("the standard-environment switch", () => {
+  it("reads x-sdmd.standard_environment and patches only it", () => {
+    const yaml = "name: app # mine\nservices:\n  web:\n    image: x\n";
+    const before = formOfYaml(yaml);
+    expect(before.standardEnvironment).toBe(false);
+    const on = patchYaml(yaml, before, { ...before, standardEnvironment: true });
+    expect(on).toContain("# mine");
+    expect(formOfYaml(on).standardEnvironment).toBe(true);
+    const off = patchYaml(on, formOfYaml(on), { ...formOfYaml(on), standardEnvironment: false });
+    expect(off).not.toContain("x-sdmd");
+  });
+});

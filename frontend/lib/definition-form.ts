@@ -136,6 +136,11 @@ export interface DefinitionForm {
   members: MemberForm[];
   /** Named volumes, comma-separated. */
   volumes: string;
+  /**
+   * `x-sdmd.standard_environment`: give members that don't set them `TZ`, `PUID`, `PGID` and
+   * `UMASK` from SDMD's variables. Optional so that older callers' forms stay valid.
+   */
+  standardEnvironment?: boolean;
 }
 
 export function emptyMember(key = "app"): MemberForm {
@@ -285,8 +290,10 @@ function rowsOfList<R>(
 export function toForm(doc: unknown): DefinitionForm {
   const d = isObj(doc) ? doc : {};
   const services = isObj(d.services) ? d.services : {};
+  const xs = isObj(d["x-sdmd"]) ? d["x-sdmd"] : {};
   return {
     name: typeof d.name === "string" ? d.name : "",
+    standardEnvironment: xs.standard_environment === true,
     volumes: isObj(d.volumes) ? Object.keys(d.volumes).join(", ") : "",
     members: Object.entries(services).map(([key, raw]) => {
       const m = isObj(raw) ? raw : {};
@@ -561,6 +568,14 @@ export function patchYaml(yaml: string, before: DefinitionForm, after: Definitio
     }
   }
 
+  if (!!after.standardEnvironment !== !!before.standardEnvironment) {
+    if (after.standardEnvironment) doc.setIn(["x-sdmd", "standard_environment"], true);
+    else {
+      doc.deleteIn(["x-sdmd", "standard_environment"]);
+      const x: unknown = doc.getIn(["x-sdmd"]);
+      if (isMap(x) && x.items.length === 0) doc.deleteIn(["x-sdmd"]);
+    }
+  }
   if (after.volumes !== before.volumes) {
     const names = splitList(after.volumes);
     const old: unknown = doc.getIn(["volumes"]);

@@ -34,6 +34,7 @@ export const keys = {
   servicePlugins: (name: string) => ["service", name, "plugins"] as const,
   environment: (name: string) => ["service", name, "environment"] as const,
   permissions: (name: string) => ["service", name, "permissions"] as const,
+  mounts: (name: string) => ["service", name, "mounts"] as const,
   plugins: ["plugins"] as const,
   plugin: (id: string) => ["plugins", id] as const,
   notifiers: ["notifiers"] as const,

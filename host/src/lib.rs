@@ -8,8 +8,9 @@ pub mod server;
 pub mod tls;
 
 pub use sdmd_core::{
-    audit_log, auth, cache, credentials, error, invalidation, metrics, notify, ops, permissions,
-    plugins, roots, runtime, schedule, state, templates, timetable, updates, variables,
+    audit_log, auth, cache, credentials, error, invalidation, metrics, mounts, notify, ops,
+    permissions, plugins, roots, runtime, schedule, state, templates, timetable, updates,
+    variables,
 };
 
 /// The compose model lives in its own crate (no I/O); these keep the paths the rest of the code uses.

@@ -101,6 +101,58 @@ async fn new_folders_belong_to_puid_and_a_root_owned_one_is_warned_about_and_fix
         "{w:?}"
     );
 
+    // The service page's mounts: host path, mode, owner, existence, and the size measured in
+    // the background (null and `measuring` at first).
+    std::fs::write(dir.join("config/app.conf"), vec![b'x'; 4096]).unwrap();
+    std::os::unix::fs::chown(dir.join("config/app.conf"), Some(1234), Some(2345)).unwrap();
+    let (s, m) = app.get(&format!("/api/v1/services/{name}/mounts")).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    let config = m["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["target"] == "/config")
+        .unwrap()
+        .clone();
+    assert_eq!(config["kind"], "bind");
+    assert_eq!(
+        config["host_path"],
+        dir.join("config").display().to_string()
+    );
+    assert_eq!(
+        (config["owner"].as_str(), config["mode"].as_str()),
+        (Some("1234:2345"), Some("0750"))
+    );
+    assert_eq!(
+        (config["exists"].as_bool(), config["read_only"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let media_mount = m["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["target"] == "/media")
+        .unwrap()
+        .clone();
+    assert_eq!(media_mount["read_only"], true);
+    let size = eventually(
+        std::time::Duration::from_secs(10),
+        "the size of /config",
+        || async {
+            let (_, m) = app.get(&format!("/api/v1/services/{name}/mounts")).await;
+            let c = m["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["target"] == "/config")
+                .unwrap()
+                .clone();
+            c["size_bytes"].as_u64()
+        },
+    )
+    .await;
+    assert_eq!(size, 4096, "measured in the background");
+
     // Dry run: lists the change, changes nothing, audits nothing.
     let (s, plan) = app
         .post(&format!("/api/v1/services/{name}/permissions"))

@@ -1236,6 +1236,12 @@ pub async fn deploy(
     .await
 }
 
+/// A managed service's mounts with host path, mode, owner, existence and cached size.
+pub async fn mounts(state: &AppState, name: &str) -> Result<Vec<crate::mounts::MountView>> {
+    let stored = load(state, name).await?;
+    crate::mounts::of(state, &stored.definition).await
+}
+
 /// Lists (dry run) or makes the owner changes that give each writable bind source of a managed
 /// service under the data root or a shared root to the user its member runs as (see
 /// `crate::permissions::fix`); made ones are audited as `service.permissions`.

@@ -62,6 +62,8 @@ pub struct AppState {
     /// `CAP_CHOWN`) instead of in this process: by default exactly when sdmd does not run as
     /// root (`SDMD_CHOWN_HELPER=always|never|auto` overrides it). See the permissions module.
     pub chown_via_helper: bool,
+    /// Folder sizes of mounts, measured in the background (the sizes module).
+    pub sizes: crate::sizes::Sizes,
     /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
     pub policy: Arc<crate::spec::policy::Policy>,
     /// How often a long-lived stream (events, followed logs) re-checks its credential (30 s;
@@ -103,6 +105,7 @@ impl AppState {
             variables: Arc::default(),
             stream_recheck: std::time::Duration::from_secs(30),
             chown_via_helper: !running_as_root(),
+            sizes: crate::sizes::Sizes::default(),
             policy: Arc::new(crate::spec::policy::Policy::default()),
         }
     }

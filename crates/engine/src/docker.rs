@@ -471,6 +471,19 @@ impl Docker {
         }
     }
 
+    /// A volume's host directory (`Mountpoint`); `None` when it does not exist.
+    pub async fn volume_mountpoint(&self, name: &str) -> Result<Option<String>, DockerError> {
+        let n = name.to_owned();
+        match self
+            .call(|c| async move { c.inspect_volume(&n).await })
+            .await
+        {
+            Ok(v) => Ok(Some(v.mountpoint)),
+            Err(DockerError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The volumes a container mounts (type `volume`), as (container path, volume name): what a
     /// recreate carries over so that data in anonymous volumes survives, as in compose.
     pub async fn volume_mounts(&self, id: &str) -> Result<Vec<(String, String)>, DockerError> {

@@ -19,6 +19,7 @@ import { ContainersList } from "@/components/service/containers-card";
 import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { DeleteDialog } from "@/components/service/delete-dialog";
 import { EnvironmentPanel } from "@/components/service/environment-panel";
+import { MountsPanel } from "@/components/service/mounts-panel";
 import { PermissionsCard } from "@/components/service/permissions-card";
 import { FilesPanel } from "@/components/service/files-panel";
 import { LogsViewer } from "@/components/service/logs-viewer";
@@ -204,6 +205,7 @@ function ServiceDetail() {
         <TabsContent value="overview" className="flex flex-col gap-4">
           {managed && s.deployed && <PermissionsCard service={name} />}
           <ContainersList containers={s.containers} />
+          {managed && <MountsPanel service={name} />}
         </TabsContent>
         <TabsContent value="logs">
           <LogsViewer service={id} />

@@ -12,6 +12,7 @@ import { useMemo, useRef, useState } from "react";
 
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
+import { Checkbox } from "@/components/ui/checkbox";
 import { Input, Textarea } from "@/components/ui/input";
 import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
@@ -591,6 +592,22 @@ export function DefinitionEditor({
               )}
             </Field>
           </div>
+          <label className="flex items-start gap-2 text-sm">
+            <Checkbox
+              aria-label="Standard environment"
+              checked={!!form.standardEnvironment}
+              onCheckedChange={(c) => setForm({ ...form, standardEnvironment: c === true })}
+              className="mt-0.5"
+            />
+            <span>
+              <span className="font-medium">Standard environment</span>
+              <span className="block text-xs text-muted-foreground">
+                Members that don&apos;t set them get <code>TZ</code>, <code>PUID</code>,{" "}
+                <code>PGID</code> and <code>UMASK</code> from Settings → Variables (
+                <code>x-sdmd.standard_environment</code>).
+              </span>
+            </span>
+          </label>
           {form.members.map((m, i) => (
             <MemberFields
               key={i}

@@ -686,6 +686,14 @@ export const api = {
     call("DELETE", "/api/v1/registries/{host}", () =>
       client.DELETE("/api/v1/registries/{host}", { params: { path: { host } } }),
     ),
+  /** Each mount of a managed service with host path, owner, mode and cached size. */
+  serviceMounts: (name: string, signal?: AbortSignal) =>
+    call(
+      "GET",
+      "/api/v1/services/{name}/mounts",
+      () => client.GET("/api/v1/services/{name}/mounts", { ...name$(name), signal }),
+      { signal },
+    ),
   /** The data root and the shared roots (`${MEDIA}`…), each with whether it exists. */
   getRoots: () => call("GET", "/api/v1/settings/roots", () => client.GET("/api/v1/settings/roots")),
   /** Replaces the shared roots with `roots` (name → absolute path). */

@@ -96,3 +96,5 @@ export type OwnerChangeView = S["OwnerChangeView"];
 export type DirsView = S["DirsView"];
 export type DirView = S["DirView"];
 export type LogsResponse = S["LogsResponse"];
+export type MountsView = S["MountsView"];
+export type MountInfo = S["MountInfo"];

@@ -1,5 +1,6 @@
-//! `POST /api/v1/services/{name}/permissions`: give a service's bind sources to the user its
-//! members run as (dry run by default).
+//! A service's files on the host: `GET …/mounts` (each mount's host path, owner, mode and
+//! cached size) and `POST …/permissions` (give its bind sources to the user its members run
+//! as; dry run by default).
 
 use axum::extract::State;
 use serde::Deserialize;
@@ -9,13 +10,15 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Path, Query};
-use super::types::permissions::PermissionsPlan;
+use super::types::permissions::{MountsView, PermissionsPlan};
 use crate::ops;
 use crate::state::AppState;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(fix_permissions))
+    OpenApiRouter::new()
+        .routes(routes!(fix_permissions))
+        .routes(routes!(service_mounts))
 }
 
 /// Options of a permissions fix.
@@ -49,4 +52,21 @@ async fn fix_permissions(
             .await?
             .into(),
     ))
+}
+
+/// Each mount of a managed service's members: host path (a bind's source, a volume's directory),
+/// container path, read-only, whether it exists, owner, mode and size. Sizes are measured in the
+/// background and cached for five minutes: a mount not measured yet has `size_bytes` null and
+/// `measuring` true — ask again.
+#[utoipa::path(get, path = "/api/v1/services/{name}/mounts", tag = "services",
+    params(("name" = String, Path, description = "Service name")),
+    responses((status = 200, body = MountsView),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unmanaged_service`"),
+        (status = 502, body = ErrorBody, description = "`docker_error`: the engine failed")))]
+async fn service_mounts(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<MountsView>, ApiError> {
+    Ok(axum::Json(ops::mounts(&state, &name).await?.into()))
 }
