@@ -96,7 +96,8 @@ done
 # --- sdmd on its own database -------------------------------------------------------------------
 email=conformance@example.com
 password=conf-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-SDMD_TLS=off SDMD_LISTEN=127.0.0.1:$port SDMD_DATA_DIR=$tmp/data \
+# Its own embedded PostgreSQL, even when the caller's shell points DATABASE_URL at another.
+env -u DATABASE_URL SDMD_TLS=off SDMD_LISTEN=127.0.0.1:$port SDMD_DATA_DIR=$tmp/data \
   SDMD_ADMIN_EMAIL=$email SDMD_ADMIN_PASSWORD=$password RUST_LOG=${RUST_LOG:-sdmd=warn} \
   "$bin" serve >"$tmp/sdmd.log" 2>&1 &
 sdmd_pid=$!
