@@ -47,6 +47,17 @@ fn linuxserver(name: &str, outside: &Path) -> String {
     )
 }
 
+/// The mount at `target` of a `GET …/mounts` answer.
+fn mount_of(list: &Value, target: &str) -> Value {
+    list["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["target"] == target)
+        .unwrap_or_else(|| panic!("no mount at {target}: {list}"))
+        .clone()
+}
+
 fn paths(list: &Value) -> Vec<String> {
     list.as_array()
         .unwrap()
@@ -107,13 +118,7 @@ async fn new_folders_belong_to_puid_and_a_root_owned_one_is_warned_about_and_fix
     std::os::unix::fs::chown(dir.join("config/app.conf"), Some(1234), Some(2345)).unwrap();
     let (s, m) = app.get(&format!("/api/v1/services/{name}/mounts")).await;
     assert_eq!(s, StatusCode::OK, "{m}");
-    let config = m["mounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["target"] == "/config")
-        .unwrap()
-        .clone();
+    let config = mount_of(&m, "/config");
     assert_eq!(config["kind"], "bind");
     assert_eq!(
         config["host_path"],
@@ -127,26 +132,14 @@ async fn new_folders_belong_to_puid_and_a_root_owned_one_is_warned_about_and_fix
         (config["exists"].as_bool(), config["read_only"].as_bool()),
         (Some(true), Some(false))
     );
-    let media_mount = m["mounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["target"] == "/media")
-        .unwrap()
-        .clone();
+    let media_mount = mount_of(&m, "/media");
     assert_eq!(media_mount["read_only"], true);
     let size = eventually(
         std::time::Duration::from_secs(10),
         "the size of /config",
         || async {
             let (_, m) = app.get(&format!("/api/v1/services/{name}/mounts")).await;
-            let c = m["mounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["target"] == "/config")
-                .unwrap()
-                .clone();
+            let c = mount_of(&m, "/config");
             c["size_bytes"].as_u64()
         },
     )

@@ -71,6 +71,16 @@ fn template<'a>(catalog: &'a Value, title: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no template {title}: {catalog}"))
 }
 
+/// The mount of a container (`docker inspect`) at `dest`.
+fn mount_at(info: &Value, dest: &str) -> Value {
+    let mounts = info["Mounts"].as_array().unwrap();
+    mounts
+        .iter()
+        .find(|m| m["Destination"] == dest)
+        .unwrap_or_else(|| panic!("no mount at {dest}: {mounts:?}"))
+        .clone()
+}
+
 fn fields(v: &Value) -> Vec<String> {
     v["details"]
         .as_array()
@@ -341,36 +351,21 @@ async fn portainer_casaos_and_yacht_templates_become_services_that_deploy(pool: 
     }
     let info = inspect(&c[0]);
     assert_eq!(info["State"]["Running"], true, "{}", info["State"]);
-    let mounts = info["Mounts"].as_array().unwrap();
-    let mount = |dest: &str| {
-        mounts
-            .iter()
-            .find(|m| m["Destination"] == dest)
-            .unwrap_or_else(|| panic!("no mount at {dest}: {mounts:?}"))
-            .clone()
-    };
     assert_eq!(
-        mount("/data")["Source"],
+        mount_at(&info, "/data")["Source"],
         appdata.join(&echo).join("data").display().to_string()
     );
     assert_eq!(
-        mount("/media")["Source"],
+        mount_at(&info, "/media")["Source"],
         media.path().display().to_string()
     );
-    assert_eq!(mount("/media")["RW"], false);
+    assert_eq!(mount_at(&info, "/media")["RW"], false);
 
     // CasaOS: `/DATA/AppData/$AppID` is the app's data folder, `/DATA/Downloads` the shared root;
     // `$PUID`/`$TZ` are the standard variables.
     let c = service_containers(&sync);
     let info = inspect(&c[0]);
-    let mounts = info["Mounts"].as_array().unwrap().clone();
-    let at = |dest: &str| {
-        mounts
-            .iter()
-            .find(|m| m["Destination"] == dest)
-            .unwrap_or_else(|| panic!("no mount at {dest}: {mounts:?}"))["Source"]
-            .clone()
-    };
+    let at = |dest: &str| mount_at(&info, dest)["Source"].clone();
     assert_eq!(
         at("/config"),
         appdata.join(&sync).join("config").display().to_string()
@@ -389,14 +384,7 @@ async fn portainer_casaos_and_yacht_templates_become_services_that_deploy(pool: 
     // Yacht: `!config/shelf` and `!media` are the standard folders, `!PUID` the variable.
     let c = service_containers(&shelf);
     let info = inspect(&c[0]);
-    let mounts = info["Mounts"].as_array().unwrap().clone();
-    let at = |dest: &str| {
-        mounts
-            .iter()
-            .find(|m| m["Destination"] == dest)
-            .unwrap_or_else(|| panic!("no mount at {dest}: {mounts:?}"))["Source"]
-            .clone()
-    };
+    let at = |dest: &str| mount_at(&info, dest)["Source"].clone();
     assert_eq!(
         at("/config"),
         appdata
