@@ -340,3 +340,31 @@ describe("updateLabel", () => {
     expect(updateLabel({ update_available: false })).toBeNull();
   });
 });
+
+describe("a deploy's summary", () => {
+  it("says when folders are owned by another user", async () => {
+    const { describeResult } = await import("@/components/services/service-actions");
+    const w = {
+      kind: "bind_owner_mismatch",
+      member: "app",
+      path: "/d",
+      owner: "0:0",
+      expected: "1:1",
+      from: "PUID",
+      message: "m",
+    };
+    expect(
+      describeResult("deploy", {
+        created: ["app"],
+        recreated: [],
+        started: [],
+        stopped: [],
+        unchanged: [],
+        removed: [],
+        warnings: [w],
+      }),
+    ).toBe(
+      "Deploy: 1 created. 1 folder is owned by another user than the app runs as: see Fix permissions on the service page.",
+    );
+  });
+});

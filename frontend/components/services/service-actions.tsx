@@ -88,7 +88,11 @@ export function describeResult(action: Act, r: unknown): string {
     const changed = images.filter((i) => i.changed).length;
     parts.push(changed ? `${changed} new image${changed === 1 ? "" : "s"}` : "images up to date");
   }
-  return `${META[action].label}: ${parts.length ? parts.join(", ") : "nothing to do"}.`;
+  const owned = rep?.warnings?.length ?? 0;
+  const note = owned
+    ? ` ${owned} folder${owned === 1 ? " is" : "s are"} owned by another user than the app runs as: see Fix permissions on the service page.`
+    : "";
+  return `${META[action].label}: ${parts.length ? parts.join(", ") : "nothing to do"}.${note}`;
 }
 
 /** The action buttons of a service: the main one inline, the rest in a keyboard-usable menu. */
@@ -131,14 +135,7 @@ export function ServiceActions({
         onAdopted?.(v);
       } else {
         const r = await api.action(service.id, act);
-        const owned = (r as Partial<ActionReport>).warnings?.length ?? 0;
-        toast(
-          "success",
-          `${service.name} — ${describeResult(act, r)}` +
-            (owned
-              ? ` · ${owned} folder${owned === 1 ? " is" : "s are"} owned by another user than the app runs as: see Fix permissions on the service page.`
-              : ""),
-        );
+        toast("success", `${service.name} — ${describeResult(act, r)}`);
       }
     } catch (e) {
       const err = toApiError(e);
