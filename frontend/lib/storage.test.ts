@@ -29,3 +29,13 @@ describe("shared roots", () => {
     ).toEqual({ byRow: { 1: ["standard"] }, general: ["roots: too many"] });
   });
 });
+
+describe("catalog file names", () => {
+  it("keeps what the server takes and replaces the rest", async () => {
+    const { catalogFileName } = await import("@/components/settings/template-files-card");
+    expect(catalogFileName("portainer.json")).toBe("portainer.json");
+    expect(catalogFileName("My Apps (2).yml")).toBe("My-Apps-2-.yml");
+    expect(catalogFileName("..hidden.json")).toBe("hidden.json");
+    expect(catalogFileName("???")).toBe("catalog.json");
+  });
+});

@@ -540,3 +540,113 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn catalog_files_upload_join_the_catalog_and_bad_ones_name_template_and_field(
+    pool: sqlx::PgPool,
+) {
+    let app = TestApp::without_docker(pool.clone()).await;
+    let put = |name: &str, ct: &'static str, body: Vec<u8>| {
+        let uri = format!("/api/v1/templates/files/{name}");
+        let app = &app;
+        async move { app.send(Method::PUT, &uri, ct, body).await }
+    };
+
+    // The three formats, uploaded as files.
+    for (name, ct, body, n) in [
+        ("portainer.json", "application/json", PORTAINER, 2),
+        ("syncbox.yml", "application/yaml", CASAOS, 1),
+        ("yacht.json", "text/plain", YACHT, 1),
+    ] {
+        let (s, v) = put(name, ct, body.as_bytes().to_vec()).await;
+        assert_eq!(s, StatusCode::OK, "{name}: {v}");
+        assert_eq!(v, json!({"name": name, "templates": n}));
+    }
+    let (s, c) = app.get("/api/v1/templates").await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let st = source(&c, "file:portainer.json");
+    assert_eq!(
+        (st["prefix"].as_str(), st["templates"].as_u64()),
+        (Some("file-portainer-json"), Some(2))
+    );
+    assert_eq!(
+        template(&c, "Echo Board")["id"],
+        "file-portainer-json.echo-board"
+    );
+    assert_eq!(template(&c, "Syncbox")["format"], "casaos");
+    assert_eq!(template(&c, "Media Shelf")["format"], "yacht");
+    let (s, v) = app
+        .post_json(
+            "/api/v1/templates/file-portainer-json.echo-board/instantiate",
+            &json!({"name": "echo", "variables": {"MODE": "dev"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["definition"].as_str().unwrap().contains("MODE: dev"),
+        "{v}"
+    );
+    assert_eq!(audit_rows(&pool, "templates.file.put").await.len(), 3);
+
+    // Malformed, a template without its image, too large, a bad name, a prefix taken: refused,
+    // nothing stored.
+    let (s, v) = put(
+        "broken.json",
+        "application/json",
+        br#"{"version": "2", "templates": [{"type": 1, "title": "No Image"}]}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["templates[0].image"], "{v}");
+    assert!(
+        v["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("No Image:"),
+        "{v}"
+    );
+    let (s, v) = put("junk.json", "application/json", b"{not json".to_vec()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = put("big.json", "application/json", vec![b' '; 3 * 1024 * 1024]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    let (s, v) = put(".hidden", "application/json", PORTAINER.as_bytes().to_vec()).await;
+    assert_eq!(
+        (s, fields(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]),
+        "{v}"
+    );
+    let (s, v) = put(
+        "portainer_json",
+        "application/json",
+        PORTAINER.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the same prefix as portainer.json: {v}"
+    );
+    let (_, c) = app.get("/api/v1/templates").await;
+    assert_eq!(
+        c["sources"].as_array().unwrap().len(),
+        4,
+        "bundled and three files: {c}"
+    );
+    assert_eq!(audit_rows(&pool, "templates.file.put").await.len(), 3);
+
+    // Removed, and gone from the catalog.
+    let (s, _) = app
+        .call(Method::DELETE, "/api/v1/templates/files/yacht.json", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .call(Method::DELETE, "/api/v1/templates/files/yacht.json", None)
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("template_not_found"))
+    );
+    let (_, c) = app.get("/api/v1/templates").await;
+    assert!(!c.to_string().contains("Media Shelf"), "{c}");
+    assert_eq!(audit_rows(&pool, "templates.file.delete").await.len(), 1);
+}

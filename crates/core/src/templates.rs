@@ -131,6 +131,105 @@ fn check_sources(urls: &[String]) -> Vec<Problem> {
     problems
 }
 
+/// The id prefix of an uploaded catalog file's templates: `file-<slug of its name>`.
+pub fn file_prefix(name: &str) -> String {
+    format!("file-{}", sdmd_model::templates::slug(name))
+}
+
+/// The longest catalog file name.
+pub const MAX_FILE_NAME: usize = 128;
+
+/// Stores an uploaded catalog file (Portainer v2, CasaOS or Yacht) under `name`, replacing one
+/// of that name: refused (422 naming the template and field) unless it reads as a catalog, or
+/// when its id prefix is another file's. Audited as `templates.file.put` with name, size and
+/// template count. Answers how many templates it holds.
+pub async fn put_file(
+    state: &AppState,
+    ctx: &AuditContext,
+    name: &str,
+    content: Vec<u8>,
+) -> Result<usize> {
+    let bad = |field: &str, message: String| {
+        Error::Invalid(vec![Problem {
+            field: field.into(),
+            message,
+        }])
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= MAX_FILE_NAME
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !name_ok {
+        return Err(bad(
+            "name",
+            format!(
+                "a file name is 1-{MAX_FILE_NAME} letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+            ),
+        ));
+    }
+    let templates = parse_catalog(&content).map_err(|e| {
+        let field = if e.field.is_empty() {
+            "content"
+        } else {
+            &e.field
+        };
+        bad(field, format!("{}: {}", e.template, e.message))
+    })?;
+    let prefix = file_prefix(name);
+    if let Some(other) = store::files(&state.db)
+        .await?
+        .into_iter()
+        .find(|f| f.name != name && file_prefix(&f.name) == prefix)
+    {
+        return Err(bad(
+            "name",
+            format!(
+                "`{}` already gives templates the ids `{prefix}.…`; choose another name",
+                other.name
+            ),
+        ));
+    }
+    let mut tx = Change::begin(&state.db).await?;
+    let replaced = store::put_file(&mut tx, name, &content).await?;
+    tx.record(
+        ctx,
+        Record {
+            action: Action::TemplateFilePut,
+            target: Some(name),
+            result: "ok",
+            details: json!({"bytes": content.len(), "templates": templates.len(), "replaced": replaced}),
+        },
+    )
+    .await?;
+    tx.commit(&state.bus).await?;
+    Ok(templates.len())
+}
+
+/// Removes an uploaded catalog file (audited as `templates.file.delete`); 404 when there is none.
+pub async fn delete_file(state: &AppState, ctx: &AuditContext, name: &str) -> Result<()> {
+    let mut tx = Change::begin(&state.db).await?;
+    if !store::delete_file(&mut tx, name).await? {
+        return Err(Error::TemplateNotFound(format!("file:{name}")));
+    }
+    tx.record(
+        ctx,
+        Record {
+            action: Action::TemplateFileDelete,
+            target: Some(name),
+            result: "ok",
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit(&state.bus).await?;
+    Ok(())
+}
+
 /// The merged catalog: the bundled one and every URL's, fetched now (concurrently).
 pub async fn catalog(state: &AppState) -> Result<Catalog> {
     read(state, None).await
@@ -165,6 +264,18 @@ async fn read(state: &AppState, only: Option<&str>) -> Result<Catalog> {
             message: e.to_string(),
         });
         add(&mut out, "bundled", "bundled".into(), bundled);
+    }
+    for f in store::files(&state.db).await? {
+        let prefix = file_prefix(&f.name);
+        if !wanted(&prefix) {
+            continue;
+        }
+        let source = format!("file:{}", f.name);
+        let parsed = parse_catalog(&f.content).map_err(|e| Error::TemplateSource {
+            source_url: source.clone(),
+            message: e.to_string(),
+        });
+        add(&mut out, &prefix, source, parsed);
     }
     for ((prefix, url), result) in urls.into_iter().zip(fetched) {
         let parsed = result.and_then(|bytes| {

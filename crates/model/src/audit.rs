@@ -77,6 +77,10 @@ crate::text_enum! {
         VariablesSet = "variables.set",
         /// The app template catalogs were replaced (the URLs in the details).
         TemplateSourcesSet = "templates.sources.set",
+        /// A template catalog file was uploaded (its name, size and template count in the details).
+        TemplateFilePut = "templates.file.put",
+        /// A template catalog file was removed.
+        TemplateFileDelete = "templates.file.delete",
         /// The shared roots were replaced (names and paths in the details).
         RootsSet = "settings.roots.set",
         /// A plugin was installed.

@@ -14,6 +14,7 @@ import { useState } from "react";
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { GlobalNotifiersCard } from "@/components/plugins/bindings";
 import { StorageCard } from "@/components/settings/storage-card";
+import { TemplateFilesCard } from "@/components/settings/template-files-card";
 import { TemplateSourcesCard } from "@/components/settings/template-sources-card";
 import { VariablesCard } from "@/components/settings/variables-card";
 import { useToast } from "@/components/app/toaster";
@@ -47,6 +48,7 @@ export default function SettingsPage() {
       <VariablesCard />
       <StorageCard />
       <TemplateSourcesCard />
+      <TemplateFilesCard />
       <RegistriesCard />
       <GlobalNotifiersCard />
       <ServerCard />

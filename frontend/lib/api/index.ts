@@ -643,6 +643,21 @@ export const api = {
     call("PUT", "/api/v1/templates/sources", () =>
       client.PUT("/api/v1/templates/sources", { body: { sources } }),
     ),
+  /** Uploads a catalog file (Portainer v2, CasaOS, Yacht) as it is. */
+  putTemplateFile: (name: string, content: string) =>
+    call("PUT", "/api/v1/templates/files/{name}", () =>
+      client.PUT("/api/v1/templates/files/{name}", {
+        params: { path: { name } },
+        body: content,
+        headers: {
+          "Content-Type": /\.ya?ml$/i.test(name) ? "application/yaml" : "application/json",
+        },
+      }),
+    ),
+  deleteTemplateFile: (name: string) =>
+    call("DELETE", "/api/v1/templates/files/{name}", () =>
+      client.DELETE("/api/v1/templates/files/{name}", { params: { path: { name } } }),
+    ),
   /** A new service's definition from a template; with `create`, the service is stored too. */
   instantiateTemplate: (id: string, body: t.InstantiateBody, create = false) =>
     call(

@@ -10,7 +10,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Audit, Json, Path, Query};
-use super::types::templates::{CatalogView, InstantiateBody, InstantiatedView, SourcesBody};
+use super::types::templates::{
+    CatalogView, InstantiateBody, InstantiatedView, SourcesBody, TemplateFileView,
+};
 use crate::state::AppState;
 use crate::templates;
 
@@ -20,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_templates))
         .routes(routes!(get_sources, put_sources))
         .routes(routes!(instantiate_template))
+        .routes(routes!(put_template_file, delete_template_file))
 }
 
 /// Every template: the bundled ones, then each catalog URL's, fetched now (5 s and 2 MiB at
@@ -92,4 +95,42 @@ async fn instantiate_template(
         StatusCode::OK
     };
     Ok((status, axum::Json(made.into())))
+}
+
+/// Upload a catalog file (Portainer v2 JSON, a CasaOS app compose, Yacht JSON; at most 2 MiB) as
+/// it is: its templates join the catalog after the bundled ones, with ids
+/// `file-<slug of the name>.<template>`. A file of that name is replaced. Audited as
+/// `templates.file.put`.
+#[utoipa::path(put, path = "/api/v1/templates/files/{name}", tag = "templates",
+    params(("name" = String, Path, description = "The file's name (1-128 letters, digits, `.`, `_`, `-`)")),
+    request_body(content(
+        (String = "application/json"),
+        (String = "application/yaml"),
+        (String = "text/plain")
+    )),
+    responses((status = 200, body = TemplateFileView),
+        (status = 413, body = ErrorBody, description = "`body_unreadable`: more than 2 MiB"),
+        (status = 422, body = ErrorBody, description = "`validation_failed`: not a catalog in a known format, or a template in it lacks what it needs — `details` name the template and the field (`No Image: image`); or a bad name")))]
+async fn put_template_file(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<TemplateFileView>, ApiError> {
+    let templates = templates::put_file(&state, &ctx, &name, body.to_vec()).await?;
+    Ok(axum::Json(TemplateFileView { name, templates }))
+}
+
+/// Remove an uploaded catalog file. Audited as `templates.file.delete`.
+#[utoipa::path(delete, path = "/api/v1/templates/files/{name}", tag = "templates",
+    params(("name" = String, Path, description = "The file's name")),
+    responses((status = 204, description = "Removed"),
+        (status = 404, body = ErrorBody, description = "`template_not_found`: no file of that name")))]
+async fn delete_template_file(
+    State(state): State<AppState>,
+    Audit(ctx): Audit,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    templates::delete_file(&state, &ctx, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

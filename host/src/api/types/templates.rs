@@ -197,3 +197,12 @@ impl From<templates::Instantiated> for InstantiatedView {
         }
     }
 }
+
+/// An uploaded catalog file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TemplateFileView {
+    /// Its name.
+    pub name: String,
+    /// How many templates it holds.
+    pub templates: usize,
+}
