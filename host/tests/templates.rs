@@ -227,6 +227,32 @@ async fn catalogs_merge_with_each_failure_named_and_bad_input_changes_nothing(po
         "nothing stored"
     );
 
+    // A template that uses a shared root not added yet: the preview says so, creating is a 422
+    // naming it (not an empty bind source).
+    let (s, v) = app
+        .post_json(
+            "/api/v1/templates/bundled.jellyfin/instantiate",
+            &json!({"name": "jf"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["warnings"][0]["field"], "services.jf.volumes[1]", "{v}");
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("${MEDIA}"),
+        "{v}"
+    );
+    let (s, v) = app
+        .post_json(
+            "/api/v1/templates/bundled.jellyfin/instantiate?create=true",
+            &json!({"name": "jf"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("Settings → Storage"), "{v}");
+
     // Bad values and ids.
     let (s, v) = app
         .post_json(

@@ -367,6 +367,37 @@ pub struct Instantiated {
     pub definition: String,
     /// The service, when it was created.
     pub service: Option<ServiceView>,
+    /// Variables the definition uses that are set nowhere (a shared root not added yet): with
+    /// `create` they are a 422 instead.
+    pub unset: Vec<Problem>,
+}
+
+/// The plain `${NAME}` references of `definition` that no variable, shared root or standard
+/// folder sets (they would become empty, as in compose), each with its path and what to do.
+async fn unset_references(state: &AppState, definition: &str) -> Result<Vec<Problem>> {
+    let Ok(doc) = crate::spec::yaml_document(definition.as_bytes()) else {
+        return Ok(Vec::new());
+    };
+    let known = crate::variables::lookup(state).await?;
+    let folders = ["APPDATA", "APPDATA_CONFIG", "APPDATA_DATA"];
+    let mut out: Vec<Problem> = Vec::new();
+    for r in crate::spec::interpolate::references(&doc) {
+        if r.operator.is_some()
+            || r.nested
+            || known.contains_key(&r.variable)
+            || folders.contains(&r.variable.as_str())
+        {
+            continue;
+        }
+        out.push(Problem {
+            field: r.path,
+            message: format!(
+                "`${{{v}}}` is not set: add a shared root {v} (Settings → Storage, PUT /api/v1/settings/roots) or a variable of that name",
+                v = r.variable
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// The definition of a new service `name` from template `id` with `values` for its variables;
@@ -405,6 +436,10 @@ pub async fn instantiate(
                 .collect(),
         )
     })?;
+    let unset = unset_references(state, &definition).await?;
+    if create && !unset.is_empty() {
+        return Err(Error::Invalid(unset));
+    }
     let service = if create {
         let source = crate::spec::yaml_document(definition.as_bytes()).map_err(|e| {
             Error::Invalid(vec![Problem {
@@ -423,6 +458,7 @@ pub async fn instantiate(
     Ok(Instantiated {
         definition,
         service,
+        unset,
     })
 }
 

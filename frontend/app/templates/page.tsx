@@ -26,7 +26,7 @@ import { Label } from "@/components/ui/label";
 import { SimpleSelect } from "@/components/ui/select";
 import { Skeleton } from "@/components/ui/skeleton";
 import { api, toApiError, type ApiError } from "@/lib/api";
-import type { ServiceView, SourceView, TemplateView } from "@/lib/api";
+import type { Problem, ServiceView, SourceView, TemplateView } from "@/lib/api";
 import { keys, useApiQuery } from "@/lib/query";
 import {
   categoriesOf,
@@ -217,6 +217,8 @@ function TemplateForm({ template, onBack }: { template: TemplateView; onBack: ()
   const [name, setName] = useState(() => suggestedName(template));
   const [values, setValues] = useState(() => formDefaults(template));
   const [preview, setPreview] = useState<string | null>(null);
+  // Variables the definition uses that nothing sets yet (a shared root not added).
+  const [unset, setUnset] = useState<Problem[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<"preview" | "create" | null>(null);
   // A service created with warnings: shown here (they don't block) before opening it.
@@ -242,6 +244,7 @@ function TemplateForm({ template, onBack }: { template: TemplateView; onBack: ()
         create,
       );
       setPreview(r.definition);
+      setUnset(r.warnings ?? []);
       if (create && r.service) {
         if (r.service.warnings?.length) setWarned(r.service);
         else open(r.service);
@@ -397,6 +400,20 @@ function TemplateForm({ template, onBack }: { template: TemplateView; onBack: ()
               <p className="text-xs text-muted-foreground">
                 Read-only: create the service, then edit its definition on its page.
               </p>
+              {unset.length > 0 && (
+                <Alert variant="warning" data-testid="unset-variables">
+                  <AlertTitle>Set these before creating</AlertTitle>
+                  <AlertDescription>
+                    <ul className="list-disc pl-5 text-xs">
+                      {unset.map((w, i) => (
+                        <li key={i}>
+                          <code className="font-mono">{w.field}</code>: {w.message}
+                        </li>
+                      ))}
+                    </ul>
+                  </AlertDescription>
+                </Alert>
+              )}
             </div>
           )}
         </form>

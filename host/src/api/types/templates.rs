@@ -187,6 +187,9 @@ pub struct InstantiatedView {
     /// The service, when `create=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceView>,
+    /// Variables the definition uses that nothing sets yet (a shared root such as `MEDIA` not
+    /// added): creating would be a 422 naming them.
+    pub warnings: Vec<crate::spec::Problem>,
 }
 
 impl From<templates::Instantiated> for InstantiatedView {
@@ -194,6 +197,7 @@ impl From<templates::Instantiated> for InstantiatedView {
         Self {
             definition: i.definition,
             service: i.service.map(Into::into),
+            warnings: i.unset,
         }
     }
 }
