@@ -83,7 +83,10 @@ describe("TemplatesPage", () => {
   it("asks only for the template's variables, previews, shows problems, creates and opens", async () => {
     const { calls } = mockFetch([
       json(catalog),
-      json({ definition: "name: web1\nservices:\n  web1:\n    image: traefik/whoami\n" }),
+      json({
+        definition: "name: web1\nservices:\n  web1:\n    image: traefik/whoami\n",
+        warnings: [],
+      }),
       json(
         {
           code: "validation_failed",
@@ -92,7 +95,7 @@ describe("TemplatesPage", () => {
         },
         422,
       ),
-      json({ definition: "name: web1\n", service: service("web1") }, 201),
+      json({ definition: "name: web1\n", service: service("web1"), warnings: [] }, 201),
     ]);
     page();
     const user = userEvent.setup();
