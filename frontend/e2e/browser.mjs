@@ -62,3 +62,44 @@ export async function launchBrowser(prefix) {
   };
   return { ctx, page, close, cspViolations, assertNoCspViolations };
 }
+
+/**
+ * What every flow starts with: the env it reads (SDMD_E2E_URL, SDMD_E2E_EMAIL,
+ * SDMD_E2E_PASSWORD, SDMD_E2E_SHOTS), a browser whose console errors are collected, a numbered
+ * screenshot helper (`<prefix>-NN-<label>.png`) and `signIn()` (a protected page sends the
+ * browser to /login/ first).
+ */
+export async function startFlow(prefix) {
+  const base = (process.env.SDMD_E2E_URL ?? "http://127.0.0.1:18600").replace(/\/$/, "");
+  const email = process.env.SDMD_E2E_EMAIL ?? "admin@example.com";
+  const password = process.env.SDMD_E2E_PASSWORD;
+  const shots = process.env.SDMD_E2E_SHOTS ?? new URL("../screenshots/", import.meta.url).pathname;
+  if (!password) {
+    console.error("SDMD_E2E_PASSWORD is required (the administrator's password)");
+    process.exit(2);
+  }
+  mkdirSync(shots, { recursive: true });
+  const browser = await launchBrowser(`sdmd-e2e-${prefix}-`);
+  const { page } = browser;
+  const consoleErrors = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  let step = 0;
+  const shot = async (label) => {
+    step++;
+    const file = join(shots, `${prefix}-${String(step).padStart(2, "0")}-${label}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`  ✓ ${label}  (${file})`);
+  };
+  const signIn = async () => {
+    await page.goto(`${base}/`);
+    await page.waitForURL(/\/login\//);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Services" }).waitFor();
+  };
+  return { base, shots, browser, page, consoleErrors, shot, signIn, step: () => step };
+}

@@ -10,40 +10,21 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { launchBrowser } from "./browser.mjs";
+import { startFlow } from "./browser.mjs";
 
-const base = (process.env.SDMD_E2E_URL ?? "http://127.0.0.1:18600").replace(/\/$/, "");
-const email = process.env.SDMD_E2E_EMAIL ?? "admin@example.com";
-const password = process.env.SDMD_E2E_PASSWORD;
 const image = process.env.SDMD_E2E_IMAGE ?? "127.0.0.1:5000/sdmd-e2e/busybox:1";
 const stacks = process.env.SDMD_E2E_STACKS;
-const shots = process.env.SDMD_E2E_SHOTS ?? new URL("../screenshots/", import.meta.url).pathname;
 const name = `e2e-perm-${Date.now().toString(36)}`;
-if (!password || !stacks) {
-  console.error("SDMD_E2E_PASSWORD and SDMD_E2E_STACKS are required");
+if (!stacks) {
+  console.error("SDMD_E2E_STACKS (the server's stacks directory) is required");
   process.exit(2);
 }
 if (process.getuid?.() !== 0) {
   console.error("the permissions e2e pre-creates a root-owned folder: run it as root");
   process.exit(2);
 }
-
-mkdirSync(shots, { recursive: true });
-const browser = await launchBrowser("sdmd-e2e-permissions-");
-const { page } = browser;
-const consoleErrors = [];
-page.on("console", (m) => {
-  if (m.type() === "error") consoleErrors.push(m.text());
-});
-page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
-
-let step = 0;
-const shot = async (label) => {
-  step++;
-  const file = join(shots, `permissions-${String(step).padStart(2, "0")}-${label}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`  ✓ ${label}  (${file})`);
-};
+const { base, shots, browser, page, consoleErrors, shot, signIn, step } =
+  await startFlow("permissions");
 const owner = (p) => {
   const s = statSync(p);
   return `${s.uid}:${s.gid}`;
@@ -52,12 +33,7 @@ const owner = (p) => {
 let ok = false;
 try {
   console.log(`e2e (file permissions) against ${base}, service ${name}`);
-  await page.goto(`${base}/`);
-  await page.waitForURL(/\/login\//);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Services" }).waitFor();
+  await signIn();
 
   await page.getByRole("link", { name: "New service" }).first().click();
   await page.getByRole("heading", { name: "New service" }).waitFor();
@@ -124,7 +100,7 @@ try {
   browser.assertNoCspViolations();
   ok = true;
 } catch (e) {
-  console.error(`✗ permissions e2e failed at step ${step + 1}: ${e.message}`);
+  console.error(`✗ permissions e2e failed at step ${step() + 1}: ${e.message}`);
   await page
     .screenshot({ path: join(shots, "permissions-failure.png"), fullPage: true })
     .catch(() => {});

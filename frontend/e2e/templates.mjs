@@ -6,37 +6,13 @@
 //
 // Env: SDMD_E2E_URL (dashboard origin), SDMD_E2E_EMAIL, SDMD_E2E_PASSWORD, CHROMIUM,
 //      SDMD_E2E_SHOTS (screenshot dir).
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-import { launchBrowser } from "./browser.mjs";
+import { startFlow } from "./browser.mjs";
 
-const base = (process.env.SDMD_E2E_URL ?? "http://127.0.0.1:18600").replace(/\/$/, "");
-const email = process.env.SDMD_E2E_EMAIL ?? "admin@example.com";
-const password = process.env.SDMD_E2E_PASSWORD;
-const shots = process.env.SDMD_E2E_SHOTS ?? new URL("../screenshots/", import.meta.url).pathname;
 const name = `e2e-tpl-${Date.now().toString(36)}`;
-if (!password) {
-  console.error("SDMD_E2E_PASSWORD is required (the administrator's password)");
-  process.exit(2);
-}
-
-mkdirSync(shots, { recursive: true });
-const browser = await launchBrowser("sdmd-e2e-templates-");
-const { page } = browser;
-const consoleErrors = [];
-page.on("console", (m) => {
-  if (m.type() === "error") consoleErrors.push(m.text());
-});
-page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
-
-let step = 0;
-const shot = async (label) => {
-  step++;
-  const file = join(shots, `templates-${String(step).padStart(2, "0")}-${label}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`  ✓ ${label}  (${file})`);
-};
+const { base, shots, browser, page, consoleErrors, shot, signIn, step } =
+  await startFlow("templates");
 
 const wanted = { PUID: "1234", PGID: "1234", TZ: "Europe/Berlin" };
 
@@ -44,13 +20,7 @@ let ok = false;
 try {
   console.log(`e2e (variables, templates) against ${base}, service ${name}`);
 
-  // Sign in (a protected page sends us to /login/ first).
-  await page.goto(`${base}/`);
-  await page.waitForURL(/\/login\//);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Services" }).waitFor();
+  await signIn();
 
   // Settings → Variables: override the defaults (or edit the stored ones of an earlier run).
   await page.getByRole("link", { name: "Settings" }).first().click();
@@ -129,7 +99,7 @@ try {
   console.log("  ✓ no Content-Security-Policy violations");
   ok = true;
 } catch (e) {
-  console.error(`✗ templates e2e failed at step ${step + 1}: ${e.message}`);
+  console.error(`✗ templates e2e failed at step ${step() + 1}: ${e.message}`);
   await page
     .screenshot({ path: join(shots, "templates-failure.png"), fullPage: true })
     .catch(() => {});
