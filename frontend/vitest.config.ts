@@ -11,5 +11,7 @@ export default defineConfig({
     setupFiles: ["./test/setup.ts"],
     include: ["**/*.test.{ts,tsx}"],
     exclude: ["node_modules/**", "e2e/**", "out/**", ".next/**"],
+    // The structured-editor flows type into many fields; on 2 busy cores they take ~5 s.
+    testTimeout: 20_000,
   },
 });

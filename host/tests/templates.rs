@@ -268,8 +268,13 @@ async fn catalogs_merge_with_each_failure_named_and_bad_input_changes_nothing(po
             &json!({"name": "git"}),
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v.to_string().contains("git repository"), "{v}");
+    // A repository stack whose repository does not answer (nothing listens on port 9).
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{v}");
+    assert_eq!(v["code"], "template_source_unavailable");
+    assert!(
+        v["message"].as_str().unwrap().contains("git clone failed"),
+        "{v}"
+    );
     let (s, v) = app
         .post_json(
             "/api/v1/templates/s1.nothing/instantiate",
@@ -675,4 +680,148 @@ async fn catalog_files_upload_join_the_catalog_and_bad_ones_name_template_and_fi
     let (_, c) = app.get("/api/v1/templates").await;
     assert!(!c.to_string().contains("Media Shelf"), "{c}");
     assert_eq!(audit_rows(&pool, "templates.file.delete").await.len(), 1);
+}
+
+/// A bare git repository holding `stacks/web/compose.yml`, ready for git's dumb HTTP protocol.
+fn stack_repository(dir: &std::path::Path) -> std::path::PathBuf {
+    let work = dir.join("work");
+    std::fs::create_dir_all(work.join("stacks/web")).unwrap();
+    std::fs::write(
+        work.join("stacks/web/compose.yml"),
+        "services:\n  web:\n    image: local/busybox:1\n    init: true\n    command: [sleep, '300']\n    labels: {sdmd.test: '1'}\n    environment:\n      GREETING: ${GREETING}\n",
+    )
+    .unwrap();
+    let git = |args: &[&str], cwd: &std::path::Path| {
+        let o = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"], &work);
+    git(&["add", "."], &work);
+    git(&["commit", "-q", "-m", "stack"], &work);
+    let bare = dir.join("stacks.git");
+    git(
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+        dir,
+    );
+    git(&["update-server-info"], &bare);
+    bare
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_portainer_repository_stack_is_fetched_with_git_and_deploys(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool.clone()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = stack_repository(tmp.path());
+    // The repository over HTTP (git's dumb protocol: plain files) and a catalog naming it.
+    let served = bare.clone();
+    let files = axum::Router::new().route(
+        "/stacks.git/{*path}",
+        get(move |axum::extract::Path(p): axum::extract::Path<String>| {
+            let f = served.join(&p);
+            async move {
+                match std::fs::read(&f) {
+                    Ok(b) if !p.contains("..") => (StatusCode::OK, b),
+                    _ => (StatusCode::NOT_FOUND, Vec::new()),
+                }
+            }
+        }),
+    );
+    let base = format!("http://{}", net::serve(files).await);
+    let catalog = format!(
+        r#"{{"version": "2", "templates": [
+          {{"type": 3, "title": "Web Stack", "description": "from git",
+            "repository": {{"url": "{base}/stacks.git", "stackfile": "stacks/web/compose.yml"}},
+            "env": [{{"name": "GREETING", "label": "Greeting"}}]}},
+          {{"type": 3, "title": "Missing Repo", "description": "x",
+            "repository": {{"url": "{base}/nothing.git", "stackfile": "compose.yml"}}}},
+          {{"type": 3, "title": "Missing File", "description": "x",
+            "repository": {{"url": "{base}/stacks.git", "stackfile": "none/compose.yml"}}}}]}}"#
+    );
+    let (s, v) = app
+        .send(
+            Method::PUT,
+            "/api/v1/templates/files/git.json",
+            "application/json",
+            catalog.into_bytes(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let name = unique("tpl-git");
+    let id = "file-git-json.web-stack";
+    let (s, v) = app
+        .post_json(
+            &format!("/api/v1/templates/{id}/instantiate"),
+            &json!({"name": name, "variables": {"GREETING": "hi $there"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["definition"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("name: {name}\n")),
+        "{v}"
+    );
+    assert_eq!(v["files"][".env"], "GREETING=\"hi \\$there\"\n", "{v}");
+    assert_eq!(
+        v["warnings"],
+        json!([]),
+        "GREETING comes from the .env: {v}"
+    );
+
+    let (s, v) = app
+        .post_json(
+            &format!("/api/v1/templates/{id}/instantiate?create=true"),
+            &json!({"name": name, "variables": {"GREETING": "hi $there"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, r) = app.post(&format!("/api/v1/services/{name}/deploy")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let c = service_containers(&name);
+    let env = env_of(&c[0]);
+    assert!(
+        env.iter().any(|e| e == "GREETING=hi $there"),
+        "literal, from the stack's .env: {env:?}"
+    );
+
+    // A repository that is not there, a stack file that is not in it: 502 naming the repository.
+    for (id, want) in [
+        ("file-git-json.missing-repo", "git clone failed"),
+        ("file-git-json.missing-file", "none/compose.yml"),
+    ] {
+        let (s, v) = app
+            .post_json(
+                &format!("/api/v1/templates/{id}/instantiate"),
+                &json!({"name": "x"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_GATEWAY, "{id}: {v}");
+        assert_eq!(v["code"], "template_source_unavailable");
+        assert!(v["message"].as_str().unwrap().contains(want), "{id}: {v}");
+    }
+    app.cleanup(&name).await;
 }

@@ -365,6 +365,8 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>> {
 pub struct Instantiated {
     /// The new service's definition (YAML).
     pub definition: String,
+    /// Project files that come with it (a repository stack's `.env`).
+    pub files: IndexMap<String, String>,
     /// The service, when it was created.
     pub service: Option<ServiceView>,
     /// Variables the definition uses that are set nowhere (a shared root not added yet): with
@@ -374,17 +376,26 @@ pub struct Instantiated {
 
 /// The plain `${NAME}` references of `definition` that no variable, shared root or standard
 /// folder sets (they would become empty, as in compose), each with its path and what to do.
-async fn unset_references(state: &AppState, definition: &str) -> Result<Vec<Problem>> {
+async fn unset_references(
+    state: &AppState,
+    definition: &str,
+    files: &IndexMap<String, String>,
+) -> Result<Vec<Problem>> {
     let Ok(doc) = crate::spec::yaml_document(definition.as_bytes()) else {
         return Ok(Vec::new());
     };
     let known = crate::variables::lookup(state).await?;
     let folders = ["APPDATA", "APPDATA_CONFIG", "APPDATA_DATA"];
+    let dotenv = files
+        .get(".env")
+        .and_then(|d| crate::spec::dotenv::parse(d, |_| None).ok())
+        .unwrap_or_default();
     let mut out: Vec<Problem> = Vec::new();
     for r in crate::spec::interpolate::references(&doc) {
         if r.operator.is_some()
             || r.nested
             || known.contains_key(&r.variable)
+            || dotenv.contains_key(&r.variable)
             || folders.contains(&r.variable.as_str())
         {
             continue;
@@ -426,17 +437,30 @@ pub async fn instantiate(
             _ => Err(Error::TemplateNotFound(id.to_owned())),
         };
     };
-    let definition = entry.template.instantiate(name, values).map_err(|errs| {
-        Error::Invalid(
-            errs.into_iter()
-                .map(|e| Problem {
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect(),
-        )
-    })?;
-    let unset = unset_references(state, &definition).await?;
+    let stack = match entry.template.repository() {
+        Some(repo) => Some(fetch_stack(repo).await?),
+        None => None,
+    };
+    let instance = entry
+        .template
+        .instantiate_with(name, values, stack.as_deref())
+        .map_err(|errs| {
+            Error::Invalid(
+                errs.into_iter()
+                    .map(|e| Problem {
+                        field: e.field,
+                        message: e.message,
+                    })
+                    .collect(),
+            )
+        })?;
+    let definition = instance.definition;
+    let files: IndexMap<String, String> = instance
+        .dotenv
+        .map(|d| (".env".to_owned(), d))
+        .into_iter()
+        .collect();
+    let unset = unset_references(state, &definition, &files).await?;
     if create && !unset.is_empty() {
         return Err(Error::Invalid(unset));
     }
@@ -449,7 +473,10 @@ pub async fn instantiate(
         })?;
         let project = Project {
             source,
-            files: IndexMap::new(),
+            files: files
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                .collect(),
         };
         Some(crate::ops::create(state, ctx, project).await?)
     } else {
@@ -457,9 +484,114 @@ pub async fn instantiate(
     };
     Ok(Instantiated {
         definition,
+        files,
         service,
         unset,
     })
+}
+/// How long fetching a repository stack may take.
+pub const CLONE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A repository stack's compose file: `git clone --depth 1` of the repository (http or https
+/// only; no credentials, prompts, hooks or user configuration) into a temporary directory, the
+/// stack file read from it (inside the checkout, at most 2 MiB), the checkout removed.
+async fn fetch_stack(repo: &sdmd_model::templates::Repository) -> Result<String> {
+    let fail = |message: String| Error::TemplateSource {
+        source_url: repo.url.clone(),
+        message,
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("sdmd-stack-{}-{nanos}", std::process::id()));
+    let checkout = dir.join("repo");
+    std::fs::create_dir_all(&dir).map_err(|e| fail(format!("a temporary directory: {e}")))?;
+    // Shallow first; a server of git's dumb HTTP protocol cannot, and gets a full clone.
+    let mut ran = clone(&repo.url, &checkout, &dir, true).await;
+    if matches!(&ran, Err(e) if e.contains("does not support shallow")) {
+        let _ = std::fs::remove_dir_all(&checkout);
+        ran = clone(&repo.url, &checkout, &dir, false).await;
+    }
+    let read = ran.and_then(|()| read_stack(&checkout, &repo.stackfile));
+    let _ = std::fs::remove_dir_all(&dir);
+    read.map_err(fail)
+}
+
+/// `git clone [--depth 1] url checkout` with no credentials, prompts, hooks or user
+/// configuration, http(s) only, within [`CLONE_TIMEOUT`].
+async fn clone(
+    url: &str,
+    checkout: &std::path::Path,
+    home: &std::path::Path,
+    shallow: bool,
+) -> std::result::Result<(), String> {
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.args([
+        "-c",
+        "protocol.allow=never",
+        "-c",
+        "protocol.https.allow=always",
+        "-c",
+        "protocol.http.allow=always",
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "credential.helper=",
+        "clone",
+        "--quiet",
+        "--single-branch",
+        "--no-tags",
+    ]);
+    if shallow {
+        cmd.args(["--depth", "1"]);
+    }
+    cmd.arg("--")
+        .arg(url)
+        .arg(checkout)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "/bin/false")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", home)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    match tokio::time::timeout(CLONE_TIMEOUT, cmd.output()).await {
+        Err(_) => Err(format!(
+            "the repository did not arrive within {} s",
+            CLONE_TIMEOUT.as_secs()
+        )),
+        Ok(Err(e)) => Err(format!("git could not run ({e}); is git installed?")),
+        Ok(Ok(o)) if !o.status.success() => Err(format!(
+            "git clone failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no message")
+        )),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
+/// `stackfile` of a checkout: inside it once links are resolved, at most 2 MiB, UTF-8.
+fn read_stack(checkout: &std::path::Path, stackfile: &str) -> std::result::Result<String, String> {
+    let real =
+        std::fs::canonicalize(checkout.join(stackfile)).map_err(|e| format!("{stackfile}: {e}"))?;
+    let root = std::fs::canonicalize(checkout).map_err(|e| e.to_string())?;
+    if !real.starts_with(&root) {
+        return Err(format!("{stackfile} leads outside the repository"));
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_CATALOG_BYTES as u64 {
+        return Err(format!(
+            "{stackfile} is larger than {} MiB",
+            MAX_CATALOG_BYTES / (1024 * 1024)
+        ));
+    }
+    std::fs::read_to_string(&real).map_err(|e| format!("{stackfile}: {e}"))
 }
 
 #[cfg(test)]

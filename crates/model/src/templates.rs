@@ -3,8 +3,8 @@
 //!
 //! - **Portainer v2** (`{"version": "2", "templates": [...]}`): type 1 (a container) becomes a
 //!   one-member definition; `env` entries with `label`, `default`, `preset` and `select` become
-//!   the template's variables. Type 3 (a compose stack in a git repository) is listed but refused
-//!   on instantiate until repository stacks are fetched (named in the error).
+//!   the template's variables. Type 3 (a compose stack in a git repository): the caller fetches
+//!   the stack file ([`Template::repository`]); its variables become the stack's `.env`.
 //! - **CasaOS app store** (a compose file with `x-casaos` at the top: `title`, `tagline`, `icon`,
 //!   `category`, `port_map`): the file itself, `$AppID` replaced by the new service's name and
 //!   CasaOS's fixed folders by the standard ones (`/DATA/AppData/$AppID` → `${APPDATA}`,
@@ -91,6 +91,8 @@ enum Body {
     Container(Box<Container>),
     /// A compose file as published (CasaOS).
     Compose(String),
+    /// A compose stack in a git repository (Portainer type 3), fetched on instantiate.
+    Repository(Repository),
     /// Something this build cannot turn into a service (with why).
     Unsupported(String),
 }
@@ -319,15 +321,14 @@ fn fields_template(t: &Value, i: usize, format: Format) -> Result<Template, Temp
     let body = match kind {
         1 => Body::Container(Box::new(container(t, who, &at, format, environment)?)),
         2 => Body::Unsupported("a Docker Swarm stack (Portainer type 2)".into()),
-        3 => Body::Unsupported(
-            "a compose stack in a git repository (Portainer type 3): fetching repository stacks is not built yet"
-                .into(),
-        ),
+        3 => Body::Repository(repository(t, who, &at)?),
         n => {
             return Err(err(
                 who,
                 format!("{at}.type"),
-                format!("{n}: Portainer knows 1 (container), 2 (swarm stack) and 3 (compose stack)"),
+                format!(
+                    "{n}: Portainer knows 1 (container), 2 (swarm stack) and 3 (compose stack)"
+                ),
             ));
         }
     };
@@ -461,6 +462,18 @@ impl Template {
         name: &str,
         values: &IndexMap<String, String>,
     ) -> Result<String, Vec<TemplateError>> {
+        self.instantiate_with(name, values, None)
+            .map(|i| i.definition)
+    }
+
+    /// [`Template::instantiate`] with a repository stack's compose file (`stack`, fetched by the
+    /// caller from [`Template::repository`]); also gives the stack's `.env`.
+    pub fn instantiate_with(
+        &self,
+        name: &str,
+        values: &IndexMap<String, String>,
+        stack: Option<&str>,
+    ) -> Result<Instance, Vec<TemplateError>> {
         let who = self.title.as_str();
         let mut problems = Vec::new();
         if !crate::spec::is_dns_label(name) {
@@ -502,12 +515,7 @@ impl Template {
                     ));
                 }
                 Some((value, literal)) => {
-                    let value = if literal {
-                        value.replace('$', "$$")
-                    } else {
-                        value.clone()
-                    };
-                    env.insert(v.name.clone(), value);
+                    env.insert(v.name.clone(), (value.clone(), literal));
                 }
                 None => problems.push(err(who, format!("variables.{}", v.name), "is required")),
             }
@@ -515,16 +523,121 @@ impl Template {
         if !problems.is_empty() {
             return Err(problems);
         }
+        let compose_env = || {
+            env.iter()
+                .map(|(k, (v, literal))| {
+                    let v = if *literal {
+                        v.replace('$', "$$")
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
+                .collect()
+        };
         match &self.body {
             Body::Unsupported(why) => Err(vec![err(
                 who,
                 "type",
                 format!("{why}: it cannot be instantiated"),
             )]),
-            Body::Compose(text) => Ok(compose_document(text, name)),
-            Body::Container(c) => Ok(container_document(c, name, env)),
+            Body::Compose(text) => Ok(Instance {
+                definition: compose_document(text, name),
+                dotenv: None,
+            }),
+            Body::Container(c) => Ok(Instance {
+                definition: container_document(c, name, compose_env()),
+                dotenv: None,
+            }),
+            Body::Repository(_) => {
+                let Some(text) = stack else {
+                    return Err(vec![err(
+                        who,
+                        "repository",
+                        "the stack file has not been fetched from the repository",
+                    )]);
+                };
+                Ok(Instance {
+                    definition: named_document(text, name),
+                    dotenv: (!env.is_empty()).then(|| dotenv_text(&env)),
+                })
+            }
         }
     }
+
+    /// Where a repository stack (Portainer type 3) is: the file to fetch before
+    /// [`Template::instantiate_with`].
+    pub fn repository(&self) -> Option<&Repository> {
+        match &self.body {
+            Body::Repository(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// A compose stack in a git repository (Portainer type 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    /// The repository (http or https).
+    pub url: String,
+    /// The compose file's path in it.
+    pub stackfile: String,
+}
+
+/// What a template gives a new service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// Its definition (YAML).
+    pub definition: String,
+    /// A repository stack's `.env`: the values of its variables, which its compose file reads as
+    /// `${NAME}` (Portainer passes them as the stack's environment).
+    pub dotenv: Option<String>,
+}
+
+fn repository(t: &Value, who: &str, at: &str) -> Result<Repository, TemplateError> {
+    let r = t.get("repository");
+    let url = r.and_then(|r| text(r, "url")).unwrap_or_default();
+    let stackfile = r.and_then(|r| text(r, "stackfile")).unwrap_or_default();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(err(
+            who,
+            format!("{at}.repository.url"),
+            "must be an http(s) URL of a git repository",
+        ));
+    }
+    let safe = !stackfile.is_empty()
+        && !stackfile.starts_with('/')
+        && stackfile
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    if !safe {
+        return Err(err(
+            who,
+            format!("{at}.repository.stackfile"),
+            "must be a relative path in the repository (no `..`)",
+        ));
+    }
+    Ok(Repository { url, stackfile })
+}
+
+/// A `.env` that gives each variable its value: double-quoted with backslash escapes, a value
+/// typed by the user literal (`\$`), a template's default keeping its `${…}`.
+fn dotenv_text(env: &IndexMap<String, (String, bool)>) -> String {
+    let mut out = String::new();
+    for (k, (v, literal)) in env {
+        let mut q = String::with_capacity(v.len() + 2);
+        for c in v.chars() {
+            match c {
+                '\\' => q.push_str("\\\\"),
+                '"' => q.push_str("\\\""),
+                '\n' => q.push_str("\\n"),
+                '$' if *literal => q.push_str("\\$"),
+                c => q.push(c),
+            }
+        }
+        out.push_str(&format!("{k}=\"{q}\"\n"));
+    }
+    out
 }
 
 /// CasaOS's fixed folders and the standard folders they become (longest first).
@@ -545,6 +658,12 @@ fn compose_document(text: &str, name: &str) -> String {
         text = text.replace(casaos, standard);
     }
     let text = text.replace("${AppID}", name).replace("$AppID", name);
+    let out = named_document(&text, name);
+    create_bind_sources(&out).unwrap_or(out)
+}
+
+/// A compose file named `name`: its top-level `name:` replaced, or one added.
+fn named_document(text: &str, name: &str) -> String {
     let mut out = String::with_capacity(text.len() + name.len());
     let mut named = false;
     for line in text.lines() {
@@ -556,12 +675,11 @@ fn compose_document(text: &str, name: &str) -> String {
             out.push('\n');
         }
     }
-    let out = if named {
+    if named {
         out
     } else {
         format!("name: {name}\n{out}")
-    };
-    create_bind_sources(&out).unwrap_or(out)
+    }
 }
 
 /// CasaOS creates every bind source of an app it installs; compose creates those of the short
@@ -754,7 +872,48 @@ mod tests {
         let errs = all[1]
             .instantiate("s", &IndexMap::new())
             .expect_err("refused");
-        assert!(errs[0].message.contains("git repository"), "{errs:?}");
+        assert!(errs[0].message.contains("not been fetched"), "{errs:?}");
+        let repo = all[1].repository().expect("a repository stack");
+        assert_eq!(
+            (repo.url.as_str(), repo.stackfile.as_str()),
+            (
+                "https://github.com/example/stacks",
+                "app/docker-compose.yml"
+            )
+        );
+        let stack = "services:\n  app:\n    image: local/busybox:1\n";
+        let inst = all[1]
+            .instantiate_with("s", &IndexMap::new(), Some(stack))
+            .expect("with its stack file");
+        assert!(
+            inst.definition.starts_with("name: s\n"),
+            "{}",
+            inst.definition
+        );
+        assert_eq!(inst.dotenv, None);
+    }
+
+    #[test]
+    fn a_repository_stack_gets_its_values_in_a_dotenv_the_parser_reads_back() {
+        let catalog = r#"{"version": "2", "templates": [{"type": 3, "title": "Git Stack",
+          "repository": {"url": "https://git.example.com/stacks.git", "stackfile": "web/compose.yml"},
+          "env": [{"name": "GREETING", "label": "Greeting"}, {"name": "OWNER", "default": "${PUID}"}]}]}"#;
+        let t = &parse_catalog(catalog.as_bytes()).expect("parses")[0];
+        let typed = "it's \"$HOME\" \\ done\nline 2";
+        let values: IndexMap<String, String> = [("GREETING".into(), typed.into())].into();
+        let inst = t
+            .instantiate_with("web", &values, Some("services: {}\n"))
+            .expect("instantiates");
+        let env = crate::spec::dotenv::parse(inst.dotenv.as_deref().unwrap(), |k| {
+            (k == "PUID").then(|| "1234".to_owned())
+        })
+        .expect("the dotenv parses");
+        assert_eq!(env["GREETING"], typed, "a typed value is literal");
+        assert_eq!(env["OWNER"], "1234", "a default keeps its ${{…}}");
+        for bad in [r#""stackfile": "../etc/passwd""#, r#""stackfile": "/abs""#] {
+            let c = catalog.replace(r#""stackfile": "web/compose.yml""#, bad);
+            assert!(parse_catalog(c.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -219,6 +219,8 @@ function TemplateForm({ template, onBack }: { template: TemplateView; onBack: ()
   const [preview, setPreview] = useState<string | null>(null);
   // Variables the definition uses that nothing sets yet (a shared root not added).
   const [unset, setUnset] = useState<Problem[]>([]);
+  // Files it comes with (a repository stack's .env).
+  const [files, setFiles] = useState<Record<string, string>>({});
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<"preview" | "create" | null>(null);
   // A service created with warnings: shown here (they don't block) before opening it.
@@ -245,6 +247,7 @@ function TemplateForm({ template, onBack }: { template: TemplateView; onBack: ()
       );
       setPreview(r.definition);
       setUnset(r.warnings ?? []);
+      setFiles(r.files ?? {});
       if (create && r.service) {
         if (r.service.warnings?.length) setWarned(r.service);
         else open(r.service);
@@ -400,6 +403,18 @@ function TemplateForm({ template, onBack }: { template: TemplateView; onBack: ()
               <p className="text-xs text-muted-foreground">
                 Read-only: create the service, then edit its definition on its page.
               </p>
+              {Object.entries(files).map(([path, text]) => (
+                <div key={path} className="grid gap-1.5">
+                  <Label htmlFor={`template-file-${path}`}>{path}</Label>
+                  <Textarea
+                    id={`template-file-${path}`}
+                    readOnly
+                    value={text}
+                    rows={Math.min(10, text.split("\n").length + 1)}
+                    className="font-mono text-xs"
+                  />
+                </div>
+              ))}
               {unset.length > 0 && (
                 <Alert variant="warning" data-testid="unset-variables">
                   <AlertTitle>Set these before creating</AlertTitle>

@@ -86,6 +86,7 @@ describe("TemplatesPage", () => {
       json({
         definition: "name: web1\nservices:\n  web1:\n    image: traefik/whoami\n",
         warnings: [],
+        files: {},
       }),
       json(
         {
@@ -95,7 +96,7 @@ describe("TemplatesPage", () => {
         },
         422,
       ),
-      json({ definition: "name: web1\n", service: service("web1"), warnings: [] }, 201),
+      json({ definition: "name: web1\n", service: service("web1"), warnings: [], files: {} }, 201),
     ]);
     page();
     const user = userEvent.setup();

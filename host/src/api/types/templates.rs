@@ -184,6 +184,9 @@ pub struct InstantiateBody {
 pub struct InstantiatedView {
     /// The new service's definition (YAML), to review or edit before creating it.
     pub definition: String,
+    /// Project files it comes with, by path: a repository stack's `.env` with the values of its
+    /// variables (stored with the service on create).
+    pub files: IndexMap<String, String>,
     /// The service, when `create=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceView>,
@@ -196,6 +199,7 @@ impl From<templates::Instantiated> for InstantiatedView {
     fn from(i: templates::Instantiated) -> Self {
         Self {
             definition: i.definition,
+            files: i.files,
             service: i.service.map(Into::into),
             warnings: i.unset,
         }
