@@ -213,25 +213,9 @@ pub struct Warning {
     pub message: String,
 }
 
-/// The data root and the shared roots, as given and resolved.
-async fn roots(state: &AppState) -> Result<Vec<(PathBuf, PathBuf)>> {
-    Ok(crate::roots::allowed(state)
-        .await?
-        .into_iter()
-        .map(|a| {
-            let real = std::fs::canonicalize(&a.path).unwrap_or_else(|_| a.path.clone());
-            (a.path, real)
-        })
-        .collect())
-}
-
-fn under(roots: &[(PathBuf, PathBuf)], p: &Path) -> bool {
-    roots.iter().any(|(given, _)| p.starts_with(given))
-}
-
-/// Resolved, `p` is still under a root (resolved).
-fn really_under(roots: &[(PathBuf, PathBuf)], p: &Path) -> bool {
-    std::fs::canonicalize(p).is_ok_and(|r| roots.iter().any(|(_, real)| r.starts_with(real)))
+/// Whether `p` is under one of `roots` as written (links not resolved).
+fn under(roots: &[crate::roots::Allowed], p: &Path) -> bool {
+    roots.iter().any(|r| p.starts_with(&r.path))
 }
 
 fn mismatch(meta: &std::fs::Metadata, want: Owner) -> bool {
@@ -251,7 +235,7 @@ pub async fn prepare(
         return Ok(Vec::new());
     }
     let g = globals(state).await?;
-    let roots = roots(state).await?;
+    let roots = crate::roots::allowed(state).await?;
     let mut warnings = Vec::new();
     for b in binds {
         let m = &def.services[&b.member];
@@ -428,7 +412,7 @@ pub async fn fix(
     def: &Definition,
     apply: bool,
 ) -> Result<Plan> {
-    let roots = roots(state).await?;
+    let roots = crate::roots::allowed(state).await?;
     let mut changes: Vec<OwnerChange> = Vec::new();
     let mut images: IndexMap<String, String> = IndexMap::new();
     let mut skipped = Vec::new();
@@ -463,7 +447,7 @@ pub async fn fix(
             skipped.push(skip("does not exist yet (a deploy creates it)".into()));
             continue;
         }
-        if !under(&roots, &b.source) || !really_under(&roots, &b.source) {
+        if !roots.iter().any(|r| r.holds(&b.source)) {
             skipped.push(skip(
                 "outside the data root and the shared roots: SDMD changes nothing there".into(),
             ));

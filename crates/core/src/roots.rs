@@ -202,6 +202,17 @@ pub struct Allowed {
     pub path: PathBuf,
 }
 
+impl Allowed {
+    /// Whether `path` lies under this root as written and still once symbolic links are
+    /// resolved (so it must exist): what the picker lists and what fixing permissions may touch.
+    pub fn holds(&self, path: &Path) -> bool {
+        path.starts_with(&self.path)
+            && std::fs::canonicalize(path).is_ok_and(|real| {
+                std::fs::canonicalize(&self.path).is_ok_and(|root| real.starts_with(root))
+            })
+    }
+}
+
 /// The data root and every shared root.
 pub async fn allowed(state: &AppState) -> Result<Vec<Allowed>> {
     let mut out = vec![Allowed {
@@ -263,10 +274,7 @@ pub async fn list_dirs(state: &AppState, path: &str) -> Result<Listing> {
     let roots = allowed(state).await?;
     let real =
         std::fs::canonicalize(&asked).map_err(|e| bad(format!("`{asked}` cannot be read: {e}")))?;
-    let Some(root) = roots.iter().find(|r| {
-        std::fs::canonicalize(&r.path).is_ok_and(|rp| real.starts_with(&rp))
-            && Path::new(&asked).starts_with(&r.path)
-    }) else {
+    let Some(root) = roots.iter().find(|r| r.holds(Path::new(&asked))) else {
         return Err(bad(format!(
             "`{asked}` is outside the data root and the shared roots ({})",
             roots
