@@ -7,6 +7,7 @@ pub mod csp;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod observe;
 pub mod permissions;
 pub mod plugins;
 pub mod registries;
@@ -49,6 +50,7 @@ use error::ApiError;
         (name = "variables", description = "Global variables (`${NAME}` in every definition) and the standard environment"),
         (name = "templates", description = "App templates (bundled, Portainer v2, CasaOS, Yacht catalogs) and services made from them"),
         (name = "storage", description = "The data root, shared roots (`${MEDIA}`) and the folder picker"),
+        (name = "observability", description = "Resource samples, status and health history, the host overview"),
         (name = "system", description = "Health and events"),
         (name = "auth", description = "Sign-in (GoTrue-compatible), sessions and API tokens"),
     ),
@@ -69,6 +71,7 @@ pub fn routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi
         .merge(templates::router())
         .merge(storage::router())
         .merge(permissions::router())
+        .merge(observe::router())
         .merge(system::router())
         .merge(auth::router())
         .split_for_parts();

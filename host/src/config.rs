@@ -83,12 +83,61 @@ pub struct ServeConfig {
     /// A dotenv-format file of global variables for interpolation (after each service's `.env`).
     #[arg(long, env = "SDMD_VARIABLES")]
     pub variables: Option<PathBuf>,
+    /// Resource sampling of running containers: every this many seconds (at least 1), or `off`.
+    #[arg(long, env = "SDMD_STATS_INTERVAL", default_value = "5", value_parser = parse_interval)]
+    pub stats_interval: StatsInterval,
+    /// Where figures come from: `auto` (the cgroup files, the Engine's one-shot stats for
+    /// containers whose files cannot be read) or `engine` (always the Engine).
+    #[arg(long, env = "SDMD_STATS_SOURCE", value_enum, default_value_t = StatsSourceSetting::Auto)]
+    pub stats_source: StatsSourceSetting,
+    /// Keep samples in PostgreSQL (24 h full resolution, 7 days of minutes, 90 days of quarter
+    /// hours); `false` keeps only the live figures in memory.
+    #[arg(long, env = "SDMD_STATS_STORE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub stats_store: bool,
+    /// The host's cgroup mount as this process sees it (mount the host's at another path when
+    /// SDMD runs in a container).
+    #[arg(long, env = "SDMD_STATS_CGROUP_ROOT", default_value = "/sys/fs/cgroup")]
+    pub stats_cgroup_root: PathBuf,
+    /// The host's proc mount as this process sees it (network counters of containers).
+    #[arg(long, env = "SDMD_STATS_PROC_ROOT", default_value = "/proc")]
+    pub stats_proc_root: PathBuf,
+    /// Days of status and health history kept (at least 90).
+    #[arg(long, env = "SDMD_HISTORY_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(90..=3650))]
+    pub history_days: i64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "SDMD_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 }
 
 pub use crate::auth::{AuthConfig, AuthMode};
+
+/// `SDMD_STATS_INTERVAL`: seconds, or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsInterval(pub Option<std::time::Duration>);
+
+fn parse_interval(s: &str) -> Result<StatsInterval, String> {
+    if matches!(s.trim(), "off" | "false" | "0") {
+        return Ok(StatsInterval(None));
+    }
+    let n: u64 = s
+        .trim()
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("{s:?} is neither a number of seconds nor `off`"))?;
+    if !(1..=3600).contains(&n) {
+        return Err(format!("{n} s is outside 1..=3600 seconds"));
+    }
+    Ok(StatsInterval(Some(std::time::Duration::from_secs(n))))
+}
+
+/// `SDMD_STATS_SOURCE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsSourceSetting {
+    /// The cgroup files, the Engine where they cannot be read.
+    Auto,
+    /// Always the Engine's one-shot stats.
+    Engine,
+}
 
 /// `SDMD_CHOWN_HELPER`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

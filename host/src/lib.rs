@@ -8,8 +8,8 @@ pub mod server;
 pub mod tls;
 
 pub use sdmd_core::{
-    audit_log, auth, cache, credentials, error, invalidation, metrics, mounts, notify, ops,
-    permissions, plugins, roots, runtime, schedule, state, templates, timetable, updates,
+    audit_log, auth, cache, credentials, error, invalidation, metrics, mounts, notify, observe,
+    ops, permissions, plugins, roots, runtime, schedule, state, templates, timetable, updates,
     variables,
 };
 

@@ -236,6 +236,8 @@ impl Background {
         sink_cfg: Option<&crate::audit_sink::SinkConfig>,
     ) -> anyhow::Result<Self> {
         let watcher = state.spawn_watcher();
+        // Resource samples and their rollups (the history recorder runs inside the watcher).
+        state.spawn_observability();
         // Principals and stored state from memory, evicted on every replica through LISTEN/NOTIFY.
         let invalidation = state.spawn_invalidation();
         // sdmd owns the embedded cluster: a crash or a stop under it is repaired, not served as 503s.
@@ -424,6 +426,16 @@ fn build_state(
         crate::config::ChownHelper::Auto => !crate::permissions::running_as_root(),
         crate::config::ChownHelper::Always => true,
         crate::config::ChownHelper::Never => false,
+    });
+    b = b.stats(crate::observe::StatsConfig {
+        interval: cfg.stats_interval.0,
+        roots: sdmd_engine::stats::Roots {
+            cgroup: cfg.stats_cgroup_root.clone(),
+            proc: cfg.stats_proc_root.clone(),
+        },
+        force_engine: cfg.stats_source == crate::config::StatsSourceSetting::Engine,
+        store: cfg.stats_store,
+        history_days: cfg.history_days,
     });
     if let Some(cert) = tls_cert {
         b = b.tls(crate::tls::fingerprint(cert)?);

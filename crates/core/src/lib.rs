@@ -12,6 +12,7 @@ pub mod invalidation;
 pub mod metrics;
 pub mod mounts;
 pub mod notify;
+pub mod observe;
 pub mod ops;
 pub mod permissions;
 pub mod plugins;

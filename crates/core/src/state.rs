@@ -62,6 +62,8 @@ pub struct AppState {
     /// `CAP_CHOWN`) instead of in this process: by default exactly when sdmd does not run as
     /// root (`SDMD_CHOWN_HELPER=always|never|auto` overrides it). See the permissions module.
     pub chown_via_helper: bool,
+    /// Resource samples and history (the observe module): configuration, the latest readings.
+    pub observed: Arc<crate::observe::Observed>,
     /// Folder sizes of mounts, measured in the background (the sizes module).
     pub sizes: crate::sizes::Sizes,
     /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
@@ -106,6 +108,7 @@ impl AppState {
             stream_recheck: std::time::Duration::from_secs(30),
             chown_via_helper: !running_as_root(),
             sizes: crate::sizes::Sizes::default(),
+            observed: Arc::default(),
             policy: Arc::new(crate::spec::policy::Policy::default()),
         }
     }
@@ -208,6 +211,12 @@ impl AppStateBuilder {
     /// Whether owners are changed through the helper container (see the permissions module).
     pub fn chown_via_helper(mut self, helper: bool) -> Self {
         self.0.chown_via_helper = helper;
+        self
+    }
+
+    /// How the resource sampler runs.
+    pub fn stats(mut self, config: crate::observe::StatsConfig) -> Self {
+        self.0.observed = Arc::new(crate::observe::Observed::new(config));
         self
     }
 

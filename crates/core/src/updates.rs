@@ -1437,6 +1437,7 @@ impl AppState {
             self.bus.clone(),
             self.shutdown.clone(),
             Some(died_tx),
+            Some(self.spawn_history()),
         ))
     }
 }

@@ -113,6 +113,8 @@ pub struct ContainerEvent {
     pub action: String,
     /// The exit code, on `die`.
     pub exit_code: Option<i64>,
+    /// When the engine emitted it, nanoseconds since the epoch (the same for every subscriber).
+    pub time_nano: i64,
 }
 
 /// Engine API < 1.44 reads a container's MAC address from `Config.MacAddress` only (1.44 moved
@@ -197,7 +199,7 @@ impl Docker {
         }
     }
 
-    async fn client(&self) -> Result<bollard::Docker, DockerError> {
+    pub(crate) async fn client(&self) -> Result<bollard::Docker, DockerError> {
         if let Some(c) = self.client.read().await.as_ref() {
             return Ok(c.clone());
         }
@@ -224,7 +226,7 @@ impl Docker {
     }
 
     /// Runs a call and forgets the client if the engine turned out to be unreachable.
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T, DockerError>
+    pub(crate) async fn call<T, F, Fut>(&self, f: F) -> Result<T, DockerError>
     where
         F: FnOnce(bollard::Docker) -> Fut,
         Fut: Future<Output = Result<T, bollard::errors::Error>>,
@@ -285,10 +287,15 @@ impl Docker {
                         .as_ref()
                         .and_then(|a| a.get("exitCode"))
                         .and_then(|c| c.parse().ok());
+                    let time_nano = m
+                        .time_nano
+                        .or_else(|| m.time.map(|t| t * 1_000_000_000))
+                        .unwrap_or(0);
                     Some(Ok(ContainerEvent {
                         id: actor.id?,
                         action: m.action.unwrap_or_default(),
                         exit_code,
+                        time_nano,
                     }))
                 }
                 Err(e) => Some(Err(DockerError::from(e))),

@@ -8,5 +8,6 @@
 
 pub mod docker;
 pub mod live;
+pub mod stats;
 
 use sdmd_model::{events, spec};

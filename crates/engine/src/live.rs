@@ -11,8 +11,9 @@ use futures_util::StreamExt;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
-use crate::docker::{ContainerInfo, Docker, DockerError, Filter, labels};
+use crate::docker::{ContainerInfo, ContainerState, Docker, DockerError, Filter, Health, labels};
 use crate::events::{Event, EventBus};
+use sdmd_model::observe::TransitionKind;
 pub use sdmd_model::status::{
     Address, COMPOSE_PREFIX, CONTAINER_PREFIX, Group, Kind, Status, find, group, holder_of, id_of,
     status_of,
@@ -175,6 +176,134 @@ pub struct Died {
     pub known: Option<ContainerInfo>,
 }
 
+/// A state or health change of a container as the events stream told it, for the history.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Container id.
+    pub id: String,
+    /// The engine's time of the event, nanoseconds since the epoch (the same on every replica
+    /// watching this engine: the history's key).
+    pub at_nanos: i64,
+    /// What changed.
+    pub kind: TransitionKind,
+    /// Before (`None`: not known).
+    pub from: Option<&'static str>,
+    /// After.
+    pub to: &'static str,
+    /// The exit code, on a `die`.
+    pub exit_code: Option<i64>,
+    /// Whether an `oom` event preceded the `die`.
+    pub oom: bool,
+    /// The container as the cache knows it after the event (before it, for `destroy`).
+    pub container: Option<ContainerInfo>,
+}
+
+/// The spelling of a state in the history.
+pub fn state_name(s: ContainerState) -> &'static str {
+    match s {
+        ContainerState::Created => "created",
+        ContainerState::Running => "running",
+        ContainerState::Paused => "paused",
+        ContainerState::Restarting => "restarting",
+        ContainerState::Removing => "removing",
+        ContainerState::Exited => "exited",
+        ContainerState::Dead => "dead",
+    }
+}
+
+/// The spelling of a health verdict in the history (`None`: no healthcheck).
+pub fn health_name(h: Health) -> Option<&'static str> {
+    match h {
+        Health::None => None,
+        Health::Starting => Some("starting"),
+        Health::Healthy => Some("healthy"),
+        Health::Unhealthy => Some("unhealthy"),
+    }
+}
+
+/// The transitions one event means, given the container before and after it.
+fn transitions(
+    ev: &crate::docker::ContainerEvent,
+    before: Option<&ContainerInfo>,
+    after: Option<&ContainerInfo>,
+    oom: bool,
+) -> Vec<Seen> {
+    let from_state = before.map(|c| state_name(c.state));
+    let from_health = before.and_then(|c| health_name(c.health));
+    let seen = |kind, from, to, exit_code, oom| Seen {
+        id: ev.id.clone(),
+        at_nanos: ev.time_nano,
+        kind,
+        from,
+        to,
+        exit_code,
+        oom,
+        container: after.or(before).cloned(),
+    };
+    let mut out = Vec::new();
+    match ev.action.as_str() {
+        "start" | "unpause" => {
+            out.push(seen(
+                TransitionKind::State,
+                from_state,
+                "running",
+                None,
+                false,
+            ));
+            if after.is_some_and(|c| c.health == Health::Starting)
+                && from_health != Some("starting")
+            {
+                out.push(seen(
+                    TransitionKind::Health,
+                    from_health,
+                    "starting",
+                    None,
+                    false,
+                ));
+            }
+        }
+        "pause" => out.push(seen(
+            TransitionKind::State,
+            from_state,
+            "paused",
+            None,
+            false,
+        )),
+        "die" => {
+            let to = match after.map(|c| c.state) {
+                Some(ContainerState::Restarting) => "restarting",
+                Some(ContainerState::Dead) => "dead",
+                _ => "exited",
+            };
+            out.push(seen(
+                TransitionKind::State,
+                from_state,
+                to,
+                ev.exit_code,
+                oom,
+            ));
+        }
+        "destroy" => out.push(seen(
+            TransitionKind::State,
+            from_state,
+            "removed",
+            None,
+            false,
+        )),
+        a => {
+            let to = match a.strip_prefix("health_status:").map(str::trim) {
+                Some("healthy") => "healthy",
+                Some("unhealthy") => "unhealthy",
+                _ => return out,
+            };
+            if from_health != Some(to) {
+                out.push(seen(TransitionKind::Health, from_health, to, None, false));
+            }
+        }
+    }
+    out
+}
+
 /// Follows Docker events until `shutdown`, reconnecting with backoff whenever the engine goes
 /// away and resyncing the whole list when it comes back.
 pub async fn watch(
@@ -183,11 +312,14 @@ pub async fn watch(
     bus: EventBus,
     shutdown: CancellationToken,
     died: Option<tokio::sync::mpsc::UnboundedSender<Died>>,
+    seen: Option<tokio::sync::mpsc::UnboundedSender<Seen>>,
 ) {
     let mut backoff = Duration::from_millis(250);
     // Containers someone stopped or killed on purpose (sdmd or `docker stop`), by id: their `die`
     // is no surprise.
     let mut stopping: HashMap<String, std::time::Instant> = HashMap::new();
+    // Containers whose last event was `oom`: their next `die` was the OOM killer's.
+    let mut oomed: std::collections::HashSet<String> = std::collections::HashSet::new();
     loop {
         let session = async {
             // Subscribe before listing so no change between the two is lost.
@@ -227,12 +359,35 @@ pub async fn watch(
                         _ => {}
                     }
                 }
+                let before = if seen.is_some() {
+                    live.containers.read().await.get(&ev.id).cloned()
+                } else {
+                    None
+                };
                 if ev.action == "destroy" {
                     live.remove(&ev.id, &bus).await;
                 } else {
                     live.refresh(&docker, &ev.id, &bus).await.inspect_err(|e| {
                         tracing::debug!(error = %e, container = %ev.id, action = %ev.action, "refresh after an event failed");
                     })?;
+                }
+                if let Some(tx) = &seen {
+                    let oom = match ev.action.as_str() {
+                        "oom" => {
+                            oomed.insert(ev.id.clone());
+                            false
+                        }
+                        "die" => oomed.remove(&ev.id),
+                        "start" => {
+                            oomed.remove(&ev.id);
+                            false
+                        }
+                        _ => false,
+                    };
+                    let after = live.containers.read().await.get(&ev.id).cloned();
+                    for t in transitions(&ev, before.as_ref(), after.as_ref(), oom) {
+                        let _ = tx.send(t);
+                    }
                 }
             }
             Err::<(), DockerError>(DockerError::Unavailable("the events stream ended".into()))

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod container;
 pub mod events;
 pub mod net;
+pub mod observe;
 pub mod plugins;
 pub mod project;
 pub mod schedule;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod notify;
+pub mod observe;
 pub mod plugins;
 pub mod registries;
 pub mod roots;

@@ -47,6 +47,10 @@ pub struct ServerHealth {
     /// Database reachability. Authenticated callers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<HealthComponent>,
+    /// The resource sampler: where figures come from (`source`: `cgroup`, `engine` or `off`)
+    /// and its interval. Authenticated callers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<StatsHealth>,
     /// SDMD's version. Authenticated callers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -54,6 +58,17 @@ pub struct ServerHealth {
     /// your browser shows for the self-signed certificate). Authenticated callers only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_fingerprint: Option<String>,
+}
+
+/// The sampler's part of the health answer.
+#[derive(Serialize, ToSchema)]
+pub struct StatsHealth {
+    /// `cgroup` (the kernel's files), `engine` (Docker's one-shot stats) or `off`.
+    pub source: sdmd_model::observe::StatsSource,
+    /// Seconds between rounds (`null` when off).
+    pub interval_seconds: Option<u64>,
+    /// Rounds run so far.
+    pub rounds: u64,
 }
 
 /// One dependency's reachability.
@@ -88,6 +103,7 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
             status,
             docker: None,
             database: None,
+            stats: None,
             version: None,
             tls_fingerprint: None,
         });
@@ -98,6 +114,14 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> axum::Jso
         database: Some(HealthComponent {
             ok: db.is_ok(),
             error: db.err(),
+        }),
+        stats: Some(StatsHealth {
+            source: state.observed.source(),
+            interval_seconds: state.observed.config.interval.map(|d| d.as_secs()),
+            rounds: state
+                .observed
+                .rounds_total
+                .load(std::sync::atomic::Ordering::Relaxed),
         }),
         version: Some(env!("CARGO_PKG_VERSION").into()),
         tls_fingerprint: state.tls_fingerprint.clone(),
@@ -122,13 +146,49 @@ async fn docker_health(state: &AppState, ok: bool) -> HealthComponent {
     HealthComponent { ok, error }
 }
 
+/// Options of the event stream.
+#[derive(Deserialize, IntoParams)]
+struct EventsParams {
+    /// Also send a `stats` event per sampling round: `all` (every container), or a service id
+    /// (that service's containers only). Off by default.
+    stats: Option<String>,
+}
+
 /// Server-sent events: `container_status`, `pull_progress`, `operation` and `audit`, each with a
-/// JSON payload whose `type` repeats the event name. The credential is re-checked every 30 s
-/// and at the token's `exp`; when it no longer holds (signed out, revoked, expired) the stream
-/// ends with `event: error` and `{"code": "unauthorized", "message": …}`.
-#[utoipa::path(get, path = "/api/v1/events", tag = "system",
+/// JSON payload whose `type` repeats the event name; with `?stats=all` (or `?stats=<service>`)
+/// also `stats`, one per sampling round ([`super::observe::StatsEvent`]). The credential is
+/// re-checked every 30 s and at the token's `exp`; when it no longer holds (signed out, revoked,
+/// expired) the stream ends with `event: error` and `{"code": "unauthorized", "message": …}`.
+#[utoipa::path(get, path = "/api/v1/events", tag = "system", params(EventsParams),
     responses((status = 200, content_type = "text/event-stream", body = crate::events::Event)))]
-async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<EventsParams>,
+) -> Response {
+    let stats = match p.stats.as_deref() {
+        None | Some("" | "false" | "off") => None,
+        Some("all" | "true") => Some(None),
+        Some(service) => Some(Some(service.to_owned())),
+    };
+    let stats = match stats {
+        Some(filter) => BroadcastStream::new(state.observed.subscribe())
+            .filter_map(move |round| {
+                let ev = round
+                    .ok()
+                    .and_then(|r| super::observe::StatsEvent::of(&r, filter.as_deref()))
+                    .map(|e| {
+                        Ok::<_, Infallible>(
+                            SseEvent::default()
+                                .event("stats")
+                                .data(serde_json::to_string(&e).unwrap_or_default()),
+                        )
+                    });
+                std::future::ready(ev)
+            })
+            .boxed(),
+        None => futures_util::stream::pending().boxed(),
+    };
     let stream = BroadcastStream::new(state.bus.subscribe())
         .map(|item| {
             let ev = match item {
@@ -142,6 +202,8 @@ async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
             };
             Ok::<_, Infallible>(ev)
         })
+        .boxed();
+    let stream = futures_util::stream::select(stream, stats)
         .take_until(state.shutdown.clone().cancelled_owned());
     super::services::sse(super::stream_guard::guard(&state, &headers, stream)).into_response()
 }
@@ -212,12 +274,13 @@ async fn list_audit(
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics(State(state): State<AppState>) -> Response {
     let containers = state.live.count().await;
-    let body = crate::metrics::render(
+    let mut body = crate::metrics::render(
         &state.metrics,
         &state.registry.counters,
         containers,
         state.live.connected(),
     );
+    body.push_str(&crate::observe::render_metrics(&state).await);
     (
         [(
             axum::http::header::CONTENT_TYPE,
