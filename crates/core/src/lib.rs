@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod mounts;
 pub mod notify;
 pub mod observe;
+pub mod observed;
 pub mod ops;
 pub mod permissions;
 pub mod plugins;

@@ -63,7 +63,7 @@ pub struct AppState {
     /// root (`SDMD_CHOWN_HELPER=always|never|auto` overrides it). See the permissions module.
     pub chown_via_helper: bool,
     /// Resource samples and history (the observe module): configuration, the latest readings.
-    pub observed: Arc<crate::observe::Observed>,
+    pub observed: Arc<crate::observed::Observed>,
     /// Folder sizes of mounts, measured in the background (the sizes module).
     pub sizes: crate::sizes::Sizes,
     /// What no definition may do on this host (`SDMD_POLICY`); inactive by default.
@@ -215,8 +215,8 @@ impl AppStateBuilder {
     }
 
     /// How the resource sampler runs.
-    pub fn stats(mut self, config: crate::observe::StatsConfig) -> Self {
-        self.0.observed = Arc::new(crate::observe::Observed::new(config));
+    pub fn stats(mut self, config: crate::observed::StatsConfig) -> Self {
+        self.0.observed = Arc::new(crate::observed::Observed::new(config));
         self
     }
 

@@ -224,12 +224,11 @@ pub fn health_name(h: Health) -> Option<&'static str> {
 /// The transitions one event means, given the container before and after it.
 fn transitions(
     ev: &crate::docker::ContainerEvent,
+    (from_state, from_health): (Option<&'static str>, Option<&'static str>),
     before: Option<&ContainerInfo>,
     after: Option<&ContainerInfo>,
     oom: bool,
 ) -> Vec<Seen> {
-    let from_state = before.map(|c| state_name(c.state));
-    let from_health = before.and_then(|c| health_name(c.health));
     let seen = |kind, from, to, exit_code, oom| Seen {
         id: ev.id.clone(),
         at_nanos: ev.time_nano,
@@ -320,6 +319,10 @@ pub async fn watch(
     let mut stopping: HashMap<String, std::time::Instant> = HashMap::new();
     // Containers whose last event was `oom`: their next `die` was the OOM killer's.
     let mut oomed: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // Per container, the last state and health a transition went to (the next one's `from`):
+    // the cache may already show the next state when an event arrives (a `kill` is refreshed
+    // after the container exited, before its `die` comes).
+    let mut last: HashMap<String, (Option<&'static str>, Option<&'static str>)> = HashMap::new();
     loop {
         let session = async {
             // Subscribe before listing so no change between the two is lost.
@@ -385,8 +388,24 @@ pub async fn watch(
                         _ => false,
                     };
                     let after = live.containers.read().await.get(&ev.id).cloned();
-                    for t in transitions(&ev, before.as_ref(), after.as_ref(), oom) {
+                    let from = *last.entry(ev.id.clone()).or_insert_with(|| {
+                        (
+                            before.as_ref().map(|c| state_name(c.state)),
+                            before.as_ref().and_then(|c| health_name(c.health)),
+                        )
+                    });
+                    let mut now = from;
+                    for t in transitions(&ev, from, before.as_ref(), after.as_ref(), oom) {
+                        match t.kind {
+                            TransitionKind::State => now.0 = Some(t.to),
+                            TransitionKind::Health => now.1 = Some(t.to),
+                        }
                         let _ = tx.send(t);
+                    }
+                    if ev.action == "destroy" {
+                        last.remove(&ev.id);
+                    } else {
+                        last.insert(ev.id.clone(), now);
                     }
                 }
             }

@@ -53,9 +53,18 @@ fn range(
     to: Option<DateTime<Utc>>,
     default: TimeDelta,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    let to = to.unwrap_or_else(Utc::now);
-    let from = from.unwrap_or(to - default);
     let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_range", m);
+    let in_range = |t: &DateTime<Utc>| (1970..=9999).contains(&chrono::Datelike::year(t));
+    if !from.iter().chain(to.iter()).all(in_range) {
+        return Err(bad("`from` and `to` must lie between the years 1970 and 9999."));
+    }
+    let to = to.unwrap_or_else(Utc::now);
+    let from = match from {
+        Some(f) => f,
+        None => to
+            .checked_sub_signed(default)
+            .ok_or_else(|| bad("`to` is too early."))?,
+    };
     if from >= to {
         return Err(bad("`from` must be before `to`."));
     }
