@@ -318,10 +318,16 @@ fn main() {
             });
         }
     });
-    let ids: Vec<String> = docker(&["ps", "-q", "--no-trunc", "--filter", &format!("label={LABEL}")])
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let ids: Vec<String> = docker(&[
+        "ps",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        &format!("label={LABEL}"),
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect();
     assert_eq!(ids.len(), CONTAINERS);
     println!(
         "started {CONTAINERS} containers in {:.1} s; each phase measures {secs} s",

@@ -56,7 +56,9 @@ fn range(
     let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_range", m);
     let in_range = |t: &DateTime<Utc>| (1970..=9999).contains(&chrono::Datelike::year(t));
     if !from.iter().chain(to.iter()).all(in_range) {
-        return Err(bad("`from` and `to` must lie between the years 1970 and 9999."));
+        return Err(bad(
+            "`from` and `to` must lie between the years 1970 and 9999.",
+        ));
     }
     let to = to.unwrap_or_else(Utc::now);
     let from = match from {
