@@ -306,8 +306,6 @@ fn main() {
                         "-d",
                         "--label",
                         LABEL,
-                        "--label",
-                        "sdmd.test=1",
                         "--name",
                         &format!("sdmd-bench-stats-{i}"),
                         "local/busybox:1",

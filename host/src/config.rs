@@ -149,3 +149,25 @@ pub enum ChownHelper {
     /// Never the helper.
     Never,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_interval_is_seconds_or_off() {
+        use std::time::Duration;
+        assert_eq!(
+            parse_interval("5"),
+            Ok(StatsInterval(Some(Duration::from_secs(5))))
+        );
+        assert_eq!(
+            parse_interval("1s"),
+            Ok(StatsInterval(Some(Duration::from_secs(1))))
+        );
+        assert_eq!(parse_interval("off"), Ok(StatsInterval(None)));
+        assert!(parse_interval("0.5").is_err());
+        assert!(parse_interval("7200").is_err());
+        assert!(parse_interval("fast").unwrap_err().contains("`off`"));
+    }
+}
