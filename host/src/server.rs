@@ -436,6 +436,12 @@ fn build_state(
         force_engine: cfg.stats_source == crate::config::StatsSourceSetting::Engine,
         store: cfg.stats_store,
         history_days: cfg.history_days,
+        // Hidden knob for tests of the rollup across replicas; users get the minute.
+        rollup_every: std::env::var("SDMD_ROLLUP_EVERY_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map_or(Duration::from_secs(60), Duration::from_millis),
     });
     if let Some(cert) = tls_cert {
         b = b.tls(crate::tls::fingerprint(cert)?);

@@ -507,3 +507,118 @@ async fn rollup_runs_once_across_two_replicas(pool: sqlx::PgPool) {
     assert!(v[0].1.len() >= 110);
     other.close().await;
 }
+
+/// Two `sdmd serve` processes on one database: each transition of a container recorded once,
+/// each rollup window rolled up once (the job made to run every 300 ms on both).
+#[test]
+fn two_sdmd_processes_record_once_and_roll_up_once() {
+    use support::db::ScratchDb;
+    use support::process::{Server, serve_command};
+    support::docker::sweep_leftovers();
+    let db = ScratchDb::create("sdmd_observe");
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<u16> = (0..2).map(|_| free_port()).collect();
+    let mut servers: Vec<Server> = dirs
+        .iter()
+        .zip(&ports)
+        .map(|(d, port)| {
+            Server::spawn(
+                serve_command(env!("CARGO_BIN_EXE_sdmd"), d.path(), *port)
+                    .env("DATABASE_URL", &db.url)
+                    .env("SDMD_TLS", "off")
+                    .env("SDMD_STATS_INTERVAL", "1")
+                    .env("SDMD_ROLLUP_EVERY_MS", "300")
+                    .env("SDMD_ADMIN_EMAIL", "admin@example.com")
+                    .env("SDMD_ADMIN_PASSWORD", "observe-test-password"),
+            )
+        })
+        .collect();
+    let http = reqwest::blocking::Client::new();
+    for (s, port) in servers.iter_mut().zip(&ports) {
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        s.wait_for(Duration::from_secs(60), "a healthy server", || {
+            let v: Value = http.get(&url).send().ok()?.json().ok()?;
+            (v["status"] == "ok").then_some(())
+        });
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = rt.block_on(sqlx::PgPool::connect(&db.url)).unwrap();
+    // Two hours of old samples for the job to roll up while both run.
+    rt.block_on(async {
+        let start = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+        for i in 0..360 {
+            sdmd::db::observe::insert_round(
+                &pool,
+                start + chrono::TimeDelta::seconds(10 * i),
+                &[sdmd::db::observe::SampleRow {
+                    container_id: "feed".into(),
+                    service: "old".into(),
+                    member: "m".into(),
+                    container: "old-m-1".into(),
+                    cpu_percent: 5.0,
+                    memory_bytes: 1,
+                    memory_limit_bytes: 2,
+                    net_rx_bytes_per_s: None,
+                    net_tx_bytes_per_s: None,
+                    block_read_bytes_per_s: 0.0,
+                    block_write_bytes_per_s: 0.0,
+                    pids: 1,
+                }],
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let name = run("twice", &[], "sleep 3600");
+    docker(&["stop", "-t", "0", &name]);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let rows = loop {
+            let rows = rt.block_on(recorded(&pool, &name));
+            if rows.iter().any(|r| r.1 == "exited") && rows.iter().any(|r| r.1 == "running") {
+                break rows;
+            }
+            assert!(std::time::Instant::now() < deadline, "{rows:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        // Both have seen both events by now; give the slower one a moment.
+        std::thread::sleep(Duration::from_secs(2));
+        let rows = rt.block_on(recorded(&pool, &name));
+        assert_eq!(rows.iter().filter(|r| r.1 == "running").count(), 1, "{rows:?}");
+        assert_eq!(rows.iter().filter(|r| r.1 == "exited").count(), 1, "{rows:?}");
+        let (minutes, distinct, runs, replicas): (i64, i64, i64, i64) = rt
+            .block_on(
+                sqlx::query_as(
+                    "select (select count(*) from container_samples_1m), \
+                     (select count(distinct (container_id, at)) from container_samples_1m), \
+                     (select count(*) from stats_rollup_runs where resolution = '1m'), \
+                     (select count(distinct replica) from stats_rollup_runs)",
+                )
+                .fetch_one(&pool),
+            )
+            .unwrap();
+        assert!(minutes >= 115, "{minutes} minutes rolled up");
+        assert_eq!(minutes, distinct, "a minute rolled up twice");
+        assert!(runs >= 1 && replicas >= 1);
+        let overlaps: i64 = rt
+            .block_on(
+                sqlx::query_scalar(
+                    "select count(*) from stats_rollup_runs a join stats_rollup_runs b \
+                     on a.resolution = b.resolution and a.window_end <> b.window_end \
+                     and a.window_start < b.window_end and b.window_start < a.window_end",
+                )
+                .fetch_one(&pool),
+            )
+            .unwrap();
+        assert_eq!(overlaps, 0, "two runs covered the same window");
+    }));
+    rm(&[&name]);
+    rt.block_on(pool.close());
+    for s in servers {
+        s.terminate();
+    }
+    drop(db);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -185,10 +185,11 @@ async fn rollups(state: AppState) {
     let replica = replica_name();
     let mut first = true;
     loop {
+        let every = state.observed.config.rollup_every;
         let wait = if first {
-            Duration::from_secs(5)
+            every.min(Duration::from_secs(5))
         } else {
-            Duration::from_secs(60)
+            every
         };
         first = false;
         tokio::select! {

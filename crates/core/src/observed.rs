@@ -27,6 +27,8 @@ pub struct StatsConfig {
     pub store: bool,
     /// How long transitions are kept, days (at least 90).
     pub history_days: i64,
+    /// How often each replica tries the rollup job (a minute; tests make it shorter).
+    pub rollup_every: Duration,
 }
 
 impl Default for StatsConfig {
@@ -37,6 +39,7 @@ impl Default for StatsConfig {
             force_engine: false,
             store: true,
             history_days: 90,
+            rollup_every: Duration::from_secs(60),
         }
     }
 }

@@ -158,7 +158,8 @@ impl Roots {
         })
     }
 
-    /// The counters now; `None` when the files went away (the container stopped).
+    /// The counters now; `None` when the files went away (the container stopped) or its init
+    /// process did (it restarted: locate it again).
     pub fn read(&self, paths: &CgroupPaths) -> Option<Counters> {
         let mut c = match &paths.layout {
             Layout::V1 {
@@ -209,9 +210,10 @@ impl Roots {
                 }
             }
         };
-        if let Some(pid) = paths.net_pid
-            && let Some(text) = read(&self.proc.join(pid.to_string()).join("net/dev"))
-        {
+        if let Some(pid) = paths.net_pid {
+            // The init process is gone (the container restarted under a new PID): find it
+            // again.
+            let text = read(&self.proc.join(pid.to_string()).join("net/dev"))?;
             let (rx, tx) = net_dev(&text);
             c.net_rx = Some(rx);
             c.net_tx = Some(tx);
