@@ -28,7 +28,7 @@ import { Revisions } from "@/components/service/revisions";
 import { UpdatesPanel } from "@/components/service/updates-panel";
 import { PluginBindings } from "@/components/plugins/bindings";
 import { StatusBadge } from "@/components/services/badges";
-import { countsText, serviceHref } from "@/components/services/services-table";
+import { countsText, serviceHref } from "@/components/services/links";
 import { ServiceActions, describeResult } from "@/components/services/service-actions";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";

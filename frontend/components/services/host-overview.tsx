@@ -9,7 +9,7 @@ import { formatBytes, formatPercent, hostPercent, share, sourceLabel } from "@/l
 import { nameOfId } from "@/lib/status";
 import { cn } from "@/lib/utils";
 
-import { serviceHref } from "./services-table";
+import { serviceHref } from "./links";
 
 /** A thin bar for a share of 0–100 %; amber above 80 %, red above 95 %. */
 function Meter({ value, label }: { value: number | null; label: string }) {

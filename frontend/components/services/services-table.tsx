@@ -14,8 +14,11 @@ import { timeAgo } from "@/lib/utils";
 
 import { HealthBadge, StatusBadge } from "./badges";
 import { ServiceActions } from "./service-actions";
+import { countsText, serviceHref } from "./links";
 import { Sparkline } from "./sparkline";
 import type { Activity } from "./use-live-services";
+
+export { countsText, serviceHref };
 
 /** Above this many rows only the visible ones are rendered. */
 const VIRTUALIZE_OVER = 50;
@@ -35,21 +38,6 @@ export interface LiveStats {
 /** "daily 04:00" / "weekly mon 04:00" (the time is in the schedule's own zone). */
 export function scheduleText(s: Schedule): string {
   return `${s.frequency === "weekly" ? `weekly ${s.weekday ?? ""}` : "daily"} ${s.time}${s.mode === "check" ? " (check)" : ""}`;
-}
-
-/**
- * The page of one service, by its id (`ServiceView.id`): a managed service's name, or
- * `compose:<project>` / `container:<name>`, so rows sharing a name open their own pages.
- */
-export function serviceHref(id: string) {
-  return `/service/?id=${encodeURIComponent(id)}`;
-}
-
-/** "2/3 running"; a service without containers has none to count. */
-export function countsText(s: Pick<ServiceView, "containers_total" | "containers_running">) {
-  return s.containers_total === 0
-    ? "no containers"
-    : `${s.containers_running}/${s.containers_total} running`;
 }
 
 /** CPU now (percent of one core) with its recent trail; "—" without running containers. */
