@@ -26,6 +26,8 @@ import {
   statsByService,
   timeTicks,
   timelineSegments,
+  timelineStart,
+  visibleStart,
   totalRows,
   uptimeText,
   windowLabel,
@@ -159,7 +161,21 @@ describe("axis ticks", () => {
     const days = timeTicks(from, from + 10 * 86400_000, 6, 2 * 3600_000);
     expect(days.length).toBeGreaterThanOrEqual(4);
     expect(days.every((t) => (t + 2 * 3600_000) % 86400_000 === 0)).toBe(true);
+    // 40 s from a round minute: every 10 s, both ends included.
+    expect(timeTicks(from, from + 40_000, 6, 0).map((t) => (t - from) / 1000)).toEqual([
+      0, 10, 20, 30, 40,
+    ]);
     expect(timeTicks(from, from)).toEqual([]);
+  });
+
+  it("starts a chart where a young service's data starts", () => {
+    const from = 0;
+    const to = 3600_000;
+    expect(visibleStart(from, to, null, 1000)).toBe(0);
+    expect(visibleStart(from, to, 60_000, 1000)).toBe(0); // within the first 5 %
+    expect(visibleStart(from, to, 3000_000, 1000)).toBe(3000_000);
+    expect(visibleStart(from, to, 3599_500, 60_000)).toBe(3540_000);
+    expect(visibleStart(from, to, -5, 1000)).toBe(0);
   });
 });
 
@@ -307,9 +323,11 @@ describe("the status timeline", () => {
     ]);
   });
 
-  it("starts with the first transition's `from` when it is known", () => {
-    const segs = timelineSegments([tr(50, "exited", { from: "running" })], "state", from, to);
-    expect(segs.map((s) => s.value)).toEqual(["running", "exited"]);
+  it("stays unknown before the first transition even when its `from` is known", () => {
+    // `from` is the value just before, not since when: the container may have been created
+    // a second earlier.
+    const segs = timelineSegments([tr(50, "running", { from: "created" })], "state", from, to);
+    expect(segs.map((s) => s.value)).toEqual([null, "running"]);
   });
 
   it("clamps transitions outside the range and merges equal neighbours", () => {
@@ -356,6 +374,27 @@ describe("the status timeline", () => {
       ["db", "db-1", true],
       ["web", "web-1", false],
     ]);
+  });
+
+  it("starts where the record begins, or where a young service was born", () => {
+    const day = 86400_000;
+    const end = T0 + day;
+    // Recorded for the whole day, a restart an hour ago: the whole day.
+    expect(
+      timelineStart(T0, end, 86400, [tr(day / 1000 - 3600, "exited", { from: "running" })]),
+    ).toBe(T0);
+    // Recording began 2 h ago; the container was running already.
+    expect(
+      timelineStart(T0, end, 7200, [tr(day / 1000 - 3600, "exited", { from: "running" })]),
+    ).toBe(end - 7200_000);
+    // Recording began 2 h ago, the service was created 10 min ago: start there.
+    const born = [
+      tr(day / 1000 - 600, "running", { from: "created" }),
+      tr(day / 1000 - 599, "starting", { kind: "health" }),
+    ];
+    expect(timelineStart(T0, end, 7200, born)).toBe(end - 600_000);
+    // Nothing recorded, nothing happened: the range.
+    expect(timelineStart(T0, end, 0, [])).toBe(T0);
   });
 
   it("colours states and health", () => {

@@ -152,21 +152,52 @@ export function rangeBounds(range: RangeKey, now: Date = new Date()): { from: st
   };
 }
 
-/** A time on a chart axis: hours and minutes up to a day, day and month beyond. */
-export function axisTime(ms: number, rangeSeconds: number): string {
+/**
+ * A time on an axis spanning `spanSeconds`: with seconds up to 10 minutes, hours and minutes up
+ * to a day, weekday and hour up to a week, day and month beyond.
+ */
+export function axisTime(ms: number, spanSeconds: number): string {
   const d = new Date(ms);
-  if (rangeSeconds <= 86400)
-    return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  if (rangeSeconds <= 7 * 86400)
-    return d.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  if (spanSeconds <= 600)
+    return d.toLocaleTimeString(undefined, {
+      hour: "numeric",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+  if (spanSeconds <= 86400)
+    return d.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+  if (spanSeconds <= 7 * 86400)
+    return d.toLocaleString(undefined, { weekday: "short", hour: "numeric" });
   return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
 }
 
-const MIN = 60_000;
+/**
+ * Where a chart or timeline over `[from, to]` starts showing: at `from`, or — when the data
+ * begins noticeably later (a young service, recording started later) — where it begins, so it
+ * isn't a sliver at the right edge. At least `minSpanMs` stays visible.
+ */
+export function visibleStart(
+  from: number,
+  to: number,
+  firstData: number | null | undefined,
+  minSpanMs: number,
+): number {
+  if (firstData === null || firstData === undefined || !(firstData > from)) return from;
+  if (firstData - from < 0.05 * (to - from)) return from;
+  return Math.max(from, Math.min(firstData, to - minSpanMs));
+}
+
+const SEC = 1000;
+const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const TICK_STEPS = [
+  5 * SEC,
+  10 * SEC,
+  15 * SEC,
+  30 * SEC,
   MIN,
+  2 * MIN,
   5 * MIN,
   10 * MIN,
   15 * MIN,
@@ -344,6 +375,18 @@ export function maxOf(rows: Row[], keys: string[]): number {
   return m;
 }
 
+/** The time of the earliest sample of any container (ms), `null` when there is none. */
+export function firstSampleAt(containers: ContainerSamples[]): number | null {
+  let first: number | null = null;
+  for (const c of containers) {
+    const s = c.samples[0];
+    if (!s) continue;
+    const t = Date.parse(s.at);
+    if (first === null || t < first) first = t;
+  }
+  return first;
+}
+
 /** Whether any container has a sample. */
 export function hasSamples(containers: ContainerSamples[] | undefined): boolean {
   return (containers ?? []).some((c) => c.samples.length > 0);
@@ -427,9 +470,9 @@ export interface Segment {
 }
 
 /**
- * Segments of one container's `kind` over `[from, to]` (ms), from its transitions: before the
- * first transition in range the value is that transition's `from` (`null`, unknown, when it is
- * the container's first record), then each transition's `to`. Adjacent equal values merge.
+ * Segments of one container's `kind` over `[from, to]` (ms), from its transitions: unknown
+ * (`null`) before the first transition in range — its `from` says what the value was just
+ * before, not since when — then each transition's `to`. Adjacent equal values merge.
  */
 export function timelineSegments(
   transitions: readonly Transition[],
@@ -443,7 +486,7 @@ export function timelineSegments(
     .map((t) => ({ at: Date.parse(t.at), from: t.from ?? null, to: t.to }))
     .sort((a, b) => a.at - b.at);
   const raw: Segment[] = [];
-  let value: string | null = ts[0] ? ts[0].from : null;
+  let value: string | null = null;
   let start = from;
   for (const t of ts) {
     const at = Math.min(to, Math.max(from, t.at));
@@ -482,6 +525,35 @@ export function healthWhileUp(health: Segment[], state: Segment[]): Segment[] {
     }
   }
   return mergeSegments(out);
+}
+
+/**
+ * Where a service's timeline over `[from, to]` starts: where SDMD's record of the range begins
+ * (`observedSeconds` before `to`, from the range's uptime window), or later, at the first
+ * transition, when every container's first transition in range is its first record (`from`
+ * null or `created`: the service did not exist before). Never after the first transition; at
+ * least `minSpanMs` before `to` (see {@link visibleStart}).
+ */
+export function timelineStart(
+  from: number,
+  to: number,
+  observedSeconds: number | null | undefined,
+  transitions: readonly Transition[],
+  minSpanMs = 10_000,
+): number {
+  let start = observedSeconds && observedSeconds > 0 ? to - observedSeconds * 1000 : from;
+  const firsts = new Map<string, Transition>();
+  let earliest = Infinity;
+  for (const t of transitions) {
+    const at = Date.parse(t.at);
+    earliest = Math.min(earliest, at);
+    const seen = firsts.get(t.container_id);
+    if (!seen || at < Date.parse(seen.at)) firsts.set(t.container_id, t);
+  }
+  const born = [...firsts.values()].every((t) => t.from === null || t.from === "created");
+  if (firsts.size > 0 && born) start = Math.max(start, earliest);
+  start = Math.min(start, earliest);
+  return visibleStart(from, to, start, minSpanMs);
 }
 
 export interface ContainerTimeline {

@@ -21,6 +21,7 @@ import {
   rangeBounds,
   segmentClass,
   timeTicks,
+  timelineStart,
   uptimeText,
   windowLabel,
   type ContainerTimeline,
@@ -34,6 +35,10 @@ import { RangePicker } from "./range-picker";
 const RANGES = ["24h", "7d", "30d"] as const;
 type HistoryRange = (typeof RANGES)[number];
 const PAGE = 100;
+/** Unknown stretches are hatched, so they read as "no record", not as a state. */
+const HATCH: React.CSSProperties = {
+  backgroundImage: "repeating-linear-gradient(135deg, var(--border) 0 2px, transparent 2px 6px)",
+};
 
 /**
  * The History tab: uptime over 24 h / 7 d / 30 d, a status timeline per container, the last
@@ -85,8 +90,20 @@ export function HistoryPanel({ service }: { service: string }) {
 }
 
 function HistoryView({ history, rangeSeconds }: { history: ServiceHistory; rangeSeconds: number }) {
-  const from = Date.parse(history.from);
+  const rangeFrom = Date.parse(history.from);
   const to = Date.parse(history.to);
+  // The timeline covers what was recorded: a young service's (or a fresh SDMD's) few minutes
+  // fill the bar instead of a sliver at its right edge.
+  const from = useMemo(
+    () =>
+      timelineStart(
+        rangeFrom,
+        to,
+        history.uptime.find((u) => u.window_seconds === rangeSeconds)?.observed_seconds,
+        history.transitions,
+      ),
+    [history.uptime, history.transitions, rangeFrom, to, rangeSeconds],
+  );
   const timelines = useMemo(
     () => containerTimelines(history.transitions, from, to),
     [history.transitions, from, to],
@@ -94,7 +111,7 @@ function HistoryView({ history, rangeSeconds }: { history: ServiceHistory; range
   const uptime = [...history.uptime].sort((a, b) => a.window_seconds - b.window_seconds);
   return (
     <>
-      <div className="grid gap-4 sm:grid-cols-3" data-testid="history-uptime">
+      <div className="grid grid-cols-3 gap-2 sm:gap-4" data-testid="history-uptime">
         {uptime.map((u) => (
           <UptimeCard key={u.window_seconds} u={u} />
         ))}
@@ -105,6 +122,7 @@ function HistoryView({ history, rangeSeconds }: { history: ServiceHistory; range
           <CardTitle className="text-sm">Status timeline</CardTitle>
           <CardDescription className="text-xs">
             {fullTime(from)} – {fullTime(to)}
+            {from > rangeFrom && " (since recording began)"}
           </CardDescription>
         </CardHeader>
         <CardContent className="px-4">
@@ -113,7 +131,7 @@ function HistoryView({ history, rangeSeconds }: { history: ServiceHistory; range
               No state changes recorded in this range.
             </p>
           ) : (
-            <Timelines timelines={timelines} from={from} to={to} rangeSeconds={rangeSeconds} />
+            <Timelines timelines={timelines} from={from} to={to} />
           )}
         </CardContent>
       </Card>
@@ -126,19 +144,21 @@ function UptimeCard({ u }: { u: Uptime }) {
   const partial = u.observed_seconds > 0 && u.observed_seconds < u.window_seconds;
   return (
     <Card className="gap-2 py-4" data-window={u.window_seconds}>
-      <CardHeader className="px-4">
+      <CardHeader className="px-3 sm:px-4">
         <CardTitle className="text-xs font-normal text-muted-foreground">
           Last {windowLabel(u.window_seconds)}
         </CardTitle>
       </CardHeader>
-      <CardContent className="flex flex-col gap-1 px-4">
-        <div className="text-2xl font-semibold tabular-nums" data-uptime>
+      <CardContent className="flex flex-col gap-1 px-3 sm:px-4">
+        <div className="text-xl font-semibold tabular-nums sm:text-2xl" data-uptime>
           {uptimeText(u)}
           <span className="sr-only"> uptime</span>
         </div>
         <div className="text-xs text-muted-foreground">
-          {u.restarts} restart{u.restarts === 1 ? "" : "s"} · unhealthy{" "}
-          {u.unhealthy_seconds > 0 ? formatDuration(u.unhealthy_seconds) : "never"}
+          {u.restarts} restart{u.restarts === 1 ? "" : "s"} ·{" "}
+          {u.unhealthy_seconds > 0
+            ? `unhealthy for ${formatDuration(u.unhealthy_seconds)}`
+            : "never unhealthy"}
         </div>
         {(partial || u.observed_seconds === 0) && (
           <div className="text-xs text-muted-foreground">
@@ -169,7 +189,7 @@ function LastFailure({ t }: { t: Transition }) {
           )}
           {t.oom_killed && <Badge variant="destructive">OOM killed</Badge>}
         </p>
-        {t.probe_output && (
+        {t.probe_output?.trim() && (
           <pre className="max-h-48 overflow-auto rounded-md bg-muted p-3 font-mono text-xs whitespace-pre-wrap text-foreground">
             {t.probe_output}
           </pre>
@@ -206,6 +226,7 @@ function Bar({
           title={segmentTitle(s)}
           className={cn("absolute inset-y-0", segmentClass(kind, s.value))}
           style={{
+            ...(s.value === null ? HATCH : {}),
             left: `${((s.start - from) / span) * 100}%`,
             // At least a sliver, so a short restart stays visible.
             width: `max(2px, ${((s.end - s.start) / span) * 100}%)`,
@@ -220,14 +241,13 @@ function Timelines({
   timelines,
   from,
   to,
-  rangeSeconds,
 }: {
   timelines: ContainerTimeline[];
   from: number;
   to: number;
-  rangeSeconds: number;
 }) {
   const ticks = timeTicks(from, to, 6);
+  const spanSeconds = (to - from) / 1000;
   const anyHealth = timelines.some((t) => t.health);
   const summary = (t: ContainerTimeline) =>
     t.state.map((s) => `${s.value ?? "unknown"} from ${fullTime(s.start)}`).join(", ");
@@ -266,7 +286,7 @@ function Timelines({
                 className="absolute -translate-x-1/2 whitespace-nowrap tabular-nums"
                 style={{ left: `${Math.min(96, Math.max(4, left))}%` }}
               >
-                {axisTime(tk, rangeSeconds)}
+                {axisTime(tk, spanSeconds)}
               </span>
             );
           })}
@@ -283,7 +303,11 @@ function Timelines({
           ] as const
         ).map(([kind, v, label]) => (
           <li key={label} className="inline-flex items-center gap-1.5">
-            <span className={cn("size-2.5 rounded-sm", segmentClass(kind, v))} aria-hidden />
+            <span
+              className={cn("size-2.5 rounded-sm", segmentClass(kind, v))}
+              style={v === null ? HATCH : undefined}
+              aria-hidden
+            />
             {label}
           </li>
         ))}
@@ -357,9 +381,9 @@ function Events({ transitions, truncated }: { transitions: Transition[]; truncat
                   <td className="px-3 py-2 text-xs">
                     <div className="flex flex-col items-start gap-1">
                       {t.oom_killed && <Badge variant="destructive">OOM killed</Badge>}
-                      {t.probe_output ? (
+                      {t.probe_output?.trim() ? (
                         <details className="max-w-md">
-                          <summary className="cursor-pointer text-muted-foreground select-none hover:text-foreground">
+                          <summary className="cursor-pointer whitespace-nowrap text-muted-foreground select-none hover:text-foreground">
                             Probe output
                           </summary>
                           <pre className="mt-1 max-h-40 overflow-auto rounded-md bg-muted p-2 font-mono text-xs whitespace-pre-wrap">

@@ -20,12 +20,12 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { api } from "@/lib/api";
 import type { ContainerSamples, ServiceStats } from "@/lib/api";
 import {
-  RANGE_SECONDS,
   axisTime,
   byteTicks,
   formatBytes,
   formatPercent,
   formatRate,
+  firstSampleAt,
   fullTime,
   hasSamples,
   hostPercent,
@@ -36,6 +36,7 @@ import {
   rangeBounds,
   timeTicks,
   totalRows,
+  visibleStart,
   type RangeKey,
   type Row,
 } from "@/lib/observe";
@@ -68,6 +69,14 @@ export function MetricsPanel({ service }: { service: string }) {
   // The sampling interval and the host's size (cheap: the sampler's memory).
   const host = useApiQuery(keys.hostStats, (signal) => api.hostStats(signal));
   const data = stats.data;
+  // A young service's samples fill the chart instead of a sliver at its right edge.
+  const shown = useMemo(() => {
+    if (!data) return null;
+    const from = Date.parse(data.from);
+    const to = Date.parse(data.to);
+    const start = visibleStart(from, to, firstSampleAt(data.containers), 2 * data.step * 1000);
+    return { from: start, to, cropped: start > from };
+  }, [data]);
 
   return (
     <div className="flex flex-col gap-4">
@@ -75,8 +84,12 @@ export function MetricsPanel({ service }: { service: string }) {
         <RangePicker ranges={RANGES} value={range} onChange={setRange} label="Metrics range" />
         <div className="flex-1" />
         {data && hasSamples(data.containers) && (
-          <span className="text-xs text-muted-foreground" data-resolution={data.resolution}>
+          <span
+            className="order-last w-full text-xs text-muted-foreground sm:order-none sm:w-auto"
+            data-resolution={data.resolution}
+          >
             {RESOLUTION[data.resolution]} · {data.step} s per point
+            {shown?.cropped && ` · since ${fullTime(shown.from)}`}
             {range === "1h" && " · refreshes every 30 s"}
           </span>
         )}
@@ -113,7 +126,7 @@ export function MetricsPanel({ service }: { service: string }) {
       ) : (
         <Charts
           stats={data}
-          rangeSeconds={RANGE_SECONDS[range]}
+          from={shown?.from ?? Date.parse(data.from)}
           hostCpus={host.data?.host_cpus ?? 0}
           hostMemory={host.data?.host_memory_bytes ?? null}
         />
@@ -130,17 +143,18 @@ interface LineSpec {
 
 function Charts({
   stats,
-  rangeSeconds,
+  from,
   hostCpus,
   hostMemory,
 }: {
   stats: ServiceStats;
-  rangeSeconds: number;
+  /** Where the time axis starts (the range's start, or where a young service's data does). */
+  from: number;
   hostCpus: number;
   hostMemory: number | null;
 }) {
-  const from = Date.parse(stats.from);
   const to = Date.parse(stats.to);
+  const rangeSeconds = (to - from) / 1000;
   const containers: ContainerSamples[] = stats.containers;
   const charts = useMemo(() => {
     const cpu = perContainerRows(containers, (s) => s.cpu_percent, stats.step);

@@ -47,8 +47,8 @@ function Figure({
 }) {
   return (
     <div className="flex min-w-0 flex-col gap-1.5">
-      <div className="text-xs text-muted-foreground">{label}</div>
-      <div className="text-xl font-semibold tabular-nums">{value}</div>
+      <div className="min-h-8 text-xs leading-4 text-muted-foreground sm:min-h-0">{label}</div>
+      <div className="truncate text-lg font-semibold tabular-nums sm:text-xl">{value}</div>
       <Meter value={meter} label={label} />
       <div className="truncate text-xs text-muted-foreground">{sub}</div>
     </div>
@@ -149,7 +149,7 @@ export function HostOverview({
           {!ready && " · waiting for the first sample"}
         </span>
       </div>
-      <div className="mt-3 grid gap-x-6 gap-y-4 sm:grid-cols-3 lg:grid-cols-[repeat(3,minmax(0,1fr))_minmax(0,2fr)]">
+      <div className="mt-3 grid grid-cols-3 gap-x-4 gap-y-4 sm:gap-x-6 lg:grid-cols-[repeat(3,minmax(0,1fr))_minmax(0,2fr)]">
         <Figure
           label="Host CPU"
           value={ready ? formatPercent(hostCpu) : "—"}
@@ -174,7 +174,7 @@ export function HostOverview({
           meter={ready ? memShare : null}
           sub={`of ${formatBytes(stats.host_memory_bytes)}${ready && memShare !== null ? ` · ${formatPercent(memShare)}` : ""}`}
         />
-        <div className="grid grid-cols-2 gap-4 sm:col-span-3 lg:col-span-1">
+        <div className="col-span-3 grid grid-cols-2 gap-4 lg:col-span-1">
           <Top title="Top CPU" list={stats.top_cpu} value={(c) => formatPercent(c.cpu_percent)} />
           <Top
             title="Top memory"
