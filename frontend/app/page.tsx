@@ -55,7 +55,8 @@ export default function ServicesPage() {
       </div>
       {data && (
         <p className="text-sm text-muted-foreground">
-          {data.length} services · {counts.running} running · {counts.stopped} stopped
+          {data.length} service{data.length === 1 ? "" : "s"} · {counts.running} running ·{" "}
+          {counts.stopped} stopped
           {counts.partial > 0 && ` · ${counts.partial} partial`}
           {counts.unhealthy > 0 && ` · ${counts.unhealthy} unhealthy`}
           {counts.not_deployed > 0 && ` · ${counts.not_deployed} not deployed`}

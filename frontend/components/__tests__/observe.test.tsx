@@ -147,7 +147,7 @@ describe("HistoryPanel", () => {
       e.getAttribute("data-segment"),
     );
     expect(segments).toEqual(["running", "exited", "unknown", "unhealthy", "unknown"]);
-    expect(timeline).toHaveTextContent("since recording began");
+    expect(timeline).toHaveTextContent("from the first record");
 
     const uptime = screen.getByTestId("history-uptime");
     expect(

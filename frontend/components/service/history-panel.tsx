@@ -122,7 +122,7 @@ function HistoryView({ history, rangeSeconds }: { history: ServiceHistory; range
           <CardTitle className="text-sm">Status timeline</CardTitle>
           <CardDescription className="text-xs">
             {fullTime(from)} – {fullTime(to)}
-            {from > rangeFrom && " (since recording began)"}
+            {from > rangeFrom && " (from the first record)"}
           </CardDescription>
         </CardHeader>
         <CardContent className="px-4">

@@ -382,6 +382,8 @@ function TimeChart({
   rangeSeconds: number;
 }) {
   const top = ticks[ticks.length - 1] ?? 1;
+  // A series of one or two points draws (almost) no line: show its points.
+  const sparse = (key: string) => rows.filter((r) => typeof r[key] === "number").length < 3;
   return (
     <figure className="h-56 w-full" aria-label={label} data-testid={testId}>
       <ResponsiveContainer width="100%" height="100%">
@@ -442,7 +444,7 @@ function TimeChart({
               name={l.label}
               stroke={l.color}
               strokeWidth={1.5}
-              dot={false}
+              dot={sparse(l.key) ? { r: 2.5, fill: l.color, strokeWidth: 0 } : false}
               isAnimationActive={false}
               connectNulls={false}
             />
