@@ -140,6 +140,9 @@ function HistoryView({ history, rangeSeconds }: { history: ServiceHistory; range
   );
 }
 
+/** A duration whose numbers stay with their units when the line wraps ("12 s", "1 h 5 min"). */
+const unbroken = (seconds: number) => formatDuration(seconds).replace(/ (?=[a-z])/g, "\u00a0");
+
 function UptimeCard({ u }: { u: Uptime }) {
   const partial = u.observed_seconds > 0 && u.observed_seconds < u.window_seconds;
   return (
@@ -157,14 +160,14 @@ function UptimeCard({ u }: { u: Uptime }) {
         <div className="text-xs text-muted-foreground">
           {u.restarts} restart{u.restarts === 1 ? "" : "s"} ·{" "}
           {u.unhealthy_seconds > 0
-            ? `unhealthy for ${formatDuration(u.unhealthy_seconds)}`
+            ? `unhealthy for ${unbroken(u.unhealthy_seconds)}`
             : "never unhealthy"}
         </div>
         {(partial || u.observed_seconds === 0) && (
           <div className="text-xs text-muted-foreground">
             {u.observed_seconds === 0
               ? "nothing recorded yet"
-              : `recorded for ${formatDuration(u.observed_seconds)}`}
+              : `recorded for ${unbroken(u.observed_seconds)}`}
           </div>
         )}
       </CardContent>
