@@ -49,8 +49,9 @@ if [ -z "${SDMD_E2E_URL:-}" ]; then
   [ -x "$bin" ] || cargo build -p sdmd
   export SDMD_E2E_EMAIL=${SDMD_E2E_EMAIL:-admin@example.com}
   export SDMD_E2E_PASSWORD=${SDMD_E2E_PASSWORD:-e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+  # Samples every second, so the observability flow (frontend/e2e/observe.mjs) has figures soon.
   SDMD_TLS=off SDMD_LISTEN=127.0.0.1:$port SDMD_DATA_DIR=$tmp/data SDMD_UI_DIR=$root/frontend/out \
-    SDMD_ADMIN_EMAIL=$SDMD_E2E_EMAIL SDMD_ADMIN_PASSWORD=$SDMD_E2E_PASSWORD \
+    SDMD_ADMIN_EMAIL=$SDMD_E2E_EMAIL SDMD_ADMIN_PASSWORD=$SDMD_E2E_PASSWORD SDMD_STATS_INTERVAL=1 \
     "$bin" serve >"$tmp/sdmd.log" 2>&1 &
   pids+=($!)
   # First run without env vars: a second sdmd on a fresh data dir (its own embedded PostgreSQL)
@@ -88,6 +89,12 @@ fail() {
 node frontend/e2e/csp.mjs frontend/out || fail
 SDMD_E2E_IMAGE=$image node frontend/e2e/flow.mjs || fail
 node frontend/e2e/templates.mjs || fail
+# Metrics, history, host overview: when the server has the stats routes.
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "$SDMD_E2E_URL/api/v1/stats")" = 404 ]; then
+  echo "skipping the observability flow: $SDMD_E2E_URL has no /api/v1/stats"
+else
+  SDMD_E2E_IMAGE=$image node frontend/e2e/observe.mjs || fail
+fi
 if [ -n "${SDMD_E2E_STACKS:-}" ] || [ -d "$tmp/data/stacks" ]; then
   SDMD_E2E_IMAGE=$image SDMD_E2E_STACKS=${SDMD_E2E_STACKS:-$tmp/data/stacks} node frontend/e2e/permissions.mjs || fail
 else

@@ -6,7 +6,9 @@ import { useDeferredValue, useMemo, useState } from "react";
 
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { ConnectionBadge } from "@/components/app/connection-badge";
-import { ServicesTable } from "@/components/services/services-table";
+import { HostOverview } from "@/components/services/host-overview";
+import { ServicesTable, type LiveStats } from "@/components/services/services-table";
+import { useHostStats } from "@/components/services/use-host-stats";
 import { useLiveServices } from "@/components/services/use-live-services";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
@@ -14,9 +16,22 @@ import { SimpleSelect } from "@/components/ui/select";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
 import { emptyFilter, filterServices, type ServiceFilter } from "@/lib/filter";
+import { statsByService } from "@/lib/observe";
 
 export default function ServicesPage() {
   const { data, error, loading, reload, activity } = useLiveServices();
+  const host = useHostStats();
+  const live = useMemo<LiveStats | undefined>(
+    () =>
+      host.data && host.data.source !== "off"
+        ? {
+            byService: statsByService(host.data),
+            hostCpus: host.data.host_cpus,
+            hostMemory: host.data.host_memory_bytes,
+          }
+        : undefined,
+    [host.data],
+  );
   const [filter, setFilter] = useState<ServiceFilter>(emptyFilter);
   const deferred = useDeferredValue(filter);
   const shown = useMemo(() => filterServices(data ?? [], deferred), [data, deferred]);
@@ -40,12 +55,14 @@ export default function ServicesPage() {
       </div>
       {data && (
         <p className="text-sm text-muted-foreground">
-          {data.length} services · {counts.running} running · {counts.stopped} stopped
+          {data.length} service{data.length === 1 ? "" : "s"} · {counts.running} running ·{" "}
+          {counts.stopped} stopped
           {counts.partial > 0 && ` · ${counts.partial} partial`}
           {counts.unhealthy > 0 && ` · ${counts.unhealthy} unhealthy`}
           {counts.not_deployed > 0 && ` · ${counts.not_deployed} not deployed`}
         </p>
       )}
+      <HostOverview stats={host.data} error={host.error} />
       <div className="flex flex-wrap items-end gap-3" role="search">
         <div className="relative min-w-56 flex-1">
           <Label htmlFor="q" className="sr-only">
@@ -110,7 +127,7 @@ export default function ServicesPage() {
         </EmptyState>
       )}
       {shown.length > 0 && (
-        <ServicesTable services={shown} activity={activity} onChanged={reload} />
+        <ServicesTable services={shown} activity={activity} onChanged={reload} stats={live} />
       )}
     </div>
   );

@@ -35,6 +35,9 @@ export const keys = {
   environment: (name: string) => ["service", name, "environment"] as const,
   permissions: (name: string) => ["service", name, "permissions"] as const,
   mounts: (name: string) => ["service", name, "mounts"] as const,
+  serviceStats: (id: string, range: string) => ["service", id, "stats", range] as const,
+  serviceHistory: (id: string, range: string) => ["service", id, "history", range] as const,
+  hostStats: ["stats"] as const,
   plugins: ["plugins"] as const,
   plugin: (id: string) => ["plugins", id] as const,
   notifiers: ["notifiers"] as const,
@@ -153,10 +156,28 @@ export interface QueryState<T> {
 export function useApiQuery<T>(
   key: QueryKey,
   load: (signal: AbortSignal) => Promise<T>,
-  opts: { enabled?: boolean } = {},
+  opts: {
+    enabled?: boolean;
+    /** Fetch again every so many ms (from the data so far, when a function); `false`: never. */
+    refetchInterval?:
+      number | false | ((data: T | undefined, error: ApiError | null) => number | false);
+  } = {},
 ): QueryState<T> {
+  const every = opts.refetchInterval;
   const q = useQuery(
-    { queryKey: key, queryFn: ({ signal }) => load(signal), enabled: opts.enabled },
+    {
+      queryKey: key,
+      queryFn: ({ signal }) => load(signal),
+      enabled: opts.enabled,
+      refetchInterval:
+        typeof every === "function"
+          ? (query) =>
+              every(
+                query.state.data as T | undefined,
+                query.state.error ? toApiError(query.state.error) : null,
+              )
+          : every,
+    },
     queryClient,
   );
   const { refetch } = q;

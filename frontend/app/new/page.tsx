@@ -8,7 +8,7 @@ import { useState } from "react";
 import { useToast } from "@/components/app/toaster";
 import { DefinitionEditor, WarningsNotice } from "@/components/service/definition-editor";
 import { ImportProject } from "@/components/service/import-project";
-import { serviceHref } from "@/components/services/services-table";
+import { serviceHref } from "@/components/services/links";
 import { Button } from "@/components/ui/button";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import type { ServiceView } from "@/lib/api";

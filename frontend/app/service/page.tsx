@@ -8,6 +8,7 @@ import {
   RocketIcon,
   SearchXIcon,
 } from "lucide-react";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense, useCallback, useEffect, useState } from "react";
@@ -27,7 +28,7 @@ import { Revisions } from "@/components/service/revisions";
 import { UpdatesPanel } from "@/components/service/updates-panel";
 import { PluginBindings } from "@/components/plugins/bindings";
 import { StatusBadge } from "@/components/services/badges";
-import { countsText, serviceHref } from "@/components/services/services-table";
+import { countsText, serviceHref } from "@/components/services/links";
 import { ServiceActions, describeResult } from "@/components/services/service-actions";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
@@ -41,6 +42,17 @@ import { invalidateService, keys, useApiQuery } from "@/lib/query";
 import type { ServiceView } from "@/lib/api";
 import { nameOfId, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
+
+// Loaded when their tab opens: Recharts and the observability views stay out of the page's
+// first load (the bundle budget, tools/bundle-size.mjs).
+const MetricsPanel = dynamic(
+  () => import("@/components/service/metrics-panel").then((m) => m.MetricsPanel),
+  { ssr: false, loading: () => <Skeleton className="h-72 w-full rounded-xl" /> },
+);
+const HistoryPanel = dynamic(
+  () => import("@/components/service/history-panel").then((m) => m.HistoryPanel),
+  { ssr: false, loading: () => <Skeleton className="h-72 w-full rounded-xl" /> },
+);
 
 export default function ServicePage() {
   return (
@@ -196,6 +208,12 @@ function ServiceDetail() {
         <TabsList className="max-w-full overflow-x-auto">
           <TabsTrigger value="overview">Containers</TabsTrigger>
           <TabsTrigger value="logs">Logs</TabsTrigger>
+          <TabsTrigger value="metrics" data-testid="metrics-tab">
+            Metrics
+          </TabsTrigger>
+          <TabsTrigger value="history" data-testid="history-tab">
+            History
+          </TabsTrigger>
           {managed && <TabsTrigger value="definition">Definition</TabsTrigger>}
           {managed && <TabsTrigger value="environment">Environment</TabsTrigger>}
           {managed && <TabsTrigger value="files">Files</TabsTrigger>}
@@ -209,6 +227,12 @@ function ServiceDetail() {
         </TabsContent>
         <TabsContent value="logs">
           <LogsViewer service={id} />
+        </TabsContent>
+        <TabsContent value="metrics">
+          <MetricsPanel service={id} />
+        </TabsContent>
+        <TabsContent value="history">
+          <HistoryPanel service={id} />
         </TabsContent>
         {managed && (
           <TabsContent value="definition" className="flex flex-col gap-4">

@@ -16,7 +16,7 @@ import { useMemo, useState } from "react";
 import { EmptyState, ErrorState } from "@/components/app/error-state";
 import { useToast } from "@/components/app/toaster";
 import { WarningsNotice } from "@/components/service/definition-editor";
-import { serviceHref } from "@/components/services/services-table";
+import { serviceHref } from "@/components/services/links";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";

@@ -10,9 +10,10 @@ import { FilesPanel } from "@/components/service/files-panel";
 import { ImportProject } from "@/components/service/import-project";
 import { mergeLogs } from "@/components/service/logs-viewer";
 import { HealthBadge, StatusBadge } from "@/components/services/badges";
+import { HostOverview } from "@/components/services/host-overview";
 import { ServiceActions } from "@/components/services/service-actions";
 import { ServicesTable } from "@/components/services/services-table";
-import { ApiError, configureApi } from "@/lib/api";
+import { ApiError, configureApi, type HostStats, type ServiceNow } from "@/lib/api";
 import { parseServiceView } from "@/lib/api";
 import { json, mockFetch, service } from "@/test/fetch";
 
@@ -279,6 +280,90 @@ describe("ServicesTable", () => {
     expect(screen.getByText("Not deployed")).toBeInTheDocument();
     expect(screen.getByText("no containers")).toBeInTheDocument();
     expect(screen.getByText("1/2 running")).toBeInTheDocument();
+  });
+});
+
+describe("CPU and memory", () => {
+  const now: ServiceNow = {
+    service: "alpha",
+    cpu_percent: 12.34,
+    memory_bytes: 3 * 1024 ** 2,
+    memory_limit_bytes: 8 * 1024 ** 3,
+    containers: 1,
+    cpu_trail: [1, 5, 12.34],
+    memory_trail: [1, 2, 3],
+  };
+
+  it("shows the live figures with sparklines in the services list, — without running containers", () => {
+    const list = [
+      parseServiceView(service("alpha")),
+      parseServiceView(service("beta", { status: "stopped" })),
+    ];
+    const { container } = render(
+      <ServicesTable
+        services={list}
+        activity={{}}
+        onChanged={() => {}}
+        stats={{ byService: new Map([["alpha", now]]), hostCpus: 4, hostMemory: 8 * 1024 ** 3 }}
+      />,
+    );
+    const cell = (id: string, which: string) =>
+      container.querySelector(`[data-service="${id}"] [data-testid="${which}-cell"]`);
+    expect(cell("alpha", "cpu")).toHaveTextContent("12.3%");
+    expect(cell("alpha", "cpu")).toHaveTextContent("3.1% of the host (4 CPUs)");
+    expect(cell("alpha", "cpu")?.querySelector("svg polyline")).not.toBeNull();
+    expect(cell("alpha", "memory")).toHaveTextContent("3 MiB");
+    expect(cell("alpha", "memory")).toHaveTextContent("no memory limit");
+    expect(cell("beta", "cpu")).toHaveTextContent("—");
+    expect(cell("beta", "memory")).toHaveTextContent("—");
+    expect(screen.getByRole("columnheader", { name: "CPU" })).toBeInTheDocument();
+  });
+
+  const host: HostStats = {
+    source: "cgroup",
+    interval_seconds: 5,
+    at: "2026-12-01T10:00:00Z",
+    host_cpus: 4,
+    host_memory_bytes: 8 * 1024 ** 3,
+    host_cpu_percent: 23.4,
+    containers_cpu_percent: 50,
+    containers_memory_bytes: 2 * 1024 ** 3,
+    last_round_ms: 3,
+    services: [now],
+    top_cpu: [
+      {
+        service: "compose:legacy",
+        member: "db",
+        container: "legacy-db-1",
+        cpu_percent: 40,
+        memory_bytes: 1,
+      },
+    ],
+    top_memory: [],
+  };
+
+  it("sums up the host with its top consumers linked to their pages", () => {
+    render(<HostOverview stats={host} error={null} />);
+    const overview = screen.getByTestId("host-overview");
+    expect(overview).toHaveTextContent("cgroup files · every 5 s");
+    expect(overview).toHaveTextContent("23.4%");
+    // 50 % of one core on 4 CPUs.
+    expect(overview).toHaveTextContent("12.5%");
+    expect(overview).toHaveTextContent("2 GiB");
+    expect(overview).toHaveTextContent("of 8 GiB · 25.0%");
+    expect(screen.getByRole("link", { name: "legacy / db" })).toHaveAttribute(
+      "href",
+      expect.stringMatching(/id=compose%3Alegacy$/),
+    );
+    expect(screen.getByText("Nothing running")).toBeInTheDocument();
+  });
+
+  it("says when sampling is off, and stays away on a server without the route", () => {
+    const { unmount } = render(<HostOverview stats={{ ...host, source: "off" }} error={null} />);
+    expect(screen.getByTestId("host-overview")).toHaveTextContent("SDMD_STATS_INTERVAL=off");
+    unmount();
+    render(<HostOverview stats={undefined} error={new ApiError(404, "route_not_found", "no")} />);
+    expect(screen.queryByTestId("host-overview")).toBeNull();
   });
 });
 

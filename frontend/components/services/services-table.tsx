@@ -7,49 +7,125 @@ import { useLayoutEffect, useRef, useState } from "react";
 
 import { Badge } from "@/components/ui/badge";
 import { Hint } from "@/components/ui/tooltip";
-import type { Schedule, ServiceView } from "@/lib/api";
+import type { Schedule, ServiceNow, ServiceView } from "@/lib/api";
+import { formatBytes, formatPercent, hostPercent } from "@/lib/observe";
 import { healthOf, imagesOf, updateLabel } from "@/lib/status";
 import { timeAgo } from "@/lib/utils";
 
 import { HealthBadge, StatusBadge } from "./badges";
 import { ServiceActions } from "./service-actions";
+import { countsText, serviceHref } from "./links";
+import { Sparkline } from "./sparkline";
 import type { Activity } from "./use-live-services";
+
+export { countsText, serviceHref };
 
 /** Above this many rows only the visible ones are rendered. */
 const VIRTUALIZE_OVER = 50;
 const ROW = 64;
 const GRID =
-  // Fixed widths for every column but the flexible ones, so header and rows line up.
-  "grid grid-cols-[minmax(0,1fr)_7.5rem_2.25rem] items-center gap-2 px-3 sm:grid-cols-[minmax(0,2fr)_8rem_6.5rem_7rem_minmax(0,2fr)_7rem_9rem] sm:gap-3 sm:px-4";
+  // Fixed widths for every column but the flexible ones, so header and rows line up. CPU and
+  // memory from xl; between xl and 2xl the image moves under the name to make room for them.
+  "grid grid-cols-[minmax(0,1fr)_7.5rem_2.25rem] items-center gap-2 px-3 sm:grid-cols-[minmax(0,2fr)_8rem_6.5rem_7rem_minmax(0,2fr)_7rem_9rem] sm:gap-3 sm:px-4 xl:grid-cols-[minmax(0,1fr)_7.5rem_6.5rem_6.5rem_4.75rem_4.75rem_7rem_9rem] 2xl:grid-cols-[minmax(0,2fr)_8rem_6.5rem_7rem_5rem_5rem_minmax(0,1.5fr)_7rem_9rem]";
+
+/** The live figures the CPU and memory columns show (`GET /api/v1/stats`). */
+export interface LiveStats {
+  byService: Map<string, ServiceNow>;
+  hostCpus: number;
+  hostMemory: number;
+}
 
 /** "daily 04:00" / "weekly mon 04:00" (the time is in the schedule's own zone). */
 export function scheduleText(s: Schedule): string {
   return `${s.frequency === "weekly" ? `weekly ${s.weekday ?? ""}` : "daily"} ${s.time}${s.mode === "check" ? " (check)" : ""}`;
 }
 
-/**
- * The page of one service, by its id (`ServiceView.id`): a managed service's name, or
- * `compose:<project>` / `container:<name>`, so rows sharing a name open their own pages.
- */
-export function serviceHref(id: string) {
-  return `/service/?id=${encodeURIComponent(id)}`;
+/** CPU now (percent of one core) with its recent trail; "—" without running containers. */
+function CpuCell({ now, hostCpus }: { now: ServiceNow | undefined; hostCpus: number }) {
+  if (!now || now.containers === 0)
+    return (
+      <div
+        role="cell"
+        data-testid="cpu-cell"
+        className="hidden text-xs text-muted-foreground xl:block"
+      >
+        —
+      </div>
+    );
+  const host = hostPercent(now.cpu_percent, hostCpus);
+  const text = `${formatPercent(now.cpu_percent)} of one core${host === null ? "" : ` · ${formatPercent(host)} of the host (${hostCpus} CPUs)`}`;
+  return (
+    <div
+      role="cell"
+      data-testid="cpu-cell"
+      className="hidden min-w-0 text-xs xl:block"
+      title={text}
+    >
+      <div className="tabular-nums">
+        {formatPercent(now.cpu_percent)}
+        <span className="sr-only"> CPU, {text}</span>
+      </div>
+      <Sparkline
+        values={now.cpu_trail}
+        width={64}
+        height={14}
+        min={0}
+        minSpan={5}
+        className="text-sky-600 dark:text-sky-400"
+      />
+    </div>
+  );
 }
 
-/** "2/3 running"; a service without containers has none to count. */
-export function countsText(s: Pick<ServiceView, "containers_total" | "containers_running">) {
-  return s.containers_total === 0
-    ? "no containers"
-    : `${s.containers_running}/${s.containers_total} running`;
+/** Memory now with its recent trail; "—" without running containers. */
+function MemoryCell({ now, hostMemory }: { now: ServiceNow | undefined; hostMemory: number }) {
+  if (!now || now.containers === 0)
+    return (
+      <div
+        role="cell"
+        data-testid="memory-cell"
+        className="hidden text-xs text-muted-foreground xl:block"
+      >
+        —
+      </div>
+    );
+  const limited =
+    now.memory_limit_bytes > 0 && (!hostMemory || now.memory_limit_bytes < hostMemory);
+  const text = limited
+    ? `${formatBytes(now.memory_bytes)} of a ${formatBytes(now.memory_limit_bytes)} limit`
+    : `${formatBytes(now.memory_bytes)}, no memory limit`;
+  return (
+    <div
+      role="cell"
+      data-testid="memory-cell"
+      className="hidden min-w-0 text-xs xl:block"
+      title={text}
+    >
+      <div className="truncate tabular-nums">
+        {formatBytes(now.memory_bytes)}
+        <span className="sr-only"> memory, {text}</span>
+      </div>
+      <Sparkline
+        values={now.memory_trail}
+        width={64}
+        height={14}
+        minSpan={Math.max(1, now.memory_bytes) * 0.05}
+        className="text-violet-600 dark:text-violet-400"
+      />
+    </div>
+  );
 }
 
 function Row({
   s,
   activity,
   onChanged,
+  stats,
 }: {
   s: ServiceView;
   activity?: Activity;
   onChanged: () => void;
+  stats?: LiveStats;
 }) {
   const images = imagesOf(s);
   return (
@@ -74,7 +150,7 @@ function Row({
               <Loader2Icon className="size-3 animate-spin" /> {activity.message}
             </span>
           ) : (
-            <span className="truncate sm:hidden">{images[0]}</span>
+            <span className="truncate sm:hidden xl:inline 2xl:hidden">{images[0]}</span>
           )}
         </div>
       </div>
@@ -91,9 +167,11 @@ function Row({
       <div role="cell" className="hidden sm:block">
         <HealthBadge health={healthOf(s.containers)} />
       </div>
+      <CpuCell now={stats?.byService.get(s.id)} hostCpus={stats?.hostCpus ?? 0} />
+      <MemoryCell now={stats?.byService.get(s.id)} hostMemory={stats?.hostMemory ?? 0} />
       <div
         role="cell"
-        className="hidden min-w-0 truncate font-mono text-xs text-muted-foreground sm:block"
+        className="hidden min-w-0 truncate font-mono text-xs text-muted-foreground sm:block xl:hidden 2xl:block"
         title={images.join("\n")}
       >
         {images[0] ?? "—"}
@@ -133,7 +211,13 @@ function Header() {
       <div role="columnheader" className="hidden sm:block">
         Health
       </div>
-      <div role="columnheader" className="hidden sm:block">
+      <div role="columnheader" className="hidden xl:block">
+        CPU
+      </div>
+      <div role="columnheader" className="hidden xl:block">
+        Memory
+      </div>
+      <div role="columnheader" className="hidden sm:block xl:hidden 2xl:block">
         Image
       </div>
       <div role="columnheader" className="hidden sm:block">
@@ -151,10 +235,13 @@ export function ServicesTable({
   services,
   activity,
   onChanged,
+  stats,
 }: {
   services: ServiceView[];
   activity: Record<string, Activity>;
   onChanged: () => void;
+  /** Live CPU and memory per service; without it those columns show "—". */
+  stats?: LiveStats;
 }) {
   return (
     <div
@@ -165,10 +252,10 @@ export function ServicesTable({
     >
       <Header />
       {services.length > VIRTUALIZE_OVER ? (
-        <Windowed services={services} activity={activity} onChanged={onChanged} />
+        <Windowed services={services} activity={activity} onChanged={onChanged} stats={stats} />
       ) : (
         services.map((s) => (
-          <Row key={s.id} s={s} activity={activity[s.id]} onChanged={onChanged} />
+          <Row key={s.id} s={s} activity={activity[s.id]} onChanged={onChanged} stats={stats} />
         ))
       )}
     </div>
@@ -179,10 +266,12 @@ function Windowed({
   services,
   activity,
   onChanged,
+  stats,
 }: {
   services: ServiceView[];
   activity: Record<string, Activity>;
   onChanged: () => void;
+  stats?: LiveStats;
 }) {
   const ref = useRef<HTMLDivElement>(null);
   const [margin, setMargin] = useState(0);
@@ -211,7 +300,7 @@ function Windowed({
               transform: `translateY(${item.start - margin}px)`,
             }}
           >
-            <Row s={s} activity={activity[s.id]} onChanged={onChanged} />
+            <Row s={s} activity={activity[s.id]} onChanged={onChanged} stats={stats} />
           </div>
         );
       })}

@@ -709,6 +709,40 @@ export const api = {
       () => client.GET("/api/v1/services/{name}/mounts", { ...name$(name), signal }),
       { signal },
     ),
+  /** The host and every running container now (the sampler's latest round, from memory). */
+  hostStats: (signal?: AbortSignal) =>
+    call("GET", "/api/v1/stats", () => client.GET("/api/v1/stats", { signal }), {
+      signal,
+      retries: 0,
+    }),
+  /** Resource samples of a service's containers over `from`–`to` (RFC 3339). */
+  serviceStats: (
+    name: string,
+    range: { from?: string; to?: string; step?: number },
+    signal?: AbortSignal,
+  ) =>
+    call(
+      "GET",
+      "/api/v1/services/{name}/stats",
+      () =>
+        client.GET("/api/v1/services/{name}/stats", {
+          params: { path: { name }, query: range },
+          signal,
+        }),
+      { signal },
+    ),
+  /** State and health transitions over `from`–`to`, uptime figures and the last failure. */
+  serviceHistory: (name: string, range: { from?: string; to?: string }, signal?: AbortSignal) =>
+    call(
+      "GET",
+      "/api/v1/services/{name}/history",
+      () =>
+        client.GET("/api/v1/services/{name}/history", {
+          params: { path: { name }, query: range },
+          signal,
+        }),
+      { signal },
+    ),
   /** The data root and the shared roots (`${MEDIA}`…), each with whether it exists. */
   getRoots: () => call("GET", "/api/v1/settings/roots", () => client.GET("/api/v1/settings/roots")),
   /** Replaces the shared roots with `roots` (name → absolute path). */
