@@ -198,7 +198,9 @@ impl Resolution {
     /// seconds (a step finer than a table's rows reads that table anyway when it is the only one
     /// that reaches back far enough).
     pub fn pick(from: DateTime<Utc>, now: DateTime<Utc>, step: i64) -> Self {
-        let age = now - from;
+        // A minute of slack: a range of exactly the retention ("the last 24 h") asked a moment
+        // ago still reads the finer table.
+        let age = now - from - chrono::TimeDelta::minutes(1);
         if age <= Resolution::Raw.retention() && step < 60 {
             Resolution::Raw
         } else if age <= Resolution::Minute.retention() && step < 900 {
@@ -426,6 +428,8 @@ mod tests {
         let now = Utc::now();
         let h = |n| now - chrono::TimeDelta::hours(n);
         assert_eq!(Resolution::pick(h(1), now, 5), Resolution::Raw);
+        let just_over = now - chrono::TimeDelta::hours(24) - chrono::TimeDelta::seconds(2);
+        assert_eq!(Resolution::pick(just_over, now, 5), Resolution::Raw);
         assert_eq!(Resolution::pick(h(1), now, 60), Resolution::Minute);
         assert_eq!(Resolution::pick(h(48), now, 5), Resolution::Minute);
         assert_eq!(Resolution::pick(h(48), now, 900), Resolution::Quarter);
