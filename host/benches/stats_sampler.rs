@@ -2,7 +2,7 @@
 //! side by side, in the same run, with the same 200 containers watched through Docker's
 //! per-container streaming stats API (one `GET /containers/{id}/stats?stream=1` connection per
 //! container, what Dozzle does), and with sdmd's Engine fallback (`SDMD_STATS_SOURCE=engine`:
-//! one-shot stats, 8 at a time). For each phase it prints the CPU seconds used by sdmd (or the
+//! one-shot stats, 64 at a time). For each phase it prints the CPU seconds used by sdmd (or the
 //! streaming client), dockerd, containerd, the containerd shims and PostgreSQL, from
 //! `/proc/<pid>/stat`; for sdmd also the mean and last sampling round (from `/metrics`) and its
 //! resident memory growth over the window. Run with `make bench` (which builds the release
@@ -101,12 +101,34 @@ fn measure_daemons(
         .collect()
 }
 
+/// One request on a fresh connection: the status line, then the body (chunked transfer
+/// decoded, so a metric line is never split by a chunk header).
 fn http(addr: &str, req: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.write_all(req.as_bytes()).unwrap();
     let mut b = Vec::new();
     s.read_to_end(&mut b).unwrap();
-    String::from_utf8_lossy(&b).into_owned()
+    let text = String::from_utf8_lossy(&b).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return text;
+    };
+    let status = head.lines().next().unwrap_or_default();
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return format!("{status}\r\n\r\n{body}");
+    }
+    let (mut out, mut rest) = (String::new(), body);
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    format!("{status}\r\n\r\n{out}")
 }
 
 fn metric(text: &str, name: &str) -> f64 {
@@ -118,8 +140,8 @@ fn metric(text: &str, name: &str) -> f64 {
 /// Runs sdmd sampling every second for the window; returns the phase and round figures.
 fn sdmd_phase(bin: &str, db_url: &str, engine: bool, secs: u64) -> (Phase, String) {
     let port = support::free_port();
-    let mut server = Command::new(bin)
-        .arg("serve")
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
         .env("DATABASE_URL", db_url)
         .env("SDMD_LISTEN", format!("127.0.0.1:{port}"))
         .env("SDMD_TLS", "off")
@@ -128,12 +150,12 @@ fn sdmd_phase(bin: &str, db_url: &str, engine: bool, secs: u64) -> (Phase, Strin
         .env("SDMD_STATS_INTERVAL", "1")
         .env("SDMD_STATS_SOURCE", if engine { "engine" } else { "auto" })
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::null());
+    // Killed on drop: a panic below does not leave it running.
+    let server = support::process::Server::spawn(&mut cmd);
     let pid = server.id();
     let addr = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     let token = loop {
         let body = r#"{"email":"bench@example.com","password":"bench-password-123456"}"#;
         if std::net::TcpStream::connect(&addr).is_ok() {
@@ -164,11 +186,16 @@ fn sdmd_phase(bin: &str, db_url: &str, engine: bool, secs: u64) -> (Phase, Strin
     };
     // Warm up: the first rounds find each container's cgroup (one inspect each).
     loop {
-        let rounds = metric(&metrics(), "sdmd_stats_rounds_total");
+        let text = metrics();
+        let rounds = metric(&text, "sdmd_stats_rounds_total");
         if rounds >= 5.0 {
             break;
         }
-        assert!(Instant::now() < deadline, "sdmd did not sample");
+        assert!(
+            Instant::now() < deadline,
+            "sdmd did not sample: {}",
+            &text[..text.len().min(600)]
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let m0 = metrics();
@@ -200,12 +227,11 @@ fn sdmd_phase(bin: &str, db_url: &str, engine: bool, secs: u64) -> (Phase, Strin
         r1 as f64 / 1024.0,
         (r1 as f64 - r0 as f64) / 1024.0
     );
-    terminate(pid);
-    let _ = server.wait();
+    server.terminate();
     (
         Phase {
             name: if engine {
-                "sdmd, Engine fallback (one-shot, 8 at a time)"
+                "sdmd, Engine fallback (one-shot, 64 at a time)"
             } else {
                 "sdmd, cgroup files"
             },
@@ -216,9 +242,19 @@ fn sdmd_phase(bin: &str, db_url: &str, engine: bool, secs: u64) -> (Phase, Strin
     )
 }
 
-/// SIGTERM (through kill(1): no libc dependency for one call).
-fn terminate(pid: u32) {
-    let _ = Command::new("kill").arg(pid.to_string()).status();
+/// Nobody watching: what the daemons (and 200 shims) cost on their own over the window.
+fn idle_phase(secs: u64) -> (Phase, String) {
+    let d = daemons();
+    let t0 = daemon_ticks(&d);
+    std::thread::sleep(Duration::from_secs(secs));
+    (
+        Phase {
+            name: "idle (nothing watching)",
+            client_s: 0.0,
+            groups: measure_daemons(&t0, &d),
+        },
+        "the baseline the other lines are compared over".into(),
+    )
 }
 
 /// 200 streaming stats connections read for the window (what Dozzle does).
@@ -333,23 +369,34 @@ fn main() {
     );
 
     let db = support::db::ScratchDb::create("sdmd_bench_stats");
-    let mut lines = Vec::new();
-    let (a, detail) = sdmd_phase(&bin, &db.url, false, secs);
-    lines.push((a, detail));
-    let (b, detail) = streaming_phase(&ids, secs);
-    lines.push((b, detail));
-    let (c, detail) = sdmd_phase(&bin, &db.url, true, secs);
-    lines.push((c, detail));
+    let phases = std::panic::catch_unwind(|| {
+        vec![
+            idle_phase(secs),
+            sdmd_phase(&bin, &db.url, false, secs),
+            streaming_phase(&ids, secs),
+            sdmd_phase(&bin, &db.url, true, secs),
+        ]
+    });
+    let lines = match phases {
+        Ok(lines) => lines,
+        Err(e) => {
+            for id in &ids {
+                docker(&["rm", "-f", id]);
+            }
+            std::panic::resume_unwind(e);
+        }
+    };
 
+    let idle = lines[0].0.daemons_s();
     println!(
-        "\n| {secs} s, 200 containers, every 1 s | client | dockerd | containerd | shims | dockerd+containerd+shims | client+daemons | % of one core | postgres |"
+        "\n| {secs} s, 200 containers, every 1 s | client | dockerd | containerd | shims | dockerd+containerd+shims | client+daemons | added over idle | % of one core (added) | postgres |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (p, _) in &lines {
         let g = |k: &str| p.groups.get(k).copied().unwrap_or(0.0);
         let total = p.client_s + p.daemons_s();
         println!(
-            "| {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} % | {:.2} s |",
+            "| {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.2} % | {:.2} s |",
             p.name,
             p.client_s,
             g("dockerd"),
@@ -357,18 +404,35 @@ fn main() {
             g("shims"),
             p.daemons_s(),
             total,
-            total / secs as f64 * 100.0,
+            total - idle,
+            (total - idle) / secs as f64 * 100.0,
             g("postgres"),
         );
     }
     for (p, d) in &lines {
         println!("{}: {d}", p.name);
     }
-    let total = |p: &Phase| p.client_s + p.daemons_s();
+    let dd = |p: &Phase| {
+        p.client_s
+            + p.groups.get("dockerd").copied().unwrap_or(0.0)
+            + p.groups.get("containerd").copied().unwrap_or(0.0)
+    };
+    let added = |p: &Phase| p.client_s + p.daemons_s() - idle;
+    let (sd, st, en) = (&lines[1].0, &lines[2].0, &lines[3].0);
     println!(
-        "ratio streaming / sdmd (client + daemons): {:.1}×; Engine fallback / cgroup files: {:.1}×",
-        total(&lines[1].0) / total(&lines[0].0).max(0.01),
-        total(&lines[2].0) / total(&lines[0].0).max(0.01)
+        "client + dockerd + containerd: sdmd {:.2} s ({:.2} % of one core), streaming {:.2} s: {:.1}× less",
+        dd(sd),
+        dd(sd) / secs as f64 * 100.0,
+        dd(st),
+        dd(st) / dd(sd).max(0.01)
+    );
+    println!(
+        "added over idle (client + all daemons and shims): sdmd {:.2} s, streaming {:.2} s: {:.1}× less; Engine fallback {:.2} s ({:.1}× sdmd's)",
+        added(sd),
+        added(st),
+        added(st) / added(sd).max(0.01),
+        added(en),
+        added(en) / added(sd).max(0.01)
     );
     for id in &ids {
         docker(&["rm", "-f", id]);
