@@ -232,10 +232,13 @@ async fn cpu_and_memory_from_cgroup_files_and_the_engine_fallback(pool: sqlx::Pg
         );
         assert_eq!(by(&e1, &ids[1]).pids, by(&c1, &ids[1]).pids);
         // CPU of the burner over the same two seconds: the same within 10 points of a core.
+        // (The Engine's counters are rated over the times it took them.)
         let cpu = |a: &[(String, sdmd_model::observe::Counters)], b: &[(String, sdmd_model::observe::Counters)]| {
-            sdmd_model::observe::derive(&ids[0], &by(a, &ids[0]), &by(b, &ids[0]), secs, 0)
-                .cpu_percent
+            let (a, b) = (by(a, &ids[0]), by(b, &ids[0]));
+            let secs = b.seconds_since(&a).unwrap_or(secs);
+            sdmd_model::observe::derive(&ids[0], &a, &b, secs, 0).cpu_percent
         };
+        assert!(by(&e2, &ids[0]).read_at_ns.is_some(), "the Engine's read time");
         let (ec, cc) = (cpu(&e1, &e2), cpu(&c1, &c2));
         assert!(cc > 10.0, "the burner burns: {cc:.1}");
         assert!((ec - cc).abs() < 10.0, "engine CPU {ec:.1} vs cgroup {cc:.1}");

@@ -99,13 +99,11 @@ async fn sample(state: AppState) {
             if let Some((then, before)) = previous.get(&id)
                 && let Some(c) = by_id.get(id.as_str())
             {
-                let r = model::derive(
-                    &id,
-                    before,
-                    &counters,
-                    now.duration_since(*then).as_secs_f64(),
-                    host_memory,
-                );
+                // The Engine's answers carry the time they were taken; the files are read now.
+                let seconds = counters
+                    .seconds_since(before)
+                    .unwrap_or_else(|| now.duration_since(*then).as_secs_f64());
+                let r = model::derive(&id, before, &counters, seconds, host_memory);
                 readings.push((service_key(c), member_of(c), c.name.clone(), r));
             }
             next_previous.insert(id, (now, counters));

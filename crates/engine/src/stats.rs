@@ -191,6 +191,7 @@ impl Roots {
                         .as_ref()
                         .and_then(|p| read_u64(&p.join("pids.current")))
                         .unwrap_or(0),
+                    read_at_ns: None,
                 }
             }
             Layout::V2(dir) => {
@@ -207,6 +208,7 @@ impl Roots {
                     block_read,
                     block_write,
                     pids: read_u64(&dir.join("pids.current")).unwrap_or(0),
+                    read_at_ns: None,
                 }
             }
         };
@@ -425,6 +427,11 @@ impl Docker {
             block_read: br,
             block_write: bw,
             pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
+            read_at_ns: s
+                .read
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .and_then(|t| t.timestamp_nanos_opt()),
         })
     }
 }

@@ -40,9 +40,21 @@ pub struct Counters {
     pub block_write: u64,
     /// Processes and threads.
     pub pids: u64,
+    /// When the Engine took them (its `read` time, nanoseconds since the epoch); `None` for the
+    /// cgroup files, read at the moment of the call.
+    pub read_at_ns: Option<i64>,
 }
 
 impl Counters {
+    /// Seconds between two readings by their own clocks, when both carry one (the Engine's
+    /// answers are taken at its collector's tick, not when asked).
+    pub fn seconds_since(&self, before: &Counters) -> Option<f64> {
+        match (before.read_at_ns, self.read_at_ns) {
+            (Some(b), Some(a)) if a > b => Some((a - b) as f64 / 1e9),
+            _ => None,
+        }
+    }
+
     /// Memory in use without the page cache that can be dropped (`docker stats`' figure).
     pub fn memory_used(&self) -> u64 {
         if self.memory_inactive_file < self.memory_usage {
@@ -401,6 +413,7 @@ mod tests {
             block_read: 0,
             block_write: 4096,
             pids: 3,
+            read_at_ns: None,
         };
         let r = derive("x", &before, &after, 2.0, 8 << 30);
         assert!((r.cpu_percent - 75.0).abs() < 1e-9);
