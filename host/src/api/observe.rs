@@ -67,8 +67,9 @@ fn range(
             .checked_sub_signed(default)
             .ok_or_else(|| bad("`to` is too early."))?,
     };
-    if from >= to {
-        return Err(bad("`from` must be before `to`."));
+    // An empty range (`from` = `to`) is valid and answers nothing; an inverted one is a mistake.
+    if from > to {
+        return Err(bad("`from` must not be after `to`."));
     }
     if to - from > TimeDelta::days(MAX_RANGE_DAYS) {
         return Err(bad("The range may span at most 400 days."));
