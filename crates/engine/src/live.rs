@@ -389,10 +389,13 @@ pub async fn watch(
                     };
                     let after = live.containers.read().await.get(&ev.id).cloned();
                     let from = *last.entry(ev.id.clone()).or_insert_with(|| {
-                        (
-                            before.as_ref().map(|c| state_name(c.state)),
-                            before.as_ref().and_then(|c| health_name(c.health)),
-                        )
+                        // A container first seen by its `create` starts out created.
+                        let state = if ev.action == "create" {
+                            Some("created")
+                        } else {
+                            before.as_ref().map(|c| state_name(c.state))
+                        };
+                        (state, before.as_ref().and_then(|c| health_name(c.health)))
                     });
                     let mut now = from;
                     for t in transitions(&ev, from, before.as_ref(), after.as_ref(), oom) {
