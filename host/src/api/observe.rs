@@ -195,6 +195,22 @@ async fn host_stats(State(state): State<AppState>) -> axum::Json<HostStats> {
     axum::Json(host_now(&state).await)
 }
 
+/// Adds `points` to `trail` point by point, aligned at the newest (a shorter trail is padded
+/// with zeros at its old end).
+fn add_aligned<T: Copy + Default + std::ops::AddAssign>(
+    trail: &mut Vec<T>,
+    points: impl ExactSizeIterator<Item = T>,
+) {
+    if trail.len() < points.len() {
+        let pad = points.len() - trail.len();
+        trail.splice(0..0, std::iter::repeat_n(T::default(), pad));
+    }
+    let off = trail.len() - points.len();
+    for (slot, p) in trail[off..].iter_mut().zip(points) {
+        *slot += p;
+    }
+}
+
 /// The host overview from memory.
 pub async fn host_now(state: &AppState) -> HostStats {
     use std::collections::BTreeMap;
@@ -218,21 +234,8 @@ pub async fn host_now(state: &AppState) -> HostStats {
         s.memory_bytes += l.reading.memory_bytes;
         s.memory_limit_bytes += l.reading.memory_limit_bytes;
         s.containers += 1;
-        // Trails add up point by point, aligned at the newest.
-        let add = |trail: &mut Vec<f64>, points: Vec<f64>| {
-            if trail.len() < points.len() {
-                let pad = points.len() - trail.len();
-                trail.splice(0..0, std::iter::repeat_n(0.0, pad));
-            }
-            let off = trail.len() - points.len();
-            for (i, p) in points.into_iter().enumerate() {
-                trail[off + i] += p;
-            }
-        };
-        add(&mut s.cpu_trail, l.trail.iter().map(|t| t.0).collect());
-        let mut mem: Vec<f64> = s.memory_trail.iter().map(|m| *m as f64).collect();
-        add(&mut mem, l.trail.iter().map(|t| t.1 as f64).collect());
-        s.memory_trail = mem.into_iter().map(|m| m as u64).collect();
+        add_aligned(&mut s.cpu_trail, l.trail.iter().map(|t| t.0));
+        add_aligned(&mut s.memory_trail, l.trail.iter().map(|t| t.1));
     }
     let mut services: Vec<ServiceNow> = services.into_values().collect();
     services.sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent));
@@ -334,5 +337,17 @@ impl StatsEvent {
             at: round.at,
             containers,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trails_add_up_aligned_at_the_newest() {
+        let mut t: Vec<u64> = vec![1, 2];
+        super::add_aligned(&mut t, [10u64, 20, 30].into_iter());
+        assert_eq!(t, vec![10, 21, 32]);
+        super::add_aligned(&mut t, [5u64].into_iter());
+        assert_eq!(t, vec![10, 21, 37]);
     }
 }
